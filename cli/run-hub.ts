@@ -1,0 +1,26 @@
+/** `phones-away hub`: loads and validates the configuration, starts the hub, stops cleanly on SIGTERM/SIGINT. */
+import { dirname, resolve } from 'node:path';
+import { loadConfigFile } from '../hub/config-file.js';
+import { startHub } from '../hub/main.js';
+
+export async function runHub(configPath: string): Promise<void> {
+  const config = loadConfigFile(configPath, 'hub-config');
+  const school = loadConfigFile(resolve(dirname(configPath), config.school), 'school-model');
+  const hub = await startHub({ config, school });
+  if (hub.firstRunAdmin) {
+    console.log(
+      `First run: sign in as '${hub.firstRunAdmin.username}' with password ${hub.firstRunAdmin.password}\n` +
+        'It is shown only now. Create individual accounts and disable this one.',
+    );
+  }
+  console.log(`Dashboard: ${hub.httpUrl}   MQTT: port ${hub.mqttPort}`);
+  await waitForSignal();
+  await hub.stop();
+}
+
+export function waitForSignal(): Promise<void> {
+  return new Promise((resolve) => {
+    process.once('SIGINT', () => resolve());
+    process.once('SIGTERM', () => resolve());
+  });
+}

@@ -1,0 +1,30 @@
+/**
+ * The device program's view of the hardware: inputs as events, outputs as desired states.
+ * Only firmware/board/johnny-five-board.ts imports johnny-five; everything else sees this port.
+ */
+import type { SignageMode } from '../../schemas/messages.js';
+
+export type InputEvent =
+  | { kind: 'door'; open: boolean }
+  | { kind: 'key'; on: boolean }
+  | { kind: 'slot'; index: number; occupied: boolean }
+  | { kind: 'button'; pressed: boolean };
+
+/** What the report button's light says to the pupil (R1). */
+export type ButtonLight = 'off' | 'ready' | 'sending' | 'confirmed' | 'stored';
+
+export interface Outputs {
+  locked: boolean;
+  signage: SignageMode;
+  buttonLight: ButtonLight;
+  /** Short confirmation chirp on the optional piezo. */
+  chirp?: 'confirmed' | 'stored' | 'none';
+}
+
+export interface BoardPort {
+  /** Resolves when the board is ready and the current input levels have been reported once. */
+  ready(): Promise<void>;
+  onInput(listener: (event: InputEvent) => void): void;
+  apply(outputs: Outputs): void;
+  close(): Promise<void>;
+}

@@ -1,0 +1,47 @@
+/**
+ * Who may publish and subscribe where (S4, S5): pure functions of the principal and the topic, used by the broker's
+ * hooks. A device publishes only under its own address, and subscribes only to its own inbox.
+ */
+import { type DeviceAddress, parseTopic, topics } from '../../schemas/topics.js';
+
+export type Principal =
+  | { kind: 'device'; id: string; address: DeviceAddress }
+  | { kind: 'service'; id: string; role: 'monitor' }
+  | { kind: 'pending'; id: string };
+
+function sameAddress(a: DeviceAddress, b: DeviceAddress): boolean {
+  return a.site === b.site && a.room === b.room && a.device === b.device;
+}
+
+export type Decision = { allow: true } | { allow: false; reason: string };
+const allow: Decision = { allow: true };
+const deny = (reason: string): Decision => ({ allow: false, reason });
+
+export function mayPublish(principal: Principal, topic: string): Decision {
+  if (principal.kind === 'pending') return deny('device is awaiting approval (S4)');
+  if (principal.kind === 'service') return deny('service principals are read-only');
+  const parsed = parseTopic(topic);
+  if (!parsed) return deny('topic is not in the phones-away tree');
+  if (!sameAddress(parsed.address, principal.address))
+    return deny('devices publish only under their own address');
+  if (parsed.kind === 'set' || parsed.kind === 'ack')
+    return deny('only the hub publishes commands and acknowledgements');
+  return allow;
+}
+
+export function maySubscribe(principal: Principal, filter: string): Decision {
+  if (principal.kind === 'pending') return deny('device is awaiting approval (S4)');
+  if (principal.kind === 'service') {
+    return filter === topics.siteWildcard(siteOf(filter) ?? 'x')
+      ? allow
+      : deny('monitor may subscribe to a site only');
+  }
+  return topics.deviceInbox(principal.address).includes(filter)
+    ? allow
+    : deny('devices subscribe only to their own inbox');
+}
+
+function siteOf(filter: string): string | undefined {
+  const match = /^phones-away\/v1\/([a-z0-9][a-z0-9-]{0,47})\/#$/.exec(filter);
+  return match?.[1];
+}

@@ -1,0 +1,66 @@
+/**
+ * Typed in-process event bus between hub extensions. A listener that throws is logged and the others still run:
+ * one bad feature must never stop a report reaching the incident log.
+ */
+import type { Availability, Heartbeat, LockerEvent, LockerState, SignageState } from '../schemas/messages.js';
+import type { Logger } from './log.js';
+
+export interface DeviceRef {
+  site: string;
+  room: string;
+  device: string;
+}
+
+export interface IncidentSummary {
+  id: string;
+  ref: string;
+  kind: 'report' | 'tamper';
+  room: string;
+  device: string;
+  urgency: 'normal' | 'urgent';
+  reportedAt: number;
+  receivedAt: number;
+  status: 'reported' | 'acknowledged' | 'action-noted' | 'closed';
+}
+
+export interface HubEvents {
+  'device.availability': { ref: DeviceRef; availability: Availability };
+  'device.locker-state': { ref: DeviceRef; state: LockerState };
+  'device.signage-state': { ref: DeviceRef; state: SignageState };
+  'device.locker-event': { ref: DeviceRef; event: LockerEvent };
+  'device.heartbeat': { ref: DeviceRef; heartbeat: Heartbeat };
+  'device.fault': { ref: DeviceRef; reason: string; detail?: string };
+  'incident.created': { incident: IncidentSummary };
+  'incident.updated': { incident: IncidentSummary };
+  'ingest.rejected': { reason: string; topic: string; clientId?: string };
+}
+
+type Listener<K extends keyof HubEvents> = (payload: HubEvents[K]) => void | Promise<void>;
+
+export class EventBus {
+  private readonly listeners = new Map<keyof HubEvents, Set<Listener<never>>>();
+
+  constructor(private readonly log: Logger) {}
+
+  on<K extends keyof HubEvents>(event: K, listener: Listener<K>): () => void {
+    let set = this.listeners.get(event);
+    if (!set) {
+      set = new Set();
+      this.listeners.set(event, set);
+    }
+    set.add(listener as Listener<never>);
+    return () => set.delete(listener as Listener<never>);
+  }
+
+  emit<K extends keyof HubEvents>(event: K, payload: HubEvents[K]): void {
+    for (const listener of this.listeners.get(event) ?? []) {
+      try {
+        const result = (listener as Listener<K>)(payload);
+        if (result instanceof Promise)
+          result.catch((error) => this.log.error({ err: error, event }, 'listener failed'));
+      } catch (error) {
+        this.log.error({ err: error, event }, 'listener failed');
+      }
+    }
+  }
+}

@@ -1,0 +1,237 @@
+/**
+ * The hub's HTTP API and dashboard host: the only file that touches fastify. Guards (session, CSRF, permission) are
+ * decided here, in one place; every request body is validated against its schema and errors name the field.
+ */
+import type { AddressInfo } from 'node:net';
+import { type Static, type TSchema, Type } from '@sinclair/typebox';
+import Fastify, { type FastifyReply, type FastifyRequest } from 'fastify';
+import { checkSchema } from '../../schemas/validate.js';
+import type { DeviceRegistry } from '../devices/device-registry.js';
+import type { EventBus } from '../event-bus.js';
+import { type IncidentStore, summarise } from '../incidents/incident-store.js';
+import type { LiveGrid } from '../live/live-grid.js';
+import type { Logger } from '../log.js';
+import type { RejectCounter } from '../metrics/reject-counter.js';
+import { can, type Permission } from '../users/roles.js';
+import type { UserStore } from '../users/user-store.js';
+import { type Session, SessionStore } from './sessions.js';
+import { loadStaticFiles } from './static-files.js';
+
+const COOKIE = 'pa_session';
+
+export interface HttpDeps {
+  host: string;
+  port: number;
+  dashboardDir: string;
+  users: UserStore;
+  incidents: IncidentStore;
+  registry: DeviceRegistry;
+  grid: LiveGrid;
+  bus: EventBus;
+  rejects: RejectCounter;
+  health: () => Promise<Record<string, unknown>>;
+  log: Logger;
+  now: () => number;
+  /** Secure cookies when served over HTTPS (S7). */
+  secureCookies?: boolean;
+}
+
+export interface RunningHttp {
+  url: string;
+  port: number;
+  close(): Promise<void>;
+}
+
+const LoginBody = Type.Object(
+  {
+    username: Type.String({ minLength: 1, maxLength: 64 }),
+    password: Type.String({ minLength: 1, maxLength: 256 }),
+  },
+  { additionalProperties: false },
+);
+
+function readCookie(request: FastifyRequest, name: string): string | undefined {
+  const header = request.headers.cookie ?? '';
+  for (const part of header.split(';')) {
+    const [key, ...rest] = part.trim().split('=');
+    if (key === name) return decodeURIComponent(rest.join('='));
+  }
+  return undefined;
+}
+
+export async function startHttp(deps: HttpDeps): Promise<RunningHttp> {
+  const { log, now } = deps;
+  const sessions = new SessionStore();
+  const files = loadStaticFiles(deps.dashboardDir);
+  const app = Fastify({ logger: false, bodyLimit: 64 * 1024, trustProxy: false });
+
+  app.addHook('onSend', async (_request, reply, payload) => {
+    reply.header('x-content-type-options', 'nosniff');
+    reply.header('x-frame-options', 'DENY');
+    reply.header('referrer-policy', 'no-referrer');
+    reply.header(
+      'content-security-policy',
+      "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'",
+    );
+    return payload;
+  });
+
+  function fail(reply: FastifyReply, status: number, code: string, message: string, fields?: string[]) {
+    return reply
+      .code(status)
+      .send({ status: 'error', error: { code, message, ...(fields ? { fields } : {}) } });
+  }
+
+  function body<T extends TSchema>(name: string, schema: T, request: FastifyRequest): Static<T> | string[] {
+    const result = checkSchema(name, schema, request.body);
+    return result.ok ? result.value : result.error.problems;
+  }
+
+  /** Session guard: GETs need a live session; writes also need the session's CSRF token in a header. */
+  function guard(permission?: Permission) {
+    return async (request: FastifyRequest, reply: FastifyReply) => {
+      const session = sessions.touch(readCookie(request, COOKIE), now());
+      if (!session) return fail(reply, 401, 'E_SESSION', 'not signed in, or locked after 10 minutes idle');
+      if (request.method !== 'GET' && request.headers['x-csrf-token'] !== session.csrf) {
+        return fail(reply, 403, 'E_CSRF', 'missing or wrong CSRF token');
+      }
+      if (permission && !can(session.roles, permission)) {
+        return fail(reply, 403, 'E_FORBIDDEN', `your role may not ${permission.replace(':', ' ')}`);
+      }
+      (request as FastifyRequest & { session: Session }).session = session;
+    };
+  }
+
+  app.post('/api/login', async (request, reply) => {
+    const input = body('login', LoginBody, request);
+    if (Array.isArray(input)) return fail(reply, 400, 'E_VALIDATION', 'invalid login', input);
+    const user = await deps.users.verify(input.username, input.password);
+    if (!user) {
+      deps.rejects.add('http: failed login');
+      log.warn({ username: input.username }, 'failed login');
+      return fail(reply, 401, 'E_LOGIN', 'wrong username or password');
+    }
+    sessions.destroy(readCookie(request, COOKIE));
+    const session = sessions.create(user.username, user.roles, now());
+    reply.header(
+      'set-cookie',
+      `${COOKIE}=${session.token}; Path=/; HttpOnly; SameSite=Strict${deps.secureCookies ? '; Secure' : ''}`,
+    );
+    return { status: 'ok', data: { username: user.username, roles: user.roles, csrf: session.csrf } };
+  });
+
+  app.post('/api/logout', { preHandler: guard() }, async (request, reply) => {
+    sessions.destroy(readCookie(request, COOKIE));
+    reply.header('set-cookie', `${COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0`);
+    return { status: 'ok' };
+  });
+
+  app.get('/api/session', { preHandler: guard() }, async (request) => {
+    const { username, roles, csrf } = (request as FastifyRequest & { session: Session }).session;
+    return { status: 'ok', data: { username, roles, csrf } };
+  });
+
+  app.get('/api/rooms', { preHandler: guard('rooms:read') }, async () => ({
+    status: 'ok',
+    data: deps.grid.all(),
+  }));
+
+  app.get('/api/incidents', { preHandler: guard('incidents:read') }, async () => ({
+    status: 'ok',
+    data: (await deps.incidents.list()).map(summarise),
+  }));
+
+  app.get('/api/devices', { preHandler: guard('devices:read') }, async () => ({
+    status: 'ok',
+    data: await deps.registry.list(),
+  }));
+
+  app.get('/api/health', async () => ({ status: 'ok', data: await deps.health() }));
+
+  /** Server-sent events: the Today grid and the reports inbox update within a second of a change, no reload. */
+  app.get('/api/stream', async (request, reply) => {
+    const token = readCookie(request, COOKIE);
+    const session = sessions.peek(token, now());
+    if (!session) return fail(reply, 401, 'E_SESSION', 'not signed in');
+    reply.hijack();
+    const res = reply.raw;
+    res.writeHead(200, {
+      'content-type': 'text/event-stream',
+      'cache-control': 'no-cache, no-transform',
+      connection: 'keep-alive',
+      'x-accel-buffering': 'no',
+    });
+    const send = (event: string, data: unknown): void => {
+      res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+    };
+    send('hello', { at: now() });
+    const unsubscribers = [
+      deps.grid.onChange((view) => send('device', view)),
+      ...(can(session.roles, 'incidents:read')
+        ? [
+            deps.bus.on('incident.created', ({ incident }) => {
+              send('incident', incident);
+            }),
+            deps.bus.on('incident.updated', ({ incident }) => {
+              send('incident', incident);
+            }),
+          ]
+        : []),
+    ];
+    // Ends the stream when the session goes idle or is signed out, so the page locks too (S2).
+    const keepalive = setInterval(() => {
+      if (!sessions.peek(token, now())) {
+        send('locked', {});
+        res.end();
+      } else res.write(': keepalive\n\n');
+    }, 15_000);
+    request.raw.on('close', () => {
+      clearInterval(keepalive);
+      for (const off of unsubscribers) off();
+    });
+  });
+
+  app.setNotFoundHandler(async (request, reply) => {
+    if (request.url.startsWith('/api/')) return fail(reply, 404, 'E_NOT_FOUND', 'no such endpoint');
+    const path = request.url.split('?')[0] ?? '/';
+    // Client-side routes all load the app shell.
+    const file = files.get(path) ?? (extnameless(path) ? files.get('/index.html') : undefined);
+    if (!file) return fail(reply, 404, 'E_NOT_FOUND', 'not found');
+    reply.header('content-type', file.type);
+    reply.header('cache-control', file.immutable ? 'public, max-age=31536000, immutable' : 'no-cache');
+    if (/\bgzip\b/.test(String(request.headers['accept-encoding'] ?? ''))) {
+      reply.header('content-encoding', 'gzip');
+      return reply.send(file.gzip);
+    }
+    return reply.send(file.body);
+  });
+
+  app.setErrorHandler(async (error: Error & { statusCode?: number }, _request, reply) => {
+    const status = error.statusCode && error.statusCode < 500 ? error.statusCode : 500;
+    if (status >= 500) log.error({ err: error }, 'request failed');
+    deps.rejects.add(`http: ${status}`);
+    return fail(
+      reply,
+      status,
+      status >= 500 ? 'E_INTERNAL' : 'E_BAD_REQUEST',
+      status >= 500 ? 'internal error' : error.message,
+    );
+  });
+
+  await app.listen({ host: deps.host, port: deps.port });
+  const port = (app.server.address() as AddressInfo).port;
+  const url = `http://${deps.host === '0.0.0.0' ? '127.0.0.1' : deps.host}:${port}`;
+  log.info({ url }, 'dashboard listening');
+  return {
+    url,
+    port,
+    async close() {
+      app.server.closeAllConnections();
+      await app.close();
+    },
+  };
+}
+
+function extnameless(path: string): boolean {
+  return !/\.[a-z0-9]+$/i.test(path);
+}

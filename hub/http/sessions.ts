@@ -1,0 +1,58 @@
+/** Dashboard sessions: random tokens, CSRF secret per session, idle lock after 10 minutes (S2). */
+import { randomBytes } from 'node:crypto';
+import type { StaffRole } from '../users/roles.js';
+
+export const IDLE_LIMIT_MS = 10 * 60 * 1000;
+
+export interface Session {
+  token: string;
+  csrf: string;
+  username: string;
+  roles: StaffRole[];
+  createdAt: number;
+  lastActive: number;
+}
+
+export class SessionStore {
+  private readonly sessions = new Map<string, Session>();
+
+  constructor(private readonly idleLimitMs = IDLE_LIMIT_MS) {}
+
+  /** A fresh token at every login (session rotation), so a planted cookie is useless. */
+  create(username: string, roles: StaffRole[], now: number): Session {
+    const session: Session = {
+      token: randomBytes(32).toString('base64url'),
+      csrf: randomBytes(24).toString('base64url'),
+      username,
+      roles,
+      createdAt: now,
+      lastActive: now,
+    };
+    this.sessions.set(session.token, session);
+    return session;
+  }
+
+  /** Returns the live session and marks it active, or null when missing or idle too long (then it is dropped). */
+  touch(token: string | undefined, now: number): Session | null {
+    if (!token) return null;
+    const session = this.sessions.get(token);
+    if (!session) return null;
+    if (now - session.lastActive > this.idleLimitMs) {
+      this.sessions.delete(token);
+      return null;
+    }
+    session.lastActive = now;
+    return session;
+  }
+
+  /** Reads without refreshing activity: a live stream must not keep an idle session open. */
+  peek(token: string | undefined, now: number): Session | null {
+    const session = token ? this.sessions.get(token) : undefined;
+    if (!session || now - session.lastActive > this.idleLimitMs) return null;
+    return session;
+  }
+
+  destroy(token: string | undefined): void {
+    if (token) this.sessions.delete(token);
+  }
+}

@@ -1,0 +1,190 @@
+/**
+ * Device message ingest: topic → schema → dedupe → durable store → acknowledgement. Bad input is rejected with a
+ * reason, counted and logged; it never throws out of here and never changes state.
+ */
+import type {
+  Availability,
+  Heartbeat,
+  LockerEvent,
+  LockerState,
+  Report,
+  ReportAck,
+  SignageState,
+} from '../../schemas/messages.js';
+import { type DeviceAddress, parseTopic, schemaFor, topics } from '../../schemas/topics.js';
+import { parsePayload } from '../../schemas/validate.js';
+import type { DevicePublish } from '../broker/broker.js';
+import type { HubDb } from '../db/hub-db.js';
+import type { DeviceRegistry } from '../devices/device-registry.js';
+import type { EventBus } from '../event-bus.js';
+import { type IncidentStore, summarise } from '../incidents/incident-store.js';
+import type { Logger } from '../log.js';
+import type { RejectCounter } from '../metrics/reject-counter.js';
+import type { MetricsOutbox } from '../outbox/metrics-outbox.js';
+import { KeyedQueue } from './keyed-queue.js';
+import { heartbeatPoint, lockerEventPoint, lockerStatePoint, reportPoint } from './metric-points.js';
+
+export interface IngestDeps {
+  db: HubDb;
+  incidents: IncidentStore;
+  outbox: MetricsOutbox;
+  registry: DeviceRegistry;
+  bus: EventBus;
+  rejects: RejectCounter;
+  log: Logger;
+  publish: (topic: string, payload: string, options: { qos: 0 | 1; retain: boolean }) => Promise<void>;
+  now: () => number;
+}
+
+export interface IngestStats {
+  accepted: number;
+  duplicates: number;
+  reportsStored: number;
+}
+
+export class Ingest {
+  readonly stats: IngestStats = { accepted: 0, duplicates: 0, reportsStored: 0 };
+  private readonly queue = new KeyedQueue();
+
+  constructor(private readonly deps: IngestDeps) {}
+
+  private reject(reason: string, message: DevicePublish, detail?: string): void {
+    this.deps.rejects.add(reason);
+    this.deps.log.warn(
+      { reason, detail, topic: message.topic, device: message.principal.id },
+      'message rejected',
+    );
+    this.deps.bus.emit('ingest.rejected', { reason, topic: message.topic, clientId: message.principal.id });
+  }
+
+  /** Serialised per device, so a resend racing its original is seen as the duplicate it is. */
+  handle(message: DevicePublish): Promise<void> {
+    return this.queue.run(message.principal.id, () => this.process(message));
+  }
+
+  private async process(message: DevicePublish): Promise<void> {
+    const topic = parseTopic(message.topic);
+    if (!topic) return this.reject('topic: not in the phones-away tree', message);
+    const schema = schemaFor(topic);
+    const parsed = parsePayload(schema, message.payload);
+    if (!parsed.ok) return this.reject(`schema: ${schema}`, message, parsed.error.problems.join('; '));
+    // Validated against `schema` above; each case below narrows to that schema's type.
+    const value: unknown = parsed.value;
+    const envelope = parsed.value as { id?: unknown; seq?: unknown };
+    if (typeof envelope.id === 'string' && envelope.id !== `${topic.address.device}:${envelope.seq}`) {
+      return this.reject('event id does not match device and seq', message);
+    }
+    const ref = topic.address;
+    const { bus, outbox } = this.deps;
+
+    switch (schema) {
+      case 'report':
+        return this.storeReport(ref, value as Report);
+      case 'locker-event': {
+        const event = value as LockerEvent;
+        if (await this.isDuplicate(event.id)) return;
+        const ops = [
+          ...outbox.enqueueOps([lockerEventPoint(ref, event)]),
+          { type: 'put' as const, sublevel: 'dedupe' as const, key: event.id, value: 'locker-event' },
+        ];
+        if (event.kind === 'tamper') {
+          const prepared = await this.deps.incidents.prepare({
+            kind: 'tamper',
+            site: ref.site,
+            room: ref.room,
+            device: ref.device,
+            eventId: event.id,
+            urgency: 'urgent',
+            reportedAt: event.ts,
+            receivedAt: this.deps.now(),
+            ...(event.reason ? { tamperReason: event.reason } : {}),
+          });
+          await this.deps.db.batch([...ops.slice(0, -1), ...prepared.ops], { sync: true });
+          bus.emit('incident.created', { incident: summarise(prepared.incident) });
+        } else {
+          await this.deps.db.batch(ops);
+        }
+        outbox.kick();
+        this.stats.accepted += 1;
+        bus.emit('device.locker-event', { ref, event });
+        return;
+      }
+      case 'locker-state': {
+        const state = value as LockerState;
+        await outbox.enqueue([lockerStatePoint(ref, state)]);
+        this.stats.accepted += 1;
+        bus.emit('device.locker-state', { ref, state });
+        return;
+      }
+      case 'signage-state':
+        this.stats.accepted += 1;
+        bus.emit('device.signage-state', { ref, state: value as SignageState });
+        return;
+      case 'heartbeat': {
+        const heartbeat = value as Heartbeat;
+        await outbox.enqueue([heartbeatPoint(ref, heartbeat)]);
+        await this.deps.registry.touch(ref.device, {
+          lastSeen: this.deps.now(),
+          software: heartbeat.software,
+        });
+        this.stats.accepted += 1;
+        bus.emit('device.heartbeat', { ref, heartbeat });
+        return;
+      }
+      case 'availability':
+        this.stats.accepted += 1;
+        bus.emit('device.availability', { ref, availability: value as Availability });
+        return;
+      default:
+        return this.reject(`schema: ${schema} is not accepted from devices`, message);
+    }
+  }
+
+  private async isDuplicate(eventId: string): Promise<boolean> {
+    if ((await this.deps.db.get('dedupe', eventId)) === undefined) return false;
+    this.stats.duplicates += 1;
+    return true;
+  }
+
+  /** Exactly once: a resent report finds its incident and is acknowledged again, never stored twice. */
+  private async storeReport(ref: DeviceAddress, report: Report): Promise<void> {
+    const { incidents, outbox, bus, now } = this.deps;
+    const existing = await incidents.findByEvent(report.id);
+    if (existing) {
+      this.stats.duplicates += 1;
+      return this.acknowledge(ref, report.id, existing.ref, existing.receivedAt);
+    }
+    const receivedAt = now();
+    const prepared = await incidents.prepare({
+      kind: 'report',
+      site: ref.site,
+      room: ref.room,
+      device: ref.device,
+      eventId: report.id,
+      urgency: report.urgency,
+      reportedAt: report.ts,
+      receivedAt,
+    });
+    await this.deps.db.batch(
+      [...prepared.ops, ...outbox.enqueueOps([reportPoint(ref, report, receivedAt)])],
+      {
+        sync: true,
+      },
+    );
+    outbox.kick();
+    this.stats.accepted += 1;
+    this.stats.reportsStored += 1;
+    bus.emit('incident.created', { incident: summarise(prepared.incident) });
+    await this.acknowledge(ref, report.id, prepared.incident.ref, receivedAt);
+  }
+
+  private async acknowledge(
+    ref: DeviceAddress,
+    id: string,
+    incidentRef: string,
+    storedAt: number,
+  ): Promise<void> {
+    const ack: ReportAck = { v: 1, id, ref: incidentRef, storedAt };
+    await this.deps.publish(topics.reportAck(ref), JSON.stringify(ack), { qos: 1, retain: false });
+  }
+}

@@ -1,0 +1,47 @@
+/** Pure mapping from validated device messages to time-series points. Tags are room-level: never a pupil (D1, D5). */
+import type { Heartbeat, LockerEvent, LockerState, Report } from '../../schemas/messages.js';
+import type { DeviceAddress } from '../../schemas/topics.js';
+import type { MetricPoint } from '../store/metrics-store.js';
+
+const tagsOf = (a: DeviceAddress) => ({ site: a.site, room: a.room, device: a.device });
+
+export function reportPoint(a: DeviceAddress, report: Report, receivedAt: number): MetricPoint {
+  return {
+    measurement: 'report',
+    tags: { ...tagsOf(a), urgency: report.urgency },
+    fields: {
+      count: 1,
+      queued_ms: report.queuedMs,
+      delay_ms: Math.max(0, receivedAt - report.ts),
+      seq: report.seq,
+    },
+    ts: report.ts,
+  };
+}
+
+export function lockerEventPoint(a: DeviceAddress, event: LockerEvent): MetricPoint {
+  return {
+    measurement: 'locker_event',
+    tags: { ...tagsOf(a), kind: event.kind, ...(event.reason ? { reason: event.reason } : {}) },
+    fields: { phones: event.phones, seq: event.seq },
+    ts: event.ts,
+  };
+}
+
+export function lockerStatePoint(a: DeviceAddress, state: LockerState): MetricPoint {
+  return {
+    measurement: 'locker_state',
+    tags: { ...tagsOf(a), mode: state.mode },
+    fields: { locked: state.locked, door_open: state.doorOpen, phones: state.phones, key_on: state.keyOn },
+    ts: state.ts,
+  };
+}
+
+export function heartbeatPoint(a: DeviceAddress, hb: Heartbeat): MetricPoint {
+  return {
+    measurement: 'heartbeat',
+    tags: tagsOf(a),
+    fields: { uptime_s: hb.uptimeS, queued: hb.queued, software: hb.software },
+    ts: hb.ts,
+  };
+}

@@ -1,0 +1,65 @@
+/**
+ * The hub's view of its time-series store. Our own types, so nothing outside hub/store imports the InfluxDB client.
+ *
+ * Writes are idempotent: a point with the same measurement, tag set and timestamp overwrites the earlier one, so the
+ * outbox may retry a whole batch after a partial failure without creating duplicates.
+ */
+import { HubError } from '../errors.js';
+
+export interface MetricPoint {
+  measurement: string;
+  /** Empty-string values are dropped (InfluxDB has no empty tags). */
+  tags: Record<string, string>;
+  /** Numbers are always stored as floats, so a counter that later carries a fraction never causes a type conflict. */
+  fields: Record<string, number | boolean | string>;
+  /** Unix epoch milliseconds (integer). */
+  ts: number;
+}
+
+export interface Series {
+  name: string;
+  /** Present when the query has GROUP BY tags. */
+  tags?: Record<string, string>;
+  columns: string[];
+  /** The `time` column is epoch milliseconds. */
+  values: unknown[][];
+}
+
+export interface MetricsStore {
+  /**
+   * Resolves once every point is stored. Throws StoreUnavailableError (retry later; the whole batch is safe to
+   * resend) or StoreRejectedError (bad points; do not retry).
+   */
+  writePoints(points: MetricPoint[]): Promise<void>;
+  /** Runs InfluxQL and returns the series of every statement, flattened. */
+  query(influxql: string): Promise<Series[]>;
+  /** True when the store answers; never throws. */
+  ping(): Promise<boolean>;
+}
+
+/** The store cannot be reached or is failing (connection refused, timeout, 5xx, auth/database misconfigured). */
+export class StoreUnavailableError extends HubError {
+  constructor(
+    message: string,
+    readonly status?: number,
+    options?: { cause?: unknown },
+  ) {
+    super('E_STORE_UNAVAILABLE', message);
+    if (options?.cause !== undefined) this.cause = options.cause;
+  }
+}
+
+/**
+ * The store understood the request and refused it (malformed point, field type conflict, bad query). Retrying the
+ * same input cannot succeed. For writes InfluxDB may still have stored the valid points of the batch.
+ */
+export class StoreRejectedError extends HubError {
+  constructor(
+    message: string,
+    readonly status?: number,
+    options?: { cause?: unknown },
+  ) {
+    super('E_STORE_REJECTED', message);
+    if (options?.cause !== undefined) this.cause = options.cause;
+  }
+}

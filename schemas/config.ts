@@ -1,0 +1,222 @@
+/** Configuration file schemas: hub config, device config and the school model (zones, rooms, devices, timetable, policy). */
+import { type Static, Type } from '@sinclair/typebox';
+import { ClockTime, IsoDate, SchemaVersion, Slug, StringEnum } from './common.js';
+import { LockerMode } from './messages.js';
+
+const Port = Type.Integer({ minimum: 0, maximum: 65535, description: '0 picks a free port.' });
+const Host = Type.String({ minLength: 1, maxLength: 253 });
+const FilePath = Type.String({ minLength: 1, maxLength: 4096 });
+
+export const ZONE_KINDS = ['curriculum', 'designated-phone-area', 'office'] as const;
+export const ZoneKind = StringEnum(ZONE_KINDS, { description: 'P3: where phones may or may not be used.' });
+export type ZoneKind = Static<typeof ZoneKind>;
+
+export const PERIOD_KINDS = ['registration', 'lesson', 'break', 'lunch'] as const;
+export const PeriodKind = StringEnum(PERIOD_KINDS);
+export type PeriodKind = Static<typeof PeriodKind>;
+
+/** Time kinds the policy matrix is written against: periods plus the times outside them. */
+export const TIME_KINDS = [
+  'before-school',
+  'registration',
+  'lesson',
+  'break',
+  'lunch',
+  'after-school',
+  'closed',
+] as const;
+export const TimeKind = StringEnum(TIME_KINDS);
+export type TimeKind = Static<typeof TimeKind>;
+
+export const ROLES = ['pupil', 'staff'] as const;
+export const Role = StringEnum(ROLES);
+
+export const Permission = StringEnum(['no', 'yes', 'if-unavoidable'] as const, {
+  description: "P8: 'if-unavoidable' is the staff 'Not if avoidable' column.",
+});
+export type Permission = Static<typeof Permission>;
+
+export const PolicyRule = Type.Object(
+  { role: Role, time: TimeKind, zone: ZoneKind, phones: Permission },
+  { additionalProperties: false },
+);
+export type PolicyRule = Static<typeof PolicyRule>;
+
+export const Policy = Type.Object(
+  {
+    preset: StringEnum(['seed', 'dfe-2026', 'custom'] as const),
+    warningMinutes: Type.Integer({ minimum: 0, maximum: 30, default: 2 }),
+    graceMinutes: Type.Integer({ minimum: 0, maximum: 30, default: 5 }),
+    matrix: Type.Array(PolicyRule, { maxItems: 200 }),
+  },
+  { additionalProperties: false },
+);
+export type Policy = Static<typeof Policy>;
+
+export const Period = Type.Object(
+  {
+    id: Slug,
+    name: Type.String({ minLength: 1, maxLength: 40 }),
+    kind: PeriodKind,
+    start: ClockTime,
+    end: ClockTime,
+  },
+  { additionalProperties: false },
+);
+export type Period = Static<typeof Period>;
+
+export const Timetable = Type.Object(
+  {
+    timezone: Type.String({ minLength: 1, maxLength: 64, default: 'Europe/London' }),
+    weekdays: Type.Array(Type.Integer({ minimum: 1, maximum: 7 }), {
+      minItems: 1,
+      maxItems: 7,
+      uniqueItems: true,
+      description: 'ISO weekdays the school is open: 1 = Monday.',
+    }),
+    arrival: ClockTime,
+    homeTime: ClockTime,
+    periods: Type.Array(Period, { maxItems: 24 }),
+    terms: Type.Array(Type.Object({ name: Type.String({ maxLength: 40 }), start: IsoDate, end: IsoDate }), {
+      maxItems: 12,
+    }),
+    insetDays: Type.Array(IsoDate, { maxItems: 60 }),
+  },
+  { additionalProperties: false },
+);
+export type Timetable = Static<typeof Timetable>;
+
+export const Zone = Type.Object(
+  { id: Slug, name: Type.String({ minLength: 1, maxLength: 60 }), kind: ZoneKind },
+  { additionalProperties: false },
+);
+export const Room = Type.Object(
+  { id: Slug, name: Type.String({ minLength: 1, maxLength: 60 }), zone: Slug },
+  { additionalProperties: false },
+);
+export const DeviceEntry = Type.Object(
+  {
+    id: Slug,
+    room: Slug,
+    lockerMode: LockerMode,
+    serial: Type.Optional(Type.String({ maxLength: 64 })),
+    installed: Type.Optional(IsoDate),
+  },
+  { additionalProperties: false, description: 'D4: the device registry is the hardware inventory.' },
+);
+
+export const SchoolModel = Type.Object(
+  {
+    version: SchemaVersion,
+    site: Slug,
+    name: Type.String({ minLength: 1, maxLength: 100 }),
+    zones: Type.Array(Zone, { maxItems: 100 }),
+    rooms: Type.Array(Room, { maxItems: 500 }),
+    devices: Type.Array(DeviceEntry, { maxItems: 5000 }),
+    timetable: Timetable,
+    policy: Policy,
+  },
+  { $id: 'school-model', additionalProperties: false, title: 'SchoolModel' },
+);
+export type SchoolModel = Static<typeof SchoolModel>;
+
+export const HubConfig = Type.Object(
+  {
+    version: SchemaVersion,
+    site: Slug,
+    dataDir: FilePath,
+    school: FilePath,
+    mqtt: Type.Object(
+      {
+        host: Host,
+        port: Port,
+        tls: Type.Optional(
+          Type.Object(
+            { port: Port, cert: FilePath, key: FilePath, ca: Type.Optional(FilePath) },
+            { additionalProperties: false },
+          ),
+        ),
+      },
+      { additionalProperties: false },
+    ),
+    http: Type.Object({ host: Host, port: Port }, { additionalProperties: false }),
+    influx: Type.Object(
+      {
+        mode: StringEnum(['embedded', 'external'] as const, {
+          description: 'embedded: the hub starts a private influxd under dataDir.',
+        }),
+        url: Type.Optional(Type.String({ format: 'uri' })),
+        database: Slug,
+        username: Type.Optional(Type.String({ maxLength: 64 })),
+        passwordFile: Type.Optional(FilePath),
+      },
+      { additionalProperties: false },
+    ),
+    logLevel: StringEnum(['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const),
+  },
+  { $id: 'hub-config', additionalProperties: false, title: 'HubConfig' },
+);
+export type HubConfig = Static<typeof HubConfig>;
+
+const PinNumber = Type.Integer({ minimum: 0, maximum: 53 });
+const PinName = Type.Union([PinNumber, Type.String({ pattern: '^(A[0-5]|GPIO[0-9]{1,2}|P1-[0-9]{1,2})$' })]);
+
+export const DeviceConfig = Type.Object(
+  {
+    version: SchemaVersion,
+    site: Slug,
+    room: Slug,
+    deviceId: Slug,
+    dataDir: FilePath,
+    hub: Type.Object(
+      {
+        url: Type.String({ pattern: '^(mqtt|mqtts|ws|wss)://' }),
+        username: Type.String({ minLength: 1, maxLength: 64 }),
+        passwordFile: FilePath,
+        ca: Type.Optional(FilePath),
+      },
+      { additionalProperties: false },
+    ),
+    board: Type.Object(
+      {
+        kind: StringEnum(['emulated-uno', 'firmata-serial', 'raspi'] as const),
+        serialPath: Type.Optional(FilePath),
+      },
+      { additionalProperties: false },
+    ),
+    pins: Type.Object(
+      {
+        lock: PinName,
+        door: PinName,
+        key: PinName,
+        button: PinName,
+        buttonLight: PinName,
+        piezo: Type.Optional(PinName),
+        signage: Type.Object(
+          { red: PinName, green: PinName, blue: PinName },
+          { additionalProperties: false },
+        ),
+        slots: Type.Array(PinName, { maxItems: 16 }),
+      },
+      { additionalProperties: false },
+    ),
+    timing: Type.Object(
+      {
+        longPressMs: Type.Integer({ minimum: 500, maximum: 10_000 }),
+        heldTamperMs: Type.Integer({ minimum: 5_000, maximum: 600_000 }),
+        confirmShowMs: Type.Integer({ minimum: 500, maximum: 30_000 }),
+        heartbeatMs: Type.Integer({ minimum: 1_000, maximum: 300_000 }),
+      },
+      { additionalProperties: false },
+    ),
+    lockerMode: LockerMode,
+  },
+  { $id: 'device-config', additionalProperties: false, title: 'DeviceConfig' },
+);
+export type DeviceConfig = Static<typeof DeviceConfig>;
+
+export const configSchemas = {
+  'school-model': SchoolModel,
+  'hub-config': HubConfig,
+  'device-config': DeviceConfig,
+} as const;
