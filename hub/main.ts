@@ -9,6 +9,7 @@ import { type RunningBroker, startBroker } from './broker/broker.js';
 import { HubDb } from './db/hub-db.js';
 import { DeviceRegistry } from './devices/device-registry.js';
 import { EventBus } from './event-bus.js';
+import type { HubExtension } from './extension.js';
 import { type RunningHttp, startHttp } from './http/http-server.js';
 import { IncidentStore } from './incidents/incident-store.js';
 import { type InfluxdHandle, startInfluxd } from './influx/influxd-process.js';
@@ -136,6 +137,13 @@ export async function startHub(options: HubOptions): Promise<Hub> {
     publish = broker.publish;
     stack.push(() => broker.close());
 
+    // Features beyond the core. Each is constructed here with what it needs; start/stop order is this list's order.
+    const extensions: HubExtension[] = [];
+    for (const extension of extensions) {
+      await extension.start();
+      stack.push(() => extension.stop());
+    }
+
     const firstRunAdmin = await users.ensureFirstRunAdmin(now());
     const http: RunningHttp = await startHttp({
       host: config.http.host,
@@ -149,6 +157,7 @@ export async function startHub(options: HubOptions): Promise<Hub> {
       rejects,
       log: log.child({ part: 'http' }),
       now,
+      routes: extensions.flatMap((e) => (e.routes ? [e.routes] : [])),
       health: async () => ({
         version: packageVersion(),
         mqttClients: broker.connectedClients(),

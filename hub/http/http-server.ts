@@ -4,7 +4,7 @@
  */
 import type { AddressInfo } from 'node:net';
 import { type Static, type TSchema, Type } from '@sinclair/typebox';
-import Fastify, { type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { checkSchema } from '../../schemas/validate.js';
 import type { DeviceRegistry } from '../devices/device-registry.js';
 import type { EventBus } from '../event-bus.js';
@@ -34,7 +34,23 @@ export interface HttpDeps {
   now: () => number;
   /** Secure cookies when served over HTTPS (S7). */
   secureCookies?: boolean;
+  /** Feature route modules (incidents workflow, devices, settings …), each registered with the same guards. */
+  routes?: RouteModule[];
 }
+
+/** What a feature's routes get: the guards and helpers, so who-may-do-what stays decided in this one file. */
+export interface RouteKit {
+  guard(permission?: Permission): (request: FastifyRequest, reply: FastifyReply) => Promise<unknown>;
+  fail(reply: FastifyReply, status: number, code: string, message: string, fields?: string[]): FastifyReply;
+  /** Validates request.body against a schema; returns the value, or the list of `path: message` problems. */
+  body<T extends TSchema>(name: string, schema: T, request: FastifyRequest): Static<T> | string[];
+  /** The signed-in session of a guarded request. */
+  session(request: FastifyRequest): Session;
+  now(): number;
+  log: Logger;
+}
+
+export type RouteModule = (app: FastifyInstance, kit: RouteKit) => void;
 
 export interface RunningHttp {
   url: string;
@@ -101,6 +117,10 @@ export async function startHttp(deps: HttpDeps): Promise<RunningHttp> {
       (request as FastifyRequest & { session: Session }).session = session;
     };
   }
+
+  const sessionOf = (request: FastifyRequest) => (request as FastifyRequest & { session: Session }).session;
+  const kit: RouteKit = { guard, fail, body, session: sessionOf, now, log };
+  for (const register of deps.routes ?? []) register(app, kit);
 
   app.post('/api/login', async (request, reply) => {
     const input = body('login', LoginBody, request);
