@@ -5,19 +5,28 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { HubConfig, SchoolModel } from '../schemas/config.js';
+import { AuditLog } from './audit/audit-log.js';
 import { type RunningBroker, startBroker } from './broker/broker.js';
 import { HubDb } from './db/hub-db.js';
+import { DeviceAdmin } from './devices/device-admin.js';
 import { DeviceRegistry } from './devices/device-registry.js';
 import { EventBus } from './event-bus.js';
 import type { HubExtension } from './extension.js';
 import { type RunningHttp, startHttp } from './http/http-server.js';
+import { deviceRoutes } from './http/routes/device-routes.js';
+import { IncidentService } from './incidents/incident-service.js';
 import { IncidentStore } from './incidents/incident-store.js';
 import { type InfluxdHandle, startInfluxd } from './influx/influxd-process.js';
+import { ChainMonitor } from './ingest/chain-monitor.js';
 import { Ingest } from './ingest/ingest.js';
 import { LiveGrid } from './live/live-grid.js';
+import { ComplianceRecorder } from './compliance/compliance-recorder.js';
+import { ExemptionStore } from './policy/exemptions.js';
+import { PolicyDriver } from './policy/policy-driver.js';
 import { createLogger, type Logger } from './log.js';
 import { RejectCounter } from './metrics/reject-counter.js';
 import { MetricsOutbox } from './outbox/metrics-outbox.js';
+import { type Safeguarding, safeguarding } from './safeguarding.js';
 import { createInfluxStore } from './store/influx-store.js';
 import type { MetricsStore } from './store/metrics-store.js';
 import { UserStore } from './users/user-store.js';
@@ -33,12 +42,23 @@ export interface HubOptions {
 
 export interface Hub {
   mqttPort: number;
+  /** Set when config.mqtt.tls is. */
+  mqttTlsPort: number | undefined;
   httpUrl: string;
   influxUrl: string;
   db: HubDb;
   registry: DeviceRegistry;
+  /** Enrolment, approval, revocation and re-keying of devices (S4). */
+  devices: DeviceAdmin;
+  chain: ChainMonitor;
+  /** P1–P4, P6: drives lock and signage from the timetable; exemptions and emergency release (issue 4). */
+  policy: { driver: PolicyDriver; exemptions: ExemptionStore; compliance: ComplianceRecorder };
   users: UserStore;
   incidents: IncidentStore;
+  /** S6: the hash-chained audit log. */
+  audit: AuditLog;
+  /** Issue 5: incident workflow, escalation, notifications, retention. */
+  safeguarding: Safeguarding & { incidents: IncidentService };
   ingest: Ingest;
   outbox: MetricsOutbox;
   store: MetricsStore;
@@ -51,7 +71,11 @@ export interface Hub {
   stop(): Promise<void>;
 }
 
-const packageRoot = join(import.meta.dirname, '..', import.meta.dirname.includes('/dist/') ? '..' : '');
+export const packageRoot = join(
+  import.meta.dirname,
+  '..',
+  import.meta.dirname.includes('/dist/') ? '..' : '',
+);
 
 export function packageVersion(): string {
   return (JSON.parse(readFileSync(join(packageRoot, 'package.json'), 'utf8')) as { version: string }).version;
@@ -100,8 +124,10 @@ export async function startHub(options: HubOptions): Promise<Hub> {
     const bus = new EventBus(log.child({ part: 'bus' }));
     const rejects = new RejectCounter();
     const registry = new DeviceRegistry(db);
-    const users = new UserStore(db);
+    const audit = new AuditLog(db, now, log.child({ part: 'audit' }), bus);
+    const users = new UserStore(db, audit);
     const incidents = new IncidentStore(db);
+    const incidentService = new IncidentService(incidents, audit, bus, now);
     const outbox = new MetricsOutbox(db, store, log.child({ part: 'outbox' }));
     outbox.start();
     stack.push(() => outbox.stop());
@@ -111,6 +137,17 @@ export async function startHub(options: HubOptions): Promise<Hub> {
     let publish: RunningBroker['publish'] = async () => {
       throw new Error('broker not started');
     };
+    let disconnect: RunningBroker['disconnect'] = () => {};
+    const devices = new DeviceAdmin({
+      db,
+      registry,
+      site: school.site,
+      rooms: new Set(school.rooms.map((r) => r.id)),
+      now,
+      bus,
+      disconnect: (id) => disconnect(id),
+    });
+    const chain = new ChainMonitor({ db, bus, log: log.child({ part: 'chain' }), now });
     const ingest = new Ingest({
       db,
       incidents,
@@ -121,6 +158,7 @@ export async function startHub(options: HubOptions): Promise<Hub> {
       log: log.child({ part: 'ingest' }),
       publish: (topic, payload, opts) => publish(topic, payload, opts),
       now,
+      chain,
     });
     const broker = await startBroker({
       dataDir: config.dataDir,
@@ -129,16 +167,62 @@ export async function startHub(options: HubOptions): Promise<Hub> {
       registry,
       rejects,
       log: log.child({ part: 'broker' }),
+      ...(config.mqtt.tls ? { tls: config.mqtt.tls } : {}),
+      enrol: (id, token, secret) => devices.enrol(id, token, secret),
       onDevicePublish: (message) => ingest.handle(message),
       onDeviceConnection: (principal, connected) => {
         if (principal.kind === 'device') grid.setOnline(principal.address, connected);
       },
     });
     publish = broker.publish;
+    disconnect = broker.disconnect;
     stack.push(() => broker.close());
 
     // Features beyond the core. Each is constructed here with what it needs; start/stop order is this list's order.
-    const extensions: HubExtension[] = [];
+    const guarding = safeguarding({
+      config,
+      school,
+      db,
+      bus,
+      audit,
+      users,
+      incidents: incidentService,
+      store,
+      now,
+      log,
+    });
+    const extensions: HubExtension[] = [...guarding.extensions];
+    extensions.unshift(chain, {
+      name: 'devices',
+      start: async () => {},
+      stop: async () => {},
+      routes: deviceRoutes(devices),
+    });
+    const exemptions = new ExemptionStore(db, school);
+    const policy = {
+      exemptions,
+      driver: new PolicyDriver({
+        school,
+        registry,
+        exemptions,
+        bus,
+        publish: (topic, payload, opts) => publish(topic, payload, opts),
+        log: log.child({ part: 'policy' }),
+        now,
+      }),
+      compliance: new ComplianceRecorder({
+        school,
+        registry,
+        exemptions,
+        db,
+        bus,
+        outbox,
+        store,
+        log: log.child({ part: 'compliance' }),
+        now,
+      }),
+    };
+    extensions.push(policy.driver, policy.compliance);
     for (const extension of extensions) {
       await extension.start();
       stack.push(() => extension.stop());
@@ -165,6 +249,7 @@ export async function startHub(options: HubOptions): Promise<Hub> {
         outboxDelivered: outbox.delivered,
         storeReachable: await store.ping(),
         ingest: ingest.stats,
+        chain: chain.stats,
         rejects: rejects.snapshot(),
       }),
     });
@@ -172,12 +257,18 @@ export async function startHub(options: HubOptions): Promise<Hub> {
 
     return {
       mqttPort: broker.port,
+      mqttTlsPort: broker.tlsPort,
       httpUrl: http.url,
       influxUrl,
       db,
       registry,
+      devices,
+      chain,
+      policy,
       users,
       incidents,
+      audit,
+      safeguarding: { ...guarding, incidents: incidentService },
       ingest,
       outbox,
       store,

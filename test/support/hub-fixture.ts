@@ -37,13 +37,14 @@ export interface HubFixture {
 }
 
 export async function startTestHub(
-  options: { dataDir?: string; school?: SchoolModel } = {},
+  options: { dataDir?: string; school?: SchoolModel; config?: Partial<HubConfig>; now?: () => number } = {},
 ): Promise<HubFixture> {
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'phones-away-hub-'));
   const hub = await startHub({
-    config: hubConfig(dataDir),
+    config: hubConfig(dataDir, options.config),
     school: options.school ?? demoSchool(),
     log: silentLogger,
+    ...(options.now ? { now: options.now } : {}),
   });
   let stopped = false;
   const stop = async () => {

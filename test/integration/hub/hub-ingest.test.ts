@@ -128,7 +128,7 @@ describe('hub ingest (real aedes, real influxd)', () => {
       username: address.device,
       password: secret,
     });
-    const closed = new Promise((resolve) => rogue.once('close', resolve));
+    const closed = new Promise<void>((resolve) => rogue.once('close', () => resolve()));
     rogue.publish(topics.event(other, 'report'), JSON.stringify({ ...report(5), id: 'room-2-locker:5' }), {
       qos: 1,
     });

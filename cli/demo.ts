@@ -1,0 +1,113 @@
+/**
+ * `phones-away demo`: the whole system on one machine. The hub (broker, private influxd, dashboard) plus one simulated
+ * classroom per device in the school model: an emulated Uno running real Firmata, driven through johnny-five, running
+ * the same device program a Raspberry Pi runs.
+ */
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { startEmulatedBoard } from '../firmware/board/emulated-session.js';
+import { DEFAULT_UNO_PINS } from '../firmware/board/pin-map.js';
+import { startDevice } from '../firmware/device.js';
+import { generateSecret } from '../hub/devices/password-hash.js';
+import { createLogger } from '../hub/log.js';
+import { packageRoot, startHub } from '../hub/main.js';
+import type { DeviceConfig, HubConfig, SchoolModel } from '../schemas/config.js';
+import { parse } from '../schemas/validate.js';
+import { waitForSignal } from './run-hub.js';
+
+export interface DemoOptions {
+  dataDir: string;
+  httpPort: number;
+}
+
+/** A secret kept in a 0600 file: generated once, reused on later runs so devices and accounts keep working. */
+function persistentSecret(file: string): { secret: string; created: boolean } {
+  if (existsSync(file)) return { secret: readFileSync(file, 'utf8').trim(), created: false };
+  const secret = generateSecret();
+  writeFileSync(file, `${secret}\n`, { mode: 0o600 });
+  return { secret, created: true };
+}
+
+export async function runDemo(options: DemoOptions): Promise<void> {
+  const dataDir = resolve(options.dataDir);
+  mkdirSync(join(dataDir, 'devices'), { recursive: true, mode: 0o700 });
+  const log = createLogger('demo', 'warn');
+  const school = parse(
+    'school-model',
+    JSON.parse(readFileSync(join(packageRoot, 'config', 'school.example.json'), 'utf8')),
+  ) as SchoolModel;
+  const config: HubConfig = parse('hub-config', {
+    version: 1,
+    site: school.site,
+    dataDir: join(dataDir, 'hub'),
+    school: join(packageRoot, 'config', 'school.example.json'),
+    mqtt: { host: '127.0.0.1', port: 0 },
+    http: { host: '127.0.0.1', port: options.httpPort },
+    influx: { mode: 'embedded', database: 'phones-away' },
+    logLevel: 'warn',
+  });
+
+  console.log('Starting the hub (broker, private InfluxDB, dashboard)…');
+  const hub = await startHub({ config, school, log: log.child({ part: 'hub' }) });
+  const stops: (() => Promise<void>)[] = [() => hub.stop()];
+
+  // The first-run password is shown once by the hub; the demo also keeps it in a 0600 file so a restarted demo can
+  // still tell you how to sign in. A real hub never writes it down (see `phones-away hub`).
+  const adminFile = join(dataDir, 'admin-password.txt');
+  if (hub.firstRunAdmin) writeFileSync(adminFile, `${hub.firstRunAdmin.password}\n`, { mode: 0o600 });
+
+  for (const entry of school.devices) {
+    const address = { site: school.site, room: entry.room, device: entry.id };
+    const secretFile = join(dataDir, 'devices', `${entry.id}.secret`);
+    const { secret, created } = persistentSecret(secretFile);
+    if (created || !(await hub.registry.get(entry.id))) {
+      await hub.registry.provision({
+        id: entry.id,
+        address,
+        secret,
+        lockerMode: entry.lockerMode,
+        ...(entry.serial ? { serial: entry.serial } : {}),
+        ...(entry.installed ? { installed: entry.installed } : {}),
+        now: Date.now(),
+      });
+    }
+    const deviceConfig: DeviceConfig = parse('device-config', {
+      version: 1,
+      site: school.site,
+      room: entry.room,
+      deviceId: entry.id,
+      dataDir: join(dataDir, 'devices', entry.id),
+      hub: { url: `mqtt://127.0.0.1:${hub.mqttPort}`, username: entry.id, passwordFile: secretFile },
+      board: { kind: 'emulated-uno' },
+      pins: DEFAULT_UNO_PINS,
+      timing: { longPressMs: 2000, heldTamperMs: 30_000, confirmShowMs: 4000, heartbeatMs: 10_000 },
+      lockerMode: entry.lockerMode,
+    });
+    const board = await startEmulatedBoard(deviceConfig.pins, { id: entry.id });
+    const device = await startDevice({
+      config: deviceConfig,
+      board: board.port,
+      password: secret,
+      log: log.child({ device: entry.id }),
+    });
+    stops.push(async () => {
+      await device.stop();
+      await board.close();
+    });
+    console.log(`  classroom ${entry.room}: device ${entry.id} on an emulated Uno (Firmata via johnny-five)`);
+  }
+
+  console.log(`\nDashboard: ${hub.httpUrl}`);
+  console.log(
+    existsSync(adminFile)
+      ? `Sign in as 'admin' with password ${readFileSync(adminFile, 'utf8').trim()}` +
+          (hub.firstRunAdmin ? ' (generated now, first run)' : ` (generated on the first run; kept in ${adminFile})`)
+      : "Sign in with your account (the first-run password was shown when this data directory was created).",
+  );
+  console.log(`MQTT broker: mqtt://127.0.0.1:${hub.mqttPort}   InfluxDB: ${hub.influxUrl}`);
+  console.log('Press Ctrl+C to stop.');
+  await waitForSignal();
+  console.log('Stopping…');
+  for (const stop of stops.reverse()) await stop().catch((error: Error) => console.error(error.message));
+  process.exit(0);
+}

@@ -1,0 +1,308 @@
+/**
+ * Composition root of the classroom device: the pure machine decides, and this file carries out its effects
+ * on the journal (durability), the hub link (MQTT) and the board (outputs). Nothing here makes a policy decision.
+ *
+ * Delivery: a report or locker event is first made durable in the journal, then published if the link is up.
+ * On every connect everything pending is resent; the hub dedupes by event id, so resending is always safe.
+ * Reports leave the journal only on their ReportAck; locker events on the broker's PUBACK.
+ */
+import { readFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Logger } from '../hub/log.js';
+import type { DeviceConfig } from '../schemas/config.js';
+import { check } from '../schemas/validate.js';
+import type { BoardPort, Outputs } from './board/board-port.js';
+import {
+  type Effect,
+  initialState,
+  MACHINE_DEFAULTS,
+  type MachineConfig,
+  type MachineInput,
+  type MachineState,
+  type ScheduleCommand,
+  step,
+} from './device-machine.js';
+import { EventJournal, type PendingItem } from './event-journal.js';
+import { HubLink, type HubLinkOptions, LinkError } from './hub-link.js';
+
+export type DeviceLog = Pick<Logger, 'debug' | 'info' | 'warn' | 'error'>;
+
+export interface DeviceOptions {
+  config: DeviceConfig;
+  board: BoardPort;
+  /** The MQTT password (read from config.hub.passwordFile by the caller; never logged). */
+  password: string;
+  log: DeviceLog;
+  clock?: () => number;
+  /** Period of the machine's tick: the resolution of press, hold and schedule timing. */
+  tickMs?: number;
+  machine?: Partial<Pick<MachineConfig, 'debounceMs' | 'ackTimeoutMs' | 'offlineGraceMs'>>;
+  link?: Pick<HubLinkOptions, 'keepaliveS' | 'reconnectPeriodMs' | 'connectTimeoutMs' | 'mqtt'>;
+  /** Unacknowledged reports are resent this long after their last send, even without a reconnect. */
+  resendAfterMs?: number;
+  /** Software version for heartbeats (S8); defaults to package.json's version. */
+  software?: string;
+}
+
+export interface RunningDevice {
+  /** Stops timers, drains pending writes, says 'offline' and closes link and journal. The board stays open. */
+  stop(): Promise<void>;
+  state(): MachineState;
+  /** Outputs last applied to the board. */
+  outputs(): Outputs | null;
+  queued(): number;
+  connected(): boolean;
+  /** Resolves once queued journal writes have finished (useful in tests and before shutdown). */
+  idle(): Promise<void>;
+}
+
+const SCHEDULES_DOC = 'schedules';
+
+export async function startDevice(opts: DeviceOptions): Promise<RunningDevice> {
+  const { config, board, log } = opts;
+  const clock = opts.clock ?? Date.now;
+  const startedAt = clock();
+  const software = opts.software ?? (await readSoftwareVersion());
+  const resendAfterMs = opts.resendAfterMs ?? 30_000;
+  const machineConfig: MachineConfig = {
+    lockerMode: config.lockerMode,
+    slotCount: config.pins.slots.length,
+    longPressMs: config.timing.longPressMs,
+    heldTamperMs: config.timing.heldTamperMs,
+    confirmShowMs: config.timing.confirmShowMs,
+    ...MACHINE_DEFAULTS,
+    ...opts.machine,
+  };
+
+  const journal = await EventJournal.open({
+    dir: join(config.dataDir, 'journal'),
+    deviceId: config.deviceId,
+    log,
+  });
+  const schedules = await loadSchedules(journal, log);
+
+  const mqttExtras = { ...opts.link?.mqtt };
+  if (config.hub.ca && mqttExtras.ca === undefined) mqttExtras.ca = await readFile(config.hub.ca);
+  const link = new HubLink({
+    address: { site: config.site, room: config.room, device: config.deviceId },
+    url: config.hub.url,
+    clientId: config.deviceId,
+    username: config.hub.username,
+    password: opts.password,
+    log,
+    clock,
+    ...opts.link,
+    mqtt: mqttExtras,
+  });
+
+  let state = initialState(machineConfig, clock(), schedules);
+  let lastOutputs: Outputs | null = null;
+  let stopped = false;
+  /** Set first in stop(): no new journal work; what is already queued still finishes. */
+  let closing = false;
+  let work: Promise<void> = Promise.resolve();
+  const lastSent = new Map<string, number>();
+  let lastResendCheck = clock();
+
+  /** Journal writes run one after another, in the order the machine asked for them. */
+  const enqueue = (job: () => Promise<void>) => {
+    if (closing) return;
+    work = work
+      .then(job)
+      .catch((error: unknown) => log.error({ err: String(error) }, 'device: effect failed'));
+  };
+
+  const dispatch = (input: MachineInput) => {
+    if (stopped) return;
+    const result = step(state, input, clock());
+    state = result.state;
+    for (const effect of result.effects) perform(effect);
+  };
+
+  const send = (item: PendingItem) => {
+    const now = clock();
+    lastSent.set(item.event.id, now);
+    const sent =
+      item.type === 'report'
+        ? link.publishReport({ ...item.event, queuedMs: Math.max(0, Math.round(now - item.event.ts)) })
+        : link.publishLockerEvent(item.event).then(async () => {
+            lastSent.delete(item.event.id);
+            await journal.ack(item.event.id);
+          });
+    // Not delivered now means delivered later: the item stays in the journal for the next connect.
+    sent.catch((error: unknown) =>
+      log.debug({ id: item.event.id, err: String(error) }, 'device: send deferred'),
+    );
+  };
+
+  const perform = (effect: Effect) => {
+    try {
+      switch (effect.kind) {
+        case 'outputs':
+          lastOutputs = effect.outputs;
+          board.apply(effect.outputs);
+          return;
+        case 'locker-state':
+          link.publishState('locker', effect.state);
+          return;
+        case 'signage-state':
+          link.publishState('signage', effect.state);
+          return;
+        case 'rejected':
+          log.warn({ reason: effect.reason }, 'device: command rejected');
+          return;
+        case 'schedules-changed': {
+          const value = [...effect.schedules];
+          enqueue(() => journal.saveDoc(SCHEDULES_DOC, value));
+          return;
+        }
+        case 'report': {
+          const { urgency, pressMs, ts } = effect.report;
+          enqueue(async () => {
+            const report = await journal.appendReport({ urgency, pressMs }, ts);
+            const offline = !link.connected;
+            log.info({ id: report.id, urgency, offline }, 'device: report raised');
+            dispatch({ kind: 'report-queued', id: report.id, offline });
+            if (!offline) send({ type: 'report', event: report });
+          });
+          return;
+        }
+        case 'locker-event': {
+          const { ts, ...draft } = effect.event;
+          enqueue(async () => {
+            const event = await journal.appendLockerEvent(draft, ts);
+            if (event.kind === 'tamper') log.warn({ id: event.id, reason: event.reason }, 'device: tamper');
+            if (link.connected) send({ type: 'locker', event });
+          });
+          return;
+        }
+      }
+    } catch (error) {
+      // A schema violation here is our bug; log it loudly but keep the device running.
+      log.error({ effect: effect.kind, err: String(error) }, 'device: effect failed');
+    }
+  };
+
+  const resendStale = (now: number) => {
+    if (!link.connected) return;
+    for (const item of journal.pending()) {
+      if (item.type !== 'report') continue;
+      const sentAt = lastSent.get(item.event.id);
+      if (sentAt === undefined || now - sentAt >= resendAfterMs) send(item);
+    }
+  };
+
+  link.on('connected', () => {
+    dispatch({ kind: 'link', up: true });
+    for (const item of journal.pending()) send(item);
+  });
+  link.on('disconnected', () => dispatch({ kind: 'link', up: false }));
+  link.on('command', (command) => {
+    log.info({ kind: command.kind, id: command.id }, 'device: command');
+    dispatch({ kind: 'command', command });
+  });
+  link.on('ack', (ack) => {
+    lastSent.delete(ack.id);
+    enqueue(async () => {
+      await journal.ack(ack.id);
+    });
+    dispatch({ kind: 'report-ack', id: ack.id });
+  });
+
+  // Listen before ready(): the board reports its current levels then, and the machine records them quietly.
+  // Restored reports first, so the very first light the pupil sees already says 'stored'.
+  for (const item of journal.pending()) {
+    if (item.type === 'report')
+      dispatch({ kind: 'report-queued', id: item.event.id, offline: true, restored: true });
+  }
+  board.onInput((event) => dispatch({ kind: 'board', event }));
+  await board.ready();
+  dispatch({ kind: 'board-ready' });
+  link.start();
+
+  const tickTimer = setInterval(() => {
+    dispatch({ kind: 'tick' });
+    const now = clock();
+    if (now - lastResendCheck >= 1_000) {
+      lastResendCheck = now;
+      resendStale(now);
+    }
+  }, opts.tickMs ?? 50);
+
+  const heartbeatTimer = setInterval(() => {
+    if (!link.connected) return;
+    enqueue(async () => {
+      const now = clock();
+      const envelope = await journal.nextEnvelope(now);
+      const heartbeat = {
+        ...envelope,
+        uptimeS: Math.max(0, Math.floor((now - startedAt) / 1_000)),
+        software,
+        queued: journal.queued,
+        board: config.board.kind,
+      };
+      // QoS 0 by design: a heartbeat lost to a reconnect race is replaced by the next one.
+      await link.publishHeartbeat(heartbeat).catch((error: unknown) => {
+        if (error instanceof LinkError) log.debug({ err: error.message }, 'device: heartbeat skipped');
+        else throw error;
+      });
+    });
+  }, config.timing.heartbeatMs);
+
+  const idle = async () => {
+    let seen: Promise<void> | undefined;
+    while (seen !== work) {
+      seen = work;
+      await work;
+    }
+  };
+
+  return {
+    async stop() {
+      if (closing) return;
+      closing = true;
+      clearInterval(tickTimer);
+      clearInterval(heartbeatTimer);
+      await idle();
+      stopped = true;
+      await link.stop();
+      await journal.close();
+    },
+    state: () => state,
+    outputs: () => lastOutputs,
+    queued: () => journal.queued,
+    connected: () => link.connected,
+    idle,
+  };
+}
+
+async function loadSchedules(journal: EventJournal, log: DeviceLog): Promise<ScheduleCommand[]> {
+  const raw = await journal.loadDoc(SCHEDULES_DOC);
+  if (!Array.isArray(raw)) return [];
+  const schedules: ScheduleCommand[] = [];
+  for (const candidate of raw) {
+    const result = check('command', candidate);
+    if (result.ok && result.value.kind === 'schedule') schedules.push(result.value);
+    else log.warn({}, 'device: stored schedule ignored (invalid)');
+  }
+  return schedules;
+}
+
+/** The version in the nearest package.json named phones-away, found from this file upwards (src or dist). */
+export async function readSoftwareVersion(): Promise<string> {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let depth = 0; depth < 5; depth++) {
+    try {
+      const pkg = JSON.parse(await readFile(join(dir, 'package.json'), 'utf8')) as {
+        name?: string;
+        version?: string;
+      };
+      if (pkg.name === 'phones-away' && typeof pkg.version === 'string') return pkg.version;
+    } catch {
+      // not here; look one level up
+    }
+    dir = dirname(dir);
+  }
+  return '0.0.0-unknown';
+}

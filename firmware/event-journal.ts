@@ -1,0 +1,409 @@
+/**
+ * The device's durable, crash-safe event store under `<dataDir>/journal`:
+ *
+ *   meta.json                 { v, deviceId, reserved, head }   seq reservation and hash-chain head
+ *   pending/<seq>.json        one sealed event waiting for the hub (reports until ReportAck, locker events
+ *                             until the broker's PUBACK)
+ *   docs/<name>.json          small documents the device must keep across reboots (e.g. today's schedule)
+ *
+ * Every write is write-temp + fsync + rename + fsync(dir), so a power cut leaves either the old or the new file,
+ * never a torn one; leftover temp files are deleted on open.
+ *
+ * Sequence numbers never repeat: meta.json records `reserved`, the highest seq that may have been issued, and is
+ * durably raised in blocks before a seq beyond it leaves the process. After a power cut the next seq is
+ * reserved + 1, so at most one block of numbers is skipped (gaps are harmless; repeats would not be).
+ *
+ * Hash chain: each durable event's `prev` is the SHA-256 of the previous durable event's canonical JSON
+ * (see eventHash). Heartbeats carry the current head as `prev` but are not links themselves: they are QoS 0
+ * and may be lost, and the hub can compare their `prev` with the last event it holds to see that it is missing
+ * events.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdir, open, readdir, readFile, rename, unlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Logger } from '../hub/log.js';
+import type { LockerEvent, Report } from '../schemas/messages.js';
+import { check } from '../schemas/validate.js';
+
+export type JournalLog = Pick<Logger, 'debug' | 'info' | 'warn' | 'error'>;
+
+export class JournalError extends Error {
+  constructor(
+    readonly code: 'E_JOURNAL_DEVICE' | 'E_JOURNAL_CLOSED' | 'E_JOURNAL_META',
+    message: string,
+  ) {
+    super(message);
+    this.name = 'JournalError';
+  }
+}
+
+export interface Envelope {
+  v: 1;
+  id: string;
+  seq: number;
+  ts: number;
+  prev?: string;
+}
+
+export type PendingItem = { type: 'report'; event: Report } | { type: 'locker'; event: LockerEvent };
+
+export interface JournalOptions {
+  /** Directory of this journal; created if missing. */
+  dir: string;
+  deviceId: string;
+  /** Bound on pending items; above it the oldest locker events are dropped, never reports. */
+  maxPending?: number;
+  /** How many sequence numbers one durable reservation covers. */
+  seqBlock?: number;
+  log?: JournalLog;
+}
+
+interface Meta {
+  v: 1;
+  deviceId: string;
+  reserved: number;
+  head: { seq: number; hash: string } | null;
+}
+
+const SEQ_WIDTH = 16;
+const noopLog: JournalLog = { debug() {}, info() {}, warn() {}, error() {} };
+
+/** JSON with object keys sorted at every level and no whitespace: the same bytes on every platform. */
+export function canonicalJson(value: unknown): string {
+  if (value === null || typeof value !== 'object') return JSON.stringify(value);
+  if (Array.isArray(value)) return `[${value.map((v) => canonicalJson(v ?? null)).join(',')}]`;
+  const entries = Object.entries(value as Record<string, unknown>)
+    .filter(([, v]) => v !== undefined)
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+}
+
+/**
+ * The chain hash of an event: SHA-256 hex of its canonical JSON without `queuedMs`. queuedMs is transport
+ * metadata that changes on every resend, so it cannot be part of what the chain proves.
+ */
+export function eventHash(event: Report | LockerEvent): string {
+  const { queuedMs: _q, ...content } = event as Report;
+  return createHash('sha256').update(canonicalJson(content)).digest('hex');
+}
+
+export class EventJournal {
+  private readonly pendingDir: string;
+  private readonly docsDir: string;
+  private readonly maxPending: number;
+  private readonly seqBlock: number;
+  private readonly log: JournalLog;
+  /** Insertion order is seq order. */
+  private readonly items = new Map<number, PendingItem>();
+  private lastSeq: number;
+  private closed = false;
+  private droppedCount = 0;
+  private tail: Promise<unknown> = Promise.resolve();
+
+  private constructor(
+    private readonly opts: JournalOptions,
+    private meta: Meta,
+    items: PendingItem[],
+  ) {
+    this.pendingDir = join(opts.dir, 'pending');
+    this.docsDir = join(opts.dir, 'docs');
+    this.maxPending = opts.maxPending ?? 10_000;
+    this.seqBlock = opts.seqBlock ?? 64;
+    this.log = opts.log ?? noopLog;
+    for (const item of items) this.items.set(item.event.seq, item);
+    this.lastSeq = meta.reserved;
+  }
+
+  /** Opens (or creates) the journal, discards torn temp files and loads what is still pending. */
+  static async open(opts: JournalOptions): Promise<EventJournal> {
+    const log = opts.log ?? noopLog;
+    const pendingDir = join(opts.dir, 'pending');
+    await mkdir(pendingDir, { recursive: true });
+    await mkdir(join(opts.dir, 'docs'), { recursive: true });
+    await removeTempFiles(opts.dir, log);
+    await removeTempFiles(join(opts.dir, 'docs'), log);
+    await removeTempFiles(pendingDir, log);
+
+    let meta = await readMeta(join(opts.dir, 'meta.json'));
+    if (meta && meta.deviceId !== opts.deviceId) {
+      throw new JournalError(
+        'E_JOURNAL_DEVICE',
+        `journal in ${opts.dir} belongs to device '${meta.deviceId}', not '${opts.deviceId}'`,
+      );
+    }
+    meta ??= { v: 1, deviceId: opts.deviceId, reserved: 0, head: null };
+
+    const items = await loadPending(pendingDir, opts.deviceId, log);
+    // A power cut between writing an event and writing meta leaves the event ahead of meta: trust the event.
+    const newest = items.at(-1);
+    if (newest && newest.event.seq > (meta.head?.seq ?? 0)) {
+      meta = { ...meta, head: { seq: newest.event.seq, hash: eventHash(newest.event) } };
+    }
+    meta = { ...meta, reserved: Math.max(meta.reserved, meta.head?.seq ?? 0) };
+    const journal = new EventJournal(opts, meta, items);
+    if (items.length > 0)
+      log.info({ pending: items.length, lastSeq: meta.reserved }, 'journal: pending events loaded');
+    return journal;
+  }
+
+  /** Reports and events waiting for the hub. */
+  get queued(): number {
+    return this.items.size;
+  }
+
+  /** Locker events dropped to keep the store bounded since open. */
+  get dropped(): number {
+    return this.droppedCount;
+  }
+
+  /** The chain head: hash of the newest durable event, if any. */
+  get head(): string | undefined {
+    return this.meta.head?.hash;
+  }
+
+  /** Pending items, oldest first. */
+  pending(): PendingItem[] {
+    return [...this.items.values()];
+  }
+
+  has(id: string): boolean {
+    const seq = this.seqOf(id);
+    return seq !== null && this.items.has(seq);
+  }
+
+  /** Seals a report (seq, id, prev), makes it durable, and returns it. queuedMs is 0 here; set it per send. */
+  appendReport(draft: Pick<Report, 'urgency' | 'pressMs'>, ts: number): Promise<Report> {
+    return this.serial(async () => {
+      const env = await this.seal(ts);
+      const event: Report = { ...env, urgency: draft.urgency, pressMs: draft.pressMs, queuedMs: 0 };
+      await this.persist({ type: 'report', event });
+      return event;
+    });
+  }
+
+  appendLockerEvent(
+    draft: Pick<LockerEvent, 'kind' | 'phones' | 'reason'>,
+    ts: number,
+  ): Promise<LockerEvent> {
+    return this.serial(async () => {
+      const env = await this.seal(ts);
+      const event: LockerEvent = {
+        ...env,
+        kind: draft.kind,
+        phones: draft.phones,
+        ...(draft.reason ? { reason: draft.reason } : {}),
+      };
+      await this.persist({ type: 'locker', event });
+      return event;
+    });
+  }
+
+  /** An envelope for a message that is not journaled (heartbeat): a fresh seq and the current chain head. */
+  nextEnvelope(ts: number): Promise<Envelope> {
+    return this.serial(async () => {
+      const seq = await this.allocate();
+      const prev = this.meta.head?.hash;
+      return { v: 1, id: `${this.opts.deviceId}:${seq}`, seq, ts, ...(prev ? { prev } : {}) };
+    });
+  }
+
+  /** Removes a delivered item. Returns false when it was not pending (already acknowledged, or not ours). */
+  ack(id: string): Promise<boolean> {
+    return this.serial(async () => {
+      const seq = this.seqOf(id);
+      if (seq === null || !this.items.has(seq)) return false;
+      this.items.delete(seq);
+      await unlinkDurable(this.pendingDir, fileName(seq));
+      return true;
+    });
+  }
+
+  /** Durably stores a small JSON document (e.g. the schedules the device must enforce offline). */
+  saveDoc(name: string, value: unknown): Promise<void> {
+    return this.serial(() => writeDurable(this.docsDir, `${safeName(name)}.json`, JSON.stringify(value)));
+  }
+
+  /** Reads a document saved with saveDoc, or undefined when there is none or it cannot be read. */
+  async loadDoc(name: string): Promise<unknown> {
+    try {
+      return JSON.parse(await readFile(join(this.docsDir, `${safeName(name)}.json`), 'utf8'));
+    } catch (error) {
+      if (!isNotFound(error))
+        this.log.warn({ name, err: String(error) }, 'journal: unreadable document ignored');
+      return undefined;
+    }
+  }
+
+  /**
+   * Waits for queued writes and records the exact last seq, so a clean restart skips no numbers (after a power cut
+   * the rest of the reserved block is skipped instead). Afterwards every call fails with E_JOURNAL_CLOSED.
+   */
+  async close(): Promise<void> {
+    await this.serial(async () => {
+      if (this.meta.reserved !== this.lastSeq) {
+        this.meta = { ...this.meta, reserved: this.lastSeq };
+        await writeDurable(this.opts.dir, 'meta.json', JSON.stringify(this.meta));
+      }
+      this.closed = true;
+    });
+  }
+
+  private serial<T>(fn: () => Promise<T>): Promise<T> {
+    const run = async () => {
+      if (this.closed) throw new JournalError('E_JOURNAL_CLOSED', 'journal is closed');
+      return fn();
+    };
+    const result = this.tail.then(run, run);
+    this.tail = result.catch(() => undefined);
+    return result;
+  }
+
+  private seqOf(id: string): number | null {
+    const prefix = `${this.opts.deviceId}:`;
+    if (!id.startsWith(prefix)) return null;
+    const seq = Number(id.slice(prefix.length));
+    return Number.isSafeInteger(seq) && seq > 0 ? seq : null;
+  }
+
+  /** Next seq; raises the durable reservation first when the block is used up. */
+  private async allocate(): Promise<number> {
+    const seq = this.lastSeq + 1;
+    if (seq > this.meta.reserved) {
+      this.meta = { ...this.meta, reserved: seq + this.seqBlock - 1 };
+      await writeDurable(this.opts.dir, 'meta.json', JSON.stringify(this.meta));
+    }
+    this.lastSeq = seq;
+    return seq;
+  }
+
+  private async seal(ts: number): Promise<Envelope> {
+    const seq = await this.allocate();
+    const prev = this.meta.head?.hash;
+    return { v: 1, id: `${this.opts.deviceId}:${seq}`, seq, ts, ...(prev ? { prev } : {}) };
+  }
+
+  private async persist(item: PendingItem): Promise<void> {
+    const { seq } = item.event;
+    await writeDurable(this.pendingDir, fileName(seq), JSON.stringify(item));
+    this.items.set(seq, item);
+    // Event before meta: a power cut in between is repaired on open (the newest pending event is the head).
+    this.meta = { ...this.meta, head: { seq, hash: eventHash(item.event) } };
+    await writeDurable(this.opts.dir, 'meta.json', JSON.stringify(this.meta));
+    await this.enforceBound();
+  }
+
+  private async enforceBound(): Promise<void> {
+    if (this.items.size <= this.maxPending) return;
+    for (const [seq, item] of this.items) {
+      if (this.items.size <= this.maxPending) break;
+      if (item.type === 'report') continue; // never drop a pupil's report (R1)
+      this.items.delete(seq);
+      this.droppedCount += 1;
+      await unlinkDurable(this.pendingDir, fileName(seq));
+    }
+    if (this.droppedCount > 0) {
+      this.log.warn(
+        { dropped: this.droppedCount, pending: this.items.size },
+        'journal: full, oldest events dropped',
+      );
+    }
+  }
+}
+
+function fileName(seq: number): string {
+  return `${String(seq).padStart(SEQ_WIDTH, '0')}.json`;
+}
+
+function safeName(name: string): string {
+  if (!/^[a-z0-9-]{1,40}$/.test(name)) throw new TypeError(`invalid document name '${name}'`);
+  return name;
+}
+
+function isNotFound(error: unknown): boolean {
+  return (error as NodeJS.ErrnoException | undefined)?.code === 'ENOENT';
+}
+
+async function readMeta(file: string): Promise<Meta | null> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    if (isNotFound(error)) return null;
+    throw error;
+  }
+  const meta = JSON.parse(text) as Partial<Meta>;
+  if (meta.v !== 1 || typeof meta.deviceId !== 'string' || !Number.isSafeInteger(meta.reserved)) {
+    // Renames are atomic, so this is not a torn write: refuse rather than risk reusing sequence numbers.
+    throw new JournalError('E_JOURNAL_META', `${file} is not a journal meta file`);
+  }
+  return meta as Meta;
+}
+
+async function loadPending(dir: string, deviceId: string, log: JournalLog): Promise<PendingItem[]> {
+  const items: PendingItem[] = [];
+  for (const name of (await readdir(dir)).sort()) {
+    if (!/^[0-9]+\.json$/.test(name)) continue;
+    try {
+      const raw = JSON.parse(await readFile(join(dir, name), 'utf8')) as { type?: unknown; event?: unknown };
+      const result =
+        raw.type === 'report'
+          ? check('report', raw.event)
+          : raw.type === 'locker'
+            ? check('locker-event', raw.event)
+            : null;
+      if (!result?.ok) throw new Error(result ? result.error.message : `unknown type ${String(raw.type)}`);
+      if (!result.value.id.startsWith(`${deviceId}:`))
+        throw new Error(`event of another device: ${result.value.id}`);
+      items.push({ type: raw.type, event: result.value } as PendingItem);
+    } catch (error) {
+      // Keep the evidence for a person to look at, but never let one bad file stop the device.
+      log.error({ file: name, err: String(error) }, 'journal: unreadable pending file set aside');
+      await rename(join(dir, name), join(dir, `${name}.bad`)).catch(() => undefined);
+    }
+  }
+  return items.sort((a, b) => a.event.seq - b.event.seq);
+}
+
+async function removeTempFiles(dir: string, log: JournalLog): Promise<void> {
+  for (const name of await readdir(dir)) {
+    if (!name.includes('.tmp-')) continue;
+    log.debug({ file: name }, 'journal: removing torn temp file');
+    await unlink(join(dir, name)).catch(() => undefined);
+  }
+}
+
+/** write-temp + fsync + rename + fsync(dir): the file is either absent, old or complete. */
+async function writeDurable(dir: string, name: string, data: string): Promise<void> {
+  const tmp = join(dir, `${name}.tmp-${randomBytes(4).toString('hex')}`);
+  const fh = await open(tmp, 'w');
+  try {
+    await fh.writeFile(data);
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+  await rename(tmp, join(dir, name));
+  await syncDir(dir);
+}
+
+async function unlinkDurable(dir: string, name: string): Promise<void> {
+  try {
+    await unlink(join(dir, name));
+  } catch (error) {
+    if (!isNotFound(error)) throw error;
+  }
+  await syncDir(dir);
+}
+
+/** Makes a rename or unlink durable. Some filesystems cannot fsync a directory; there is nothing more to do there. */
+async function syncDir(dir: string): Promise<void> {
+  const fh = await open(dir, 'r');
+  try {
+    await fh.sync();
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code !== 'EINVAL' && code !== 'EISDIR' && code !== 'EPERM' && code !== 'EBADF') throw error;
+  } finally {
+    await fh.close();
+  }
+}

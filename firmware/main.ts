@@ -1,0 +1,118 @@
+/**
+ * The device program: `tsx firmware/main.ts <device-config.json>` (or runDevice from the CLI).
+ * Loads and validates the configuration, opens the board, starts the device and shuts down cleanly on
+ * SIGTERM/SIGINT (retained 'offline', journal flushed, board released).
+ *
+ * Relative paths in the configuration (dataDir, hub.passwordFile, hub.ca) are resolved against the
+ * configuration file's directory, so a config folder can be moved as a whole.
+ */
+import { readFile } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { createLogger, type Logger } from '../hub/log.js';
+import type { DeviceConfig } from '../schemas/config.js';
+import { check } from '../schemas/validate.js';
+import { openBoard } from './board/open-board.js';
+import { type RunningDevice, startDevice } from './device.js';
+
+export class DeviceConfigError extends Error {
+  readonly code = 'E_CONFIG';
+  constructor(
+    readonly file: string,
+    readonly problems: string[],
+  ) {
+    super(`${file} is not valid:\n  ${problems.join('\n  ')}`);
+    this.name = 'DeviceConfigError';
+  }
+}
+
+/** Reads and validates a DeviceConfig file; every problem is listed as `path: message`. */
+export async function loadDeviceConfig(file: string): Promise<DeviceConfig> {
+  let json: unknown;
+  try {
+    json = JSON.parse(await readFile(file, 'utf8'));
+  } catch (error) {
+    const reason =
+      error instanceof SyntaxError
+        ? `not valid JSON (${error.message})`
+        : `cannot be read (${String(error)})`;
+    throw new DeviceConfigError(file, [`/: ${reason}`]);
+  }
+  const result = check('device-config', json);
+  if (!result.ok) throw new DeviceConfigError(file, result.error.problems);
+  const base = dirname(resolve(file));
+  const config = result.value;
+  return {
+    ...config,
+    dataDir: resolve(base, config.dataDir),
+    hub: {
+      ...config.hub,
+      passwordFile: resolve(base, config.hub.passwordFile),
+      ...(config.hub.ca ? { ca: resolve(base, config.hub.ca) } : {}),
+    },
+  };
+}
+
+export interface DeviceProgram {
+  device: RunningDevice;
+  /** Stops the device, then releases the board. Idempotent. */
+  stop(): Promise<void>;
+}
+
+export async function runDevice(configPath: string, options: { log?: Logger; handleSignals?: boolean } = {}) {
+  const config = await loadDeviceConfig(configPath);
+  const log = options.log ?? createLogger(`device:${config.deviceId}`);
+  const password = (await readFile(config.hub.passwordFile, 'utf8')).trim();
+  const { port } = await openBoard(config.board, config.pins, log);
+  let device: RunningDevice;
+  try {
+    device = await startDevice({ config, board: port, password, log });
+  } catch (error) {
+    await port.close().catch(() => undefined);
+    throw error;
+  }
+
+  let stopping: Promise<void> | null = null;
+  const stop = () => {
+    stopping ??= (async () => {
+      await device.stop();
+      await port.close();
+      log.info({}, 'device: stopped');
+    })();
+    return stopping;
+  };
+
+  if (options.handleSignals ?? true) {
+    const onSignal = (signal: NodeJS.Signals) => {
+      log.info({ signal }, 'device: shutting down');
+      stop().then(
+        () => process.exit(0),
+        (error: unknown) => {
+          log.error({ err: String(error) }, 'device: unclean shutdown');
+          process.exit(1);
+        },
+      );
+    };
+    process.once('SIGTERM', onSignal);
+    process.once('SIGINT', onSignal);
+  }
+
+  log.info(
+    { board: config.board.kind, hub: config.hub.url, lockerMode: config.lockerMode },
+    'device: running',
+  );
+  const program: DeviceProgram = { device, stop };
+  return program;
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {
+  const file = process.argv[2];
+  if (!file) {
+    process.stderr.write('usage: firmware/main.ts <device-config.json>\n');
+    process.exit(2);
+  }
+  runDevice(file).catch((error: unknown) => {
+    process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
+    process.exit(1);
+  });
+}

@@ -1,0 +1,116 @@
+/**
+ * The first end-to-end slice through every real part (R1, R3, D5): a pupil presses the report button on an emulated
+ * Uno running real Firmata → johnny-five → the device program → MQTT QoS 1 → the hub's Aedes broker authenticates the
+ * device → ingest validates, dedupes and stores → private influxd → the incident appears live in headless Chromium
+ * without a reload → the hub acknowledges → the button light shows the report was received.
+ */
+
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type EmulatedSession, startEmulatedBoard } from '../../firmware/board/emulated-session.js';
+import { DEFAULT_UNO_PINS } from '../../firmware/board/pin-map.js';
+import { type RunningDevice, startDevice } from '../../firmware/device.js';
+import { silentLogger } from '../../hub/log.js';
+import type { DeviceConfig } from '../../schemas/config.js';
+import { parse } from '../../schemas/validate.js';
+import { launchBrowser, screenshot } from '../support/browser.js';
+import { type HubFixture, startTestHub, waitFor } from '../support/hub-fixture.js';
+
+const address = { site: 'demo-school', room: 'room-1', device: 'room-1-locker' };
+const secret = 'e2e-device-secret-0123456789';
+
+describe('end-to-end: report button to dashboard and back', () => {
+  let fixture: HubFixture;
+  let board: EmulatedSession;
+  let device: RunningDevice;
+  let browser: Browser;
+  let page: Page;
+
+  beforeAll(async () => {
+    fixture = await startTestHub();
+    const { hub } = fixture;
+    await hub.registry.provision({
+      id: address.device,
+      address,
+      secret,
+      lockerMode: 'lesson',
+      now: Date.now(),
+    });
+    const passwordFile = join(fixture.dataDir, 'device.secret');
+    writeFileSync(passwordFile, secret, { mode: 0o600 });
+    const config: DeviceConfig = parse('device-config', {
+      version: 1,
+      ...{ site: address.site, room: address.room, deviceId: address.device },
+      dataDir: join(fixture.dataDir, 'device'),
+      hub: { url: `mqtt://127.0.0.1:${hub.mqttPort}`, username: address.device, passwordFile },
+      board: { kind: 'emulated-uno' },
+      pins: DEFAULT_UNO_PINS,
+      timing: { longPressMs: 2000, heldTamperMs: 30_000, confirmShowMs: 4000, heartbeatMs: 10_000 },
+      lockerMode: 'lesson',
+    });
+    board = await startEmulatedBoard(config.pins, { id: address.device });
+    device = await startDevice({ config, board: board.port, password: secret, log: silentLogger });
+    await waitFor(() => device.connected(), 'device connected');
+
+    browser = await launchBrowser();
+    page = await browser.newPage();
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await device?.stop();
+    await board?.close();
+    await fixture?.dispose();
+  });
+
+  it('R1, R3: a button press appears live on the dashboard, is stored once, and the light confirms it', async () => {
+    const { hub } = fixture;
+    const admin = hub.firstRunAdmin;
+    expect(admin).not.toBeNull();
+
+    await page.goto(hub.httpUrl);
+    await page.getByLabel('Username').fill(admin!.username);
+    await page.getByLabel('Password').fill(admin!.password);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByTestId('live').getByText('Live').waitFor();
+    await page.locator(`[data-device="${address.device}"]`).getByText('online').waitFor();
+    await expect(page.getByTestId('unacknowledged-count').textContent()).resolves.toBe('0 unacknowledged');
+    await screenshot(page, 'slice-before-report');
+
+    // A short press: the pin goes LOW (pull-up released by the button), then HIGH again.
+    board.emulator.setPin(DEFAULT_UNO_PINS.button, false);
+    await new Promise((r) => setTimeout(r, 150));
+    board.emulator.setPin(DEFAULT_UNO_PINS.button, true);
+
+    // Pushed over SSE: no reload.
+    const row = page.locator('tr[data-ref]');
+    await row.first().waitFor({ timeout: 10_000 });
+    await expect(page.getByTestId('unacknowledged-count').textContent()).resolves.toBe('1 unacknowledged');
+    const ref = await row.first().getAttribute('data-ref');
+    expect(ref).toMatch(/^[A-Z2-9]{4}$/);
+    await expect(row.first().textContent()).resolves.toContain('room-1');
+    await screenshot(page, 'slice-report-arrived');
+
+    // The hub acknowledged: the device shows "received" on the button light, steady on the real PWM pin.
+    await waitFor(() => device.outputs()?.buttonLight === 'confirmed', 'button light confirmed');
+    const samples: number[] = [];
+    for (let i = 0; i < 6; i += 1) {
+      samples.push(board.emulator.pwmDuty(DEFAULT_UNO_PINS.buttonLight));
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(Math.min(...samples)).toBeGreaterThan(0.9);
+    expect(device.queued()).toBe(0);
+
+    // Stored exactly once: one incident, and one report point in the real influxd.
+    const incidents = await hub.incidents.list();
+    expect(incidents.filter((i) => i.kind === 'report')).toHaveLength(1);
+    expect(incidents[0]?.ref).toBe(ref);
+    await hub.outbox.drain();
+    const series = await hub.store.query(
+      `SELECT count("count") FROM "report" WHERE "device" = '${address.device}'`,
+    );
+    expect(series[0]?.values[0]?.[1]).toBe(1);
+  });
+});

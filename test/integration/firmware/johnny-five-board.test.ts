@@ -1,0 +1,201 @@
+/**
+ * The real path: johnny-five -> firmata-io -> serial bytes -> an emulated Uno running the Firmata image node-pixel
+ * ships. Inputs are driven on the emulator's pins; outputs are read back from its port and timer registers.
+ * One board per file: johnny-five keeps a process-wide board list.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { BoardPort, InputEvent, Outputs } from '../../../firmware/board/board-port.js';
+import type { EmulatedUno } from '../../../firmware/board/emulated-uno.js';
+import { openBoard } from '../../../firmware/board/open-board.js';
+import { DEFAULT_UNO_PINS } from '../../../firmware/board/pin-map.js';
+
+const pins = DEFAULT_UNO_PINS;
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+let port: BoardPort;
+let emulator: EmulatedUno;
+const events: InputEvent[] = [];
+let bootMs = 0;
+
+/** Waits until an event matching `match` has arrived since index `from`. */
+async function waitForEvent(match: Partial<InputEvent>, from: number, timeoutMs = 2000): Promise<InputEvent> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const found = events
+      .slice(from)
+      .find((e) => Object.entries(match).every(([k, v]) => e[k as keyof InputEvent] === v));
+    if (found) return found;
+    if (Date.now() > deadline)
+      throw new Error(`no ${JSON.stringify(match)}; got ${JSON.stringify(events.slice(from))}`);
+    await sleep(10);
+  }
+}
+
+/** Samples `read` every `everyMs` for `forMs`. */
+async function samples<T>(read: () => T, forMs: number, everyMs = 20): Promise<T[]> {
+  const out: T[] = [];
+  for (let t = 0; t < forMs; t += everyMs) {
+    out.push(read());
+    await sleep(everyMs);
+  }
+  return out;
+}
+
+const rgb = () =>
+  [emulator.pwmDuty(9), emulator.pwmDuty(10), emulator.pwmDuty(11)].map((d) => Math.round(d * 255));
+const base: Outputs = { locked: false, signage: 'off', buttonLight: 'off', chirp: 'none' };
+
+beforeAll(async () => {
+  const started = performance.now();
+  const opened = await openBoard({ kind: 'emulated-uno' }, pins, undefined, { id: 'j5-test' });
+  port = opened.port;
+  emulator = opened.emulator!;
+  // Levels present at power-on must be in the boot snapshot: door shut, a phone in slot 2.
+  emulator.setPin(pins.door, false);
+  emulator.setPin('A2', false);
+  port.onInput((event) => events.push(event));
+  await port.ready();
+  bootMs = performance.now() - started;
+});
+
+afterAll(async () => {
+  await port?.close();
+});
+
+describe('JohnnyFiveBoard over Firmata on an emulated Uno', () => {
+  it('boots in a few seconds and reports every input level once', () => {
+    expect(bootMs).toBeLessThan(8000);
+    expect(events.slice(0, 7)).toEqual(
+      expect.arrayContaining([
+        { kind: 'door', open: false },
+        { kind: 'key', on: false },
+        { kind: 'slot', index: 0, occupied: false },
+        { kind: 'slot', index: 1, occupied: false },
+        { kind: 'slot', index: 2, occupied: true },
+        { kind: 'slot', index: 3, occupied: false },
+        { kind: 'button', pressed: false },
+      ]),
+    );
+    expect(events).toHaveLength(7);
+  });
+
+  it('reports the door opening and closing (reed switch to GND)', async () => {
+    const from = events.length;
+    emulator.setPin(pins.door, true);
+    await waitForEvent({ kind: 'door', open: true }, from);
+    emulator.setPin(pins.door, false);
+    await waitForEvent({ kind: 'door', open: false }, from + 1);
+  });
+
+  it('reports the key switch and slots, each only on a change', async () => {
+    const from = events.length;
+    emulator.setPin(pins.key, false);
+    await waitForEvent({ kind: 'key', on: true }, from);
+    emulator.setPin('A0', false);
+    emulator.setPin('A2', true);
+    await waitForEvent({ kind: 'slot', index: 0, occupied: true } as Partial<InputEvent>, from);
+    await waitForEvent({ kind: 'slot', index: 2, occupied: false } as Partial<InputEvent>, from);
+    await sleep(100);
+    expect(events.slice(from)).toHaveLength(3);
+    emulator.setPin(pins.key, true);
+    emulator.setPin('A0', true);
+    await waitForEvent({ kind: 'slot', index: 0, occupied: false } as Partial<InputEvent>, from + 3);
+  });
+
+  it('forwards raw report-button presses and releases', async () => {
+    const from = events.length;
+    emulator.setPin(pins.button, false);
+    await waitForEvent({ kind: 'button', pressed: true }, from);
+    emulator.setPin(pins.button, true);
+    await waitForEvent({ kind: 'button', pressed: false }, from + 1);
+  });
+
+  it('tells a listener added later the current levels first', async () => {
+    const late: InputEvent[] = [];
+    port.onInput((event) => late.push(event));
+    await sleep(0);
+    expect(late).toHaveLength(7);
+    expect(late).toContainEqual({ kind: 'door', open: false });
+  });
+
+  it('drives the lock pin HIGH when locked and LOW when unlocked', async () => {
+    port.apply({ ...base, locked: true });
+    await sleep(60);
+    expect(emulator.readPin(pins.lock)).toBe(true);
+    port.apply({ ...base, locked: false });
+    await sleep(60);
+    expect(emulator.readPin(pins.lock)).toBe(false);
+  });
+
+  it('P1: shows phones-away as steady red PWM on the signage pins', async () => {
+    port.apply({ ...base, signage: 'phones-away' });
+    await sleep(60);
+    const seen = await samples(rgb, 300);
+    expect(new Set(seen.map((c) => c.join()))).toEqual(new Set(['255,0,0']));
+  });
+
+  it('P3: shows phones-allowed as steady green', async () => {
+    port.apply({ ...base, signage: 'phones-allowed' });
+    await sleep(60);
+    expect(rgb()).toEqual([0, 255, 0]);
+  });
+
+  it('R7: blinks amber fast for a fault', async () => {
+    port.apply({ ...base, signage: 'fault' });
+    await sleep(40); // the command's trip to the board
+    const seen = await samples(rgb, 1100);
+    const kinds = new Set(seen.map((c) => c.join()));
+    expect(kinds).toEqual(new Set(['255,96,0', '0,0,0']));
+    const edges = seen.filter((c, i) => i > 0 && c[0] !== seen[i - 1]?.[0]).length;
+    expect(edges).toBeGreaterThanOrEqual(3);
+  });
+
+  it('R1: the button light is dim and steady when ready, blinks when sending, is full when confirmed', async () => {
+    port.apply({ ...base, buttonLight: 'ready' });
+    await sleep(60);
+    const ready = await samples(() => emulator.pwmDuty(pins.buttonLight), 300);
+    expect(new Set(ready)).toEqual(new Set([38 / 255]));
+
+    port.apply({ ...base, buttonLight: 'sending' });
+    await sleep(40);
+    const sending = await samples(() => emulator.pwmDuty(pins.buttonLight), 600);
+    expect(new Set(sending)).toEqual(new Set([0, 1]));
+
+    port.apply({ ...base, buttonLight: 'confirmed' });
+    await sleep(60);
+    const confirmed = await samples(() => emulator.pwmDuty(pins.buttonLight), 300);
+    expect(new Set(confirmed)).toEqual(new Set([1]));
+  });
+
+  it('sends nothing when the same outputs are applied again (idempotent)', async () => {
+    const outputs: Outputs = {
+      locked: true,
+      signage: 'phones-away',
+      buttonLight: 'confirmed',
+      chirp: 'none',
+    };
+    port.apply(outputs);
+    await sleep(100);
+    const before = emulator.stats.received;
+    for (let i = 0; i < 20; i++) port.apply({ ...outputs });
+    await sleep(200);
+    expect(emulator.stats.received).toBe(before);
+  });
+
+  it('chirps the buzzer once when a report is confirmed', async () => {
+    const outputs: Outputs = {
+      locked: true,
+      signage: 'phones-away',
+      buttonLight: 'confirmed',
+      chirp: 'none',
+    };
+    port.apply(outputs);
+    await sleep(20);
+    port.apply({ ...outputs, chirp: 'confirmed' });
+    const buzz = await samples(() => emulator.readPin(pins.piezo!), 400, 10);
+    const first = buzz.indexOf(true);
+    expect(first).toBeGreaterThanOrEqual(0);
+    expect(buzz.at(-1)).toBe(false);
+    expect(buzz.slice(first).indexOf(false)).toBeGreaterThan(0);
+  });
+});

@@ -1,0 +1,128 @@
+/**
+ * Child-process entry for a real hub (see hub-process.ts): `node --import tsx hub-entry.ts <hub.json> <school.json>`.
+ * Talks to its parent over the IPC channel only, so the parent can kill -9 it and start another on the same data
+ * directory and ports. Requests are `{id, cmd, ...}`, replies `{id, ok, value|error}`.
+ */
+import { readFileSync } from 'node:fs';
+import { hashSecret } from '../../hub/devices/password-hash.js';
+import { createLogger } from '../../hub/log.js';
+import { type Hub, startHub } from '../../hub/main.js';
+import type { HubConfig, SchoolModel } from '../../schemas/config.js';
+
+export type HubRequest =
+  | { cmd: 'provision'; secret: string; devices: { id: string; site: string; room: string }[] }
+  | { cmd: 'stats' }
+  | { cmd: 'incidents' }
+  | { cmd: 'query'; influxql: string }
+  | { cmd: 'drain'; timeoutMs: number }
+  | { cmd: 'influxd'; signal: NodeJS.Signals }
+  | { cmd: 'latency'; reset?: boolean }
+  | { cmd: 'stop' };
+
+export interface HubStats {
+  ingest: { accepted: number; duplicates: number; reportsStored: number };
+  rejects: Record<string, number>;
+  outboxDelivered: number;
+  outboxLastError: string | null;
+  mqttClients: number;
+  rssBytes: number;
+  heapUsedBytes: number;
+  /** process.resourceUsage(): user + system CPU in microseconds since start. */
+  cpuMicros: number;
+}
+
+const [configPath, schoolPath] = process.argv.slice(2);
+if (!configPath || !schoolPath || !process.send) {
+  process.stderr.write(
+    'usage: node --import tsx hub-entry.ts <hub.json> <school.json> (with an IPC channel)\n',
+  );
+  process.exit(2);
+}
+const config = JSON.parse(readFileSync(configPath, 'utf8')) as HubConfig;
+const school = JSON.parse(readFileSync(schoolPath, 'utf8')) as SchoolModel;
+const hub: Hub = await startHub({ config, school, log: createLogger('hub', config.logLevel) });
+
+// Ingest latency as the hub sees it: heartbeat ts (sender's Date.now()) → fully ingested. Same host, same clock.
+let latencies: number[] = [];
+hub.bus.on('device.heartbeat', ({ heartbeat }) => {
+  if (latencies.length < 2_000_000) latencies.push(Date.now() - heartbeat.ts);
+});
+
+async function handle(request: HubRequest): Promise<unknown> {
+  switch (request.cmd) {
+    case 'provision': {
+      // One scrypt hash for the whole batch: thousands of bench devices share a secret, each keeps its own record.
+      const secretHash = await hashSecret(request.secret);
+      const now = Date.now();
+      for (const d of request.devices) {
+        await hub.db.put('devices', d.id, {
+          id: d.id,
+          site: d.site,
+          room: d.room,
+          status: 'approved',
+          lockerMode: 'lesson',
+          secretHash,
+          createdAt: now,
+        });
+      }
+      return request.devices.length;
+    }
+    case 'stats': {
+      const usage = process.resourceUsage();
+      const stats: HubStats = {
+        ingest: { ...hub.ingest.stats },
+        rejects: hub.rejects.snapshot(),
+        outboxDelivered: hub.outbox.delivered,
+        outboxLastError: hub.outbox.lastError,
+        mqttClients: hub.broker.connectedClients(),
+        rssBytes: process.memoryUsage().rss,
+        heapUsedBytes: process.memoryUsage().heapUsed,
+        cpuMicros: usage.userCPUTime + usage.systemCPUTime,
+      };
+      return stats;
+    }
+    case 'incidents': {
+      const all = await hub.incidents.list({ limit: 1_000_000 });
+      return all.map((i) => ({ eventId: i.eventId, ref: i.ref, kind: i.kind }));
+    }
+    case 'query':
+      return hub.store.query(request.influxql);
+    case 'drain':
+      await hub.outbox.drain(request.timeoutMs);
+      return true;
+    case 'influxd':
+      hub.influxd?.kill(request.signal);
+      return hub.influxd?.pid ?? null;
+    case 'latency': {
+      const out = latencies;
+      if (request.reset) latencies = [];
+      return out;
+    }
+    case 'stop':
+      await hub.stop();
+      setImmediate(() => process.exit(0));
+      return true;
+  }
+}
+
+process.on('message', (message: { id: number } & HubRequest) => {
+  handle(message).then(
+    (value) => process.send?.({ id: message.id, ok: true, value }),
+    (error: Error) => process.send?.({ id: message.id, ok: false, error: `${error.name}: ${error.message}` }),
+  );
+});
+process.on('SIGTERM', () => {
+  void hub.stop().then(() => process.exit(0));
+});
+process.on('disconnect', () => {
+  // Parent gone (test runner crashed): do not linger with an influxd behind us.
+  void hub.stop().then(() => process.exit(0));
+});
+process.send({
+  ready: true,
+  mqttPort: hub.mqttPort,
+  httpUrl: hub.httpUrl,
+  influxUrl: hub.influxUrl,
+  influxdPid: hub.influxd?.pid ?? null,
+  firstRunAdmin: hub.firstRunAdmin,
+});
