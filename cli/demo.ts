@@ -83,7 +83,11 @@ export async function runDemo(options: DemoOptions): Promise<void> {
       timing: { longPressMs: 2000, heldTamperMs: 30_000, confirmShowMs: 4000, heartbeatMs: 10_000 },
       lockerMode: entry.lockerMode,
     });
-    const board = await startEmulatedBoard(deviceConfig.pins, { id: entry.id });
+    // Half speed keeps four emulated Unos within one core of a Pi-sized machine; Firmata timing still holds.
+    const board = await startEmulatedBoard(deviceConfig.pins, { id: entry.id, emulator: { speed: 0.5 } });
+    // A classroom at rest: door shut (reed closed pulls the input low), two phones already in their slots.
+    board.emulator.setPin(deviceConfig.pins.door, false);
+    for (const slot of deviceConfig.pins.slots.slice(0, 2)) board.emulator.setPin(slot, false);
     const device = await startDevice({
       config: deviceConfig,
       board: board.port,
@@ -101,8 +105,10 @@ export async function runDemo(options: DemoOptions): Promise<void> {
   console.log(
     existsSync(adminFile)
       ? `Sign in as 'admin' with password ${readFileSync(adminFile, 'utf8').trim()}` +
-          (hub.firstRunAdmin ? ' (generated now, first run)' : ` (generated on the first run; kept in ${adminFile})`)
-      : "Sign in with your account (the first-run password was shown when this data directory was created).",
+          (hub.firstRunAdmin
+            ? ' (generated now, first run)'
+            : ` (generated on the first run; kept in ${adminFile})`)
+      : 'Sign in with your account (the first-run password was shown when this data directory was created).',
   );
   console.log(`MQTT broker: mqtt://127.0.0.1:${hub.mqttPort}   InfluxDB: ${hub.influxUrl}`);
   console.log('Press Ctrl+C to stop.');

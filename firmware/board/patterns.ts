@@ -51,11 +51,12 @@ const DARK: Rgb = { red: 0, green: 0, blue: 0 };
 
 export const SIGNAGE_LOOKS: Readonly<Record<SignageMode, SignageLook>> = {
   'phones-away': { colour: RED, pattern: steady(1), policy: 'P1', legend: 'steady red: phones away' },
+  // Not steady like phones-away: a short dip every 4 s, so the two read differently without colour.
   'phones-allowed': {
     colour: GREEN,
-    pattern: steady(1),
+    pattern: blink(3700, 300),
     policy: 'P3',
-    legend: 'steady green: phones allowed in this zone now',
+    legend: 'green with a short dip every 4 s: phones allowed in this zone now',
   },
   'authorised-use': {
     colour: BLUE,

@@ -34,10 +34,12 @@ describe('signage looks', () => {
     expect(look.policy).toBe('P1');
   });
 
-  it('P3: phones-allowed is steady green', () => {
+  it('P3: phones-allowed is green, mostly lit, with a dip that sets it apart from steady phones-away', () => {
     const look = SIGNAGE_LOOKS['phones-allowed'];
     expect(look.colour).toEqual({ red: 0, green: 255, blue: 0 });
-    expect(isSteady(look.pattern)).toBe(true);
+    expect(isSteady(look.pattern)).toBe(false);
+    const levels = sample(look.pattern, periodMs(look.pattern));
+    expect(levels.filter((l) => l > 0).length / levels.length).toBeGreaterThanOrEqual(0.9);
   });
 
   it('P6: authorised-use is a slow blue blink, 1 s on and 1 s off', () => {
