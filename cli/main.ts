@@ -9,10 +9,27 @@ Commands:
   device --config <device.json>    run a classroom device program (locker, signage, report button)
   demo [--data-dir <dir>] [--http-port <n>]
                                    run everything on this machine with simulated classrooms
+  certs --dir <dir> --hub-host <name> [--device <id> ...]
+                                   make the school's CA, the hub's TLS certificate and device certificates
+  device list|add|approve|revoke|rotate|token --config <hub.json> [<id>] [--room <room>] ...
+                                   manage devices and enrolment tokens (hub stopped; else use the dashboard)
+  user add|passwd|role|disable|enable|reset-totp|list --data-dir <dir> [<username>] [--role <r1,r2>]
+                                   manage staff accounts (hub stopped; else use the dashboard)
+  backup --data-dir <dir> --out <file.tar.gz> [--config <hub.json>]
+  restore --data-dir <dir> --from <file.tar.gz>
+                                   back up / restore hub database, configuration and InfluxDB (hub stopped)
 `;
 
 async function main(argv: string[]): Promise<void> {
   const [command, ...rest] = argv;
+  // Admin subcommands parse their own options (see cli/admin.ts).
+  if (command === 'certs') return (await import('./admin.js')).runCerts(rest);
+  if (command === 'user') return (await import('./user.js')).runUser(rest);
+  if (command === 'backup' || command === 'restore')
+    return (await import('./backup.js')).runBackup(command, rest);
+  if (command === 'device' && rest[0] && !rest[0].startsWith('-')) {
+    return (await import('./admin.js')).runDeviceAdmin(rest[0], rest.slice(1));
+  }
   const { values } = parseArgs({
     args: rest,
     options: {

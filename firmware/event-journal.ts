@@ -18,7 +18,7 @@
  * and may be lost, and the hub can compare their `prev` with the last event it holds to see that it is missing
  * events.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { mkdir, open, readdir, readFile, rename, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from '../hub/log.js';
@@ -68,24 +68,10 @@ interface Meta {
 const SEQ_WIDTH = 16;
 const noopLog: JournalLog = { debug() {}, info() {}, warn() {}, error() {} };
 
-/** JSON with object keys sorted at every level and no whitespace: the same bytes on every platform. */
-export function canonicalJson(value: unknown): string {
-  if (value === null || typeof value !== 'object') return JSON.stringify(value);
-  if (Array.isArray(value)) return `[${value.map((v) => canonicalJson(v ?? null)).join(',')}]`;
-  const entries = Object.entries(value as Record<string, unknown>)
-    .filter(([, v]) => v !== undefined)
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
-}
+import { eventHash } from '../schemas/event-hash.js';
 
-/**
- * The chain hash of an event: SHA-256 hex of its canonical JSON without `queuedMs`. queuedMs is transport
- * metadata that changes on every resend, so it cannot be part of what the chain proves.
- */
-export function eventHash(event: Report | LockerEvent): string {
-  const { queuedMs: _q, ...content } = event as Report;
-  return createHash('sha256').update(canonicalJson(content)).digest('hex');
-}
+/** Re-exported for callers that hash events the way this journal chains them. */
+export { canonicalJson, eventHash } from '../schemas/event-hash.js';
 
 export class EventJournal {
   private readonly pendingDir: string;

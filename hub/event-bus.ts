@@ -21,6 +21,21 @@ export interface IncidentSummary {
   reportedAt: number;
   receivedAt: number;
   status: 'reported' | 'acknowledged' | 'action-noted' | 'closed';
+  /** Who the incident is routed to (R2, R6); absent means the coordinator. */
+  routeTo?: 'coordinator' | 'dsl' | 'head' | 'governor';
+  /** Confirmed safeguarding category, set at close (R4). */
+  category?: string;
+  /** Set once it passed its acknowledgement deadline unacknowledged (R2). */
+  escalatedAt?: number;
+}
+
+/** Any feature's change worth auditing (S6): policy, timetable, exemptions, devices. The audit log consumes it. */
+export interface AuditRecord {
+  actor: string;
+  action: string;
+  target: string;
+  before?: unknown;
+  after?: unknown;
 }
 
 export interface HubEvents {
@@ -31,8 +46,14 @@ export interface HubEvents {
   'device.heartbeat': { ref: DeviceRef; heartbeat: Heartbeat };
   'device.fault': { ref: DeviceRef; reason: string; detail?: string };
   'incident.created': { incident: IncidentSummary };
-  'incident.updated': { incident: IncidentSummary };
+  /** `step` is the step just appended (its action and route only: never its free text). */
+  'incident.updated': { incident: IncidentSummary; step?: { action: string; routeTo?: string } };
   'ingest.rejected': { reason: string; topic: string; clientId?: string };
+  'audit.record': AuditRecord;
+  /** A device was enrolled, approved, revoked, re-keyed or added (S4, S6); `who` is a username, 'cli' or 'device:<id>'. */
+  'device.changed': { who: string; what: string; device: string; before?: unknown; after?: unknown };
+  /** An account was disabled, re-roled or reset: its sessions must end. */
+  'account.changed': { username: string };
 }
 
 type Listener<K extends keyof HubEvents> = (payload: HubEvents[K]) => void | Promise<void>;

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import type { HubConfig, SchoolModel } from '../schemas/config.js';
 import { AuditLog } from './audit/audit-log.js';
 import { type RunningBroker, startBroker } from './broker/broker.js';
+import { ComplianceRecorder } from './compliance/compliance-recorder.js';
 import { HubDb } from './db/hub-db.js';
 import { DeviceAdmin } from './devices/device-admin.js';
 import { DeviceRegistry } from './devices/device-registry.js';
@@ -20,12 +21,11 @@ import { type InfluxdHandle, startInfluxd } from './influx/influxd-process.js';
 import { ChainMonitor } from './ingest/chain-monitor.js';
 import { Ingest } from './ingest/ingest.js';
 import { LiveGrid } from './live/live-grid.js';
-import { ComplianceRecorder } from './compliance/compliance-recorder.js';
-import { ExemptionStore } from './policy/exemptions.js';
-import { PolicyDriver } from './policy/policy-driver.js';
 import { createLogger, type Logger } from './log.js';
 import { RejectCounter } from './metrics/reject-counter.js';
 import { MetricsOutbox } from './outbox/metrics-outbox.js';
+import { ExemptionStore } from './policy/exemptions.js';
+import { PolicyDriver } from './policy/policy-driver.js';
 import { type Safeguarding, safeguarding } from './safeguarding.js';
 import { createInfluxStore } from './store/influx-store.js';
 import type { MetricsStore } from './store/metrics-store.js';
@@ -38,6 +38,8 @@ export interface HubOptions {
   dashboardDir?: string;
   log?: Logger;
   now?: () => number;
+  /** S2: dashboard session idle limit; 10 minutes unless a test shortens it. */
+  sessionIdleMs?: number;
 }
 
 export interface Hub {
@@ -241,6 +243,7 @@ export async function startHub(options: HubOptions): Promise<Hub> {
       rejects,
       log: log.child({ part: 'http' }),
       now,
+      ...(options.sessionIdleMs ? { idleLimitMs: options.sessionIdleMs } : {}),
       routes: extensions.flatMap((e) => (e.routes ? [e.routes] : [])),
       health: async () => ({
         version: packageVersion(),

@@ -120,6 +120,97 @@ export const SchoolModel = Type.Object(
 );
 export type SchoolModel = Static<typeof SchoolModel>;
 
+const Email = Type.String({ pattern: '^[^@\\s<>]+@[^@\\s<>]+$', maxLength: 254 });
+const Recipients = Type.Array(Email, { maxItems: 20 });
+
+export const IncidentsConfig = Type.Object(
+  {
+    acknowledgeBy: Type.Optional(
+      Type.Union([Type.Literal('home-time'), ClockTime], {
+        description:
+          "R2: an unacknowledged report escalates to the DSL at this local time on the day it arrived ('home-time' = the timetable's homeTime).",
+      }),
+    ),
+    escalateAfterMinutes: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        maximum: 10_080,
+        description:
+          'A minimum wait: a report arriving after the deadline escalates this long after it arrived.',
+      }),
+    ),
+  },
+  { additionalProperties: false },
+);
+export type IncidentsConfig = Static<typeof IncidentsConfig>;
+
+export const NotificationsConfig = Type.Object(
+  {
+    dashboardUrl: Type.String({
+      format: 'uri',
+      description: 'Notifications link here, never carry content.',
+    }),
+    email: Type.Optional(
+      Type.Object(
+        {
+          host: Host,
+          port: Port,
+          secure: Type.Optional(Type.Boolean({ description: 'TLS from the start (port 465).' })),
+          requireTls: Type.Optional(
+            Type.Boolean({ description: 'Refuse to send unless STARTTLS succeeds.' }),
+          ),
+          username: Type.Optional(Type.String({ maxLength: 254 })),
+          passwordFile: Type.Optional(FilePath),
+          from: Email,
+          to: Type.Object(
+            {
+              coordinator: Type.Optional(Recipients),
+              dsl: Type.Optional(Recipients),
+              head: Type.Optional(Recipients),
+              governor: Type.Optional(Recipients),
+            },
+            { additionalProperties: false, description: 'Recipients per role the incident is routed to.' },
+          ),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+    webhook: Type.Optional(
+      Type.Object(
+        {
+          url: Type.String({ format: 'uri', pattern: '^https?://' }),
+          secretFile: Type.Optional(FilePath),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+    retries: Type.Optional(Type.Integer({ minimum: 0, maximum: 20, default: 5 })),
+    retryDelaySeconds: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        maximum: 3600,
+        default: 30,
+        description: 'First retry delay; doubles each time.',
+      }),
+    ),
+  },
+  { additionalProperties: false },
+);
+export type NotificationsConfig = Static<typeof NotificationsConfig>;
+
+const Days = Type.Integer({ minimum: 1, maximum: 36_500 });
+export const RetentionConfig = Type.Object(
+  {
+    rawEventsDays: Type.Optional(Days),
+    aggregatesDays: Type.Optional(Days),
+    closedIncidentsDays: Type.Optional(Days),
+    auditDays: Type.Optional(Days),
+    runAt: Type.Optional(ClockTime),
+  },
+  { additionalProperties: false, description: 'D2: absent = kept indefinitely.' },
+);
+export type RetentionConfig = Static<typeof RetentionConfig>;
+
 export const HubConfig = Type.Object(
   {
     version: SchemaVersion,
@@ -153,6 +244,9 @@ export const HubConfig = Type.Object(
       { additionalProperties: false },
     ),
     logLevel: StringEnum(['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const),
+    incidents: Type.Optional(IncidentsConfig),
+    notifications: Type.Optional(NotificationsConfig),
+    retention: Type.Optional(RetentionConfig),
   },
   { $id: 'hub-config', additionalProperties: false, title: 'HubConfig' },
 );

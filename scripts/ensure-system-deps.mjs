@@ -17,6 +17,7 @@ export const PACKAGE_BINARIES = Object.freeze({
   influxdb: '/usr/bin/influxd',
   chromium: '/usr/bin/chromium',
   mosquitto: '/usr/sbin/mosquitto',
+  openssl: '/usr/bin/openssl', // `phones-away certs` and the TLS tests
 });
 
 export class SystemDepsError extends Error {

@@ -19,7 +19,7 @@ function run(cmd, args) {
   return result.status ?? 1;
 }
 
-await ensureSystemPackages(['influxdb', 'chromium', 'mosquitto']);
+await ensureSystemPackages(['influxdb', 'chromium', 'mosquitto', 'openssl']);
 
 if (run('npm', ['run', 'check']) !== 0) {
   console.log('tests: 0 passed, 1 failed');

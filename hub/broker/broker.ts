@@ -2,17 +2,26 @@
  * The embedded Aedes broker: the only file that touches aedes. Authentication and authorisation are its hooks, over
  * the device registry and the pure access policy. Sessions, QoS 1 queues and retained state persist in LevelDB so they
  * survive a hub crash (aedes-persistence-level).
+ *
+ * Listeners: plain TCP and, when configured, TLS (S7). With a CA configured, TLS clients may present a client
+ * certificate: if they do it must verify against the CA and name the device (CN = username); a username and password
+ * are required either way. Every connection passes through MqttFrameGuard (maximum packet size, garbage dropped).
  */
-import { mkdirSync } from 'node:fs';
-import { type AddressInfo, createServer, type Server } from 'node:net';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { type AddressInfo, createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
+import { Duplex, pipeline } from 'node:stream';
+import { createServer as createTlsServer, type TLSSocket } from 'node:tls';
 import { Aedes, type AedesPublishPacket, type AuthenticateError, type Client } from 'aedes';
 import aedesPersistenceLevel from 'aedes-persistence-level';
 import { Level } from 'level';
+import type { AuthResult } from '../devices/device-admin.js';
 import type { DeviceRegistry } from '../devices/device-registry.js';
+import { parseEnrolPassword } from '../devices/enrolment.js';
 import type { Logger } from '../log.js';
 import type { RejectCounter } from '../metrics/reject-counter.js';
 import { mayPublish, maySubscribe, type Principal } from './access-policy.js';
+import { FrameError, MqttFrameGuard } from './frame-guard.js';
 
 export interface DevicePublish {
   principal: Extract<Principal, { kind: 'device' }>;
@@ -32,10 +41,20 @@ export interface BrokerOptions {
   /** Called for every authorised device publish before the broker acknowledges it; awaited (durable ingest). */
   onDevicePublish: (message: DevicePublish) => Promise<void>;
   onDeviceConnection?: (principal: Principal, connected: boolean) => void;
+  /** MQTT over TLS (S7): a second listener. */
+  tls?: { port: number; cert: string; key: string; ca?: string };
+  /** Enrolment (S4): a device presenting `enrol:<token>:<secret>` as its password. Absent: refused. */
+  enrol?: (id: string, token: string, secret: string) => Promise<AuthResult>;
+  /** Largest MQTT packet accepted, header included; larger ones drop the connection. Default 64 KiB. */
+  maxPacketBytes?: number;
+  /** A connection that has not sent CONNECT by then is dropped. Default 10 s. */
+  connectTimeoutMs?: number;
 }
 
 export interface RunningBroker {
   port: number;
+  /** The TLS listener's port, when configured. */
+  tlsPort: number | undefined;
   publish(topic: string, payload: string | Buffer, options: { qos: 0 | 1; retain: boolean }): Promise<void>;
   /** Disconnects a device at once (revocation). */
   disconnect(clientId: string): void;
@@ -44,6 +63,14 @@ export interface RunningBroker {
 }
 
 const principals = new WeakMap<Client, Principal>();
+
+/** What the TLS handshake established about a connection's client certificate. */
+interface PeerCert {
+  presented: boolean;
+  authorized: boolean;
+  commonName?: string;
+}
+const peerCerts = new WeakMap<object, PeerCert>();
 
 function authError(message: string, returnCode: 4 | 5): AuthenticateError {
   return Object.assign(new Error(message), { returnCode }) as AuthenticateError;
@@ -62,6 +89,7 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
     // A device id is a slug of at most 48 characters; refuse anything longer before it reaches our hooks.
     maxClientsIdLength: 48,
     maxTopicLevels: 10,
+    connectTimeout: options.connectTimeoutMs ?? 10_000,
     authenticate(client, username, password, done) {
       const secret = password?.toString('utf8') ?? '';
       if (!username || !secret) {
@@ -72,12 +100,30 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
         rejects.add('auth: client id differs from username');
         return done(authError('client id must equal the device username', 5), false);
       }
-      registry.authenticate(username, secret).then(
+      const peer = peerCerts.get(client.conn);
+      if (peer?.presented && (!peer.authorized || peer.commonName !== username)) {
+        rejects.add('auth: client certificate not valid for this device');
+        log.warn({ device: username }, 'connection refused: client certificate');
+        return done(authError('client certificate not valid for this device', 5), false);
+      }
+      const enrolment = parseEnrolPassword(secret);
+      const check: Promise<AuthResult> = enrolment
+        ? options.enrol
+          ? options.enrol(username, enrolment.token, enrolment.secret)
+          : Promise.resolve({ ok: false, reason: 'enrolment disabled' })
+        : registry.authenticate(username, secret);
+      check.then(
         (result) => {
           if (!result.ok) {
             rejects.add(`auth: ${result.reason}`);
             log.warn({ device: username, reason: result.reason }, 'connection refused');
             return done(authError('bad username or password', 4), false);
+          }
+          if (result.principal.kind === 'pending') {
+            // S4: a pending device is never let in, so nothing it sends (will included) can reach ingest.
+            rejects.add('auth: awaiting approval');
+            log.info({ device: username }, 'connection refused: device awaiting approval');
+            return done(authError('device awaiting approval', 5), false);
           }
           principals.set(client, result.principal);
           done(null, true);
@@ -149,21 +195,69 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
     log.debug({ err: error.message }, 'connection error');
   });
 
-  const server: Server = createServer((socket) => {
+  const maxPacketBytes = options.maxPacketBytes ?? 64 * 1024;
+  /** Hands a socket to aedes behind the frame guard; a guard error drops only this connection, counted. */
+  const accept = (socket: Socket, peer?: PeerCert) => {
     socket.on('error', () => {}); // a reset socket is the client's problem; aedes reports it via clientError
-    broker.handle(socket);
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port, options.host, () => resolve());
-  });
+    const guard = new MqttFrameGuard(maxPacketBytes);
+    const conn = Duplex.from({ readable: guard, writable: socket });
+    conn.on('close', () => socket.destroy());
+    pipeline(socket, guard, (error) => {
+      if (error instanceof FrameError) {
+        rejects.add(`mqtt: ${error.code}`);
+        log.warn({ remote: socket.remoteAddress, reason: error.message }, 'connection dropped');
+      }
+      if (error) {
+        socket.destroy();
+        conn.destroy();
+      }
+    });
+    if (peer) peerCerts.set(conn, peer);
+    broker.handle(conn as never);
+  };
+
+  const server: Server = createServer((socket) => accept(socket));
+  await listen(server, options.port, options.host);
   const port = (server.address() as AddressInfo).port;
   log.info({ host: options.host, port }, 'MQTT broker listening');
+
+  let tlsServer: Server | undefined;
+  if (options.tls) {
+    const ca = options.tls.ca ? readFileSync(options.tls.ca) : undefined;
+    tlsServer = createTlsServer(
+      {
+        cert: readFileSync(options.tls.cert),
+        key: readFileSync(options.tls.key),
+        minVersion: 'TLSv1.2',
+        // Client certificates are optional (verified in authenticate when presented); passwords are always required.
+        ...(ca ? { ca, requestCert: true, rejectUnauthorized: false } : {}),
+      },
+      (socket: TLSSocket) => {
+        const cert = ca ? socket.getPeerCertificate() : undefined;
+        const presented = Boolean(cert && Object.keys(cert).length > 0);
+        accept(socket, {
+          presented,
+          authorized: socket.authorized,
+          ...(presented && typeof cert?.subject?.CN === 'string' ? { commonName: cert.subject.CN } : {}),
+        });
+      },
+    );
+    tlsServer.on('tlsClientError', (error) => {
+      rejects.add('tls: handshake failed');
+      log.debug({ err: error.message }, 'TLS handshake failed');
+    });
+    await listen(tlsServer, options.tls.port, options.host);
+    log.info(
+      { host: options.host, port: (tlsServer.address() as AddressInfo).port },
+      'MQTT over TLS listening',
+    );
+  }
 
   const clients = (broker as unknown as { clients: Record<string, Client> }).clients;
 
   return {
     port,
+    tlsPort: tlsServer ? (tlsServer.address() as AddressInfo).port : undefined,
     publish(topic, payload, { qos, retain }) {
       return new Promise((resolve, reject) =>
         broker.publish(
@@ -173,14 +267,29 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
       );
     },
     disconnect(clientId) {
-      clients[clientId]?.close();
+      const client = clients[clientId];
+      if (!client) return;
+      // Forget the principal first, so nothing still in the pipeline from this client is authorised (S4).
+      const principal = principals.get(client);
+      principals.delete(client);
+      client.close();
+      if (principal) options.onDeviceConnection?.(principal, false);
     },
     connectedClients: () => broker.connectedClients,
     async close() {
-      const serverClosed = new Promise<void>((resolve) => server.close(() => resolve()));
+      const serverClosed = [server, ...(tlsServer ? [tlsServer] : [])].map(
+        (s) => new Promise<void>((resolve) => s.close(() => resolve())),
+      );
       await new Promise<void>((resolve) => broker.close(() => resolve()));
-      await serverClosed;
+      await Promise.all(serverClosed);
       await level.close();
     },
   };
+}
+
+function listen(server: Server, port: number, host: string): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolve());
+  });
 }

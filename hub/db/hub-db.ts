@@ -18,6 +18,12 @@ export const SUBLEVELS = [
   'users',
   'sessions',
   'meta',
+  'audit',
+  'notify',
+  'enrolment',
+  'exemptions',
+  'emergencies',
+  'compliance',
 ] as const;
 export type SublevelName = (typeof SUBLEVELS)[number];
 

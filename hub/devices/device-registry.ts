@@ -7,7 +7,7 @@ import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { LockerMode } from '../../schemas/messages.js';
 import type { DeviceAddress } from '../../schemas/topics.js';
 import type { Principal } from '../broker/access-policy.js';
-import type { HubDb } from '../db/hub-db.js';
+import type { BatchOp, HubDb } from '../db/hub-db.js';
 import { HubError } from '../errors.js';
 import { hashSecret, verifySecret } from './password-hash.js';
 
@@ -28,6 +28,13 @@ export interface DeviceRecord {
 }
 
 export type PublicDevice = Omit<DeviceRecord, 'secretHash'>;
+
+/** The room of a pending device until an admin approves it into a real one. */
+export const UNASSIGNED_ROOM = 'unassigned';
+
+function publicOf({ secretHash: _secret, ...rest }: DeviceRecord): PublicDevice {
+  return rest;
+}
 
 export class DeviceRegistry {
   private readonly cacheKey = randomBytes(32);
@@ -74,6 +81,47 @@ export class DeviceRegistry {
     this.verified.delete(input.id);
     const { secretHash: _secret, ...rest } = record;
     return rest;
+  }
+
+  /**
+   * Builds a pending device record for an enrolment (S4): it exists, so it shows on the dashboard, but it has no room
+   * and the broker refuses its connections until an admin approves it. The caller commits the op with the token use.
+   */
+  async pendingOp(input: { id: string; site: string; secret: string; now: number }): Promise<{
+    op: BatchOp;
+    device: PublicDevice;
+  }> {
+    const record: DeviceRecord = {
+      id: input.id,
+      site: input.site,
+      room: UNASSIGNED_ROOM,
+      status: 'pending',
+      lockerMode: 'lesson',
+      secretHash: await hashSecret(input.secret),
+      createdAt: input.now,
+    };
+    return {
+      op: { type: 'put', sublevel: 'devices', key: input.id, value: record },
+      device: publicOf(record),
+    };
+  }
+
+  /** Changes a device's status, room, locker mode or secret; returns the public record before and after. */
+  async update(
+    id: string,
+    patch: { status?: DeviceStatus; room?: string; lockerMode?: LockerMode; secret?: string },
+  ): Promise<{ before: PublicDevice; after: PublicDevice }> {
+    const record = await this.get(id);
+    if (!record) throw new HubError('E_UNKNOWN_DEVICE', `no device '${id}'`);
+    const { secret, ...fields } = patch;
+    const next: DeviceRecord = {
+      ...record,
+      ...fields,
+      ...(secret !== undefined ? { secretHash: await hashSecret(secret) } : {}),
+    };
+    await this.db.put('devices', id, next);
+    this.verified.delete(id);
+    return { before: publicOf(record), after: publicOf(next) };
   }
 
   async setStatus(id: string, status: DeviceStatus): Promise<void> {

@@ -8,13 +8,15 @@ import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest }
 import { checkSchema } from '../../schemas/validate.js';
 import type { DeviceRegistry } from '../devices/device-registry.js';
 import type { EventBus } from '../event-bus.js';
-import { type IncidentStore, summarise } from '../incidents/incident-store.js';
+import type { IncidentStore } from '../incidents/incident-store.js';
+import { canSeeIncident } from '../incidents/workflow.js';
 import type { LiveGrid } from '../live/live-grid.js';
 import type { Logger } from '../log.js';
 import type { RejectCounter } from '../metrics/reject-counter.js';
+import { LoginFlow } from '../users/login-flow.js';
 import { can, type Permission } from '../users/roles.js';
 import type { UserStore } from '../users/user-store.js';
-import { type Session, SessionStore } from './sessions.js';
+import { IDLE_LIMIT_MS, type Session, SessionStore } from './sessions.js';
 import { loadStaticFiles } from './static-files.js';
 
 const COOKIE = 'pa_session';
@@ -36,6 +38,8 @@ export interface HttpDeps {
   secureCookies?: boolean;
   /** Feature route modules (incidents workflow, devices, settings …), each registered with the same guards. */
   routes?: RouteModule[];
+  /** S2: idle limit of a session; 10 minutes unless a test shortens it. The dashboard warns and locks by it. */
+  idleLimitMs?: number;
 }
 
 /** What a feature's routes get: the guards and helpers, so who-may-do-what stays decided in this one file. */
@@ -58,6 +62,14 @@ export interface RunningHttp {
   close(): Promise<void>;
 }
 
+const TotpBody = Type.Object(
+  {
+    loginToken: Type.String({ minLength: 1, maxLength: 64 }),
+    code: Type.String({ pattern: '^[0-9]{6}$' }),
+  },
+  { additionalProperties: false },
+);
+
 const LoginBody = Type.Object(
   {
     username: Type.String({ minLength: 1, maxLength: 64 }),
@@ -77,7 +89,12 @@ function readCookie(request: FastifyRequest, name: string): string | undefined {
 
 export async function startHttp(deps: HttpDeps): Promise<RunningHttp> {
   const { log, now } = deps;
-  const sessions = new SessionStore();
+  const idleLimitMs = deps.idleLimitMs ?? IDLE_LIMIT_MS;
+  const sessions = new SessionStore(idleLimitMs);
+  // S1, S3: password + TOTP for incident/policy roles, lockout per username, throttling per address.
+  const login = new LoginFlow(deps.users, now, { onFailure: (reason) => deps.rejects.add(reason) });
+  // An account disabled, re-roled or reset loses its sessions at once.
+  deps.bus.on('account.changed', ({ username }) => sessions.destroyUser(username));
   const files = loadStaticFiles(deps.dashboardDir);
   const app = Fastify({ logger: false, bodyLimit: 64 * 1024, trustProxy: false });
 
@@ -122,22 +139,58 @@ export async function startHttp(deps: HttpDeps): Promise<RunningHttp> {
   const kit: RouteKit = { guard, fail, body, session: sessionOf, now, log };
   for (const register of deps.routes ?? []) register(app, kit);
 
+  /** Ends the step of a sign-in: a fresh session (rotation, S2) or the next step the client must take. */
+  function answerLogin(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    outcome: Awaited<ReturnType<LoginFlow['password']>>,
+    username: string,
+  ) {
+    switch (outcome.kind) {
+      case 'refused':
+        log.warn({ username, code: outcome.code }, 'failed login');
+        if (outcome.retryAfterS) reply.header('retry-after', String(outcome.retryAfterS));
+        return fail(reply, outcome.status, outcome.code, outcome.message);
+      case 'totp':
+        return { status: 'ok', data: { needsTotp: true, loginToken: outcome.loginToken } };
+      case 'enrol':
+        return {
+          status: 'ok',
+          data: {
+            needsTotpEnrolment: true,
+            loginToken: outcome.loginToken,
+            secret: outcome.secret,
+            otpauthUri: outcome.otpauthUri,
+          },
+        };
+      case 'session': {
+        const { user } = outcome;
+        sessions.destroy(readCookie(request, COOKIE));
+        const session = sessions.create(user.username, user.roles, now());
+        reply.header(
+          'set-cookie',
+          `${COOKIE}=${session.token}; Path=/; HttpOnly; SameSite=Strict${deps.secureCookies ? '; Secure' : ''}`,
+        );
+        return {
+          status: 'ok',
+          data: { username: user.username, roles: user.roles, csrf: session.csrf, idleLimitMs },
+        };
+      }
+    }
+  }
+
   app.post('/api/login', async (request, reply) => {
     const input = body('login', LoginBody, request);
     if (Array.isArray(input)) return fail(reply, 400, 'E_VALIDATION', 'invalid login', input);
-    const user = await deps.users.verify(input.username, input.password);
-    if (!user) {
-      deps.rejects.add('http: failed login');
-      log.warn({ username: input.username }, 'failed login');
-      return fail(reply, 401, 'E_LOGIN', 'wrong username or password');
-    }
-    sessions.destroy(readCookie(request, COOKIE));
-    const session = sessions.create(user.username, user.roles, now());
-    reply.header(
-      'set-cookie',
-      `${COOKIE}=${session.token}; Path=/; HttpOnly; SameSite=Strict${deps.secureCookies ? '; Secure' : ''}`,
-    );
-    return { status: 'ok', data: { username: user.username, roles: user.roles, csrf: session.csrf } };
+    const outcome = await login.password(input.username, input.password, request.ip);
+    return answerLogin(request, reply, outcome, input.username);
+  });
+
+  app.post('/api/login/totp', async (request, reply) => {
+    const input = body('login-totp', TotpBody, request);
+    if (Array.isArray(input)) return fail(reply, 400, 'E_VALIDATION', 'invalid code', input);
+    const outcome = await login.totp(input.loginToken, input.code, request.ip);
+    return answerLogin(request, reply, outcome, '(second step)');
   });
 
   app.post('/api/logout', { preHandler: guard() }, async (request, reply) => {
@@ -148,17 +201,12 @@ export async function startHttp(deps: HttpDeps): Promise<RunningHttp> {
 
   app.get('/api/session', { preHandler: guard() }, async (request) => {
     const { username, roles, csrf } = (request as FastifyRequest & { session: Session }).session;
-    return { status: 'ok', data: { username, roles, csrf } };
+    return { status: 'ok', data: { username, roles, csrf, idleLimitMs } };
   });
 
   app.get('/api/rooms', { preHandler: guard('rooms:read') }, async () => ({
     status: 'ok',
     data: deps.grid.all(),
-  }));
-
-  app.get('/api/incidents', { preHandler: guard('incidents:read') }, async () => ({
-    status: 'ok',
-    data: (await deps.incidents.list()).map(summarise),
   }));
 
   app.get('/api/devices', { preHandler: guard('devices:read') }, async () => ({
@@ -190,10 +238,10 @@ export async function startHttp(deps: HttpDeps): Promise<RunningHttp> {
       ...(can(session.roles, 'incidents:read')
         ? [
             deps.bus.on('incident.created', ({ incident }) => {
-              send('incident', incident);
+              if (canSeeIncident(session.roles, incident)) send('incident', incident);
             }),
             deps.bus.on('incident.updated', ({ incident }) => {
-              send('incident', incident);
+              if (canSeeIncident(session.roles, incident)) send('incident', incident);
             }),
           ]
         : []),

@@ -55,4 +55,10 @@ export class SessionStore {
   destroy(token: string | undefined): void {
     if (token) this.sessions.delete(token);
   }
+
+  /** Ends every session of one account: it was disabled, re-roled or had its second factor reset. */
+  destroyUser(username: string): void {
+    for (const [token, session] of this.sessions)
+      if (session.username === username) this.sessions.delete(token);
+  }
 }

@@ -8,11 +8,26 @@ import type { BatchOp, HubDb } from '../db/hub-db.js';
 import type { IncidentSummary } from '../event-bus.js';
 import { randomIncidentRef } from './incident-ref.js';
 
+export type StepAction = 'reported' | 'acknowledged' | 'action-noted' | 'escalated' | 'routed' | 'closed';
+
+/** R6: an external referral recorded on the incident, with the date it was made. */
+export interface Referral {
+  agency: 'police' | 'ceop' | 'iwf' | 'lado' | 'childrens-social-care';
+  date: string;
+  reference?: string;
+}
+
 export interface IncidentStep {
   at: number;
+  /** `device:<id>`, `user:<username>` or `system:<part>`. */
   by: string;
-  action: 'reported' | 'acknowledged' | 'action-noted' | 'closed';
+  action: StepAction;
+  /** Free text, stored as text and rendered inert by the dashboard. */
   note?: string;
+  referral?: Referral;
+  outcome?: string;
+  category?: string;
+  routeTo?: NonNullable<IncidentSummary['routeTo']>;
 }
 
 export interface Incident extends IncidentSummary {
@@ -87,9 +102,54 @@ export class IncidentStore {
   async list(options: { limit?: number } = {}): Promise<Incident[]> {
     return this.db.values<Incident>('incidents', { reverse: true, limit: options.limit ?? 200 });
   }
+
+  /** Every incident, oldest first: for the escalation and retention scans. */
+  async *all(): AsyncGenerator<Incident> {
+    for await (const [, incident] of this.db.entries<Incident>('incidents')) yield incident;
+  }
+
+  async getByRef(ref: string): Promise<Incident | undefined> {
+    const key = await this.db.get<string>('meta', `ref/${ref}`);
+    return key ? this.db.get<Incident>('incidents', key) : undefined;
+  }
+
+  /** The ops that replace an incident's record; the caller commits them atomically (with its audit entry). */
+  updateOps(incident: Incident): BatchOp[] {
+    return [
+      {
+        type: 'put',
+        sublevel: 'incidents',
+        key: incidentKey(incident.receivedAt, incident.id),
+        value: incident,
+      },
+    ];
+  }
+
+  /** D2 only: removing a record past its retention period, never a hand deletion (R3). */
+  deleteOps(incident: Incident): BatchOp[] {
+    return [
+      { type: 'del', sublevel: 'incidents', key: incidentKey(incident.receivedAt, incident.id) },
+      { type: 'del', sublevel: 'meta', key: `ref/${incident.ref}` },
+      { type: 'del', sublevel: 'meta', key: `incident/${incident.id}` },
+      { type: 'del', sublevel: 'dedupe', key: incident.eventId },
+    ];
+  }
 }
 
 export function summarise(incident: Incident): IncidentSummary {
   const { id, ref, kind, room, device, urgency, reportedAt, receivedAt, status } = incident;
-  return { id, ref, kind, room, device, urgency, reportedAt, receivedAt, status };
+  return {
+    id,
+    ref,
+    kind,
+    room,
+    device,
+    urgency,
+    reportedAt,
+    receivedAt,
+    status,
+    ...(incident.routeTo ? { routeTo: incident.routeTo } : {}),
+    ...(incident.category ? { category: incident.category } : {}),
+    ...(incident.escalatedAt !== undefined ? { escalatedAt: incident.escalatedAt } : {}),
+  };
 }

@@ -2,6 +2,8 @@
  * Device message ingest: topic → schema → dedupe → durable store → acknowledgement. Bad input is rejected with a
  * reason, counted and logged; it never throws out of here and never changes state.
  */
+
+import { eventHash } from '../../schemas/event-hash.js';
 import type {
   Availability,
   Heartbeat,
@@ -21,6 +23,7 @@ import { type IncidentStore, summarise } from '../incidents/incident-store.js';
 import type { Logger } from '../log.js';
 import type { RejectCounter } from '../metrics/reject-counter.js';
 import type { MetricsOutbox } from '../outbox/metrics-outbox.js';
+import type { ChainMonitor } from './chain-monitor.js';
 import { KeyedQueue } from './keyed-queue.js';
 import { heartbeatPoint, lockerEventPoint, lockerStatePoint, reportPoint } from './metric-points.js';
 
@@ -34,6 +37,8 @@ export interface IngestDeps {
   log: Logger;
   publish: (topic: string, payload: string, options: { qos: 0 | 1; retain: boolean }) => Promise<void>;
   now: () => number;
+  /** Hash-chain and gap checks (R7); optional so a bare ingest can run without them. */
+  chain?: ChainMonitor;
 }
 
 export interface IngestStats {
@@ -82,9 +87,14 @@ export class Ingest {
         return this.storeReport(ref, value as Report);
       case 'locker-event': {
         const event = value as LockerEvent;
-        if (await this.isDuplicate(event.id)) return;
+        const chainOps = await this.checkChain(ref, event);
+        if (await this.isDuplicate(event.id)) {
+          if (chainOps.length) await this.deps.db.batch(chainOps);
+          return;
+        }
         const ops = [
           ...outbox.enqueueOps([lockerEventPoint(ref, event)]),
+          ...chainOps,
           { type: 'put' as const, sublevel: 'dedupe' as const, key: event.id, value: 'locker-event' },
         ];
         if (event.kind === 'tamper') {
@@ -122,6 +132,14 @@ export class Ingest {
         return;
       case 'heartbeat': {
         const heartbeat = value as Heartbeat;
+        const chainOps =
+          (await this.deps.chain?.observe(ref, {
+            kind: 'heartbeat',
+            seq: heartbeat.seq,
+            queued: heartbeat.queued,
+            ...(heartbeat.prev ? { prev: heartbeat.prev } : {}),
+          })) ?? [];
+        if (chainOps.length) await this.deps.db.batch(chainOps);
         await outbox.enqueue([heartbeatPoint(ref, heartbeat)]);
         await this.deps.registry.touch(ref.device, {
           lastSeen: this.deps.now(),
@@ -140,6 +158,17 @@ export class Ingest {
     }
   }
 
+  /** The event's place in the device's hash chain (R7); the returned ops persist it with the event. */
+  private async checkChain(ref: DeviceAddress, event: LockerEvent | Report) {
+    if (!this.deps.chain) return [];
+    return this.deps.chain.observe(ref, {
+      kind: 'event',
+      seq: event.seq,
+      hash: eventHash(event),
+      ...(event.prev ? { prev: event.prev } : {}),
+    });
+  }
+
   private async isDuplicate(eventId: string): Promise<boolean> {
     if ((await this.deps.db.get('dedupe', eventId)) === undefined) return false;
     this.stats.duplicates += 1;
@@ -149,8 +178,10 @@ export class Ingest {
   /** Exactly once: a resent report finds its incident and is acknowledged again, never stored twice. */
   private async storeReport(ref: DeviceAddress, report: Report): Promise<void> {
     const { incidents, outbox, bus, now } = this.deps;
+    const chainOps = await this.checkChain(ref, report);
     const existing = await incidents.findByEvent(report.id);
     if (existing) {
+      if (chainOps.length) await this.deps.db.batch(chainOps);
       this.stats.duplicates += 1;
       return this.acknowledge(ref, report.id, existing.ref, existing.receivedAt);
     }
@@ -166,7 +197,7 @@ export class Ingest {
       receivedAt,
     });
     await this.deps.db.batch(
-      [...prepared.ops, ...outbox.enqueueOps([reportPoint(ref, report, receivedAt)])],
+      [...prepared.ops, ...chainOps, ...outbox.enqueueOps([reportPoint(ref, report, receivedAt)])],
       {
         sync: true,
       },

@@ -1,14 +1,28 @@
 /** Staff roles and what each may do (S5: least privilege). The one place permissions are decided for the API. */
-export const STAFF_ROLES = ['office', 'teacher', 'coordinator', 'dsl', 'head', 'admin'] as const;
+// governor: the chair of governors, who receives only concerns about the head (R6).
+export const STAFF_ROLES = ['office', 'teacher', 'coordinator', 'dsl', 'head', 'admin', 'governor'] as const;
 export type StaffRole = (typeof STAFF_ROLES)[number];
 
 export const PERMISSIONS = {
   'compliance:read': ['office', 'coordinator', 'dsl', 'head', 'admin'],
   'devices:read': ['office', 'head', 'admin'],
+  // S4: approving, revoking and re-keying devices, and issuing enrolment tokens.
+  'devices:approve': ['admin'],
   'rooms:read': ['office', 'teacher', 'coordinator', 'dsl', 'head', 'admin'],
   // R4: incidents are safeguarding records; admin alone may not read them (as in MyConcern).
-  'incidents:read': ['coordinator', 'dsl', 'head'],
-  'incidents:write': ['coordinator', 'dsl', 'head'],
+  // governor sees only incidents routed to it; per-incident visibility is hub/incidents/visibility.ts (R6).
+  'incidents:read': ['coordinator', 'dsl', 'head', 'governor'],
+  'incidents:write': ['coordinator', 'dsl', 'head', 'governor'],
+  'incidents:route': ['coordinator', 'dsl'],
+  'users:read': ['admin'],
+  'users:write': ['admin'],
+  'audit:read': ['admin', 'head'],
+  // P8: every member of staff may see the policy and today's exemptions.
+  'policy:read': ['office', 'teacher', 'coordinator', 'dsl', 'head', 'admin'],
+  // P6: teachers ask, only the Headteacher authorises, withdraws, or releases every locker.
+  'exemptions:request': ['teacher', 'coordinator', 'dsl', 'head'],
+  'exemptions:grant': ['head'],
+  'emergency:release': ['head'],
 } as const satisfies Record<string, readonly StaffRole[]>;
 export type Permission = keyof typeof PERMISSIONS;
 

@@ -13,6 +13,7 @@ import { type EmulatedSession, startEmulatedBoard } from '../../firmware/board/e
 import { DEFAULT_UNO_PINS } from '../../firmware/board/pin-map.js';
 import { type RunningDevice, startDevice } from '../../firmware/device.js';
 import { silentLogger } from '../../hub/log.js';
+import { totpCode } from '../../hub/users/totp.js';
 import type { DeviceConfig } from '../../schemas/config.js';
 import { parse } from '../../schemas/validate.js';
 import { launchBrowser, screenshot } from '../support/browser.js';
@@ -74,6 +75,10 @@ describe('end-to-end: report button to dashboard and back', () => {
     await page.getByLabel('Username').fill(admin!.username);
     await page.getByLabel('Password').fill(admin!.password);
     await page.getByRole('button', { name: 'Sign in' }).click();
+    // S3: the first-run admin enrols a TOTP second factor at first sign-in.
+    const secret = (await page.getByTestId('totp-secret').textContent())?.trim() ?? '';
+    await page.getByLabel('Six-digit code from your authenticator app').fill(totpCode(secret, Date.now()));
+    await page.getByRole('button', { name: 'Verify code' }).click();
     await page.getByTestId('live').getByText('Live').waitFor();
     await page.locator(`[data-device="${address.device}"]`).getByText('online').waitFor();
     await expect(page.getByTestId('unacknowledged-count').textContent()).resolves.toBe('0 unacknowledged');

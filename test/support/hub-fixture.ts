@@ -37,7 +37,13 @@ export interface HubFixture {
 }
 
 export async function startTestHub(
-  options: { dataDir?: string; school?: SchoolModel; config?: Partial<HubConfig>; now?: () => number } = {},
+  options: {
+    dataDir?: string;
+    school?: SchoolModel;
+    config?: Partial<HubConfig>;
+    now?: () => number;
+    sessionIdleMs?: number;
+  } = {},
 ): Promise<HubFixture> {
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'phones-away-hub-'));
   const hub = await startHub({
@@ -45,6 +51,7 @@ export async function startTestHub(
     school: options.school ?? demoSchool(),
     log: silentLogger,
     ...(options.now ? { now: options.now } : {}),
+    ...(options.sessionIdleMs ? { sessionIdleMs: options.sessionIdleMs } : {}),
   });
   let stopped = false;
   const stop = async () => {

@@ -1,0 +1,47 @@
+/**
+ * `phones-away backup --data-dir <dir> --out <file.tar.gz> [--config <hub.json>]` and
+ * `phones-away restore --data-dir <dir> --from <file.tar.gz>` (D3). The hub must be stopped (its LevelDB is locked
+ * while it runs); progress is printed as each part is done.
+ */
+import { dirname, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { backup, restore } from '../hub/backup/backup.js';
+import { openStoppedHubDb, resolveDataDir } from './hub-data.js';
+
+export async function runBackup(
+  command: 'backup' | 'restore',
+  args: string[],
+  out = console.log,
+): Promise<void> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      'data-dir': { type: 'string' },
+      config: { type: 'string' },
+      out: { type: 'string' },
+      from: { type: 'string' },
+      database: { type: 'string' },
+    },
+  });
+  const dataDir = await resolveDataDir(values);
+  let database = values.database ?? 'phones-away';
+  const configFiles: string[] = [];
+  if (values.config) {
+    const { loadConfigFile } = await import('../hub/config-file.js');
+    const config = loadConfigFile(values.config, 'hub-config');
+    database = values.database ?? config.influx.database;
+    configFiles.push(resolve(values.config), resolve(dirname(values.config), config.school));
+  }
+  // Proves the hub is stopped (LevelDB lock), and leaves the database closed and consistent on disk.
+  await (
+    await openStoppedHubDb(dataDir, `phones-away ${command}`, { create: command === 'restore' })
+  ).close();
+  const progress = (message: string) => out(`${command}: ${message}`);
+  if (command === 'backup') {
+    if (!values.out) throw new Error('backup needs --out <file.tar.gz>');
+    await backup({ dataDir, out: values.out, database, configFiles, progress });
+  } else {
+    if (!values.from) throw new Error('restore needs --from <file.tar.gz>');
+    await restore({ dataDir, from: values.from, progress });
+  }
+}

@@ -1,0 +1,202 @@
+/**
+ * The audit log (S6): who changed what, when, with the before and after. Append-only and hash-chained: each entry
+ * carries the previous entry's hash and its own, so altering, removing or reordering a stored row is detected by
+ * recomputing the chain. Entries are committed in the same atomic LevelDB batch as the change they describe, where the
+ * caller passes that change's ops.
+ */
+import { createHash } from 'node:crypto';
+import type { BatchOp, HubDb } from '../db/hub-db.js';
+import type { AuditRecord, EventBus } from '../event-bus.js';
+import type { HubExtension } from '../extension.js';
+import type { Logger } from '../log.js';
+
+export const GENESIS = '0'.repeat(64);
+
+export interface AuditEntry extends AuditRecord {
+  seq: number;
+  at: number;
+  prev: string;
+  hash: string;
+}
+
+export interface VerifyResult {
+  ok: boolean;
+  checked: number;
+  /** The first entry that does not match the chain, and why. */
+  broken?: { seq: number; reason: string };
+  /** Set when retention removed the oldest entries: the chain is verified from this anchor on (D2). */
+  anchor?: { seq: number; hash: string };
+}
+
+const key = (seq: number) => seq.toString().padStart(12, '0');
+
+/** JSON with sorted keys, so the hash does not depend on the order properties were written in. */
+export function canonical(value: unknown): string {
+  if (value === undefined) return 'null';
+  if (value === null || typeof value !== 'object') return JSON.stringify(value);
+  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
+  const entries = Object.entries(value as Record<string, unknown>)
+    .filter(([, v]) => v !== undefined)
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonical(v)}`).join(',')}}`;
+}
+
+export function entryHash(entry: Omit<AuditEntry, 'hash'>): string {
+  const { seq, at, actor, action, target, before, after, prev } = entry;
+  return createHash('sha256')
+    .update(canonical({ seq, at, actor, action, target, before, after, prev }))
+    .digest('hex');
+}
+
+export class AuditLog implements HubExtension {
+  readonly name = 'audit';
+  private head: { seq: number; hash: string } | null = null;
+  private tail: Promise<unknown> = Promise.resolve();
+  private off: (() => void) | null = null;
+
+  constructor(
+    private readonly db: HubDb,
+    private readonly now: () => number,
+    private readonly log: Logger,
+    private readonly bus?: EventBus,
+  ) {}
+
+  async start(): Promise<void> {
+    // Any feature may emit 'audit.record' (policy, exemptions, devices …); the log is the one consumer.
+    this.off =
+      this.bus?.on('audit.record', async (record) => {
+        await this.record(record);
+      }) ?? null;
+  }
+
+  async stop(): Promise<void> {
+    this.off?.();
+    this.off = null;
+    await this.tail.catch(() => undefined);
+  }
+
+  private async loadHead(): Promise<{ seq: number; hash: string }> {
+    if (this.head) return this.head;
+    for await (const [, entry] of this.db.entries<AuditEntry>('audit', { reverse: true, limit: 1 })) {
+      this.head = { seq: entry.seq, hash: entry.hash };
+      return this.head;
+    }
+    const anchor = await this.db.get<{ seq: number; hash: string }>('meta', 'audit/anchor');
+    this.head = anchor ?? { seq: 0, hash: GENESIS };
+    return this.head;
+  }
+
+  /**
+   * Appends entries and commits them together with `ops` (the change being audited) in one fsynced batch.
+   * Serialised, so the chain never forks under concurrent requests.
+   */
+  commit(records: AuditRecord[], ops: BatchOp[] = []): Promise<AuditEntry[]> {
+    const run = this.tail.then(async () => {
+      const head = await this.loadHead();
+      let { seq, hash } = head;
+      const at = this.now();
+      const entries: AuditEntry[] = [];
+      for (const record of records) {
+        seq += 1;
+        const base: Omit<AuditEntry, 'hash'> = {
+          seq,
+          at,
+          actor: record.actor,
+          action: record.action,
+          target: record.target,
+          ...(record.before !== undefined ? { before: record.before } : {}),
+          ...(record.after !== undefined ? { after: record.after } : {}),
+          prev: hash,
+        };
+        hash = entryHash(base);
+        entries.push({ ...base, hash });
+      }
+      await this.db.batch(
+        [
+          ...ops,
+          ...entries.map((e) => ({
+            type: 'put' as const,
+            sublevel: 'audit' as const,
+            key: key(e.seq),
+            value: e,
+          })),
+        ],
+        { sync: true },
+      );
+      this.head = { seq, hash };
+      return entries;
+    });
+    this.tail = run.catch((error) => {
+      this.head = null; // reload from disk: the failed batch wrote nothing
+      this.log.error({ err: error }, 'audit commit failed');
+    });
+    return run;
+  }
+
+  async record(record: AuditRecord): Promise<AuditEntry> {
+    const [entry] = await this.commit([record]);
+    return entry as AuditEntry;
+  }
+
+  async list(options: { beforeSeq?: number; limit?: number; reverse?: boolean } = {}): Promise<AuditEntry[]> {
+    return this.db.values<AuditEntry>('audit', {
+      ...(options.beforeSeq !== undefined ? { lt: key(options.beforeSeq) } : {}),
+      limit: Math.min(options.limit ?? 200, 1000),
+      reverse: options.reverse ?? true,
+    });
+  }
+
+  async *stream(): AsyncGenerator<AuditEntry> {
+    for await (const [, entry] of this.db.entries<AuditEntry>('audit')) yield entry;
+  }
+
+  /** Recomputes every hash and link from the anchor (or genesis) on; reports the first break. */
+  async verify(): Promise<VerifyResult> {
+    const anchor = await this.db.get<{ seq: number; hash: string }>('meta', 'audit/anchor');
+    let expected = anchor ?? { seq: 0, hash: GENESIS };
+    let checked = 0;
+    for await (const [k, entry] of this.db.entries<AuditEntry>('audit')) {
+      const fail = (reason: string): VerifyResult => ({
+        ok: false,
+        checked,
+        broken: { seq: entry.seq ?? Number(k), reason },
+        ...(anchor ? { anchor } : {}),
+      });
+      if (k !== key(entry.seq)) return fail('stored under another sequence number');
+      if (entry.seq !== expected.seq + 1) return fail(`sequence gap: expected ${expected.seq + 1}`);
+      if (entry.prev !== expected.hash) return fail('previous-hash link does not match');
+      const { hash, ...rest } = entry;
+      if (entryHash(rest) !== hash) return fail('content does not match its hash');
+      expected = { seq: entry.seq, hash };
+      checked += 1;
+    }
+    return { ok: true, checked, ...(anchor ? { anchor } : {}) };
+  }
+
+  /**
+   * D2: removes entries older than `before`, keeping the chain verifiable by anchoring at the last removed entry.
+   * The removal itself is audited by the caller.
+   */
+  async prune(before: number): Promise<number> {
+    const run = this.tail.then(async () => {
+      const ops: BatchOp[] = [];
+      let last: AuditEntry | undefined;
+      for await (const [k, entry] of this.db.entries<AuditEntry>('audit')) {
+        if (entry.at >= before) break;
+        ops.push({ type: 'del', sublevel: 'audit', key: k });
+        last = entry;
+      }
+      if (!last) return 0;
+      ops.push({
+        type: 'put',
+        sublevel: 'meta',
+        key: 'audit/anchor',
+        value: { seq: last.seq, hash: last.hash },
+      });
+      await this.db.batch(ops, { sync: true });
+      return ops.length - 1;
+    });
+    this.tail = run.catch(() => undefined);
+    return run;
+  }
+}

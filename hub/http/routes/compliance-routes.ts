@@ -1,0 +1,107 @@
+/**
+ * Compliance API (D5, R5): per room per lesson, and the day / week / term roll-ups, read from InfluxDB. The
+ * dashboard reads roll-ups for long ranges, never raw locker points.
+ */
+import { Type } from '@sinclair/typebox';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { IsoDate, Slug, StringEnum } from '../../../schemas/common.js';
+import type { SchoolModel } from '../../../schemas/config.js';
+import { checkSchema } from '../../../schemas/validate.js';
+import { addDays, localClock, termOf, weekStart, zonedTime } from '../../policy/calendar.js';
+import { msTime, quoteIdent, quoteString } from '../../store/influxql.js';
+import type { MetricsStore } from '../../store/metrics-store.js';
+import type { RouteKit, RouteModule } from '../http-server.js';
+
+const LEVELS = {
+  lesson: 'compliance_lesson',
+  day: 'compliance_day',
+  week: 'compliance_week',
+  term: 'compliance_term',
+};
+
+const ComplianceQuery = Type.Object(
+  {
+    from: Type.Optional(IsoDate),
+    to: Type.Optional(IsoDate),
+    room: Type.Optional(Slug),
+    level: Type.Optional(StringEnum(['lesson', 'day', 'week', 'term'] as const)),
+  },
+  { additionalProperties: false },
+);
+
+const MAX_DAYS = 400;
+
+export function complianceRoutes(deps: { store: MetricsStore; school: SchoolModel }): RouteModule {
+  const { store, school } = deps;
+  const tz = school.timetable.timezone;
+
+  async function rows(request: FastifyRequest, reply: FastifyReply, kit: RouteKit) {
+    const q = checkSchema('compliance query', ComplianceQuery, request.query ?? {});
+    if (!q.ok) return { error: kit.fail(reply, 400, 'E_VALIDATION', 'invalid query', q.error.problems) };
+    const today = localClock(kit.now(), tz).date;
+    const to = q.value.to ?? today;
+    const from = q.value.from ?? addDays(to, -6);
+    const level = q.value.level ?? 'lesson';
+    // Roll-up points sit at the start of their week or term: include the one that covers `from`.
+    const first =
+      level === 'week'
+        ? weekStart(from)
+        : level === 'term'
+          ? (termOf(school.timetable, from)?.start ?? from)
+          : from;
+    const start = zonedTime(first, 0, tz);
+    const end = zonedTime(addDays(to, 1), 0, tz);
+    if (from > to)
+      return { error: kit.fail(reply, 400, 'E_VALIDATION', 'from is after to', ['from: after to']) };
+    if (end - start > MAX_DAYS * 86_400_000)
+      return { error: kit.fail(reply, 400, 'E_RANGE', `at most ${MAX_DAYS} days`, ['from: range too long']) };
+    const where = [
+      `time >= ${msTime(start)}`,
+      `time < ${msTime(end)}`,
+      `${quoteIdent('site')} = ${quoteString(school.site)}`,
+      ...(q.value.room ? [`${quoteIdent('room')} = ${quoteString(q.value.room)}`] : []),
+    ];
+    const series = await store.query(
+      `SELECT * FROM ${quoteIdent(LEVELS[level])} WHERE ${where.join(' AND ')}`,
+    );
+    const columns = series[0]?.columns ?? [];
+    const out = series.flatMap((s) =>
+      s.values.map((v) => Object.fromEntries(s.columns.map((c, i) => [c, v[i]]))),
+    );
+    return { level, from, to, columns, rows: out };
+  }
+
+  return (app, kit) => {
+    app.get('/api/compliance', { preHandler: kit.guard('compliance:read') }, async (request, reply) => {
+      const result = await rows(request, reply, kit);
+      if ('error' in result) return result.error;
+      return { status: 'ok', data: result };
+    });
+
+    app.get('/api/compliance.csv', { preHandler: kit.guard('compliance:read') }, async (request, reply) => {
+      const result = await rows(request, reply, kit);
+      if ('error' in result) return result.error;
+      const columns = result.columns.length > 0 ? result.columns : ['time'];
+      const lines = [
+        columns.map(csvCell).join(','),
+        ...result.rows.map((r) =>
+          columns.map((c) => csvCell(c === 'time' ? new Date(Number(r[c])).toISOString() : r[c])).join(','),
+        ),
+      ];
+      reply.header('content-type', 'text/csv; charset=utf-8');
+      reply.header(
+        'content-disposition',
+        `attachment; filename="compliance-${result.level}-${result.from}-${result.to}.csv"`,
+      );
+      return `${lines.join('\r\n')}\r\n`;
+    });
+  };
+}
+
+/** RFC 4180 quoting, and a leading quote for cells a spreadsheet would run as a formula. */
+function csvCell(value: unknown): string {
+  if (value === null || value === undefined) return '';
+  let s = String(value);
+  if (/^[=+\-@\t\r]/.test(s) && typeof value === 'string') s = `'${s}`;
+  return /[",\r\n]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s;
+}

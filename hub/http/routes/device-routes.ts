@@ -1,0 +1,89 @@
+/**
+ * Device administration API (S4, S5): approve a pending device into a room, revoke, re-key, register, and issue
+ * enrolment tokens. Listing is GET /api/devices (http-server.ts, 'devices:read'). Writes need 'devices:approve'.
+ * A secret or token is in the response once and never again.
+ */
+import { Type } from '@sinclair/typebox';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { LockerMode } from '../../../schemas/messages.js';
+import type { DeviceAdmin } from '../../devices/device-admin.js';
+import { HubError } from '../../errors.js';
+import type { RouteKit, RouteModule } from '../http-server.js';
+
+const Slug = Type.String({ pattern: '^[a-z0-9][a-z0-9-]{0,47}$' });
+const ApproveBody = Type.Object(
+  { room: Slug, lockerMode: Type.Optional(LockerMode) },
+  { additionalProperties: false },
+);
+const AddBody = Type.Object(
+  { id: Slug, room: Slug, lockerMode: LockerMode, serial: Type.Optional(Type.String({ maxLength: 64 })) },
+  { additionalProperties: false },
+);
+const TokenBody = Type.Object(
+  {
+    maxUses: Type.Integer({ minimum: 1, maximum: 1000 }),
+    ttlMinutes: Type.Integer({ minimum: 1, maximum: 30 * 24 * 60 }),
+  },
+  { additionalProperties: false },
+);
+
+const STATUS: Record<string, number> = {
+  E_UNKNOWN_DEVICE: 404,
+  E_UNKNOWN_TOKEN: 404,
+  E_DEVICE_STATE: 409,
+  E_DEVICE_EXISTS: 409,
+  E_VALIDATION: 400,
+};
+
+export function deviceRoutes(admin: DeviceAdmin): RouteModule {
+  return (app, kit) => {
+    const who = (request: FastifyRequest) => kit.session(request).username;
+    const guard = { preHandler: kit.guard('devices:approve') };
+    const run = async (reply: FastifyReply, action: () => Promise<unknown>) => {
+      try {
+        return { status: 'ok', data: await action() };
+      } catch (error) {
+        return failWith(kit, reply, error);
+      }
+    };
+
+    app.post<{ Params: { id: string } }>('/api/devices/:id/approve', guard, async (request, reply) => {
+      const input = kit.body('device-approve', ApproveBody, request);
+      if (Array.isArray(input)) return kit.fail(reply, 400, 'E_VALIDATION', 'invalid approval', input);
+      return run(reply, () => admin.approve(request.params.id, input, who(request)));
+    });
+
+    app.post<{ Params: { id: string } }>('/api/devices/:id/revoke', guard, async (request, reply) =>
+      run(reply, () => admin.revoke(request.params.id, who(request))),
+    );
+
+    app.post<{ Params: { id: string } }>('/api/devices/:id/rotate', guard, async (request, reply) =>
+      run(reply, () => admin.rotate(request.params.id, who(request))),
+    );
+
+    app.post('/api/devices', guard, async (request, reply) => {
+      const input = kit.body('device-add', AddBody, request);
+      if (Array.isArray(input)) return kit.fail(reply, 400, 'E_VALIDATION', 'invalid device', input);
+      return run(reply, () => admin.add(input, who(request)));
+    });
+
+    app.get('/api/enrolment-tokens', guard, async (_request, reply) => run(reply, () => admin.tokens.list()));
+
+    app.post('/api/enrolment-tokens', guard, async (request, reply) => {
+      const input = kit.body('enrolment-token', TokenBody, request);
+      if (Array.isArray(input)) return kit.fail(reply, 400, 'E_VALIDATION', 'invalid token request', input);
+      return run(reply, () => admin.issueToken({ ...input, who: who(request) }));
+    });
+
+    app.post<{ Params: { id: string } }>('/api/enrolment-tokens/:id/revoke', guard, async (request, reply) =>
+      run(reply, () => admin.revokeToken(request.params.id, who(request))),
+    );
+  };
+}
+
+function failWith(kit: RouteKit, reply: FastifyReply, error: unknown) {
+  if (error instanceof HubError && STATUS[error.code]) {
+    return kit.fail(reply, STATUS[error.code] as number, error.code, error.message);
+  }
+  throw error;
+}

@@ -1,0 +1,191 @@
+/**
+ * Incident API (R2, R3, R4, R6): the inbox with unacknowledged count and age, one incident with its chronology, the
+ * workflow steps and the hand-off export. Per-incident visibility (a concern about the head is the governors') is
+ * checked on every route; an incident the caller may not see answers 404, so its existence is not disclosed either.
+ */
+import { Type } from '@sinclair/typebox';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { StringEnum } from '../../../schemas/common.js';
+import { HubError } from '../../errors.js';
+import { handOffCsv, handOffRecord, handOffText } from '../../incidents/hand-off.js';
+import type { IncidentService } from '../../incidents/incident-service.js';
+import { type Incident, summarise } from '../../incidents/incident-store.js';
+import {
+  CATEGORIES,
+  canSeeIncident,
+  NOTE_MAX,
+  OUTCOME_MAX,
+  REFERRAL_AGENCIES,
+  ROUTES,
+  type WorkflowCommand,
+} from '../../incidents/workflow.js';
+import type { RouteKit, RouteModule } from '../http-server.js';
+
+const Text = (max: number) => Type.String({ minLength: 1, maxLength: max });
+const NoteBody = Type.Object(
+  {
+    text: Text(NOTE_MAX),
+    referral: Type.Optional(
+      Type.Object(
+        {
+          agency: StringEnum(REFERRAL_AGENCIES),
+          date: Type.String({ pattern: '^[0-9]{4}-[0-9]{2}-[0-9]{2}$' }),
+          reference: Type.Optional(Type.String({ maxLength: 64 })),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+  },
+  { additionalProperties: false },
+);
+const CloseBody = Type.Object(
+  { outcome: Text(OUTCOME_MAX), category: StringEnum(CATEGORIES) },
+  { additionalProperties: false },
+);
+const RouteBody = Type.Object(
+  { to: StringEnum(ROUTES), text: Type.Optional(Text(NOTE_MAX)) },
+  { additionalProperties: false },
+);
+
+const STATUS_FILTERS = ['open', 'closed', 'all'] as const;
+const REF = /^[A-Z2-9]{4}$/;
+
+export interface IncidentRouteDeps {
+  service: IncidentService;
+  /** The school's time zone, for the hand-off record's local date and time. */
+  timeZone: string;
+}
+
+export function incidentRoutes(deps: IncidentRouteDeps): RouteModule {
+  const { service } = deps;
+  const store = service.store;
+
+  return (app, kit) => {
+    const visible = async (request: FastifyRequest, id: string): Promise<Incident | undefined> => {
+      const incident = REF.test(id) ? await store.getByRef(id) : await store.get(id);
+      return incident && canSeeIncident(kit.session(request).roles, incident) ? incident : undefined;
+    };
+
+    app.get('/api/incidents', { preHandler: kit.guard('incidents:read') }, async (request, reply) => {
+      const query = request.query as { status?: string; limit?: string };
+      const status = query.status ?? 'all';
+      if (!(STATUS_FILTERS as readonly string[]).includes(status))
+        return kit.fail(reply, 400, 'E_VALIDATION', 'invalid query', [
+          `status: one of ${STATUS_FILTERS.join(', ')}`,
+        ]);
+      const limit = query.limit === undefined ? 200 : Number(query.limit);
+      if (!Number.isInteger(limit) || limit < 1 || limit > 1000)
+        return kit.fail(reply, 400, 'E_VALIDATION', 'invalid query', ['limit: an integer from 1 to 1000']);
+      const { roles } = kit.session(request);
+      const now = kit.now();
+      const items: (ReturnType<typeof summarise> & { ageMs: number })[] = [];
+      let unacknowledged = 0;
+      let oldestUnacknowledgedAt: number | null = null;
+      // Newest first; the count covers every visible incident, not just the page.
+      for (const incident of await store.list({ limit: 100_000 })) {
+        if (!canSeeIncident(roles, incident)) continue;
+        if (incident.status === 'reported') {
+          unacknowledged += 1;
+          oldestUnacknowledgedAt = Math.min(
+            oldestUnacknowledgedAt ?? incident.receivedAt,
+            incident.receivedAt,
+          );
+        }
+        const open = incident.status !== 'closed';
+        if (items.length < limit && (status === 'all' || (status === 'open') === open))
+          items.push({ ...summarise(incident), ageMs: now - incident.receivedAt });
+      }
+      return {
+        status: 'ok',
+        data: {
+          items,
+          unacknowledged,
+          oldestUnacknowledgedAgeMs: oldestUnacknowledgedAt === null ? null : now - oldestUnacknowledgedAt,
+        },
+      };
+    });
+
+    app.get('/api/incidents/:id', { preHandler: kit.guard('incidents:read') }, async (request, reply) => {
+      const incident = await visible(request, (request.params as { id: string }).id);
+      if (!incident) return kit.fail(reply, 404, 'E_NOT_FOUND', 'no such incident');
+      // `steps` is the chronology, oldest first.
+      return { status: 'ok', data: { ...incident, ageMs: kit.now() - incident.receivedAt } };
+    });
+
+    const step = (
+      path: string,
+      permission: 'incidents:write' | 'incidents:route',
+      command: (request: FastifyRequest) => WorkflowCommand | string[],
+    ) =>
+      app.post(
+        `/api/incidents/:id/${path}`,
+        { preHandler: kit.guard(permission) },
+        async (request, reply) => {
+          const incident = await visible(request, (request.params as { id: string }).id);
+          if (!incident) return kit.fail(reply, 404, 'E_NOT_FOUND', 'no such incident');
+          const cmd = command(request);
+          if (Array.isArray(cmd)) return kit.fail(reply, 400, 'E_VALIDATION', `invalid ${path} body`, cmd);
+          return apply(kit, reply, () =>
+            service.apply(incident.id, cmd, `user:${kit.session(request).username}`),
+          );
+        },
+      );
+
+    step('acknowledge', 'incidents:write', () => ({ type: 'acknowledge' }));
+    step('note', 'incidents:write', (request) => {
+      const input = kit.body('note', NoteBody, request);
+      if (Array.isArray(input)) return input;
+      return { type: 'note', text: input.text, ...(input.referral ? { referral: input.referral } : {}) };
+    });
+    step('close', 'incidents:write', (request) => {
+      const input = kit.body('close', CloseBody, request);
+      if (Array.isArray(input)) return input;
+      return { type: 'close', outcome: input.outcome, category: input.category };
+    });
+    // R6: a concern about staff goes to the head, about the head to the chair of governors.
+    step('route', 'incidents:route', (request) => {
+      const input = kit.body('route', RouteBody, request);
+      if (Array.isArray(input)) return input;
+      return { type: 'route', to: input.to, ...(input.text !== undefined ? { text: input.text } : {}) };
+    });
+
+    app.get(
+      '/api/incidents/:id/export',
+      { preHandler: kit.guard('incidents:read') },
+      async (request, reply) => {
+        const incident = await visible(request, (request.params as { id: string }).id);
+        if (!incident) return kit.fail(reply, 404, 'E_NOT_FOUND', 'no such incident');
+        const format = (request.query as { format?: string }).format ?? 'json';
+        const record = handOffRecord(incident, deps.timeZone);
+        const filename = `incident-${incident.ref}`;
+        if (format === 'json') return { status: 'ok', data: record };
+        if (format === 'text' || format === 'csv') {
+          reply.header(
+            'content-type',
+            format === 'csv' ? 'text/csv; charset=utf-8' : 'text/plain; charset=utf-8',
+          );
+          reply.header(
+            'content-disposition',
+            `attachment; filename="${filename}.${format === 'csv' ? 'csv' : 'txt'}"`,
+          );
+          reply.header('cache-control', 'no-store');
+          return reply.send(format === 'csv' ? handOffCsv(record) : handOffText(record));
+        }
+        return kit.fail(reply, 400, 'E_VALIDATION', 'invalid query', ['format: one of json, text, csv']);
+      },
+    );
+  };
+}
+
+async function apply(kit: RouteKit, reply: FastifyReply, run: () => Promise<Incident>) {
+  try {
+    const incident = await run();
+    return { status: 'ok', data: incident };
+  } catch (error) {
+    if (error instanceof HubError) {
+      const status = error.code === 'E_NOT_FOUND' ? 404 : error.code === 'E_VALIDATION' ? 400 : 409;
+      return kit.fail(reply, status, error.code, error.message);
+    }
+    throw error;
+  }
+}

@@ -1,0 +1,216 @@
+/**
+ * Policy API: the school's timetable, zones and matrix (P8: the dashboard shows it), exemptions (P6) and emergency
+ * release. Who may do what is the PERMISSIONS table (S5): teachers request, the Headteacher grants and revokes, and
+ * only the Headteacher releases every locker.
+ */
+import { Type } from '@sinclair/typebox';
+import type { FastifyReply } from 'fastify';
+import { IsoDate, Slug } from '../../../schemas/common.js';
+import type { SchoolModel } from '../../../schemas/config.js';
+import { checkSchema } from '../../../schemas/validate.js';
+import type { EventBus } from '../../event-bus.js';
+import { dayStatus, PolicyError } from '../../policy/calendar.js';
+import {
+  type Exemption,
+  type ExemptionStore,
+  InvalidExemptionError,
+  statusAt,
+} from '../../policy/exemptions.js';
+import type { PolicyDriver } from '../../policy/policy-driver.js';
+import { can } from '../../users/roles.js';
+import type { RouteKit, RouteModule } from '../http-server.js';
+
+const ExemptionBody = Type.Object(
+  {
+    room: Slug,
+    period: Slug,
+    date: IsoDate,
+    reason: Type.String({
+      minLength: 3,
+      maxLength: 200,
+      description: 'Why the use is authorised. Never name a pupil (D1).',
+    }),
+  },
+  { additionalProperties: false },
+);
+const RevokeBody = Type.Object(
+  { note: Type.Optional(Type.String({ maxLength: 200 })) },
+  { additionalProperties: false },
+);
+const ConfirmBody = Type.Object({ confirm: Type.Literal(true) }, { additionalProperties: false });
+const EndBody = Type.Object({ confirm: Type.Optional(Type.Boolean()) }, { additionalProperties: false });
+const ListQuery = Type.Object(
+  { from: Type.Optional(IsoDate), to: Type.Optional(IsoDate), room: Type.Optional(Slug) },
+  { additionalProperties: false },
+);
+
+export interface PolicyRouteDeps {
+  school: SchoolModel;
+  exemptions: ExemptionStore;
+  driver: PolicyDriver;
+  bus?: EventBus;
+}
+
+export function policyRoutes(deps: PolicyRouteDeps): RouteModule {
+  const { school, exemptions, driver } = deps;
+  const view = (e: Exemption, now: number) => ({ ...e, status: statusAt(e, now) });
+  // S6: every exemption change goes to the audit log.
+  const audit = (actor: string, action: string, e: Exemption) =>
+    deps.bus?.emit('audit.record', {
+      actor,
+      action,
+      target: `exemption:${e.id}`,
+      after: { room: e.room, period: e.period, date: e.date, reason: e.reason, status: e.status },
+    });
+
+  function failPolicy(kit: RouteKit, reply: FastifyReply, error: unknown) {
+    if (error instanceof InvalidExemptionError)
+      return kit.fail(reply, 400, 'E_VALIDATION', 'invalid exemption', error.problems);
+    if (error instanceof PolicyError)
+      return kit.fail(reply, error.code === 'E_NOT_FOUND' ? 404 : 409, error.code, error.message);
+    throw error;
+  }
+
+  return (app, kit) => {
+    app.get('/api/policy', { preHandler: kit.guard('policy:read') }, async () => {
+      const now = kit.now();
+      const status = driver.status(now);
+      return {
+        status: 'ok',
+        data: {
+          site: school.site,
+          name: school.name,
+          timetable: school.timetable,
+          zones: school.zones,
+          rooms: school.rooms,
+          policy: school.policy,
+          today: { date: status.date, status: dayStatus(school.timetable, status.date) },
+          now: status,
+          devices: (await driver.directives(now)).map(({ id, room, lockerMode, directive }) => ({
+            id,
+            room,
+            lockerMode,
+            directive,
+          })),
+        },
+      };
+    });
+
+    app.get('/api/exemptions', { preHandler: kit.guard('policy:read') }, async (request, reply) => {
+      const q = checkSchema('exemptions query', ListQuery, request.query ?? {});
+      if (!q.ok) return kit.fail(reply, 400, 'E_VALIDATION', 'invalid query', q.error.problems);
+      const now = kit.now();
+      return { status: 'ok', data: exemptions.list(q.value).map((e) => view(e, now)) };
+    });
+
+    app.post('/api/exemptions', { preHandler: kit.guard('exemptions:request') }, async (request, reply) => {
+      const input = kit.body('exemption', ExemptionBody, request);
+      if (Array.isArray(input)) return kit.fail(reply, 400, 'E_VALIDATION', 'invalid exemption', input);
+      const session = kit.session(request);
+      const grant = can(session.roles, 'exemptions:grant');
+      const now = kit.now();
+      try {
+        const e = await exemptions.create(input, session.username, now, grant);
+        audit(session.username, grant ? 'exemption.granted' : 'exemption.requested', e);
+        await driver.idle();
+        return reply.code(201).send({ status: 'ok', data: view(e, now) });
+      } catch (error) {
+        return failPolicy(kit, reply, error);
+      }
+    });
+
+    app.post(
+      '/api/exemptions/:id/grant',
+      { preHandler: kit.guard('exemptions:grant') },
+      async (request, reply) => {
+        const { id } = request.params as { id: string };
+        const session = kit.session(request);
+        const now = kit.now();
+        try {
+          const e = await exemptions.grant(id, session.username, now);
+          audit(session.username, 'exemption.granted', e);
+          await driver.idle();
+          return { status: 'ok', data: view(e, now) };
+        } catch (error) {
+          return failPolicy(kit, reply, error);
+        }
+      },
+    );
+
+    app.post(
+      '/api/exemptions/:id/revoke',
+      { preHandler: kit.guard('exemptions:request') },
+      async (request, reply) => {
+        const { id } = request.params as { id: string };
+        request.body ??= {};
+        const input = kit.body('revoke', RevokeBody, request);
+        if (Array.isArray(input)) return kit.fail(reply, 400, 'E_VALIDATION', 'invalid revoke', input);
+        const session = kit.session(request);
+        const existing = exemptions.get(id);
+        if (!existing) return kit.fail(reply, 404, 'E_NOT_FOUND', `no exemption '${id}'`);
+        // A granted exemption is withdrawn by the Headteacher (P6); a request may also be withdrawn by its requester.
+        const mayRevoke =
+          can(session.roles, 'exemptions:grant') ||
+          (existing.status === 'requested' && existing.requestedBy === session.username);
+        if (!mayRevoke) return kit.fail(reply, 403, 'E_FORBIDDEN', 'your role may not revoke this exemption');
+        const now = kit.now();
+        try {
+          const e = await exemptions.revoke(id, session.username, now, input.note);
+          audit(session.username, 'exemption.revoked', e);
+          await driver.idle();
+          return { status: 'ok', data: view(e, now) };
+        } catch (error) {
+          return failPolicy(kit, reply, error);
+        }
+      },
+    );
+
+    app.post(
+      '/api/emergency-release',
+      { preHandler: kit.guard('emergency:release') },
+      async (request, reply) => {
+        const input = kit.body('emergency release', ConfirmBody, request);
+        if (Array.isArray(input))
+          return kit.fail(reply, 400, 'E_CONFIRM', 'send {"confirm": true} to release every locker', input);
+        const session = kit.session(request);
+        const now = kit.now();
+        const emergency = await exemptions.releaseAll(session.username, now);
+        deps.bus?.emit('audit.record', {
+          actor: session.username,
+          action: 'emergency.release',
+          target: 'lockers:all',
+          after: emergency,
+        });
+        kit.log.warn({ by: session.username, id: emergency.id }, 'emergency release: every locker unlocked');
+        await driver.idle();
+        return { status: 'ok', data: { emergency, devices: (await driver.directives(now)).length } };
+      },
+    );
+
+    app.post(
+      '/api/emergency-release/end',
+      { preHandler: kit.guard('emergency:release') },
+      async (request, reply) => {
+        request.body ??= {};
+        const input = kit.body('end emergency', EndBody, request);
+        if (Array.isArray(input)) return kit.fail(reply, 400, 'E_VALIDATION', 'invalid body', input);
+        const session = kit.session(request);
+        const now = kit.now();
+        try {
+          const emergency = await exemptions.endEmergency(session.username, now);
+          deps.bus?.emit('audit.record', {
+            actor: session.username,
+            action: 'emergency.end',
+            target: 'lockers:all',
+            before: emergency,
+          });
+          kit.log.warn({ by: session.username, id: emergency.id }, 'emergency release ended');
+          await driver.idle();
+          return { status: 'ok', data: { emergency } };
+        } catch (error) {
+          return failPolicy(kit, reply, error);
+        }
+      },
+    );
+  };
+}

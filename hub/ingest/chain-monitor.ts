@@ -1,0 +1,108 @@
+/**
+ * The I/O side of the chain tracker: per-device chain state cached in memory and persisted in HubDb's 'chain'
+ * sublevel (in the same atomic batch as the event it describes), a periodic sweep that declares overdue events
+ * missing, and the 'device.fault' events the dashboard grid shows (R7).
+ */
+import type { BatchOp, HubDb } from '../db/hub-db.js';
+import type { DeviceRef, EventBus } from '../event-bus.js';
+import type { HubExtension } from '../extension.js';
+import type { Logger } from '../log.js';
+import {
+  type ChainFinding,
+  type ChainObservation,
+  type ChainOptions,
+  type ChainState,
+  DEFAULT_CHAIN_OPTIONS,
+  expire,
+  observe,
+} from './chain-tracker.js';
+
+export interface ChainStats {
+  gaps: number;
+  breaks: number;
+}
+
+export class ChainMonitor implements HubExtension {
+  readonly name = 'chain-monitor';
+  readonly stats: ChainStats = { gaps: 0, breaks: 0 };
+  private readonly states = new Map<string, { ref: DeviceRef; state: ChainState }>();
+  private timer: NodeJS.Timeout | undefined;
+  private readonly options: ChainOptions;
+
+  constructor(
+    private readonly deps: {
+      db: HubDb;
+      bus: EventBus;
+      log: Logger;
+      now: () => number;
+      options?: Partial<ChainOptions>;
+      sweepMs?: number;
+    },
+  ) {
+    this.options = { ...DEFAULT_CHAIN_OPTIONS, ...deps.options };
+  }
+
+  async start(): Promise<void> {
+    // Devices with events still awaited before a restart must be swept even if they never speak again.
+    for await (const [key, stored] of this.deps.db.entries<{ ref: DeviceRef; state: ChainState }>('chain')) {
+      if (!this.states.has(key) && stored.state.open.length > 0) this.states.set(key, stored);
+    }
+    this.timer = setInterval(() => void this.sweep(), this.deps.sweepMs ?? 5_000);
+    this.timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+  }
+
+  /**
+   * Checks one observation against the device's chain. Returns the batch op that persists the new state (so the
+   * caller stores it atomically with the event), or none when nothing changed. Findings are emitted at once.
+   * Callers serialise per device (ingest's KeyedQueue).
+   */
+  async observe(ref: DeviceRef, observation: ChainObservation): Promise<BatchOp[]> {
+    const current = await this.load(ref);
+    const result = observe(current, observation, this.deps.now(), this.options);
+    if (!result.changed) return [];
+    this.states.set(ref.device, { ref, state: result.state });
+    this.report(ref, result.findings);
+    return [{ type: 'put', sublevel: 'chain', key: ref.device, value: { ref, state: result.state } }];
+  }
+
+  /** Declares missing every awaited event whose window has passed. */
+  async sweep(): Promise<void> {
+    const now = this.deps.now();
+    for (const [key, { ref, state }] of this.states) {
+      const result = expire(state, now);
+      if (!result.changed) continue;
+      this.states.set(key, { ref, state: result.state });
+      this.report(ref, result.findings);
+      await this.deps.db
+        .put('chain', key, { ref, state: result.state })
+        .catch((error) => this.deps.log.error({ err: error, device: key }, 'chain state not saved'));
+    }
+  }
+
+  private async load(ref: DeviceRef): Promise<ChainState | undefined> {
+    const cached = this.states.get(ref.device);
+    if (cached) return cached.state;
+    const stored = await this.deps.db.get<{ ref: DeviceRef; state: ChainState }>('chain', ref.device);
+    return stored?.state;
+  }
+
+  private report(ref: DeviceRef, findings: ChainFinding[]): void {
+    for (const finding of findings) {
+      if (finding.kind === 'gap') this.stats.gaps += 1;
+      else this.stats.breaks += 1;
+      this.deps.log.warn(
+        { device: ref.device, kind: finding.kind, detail: finding.reason },
+        'device chain fault',
+      );
+      this.deps.bus.emit('device.fault', {
+        ref,
+        reason: finding.kind === 'gap' ? 'events missing' : 'event chain broken',
+        detail: finding.reason,
+      });
+    }
+  }
+}

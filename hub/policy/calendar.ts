@@ -1,0 +1,192 @@
+/**
+ * The school calendar as pure functions of (timetable, time). Local dates and clock times come from Intl in the
+ * timetable's own timezone, never from the host's, so a hub in UTC and a DST change day both give the school's wall
+ * clock (P1, P2). Times of day are minutes since local midnight.
+ */
+import type { Period, PeriodKind, TimeKind, Timetable } from '../../schemas/config.js';
+import { HubError } from '../errors.js';
+
+export class PolicyError extends HubError {}
+
+const MINUTE = 60_000;
+const DAY = 86_400_000;
+
+export interface LocalClock {
+  /** YYYY-MM-DD in the timetable's zone. */
+  date: string;
+  /** Whole minutes since local midnight (seconds dropped: every boundary is on a whole minute). */
+  minute: number;
+  /** ISO weekday, 1 = Monday. */
+  weekday: number;
+}
+
+const formatters = new Map<string, Intl.DateTimeFormat>();
+
+function formatter(timezone: string): Intl.DateTimeFormat {
+  let f = formatters.get(timezone);
+  if (!f) {
+    try {
+      f = new Intl.DateTimeFormat('en-GB', {
+        timeZone: timezone,
+        year: 'numeric',
+        month: '2-digit',
+        day: '2-digit',
+        hour: '2-digit',
+        minute: '2-digit',
+        second: '2-digit',
+        hourCycle: 'h23',
+      });
+    } catch {
+      throw new PolicyError('E_TIMEZONE', `timetable.timezone: unknown timezone '${timezone}'`);
+    }
+    formatters.set(timezone, f);
+  }
+  return f;
+}
+
+function wallParts(ms: number, timezone: string) {
+  const out: Record<string, number> = {};
+  for (const p of formatter(timezone).formatToParts(ms))
+    if (p.type !== 'literal') out[p.type] = Number(p.value);
+  return {
+    year: out.year ?? 0,
+    month: out.month ?? 0,
+    day: out.day ?? 0,
+    hour: out.hour ?? 0,
+    minute: out.minute ?? 0,
+    second: out.second ?? 0,
+  };
+}
+
+/** Offset of the zone from UTC at an instant, in ms (BST: +3 600 000). */
+function offsetAt(ms: number, timezone: string): number {
+  const p = wallParts(ms, timezone);
+  const wall = Date.UTC(p.year, p.month - 1, p.day, p.hour, p.minute, p.second);
+  return wall - Math.floor(ms / 1000) * 1000;
+}
+
+export function localClock(now: number, timezone: string): LocalClock {
+  const p = wallParts(now, timezone);
+  const date = `${p.year}-${pad(p.month)}-${pad(p.day)}`;
+  return { date, minute: p.hour * 60 + p.minute, weekday: isoWeekday(date) };
+}
+
+/**
+ * The instant a local date and clock time occur in `timezone`. Disambiguates like Temporal's 'compatible': a time
+ * skipped by the spring change moves forward by the gap, a time repeated in autumn takes the earlier instant.
+ * `minute` may be 1440 (the next midnight).
+ */
+export function zonedTime(date: string, minute: number, timezone: string): number {
+  const [y, m, d] = parseDate(date);
+  const wall = Date.UTC(y, m - 1, d) + minute * MINUTE;
+  const before = offsetAt(wall - DAY, timezone);
+  const after = offsetAt(wall + DAY, timezone);
+  const valid = [wall - before, wall - after].filter(
+    (t, i) => offsetAt(t, timezone) === (i === 0 ? before : after),
+  );
+  if (valid.length === 0) return wall - before; // in the gap: shifted forward
+  return Math.min(...valid);
+}
+
+export function parseClock(hhmm: string, field = 'time'): number {
+  const match = /^([01][0-9]|2[0-3]):([0-5][0-9])$/.exec(hhmm);
+  if (!match) throw new PolicyError('E_CLOCK_TIME', `${field}: '${hhmm}' is not HH:MM`);
+  return Number(match[1]) * 60 + Number(match[2]);
+}
+
+export function formatClock(minute: number): string {
+  const m = Math.min(Math.max(0, minute), 23 * 60 + 59);
+  return `${pad(Math.floor(m / 60))}:${pad(m % 60)}`;
+}
+
+function parseDate(date: string): [number, number, number] {
+  const match = /^([0-9]{4})-([0-9]{2})-([0-9]{2})$/.exec(date);
+  if (!match) throw new PolicyError('E_DATE', `date: '${date}' is not YYYY-MM-DD`);
+  return [Number(match[1]), Number(match[2]), Number(match[3])];
+}
+
+export function isoWeekday(date: string): number {
+  const [y, m, d] = parseDate(date);
+  const day = new Date(Date.UTC(y, m - 1, d)).getUTCDay();
+  return day === 0 ? 7 : day;
+}
+
+/** Calendar arithmetic on YYYY-MM-DD (no timezone involved). */
+export function addDays(date: string, days: number): string {
+  const [y, m, d] = parseDate(date);
+  return new Date(Date.UTC(y, m - 1, d) + days * DAY).toISOString().slice(0, 10);
+}
+
+/** The Monday of the ISO week holding `date`. */
+export function weekStart(date: string): string {
+  return addDays(date, 1 - isoWeekday(date));
+}
+
+const pad = (n: number) => String(n).padStart(2, '0');
+
+export type DayStatus = 'open' | 'weekend' | 'holiday' | 'inset';
+
+/** Whether pupils are in: an open weekday, inside a term (when terms are configured), and not an inset day. */
+export function dayStatus(timetable: Timetable, date: string): DayStatus {
+  if (!timetable.weekdays.includes(isoWeekday(date))) return 'weekend';
+  if (timetable.insetDays.includes(date)) return 'inset';
+  if (timetable.terms.length > 0 && !timetable.terms.some((t) => t.start <= date && date <= t.end))
+    return 'holiday';
+  return 'open';
+}
+
+export const isSchoolDay = (timetable: Timetable, date: string) => dayStatus(timetable, date) === 'open';
+
+export function termOf(timetable: Timetable, date: string): Timetable['terms'][number] | undefined {
+  return timetable.terms.find((t) => t.start <= date && date <= t.end);
+}
+
+export interface TimeSlot {
+  kind: TimeKind;
+  period?: Period;
+}
+
+const periodCache = new WeakMap<Timetable, (Period & { from: number; to: number })[]>();
+
+/** Periods sorted by start, with their clock times in minutes (memoised: the timetable is read-only config). */
+export function periodsOf(timetable: Timetable): (Period & { from: number; to: number })[] {
+  let cached = periodCache.get(timetable);
+  if (!cached) {
+    cached = parsePeriods(timetable);
+    periodCache.set(timetable, cached);
+  }
+  return cached;
+}
+
+function parsePeriods(timetable: Timetable): (Period & { from: number; to: number })[] {
+  return timetable.periods
+    .map((p) => ({
+      ...p,
+      from: parseClock(p.start, `period ${p.id}.start`),
+      to: parseClock(p.end, `period ${p.id}.end`),
+    }))
+    .sort((a, b) => a.from - b.from);
+}
+
+/**
+ * The time kind at a local minute of an open day. Before the first period is 'before-school'; from the later of home
+ * time and the last period's end it is 'after-school'; a gap between periods (changeover) counts as 'break'.
+ */
+export function slotAtMinute(timetable: Timetable, minute: number): TimeSlot {
+  const periods = periodsOf(timetable);
+  const first = periods[0];
+  if (!first) return { kind: 'closed' };
+  const home = Math.max(parseClock(timetable.homeTime, 'homeTime'), ...periods.map((p) => p.to));
+  if (minute < first.from) return { kind: 'before-school' };
+  if (minute >= home) return { kind: 'after-school' };
+  const period = periods.find((p) => p.from <= minute && minute < p.to);
+  if (!period) return { kind: 'break' };
+  return { kind: period.kind satisfies PeriodKind, period };
+}
+
+/** P1, P8: what kind of school time it is at an instant, in the school's timezone. */
+export function timeKindAt(timetable: Timetable, now: number): TimeSlot & { date: string; minute: number } {
+  const clock = localClock(now, timetable.timezone);
+  if (!isSchoolDay(timetable, clock.date)) return { kind: 'closed', date: clock.date, minute: clock.minute };
+  return { ...slotAtMinute(timetable, clock.minute), date: clock.date, minute: clock.minute };
+}

@@ -1,0 +1,302 @@
+/**
+ * Exemptions (P6) and emergency release, kept append-only in HubDb: every request, grant and revocation is a step
+ * with who and when, never overwritten, so the record the Headteacher must keep ("such authorised use is to be
+ * recorded") is complete. Current state is the fold of the steps, held in memory after load().
+ *
+ * An exemption covers one room, one period, one date. It expires by itself when the period ends (derived from time,
+ * no write needed) and can be revoked at any moment before that.
+ */
+import { randomBytes } from 'node:crypto';
+import type { SchoolModel } from '../../schemas/config.js';
+import type { HubDb } from '../db/hub-db.js';
+import { dayStatus, PolicyError } from './calendar.js';
+import { type ExemptionGrant, periodWindow } from './policy-engine.js';
+
+export type ExemptionAction = 'requested' | 'granted' | 'revoked';
+
+export interface ExemptionStep {
+  exemption: string;
+  step: number;
+  action: ExemptionAction;
+  by: string;
+  at: number;
+  /** On the first step only: what is exempted and why. */
+  room?: string;
+  period?: string;
+  date?: string;
+  reason?: string;
+  note?: string;
+}
+
+export type ExemptionStatus = 'requested' | 'granted' | 'revoked' | 'expired';
+
+export interface Exemption {
+  id: string;
+  room: string;
+  period: string;
+  date: string;
+  reason: string;
+  /** Stored status: 'expired' is derived by statusAt(). */
+  status: 'requested' | 'granted' | 'revoked';
+  start: number;
+  end: number;
+  requestedBy: string;
+  requestedAt: number;
+  grantedBy?: string;
+  grantedAt?: number;
+  revokedBy?: string;
+  revokedAt?: number;
+  steps: ExemptionStep[];
+}
+
+export interface EmergencyStep {
+  id: string;
+  action: 'release' | 'end';
+  by: string;
+  at: number;
+}
+
+export interface Emergency {
+  id: string;
+  startedBy: string;
+  startedAt: number;
+  endedBy?: string;
+  endedAt?: number;
+}
+
+export interface ExemptionRequest {
+  room: string;
+  period: string;
+  date: string;
+  reason: string;
+}
+
+export function statusAt(e: Exemption, now: number): ExemptionStatus {
+  if (e.status === 'revoked') return 'revoked';
+  return now >= e.end ? 'expired' : e.status;
+}
+
+const key = (n: number, width = 15) => String(n).padStart(width, '0');
+
+export class ExemptionStore {
+  private readonly exemptions = new Map<string, Exemption>();
+  private readonly emergencies: Emergency[] = [];
+  private readonly listeners = new Set<() => void>();
+
+  constructor(
+    private readonly db: HubDb,
+    private readonly school: SchoolModel,
+  ) {}
+
+  async load(): Promise<void> {
+    this.exemptions.clear();
+    this.emergencies.length = 0;
+    for await (const [, step] of this.db.entries<ExemptionStep>('exemptions')) this.apply(step);
+    for await (const [, step] of this.db.entries<EmergencyStep>('emergencies')) this.applyEmergency(step);
+  }
+
+  /** Called after every change (grant, revoke, emergency): the driver re-decides the devices. */
+  onChange(listener: () => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  private changed(): void {
+    for (const l of this.listeners) l();
+  }
+
+  private apply(step: ExemptionStep): void {
+    if (step.action === 'requested' || (step.step === 0 && step.action === 'granted')) {
+      const window = periodWindow(this.school, step.period ?? '', step.date ?? '') ?? { start: 0, end: 0 };
+      this.exemptions.set(step.exemption, {
+        id: step.exemption,
+        room: step.room ?? '',
+        period: step.period ?? '',
+        date: step.date ?? '',
+        reason: step.reason ?? '',
+        status: 'requested',
+        ...window,
+        requestedBy: step.by,
+        requestedAt: step.at,
+        steps: [],
+      });
+    }
+    const e = this.exemptions.get(step.exemption);
+    if (!e) return;
+    e.steps.push(step);
+    if (step.action === 'granted')
+      Object.assign(e, { status: 'granted', grantedBy: step.by, grantedAt: step.at });
+    if (step.action === 'revoked')
+      Object.assign(e, { status: 'revoked', revokedBy: step.by, revokedAt: step.at });
+  }
+
+  private applyEmergency(step: EmergencyStep): void {
+    if (step.action === 'release')
+      this.emergencies.push({ id: step.id, startedBy: step.by, startedAt: step.at });
+    else {
+      const e = this.emergencies.find((x) => x.id === step.id);
+      if (e) Object.assign(e, { endedBy: step.by, endedAt: step.at });
+    }
+  }
+
+  private async append(step: ExemptionStep): Promise<void> {
+    await this.db.batch(
+      [{ type: 'put', sublevel: 'exemptions', key: `${step.exemption}:${key(step.step, 4)}`, value: step }],
+      {
+        sync: true,
+      },
+    );
+    this.apply(step);
+  }
+
+  /** Checks an exemption request against the school model and the clock; every problem names its field. */
+  validate(input: ExemptionRequest, now: number): string[] {
+    const problems: string[] = [];
+    if (!this.school.rooms.some((r) => r.id === input.room))
+      problems.push(`room: unknown room '${input.room}'`);
+    const window = periodWindow(this.school, input.period, input.date);
+    if (!window) problems.push(`period: unknown period '${input.period}'`);
+    if (dayStatus(this.school.timetable, input.date) !== 'open')
+      problems.push(`date: the school is not open on ${input.date}`);
+    else if (window && window.end <= now) problems.push('period: that period is already over');
+    return problems;
+  }
+
+  /** A request (teacher) or, with `grant`, a grant in one step (head). */
+  async create(input: ExemptionRequest, by: string, now: number, grant: boolean): Promise<Exemption> {
+    const problems = this.validate(input, now);
+    if (problems.length > 0) throw new InvalidExemptionError(problems);
+    const id = `ex-${now.toString(36)}-${randomBytes(3).toString('hex')}`;
+    await this.append({ exemption: id, step: 0, action: 'requested', by, at: now, ...input });
+    if (grant) await this.append({ exemption: id, step: 1, action: 'granted', by, at: now });
+    this.changed();
+    return this.mustGet(id);
+  }
+
+  async grant(id: string, by: string, now: number): Promise<Exemption> {
+    const e = this.mustGet(id);
+    const status = statusAt(e, now);
+    if (status !== 'requested')
+      throw new PolicyError('E_EXEMPTION_STATE', `exemption is ${status}, not requested`);
+    await this.append({ exemption: id, step: e.steps.length, action: 'granted', by, at: now });
+    this.changed();
+    return this.mustGet(id);
+  }
+
+  /** P6: the Headteacher may withdraw authorisation at any time (also used to decline or cancel a request). */
+  async revoke(id: string, by: string, now: number, note?: string): Promise<Exemption> {
+    const e = this.mustGet(id);
+    const status = statusAt(e, now);
+    if (status === 'revoked' || status === 'expired')
+      throw new PolicyError('E_EXEMPTION_STATE', `exemption is already ${status}`);
+    await this.append({
+      exemption: id,
+      step: e.steps.length,
+      action: 'revoked',
+      by,
+      at: now,
+      ...(note ? { note } : {}),
+    });
+    this.changed();
+    return this.mustGet(id);
+  }
+
+  get(id: string): Exemption | undefined {
+    return this.exemptions.get(id);
+  }
+
+  private mustGet(id: string): Exemption {
+    const e = this.exemptions.get(id);
+    if (!e) throw new PolicyError('E_NOT_FOUND', `no exemption '${id}'`);
+    return e;
+  }
+
+  list(filter: { from?: string; to?: string; room?: string } = {}): Exemption[] {
+    return [...this.exemptions.values()]
+      .filter(
+        (e) =>
+          (!filter.from || e.date >= filter.from) &&
+          (!filter.to || e.date <= filter.to) &&
+          (!filter.room || e.room === filter.room),
+      )
+      .sort((a, b) => a.start - b.start || a.requestedAt - b.requestedAt);
+  }
+
+  /** What the engine needs: granted, unrevoked exemptions (the engine matches date and period itself). */
+  grants(): ExemptionGrant[] {
+    return [...this.exemptions.values()]
+      .filter((e) => e.status === 'granted')
+      .map(({ room, period, date }) => ({ room, period, date }));
+  }
+
+  /** D5, P6: the stretches of [from, to) when a room was exempt (granted, before revocation, within its period). */
+  exemptIntervals(room: string, from: number, to: number): { start: number; end: number }[] {
+    const out: { start: number; end: number }[] = [];
+    for (const e of this.exemptions.values()) {
+      if (e.room !== room || e.grantedAt === undefined) continue;
+      const start = Math.max(e.start, e.grantedAt, from);
+      const end = Math.min(e.end, e.revokedAt ?? e.end, to);
+      if (end > start) out.push({ start, end });
+    }
+    return out;
+  }
+
+  // Emergency release ------------------------------------------------------------------------------------------
+
+  activeEmergency(): Emergency | null {
+    const last = this.emergencies.at(-1);
+    return last && last.endedAt === undefined ? last : null;
+  }
+
+  emergencyHistory(): Emergency[] {
+    return [...this.emergencies];
+  }
+
+  /** Idempotent: a second release while one is active returns the active one. */
+  async releaseAll(by: string, now: number): Promise<Emergency> {
+    const active = this.activeEmergency();
+    if (active) return active;
+    const step: EmergencyStep = {
+      id: `em-${now.toString(36)}-${randomBytes(3).toString('hex')}`,
+      action: 'release',
+      by,
+      at: now,
+    };
+    await this.db.batch(
+      [{ type: 'put', sublevel: 'emergencies', key: `${key(now)}-${step.id}-0`, value: step }],
+      {
+        sync: true,
+      },
+    );
+    this.applyEmergency(step);
+    this.changed();
+    return this.activeEmergency() as Emergency;
+  }
+
+  async endEmergency(by: string, now: number): Promise<Emergency> {
+    const active = this.activeEmergency();
+    if (!active) throw new PolicyError('E_NO_EMERGENCY', 'no emergency release is active');
+    const step: EmergencyStep = { id: active.id, action: 'end', by, at: now };
+    await this.db.batch(
+      [{ type: 'put', sublevel: 'emergencies', key: `${key(now)}-${step.id}-1`, value: step }],
+      {
+        sync: true,
+      },
+    );
+    this.applyEmergency(step);
+    this.changed();
+    return active;
+  }
+
+  emergencyIntervals(from: number, to: number, now: number): { start: number; end: number }[] {
+    return this.emergencies
+      .map((e) => ({ start: Math.max(e.startedAt, from), end: Math.min(e.endedAt ?? now, to) }))
+      .filter((i) => i.end > i.start);
+  }
+}
+
+export class InvalidExemptionError extends PolicyError {
+  constructor(readonly problems: string[]) {
+    super('E_VALIDATION', `invalid exemption: ${problems.join('; ')}`);
+  }
+}

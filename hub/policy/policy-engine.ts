@@ -1,0 +1,316 @@
+/**
+ * The phone policy as pure functions: what each device should show and whether its locker is locked, at an instant or
+ * over a whole day. Time is always an argument (P1–P4, P6, P8).
+ *
+ * Decisions worth knowing:
+ * - Signage speaks to the zone's audience: pupils in curriculum areas and the office, staff in designated phone areas
+ *   (P3, P4). It shows 'phones-allowed' only where the matrix says 'yes'; 'if-unavoidable' and 'no' show
+ *   'phones-away'. A missing matrix cell means 'no' (phone-free by default).
+ * - Warning: signage turns to 'phones-away' `warningMinutes` before phones must be away (e.g. before break ends), so
+ *   the sign is the pre-warning; the lock itself engages at the lesson start. There is no separate warning mode.
+ * - Grace: the locker is commanded locked at the lesson start; `graceMinutes` is how long after the start the
+ *   compliance record allows for the door to be shut and locked (hub/compliance). Locking later would only widen the
+ *   window where phones are out.
+ * - Back-to-back lessons keep the classroom locker locked across the boundary (no unlock flicker).
+ * - A closed day (weekend, holiday, inset day) shows 'off' and leaves lockers unlocked: nobody's phones are held.
+ * - Exemption for room + period + date (P6): 'authorised-use' and the room's lockers unlock for that period.
+ * - Emergency release overrides everything: every locker unlocks, signage shows 'authorised-use'.
+ */
+import type { Permission, Policy, SchoolModel, TimeKind, ZoneKind } from '../../schemas/config.js';
+import type { LockerMode, ScheduleEntry, SignageMode } from '../../schemas/messages.js';
+import {
+  addDays,
+  dayStatus,
+  formatClock,
+  localClock,
+  parseClock,
+  periodsOf,
+  slotAtMinute,
+  type TimeSlot,
+  zonedTime,
+} from './calendar.js';
+
+export type Role = 'pupil' | 'staff';
+
+/** P8: the matrix cell for role × time × zone; no cell means 'no'. */
+export function permissionAt(policy: Policy, role: Role, time: TimeKind, zone: ZoneKind): Permission {
+  return policy.matrix.find((r) => r.role === role && r.time === time && r.zone === zone)?.phones ?? 'no';
+}
+
+/** P3, P4: whom a zone's signage speaks to. */
+export function zoneAudience(zone: ZoneKind): Role {
+  return zone === 'designated-phone-area' ? 'staff' : 'pupil';
+}
+
+export interface PolicyDevice {
+  id: string;
+  room: string;
+  lockerMode: LockerMode;
+}
+
+/** A granted, unrevoked exemption (P6), as the engine needs it. */
+export interface ExemptionGrant {
+  room: string;
+  period: string;
+  date: string;
+}
+
+export type DirectiveReason = 'timetable' | 'exemption' | 'emergency-release';
+
+export interface Directive {
+  signage: SignageMode;
+  locked: boolean;
+  reason: DirectiveReason;
+  kind: TimeKind;
+  period?: string;
+  /** True while signage shows phones-away ahead of time (warning before a boundary). */
+  warning?: boolean;
+}
+
+export interface PolicyContext {
+  emergency?: boolean;
+}
+
+export function zoneOf(school: SchoolModel, roomId: string): ZoneKind {
+  const room = school.rooms.find((r) => r.id === roomId);
+  const zone = room && school.zones.find((z) => z.id === room.zone);
+  // An unknown room is treated as a curriculum area: the strictest reading.
+  return zone?.kind ?? 'curriculum';
+}
+
+/** Every local minute at which some device's directive may change on a given day, sorted (without 0). */
+const boundaryCache = new WeakMap<SchoolModel, number[]>();
+
+export function dayBoundaries(school: SchoolModel): number[] {
+  let cached = boundaryCache.get(school);
+  if (!cached) {
+    cached = computeBoundaries(school);
+    boundaryCache.set(school, cached);
+  }
+  return cached;
+}
+
+function computeBoundaries(school: SchoolModel): number[] {
+  const tt = school.timetable;
+  const base = new Set<number>([parseClock(tt.arrival, 'arrival'), parseClock(tt.homeTime, 'homeTime')]);
+  for (const p of periodsOf(tt)) {
+    base.add(p.from);
+    base.add(p.to);
+  }
+  const all = new Set(base);
+  const w = school.policy.warningMinutes;
+  if (w > 0) for (const b of base) if (b - w > 0) all.add(b - w);
+  return [...all].filter((m) => m > 0 && m < 1440).sort((a, b) => a - b);
+}
+
+/** The directive before the warning is applied. */
+function baseAt(
+  school: SchoolModel,
+  device: PolicyDevice,
+  date: string,
+  minute: number,
+  exemptions: readonly ExemptionGrant[],
+): Directive {
+  const tt = school.timetable;
+  if (dayStatus(tt, date) !== 'open')
+    return { signage: 'off', locked: false, reason: 'timetable', kind: 'closed' };
+  const slot: TimeSlot = slotAtMinute(tt, minute);
+  const period = slot.period?.id;
+  const exempt =
+    period !== undefined &&
+    exemptions.some((e) => e.room === device.room && e.period === period && e.date === date);
+  if (exempt) {
+    return { signage: 'authorised-use', locked: false, reason: 'exemption', kind: slot.kind, period };
+  }
+  const zone = zoneOf(school, device.room);
+  const phones = permissionAt(school.policy, zoneAudience(zone), slot.kind, zone);
+  let locked = false;
+  if (device.lockerMode === 'lesson')
+    locked = slot.kind === 'lesson'; // P1
+  else if (device.lockerMode === 'day-storage')
+    locked = minute >= parseClock(tt.arrival, 'arrival') && minute < parseClock(tt.homeTime, 'homeTime'); // P2
+  return {
+    signage: phones === 'yes' ? 'phones-allowed' : 'phones-away',
+    locked,
+    reason: 'timetable',
+    kind: slot.kind,
+    ...(period !== undefined ? { period } : {}),
+  };
+}
+
+/** The directive at a local date and minute, warning applied (see the file comment). */
+export function directiveAtLocal(
+  school: SchoolModel,
+  device: PolicyDevice,
+  date: string,
+  minute: number,
+  exemptions: readonly ExemptionGrant[],
+  context: PolicyContext = {},
+): Directive {
+  const here = baseAt(school, device, date, minute, exemptions);
+  if (context.emergency) {
+    return { ...here, signage: 'authorised-use', locked: false, reason: 'emergency-release' };
+  }
+  const w = school.policy.warningMinutes;
+  if (here.signage !== 'phones-allowed' || w === 0) return here;
+  const ahead = dayBoundaries(school).filter((b) => b > minute && b <= minute + w);
+  if (ahead.some((b) => baseAt(school, device, date, b, exemptions).signage === 'phones-away')) {
+    return { ...here, signage: 'phones-away', warning: true };
+  }
+  return here;
+}
+
+/** What a device should be doing at `now` (P1–P4, P6). */
+export function deviceDirective(
+  school: SchoolModel,
+  device: PolicyDevice,
+  now: number,
+  exemptions: readonly ExemptionGrant[],
+  context: PolicyContext = {},
+): Directive {
+  const clock = localClock(now, school.timetable.timezone);
+  return directiveAtLocal(school, device, clock.date, clock.minute, exemptions, context);
+}
+
+/** The next instant after `now` at which any directive can change (a boundary or the next local midnight). */
+export function nextBoundary(school: SchoolModel, now: number): number {
+  const tz = school.timetable.timezone;
+  const clock = localClock(now, tz);
+  const next = dayBoundaries(school).find((b) => b > clock.minute);
+  const at = next === undefined ? zonedTime(addDays(clock.date, 1), 0, tz) : zonedTime(clock.date, next, tz);
+  // A boundary inside a DST gap can map to an instant not after now; fall back to the next midnight.
+  return at > now ? at : zonedTime(addDays(clock.date, 1), 0, tz);
+}
+
+export interface DaySchedule {
+  date: string;
+  timezone: string;
+  entries: ScheduleEntry[];
+  otherwise: SignageMode;
+}
+
+const MAX_ENTRIES = 48;
+
+function labelFor(d: Directive, school: SchoolModel): string {
+  const period = d.period && school.timetable.periods.find((p) => p.id === d.period);
+  const base = period ? period.name : d.kind;
+  const label =
+    d.reason === 'exemption' ? `${base} (authorised use)` : d.warning ? `${base} (warning)` : base;
+  return label.slice(0, 40);
+}
+
+/**
+ * The Command 'schedule' body for a device and local date: every stretch of the day whose signage or lock differs
+ * from `otherwise` (the signage at midnight, unlocked), so the device can enforce the day offline. Emergencies are
+ * live decisions and never part of a schedule.
+ */
+export function daySchedule(
+  school: SchoolModel,
+  device: PolicyDevice,
+  date: string,
+  exemptions: readonly ExemptionGrant[],
+): DaySchedule {
+  const starts = [0, ...dayBoundaries(school)];
+  const otherwise = directiveAtLocal(school, device, date, 0, exemptions).signage;
+  const stretches: (ScheduleEntry & { from: number; to: number })[] = [];
+  starts.forEach((from, i) => {
+    const to = starts[i + 1] ?? 1440;
+    const d = directiveAtLocal(school, device, date, from, exemptions);
+    if (d.signage === otherwise && !d.locked) return;
+    const label = labelFor(d, school);
+    const last = stretches.at(-1);
+    if (
+      last &&
+      last.to === from &&
+      last.signage === d.signage &&
+      last.locked === d.locked &&
+      last.label === label
+    ) {
+      last.to = to;
+      last.end = formatClock(to);
+      return;
+    }
+    stretches.push({
+      from,
+      to,
+      start: formatClock(from),
+      end: formatClock(to),
+      signage: d.signage,
+      locked: d.locked,
+      label,
+    });
+  });
+  let entries = stretches;
+  if (entries.length > MAX_ENTRIES) {
+    // Too many periods to label each: merge neighbours with the same effect.
+    const merged: typeof entries = [];
+    for (const e of entries) {
+      const last = merged.at(-1);
+      if (last && last.to === e.from && last.signage === e.signage && last.locked === e.locked) {
+        last.to = e.to;
+        last.end = e.end;
+      } else merged.push({ ...e });
+    }
+    entries = merged.slice(0, MAX_ENTRIES);
+  }
+  return {
+    date,
+    timezone: school.timetable.timezone,
+    entries: entries.map(({ start, end, signage, locked, label }) => ({
+      start,
+      end,
+      signage,
+      locked,
+      label,
+    })),
+    otherwise,
+  };
+}
+
+export interface ComplianceWindow {
+  /** Period id, or 'day' for a day-storage locker (P2). */
+  period: string;
+  start: number;
+  end: number;
+}
+
+/**
+ * D5: the windows a locker is expected to be locked on a date: each lesson for a classroom locker (P1), arrival to
+ * home time for an office locker (P2), none for an open locker or a closed day.
+ */
+export function complianceWindows(
+  school: SchoolModel,
+  device: PolicyDevice,
+  date: string,
+): ComplianceWindow[] {
+  const tt = school.timetable;
+  if (dayStatus(tt, date) !== 'open') return [];
+  const tz = tt.timezone;
+  if (device.lockerMode === 'lesson') {
+    return periodsOf(tt)
+      .filter((p) => p.kind === 'lesson')
+      .map((p) => ({ period: p.id, start: zonedTime(date, p.from, tz), end: zonedTime(date, p.to, tz) }));
+  }
+  if (device.lockerMode === 'day-storage') {
+    return [
+      {
+        period: 'day',
+        start: zonedTime(date, parseClock(tt.arrival, 'arrival'), tz),
+        end: zonedTime(date, parseClock(tt.homeTime, 'homeTime'), tz),
+      },
+    ];
+  }
+  return [];
+}
+
+/** The epoch window of a period on a date (for exemption expiry and compliance). */
+export function periodWindow(
+  school: SchoolModel,
+  periodId: string,
+  date: string,
+): { start: number; end: number } | null {
+  const p = periodsOf(school.timetable).find((x) => x.id === periodId);
+  if (!p) return null;
+  const tz = school.timetable.timezone;
+  return { start: zonedTime(date, p.from, tz), end: zonedTime(date, p.to, tz) };
+}

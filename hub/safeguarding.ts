@@ -1,0 +1,84 @@
+/**
+ * The safeguarding and staff-access features (issue 5), constructed together for the composition root: the audit log,
+ * incident workflow routes, account administration, same-day escalation, notifications and retention.
+ */
+import type { HubConfig, SchoolModel } from '../schemas/config.js';
+import type { AuditLog } from './audit/audit-log.js';
+import type { HubDb } from './db/hub-db.js';
+import type { EventBus } from './event-bus.js';
+import type { HubExtension } from './extension.js';
+import { auditRoutes } from './http/routes/audit-routes.js';
+import { incidentRoutes } from './http/routes/incident-routes.js';
+import { userRoutes } from './http/routes/user-routes.js';
+import { Escalation } from './incidents/escalation.js';
+import type { IncidentService } from './incidents/incident-service.js';
+import type { Logger } from './log.js';
+import { Notifier } from './notify/notifier.js';
+import { Retention } from './retention/retention.js';
+import type { MetricsStore } from './store/metrics-store.js';
+import type { UserStore } from './users/user-store.js';
+
+export interface SafeguardingDeps {
+  config: HubConfig;
+  school: SchoolModel;
+  db: HubDb;
+  bus: EventBus;
+  audit: AuditLog;
+  users: UserStore;
+  incidents: IncidentService;
+  store: MetricsStore;
+  now: () => number;
+  log: Logger;
+}
+
+export interface Safeguarding {
+  extensions: HubExtension[];
+  escalation: Escalation;
+  notifier: Notifier | null;
+  retention: Retention | null;
+}
+
+export function safeguarding(deps: SafeguardingDeps): Safeguarding {
+  const { config, school, db, bus, audit, users, incidents, store, now, log } = deps;
+  const routes = (name: string, module: HubExtension['routes']): HubExtension => ({
+    name,
+    routes: module,
+    start: async () => {},
+    stop: async () => {},
+  });
+  const escalation = new Escalation({
+    incidents,
+    timetable: school.timetable,
+    ...(config.incidents ? { config: config.incidents } : {}),
+    now,
+    log: log.child({ part: 'escalation' }),
+  });
+  const notifier = config.notifications
+    ? new Notifier({ config: config.notifications, db, bus, now, log: log.child({ part: 'notify' }) })
+    : null;
+  const retention = config.retention
+    ? new Retention({
+        config: config.retention,
+        db,
+        store,
+        incidents: incidents.store,
+        audit,
+        now,
+        log: log.child({ part: 'retention' }),
+      })
+    : null;
+  return {
+    escalation,
+    notifier,
+    retention,
+    extensions: [
+      audit,
+      routes('incident-routes', incidentRoutes({ service: incidents, timeZone: school.timetable.timezone })),
+      routes('user-routes', userRoutes({ users, bus })),
+      routes('audit-routes', auditRoutes(audit)),
+      escalation,
+      ...(notifier ? [notifier] : []),
+      ...(retention ? [retention] : []),
+    ],
+  };
+}

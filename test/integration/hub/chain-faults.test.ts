@@ -1,0 +1,102 @@
+/**
+ * R7 tamper evidence end to end: events sealed by the device's real EventJournal (so the hub and the firmware agree
+ * on the canonical form), published over real MQTT, checked by the hub's chain monitor.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { MqttClient } from 'mqtt';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { EventJournal } from '../../../firmware/event-journal.js';
+import type { HubEvents } from '../../../hub/event-bus.js';
+import type { Heartbeat, LockerEvent } from '../../../schemas/messages.js';
+import { topics } from '../../../schemas/topics.js';
+import { connectClient, type HubFixture, startTestHub, waitFor } from '../../support/hub-fixture.js';
+
+const address = { site: 'demo-school', room: 'room-1', device: 'room-1-locker' };
+const secret = 'correct-horse-battery-staple-1';
+
+describe('hash chain checks at ingest (R7)', () => {
+  let fixture: HubFixture;
+  let device: MqttClient;
+  let journal: EventJournal;
+  let dir: string;
+  const faults: HubEvents['device.fault'][] = [];
+
+  const send = (event: LockerEvent) =>
+    device.publishAsync(topics.event(address, 'locker'), JSON.stringify(event), { qos: 1 });
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'phones-away-journal-'));
+    journal = await EventJournal.open({ dir, deviceId: address.device });
+    fixture = await startTestHub();
+    fixture.hub.bus.on('device.fault', (f) => {
+      faults.push(f);
+    });
+    await fixture.hub.registry.provision({
+      id: address.device,
+      address,
+      secret,
+      lockerMode: 'lesson',
+      now: Date.now(),
+    });
+    device = await connectClient(fixture.hub.mqttPort, {
+      clientId: address.device,
+      username: address.device,
+      password: secret,
+    });
+  });
+
+  afterAll(async () => {
+    device?.end(true);
+    await journal?.close();
+    await fixture?.dispose();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('R7: an intact chain, delivered out of order and with heartbeats in between, raises no fault', async () => {
+    const e1 = await journal.appendLockerEvent({ kind: 'locked', phones: 3 }, Date.now());
+    const e2 = await journal.appendLockerEvent({ kind: 'door-opened', phones: 3 }, Date.now());
+    const e3 = await journal.appendLockerEvent({ kind: 'door-closed', phones: 3 }, Date.now());
+    const env = await journal.nextEnvelope(Date.now());
+    const heartbeat: Heartbeat = { ...env, uptimeS: 5, software: '0.1.0', queued: 1, board: 'emulated-uno' };
+    await send(e1);
+    await send(e3); // e2 still on its way: a gap is opened, not a fault
+    await device.publishAsync(topics.event(address, 'heartbeat'), JSON.stringify(heartbeat), { qos: 1 });
+    await send(e2);
+    await waitFor(() => fixture.hub.ingest.stats.accepted >= 4, 'events accepted');
+    const state = (
+      await fixture.hub.db.get<{ state: { links: { seq: number }[]; open: unknown[] } }>(
+        'chain',
+        address.device,
+      )
+    )?.state;
+    expect(state?.links.map((l) => l.seq)).toEqual([e1.seq, e2.seq, e3.seq]);
+    expect(state?.open).toEqual([]);
+    expect(faults).toEqual([]);
+    expect(fixture.hub.chain.stats).toEqual({ gaps: 0, breaks: 0 });
+  });
+
+  it('R7: a forged event that skips a known event is a chain break: device.fault (the grid shows it), counted', async () => {
+    const links = (
+      await fixture.hub.db.get<{ state: { links: { seq: number; hash: string }[] } }>('chain', address.device)
+    )?.state.links as { seq: number; hash: string }[];
+    const [first] = links as [{ seq: number; hash: string }];
+    const forged: LockerEvent = {
+      v: 1,
+      id: `${address.device}:99`,
+      seq: 99,
+      ts: Date.now(),
+      prev: first.hash,
+      kind: 'unlocked',
+      phones: 0,
+    };
+    await send(forged);
+    const fault = await waitFor(() => faults[0], 'device.fault');
+    expect(fault).toMatchObject({ ref: address, reason: 'event chain broken' });
+    expect(fault.detail).toMatch(/skipping seq/);
+    expect(fixture.hub.chain.stats.breaks).toBe(1);
+    // Kept as evidence, not dropped.
+    await waitFor(() => fixture.hub.db.get('dedupe', forged.id), 'forged event stored');
+  });
+});

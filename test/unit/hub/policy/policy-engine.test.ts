@@ -1,0 +1,333 @@
+/** The policy engine against the demo school (seed preset) and the DfE 2026 preset. Times are Europe/London. */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import {
+  dayStatus,
+  localClock,
+  PolicyError,
+  parseClock,
+  timeKindAt,
+  zonedTime,
+} from '../../../../hub/policy/calendar.js';
+import {
+  complianceWindows,
+  daySchedule,
+  deviceDirective,
+  type ExemptionGrant,
+  nextBoundary,
+  type PolicyDevice,
+  permissionAt,
+} from '../../../../hub/policy/policy-engine.js';
+import { dfe2026Policy, presetPolicy, seedPolicy } from '../../../../hub/policy/presets.js';
+import type { SchoolModel } from '../../../../schemas/config.js';
+
+const school: SchoolModel = JSON.parse(
+  readFileSync(join(import.meta.dirname, '..', '..', '..', '..', 'config', 'school.example.json'), 'utf8'),
+);
+const dfe: SchoolModel = { ...school, policy: dfe2026Policy() };
+const tz = 'Europe/London';
+const at = (date: string, hhmm: string) => zonedTime(date, parseClock(hhmm), tz);
+
+const room1: PolicyDevice = { id: 'room-1-locker', room: 'room-1', lockerMode: 'lesson' };
+const room2: PolicyDevice = { id: 'room-2-locker', room: 'room-2', lockerMode: 'lesson' };
+const office: PolicyDevice = { id: 'office-locker', room: 'office', lockerMode: 'day-storage' };
+const staffroom: PolicyDevice = { id: 'staffroom-sign', room: 'staffroom', lockerMode: 'open' };
+
+// Wednesday 2 September 2026: first day of the autumn term (BST, UTC+1).
+const WED = '2026-09-02';
+
+describe('calendar', () => {
+  it('reads the school wall clock in its timezone, not the host one', () => {
+    expect(localClock(Date.parse('2026-09-02T08:30:00Z'), tz)).toEqual({
+      date: WED,
+      minute: 9 * 60 + 30,
+      weekday: 3,
+    });
+    expect(localClock(Date.parse('2026-12-01T23:30:00Z'), tz)).toMatchObject({
+      date: '2026-12-01',
+      minute: 23 * 60 + 30,
+    });
+    expect(localClock(Date.parse('2026-09-01T23:30:00Z'), tz)).toMatchObject({ date: WED, minute: 30 });
+  });
+
+  it('term dates, inset days and weekends decide whether the school is open', () => {
+    expect(dayStatus(school.timetable, WED)).toBe('open');
+    expect(dayStatus(school.timetable, '2026-09-01')).toBe('inset'); // Tuesday inset day
+    expect(dayStatus(school.timetable, '2026-08-31')).toBe('holiday'); // Monday before term
+    expect(dayStatus(school.timetable, '2026-09-05')).toBe('weekend'); // Saturday
+    expect(dayStatus(school.timetable, '2026-12-18')).toBe('open'); // last day of term, inclusive
+    expect(dayStatus(school.timetable, '2026-12-21')).toBe('holiday');
+    expect(dayStatus(school.timetable, '2027-01-04')).toBe('inset');
+  });
+
+  it('P1, P8: time kinds through an open day', () => {
+    const kind = (hhmm: string) => timeKindAt(school.timetable, at(WED, hhmm));
+    expect(kind('07:00').kind).toBe('before-school');
+    expect(kind('08:45')).toMatchObject({ kind: 'registration', period: { id: 'reg' } });
+    expect(kind('09:00')).toMatchObject({ kind: 'lesson', period: { id: 'p1' } });
+    expect(kind('10:59')).toMatchObject({ kind: 'lesson', period: { id: 'p2' } });
+    expect(kind('11:00')).toMatchObject({ kind: 'break', period: { id: 'break' } });
+    expect(kind('12:30')).toMatchObject({ kind: 'lunch', period: { id: 'lunch' } });
+    expect(kind('15:15').kind).toBe('break'); // changeover between the last lesson and home time
+    expect(kind('15:20').kind).toBe('after-school');
+    expect(timeKindAt(school.timetable, at('2026-09-01', '09:30')).kind).toBe('closed');
+    expect(timeKindAt(school.timetable, at('2026-09-05', '09:30')).kind).toBe('closed');
+  });
+
+  it('an unknown timezone is a clear error naming the field', () => {
+    const bad = { ...school.timetable, timezone: 'Mars/Olympus' };
+    expect(() => timeKindAt(bad, 0)).toThrow(PolicyError);
+    expect(() => timeKindAt(bad, 0)).toThrow(/timetable.timezone/);
+  });
+});
+
+describe('DST change days (Europe/London)', () => {
+  // A school open every day with no terms, so the change Sundays are school days.
+  const everyDay: SchoolModel = {
+    ...school,
+    timetable: { ...school.timetable, weekdays: [1, 2, 3, 4, 5, 6, 7], terms: [], insetDays: [] },
+  };
+
+  it('local midnight-to-instant handles the spring gap and the autumn overlap', () => {
+    expect(new Date(zonedTime('2027-03-28', 90, tz)).toISOString()).toBe('2027-03-28T01:30:00.000Z'); // 01:30 does not exist: 02:30 BST
+    expect(new Date(zonedTime('2026-10-25', 90, tz)).toISOString()).toBe('2026-10-25T00:30:00.000Z'); // 01:30 twice: the first (BST)
+    expect(new Date(at('2027-03-28', '09:00')).toISOString()).toBe('2027-03-28T08:00:00.000Z');
+    expect(new Date(at('2026-10-25', '09:00')).toISOString()).toBe('2026-10-25T09:00:00.000Z');
+  });
+
+  it('P1: the 09:00 lesson starts at 09:00 on the wall clock on both change days', () => {
+    expect(timeKindAt(everyDay.timetable, Date.parse('2027-03-28T08:00:00Z'))).toMatchObject({
+      kind: 'lesson',
+      period: { id: 'p1' },
+    });
+    expect(timeKindAt(everyDay.timetable, Date.parse('2027-03-28T07:59:00Z')).kind).toBe('registration');
+    expect(timeKindAt(everyDay.timetable, Date.parse('2026-10-25T09:00:00Z'))).toMatchObject({
+      kind: 'lesson',
+      period: { id: 'p1' },
+    });
+    expect(timeKindAt(everyDay.timetable, Date.parse('2026-10-25T08:59:00Z')).kind).toBe('registration');
+  });
+
+  it('the driver timer wakes at the right instant across the change', () => {
+    // 00:30 GMT on 28 March; first boundary is 08:28 BST (warning before 08:30 arrival) = 07:28Z.
+    expect(new Date(nextBoundary(everyDay, Date.parse('2027-03-28T00:30:00Z'))).toISOString()).toBe(
+      '2027-03-28T07:28:00.000Z',
+    );
+    // 00:30 BST on 25 October (23:30Z the day before); 08:28 GMT = 08:28Z.
+    expect(new Date(nextBoundary(everyDay, Date.parse('2026-10-24T23:30:00Z'))).toISOString()).toBe(
+      '2026-10-25T08:28:00.000Z',
+    );
+  });
+
+  it('lesson windows on a change day are the wall-clock hours', () => {
+    const windows = complianceWindows(everyDay, room1, '2027-03-28');
+    expect(windows[0]).toEqual({
+      period: 'p1',
+      start: Date.parse('2027-03-28T08:00:00Z'),
+      end: Date.parse('2027-03-28T09:00:00Z'),
+    });
+  });
+});
+
+describe('P8: the policy matrix', () => {
+  it.each([
+    ['seed', 'pupil', 'lesson', 'curriculum', 'no'],
+    ['seed', 'pupil', 'break', 'designated-phone-area', 'no'],
+    ['seed', 'staff', 'break', 'designated-phone-area', 'yes'],
+    ['seed', 'staff', 'break', 'curriculum', 'no'],
+    ['seed', 'staff', 'lesson', 'designated-phone-area', 'if-unavoidable'],
+    ['seed', 'staff', 'after-school', 'curriculum', 'yes'],
+    ['dfe-2026', 'staff', 'break', 'designated-phone-area', 'if-unavoidable'],
+    ['dfe-2026', 'staff', 'lunch', 'office', 'no'],
+    ['dfe-2026', 'pupil', 'lunch', 'designated-phone-area', 'no'],
+  ] as const)('P8: %s %s at %s in %s: %s', (preset, role, time, zone, expected) => {
+    expect(permissionAt(presetPolicy(preset), role, time, zone)).toBe(expected);
+  });
+
+  it('P8: a missing cell means no (phone-free by default)', () => {
+    expect(permissionAt({ ...seedPolicy(), matrix: [] }, 'staff', 'break', 'designated-phone-area')).toBe(
+      'no',
+    );
+  });
+
+  it('P8: the example school ships the seed matrix exactly', () => {
+    expect(school.policy.matrix).toEqual(seedPolicy().matrix);
+  });
+});
+
+describe('device directives', () => {
+  const d = (
+    s: SchoolModel,
+    device: PolicyDevice,
+    date: string,
+    hhmm: string,
+    ex: ExemptionGrant[] = [],
+    emergency = false,
+  ) => deviceDirective(s, device, at(date, hhmm), ex, { emergency });
+
+  it('P1: a classroom locker is locked and the sign shows phones-away during every lesson', () => {
+    for (const hhmm of ['09:00', '09:30', '10:59', '11:20', '13:10', '15:09'])
+      expect(d(school, room1, WED, hhmm)).toMatchObject({
+        signage: 'phones-away',
+        locked: true,
+        reason: 'timetable',
+        kind: 'lesson',
+      });
+    expect(d(school, room1, WED, '09:30').period).toBe('p1');
+  });
+
+  it('P1: outside lessons the classroom locker is released, the classroom sign still says phones away to pupils', () => {
+    for (const hhmm of ['08:00', '08:45', '11:05', '12:30', '15:10', '16:00'])
+      expect(d(school, room1, WED, hhmm)).toMatchObject({ signage: 'phones-away', locked: false });
+  });
+
+  it('P2: the office locker is locked from arrival to home time, released at home time', () => {
+    expect(d(school, office, WED, '08:29').locked).toBe(false);
+    expect(d(school, office, WED, '08:30').locked).toBe(true);
+    expect(d(school, office, WED, '12:30').locked).toBe(true);
+    expect(d(school, office, WED, '15:19').locked).toBe(true);
+    expect(d(school, office, WED, '15:20').locked).toBe(false);
+  });
+
+  it('P3, P4 (seed): the designated phone area is green for staff at break and lunch, never in curriculum areas', () => {
+    expect(d(school, staffroom, WED, '11:05')).toMatchObject({
+      signage: 'phones-allowed',
+      locked: false,
+      kind: 'break',
+    });
+    expect(d(school, staffroom, WED, '12:30').signage).toBe('phones-allowed');
+    expect(d(school, room1, WED, '11:05').signage).toBe('phones-away');
+    expect(d(school, staffroom, WED, '09:30').signage).toBe('phones-away'); // 'not if avoidable' is not green
+  });
+
+  it('P4 (dfe-2026): phone-free through breaks and lunch, even in the designated area', () => {
+    expect(d(dfe, staffroom, WED, '11:05').signage).toBe('phones-away');
+    expect(d(dfe, staffroom, WED, '12:30').signage).toBe('phones-away');
+    expect(d(dfe, room1, WED, '09:30')).toMatchObject({ signage: 'phones-away', locked: true });
+    expect(d(dfe, office, WED, '12:30').locked).toBe(true);
+    expect(d(dfe, staffroom, WED, '16:00').signage).toBe('phones-allowed'); // after school
+  });
+
+  it('warning: the sign turns phones-away warningMinutes before break ends; the lock waits for the bell', () => {
+    expect(d(school, staffroom, WED, '11:17').signage).toBe('phones-allowed');
+    expect(d(school, staffroom, WED, '11:18')).toMatchObject({ signage: 'phones-away', warning: true });
+    const noWarning = { ...school, policy: { ...school.policy, warningMinutes: 0 } };
+    expect(d(noWarning, staffroom, WED, '11:19').signage).toBe('phones-allowed');
+    expect(d(school, room1, WED, '08:59').locked).toBe(false);
+  });
+
+  it('P6: an exemption for room and period shows authorised use and releases that room only, that period only', () => {
+    const ex: ExemptionGrant[] = [{ room: 'room-1', period: 'p2', date: WED }];
+    expect(d(school, room1, WED, '10:30', ex)).toMatchObject({
+      signage: 'authorised-use',
+      locked: false,
+      reason: 'exemption',
+      period: 'p2',
+    });
+    expect(d(school, room2, WED, '10:30', ex)).toMatchObject({ signage: 'phones-away', locked: true });
+    expect(d(school, room1, WED, '09:30', ex).signage).toBe('phones-away');
+    expect(d(school, room1, WED, '11:20', ex).locked).toBe(true); // expired with the period
+    expect(d(school, room1, '2026-09-03', '10:30', ex).signage).toBe('phones-away');
+  });
+
+  it('emergency release unlocks every locker whatever the timetable says', () => {
+    for (const device of [room1, room2, office])
+      expect(d(school, device, WED, '09:30', [], true)).toMatchObject({
+        locked: false,
+        reason: 'emergency-release',
+        signage: 'authorised-use',
+      });
+  });
+
+  it('closed days (inset, weekend, holiday): signage off, lockers released', () => {
+    for (const date of ['2026-09-01', '2026-09-05', '2026-08-31'])
+      for (const device of [room1, office])
+        expect(d(school, device, date, '09:30')).toMatchObject({
+          signage: 'off',
+          locked: false,
+          kind: 'closed',
+        });
+  });
+});
+
+describe('day schedule for offline enforcement', () => {
+  it('P1: a classroom gets its five lessons locked, phones-away otherwise', () => {
+    const s = daySchedule(school, room1, WED, []);
+    expect(s).toMatchObject({ date: WED, timezone: tz, otherwise: 'phones-away' });
+    expect(s.entries).toEqual([
+      { start: '09:00', end: '10:00', signage: 'phones-away', locked: true, label: 'Period 1' },
+      { start: '10:00', end: '11:00', signage: 'phones-away', locked: true, label: 'Period 2' },
+      { start: '11:20', end: '12:20', signage: 'phones-away', locked: true, label: 'Period 3' },
+      { start: '13:10', end: '14:10', signage: 'phones-away', locked: true, label: 'Period 4' },
+      { start: '14:10', end: '15:10', signage: 'phones-away', locked: true, label: 'Period 5' },
+    ]);
+  });
+
+  it('P6: an exemption is part of the schedule', () => {
+    const s = daySchedule(school, room1, WED, [{ room: 'room-1', period: 'p2', date: WED }]);
+    expect(s.entries[1]).toEqual({
+      start: '10:00',
+      end: '11:00',
+      signage: 'authorised-use',
+      locked: false,
+      label: 'Period 2 (authorised use)',
+    });
+  });
+
+  it('P2: the office locker is one locked stretch from arrival to home time', () => {
+    const s = daySchedule(school, office, WED, []);
+    expect(s.entries.every((e) => e.locked)).toBe(true);
+    expect(s.entries[0]?.start).toBe('08:30');
+    expect(s.entries.at(-1)?.end).toBe('15:20');
+  });
+
+  it('P4: the staff room schedule carries the warnings before break and lunch end', () => {
+    const s = daySchedule(school, staffroom, WED, []);
+    expect(s.otherwise).toBe('phones-allowed');
+    expect(s.entries).toContainEqual({
+      start: '11:18',
+      end: '11:20',
+      signage: 'phones-away',
+      locked: false,
+      label: 'Break (warning)',
+    });
+    expect(s.entries).toContainEqual({
+      start: '13:08',
+      end: '13:10',
+      signage: 'phones-away',
+      locked: false,
+      label: 'Lunch (warning)',
+    });
+    expect(s.entries.some((e) => e.start === '11:00')).toBe(false);
+  });
+
+  it('an inset day has no entries and the sign is off', () => {
+    expect(daySchedule(school, room1, '2026-09-01', [])).toMatchObject({ entries: [], otherwise: 'off' });
+  });
+});
+
+describe('nextBoundary', () => {
+  it('wakes at the next warning or bell, and at midnight after the last one', () => {
+    expect(nextBoundary(school, at(WED, '09:30'))).toBe(at(WED, '09:58'));
+    expect(nextBoundary(school, at(WED, '09:58'))).toBe(at(WED, '10:00'));
+    expect(nextBoundary(school, at(WED, '16:00'))).toBe(at('2026-09-03', '00:00'));
+  });
+});
+
+describe('compliance windows', () => {
+  it('D5: a lesson locker has one window per lesson, the office locker one for the day, none on a closed day', () => {
+    expect(complianceWindows(school, room1, WED).map((w) => w.period)).toEqual([
+      'p1',
+      'p2',
+      'p3',
+      'p4',
+      'p5',
+    ]);
+    expect(complianceWindows(school, office, WED)).toEqual([
+      { period: 'day', start: at(WED, '08:30'), end: at(WED, '15:20') },
+    ]);
+    expect(complianceWindows(school, staffroom, WED)).toEqual([]);
+    expect(complianceWindows(school, room1, '2026-09-01')).toEqual([]);
+  });
+});
