@@ -126,6 +126,14 @@ export async function startHub(options: HubOptions): Promise<Hub> {
     const bus = new EventBus(log.child({ part: 'bus' }));
     const rejects = new RejectCounter();
     const registry = new DeviceRegistry(db);
+    const seenTimer = setInterval(() => {
+      registry.flushSeen().catch((error) => log.warn({ err: error }, 'could not record last-seen times'));
+    }, 30_000);
+    seenTimer.unref();
+    stack.push(async () => {
+      clearInterval(seenTimer);
+      await registry.flushSeen();
+    });
     const audit = new AuditLog(db, now, log.child({ part: 'audit' }), bus);
     const users = new UserStore(db, audit);
     const incidents = new IncidentStore(db);

@@ -268,8 +268,24 @@ export const DeviceConfig = Type.Object(
         username: Type.String({ minLength: 1, maxLength: 64 }),
         passwordFile: FilePath,
         ca: Type.Optional(FilePath),
+        enrolTokenFile: Type.Optional(
+          Type.String({
+            minLength: 1,
+            maxLength: 4096,
+            description:
+              'S4: enrolment token from the dashboard. Used when passwordFile does not exist yet: the device makes ' +
+              'its own secret, writes it to passwordFile and enrols; an admin then approves it.',
+          }),
+        ),
       },
       { additionalProperties: false },
+    ),
+    clockSync: Type.Optional(
+      StringEnum(['timedatectl', 'assume-synced', 'assume-unsynced'] as const, {
+        description:
+          "How the device learns whether its clock is synchronised. Default: 'assume-synced' on emulated-uno, " +
+          "else 'timedatectl' (systemd's NTPSynchronized, read once a minute).",
+      }),
     ),
     board: Type.Object(
       {

@@ -33,6 +33,13 @@ const EventEnvelope = {
   seq: Sequence,
   ts: EpochMs,
   prev: Type.Optional(ChainHash),
+  clockSynced: Type.Optional(
+    Type.Boolean({
+      description:
+        'Whether the device clock was NTP-synchronised when ts was read (a Pi has no RTC). Absent: unknown. ' +
+        'The hub orders by its own receive time either way.',
+    }),
+  ),
 };
 
 /** Retained: the locker as it is now. Counts phones, never owners (D1). */
@@ -100,6 +107,7 @@ export const Report = Type.Object(
     pressMs: Type.Integer({ minimum: 0, maximum: 600_000, description: 'How long the button was held.' }),
     queuedMs: Type.Integer({
       minimum: 0,
+      maximum: 315_360_000_000, // ten years: bounded so hostile input cannot smuggle absurd numbers
       description: 'How long the device held this report before this send (outage evidence).',
     }),
   },
@@ -122,13 +130,20 @@ export type ReportAck = Static<typeof ReportAck>;
 export const Heartbeat = Type.Object(
   {
     ...EventEnvelope,
-    uptimeS: Type.Integer({ minimum: 0 }),
+    uptimeS: Type.Integer({ minimum: 0, maximum: 315_360_000 }),
     software: Type.String({
       pattern: '^[0-9A-Za-z.+-]{1,32}$',
       description: 'Device software version (S8).',
     }),
-    queued: Type.Integer({ minimum: 0, description: 'Reports and events waiting to be sent.' }),
+    queued: Type.Integer({
+      minimum: 0,
+      maximum: 1_000_000,
+      description: 'Reports and events waiting to be sent.',
+    }),
     board: StringEnum(['emulated-uno', 'firmata-serial', 'raspi'] as const),
+    boardConnected: Type.Optional(
+      Type.Boolean({ description: 'false while the board (Arduino on USB) is lost; the device retries it.' }),
+    ),
   },
   { $id: 'heartbeat', additionalProperties: false, title: 'Heartbeat' },
 );

@@ -12,7 +12,7 @@ import { type AddressInfo, createServer, type Server, type Socket } from 'node:n
 import { join } from 'node:path';
 import { Duplex, pipeline } from 'node:stream';
 import { createServer as createTlsServer, type TLSSocket } from 'node:tls';
-import { Aedes, type AedesPublishPacket, type AuthenticateError, type Client } from 'aedes';
+import { Aedes, type AuthenticateError, type Client } from 'aedes';
 import aedesPersistenceLevel from 'aedes-persistence-level';
 import { Level } from 'level';
 import type { AuthResult } from '../devices/device-admin.js';
@@ -38,8 +38,11 @@ export interface BrokerOptions {
   registry: DeviceRegistry;
   rejects: RejectCounter;
   log: Logger;
-  /** Called for every authorised device publish before the broker acknowledges it; awaited (durable ingest). */
-  onDevicePublish: (message: DevicePublish) => Promise<void>;
+  /**
+   * Called for every authorised device publish before the broker acknowledges it (durable ingest). Resolves true when
+   * stored, false when rejected as bad input; rejects when storage failed.
+   */
+  onDevicePublish: (message: DevicePublish) => Promise<boolean>;
   onDeviceConnection?: (principal: Principal, connected: boolean) => void;
   /** MQTT over TLS (S7): a second listener. */
   tls?: { port: number; cert: string; key: string; ca?: string };
@@ -134,6 +137,9 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
         },
       );
     },
+    // Ingest runs here, not in `published`: aedes 1.x writes a QoS 1 PUBACK *before* it calls `published`, so only
+    // this hook can hold the acknowledgement until the event is on disk. A storage failure drops the connection
+    // without a PUBACK, and the device resends from its journal; a rejected payload is counted and goes no further.
     authorizePublish(client, packet, done) {
       const principal = client && principals.get(client);
       if (!principal) return done(new Error('not authenticated'));
@@ -143,7 +149,21 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
         log.warn({ client: client.id, topic: packet.topic, reason: decision.reason }, 'publish refused');
         return done(new Error(decision.reason));
       }
-      done(null);
+      if (principal.kind !== 'device') return done(null);
+      const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload);
+      options
+        .onDevicePublish({ principal, topic: packet.topic, payload, retain: packet.retain, qos: packet.qos })
+        .then(
+          (accepted) => {
+            // A rejected message must not become retained state for anyone else to read.
+            if (!accepted) packet.retain = false;
+            done(null);
+          },
+          (error: Error) => {
+            log.error({ err: error, topic: packet.topic }, 'ingest failed; withholding the acknowledgement');
+            done(error);
+          },
+        );
     },
     authorizeSubscribe(client, subscription, done) {
       const principal = principals.get(client);
@@ -159,22 +179,6 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
         return done(null, null); // SUBACK 0x80 for this filter, connection stays
       }
       done(null, subscription);
-    },
-    published(packet: AedesPublishPacket, client: Client | null, done) {
-      const principal = client ? principals.get(client) : undefined;
-      if (!client || principal?.kind !== 'device' || packet.topic.startsWith('$SYS')) return done(null);
-      const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload);
-      options
-        .onDevicePublish({ principal, topic: packet.topic, payload, retain: packet.retain, qos: packet.qos })
-        .then(
-          () => done(null),
-          (error) => {
-            // Never fail the client's connection for an ingest error: the device keeps its report until the hub's
-            // application-level ack, so it will be resent.
-            log.error({ err: error, topic: packet.topic }, 'ingest failed');
-            done(null);
-          },
-        );
     },
   });
 

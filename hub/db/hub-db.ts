@@ -31,6 +31,13 @@ export type BatchOp =
   | { type: 'put'; sublevel: SublevelName; key: string; value: unknown }
   | { type: 'del'; sublevel: SublevelName; key: string };
 
+interface PendingBatch {
+  ops: BatchOp[];
+  sync: boolean;
+  resolve: () => void;
+  reject: (error: unknown) => void;
+}
+
 export class HubDb {
   private constructor(private readonly db: Level<string, string>) {}
 
@@ -41,8 +48,20 @@ export class HubDb {
     return new HubDb(db);
   }
 
-  private sub(name: SublevelName) {
+  private readonly subs = new Map<SublevelName, ReturnType<HubDb['makeSub']>>();
+
+  private makeSub(name: SublevelName) {
     return this.db.sublevel<string, string>(name, { valueEncoding: 'utf8' });
+  }
+
+  /** Sublevel handles are made once, not per call: each sublevel() call allocates a new object. */
+  private sub(name: SublevelName) {
+    let sub = this.subs.get(name);
+    if (!sub) {
+      sub = this.makeSub(name);
+      this.subs.set(name, sub);
+    }
+    return sub;
   }
 
   async get<T>(sublevel: SublevelName, key: string): Promise<T | undefined> {
@@ -59,7 +78,46 @@ export class HubDb {
   }
 
   /** Atomic across sublevels. `sync` asks LevelDB to fsync before resolving: used where a pupil's report depends on it. */
-  async batch(ops: BatchOp[], options: { sync?: boolean } = {}): Promise<void> {
+  /**
+   * Atomic across sublevels. `sync` asks LevelDB to fsync before resolving: used where a pupil's report depends on it.
+   *
+   * Group commit: batches that arrive while a write is in flight are merged into the next single LevelDB write (one
+   * fsync for many devices' events). Each caller's ops still land together or not at all, and each caller resolves
+   * only after the write that holds its ops has completed.
+   */
+  batch(ops: BatchOp[], options: { sync?: boolean } = {}): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.pending.push({ ops, sync: options.sync ?? false, resolve, reject });
+      if (!this.writing) void this.flush();
+    });
+  }
+
+  private readonly pending: PendingBatch[] = [];
+  private writing = false;
+
+  private async flush(): Promise<void> {
+    this.writing = true;
+    while (this.pending.length > 0) {
+      const group = this.pending.splice(0, 256);
+      try {
+        await this.write(
+          group.flatMap((g) => g.ops),
+          group.some((g) => g.sync),
+        );
+        for (const g of group) g.resolve();
+      } catch (error) {
+        if (group.length === 1) {
+          group[0]!.reject(error);
+          continue;
+        }
+        // One caller's bad op must not fail its neighbours: write each caller's ops on its own.
+        for (const g of group) await this.write(g.ops, g.sync).then(g.resolve, g.reject);
+      }
+    }
+    this.writing = false;
+  }
+
+  private async write(ops: BatchOp[], sync: boolean): Promise<void> {
     await this.db.batch(
       ops.map((op) =>
         op.type === 'put'
@@ -71,7 +129,7 @@ export class HubDb {
             }
           : { type: 'del' as const, sublevel: this.sub(op.sublevel), key: op.key },
       ),
-      { sync: options.sync ?? false } as never,
+      { sync } as never,
     );
   }
 
@@ -89,6 +147,8 @@ export class HubDb {
   }
 
   async close(): Promise<void> {
+    // Let grouped writes that callers are awaiting reach the disk first.
+    while (this.writing || this.pending.length > 0) await new Promise((r) => setTimeout(r, 5));
     await this.db.close();
   }
 }

@@ -9,7 +9,7 @@ import type { DeviceAddress } from '../../schemas/topics.js';
 import type { Principal } from '../broker/access-policy.js';
 import type { BatchOp, HubDb } from '../db/hub-db.js';
 import { HubError } from '../errors.js';
-import { hashSecret, verifySecret } from './password-hash.js';
+import { hashDeviceSecret, verifySecret } from './password-hash.js';
 
 export type DeviceStatus = 'pending' | 'approved' | 'revoked';
 
@@ -52,7 +52,7 @@ export class DeviceRegistry {
 
   async list(): Promise<PublicDevice[]> {
     const all = await this.db.values<DeviceRecord>('devices');
-    return all.map(({ secretHash: _secret, ...rest }) => rest);
+    return all.map(({ secretHash: _secret, ...rest }) => ({ ...rest, ...this.seen.get(rest.id) }));
   }
 
   /** Registers (or re-keys) an approved device: used by the CLI, the admin dashboard and the demo. */
@@ -73,7 +73,7 @@ export class DeviceRegistry {
       room: input.address.room,
       status: 'approved',
       lockerMode: input.lockerMode,
-      secretHash: await hashSecret(input.secret),
+      secretHash: hashDeviceSecret(input.secret),
       ...(input.serial ? { serial: input.serial } : {}),
       ...(input.installed ? { installed: input.installed } : {}),
     };
@@ -97,7 +97,7 @@ export class DeviceRegistry {
       room: UNASSIGNED_ROOM,
       status: 'pending',
       lockerMode: 'lesson',
-      secretHash: await hashSecret(input.secret),
+      secretHash: hashDeviceSecret(input.secret),
       createdAt: input.now,
     };
     return {
@@ -117,7 +117,7 @@ export class DeviceRegistry {
     const next: DeviceRecord = {
       ...record,
       ...fields,
-      ...(secret !== undefined ? { secretHash: await hashSecret(secret) } : {}),
+      ...(secret !== undefined ? { secretHash: hashDeviceSecret(secret) } : {}),
     };
     await this.db.put('devices', id, next);
     this.verified.delete(id);
@@ -131,10 +131,23 @@ export class DeviceRegistry {
     this.verified.delete(id);
   }
 
-  async touch(id: string, fields: { lastSeen: number; software?: string }): Promise<void> {
-    const record = await this.get(id);
-    if (!record) return;
-    await this.db.put('devices', id, { ...record, ...fields });
+  /**
+   * Last seen and software version, from heartbeats: kept in memory and written by flushSeen() (every 30 s and at
+   * stop), so a heartbeat costs no database write. Losing 30 s of "last seen" in a crash is harmless.
+   */
+  touch(id: string, fields: { lastSeen: number; software?: string }): void {
+    this.seen.set(id, { ...this.seen.get(id), ...fields });
+  }
+
+  private readonly seen = new Map<string, { lastSeen: number; software?: string }>();
+
+  async flushSeen(): Promise<void> {
+    const updates = [...this.seen.entries()];
+    this.seen.clear();
+    for (const [id, fields] of updates) {
+      const record = await this.get(id);
+      if (record) await this.db.put('devices', id, { ...record, ...fields });
+    }
   }
 
   /** Returns the principal for valid credentials, or a reason. Unknown and wrong secret read the same to the caller. */

@@ -1,5 +1,5 @@
 /** scrypt password hashing (memory-hard, in node:crypto, so nothing native to build on a Pi). */
-import { randomBytes, scrypt, timingSafeEqual } from 'node:crypto';
+import { createHash, randomBytes, scrypt, timingSafeEqual } from 'node:crypto';
 
 interface ScryptParams {
   N: number;
@@ -30,7 +30,26 @@ export async function hashSecret(secret: string): Promise<string> {
   );
 }
 
+/**
+ * Device secrets are machine-generated (at least 128 random bits), so a salted SHA-256 resists guessing as well as a
+ * memory-hard KDF would, and checks in microseconds: thousands of devices reconnecting after a hub restart must not
+ * queue up behind one scrypt each. People's passwords keep scrypt (hashSecret).
+ * Format: sha256$salt$hash (base64url).
+ */
+export function hashDeviceSecret(secret: string): string {
+  const salt = randomBytes(16);
+  const hash = createHash('sha256').update(salt).update(secret).digest();
+  return ['sha256', salt.toString('base64url'), hash.toString('base64url')].join('$');
+}
+
 export async function verifySecret(secret: string, encoded: string): Promise<boolean> {
+  if (encoded.startsWith('sha256$')) {
+    const [, salt, hash] = encoded.split('$');
+    if (!salt || !hash) return false;
+    const expected = Buffer.from(hash, 'base64url');
+    const actual = createHash('sha256').update(Buffer.from(salt, 'base64url')).update(secret).digest();
+    return actual.length === expected.length && timingSafeEqual(actual, expected);
+  }
   const [scheme, n, r, p, salt, hash] = encoded.split('$');
   if (scheme !== 'scrypt' || !n || !r || !p || !salt || !hash) return false;
   const expected = Buffer.from(hash, 'base64url');

@@ -53,21 +53,31 @@ export class Ingest {
 
   constructor(private readonly deps: IngestDeps) {}
 
-  private reject(reason: string, message: DevicePublish, detail?: string): void {
+  private reject(reason: string, message: DevicePublish, detail?: string): false {
     this.deps.rejects.add(reason);
     this.deps.log.warn(
       { reason, detail, topic: message.topic, device: message.principal.id },
       'message rejected',
     );
     this.deps.bus.emit('ingest.rejected', { reason, topic: message.topic, clientId: message.principal.id });
+    return false;
   }
 
-  /** Serialised per device, so a resend racing its original is seen as the duplicate it is. */
-  handle(message: DevicePublish): Promise<void> {
-    return this.queue.run(message.principal.id, () => this.process(message));
+  /**
+   * Serialised per device, so a resend racing its original is seen as the duplicate it is. Resolves true once the
+   * message is durably stored (or was a duplicate), false when it was rejected; throws when storage failed, so the
+   * broker withholds its acknowledgement and the device resends.
+   */
+  handle(message: DevicePublish): Promise<boolean> {
+    let accepted = false;
+    return this.queue
+      .run(message.principal.id, async () => {
+        accepted = await this.process(message);
+      })
+      .then(() => accepted);
   }
 
-  private async process(message: DevicePublish): Promise<void> {
+  private async process(message: DevicePublish): Promise<boolean> {
     const topic = parseTopic(message.topic);
     if (!topic) return this.reject('topic: not in the phones-away tree', message);
     const schema = schemaFor(topic);
@@ -84,13 +94,14 @@ export class Ingest {
 
     switch (schema) {
       case 'report':
-        return this.storeReport(ref, value as Report);
+        await this.storeReport(ref, value as Report);
+        return true;
       case 'locker-event': {
         const event = value as LockerEvent;
         const chainOps = await this.checkChain(ref, event);
         if (await this.isDuplicate(event.id)) {
           if (chainOps.length) await this.deps.db.batch(chainOps);
-          return;
+          return true;
         }
         const ops = [
           ...outbox.enqueueOps([lockerEventPoint(ref, event)]),
@@ -117,19 +128,19 @@ export class Ingest {
         outbox.kick();
         this.stats.accepted += 1;
         bus.emit('device.locker-event', { ref, event });
-        return;
+        return true;
       }
       case 'locker-state': {
         const state = value as LockerState;
         await outbox.enqueue([lockerStatePoint(ref, state)]);
         this.stats.accepted += 1;
         bus.emit('device.locker-state', { ref, state });
-        return;
+        return true;
       }
       case 'signage-state':
         this.stats.accepted += 1;
         bus.emit('device.signage-state', { ref, state: value as SignageState });
-        return;
+        return true;
       case 'heartbeat': {
         const heartbeat = value as Heartbeat;
         const chainOps =
@@ -139,20 +150,17 @@ export class Ingest {
             queued: heartbeat.queued,
             ...(heartbeat.prev ? { prev: heartbeat.prev } : {}),
           })) ?? [];
-        if (chainOps.length) await this.deps.db.batch(chainOps);
-        await outbox.enqueue([heartbeatPoint(ref, heartbeat)]);
-        await this.deps.registry.touch(ref.device, {
-          lastSeen: this.deps.now(),
-          software: heartbeat.software,
-        });
+        await this.deps.db.batch([...chainOps, ...outbox.enqueueOps([heartbeatPoint(ref, heartbeat)])]);
+        outbox.kick();
+        this.deps.registry.touch(ref.device, { lastSeen: this.deps.now(), software: heartbeat.software });
         this.stats.accepted += 1;
         bus.emit('device.heartbeat', { ref, heartbeat });
-        return;
+        return true;
       }
       case 'availability':
         this.stats.accepted += 1;
         bus.emit('device.availability', { ref, availability: value as Availability });
-        return;
+        return true;
       default:
         return this.reject(`schema: ${schema} is not accepted from devices`, message);
     }

@@ -4,6 +4,9 @@ import type { DeviceAddress } from '../../schemas/topics.js';
 import type { MetricPoint } from '../store/metrics-store.js';
 
 const tagsOf = (a: DeviceAddress) => ({ site: a.site, room: a.room, device: a.device });
+/** Whether the device clock was synchronised (absent from older devices): lets a query discount untrusted ts. */
+const clockField = (e: { clockSynced?: boolean }): Record<string, boolean> =>
+  e.clockSynced === undefined ? {} : { clock_synced: e.clockSynced };
 
 export function reportPoint(a: DeviceAddress, report: Report, receivedAt: number): MetricPoint {
   return {
@@ -14,8 +17,10 @@ export function reportPoint(a: DeviceAddress, report: Report, receivedAt: number
       queued_ms: report.queuedMs,
       delay_ms: Math.max(0, receivedAt - report.ts),
       seq: report.seq,
+      ...clockField(report),
     },
     ts: report.ts,
+    subMsNs: report.seq % 1_000_000,
   };
 }
 
@@ -23,8 +28,9 @@ export function lockerEventPoint(a: DeviceAddress, event: LockerEvent): MetricPo
   return {
     measurement: 'locker_event',
     tags: { ...tagsOf(a), kind: event.kind, ...(event.reason ? { reason: event.reason } : {}) },
-    fields: { phones: event.phones, seq: event.seq },
+    fields: { phones: event.phones, seq: event.seq, ...clockField(event) },
     ts: event.ts,
+    subMsNs: event.seq % 1_000_000,
   };
 }
 
@@ -41,7 +47,14 @@ export function heartbeatPoint(a: DeviceAddress, hb: Heartbeat): MetricPoint {
   return {
     measurement: 'heartbeat',
     tags: tagsOf(a),
-    fields: { uptime_s: hb.uptimeS, queued: hb.queued, software: hb.software },
+    fields: {
+      uptime_s: hb.uptimeS,
+      queued: hb.queued,
+      software: hb.software,
+      ...clockField(hb),
+      ...(hb.boardConnected === undefined ? {} : { board_connected: hb.boardConnected as boolean }),
+    },
     ts: hb.ts,
+    subMsNs: hb.seq % 1_000_000,
   };
 }

@@ -169,15 +169,18 @@ function parsePeriods(timetable: Timetable): (Period & { from: number; to: numbe
 }
 
 /**
- * The time kind at a local minute of an open day. Before the first period is 'before-school'; from the later of home
- * time and the last period's end it is 'after-school'; a gap between periods (changeover) counts as 'break'.
+ * The time kind at a local minute of an open day. Before the earlier of arrival and the first period is
+ * 'before-school'; from the later of home time and the last period's end it is 'after-school'; a gap between
+ * periods (changeover), and arrival to the first period, count as 'break'. Arrival starts formal school time: the
+ * office locker takes pupils' phones then (P2), so its sign must not still say phones-allowed (P1, P3).
  */
 export function slotAtMinute(timetable: Timetable, minute: number): TimeSlot {
   const periods = periodsOf(timetable);
   const first = periods[0];
   if (!first) return { kind: 'closed' };
   const home = Math.max(parseClock(timetable.homeTime, 'homeTime'), ...periods.map((p) => p.to));
-  if (minute < first.from) return { kind: 'before-school' };
+  if (minute < Math.min(first.from, parseClock(timetable.arrival, 'arrival')))
+    return { kind: 'before-school' };
   if (minute >= home) return { kind: 'after-school' };
   const period = periods.find((p) => p.from <= minute && minute < p.to);
   if (!period) return { kind: 'break' };

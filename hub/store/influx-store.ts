@@ -41,7 +41,10 @@ export interface InfluxStoreOptions {
   log?: Logger;
 }
 
-/** Serialises with ms timestamps: we always write with precision=ms (1.6 silently stores `us` input as ns). */
+/**
+ * Timestamps go out as nanosecond strings (ms followed by the six sub-ms digits), written with precision=ns, so
+ * subMsNs can keep same-millisecond events apart. (Never `us`: 1.6 silently stores `us` input as ns.)
+ */
 const MS_SETTINGS = {
   convertTime: (t: string | number | Date | undefined) => (t === undefined ? undefined : String(t)),
 };
@@ -52,7 +55,10 @@ const MS_SETTINGS = {
 export function toLineProtocol(p: MetricPoint): string {
   if (typeof p.measurement !== 'string' || p.measurement === '') throw rejectPoint(p, 'empty measurement');
   if (!Number.isSafeInteger(p.ts)) throw rejectPoint(p, `timestamp must be integer epoch ms, got ${p.ts}`);
-  const point = new Point(p.measurement).timestamp(p.ts);
+  const subMs = p.subMsNs ?? 0;
+  if (!Number.isInteger(subMs) || subMs < 0 || subMs > 999_999)
+    throw rejectPoint(p, `subMsNs out of range: ${subMs}`);
+  const point = new Point(p.measurement).timestamp(`${p.ts}${String(subMs).padStart(6, '0')}`);
   checkName(p, p.measurement);
   for (const [k, v] of Object.entries(p.tags)) {
     if (typeof v !== 'string') throw rejectPoint(p, `tag "${k}" is not a string`);
@@ -192,7 +198,7 @@ export class InfluxStore implements MetricsStore {
     }
     // Valid points are written even when some are not, matching InfluxDB's own partial-write behaviour.
     let rejected: StoreRejectedError | undefined;
-    const path = `/write?${this.params({ precision: 'ms' })}`;
+    const path = `/write?${this.params({ precision: 'ns' })}`;
     for (let i = 0; i < lines.length; i += this.maxLines) {
       const body = lines.slice(i, i + this.maxLines).join('\n');
       try {

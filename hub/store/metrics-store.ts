@@ -14,6 +14,12 @@ export interface MetricPoint {
   fields: Record<string, number | boolean | string>;
   /** Unix epoch milliseconds (integer). */
   ts: number;
+  /**
+   * Sub-millisecond offset, 0–999999 ns. Points with the same measurement, tags and time overwrite each other, so
+   * events give their sequence number here: two events of one device in the same millisecond (or after the device's
+   * clock jumped back) stay two points. Queries still read whole milliseconds.
+   */
+  subMsNs?: number;
 }
 
 export interface Series {

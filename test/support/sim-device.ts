@@ -86,13 +86,16 @@ export class SimDevice {
     });
     client.on('error', () => {}); // reconnects by itself; refusals show up as no progress
     const resendAfterMs = this.opts.resendAfterMs ?? 2_000;
-    this.resendTimer = setInterval(() => {
-      const now = Date.now();
-      for (const [id, item] of this.pending) {
-        if (item.kind === 'report' && (item.sentAt === undefined || now - item.sentAt >= resendAfterMs))
-          this.send(id, item);
-      }
-    }, Math.max(100, resendAfterMs / 2));
+    this.resendTimer = setInterval(
+      () => {
+        const now = Date.now();
+        for (const [id, item] of this.pending) {
+          if (item.kind === 'report' && (item.sentAt === undefined || now - item.sentAt >= resendAfterMs))
+            this.send(id, item);
+        }
+      },
+      Math.max(100, resendAfterMs / 2),
+    );
     return new Promise((resolve) => client.once('connect', () => resolve()));
   }
 

@@ -12,7 +12,7 @@ describe('toLineProtocol', () => {
       ts: 1_700_000_000_123,
     });
     expect(line).toBe(
-      'locker,bay=3,room=B\\ 12 note="say \\"hi\\"\\\\",open=F,phones=3,temp=21.5 1700000000123',
+      'locker,bay=3,room=B\\ 12 note="say \\"hi\\"\\\\",open=F,phones=3,temp=21.5 1700000000123000000',
     );
   });
 

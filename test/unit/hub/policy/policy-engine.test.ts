@@ -275,11 +275,13 @@ describe('day schedule for offline enforcement', () => {
     });
   });
 
-  it('P2: the office locker is one locked stretch from arrival to home time', () => {
+  it('P2: the office locker is one locked stretch from arrival to home time, its sign warning 2 min before', () => {
     const s = daySchedule(school, office, WED, []);
-    expect(s.entries.every((e) => e.locked)).toBe(true);
-    expect(s.entries[0]?.start).toBe('08:30');
-    expect(s.entries.at(-1)?.end).toBe('15:20');
+    const [warning, ...locked] = s.entries;
+    expect(warning).toMatchObject({ start: '08:28', end: '08:30', signage: 'phones-away', locked: false });
+    expect(locked.every((e) => e.locked && e.signage === 'phones-away')).toBe(true);
+    expect(locked[0]?.start).toBe('08:30');
+    expect(locked.at(-1)?.end).toBe('15:20');
   });
 
   it('P4: the staff room schedule carries the warnings before break and lunch end', () => {

@@ -1,0 +1,607 @@
+/**
+ * `npm run bench` (full) and `npm run bench -- --quick` (smoke sizes, under ~2 minutes). Prints a table and writes
+ * the bench section of bench/RESULTS.md. Everything runs on loopback; every loop is bounded; every process it starts
+ * it stops. Comparisons run both sides in the same run, interleaved (A, B, A, B …), and report the ratio.
+ * Sizes: BENCH_PUBLISHERS, BENCH_MESSAGES, BENCH_ROUNDS, BENCH_FLEET, BENCH_POINTS, BENCH_DAYS (env) override.
+ */
+import { type ChildProcess, fork, spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { connect as tcpConnect } from 'node:net';
+import os from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { HubDb } from '../hub/db/hub-db.js';
+import { startInfluxd } from '../hub/influx/influxd-process.js';
+import { silentLogger } from '../hub/log.js';
+import { MetricsOutbox } from '../hub/outbox/metrics-outbox.js';
+import { InfluxStore } from '../hub/store/influx-store.js';
+import type { MetricPoint } from '../hub/store/metrics-store.js';
+import { freePorts, HubProcess } from '../test/support/hub-process.js';
+import { markdownTable, replaceSection } from './results-file.js';
+
+const quick = process.argv.includes('--quick');
+const env = (name: string, full: number, small: number) =>
+  Number(process.env[name] ?? (quick ? small : full));
+const SIZES = {
+  publishers: env('BENCH_PUBLISHERS', 10, 10),
+  messages: env('BENCH_MESSAGES', 20_000, 1_000),
+  rounds: env('BENCH_ROUNDS', 3, 2),
+  fleet: env('BENCH_FLEET', 3_000, 200),
+  fleetWorkers: env('BENCH_FLEET_WORKERS', 4, 2),
+  heartbeats: env('BENCH_HEARTBEATS', 3, 2),
+  heartbeatMs: env('BENCH_HEARTBEAT_MS', 10_000, 2_000),
+  burstMs: env('BENCH_BURST_MS', 60_000, 5_000),
+  points: env('BENCH_POINTS', 100_000, 10_000),
+  days: env('BENCH_DAYS', 365, 60),
+};
+const SECRET = 'bench-device-secret-0000000001';
+const SITE = 'demo-school';
+const MOSQUITTO = process.env.BENCH_MOSQUITTO ?? '/usr/sbin/mosquitto';
+const sections: string[] = [];
+const summary: (string | number)[][] = [];
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function log(line: string): void {
+  process.stdout.write(`[bench] ${line}\n`);
+}
+
+function pct(xs: number[], p: number): number {
+  if (xs.length === 0) return Number.NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] as number;
+}
+const median = (xs: number[]) => pct(xs, 50);
+const fmt = (n: number, digits = 0) => (Number.isFinite(n) ? n.toFixed(digits) : 'n/a');
+
+/** A forked load generator (bench/workers/mqtt-load.ts). */
+class Worker {
+  private nextId = 1;
+  private readonly waiting = new Map<number, (v: { ok: boolean; value?: unknown; error?: string }) => void>();
+  readonly events: string[] = [];
+  private constructor(private readonly child: ChildProcess) {
+    child.on(
+      'message',
+      (m: { id?: number; ok: boolean; value?: unknown; error?: string; event?: string }) => {
+        if (m.event) this.events.push(m.event);
+        if (m.id !== undefined) this.waiting.get(m.id)?.(m);
+      },
+    );
+  }
+  static async start(): Promise<Worker> {
+    const child = fork(join(import.meta.dirname, 'workers', 'mqtt-load.ts'), [], {
+      execArgv: ['--import', 'tsx'],
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
+    await new Promise((r) => child.once('message', r));
+    return new Worker(child);
+  }
+  call<T>(message: Record<string, unknown>, timeoutMs = 600_000): Promise<T> {
+    const id = this.nextId++;
+    return new Promise<T>((ok, fail) => {
+      const timer = setTimeout(() => fail(new Error(`worker ${String(message.cmd)} timed out`)), timeoutMs);
+      this.waiting.set(id, (m) => {
+        clearTimeout(timer);
+        this.waiting.delete(id);
+        m.ok ? ok(m.value as T) : fail(new Error(m.error));
+      });
+      this.child.send({ id, ...message });
+    });
+  }
+  async stop(): Promise<void> {
+    await this.call({ cmd: 'exit' }, 10_000).catch(() => this.child.kill('SIGKILL'));
+  }
+}
+
+function machine(): string {
+  const cpus = os.cpus();
+  const pkg = JSON.parse(readFileSync(join(import.meta.dirname, '..', 'package.json'), 'utf8')) as {
+    version: string;
+  };
+  const version = (name: string) => {
+    try {
+      return (
+        JSON.parse(
+          readFileSync(join(import.meta.dirname, '..', 'node_modules', name, 'package.json'), 'utf8'),
+        ) as { version: string }
+      ).version;
+    } catch {
+      return '?';
+    }
+  };
+  const mosq = (() => {
+    try {
+      const out = spawnSyncText(MOSQUITTO, ['-h']);
+      return /mosquitto version ([\d.]+)/.exec(out)?.[1] ?? '?';
+    } catch {
+      return 'missing';
+    }
+  })();
+  return [
+    `- date: ${new Date().toISOString()}`,
+    `- command: \`npm run bench${quick ? ' -- --quick' : ''}\` (${quick ? 'quick smoke sizes' : 'full sizes'})`,
+    `- machine: ${cpus[0]?.model ?? '?'}, ${cpus.length} cores, ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB RAM, ${os.platform()} ${os.release()}, load average at start ${os
+      .loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}`,
+    `- versions: phones-away ${pkg.version}, node ${process.version}, aedes ${version('aedes')}, aedes-persistence-level ${version('aedes-persistence-level')}, mqtt ${version('mqtt')}, mosquitto ${mosq}, influxd (Debian) 1.6.x`,
+    `- sizes: ${JSON.stringify(SIZES)}`,
+  ].join('\n');
+}
+
+function spawnSyncText(cmd: string, args: string[]): string {
+  const r = spawnSync(cmd, args, { encoding: 'utf8' });
+  return `${r.stdout}${r.stderr}`;
+}
+
+async function startMosquitto(): Promise<{ port: number; stop(): Promise<void>; restart(): Promise<void> }> {
+  const dir = mkdtempSync(join(os.tmpdir(), 'phones-away-mosq-'));
+  const [port] = (await freePorts(1)) as [number];
+  const conf = join(dir, 'mosquitto.conf');
+  // Loopback only, anonymous allowed on it; in-memory (Mosquitto's persistence is a periodic snapshot, not per message).
+  writeFileSync(
+    conf,
+    `listener ${port} 127.0.0.1\nallow_anonymous true\npersistence false\nlog_dest none\nmax_queued_messages 100000\n`,
+  );
+  let child: ChildProcess;
+  const launch = async () => {
+    child = spawn(MOSQUITTO, ['-c', conf], { stdio: 'ignore' });
+    for (let i = 0; i < 100; i++) {
+      const ok = await new Promise<boolean>((r) => {
+        const s = tcpConnect(port, '127.0.0.1');
+        s.once('connect', () => {
+          s.destroy();
+          r(true);
+        });
+        s.once('error', () => r(false));
+      });
+      if (ok) return;
+      await sleep(50);
+    }
+    throw new Error('mosquitto did not start');
+  };
+  await launch();
+  const stop = async () => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise((r) => child.once('exit', r));
+    child.kill('SIGKILL');
+    await exited;
+  };
+  return {
+    port,
+    restart: async () => {
+      await stop();
+      await launch();
+    },
+    stop: async () => {
+      await stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+function devices(prefix: string, n: number, withPassword: boolean) {
+  return Array.from({ length: n }, (_, i) => ({
+    id: `${prefix}-${i + 1}`,
+    site: SITE,
+    room: `bench-room-${(i % 60) + 1}`,
+    ...(withPassword ? { password: SECRET } : {}),
+  }));
+}
+
+// ---------------------------------------------------------------- a. broker: hub vs Mosquitto
+async function brokerBench(): Promise<void> {
+  log(
+    `broker: ${SIZES.publishers} publishers × ${SIZES.messages} messages, ${SIZES.rounds} interleaved rounds`,
+  );
+  const hub = await HubProcess.start();
+  const mosq = await startMosquitto();
+  const specs = devices('bench-pub', SIZES.publishers, true);
+  await hub.request({ cmd: 'provision', secret: SECRET, devices: specs });
+  const pubHub = await Worker.start();
+  const pubMosq = await Worker.start();
+  const subMosq = await Worker.start();
+  await pubHub.call({ cmd: 'connect', port: hub.mqttPort, clients: specs, clean: true });
+  await pubMosq.call({ cmd: 'connect', port: mosq.port, clients: specs, clean: true });
+  type Run = { rate: number; p50: number; p99: number };
+  const results: Record<string, Run[]> = {};
+  const add = (key: string, r: Run) => {
+    results[key] ??= [];
+    results[key].push(r);
+  };
+  const total = SIZES.publishers * SIZES.messages;
+  try {
+    for (let round = 0; round < SIZES.rounds; round++) {
+      for (const qos of [1, 0] as const) {
+        // hub: heartbeats through auth hooks, level persistence and the real ingest (validate, outbox, registry)
+        await hub.request({ cmd: 'latency', reset: true });
+        const before = (await hub.stats()).ingest.accepted;
+        const t0 = performance.now();
+        const pub = await pubHub.call<{ ms: number; latencies: number[] }>({
+          cmd: 'publish',
+          qos,
+          messages: SIZES.messages,
+          window: 100,
+        });
+        // QoS 1 PUBACK precedes ingest in aedes, so completion is counted at the hub's ingest either way.
+        const deadline = Date.now() + 120_000;
+        while ((await hub.stats()).ingest.accepted - before < total && Date.now() < deadline) await sleep(20);
+        const ms = performance.now() - t0;
+        const accepted = (await hub.stats()).ingest.accepted - before;
+        const ingestLat = await hub.request<number[]>({ cmd: 'latency', reset: true });
+        add(`hub qos${qos}`, {
+          rate: (accepted / ms) * 1000,
+          p50: median(ingestLat),
+          p99: pct(ingestLat, 99),
+        });
+        if (qos === 1)
+          add('hub qos1 puback', {
+            rate: (total / pub.ms) * 1000,
+            p50: median(pub.latencies),
+            p99: pct(pub.latencies, 99),
+          });
+        // mosquitto: same publishers, a subscriber counts delivery (Mosquitto does no ingest: this is its best case)
+        const sub = subMosq.call<{ received: number; ms: number; latencies: number[] }>({
+          cmd: 'subscribe',
+          port: mosq.port,
+          filter: `phones-away/v1/${SITE}/#`,
+          expect: total,
+          timeoutMs: 120_000,
+        });
+        while (!subMosq.events.includes('subscribed')) await sleep(10);
+        subMosq.events.length = 0;
+        const m0 = performance.now();
+        const mpub = await pubMosq.call<{ ms: number; latencies: number[] }>({
+          cmd: 'publish',
+          qos,
+          messages: SIZES.messages,
+          window: 100,
+        });
+        const got = await sub;
+        const mms = performance.now() - m0;
+        add(`mosquitto qos${qos}`, {
+          rate: (got.received / mms) * 1000,
+          p50: median(got.latencies),
+          p99: pct(got.latencies, 99),
+        });
+        if (qos === 1)
+          add('mosquitto qos1 puback', {
+            rate: (total / mpub.ms) * 1000,
+            p50: median(mpub.latencies),
+            p99: pct(mpub.latencies, 99),
+          });
+        log(
+          `round ${round + 1} qos${qos}: hub ${fmt((accepted / ms) * 1000)} msg/s, mosquitto ${fmt((got.received / mms) * 1000)} msg/s (received ${got.received}/${total})`,
+        );
+      }
+    }
+  } finally {
+    await Promise.all([pubHub.stop(), pubMosq.stop(), subMosq.stop()]);
+    await hub.dispose();
+    await mosq.stop();
+  }
+  const rows: (string | number)[][] = [];
+  for (const [key, runs] of Object.entries(results)) {
+    rows.push([
+      key,
+      fmt(median(runs.map((r) => r.rate))),
+      fmt(median(runs.map((r) => r.p50)), 1),
+      fmt(Math.max(...runs.map((r) => r.p99)), 1),
+    ]);
+  }
+  const ratio = (a: string, b: string) =>
+    median(results[a]?.map((r) => r.rate) ?? []) / median(results[b]?.map((r) => r.rate) ?? []);
+  const r1 = ratio('hub qos1', 'mosquitto qos1');
+  const r0 = ratio('hub qos0', 'mosquitto qos0');
+  const rp = ratio('hub qos1 puback', 'mosquitto qos1 puback');
+  summary.push(['broker QoS 1: hub (ingested) / Mosquitto (delivered)', `${r1.toFixed(2)}×`, '≥ 0.8×']);
+  summary.push(['broker QoS 1: PUBACK rate hub / Mosquitto', `${rp.toFixed(2)}×`, '≥ 0.8×']);
+  summary.push(['broker QoS 0: hub / Mosquitto', `${r0.toFixed(2)}×`, '']);
+  sections.push(
+    `### a. Broker: hub vs Mosquitto\n\n${SIZES.publishers} publishers × ${SIZES.messages} heartbeats (valid against the schema, each publisher a provisioned device on its own event topic), at most 100 QoS 1 in flight per publisher, ${SIZES.rounds} rounds interleaved hub, Mosquitto, hub, … Median rate over rounds, latency percentiles per round (worst p99 shown). Latency resolution 1 ms for delivery/ingest (sender Date.now() in the payload), sub-ms for PUBACK.\n\n` +
+      '- **hub qosN**: rate = messages fully ingested by the hub (auth hooks, level persistence, schema validation, outbox enqueue, registry touch) per second; latency = send → ingested.\n' +
+      '- **mosquitto qosN**: rate = messages delivered to one subscriber per second; latency = send → delivered. Mosquitto only routes, it does no ingest work, so this favours Mosquitto.\n' +
+      '- **… puback**: publisher-side rate until the last PUBACK, and PUBACK latency. In aedes 1.x the PUBACK is written before the `published` hook runs ingest.\n\n' +
+      markdownTable(['variant', 'msg/s', 'p50 ms', 'p99 ms'], rows) +
+      `\n\nRatios: QoS 1 hub/Mosquitto **${r1.toFixed(2)}×** (PUBACK rate ${rp.toFixed(2)}×), QoS 0 **${r0.toFixed(2)}×**. Target ≥ 0.8×. ` +
+      'The raw-broker variant with a monitor subscriber is not measured: the hub has no way to authenticate a monitor (service) principal yet.\n',
+  );
+}
+
+// ---------------------------------------------------------------- b. fleet
+async function fleetBench(): Promise<void> {
+  const n = SIZES.fleet;
+  log(
+    `fleet: ${n} devices in ${SIZES.fleetWorkers} worker processes, ${SIZES.heartbeats} heartbeat rounds every ${SIZES.heartbeatMs} ms, burst over ${SIZES.burstMs} ms`,
+  );
+  const hub = await HubProcess.start();
+  const specs = devices('bench-dev', n, true);
+  await hub.request({ cmd: 'provision', secret: SECRET, devices: specs }, 600_000);
+  const workers = await Promise.all(Array.from({ length: SIZES.fleetWorkers }, () => Worker.start()));
+  const share = (w: number) => specs.filter((_, i) => i % SIZES.fleetWorkers === w);
+  const rows: (string | number)[][] = [];
+  const status = async () => {
+    const all = await Promise.all(
+      workers.map((w) => w.call<{ connected: number; subscribed: number }>({ cmd: 'status' })),
+    );
+    return all.reduce(
+      (a, b) => ({ connected: a.connected + b.connected, subscribed: a.subscribed + b.subscribed }),
+      { connected: 0, subscribed: 0 },
+    );
+  };
+  try {
+    const c0 = performance.now();
+    await Promise.all(
+      workers.map((w, i) => w.call({ cmd: 'connect', port: hub.mqttPort, clients: share(i), clean: false })),
+    );
+    const connectMs = performance.now() - c0;
+    const idle = await hub.stats();
+    rows.push(['first connect of all devices (scrypt verify each)', `${fmt(connectMs / 1000, 1)} s`]);
+    rows.push(['hub RSS idle with all connected', `${fmt(idle.rssBytes / 2 ** 20)} MB`]);
+    const s0 = await hub.stats();
+    const t0 = performance.now();
+    const res = await Promise.all(
+      workers.map((w) =>
+        w.call<{ heartbeatsSent: number; burstAcked: number }>({
+          cmd: 'fleet',
+          heartbeatMs: SIZES.heartbeatMs,
+          heartbeats: SIZES.heartbeats,
+          burstMs: SIZES.burstMs,
+        }),
+      ),
+    );
+    const wall = performance.now() - t0;
+    const sent = res.reduce((a, r) => a + r.heartbeatsSent, 0);
+    const acked = res.reduce((a, r) => a + r.burstAcked, 0);
+    const expected = sent + 2 * n;
+    const deadline = Date.now() + 120_000;
+    let s1 = await hub.stats();
+    while (s1.ingest.accepted - s0.ingest.accepted < expected && Date.now() < deadline) {
+      await sleep(200);
+      s1 = await hub.stats();
+    }
+    await hub.request({ cmd: 'drain', timeoutMs: 120_000 }, 150_000);
+    const lockSeries = await hub.request<{ values: unknown[][] }[]>({
+      cmd: 'query',
+      influxql: `SELECT count("phones") FROM "locker_event" WHERE "device" =~ /^bench-dev-/`,
+    });
+    const storedLocks = Number(lockSeries[0]?.values[0]?.[1] ?? 0);
+    const cpuPct = ((s1.cpuMicros - s0.cpuMicros) / 1000 / wall) * 100;
+    rows.push(['messages sent (heartbeats + locked state + locked event)', `${sent} + ${n} + ${n}`]);
+    rows.push([
+      'ingested by the hub',
+      `${s1.ingest.accepted - s0.ingest.accepted} of ${expected} (lost ${expected - (s1.ingest.accepted - s0.ingest.accepted)})`,
+    ]);
+    rows.push(['lock events stored in InfluxDB', `${storedLocks} of ${n}`]);
+    rows.push(['burst PUBACKs received', `${acked} of ${2 * n}`]);
+    rows.push(['hub CPU during heartbeats + burst (of one core)', `${fmt(cpuPct)} %`]);
+    rows.push(['hub RSS after burst', `${fmt(s1.rssBytes / 2 ** 20)} MB`]);
+    summary.push([
+      `fleet ${n}: loss in burst`,
+      `${expected - (s1.ingest.accepted - s0.ingest.accepted)} msgs, ${n - storedLocks} lock events`,
+      '0',
+    ]);
+    summary.push([`fleet ${n}: hub RSS`, `${fmt(s1.rssBytes / 2 ** 20)} MB`, '≤ 250 MB']);
+    // reconnect storm after kill -9
+    await hub.kill('SIGKILL');
+    const k0 = performance.now();
+    await hub.restart();
+    const upMs = performance.now() - k0;
+    let st = await status();
+    const stormDeadline = Date.now() + 600_000;
+    while ((st.connected < n || st.subscribed < n) && Date.now() < stormDeadline) {
+      await sleep(100);
+      st = await status();
+    }
+    const stormMs = performance.now() - k0;
+    rows.push(['hub restart after kill -9 (until listening)', `${fmt(upMs / 1000, 1)} s`]);
+    rows.push([
+      `reconnect storm: all ${n} back and subscribed (session restored) after kill -9`,
+      `${fmt(stormMs / 1000, 1)} s (${st.connected} connected)`,
+    ]);
+    summary.push([`fleet ${n}: reconnect storm after kill -9`, `${fmt(stormMs / 1000, 1)} s`, '≤ 30 s']);
+    // Mosquitto restart, same clients, for comparison
+    const mosq = await startMosquitto();
+    const mw = await Promise.all(Array.from({ length: SIZES.fleetWorkers }, () => Worker.start()));
+    await Promise.all(
+      mw.map((w, i) =>
+        w.call({
+          cmd: 'connect',
+          port: mosq.port,
+          clients: share(i).map(({ password: _p, ...s }) => s),
+          clean: false,
+        }),
+      ),
+    );
+    const m0 = performance.now();
+    await mosq.restart();
+    let ms = { connected: 0, subscribed: 0 };
+    const mDeadline = Date.now() + 300_000;
+    do {
+      await sleep(100);
+      const all = await Promise.all(
+        mw.map((w) => w.call<{ connected: number; subscribed: number }>({ cmd: 'status' })),
+      );
+      ms = all.reduce(
+        (a, b) => ({ connected: a.connected + b.connected, subscribed: a.subscribed + b.subscribed }),
+        { connected: 0, subscribed: 0 },
+      );
+    } while ((ms.connected < n || ms.subscribed < n) && Date.now() < mDeadline);
+    const mStorm = performance.now() - m0;
+    rows.push([
+      `Mosquitto kill -9 + restart: all ${n} back and resubscribed (no persistence: clients resubscribe)`,
+      `${fmt(mStorm / 1000, 1)} s`,
+    ]);
+    summary.push([`fleet ${n}: reconnect storm hub / Mosquitto`, `${(stormMs / mStorm).toFixed(1)}×`, '']);
+    await Promise.all(mw.map((w) => w.stop()));
+    await mosq.stop();
+  } finally {
+    await Promise.all(workers.map((w) => w.stop()));
+    await hub.dispose();
+  }
+  sections.push(
+    `### b. Fleet\n\n${n} light device clients (MQTT.js, persistent sessions, each a provisioned device) in ${SIZES.fleetWorkers} worker processes; ${SIZES.heartbeats} rounds of heartbeats (QoS 0) spread over ${SIZES.heartbeatMs / 1000} s each, then a lesson-change burst: every device publishes its retained locked state and a 'locked' event (QoS 1) at a random moment within ${SIZES.burstMs / 1000} s. The hub runs in its own process, so RSS/CPU are its own (influxd excluded).\n\n` +
+      markdownTable(['measure', 'value'], rows) +
+      '\n',
+  );
+}
+
+// ---------------------------------------------------------------- c. storage
+async function storageBench(): Promise<void> {
+  const dir = mkdtempSync(join(os.tmpdir(), 'phones-away-bench-store-'));
+  const influxd = await startInfluxd({
+    dataDir: join(dir, 'influxdb'),
+    database: 'bench',
+    log: silentLogger,
+  });
+  const db = await HubDb.open(join(dir, 'hub-db'));
+  const store = new InfluxStore({ url: influxd.url, database: 'bench', timeoutMs: 60_000 });
+  const rows: (string | number)[][] = [];
+  try {
+    const N = SIZES.points;
+    log(`storage: ${N} points through the outbox; ${SIZES.days} days × 60 rooms of compliance data`);
+    const now = Date.now();
+    const point = (i: number, m: string): MetricPoint => ({
+      measurement: m,
+      tags: { site: SITE, room: `room-${(i % 60) + 1}`, device: `dev-${(i % 60) + 1}`, kind: 'locked' },
+      fields: { phones: i % 30, seq: i },
+      ts: now - N + i,
+    });
+    // Outbox: enqueue everything (as ingest would, in batches), then time the drain to InfluxDB.
+    const outbox = new MetricsOutbox(db, store, silentLogger);
+    const e0 = performance.now();
+    for (let i = 0; i < N; i += 1_000)
+      await outbox.enqueue(
+        Array.from({ length: Math.min(1_000, N - i) }, (_, k) => point(i + k, 'outbox_event')),
+      );
+    const enqueueMs = performance.now() - e0;
+    const d0 = performance.now();
+    outbox.start();
+    await outbox.drain(600_000);
+    const drainMs = performance.now() - d0;
+    await outbox.stop();
+    // Same points straight to influxd, for the ratio.
+    const w0 = performance.now();
+    const direct = Array.from({ length: N }, (_, i) => point(i, 'direct_event'));
+    for (let i = 0; i < N; i += 5_000) await store.writePoints(direct.slice(i, i + 5_000));
+    const directMs = performance.now() - w0;
+    const drainRate = (N / drainMs) * 1000;
+    rows.push(['outbox enqueue (LevelDB batches of 1000)', `${fmt((N / enqueueMs) * 1000)} points/s`]);
+    rows.push(['outbox drain to InfluxDB (batches of 5000)', `${fmt(drainRate)} points/s`]);
+    rows.push(['direct writes to influxd (5000/request)', `${fmt((N / directMs) * 1000)} points/s`]);
+    summary.push(['outbox → InfluxDB burst', `${fmt(drainRate)} points/s`, '≥ 50k/s']);
+
+    // A generated year (or SIZES.days) of 60-room lesson compliance, 6 lessons a day.
+    const day = 86_400_000;
+    const today = Math.floor(now / day) * day;
+    const batch: MetricPoint[] = [];
+    let written = 0;
+    for (let d = SIZES.days; d >= 1; d--) {
+      for (let room = 1; room <= 60; room++) {
+        for (let lesson = 0; lesson < 6; lesson++) {
+          batch.push({
+            measurement: 'compliance_lesson',
+            tags: { site: SITE, room: `room-${room}` },
+            fields: { ratio: ((room * 7 + d * 3 + lesson) % 100) / 100, minutes: 50 },
+            ts: today - d * day + (8 * 60 + lesson * 60) * 60_000,
+          });
+        }
+      }
+      if (batch.length >= 5_000) {
+        written += batch.length;
+        await store.writePoints(batch.splice(0));
+      }
+    }
+    written += batch.length;
+    await store.writePoints(batch.splice(0));
+    const states: MetricPoint[] = [];
+    const reports: MetricPoint[] = [];
+    for (let dev = 1; dev <= 60; dev++) {
+      for (let k = 0; k < 50; k++)
+        states.push({
+          measurement: 'locker_state',
+          tags: { site: SITE, room: `room-${dev}`, device: `dev-${dev}`, mode: 'lesson' },
+          fields: { locked: k % 2 === 0, phones: k % 30 },
+          ts: now - k * 3_600_000,
+        });
+      for (let k = 0; k < 20; k++)
+        reports.push({
+          measurement: 'report',
+          tags: { site: SITE, room: `room-${dev}`, device: `dev-${dev}`, urgency: 'normal' },
+          fields: { count: 1 },
+          ts: now - k * 86_400_000 * 0.7 - dev,
+        });
+    }
+    await store.writePoints(states);
+    await store.writePoints(reports);
+    const queries: [string, string][] = [
+      [
+        'compliance per room per day, 30 days',
+        `SELECT mean("ratio"), sum("minutes") FROM "compliance_lesson" WHERE time > now() - 30d GROUP BY time(1d), "room"`,
+      ],
+      [
+        `compliance per room per day, ${SIZES.days} days`,
+        `SELECT mean("ratio"), sum("minutes") FROM "compliance_lesson" WHERE time > now() - ${SIZES.days + 1}d GROUP BY time(1d), "room"`,
+      ],
+      [
+        'last state of every device',
+        `SELECT last("locked"), last("phones") FROM "locker_state" GROUP BY "device"`,
+      ],
+      [
+        'reports (incidents) in 7 days by room',
+        `SELECT count("count") FROM "report" WHERE time > now() - 7d GROUP BY "room"`,
+      ],
+    ];
+    for (const [name, q] of queries) {
+      await store.query(q); // warm
+      const times: number[] = [];
+      for (let i = 0; i < 7; i++) {
+        const t = performance.now();
+        await store.query(q);
+        times.push(performance.now() - t);
+      }
+      rows.push([`query: ${name}`, `${fmt(median(times), 1)} ms (median of 7)`]);
+      if (name.includes('30 days'))
+        summary.push(['query compliance 30 days', `${fmt(median(times), 1)} ms`, '≤ 50 ms']);
+      else if (name.includes('compliance'))
+        summary.push([`query compliance ${SIZES.days} days`, `${fmt(median(times), 1)} ms`, '≤ 300 ms']);
+    }
+    sections.push(
+      `### c. Storage\n\n${N} locker-event points enqueued in the durable outbox (LevelDB), then drained to the private influxd; the same points written directly for comparison. Dashboard queries over ${written} generated compliance_lesson points (60 rooms × ${SIZES.days} days × 6 lessons; measurement and fields provisional until the compliance recorder lands), 3000 locker_state and 1200 report points.\n\n` +
+        markdownTable(['measure', 'value'], rows) +
+        '\n',
+    );
+  } finally {
+    await db.close();
+    await influxd.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function main(): Promise<void> {
+  const t0 = performance.now();
+  const header = machine();
+  const only = process.env.BENCH_ONLY?.split(',');
+  const want = (name: string) => !only || only.includes(name);
+  if (want('broker')) await brokerBench();
+  if (want('storage')) await storageBench();
+  if (want('fleet')) await fleetBench();
+  const table = markdownTable(['result', 'value', 'target'], summary);
+  process.stdout.write(`\n${table}\n`);
+  replaceSection(
+    'bench',
+    `## Benchmarks (\`npm run bench\`)\n\n${header}\n- run time: ${fmt((performance.now() - t0) / 1000)} s\n\n` +
+      'This machine has 2 cores shared by the hub, influxd, Mosquitto and the load generators (separate processes), so ' +
+      'absolute rates here are bounded by the harness as much as by the broker: compare ratios, not absolute numbers.\n\n' +
+      `### Summary\n\n${table}\n\n${sections.join('\n')}\n` +
+      '### d, e. Report latency on emulated Unos, device program RSS/CPU\n\nNot measured yet: they need the device program and board emulator (firmware/) that are being finished.\n',
+  );
+  log(`done in ${fmt((performance.now() - t0) / 1000)} s; wrote bench/RESULTS.md`);
+}
+
+main().then(
+  () => process.exit(0),
+  (error: Error) => {
+    process.stderr.write(`[bench] failed: ${error.stack ?? error.message}\n`);
+    process.exit(1);
+  },
+);
