@@ -15,6 +15,7 @@ import { EventBus } from './event-bus.js';
 import type { HubExtension } from './extension.js';
 import { type RunningHttp, startHttp } from './http/http-server.js';
 import { deviceRoutes } from './http/routes/device-routes.js';
+import { opsRoutes } from './http/routes/ops-routes.js';
 import { IncidentService } from './incidents/incident-service.js';
 import { IncidentStore } from './incidents/incident-store.js';
 import { type InfluxdHandle, startInfluxd } from './influx/influxd-process.js';
@@ -115,13 +116,23 @@ export async function startHub(options: HubOptions): Promise<Hub> {
       influxUrl = config.influx.url;
       if (config.influx.passwordFile) password = readFileSync(config.influx.passwordFile, 'utf8').trim();
     }
-    const store = createInfluxStore({
+    const influx = createInfluxStore({
       url: influxUrl,
       database: config.influx.database,
       ...(config.influx.username ? { username: config.influx.username } : {}),
       ...(password ? { password } : {}),
       log: log.child({ part: 'influx' }),
     });
+    // The last successful write, for /healthz: a reachable store that takes nothing is still a problem.
+    let lastStoreWriteAt: number | null = null;
+    const store: MetricsStore = {
+      writePoints: async (points) => {
+        await influx.writePoints(points);
+        lastStoreWriteAt = now();
+      },
+      query: (influxql) => influx.query(influxql),
+      ping: () => influx.ping(),
+    };
 
     const bus = new EventBus(log.child({ part: 'bus' }));
     const rejects = new RejectCounter();
@@ -184,7 +195,11 @@ export async function startHub(options: HubOptions): Promise<Hub> {
         if (principal.kind === 'device') grid.setOnline(principal.address, connected);
       },
     });
-    publish = broker.publish;
+    let messagesOut = 0;
+    publish = (topic, payload, opts) => {
+      messagesOut += 1;
+      return broker.publish(topic, payload, opts);
+    };
     disconnect = broker.disconnect;
     stack.push(() => broker.close());
 
@@ -252,7 +267,26 @@ export async function startHub(options: HubOptions): Promise<Hub> {
       log: log.child({ part: 'http' }),
       now,
       ...(options.sessionIdleMs ? { idleLimitMs: options.sessionIdleMs } : {}),
-      routes: extensions.flatMap((e) => (e.routes ? [e.routes] : [])),
+      routes: [
+        ...extensions.flatMap((e) => (e.routes ? [e.routes] : [])),
+        opsRoutes(async () => {
+          const views = grid.all();
+          return {
+            mqttClients: broker.connectedClients(),
+            devicesOnline: views.filter((v) => v.online).length,
+            devicesKnown: views.length,
+            storeReachable: await store.ping(),
+            outboxDepth: await outbox.pending(),
+            outboxDelivered: outbox.delivered,
+            lastStoreWriteAt,
+            messagesIn: ingest.stats.accepted,
+            messagesOut,
+            duplicates: ingest.stats.duplicates,
+            reportsStored: ingest.stats.reportsStored,
+            rejects: rejects.snapshot(),
+          };
+        }),
+      ],
       health: async () => ({
         version: packageVersion(),
         mqttClients: broker.connectedClients(),

@@ -1,0 +1,119 @@
+/**
+ * Operations endpoints for the school's technician and monitoring: `GET /healthz` (200 when healthy, 503 with the
+ * reasons when not) and Prometheus `GET /metrics`. Counts and states only: no secrets, nothing about pupils.
+ */
+import { renderPrometheus, type Sample } from '../../metrics/prometheus.js';
+import type { RouteModule } from '../http-server.js';
+
+export interface OpsSnapshot {
+  mqttClients: number;
+  devicesOnline: number;
+  devicesKnown: number;
+  storeReachable: boolean;
+  outboxDepth: number;
+  outboxDelivered: number;
+  lastStoreWriteAt: number | null;
+  messagesIn: number;
+  messagesOut: number;
+  duplicates: number;
+  reportsStored: number;
+  rejects: Record<string, number>;
+}
+
+/** The outbox is "stuck" when points wait and nothing reached the store for this long. */
+export const OUTBOX_STUCK_MS = 5 * 60 * 1000;
+
+export function healthOf(s: OpsSnapshot, now: number): { healthy: boolean; problems: string[] } {
+  const problems: string[] = [];
+  if (!s.storeReachable) problems.push('InfluxDB is not reachable (events wait in the outbox)');
+  if (s.outboxDepth > 0 && (s.lastStoreWriteAt === null || now - s.lastStoreWriteAt > OUTBOX_STUCK_MS)) {
+    problems.push(`outbox holds ${s.outboxDepth} points and nothing was written for over 5 minutes`);
+  }
+  return { healthy: problems.length === 0, problems };
+}
+
+export function opsRoutes(snapshot: () => Promise<OpsSnapshot>): RouteModule {
+  return (app, kit) => {
+    app.get('/healthz', async (_request, reply) => {
+      const s = await snapshot();
+      const { healthy, problems } = healthOf(s, kit.now());
+      return reply.code(healthy ? 200 : 503).send({
+        status: healthy ? 'ok' : 'degraded',
+        problems,
+        broker: { clients: s.mqttClients },
+        devices: { online: s.devicesOnline, known: s.devicesKnown },
+        influx: { reachable: s.storeReachable, lastSuccessfulWriteAt: s.lastStoreWriteAt },
+        outbox: { depth: s.outboxDepth },
+      });
+    });
+
+    app.get('/metrics', async (_request, reply) => {
+      const s = await snapshot();
+      const samples: Sample[] = [
+        {
+          name: 'phones_away_messages_in_total',
+          help: 'Device messages accepted.',
+          type: 'counter',
+          values: [{ value: s.messagesIn }],
+        },
+        {
+          name: 'phones_away_messages_out_total',
+          help: 'Commands and acknowledgements sent to devices.',
+          type: 'counter',
+          values: [{ value: s.messagesOut }],
+        },
+        {
+          name: 'phones_away_duplicates_total',
+          help: 'Resent events recognised and not stored again.',
+          type: 'counter',
+          values: [{ value: s.duplicates }],
+        },
+        {
+          name: 'phones_away_reports_stored_total',
+          help: 'Report button presses stored as incidents.',
+          type: 'counter',
+          values: [{ value: s.reportsStored }],
+        },
+        {
+          name: 'phones_away_rejects_total',
+          help: 'Input rejected, by reason.',
+          type: 'counter',
+          values: Object.entries(s.rejects).map(([reason, value]) => ({ labels: { reason }, value })),
+        },
+        {
+          name: 'phones_away_outbox_depth',
+          help: 'Points waiting for InfluxDB.',
+          type: 'gauge',
+          values: [{ value: s.outboxDepth }],
+        },
+        {
+          name: 'phones_away_outbox_delivered_total',
+          help: 'Points written to InfluxDB since start.',
+          type: 'counter',
+          values: [{ value: s.outboxDelivered }],
+        },
+        {
+          name: 'phones_away_store_up',
+          help: '1 when InfluxDB answers.',
+          type: 'gauge',
+          values: [{ value: s.storeReachable ? 1 : 0 }],
+        },
+        {
+          name: 'phones_away_mqtt_clients',
+          help: 'Connected MQTT clients.',
+          type: 'gauge',
+          values: [{ value: s.mqttClients }],
+        },
+        {
+          name: 'phones_away_devices_online',
+          help: 'Devices online now.',
+          type: 'gauge',
+          values: [{ value: s.devicesOnline }],
+        },
+      ];
+      return reply
+        .header('content-type', 'text/plain; version=0.0.4; charset=utf-8')
+        .send(renderPrometheus(samples));
+    });
+  };
+}
