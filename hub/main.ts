@@ -257,6 +257,7 @@ export async function startHub(options: HubOptions): Promise<Hub> {
     const http: RunningHttp = await startHttp({
       host: config.http.host,
       port: config.http.port,
+      ...(config.http.tls ? { tls: config.http.tls } : {}),
       dashboardDir: options.dashboardDir ?? join(packageRoot, 'dashboard', 'dist'),
       users,
       incidents,

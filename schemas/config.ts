@@ -230,7 +230,22 @@ export const HubConfig = Type.Object(
       },
       { additionalProperties: false },
     ),
-    http: Type.Object({ host: Host, port: Port }, { additionalProperties: false }),
+    http: Type.Object(
+      {
+        host: Host,
+        port: Port,
+        tls: Type.Optional(
+          Type.Object(
+            { cert: FilePath, key: FilePath },
+            {
+              additionalProperties: false,
+              description: 'S7: serve the dashboard over HTTPS (cookies become Secure).',
+            },
+          ),
+        ),
+      },
+      { additionalProperties: false },
+    ),
     influx: Type.Object(
       {
         mode: StringEnum(['embedded', 'external'] as const, {

@@ -2,6 +2,7 @@
  * The hub's HTTP API and dashboard host: the only file that touches fastify. Guards (session, CSRF, permission) are
  * decided here, in one place; every request body is validated against its schema and errors name the field.
  */
+import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { type Static, type TSchema, Type } from '@sinclair/typebox';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
@@ -34,8 +35,10 @@ export interface HttpDeps {
   health: () => Promise<Record<string, unknown>>;
   log: Logger;
   now: () => number;
-  /** Secure cookies when served over HTTPS (S7). */
+  /** Secure cookies when served over HTTPS (S7); defaults to on when `tls` is set. */
   secureCookies?: boolean;
+  /** Certificate and key files: serve over HTTPS (S7). */
+  tls?: { cert: string; key: string };
   /** Feature route modules (incidents workflow, devices, settings …), each registered with the same guards. */
   routes?: RouteModule[];
   /** S2: idle limit of a session; 10 minutes unless a test shortens it. The dashboard warns and locks by it. */
@@ -96,7 +99,13 @@ export async function startHttp(deps: HttpDeps): Promise<RunningHttp> {
   // An account disabled, re-roled or reset loses its sessions at once.
   deps.bus.on('account.changed', ({ username }) => sessions.destroyUser(username));
   const files = loadStaticFiles(deps.dashboardDir);
-  const app = Fastify({ logger: false, bodyLimit: 64 * 1024, trustProxy: false });
+  const app = Fastify({
+    logger: false,
+    bodyLimit: 64 * 1024,
+    trustProxy: false,
+    ...(deps.tls ? { https: { cert: readFileSync(deps.tls.cert), key: readFileSync(deps.tls.key) } } : {}),
+  });
+  const secureCookies = deps.secureCookies ?? deps.tls !== undefined;
 
   app.addHook('onSend', async (_request, reply, payload) => {
     reply.header('x-content-type-options', 'nosniff');
@@ -169,7 +178,7 @@ export async function startHttp(deps: HttpDeps): Promise<RunningHttp> {
         const session = sessions.create(user.username, user.roles, now());
         reply.header(
           'set-cookie',
-          `${COOKIE}=${session.token}; Path=/; HttpOnly; SameSite=Strict${deps.secureCookies ? '; Secure' : ''}`,
+          `${COOKIE}=${session.token}; Path=/; HttpOnly; SameSite=Strict${secureCookies ? '; Secure' : ''}`,
         );
         return {
           status: 'ok',
@@ -288,7 +297,7 @@ export async function startHttp(deps: HttpDeps): Promise<RunningHttp> {
 
   await app.listen({ host: deps.host, port: deps.port });
   const port = (app.server.address() as AddressInfo).port;
-  const url = `http://${deps.host === '0.0.0.0' ? '127.0.0.1' : deps.host}:${port}`;
+  const url = `${deps.tls ? 'https' : 'http'}://${deps.host === '0.0.0.0' ? '127.0.0.1' : deps.host}:${port}`;
   log.info({ url }, 'dashboard listening');
   return {
     url,
