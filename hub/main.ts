@@ -8,12 +8,14 @@ import type { HubConfig, SchoolModel } from '../schemas/config.js';
 import { AuditLog } from './audit/audit-log.js';
 import { type RunningBroker, startBroker } from './broker/broker.js';
 import { ComplianceRecorder } from './compliance/compliance-recorder.js';
+import { ConfiscationStore } from './confiscations/confiscations.js';
 import { HubDb } from './db/hub-db.js';
 import { DeviceAdmin } from './devices/device-admin.js';
 import { DeviceRegistry } from './devices/device-registry.js';
 import { EventBus } from './event-bus.js';
 import type { HubExtension } from './extension.js';
 import { type RunningHttp, startHttp } from './http/http-server.js';
+import { confiscationRoutes } from './http/routes/confiscation-routes.js';
 import { deviceRoutes } from './http/routes/device-routes.js';
 import { opsRoutes } from './http/routes/ops-routes.js';
 import { IncidentService } from './incidents/incident-service.js';
@@ -253,6 +255,12 @@ export async function startHub(options: HubOptions): Promise<Hub> {
       stack.push(() => extension.stop());
     }
 
+    const confiscations = new ConfiscationStore(db);
+    const showConfiscated = async (ref: { site: string; room: string; device: string }) => {
+      const open = await confiscations.list({ openOnly: true });
+      grid.setConfiscated(ref, open.filter((o) => o.device === ref.device).length);
+    };
+    for (const c of await confiscations.list({ openOnly: true })) await showConfiscated(c);
     const firstRunAdmin = await users.ensureFirstRunAdmin(now());
     const http: RunningHttp = await startHttp({
       host: config.http.host,
@@ -270,6 +278,16 @@ export async function startHub(options: HubOptions): Promise<Hub> {
       ...(options.sessionIdleMs ? { idleLimitMs: options.sessionIdleMs } : {}),
       routes: [
         ...extensions.flatMap((e) => (e.routes ? [e.routes] : [])),
+        confiscationRoutes({
+          store: confiscations,
+          registry,
+          // The locker reports its slot count in its retained state; before it has, allow the schema's maximum.
+          slotsOf: (id) => grid.all().find((v) => v.device === id)?.locker?.slots ?? 16,
+          bus,
+          changed: (c) => {
+            showConfiscated(c).catch((error) => log.warn({ err: error }, 'could not update the grid'));
+          },
+        }),
         opsRoutes(async () => {
           const views = grid.all();
           return {

@@ -24,6 +24,7 @@ export const SUBLEVELS = [
   'exemptions',
   'emergencies',
   'compliance',
+  'confiscations',
 ] as const;
 export type SublevelName = (typeof SUBLEVELS)[number];
 
@@ -138,6 +139,30 @@ export class HubDb {
     range: { gt?: string; gte?: string; lt?: string; lte?: string; limit?: number; reverse?: boolean } = {},
   ): AsyncGenerator<[string, T]> {
     for await (const [key, raw] of this.sub(sublevel).iterator(range)) yield [key, JSON.parse(raw) as T];
+  }
+
+  /** One page of entries in a single native call (no per-entry async step): for queue-like readers such as the outbox. */
+  async page<T>(
+    sublevel: SublevelName,
+    range: { gt?: string; gte?: string; lt?: string; lte?: string; limit: number },
+  ): Promise<[string, T][]> {
+    const raw = await this.sub(sublevel).iterator(range).all();
+    return raw.map(([key, value]) => [key, JSON.parse(value) as T]);
+  }
+
+  /**
+   * Deletes every key in [gte, lte] in one native call (no per-key JS work). Not atomic with other writes: only for
+   * ranges no writer can add keys to, such as outbox keys of one boot that have already been read.
+   */
+  async clearRange(sublevel: SublevelName, range: { gte: string; lte: string }): Promise<void> {
+    await this.sub(sublevel).clear(range);
+  }
+
+  /** Number of keys in a sublevel; keys only, values are neither read into JS nor parsed. */
+  async count(sublevel: SublevelName): Promise<number> {
+    let n = 0;
+    for await (const _ of this.sub(sublevel).keys()) n += 1;
+    return n;
   }
 
   async values<T>(sublevel: SublevelName, range: Parameters<HubDb['entries']>[1] = {}): Promise<T[]> {

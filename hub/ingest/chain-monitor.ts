@@ -26,6 +26,12 @@ export class ChainMonitor implements HubExtension {
   readonly name = 'chain-monitor';
   readonly stats: ChainStats = { gaps: 0, breaks: 0 };
   private readonly states = new Map<string, { ref: DeviceRef; state: ChainState }>();
+  /**
+   * Devices known to have no stored chain (e.g. only heartbeats so far, which change nothing until an event anchors
+   * the chain). Without it every such heartbeat cost a LevelDB read that always missed. This monitor is the only
+   * writer of the 'chain' sublevel, so the negative answer stays true until observe() stores a state.
+   */
+  private readonly absent = new Set<string>();
   private timer: NodeJS.Timeout | undefined;
   private readonly options: ChainOptions;
 
@@ -64,6 +70,7 @@ export class ChainMonitor implements HubExtension {
     const current = await this.load(ref);
     const result = observe(current, observation, this.deps.now(), this.options);
     if (!result.changed) return [];
+    this.absent.delete(ref.device);
     this.states.set(ref.device, { ref, state: result.state });
     this.report(ref, result.findings);
     return [{ type: 'put', sublevel: 'chain', key: ref.device, value: { ref, state: result.state } }];
@@ -86,7 +93,10 @@ export class ChainMonitor implements HubExtension {
   private async load(ref: DeviceRef): Promise<ChainState | undefined> {
     const cached = this.states.get(ref.device);
     if (cached) return cached.state;
+    if (this.absent.has(ref.device)) return undefined;
     const stored = await this.deps.db.get<{ ref: DeviceRef; state: ChainState }>('chain', ref.device);
+    if (stored) this.states.set(ref.device, stored);
+    else this.absent.add(ref.device);
     return stored?.state;
   }
 

@@ -123,7 +123,8 @@ export class Ingest {
           await this.deps.db.batch([...ops.slice(0, -1), ...prepared.ops], { sync: true });
           bus.emit('incident.created', { incident: summarise(prepared.incident) });
         } else {
-          await this.deps.db.batch(ops);
+          // fsynced too: the device drops the event once the broker acknowledges it, so it must survive a power cut.
+          await this.deps.db.batch(ops, { sync: true });
         }
         outbox.kick();
         this.stats.accepted += 1;

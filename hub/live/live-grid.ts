@@ -13,6 +13,8 @@ export interface DeviceView {
   queued?: number;
   lastSeen?: number;
   fault?: string;
+  /** Phones confiscated into this locker and not yet returned (P7). */
+  confiscated?: number;
 }
 
 export class LiveGrid {
@@ -38,6 +40,10 @@ export class LiveGrid {
   seed(refs: DeviceRef[]): void {
     for (const ref of refs)
       if (!this.views.has(ref.device)) this.views.set(ref.device, { ...ref, online: false });
+  }
+
+  setConfiscated(ref: DeviceRef, confiscated: number): void {
+    this.update(ref, { confiscated });
   }
 
   setOnline(ref: DeviceRef, online: boolean): void {

@@ -2,6 +2,10 @@
  * Durable outbox between ingest and InfluxDB. Points are written into the hub's LevelDB in the same atomic batch as
  * the event that produced them, then flushed to the store in order. InfluxDB down for minutes, or a hub restart,
  * loses nothing: the points wait on disk. Writes are idempotent, so a batch resent after a crash is harmless.
+ *
+ * Throughput (bench/RESULTS.md, storage): the flush loop is a pipeline. While one batch is on its way to InfluxDB the
+ * next is already read from LevelDB (keys after the batch in flight, so it never re-reads what is not yet deleted),
+ * and the previous batch's delete is committed alongside. A point is deleted only after the store accepted it.
  */
 import type { BatchOp, HubDb } from '../db/hub-db.js';
 import type { Logger } from '../log.js';
@@ -11,18 +15,31 @@ export interface OutboxOptions {
   batchSize?: number;
   minBackoffMs?: number;
   maxBackoffMs?: number;
+  /** How long the loop sleeps when the outbox is empty and nobody kicks it. Default 1 s. */
+  idleMs?: number;
+}
+
+type Entry = [string, MetricPoint];
+
+export class OutboxDrainTimeoutError extends Error {
+  readonly code = 'OUTBOX_DRAIN_TIMEOUT';
 }
 
 export class MetricsOutbox {
   private readonly bootStamp = Date.now().toString(36).padStart(9, '0');
   private counter = 0;
   private running = false;
+  /** Set by kick(); a sleep that starts after a kick returns at once, so no kick is lost between read and sleep. */
+  private kicked = false;
   private wake: (() => void) | null = null;
   private loop: Promise<void> | null = null;
-  private backlog = 0;
+  /** Reads from the start of the outbox begun so far; an empty one proves every earlier enqueue was delivered. */
+  private fullReads = 0;
+  private readonly drainWaiters = new Set<{ after: number; resolve: () => void }>();
   private readonly batchSize: number;
   private readonly minBackoffMs: number;
   private readonly maxBackoffMs: number;
+  private readonly idleMs: number;
   /** Points delivered since start; for operations and benchmarks. */
   delivered = 0;
   lastError: string | null = null;
@@ -36,11 +53,11 @@ export class MetricsOutbox {
     this.batchSize = options.batchSize ?? 5000;
     this.minBackoffMs = options.minBackoffMs ?? 500;
     this.maxBackoffMs = options.maxBackoffMs ?? 30_000;
+    this.idleMs = options.idleMs ?? 1000;
   }
 
   /** Batch operations that enqueue these points; the caller includes them in its own atomic batch. */
   enqueueOps(points: MetricPoint[]): BatchOp[] {
-    this.backlog += points.length;
     return points.map((value) => ({ type: 'put', sublevel: 'outbox', key: this.nextKey(), value }));
   }
 
@@ -57,13 +74,13 @@ export class MetricsOutbox {
   }
 
   kick(): void {
+    this.kicked = true;
     this.wake?.();
   }
 
-  async pending(): Promise<number> {
-    let n = 0;
-    for await (const _ of this.db.entries('outbox')) n += 1;
-    return n;
+  /** Exact count of points waiting (keys only): for operations, not for hot paths. */
+  pending(): Promise<number> {
+    return this.db.count('outbox');
   }
 
   start(): void {
@@ -76,51 +93,127 @@ export class MetricsOutbox {
     this.running = false;
     this.kick();
     await this.loop;
+    // Nothing will read the outbox any more: drains still waiting fall back to counting.
+    for (const waiter of this.drainWaiters) waiter.resolve();
   }
 
-  /** Resolves when the outbox is empty (or throws after timeoutMs): for tests, backups and shutdown. */
+  /**
+   * Resolves when everything enqueued before the call has been delivered (or throws after timeoutMs): for tests,
+   * backups and shutdown. Waits for the flush loop to find the outbox empty on a read begun after this call, so it
+   * costs nothing while waiting (no scans of the outbox).
+   */
   async drain(timeoutMs = 30_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
+    if (this.running) {
+      let waiter: { after: number; resolve: () => void } | undefined;
+      let timer: NodeJS.Timeout | undefined;
+      const emptied = await new Promise<boolean>((resolve) => {
+        waiter = { after: this.fullReads, resolve: () => resolve(true) };
+        this.drainWaiters.add(waiter);
+        timer = setTimeout(() => resolve(false), timeoutMs);
+        this.kick();
+      }).finally(() => {
+        clearTimeout(timer);
+        if (waiter) this.drainWaiters.delete(waiter);
+      });
+      if (emptied && this.running) return;
+    }
+    // Not running (or stopped meanwhile): nothing will flush, so only an already empty outbox counts as drained.
     while ((await this.pending()) > 0) {
       if (Date.now() > deadline)
-        throw new Error(`outbox not drained after ${timeoutMs} ms: ${this.lastError ?? ''}`);
-      this.kick();
+        throw new OutboxDrainTimeoutError(
+          `outbox not drained after ${timeoutMs} ms: ${this.lastError ?? ''}`,
+        );
       await new Promise((r) => setTimeout(r, 50));
     }
   }
 
+  /** Sleeps up to ms; kick() and stop() cut it short. */
   private sleep(ms: number): Promise<void> {
+    if (this.kicked || !this.running) {
+      this.kicked = false;
+      return Promise.resolve();
+    }
     return new Promise((resolve) => {
       const timer = setTimeout(done, ms);
+      const self = this;
       function done() {
         clearTimeout(timer);
+        if (self.wake === done) self.wake = null;
+        self.kicked = false;
         resolve();
       }
       this.wake = done;
     });
   }
 
+  private read(after: string | undefined): Promise<Entry[]> {
+    return this.db.page<MetricPoint>('outbox', {
+      ...(after === undefined ? {} : { gt: after }),
+      limit: this.batchSize,
+    });
+  }
+
   private async run(): Promise<void> {
     let backoff = this.minBackoffMs;
+    /** Last key handed to the store in this pass; undefined = read from the start. */
+    let cursor: string | undefined;
+    let prefetch: Promise<Entry[]> | null = null;
+    /** The previous batch's delete; at most one is outstanding. */
+    let deleting: Promise<void> = Promise.resolve();
+    const restart = async () => {
+      prefetch?.catch(() => undefined);
+      prefetch = null;
+      cursor = undefined;
+      await deleting;
+    };
     while (this.running) {
-      const batch: [string, MetricPoint][] = [];
-      for await (const entry of this.db.entries<MetricPoint>('outbox', { limit: this.batchSize }))
-        batch.push(entry);
-      if (batch.length === 0) {
-        this.backlog = 0;
-        await this.sleep(1000);
+      let batch: Entry[];
+      let fullRead = 0;
+      try {
+        if (prefetch) batch = await prefetch;
+        else {
+          if (cursor === undefined) {
+            // A read from the start must not see points whose delete is still in flight: they would be resent.
+            await deleting;
+            this.fullReads += 1;
+            fullRead = this.fullReads;
+          }
+          batch = await this.read(cursor);
+        }
+      } catch (error) {
+        this.lastError = (error as Error).message;
+        this.log.error({ err: this.lastError }, 'outbox read failed');
+        await restart();
+        await this.sleep(backoff);
+        backoff = Math.min(this.maxBackoffMs, backoff * 2);
         continue;
       }
+      prefetch = null;
+      if (batch.length === 0) {
+        if (cursor !== undefined) {
+          // End of this pass. Start over from the beginning: that also finds points that sort before the cursor
+          // (a later boot whose clock was behind the previous one's).
+          cursor = undefined;
+          continue;
+        }
+        for (const waiter of this.drainWaiters) if (waiter.after < fullRead) waiter.resolve();
+        await this.sleep(this.idleMs);
+        continue;
+      }
+      cursor = batch[batch.length - 1]![0];
+      // Full batch: there is probably more, read it while this one is written.
+      if (batch.length === this.batchSize) prefetch = this.read(cursor);
       try {
         await this.store.writePoints(batch.map(([, p]) => p));
-        await this.db.batch(batch.map(([key]) => ({ type: 'del', sublevel: 'outbox', key })));
-        this.delivered += batch.length;
-        this.backlog = Math.max(0, this.backlog - batch.length);
-        this.lastError = null;
-        backoff = this.minBackoffMs;
       } catch (error) {
+        await restart();
         if (error instanceof StoreRejectedError) {
-          await this.quarantine(batch, error);
+          await this.quarantine(batch, error).catch((dbError: Error) => {
+            // e.g. disk full while setting a point aside: it stays in the outbox and is retried.
+            this.lastError = dbError.message;
+            this.log.error({ err: dbError.message }, 'outbox quarantine failed');
+          });
           continue;
         }
         this.lastError = (error as Error).message;
@@ -130,12 +223,36 @@ export class MetricsOutbox {
         );
         await this.sleep(backoff);
         backoff = Math.min(this.maxBackoffMs, backoff * 2);
+        continue;
       }
+      this.delivered += batch.length;
+      this.lastError = null;
+      backoff = this.minBackoffMs;
+      await deleting;
+      deleting = this.remove(batch).catch((error: Error) => {
+        // The points stay in the outbox and are resent on the next pass from the start (idempotent).
+        this.lastError = error.message;
+        this.log.error({ err: error.message, size: batch.length }, 'outbox delete failed');
+      });
     }
+    await restart();
+  }
+
+  /**
+   * Deletes a delivered batch. Keys of one boot stamp form a range that no writer can add to (the live boot's counter
+   * only grows past it; an old boot writes no more), so it is cleared in one native call instead of a delete per key.
+   */
+  private remove(batch: Entry[]): Promise<void> {
+    const first = batch[0]![0];
+    const last = batch[batch.length - 1]![0];
+    const stamp = (key: string) => key.slice(0, key.indexOf('-'));
+    if (stamp(first) === stamp(last) && first.indexOf('-') > 0)
+      return this.db.clearRange('outbox', { gte: first, lte: last });
+    return this.db.batch(batch.map(([key]) => ({ type: 'del', sublevel: 'outbox', key })));
   }
 
   /** A rejected batch is retried point by point; only the points the store refuses are set aside, with the reason. */
-  private async quarantine(batch: [string, MetricPoint][], error: StoreRejectedError): Promise<void> {
+  private async quarantine(batch: Entry[], error: StoreRejectedError): Promise<void> {
     this.log.error(
       { err: error.message, size: batch.length },
       'store rejected a batch; retrying point by point',

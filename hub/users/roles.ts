@@ -23,6 +23,9 @@ export const PERMISSIONS = {
   'exemptions:request': ['teacher', 'coordinator', 'dsl', 'head'],
   'exemptions:grant': ['head'],
   'emergency:release': ['head'],
+  // P7: the staff who confiscate and return phones; the office keeps the register.
+  'confiscations:read': ['office', 'teacher', 'coordinator', 'dsl', 'head', 'admin'],
+  'confiscations:write': ['teacher', 'coordinator', 'dsl', 'head'],
 } as const satisfies Record<string, readonly StaffRole[]>;
 export type Permission = keyof typeof PERMISSIONS;
 

@@ -1,7 +1,8 @@
 /**
  * The MetricsStore contract (hub/store/metrics-store.ts) as one shared suite, run against every implementation, as
  * MQTT.js runs one suite against each of its stores (CONVENTIONS 7). What the hub relies on:
- *   - points read back exactly, timestamps as integer epoch milliseconds (no second or microsecond rounding);
+ *   - points read back exactly, timestamps as integer epoch milliseconds (no second or microsecond rounding), and
+ *     subMsNs keeps same-millisecond events of one series apart;
  *   - a write of the same measurement + tag set + timestamp overwrites (the outbox resends, compliance re-rolls);
  *   - numbers are floats, so 1 then 1.5 in one field is not a type conflict; empty tag values are dropped;
  *   - bad points and bad queries are StoreRejectedError (never retried), and one bad point does not stop a good one;
@@ -120,6 +121,23 @@ export function describeMetricsStoreContract(name: string, factory: () => Promis
       ]);
     });
 
+    it('subMsNs keeps two points of one series in the same millisecond apart; queries read whole ms', async () => {
+      await store().writePoints(
+        [1, 2, 2].map((seq) => ({
+          measurement: m('subms'),
+          tags: { room: 'r1' },
+          fields: { seq },
+          ts: T0,
+          subMsNs: seq,
+        })),
+      );
+      // seq 2 twice is the same point written twice (a resend), so two points, not three.
+      expect((await select(`SELECT "seq" FROM ${quoteIdent(m('subms'))}`))[0]?.values).toEqual([
+        [T0, 1],
+        [T0, 2],
+      ]);
+    });
+
     it('numbers are floats: an integer then a fraction in one field is no type conflict', async () => {
       await store().writePoints([{ measurement: m('float'), tags: {}, fields: { n: 1 }, ts: T0 }]);
       await store().writePoints([{ measurement: m('float'), tags: {}, fields: { n: 1.5 }, ts: T0 + 1 }]);
@@ -187,6 +205,10 @@ export function describeMetricsStoreContract(name: string, factory: () => Promis
       [
         'a non-string tag',
         { measurement: 'x', tags: { room: 3 as unknown as string }, fields: { v: 1 }, ts: T0 },
+      ],
+      [
+        'a sub-ms offset out of range',
+        { measurement: 'x', tags: {}, fields: { v: 1 }, ts: T0, subMsNs: 1_000_000 },
       ],
       ['an object field', { measurement: 'x', tags: {}, fields: { v: {} as unknown as number }, ts: T0 }],
     ])('rejects %s as StoreRejectedError; the good point beside it still lands', async (_what, bad) => {
