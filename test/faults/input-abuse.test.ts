@@ -10,7 +10,13 @@ import { markdownTable, replaceSection } from '../../bench/results-file.js';
 import type { ReportAck } from '../../schemas/messages.js';
 import { type DeviceAddress, parseTopic, schemaFor, topics } from '../../schemas/topics.js';
 import { parsePayload } from '../../schemas/validate.js';
-import { connectClient, type HubFixture, startTestHub, waitFor } from '../support/hub-fixture.js';
+import {
+  connectClient,
+  type HubFixture,
+  provisionAndConnect,
+  startTestHub,
+  waitFor,
+} from '../support/hub-fixture.js';
 
 const FUZZ_COUNT = Number(process.env.PHONES_AWAY_FUZZ_COUNT ?? 100_000);
 const SEED = Number(process.env.PHONES_AWAY_FUZZ_SEED ?? 20_260_901);
@@ -188,18 +194,7 @@ describe('faults: input abuse (real hub, real aedes)', () => {
 
   beforeAll(async () => {
     fixture = await startTestHub();
-    await fixture.hub.registry.provision({
-      id: address.device,
-      address,
-      secret,
-      lockerMode: 'lesson',
-      now: Date.now(),
-    });
-    device = await connectClient(fixture.hub.mqttPort, {
-      clientId: address.device,
-      username: address.device,
-      password: secret,
-    });
+    device = await provisionAndConnect(fixture.hub, address, secret);
     device.on('message', (topic, payload) => {
       if (topic === topics.reportAck(address)) acks.push(JSON.parse(payload.toString()) as ReportAck);
     });

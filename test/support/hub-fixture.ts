@@ -101,3 +101,25 @@ export async function waitFor<T>(
     await new Promise((r) => setTimeout(r, 25));
   }
 }
+
+/** Registers an approved device and connects as it: the usual start of a test that plays a classroom device. */
+export async function provisionAndConnect(
+  hub: Hub,
+  address: { site: string; room: string; device: string },
+  secret: string,
+  options: mqtt.IClientOptions = {},
+): Promise<MqttClient> {
+  await hub.registry.provision({
+    id: address.device,
+    address,
+    secret,
+    lockerMode: 'lesson',
+    now: Date.now(),
+  });
+  return connectClient(hub.mqttPort, {
+    clientId: address.device,
+    username: address.device,
+    password: secret,
+    ...options,
+  });
+}

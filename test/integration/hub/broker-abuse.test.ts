@@ -7,7 +7,13 @@ import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Report, ReportAck } from '../../../schemas/messages.js';
 import { topics } from '../../../schemas/topics.js';
-import { connectClient, type HubFixture, startTestHub, waitFor } from '../../support/hub-fixture.js';
+import {
+  connectClient,
+  type HubFixture,
+  provisionAndConnect,
+  startTestHub,
+  waitFor,
+} from '../../support/hub-fixture.js';
 
 const address = { site: 'demo-school', room: 'room-1', device: 'room-1-locker' };
 const secret = 'correct-horse-battery-staple-1';
@@ -65,18 +71,7 @@ describe('broker input abuse', () => {
 
   beforeAll(async () => {
     fixture = await startTestHub();
-    await fixture.hub.registry.provision({
-      id: address.device,
-      address,
-      secret,
-      lockerMode: 'lesson',
-      now: Date.now(),
-    });
-    device = await connectClient(fixture.hub.mqttPort, {
-      clientId: address.device,
-      username: address.device,
-      password: secret,
-    });
+    device = await provisionAndConnect(fixture.hub, address, secret);
     device.on('message', (_t, payload) => acks.push(JSON.parse(payload.toString()) as ReportAck));
     await device.subscribeAsync(topics.deviceInbox(address), { qos: 1 });
   });

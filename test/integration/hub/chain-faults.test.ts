@@ -11,7 +11,13 @@ import { EventJournal } from '../../../firmware/event-journal.js';
 import type { HubEvents } from '../../../hub/event-bus.js';
 import type { Heartbeat, LockerEvent } from '../../../schemas/messages.js';
 import { topics } from '../../../schemas/topics.js';
-import { connectClient, type HubFixture, startTestHub, waitFor } from '../../support/hub-fixture.js';
+import {
+  connectClient,
+  type HubFixture,
+  provisionAndConnect,
+  startTestHub,
+  waitFor,
+} from '../../support/hub-fixture.js';
 
 const address = { site: 'demo-school', room: 'room-1', device: 'room-1-locker' };
 const secret = 'correct-horse-battery-staple-1';
@@ -33,18 +39,7 @@ describe('hash chain checks at ingest (R7)', () => {
     fixture.hub.bus.on('device.fault', (f) => {
       faults.push(f);
     });
-    await fixture.hub.registry.provision({
-      id: address.device,
-      address,
-      secret,
-      lockerMode: 'lesson',
-      now: Date.now(),
-    });
-    device = await connectClient(fixture.hub.mqttPort, {
-      clientId: address.device,
-      username: address.device,
-      password: secret,
-    });
+    device = await provisionAndConnect(fixture.hub, address, secret);
   });
 
   afterAll(async () => {
