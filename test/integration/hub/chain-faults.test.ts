@@ -11,13 +11,7 @@ import { EventJournal } from '../../../firmware/event-journal.js';
 import type { HubEvents } from '../../../hub/event-bus.js';
 import type { Heartbeat, LockerEvent } from '../../../schemas/messages.js';
 import { topics } from '../../../schemas/topics.js';
-import {
-  connectClient,
-  type HubFixture,
-  provisionAndConnect,
-  startTestHub,
-  waitFor,
-} from '../../support/hub-fixture.js';
+import { type HubFixture, provisionAndConnect, startTestHub, waitFor } from '../../support/hub-fixture.js';
 
 const address = { site: 'demo-school', room: 'room-1', device: 'room-1-locker' };
 const secret = 'correct-horse-battery-staple-1';
