@@ -1,203 +1,221 @@
-/** phones-away dashboard: sign in, the live Today grid and the reports inbox. UK English; colour is never the only signal. */
+/**
+ * phones-away dashboard: the app shell. Sign-in (S1, S3), idle lock (S2), navigation by role (S5), the live stream
+ * (SSE) shared by the pages, and hash routing. UK English; colour is never the only signal.
+ */
 import { render } from 'preact';
-import { useEffect, useState } from 'preact/hooks';
-import type { IncidentSummary } from '../../hub/event-bus.js';
-import type { DeviceView } from '../../hub/live/live-grid.js';
-import { ApiError, api, openStream, type SessionInfo, setCsrf } from './api.js';
+import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
+import { can, type Permission, type StaffRole } from '../../hub/users/roles.js';
+import { api, onLocked, openStream, type SessionInfo, setCsrf } from './api.js';
+import { Icon } from './components/Icon.js';
+import { DEFAULT_IDLE_MS, IdleWarning, useIdleLock } from './components/IdleLock.js';
+import { Login } from './components/Login.js';
+import { Compliance } from './pages/Compliance.js';
+import { Devices } from './pages/Devices.js';
+import { EvidencePack } from './pages/EvidencePack.js';
+import { ReportDetail } from './pages/ReportDetail.js';
+import { Reports } from './pages/Reports.js';
+import { Settings } from './pages/Settings.js';
+import { Today } from './pages/Today.js';
+import { href, useRoute } from './router.js';
+import type { DeviceView, IncidentSummary } from './types.js';
 
-const canSeeReports = (roles: string[]) =>
-  roles.some((r) => r === 'coordinator' || r === 'dsl' || r === 'head');
+export interface Live {
+  session: SessionInfo;
+  may: (permission: Permission) => boolean;
+  devices: DeviceView[];
+  /** Incidents the role may see, newest first, kept current by the stream; null until loaded or when not allowed. */
+  incidents: IncidentSummary[] | null;
+  mergeIncident: (incident: IncidentSummary) => void;
+}
 
-function Login({ onSignedIn }: { onSignedIn: (s: SessionInfo) => void }) {
-  const [error, setError] = useState('');
-  const [busy, setBusy] = useState(false);
-  async function submit(event: Event) {
-    event.preventDefault();
-    const form = new FormData(event.currentTarget as HTMLFormElement);
-    setBusy(true);
-    setError('');
-    try {
-      onSignedIn(
-        await api<SessionInfo>('POST', '/api/login', {
-          username: String(form.get('username') ?? ''),
-          password: String(form.get('password') ?? ''),
-        }),
-      );
-    } catch (e) {
-      setError(e instanceof ApiError ? e.message : 'Could not reach the hub');
-    } finally {
-      setBusy(false);
-    }
+const NAV: { path: string; label: string; permission: Permission[] }[] = [
+  { path: 'today', label: 'Today', permission: ['rooms:read'] },
+  { path: 'compliance', label: 'Compliance', permission: ['compliance:read'] },
+  { path: 'reports', label: 'Reports', permission: ['incidents:read'] },
+  { path: 'devices', label: 'Devices', permission: ['devices:read'] },
+  { path: 'settings', label: 'Settings', permission: ['policy:read', 'users:read', 'audit:read'] },
+];
+
+const sortDevices = (all: DeviceView[]) =>
+  all.sort((a, b) => a.room.localeCompare(b.room) || a.device.localeCompare(b.device));
+
+function Forbidden() {
+  return (
+    <section aria-labelledby="forbidden-heading">
+      <h2 id="forbidden-heading">Not available for your role</h2>
+      <p data-testid="forbidden">
+        Your account does not have access to this page (S5: each role sees only what it needs). Ask the
+        school's administrator if you think it should.
+      </p>
+    </section>
+  );
+}
+
+function Page({ live }: { live: Live }) {
+  const route = useRoute();
+  const [first = 'today', second] = route.path;
+  const nav = NAV.find((n) => n.path === first);
+  useEffect(() => {
+    document.title = `${nav?.label ?? (first === 'evidence' ? 'Evidence pack' : 'Not found')} – phones-away`;
+    document.getElementById('main')?.focus();
+  }, [first, nav]);
+  if (first === 'evidence')
+    return live.may('compliance:read') ? <EvidencePack live={live} query={route.query} /> : <Forbidden />;
+  if (!nav)
+    return (
+      <section aria-labelledby="nf-heading">
+        <h2 id="nf-heading">Page not found</h2>
+        <p>
+          <a href={href('today')}>Go to Today</a>
+        </p>
+      </section>
+    );
+  if (!nav.permission.some(live.may)) return <Forbidden />;
+  switch (first) {
+    case 'compliance':
+      return <Compliance live={live} />;
+    case 'reports':
+      return second ? <ReportDetail live={live} id={second} /> : <Reports live={live} />;
+    case 'devices':
+      return <Devices live={live} />;
+    case 'settings':
+      return <Settings live={live} tab={second} />;
+    default:
+      return <Today live={live} />;
   }
-  return (
-    <main class="login">
-      <h1>phones-away</h1>
-      <form onSubmit={submit} aria-describedby={error ? 'login-error' : undefined}>
-        <label for="username">Username</label>
-        <input id="username" name="username" autocomplete="username" required />
-        <label for="password">Password</label>
-        <input id="password" name="password" type="password" autocomplete="current-password" required />
-        {error && (
-          <p id="login-error" role="alert" class="error">
-            {error}
-          </p>
-        )}
-        <button type="submit" disabled={busy}>
-          Sign in
-        </button>
-      </form>
-    </main>
-  );
-}
-
-function lockerText(view: DeviceView): { icon: string; text: string; tone: string } {
-  if (!view.online) return { icon: '⚠', text: 'Offline', tone: 'fault' };
-  const locker = view.locker;
-  if (!locker) return { icon: '…', text: 'No state yet', tone: 'unknown' };
-  if (locker.doorOpen) return { icon: '🚪', text: 'Door open', tone: 'open' };
-  return locker.locked
-    ? { icon: '🔒', text: 'Locked', tone: 'locked' }
-    : { icon: '🔓', text: 'Unlocked', tone: 'open' };
-}
-
-const SIGNAGE_TEXT: Record<string, string> = {
-  'phones-away': 'Phones away',
-  'phones-allowed': 'Phones allowed',
-  'authorised-use': 'Authorised use',
-  fault: 'Fault',
-  off: 'Off',
-};
-
-function TodayGrid({ devices }: { devices: DeviceView[] }) {
-  return (
-    <section aria-labelledby="today-heading">
-      <h2 id="today-heading">Today</h2>
-      <ul class="grid">
-        {devices.map((view) => {
-          const locker = lockerText(view);
-          return (
-            <li key={view.device} class={`room tone-${locker.tone}`} data-device={view.device}>
-              <h3>{view.room}</h3>
-              <p class="locker" data-testid="locker-status">
-                <span aria-hidden="true">{locker.icon}</span> {locker.text}
-              </p>
-              <p>Phones stored: {view.locker?.phones ?? '–'}</p>
-              <p>Signage: {view.signage ? SIGNAGE_TEXT[view.signage.mode] : '–'}</p>
-              <p class="device-id">
-                {view.device} · {view.online ? 'online' : 'offline'}
-              </p>
-            </li>
-          );
-        })}
-      </ul>
-    </section>
-  );
-}
-
-function ReportsInbox({ incidents }: { incidents: IncidentSummary[] }) {
-  const open = incidents.filter((i) => i.status === 'reported');
-  return (
-    <section aria-labelledby="reports-heading">
-      <h2 id="reports-heading">
-        Reports{' '}
-        <span class="badge" data-testid="unacknowledged-count">
-          {open.length} unacknowledged
-        </span>
-      </h2>
-      {incidents.length === 0 ? (
-        <p>No reports.</p>
-      ) : (
-        <table class="inbox">
-          <thead>
-            <tr>
-              <th scope="col">Ref</th>
-              <th scope="col">Kind</th>
-              <th scope="col">Room</th>
-              <th scope="col">Urgency</th>
-              <th scope="col">Received</th>
-              <th scope="col">Status</th>
-            </tr>
-          </thead>
-          <tbody>
-            {incidents.map((i) => (
-              <tr key={i.id} data-ref={i.ref}>
-                <td>
-                  <strong>{i.ref}</strong>
-                </td>
-                <td>{i.kind === 'report' ? 'Report button' : 'Tamper alert'}</td>
-                <td>{i.room}</td>
-                <td>{i.urgency === 'urgent' ? '‼ Urgent' : 'Normal'}</td>
-                <td>
-                  <time dateTime={new Date(i.receivedAt).toISOString()}>
-                    {new Date(i.receivedAt).toLocaleTimeString('en-GB')}
-                  </time>
-                </td>
-                <td>{i.status}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      )}
-    </section>
-  );
 }
 
 function App() {
   const [session, setSession] = useState<SessionInfo | null | undefined>(undefined);
+  const [locked, setLocked] = useState(false);
   const [devices, setDevices] = useState<DeviceView[]>([]);
-  const [incidents, setIncidents] = useState<IncidentSummary[]>([]);
-  const [live, setLive] = useState(false);
+  const [incidents, setIncidents] = useState<IncidentSummary[] | null>(null);
+  const [streaming, setStreaming] = useState(false);
+  const route = useRoute();
+  const sessionRef = useRef<SessionInfo | null | undefined>(undefined);
+  sessionRef.current = session;
+
+  const lockedRef = useRef(false);
+  lockedRef.current = locked;
+
+  const lock = useCallback(() => {
+    if (!sessionRef.current || lockedRef.current) return;
+    lockedRef.current = true;
+    setLocked(true);
+    setStreaming(false);
+    api('POST', '/api/logout').catch(() => {});
+  }, []);
 
   useEffect(() => {
+    onLocked(lock);
     api<SessionInfo>('GET', '/api/session').then(signedIn, () => setSession(null));
-  }, []);
+  }, [lock]);
 
   function signedIn(s: SessionInfo) {
     setCsrf(s.csrf);
+    setLocked(false);
     setSession(s);
   }
 
+  const may = useCallback(
+    (permission: Permission) => !!session && can(session.roles as StaffRole[], permission),
+    [session],
+  );
+  const mergeIncident = useCallback((incident: IncidentSummary) => {
+    setIncidents((all) => [incident, ...(all ?? []).filter((i) => i.id !== incident.id)]);
+  }, []);
+
   useEffect(() => {
-    if (!session) return;
-    api<DeviceView[]>('GET', '/api/rooms').then(setDevices, () => {});
-    if (canSeeReports(session.roles))
-      api<IncidentSummary[]>('GET', '/api/incidents').then(setIncidents, () => {});
+    if (!session || locked) return;
+    const roles = session.roles as StaffRole[];
+    if (can(roles, 'rooms:read'))
+      api<DeviceView[]>('GET', '/api/rooms').then(
+        (all) => setDevices(sortDevices(all)),
+        () => {},
+      );
+    if (can(roles, 'incidents:read'))
+      api<{ items: IncidentSummary[] }>('GET', '/api/incidents?limit=1000').then(
+        (inbox) => setIncidents(inbox.items),
+        () => {},
+      );
+    else setIncidents(null);
     return openStream(
       {
-        hello: () => setLive(true),
+        hello: () => setStreaming(true),
         device: (data) => {
           const view = data as DeviceView;
-          setDevices((all) => {
-            const rest = all.filter((d) => d.device !== view.device);
-            return [...rest, view].sort(
-              (a, b) => a.room.localeCompare(b.room) || a.device.localeCompare(b.device),
-            );
-          });
+          setDevices((all) => sortDevices([...all.filter((d) => d.device !== view.device), view]));
         },
-        incident: (data) => {
-          const incident = data as IncidentSummary;
-          setIncidents((all) => [incident, ...all.filter((i) => i.id !== incident.id)]);
-        },
-        locked: () => setSession(null),
+        incident: (data) => mergeIncident(data as IncidentSummary),
+        locked: lock,
       },
-      () => setLive(false),
+      () => setStreaming(false),
     );
-  }, [session]);
+  }, [session, locked, lock, mergeIncident]);
 
-  if (session === undefined) return <p>Loading…</p>;
+  const idleLimit = session?.idleLimitMs ?? DEFAULT_IDLE_MS;
+  const remaining = useIdleLock(idleLimit, !!session && !locked, lock);
+
+  if (session === undefined) return <p class="loading">Loading…</p>;
   if (session === null) return <Login onSignedIn={signedIn} />;
+  if (locked)
+    return (
+      <div data-testid="lock-screen">
+        <Login
+          onSignedIn={signedIn}
+          heading="Screen locked"
+          intro={
+            <p class="lock-note">
+              <Icon name="locked" /> Locked after {Math.max(1, Math.round(idleLimit / 60_000))} minutes
+              without use, to keep safeguarding information private (S2). Sign in again to carry on where you
+              were.
+            </p>
+          }
+        />
+      </div>
+    );
+
+  const live: Live = { session, may, devices, incidents, mergeIncident };
+  const current = route.path[0] ?? 'today';
+  const unacknowledged = incidents?.filter((i) => i.status === 'reported').length ?? 0;
   return (
     <>
-      <header>
-        <h1>phones-away</h1>
-        <p>
-          Signed in as <strong>{session.username}</strong> ({session.roles.join(', ')}) ·{' '}
-          <span data-testid="live">{live ? 'Live' : 'Reconnecting…'}</span>
+      {/* A button, not a link: with hash routing, href="#main" would be read as a route. */}
+      <button type="button" class="skip" onClick={() => document.getElementById('main')?.focus()}>
+        Skip to main content
+      </button>
+      <header class="top">
+        <p class="brand">phones-away</p>
+        <nav aria-label="Main">
+          <ul>
+            {NAV.filter((n) => n.permission.some(may)).map((n) => (
+              <li key={n.path}>
+                <a href={href(n.path)} aria-current={current === n.path ? 'page' : undefined}>
+                  {n.label}
+                  {n.path === 'reports' && unacknowledged > 0 && (
+                    <span class="badge"> {unacknowledged} new</span>
+                  )}
+                </a>
+              </li>
+            ))}
+          </ul>
+        </nav>
+        <p class="who">
+          <span>
+            {session.username} ({session.roles.join(', ')})
+          </span>{' '}
+          <span data-testid="live" class={streaming ? 'live on' : 'live off'}>
+            <span aria-hidden="true">{streaming ? '● ' : '○ '}</span>
+            {streaming ? 'Live' : 'Reconnecting…'}
+          </span>{' '}
+          <button type="button" class="link" onClick={lock}>
+            Lock
+          </button>
         </p>
       </header>
-      <main>
-        <TodayGrid devices={devices} />
-        {canSeeReports(session.roles) && <ReportsInbox incidents={incidents} />}
+      {remaining !== null && <IdleWarning remainingMs={remaining} />}
+      <main id="main" tabIndex={-1}>
+        <Page live={live} />
       </main>
     </>
   );

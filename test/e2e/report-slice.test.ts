@@ -17,6 +17,7 @@ import { totpCode } from '../../hub/users/totp.js';
 import type { DeviceConfig } from '../../schemas/config.js';
 import { parse } from '../../schemas/validate.js';
 import { launchBrowser, screenshot } from '../support/browser.js';
+import { ensureDashboardBuilt } from '../support/dashboard.js';
 import { type HubFixture, startTestHub, waitFor } from '../support/hub-fixture.js';
 
 const address = { site: 'demo-school', room: 'room-1', device: 'room-1-locker' };
@@ -30,6 +31,7 @@ describe('end-to-end: report button to dashboard and back', () => {
   let page: Page;
 
   beforeAll(async () => {
+    ensureDashboardBuilt();
     fixture = await startTestHub();
     const { hub } = fixture;
     await hub.registry.provision({
@@ -81,6 +83,7 @@ describe('end-to-end: report button to dashboard and back', () => {
     await page.getByRole('button', { name: 'Verify code' }).click();
     await page.getByTestId('live').getByText('Live').waitFor();
     await page.locator(`[data-device="${address.device}"]`).getByText('online').waitFor();
+    await page.getByRole('link', { name: /^Reports/ }).click();
     await expect(page.getByTestId('unacknowledged-count').textContent()).resolves.toBe('0 unacknowledged');
     await screenshot(page, 'slice-before-report');
 

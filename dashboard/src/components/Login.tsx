@@ -1,0 +1,141 @@
+/**
+ * Sign-in (S1, S3): username and password, then a six-digit code for roles that see incidents or change policy. A
+ * first sign-in of such a role enrols: the secret is shown as text to type into an authenticator app (no QR image:
+ * nothing leaves the hub for a QR service, and a typed secret works on every app).
+ */
+import type { ComponentChildren } from 'preact';
+import { useEffect, useState } from 'preact/hooks';
+import { api, errorText, fieldErrors, type LoginStep, type SessionInfo } from '../api.js';
+import { Input } from './Field.js';
+
+type Step =
+  | { kind: 'password' }
+  | { kind: 'totp'; loginToken: string }
+  | { kind: 'enrol'; loginToken: string; secret: string; otpauthUri: string };
+
+export function Login({
+  onSignedIn,
+  heading = 'Sign in',
+  intro,
+}: {
+  onSignedIn: (s: SessionInfo) => void;
+  heading?: string;
+  intro?: ComponentChildren;
+}) {
+  const [step, setStep] = useState<Step>({ kind: 'password' });
+  const [error, setError] = useState('');
+  const [fields, setFields] = useState<Record<string, string>>({});
+  const [busy, setBusy] = useState(false);
+
+  useEffect(() => {
+    // Focus follows the step, so keyboard and screen-reader users land on the code field.
+    if (step.kind !== 'password') document.getElementById('code')?.focus();
+  }, [step]);
+
+  async function run(call: () => Promise<LoginStep>) {
+    setBusy(true);
+    setError('');
+    setFields({});
+    try {
+      const result = await call();
+      if ('csrf' in result) onSignedIn(result);
+      else if ('needsTotpEnrolment' in result) setStep({ kind: 'enrol', ...result });
+      else setStep({ kind: 'totp', loginToken: result.loginToken });
+    } catch (e) {
+      setError(errorText(e));
+      setFields(fieldErrors(e));
+      if (e instanceof Error && 'code' in e && e.code === 'E_LOGIN_EXPIRED') setStep({ kind: 'password' });
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  function submit(event: Event) {
+    event.preventDefault();
+    const form = new FormData(event.currentTarget as HTMLFormElement);
+    const text = (name: string) => String(form.get(name) ?? '');
+    if (step.kind === 'password')
+      void run(() =>
+        api<LoginStep>('POST', '/api/login', {
+          username: text('username').trim(),
+          password: text('password'),
+        }),
+      );
+    else
+      void run(() =>
+        api<LoginStep>('POST', '/api/login/totp', {
+          loginToken: step.loginToken,
+          code: text('code').replace(/\s/g, ''),
+        }),
+      );
+  }
+
+  return (
+    <main class="login" id="main">
+      <h1>phones-away</h1>
+      <h2>{heading}</h2>
+      {intro}
+      <form onSubmit={submit} noValidate={false}>
+        {step.kind === 'password' ? (
+          <>
+            <Input id="username" label="Username" autocomplete="username" required error={fields.username} />
+            <Input
+              id="password"
+              label="Password"
+              type="password"
+              autocomplete="current-password"
+              required
+              error={fields.password}
+            />
+          </>
+        ) : (
+          <>
+            {step.kind === 'enrol' && (
+              <section aria-labelledby="enrol-heading" class="enrol">
+                <h3 id="enrol-heading">Set up your second factor</h3>
+                <p>
+                  Your role needs a code from an authenticator app (S3). Add an account in the app with this
+                  secret key, then enter the six-digit code it shows.
+                </p>
+                <p>
+                  Secret key:{' '}
+                  <code class="secret" data-testid="totp-secret">
+                    {step.secret}
+                  </code>
+                </p>
+                <details>
+                  <summary>Setup link for apps that accept one</summary>
+                  <code class="uri">{step.otpauthUri}</code>
+                </details>
+              </section>
+            )}
+            <Input
+              id="code"
+              label="Six-digit code from your authenticator app"
+              inputMode="numeric"
+              autocomplete="one-time-code"
+              pattern="[0-9 ]{6,7}"
+              maxLength={7}
+              required
+              error={fields.code}
+            />
+          </>
+        )}
+        {error && (
+          <p id="login-error" role="alert" class="error">
+            <span aria-hidden="true">✗ </span>
+            {error}
+          </p>
+        )}
+        <button type="submit" class="primary" disabled={busy}>
+          {step.kind === 'password' ? 'Sign in' : 'Verify code'}
+        </button>
+        {step.kind !== 'password' && (
+          <button type="button" onClick={() => setStep({ kind: 'password' })}>
+            Start again
+          </button>
+        )}
+      </form>
+    </main>
+  );
+}

@@ -1,0 +1,271 @@
+/**
+ * Devices (S4, S8, D4): the hardware inventory (room, zone, serial, software, installed, last seen, health), devices
+ * waiting for approval, revocation behind a confirmation, and enrolment tokens. Out-of-date software is flagged
+ * against the newest version in the fleet.
+ */
+import { useEffect, useState } from 'preact/hooks';
+import { api, errorText, fieldErrors } from '../api.js';
+import { ConfirmDialog } from '../components/Dialog.js';
+import { Input, Notice, Select } from '../components/Field.js';
+import { Icon } from '../components/Icon.js';
+import { fmtDateTime } from '../format.js';
+import type { Live } from '../main.js';
+import { LOCKER_MODES, type PolicyView, type PublicDevice, type PublicToken } from '../types.js';
+import { health } from './Today.js';
+
+/** Numeric-aware version order: 1.10.0 after 1.9.2. */
+export const compareVersions = (a: string, b: string) => a.localeCompare(b, 'en', { numeric: true });
+
+export function Devices({ live }: { live: Live }) {
+  const [devices, setDevices] = useState<PublicDevice[] | null>(null);
+  const [policy, setPolicy] = useState<PolicyView | null>(null);
+  const [tokens, setTokens] = useState<PublicToken[]>([]);
+  const [issued, setIssued] = useState<string>('');
+  const [error, setError] = useState('');
+  const [ok, setOk] = useState('');
+  const [fields, setFields] = useState<Record<string, string>>({});
+  const [revoke, setRevoke] = useState<PublicDevice | null>(null);
+  const admin = live.may('devices:approve');
+
+  async function load() {
+    try {
+      setDevices(await api<PublicDevice[]>('GET', '/api/devices'));
+      if (admin) setTokens(await api<PublicToken[]>('GET', '/api/enrolment-tokens'));
+    } catch (e) {
+      setError(errorText(e));
+    }
+  }
+  useEffect(() => {
+    api<PolicyView>('GET', '/api/policy').then(setPolicy, () => {});
+    void load();
+  }, []);
+
+  async function act(call: () => Promise<unknown>, done: string) {
+    setError('');
+    setOk('');
+    setFields({});
+    try {
+      await call();
+      setOk(done);
+      await load();
+      return true;
+    } catch (e) {
+      setError(errorText(e));
+      setFields(fieldErrors(e));
+      return false;
+    }
+  }
+
+  const zoneOf = (room: string) => {
+    const zone = policy?.rooms.find((r) => r.id === room)?.zone;
+    return policy?.zones.find((z) => z.id === zone)?.name ?? zone ?? '–';
+  };
+  const roomName = (id: string) => policy?.rooms.find((r) => r.id === id)?.name ?? id;
+  const newest = (devices ?? [])
+    .map((d) => live.devices.find((v) => v.device === d.id)?.software ?? d.software)
+    .filter((v): v is string => !!v)
+    .sort(compareVersions)
+    .pop();
+  const inventory = (devices ?? []).filter((d) => d.status !== 'pending');
+  const pending = (devices ?? []).filter((d) => d.status === 'pending');
+
+  return (
+    <section aria-labelledby="devices-heading">
+      <h1 id="devices-heading">Devices</h1>
+      <Notice error={error} ok={ok} />
+      {admin && pending.length > 0 && (
+        <section aria-labelledby="pending-heading" class="pending">
+          <h2 id="pending-heading">Waiting for approval (S4)</h2>
+          <p>
+            A device is not trusted until you approve it into a room. Check the serial against the hardware.
+          </p>
+          {pending.map((d) => (
+            <form
+              key={d.id}
+              class="inline-form"
+              aria-label={`Approve ${d.id}`}
+              onSubmit={(event) => {
+                event.preventDefault();
+                const data = new FormData(event.currentTarget as HTMLFormElement);
+                void act(
+                  () =>
+                    api('POST', `/api/devices/${encodeURIComponent(d.id)}/approve`, {
+                      room: String(data.get(`room-${d.id}`)),
+                      lockerMode: String(data.get(`mode-${d.id}`)),
+                    }),
+                  `${d.id} approved.`,
+                );
+              }}
+            >
+              <p>
+                <strong>{d.id}</strong> · serial {d.serial ?? 'not given'} · asked {fmtDateTime(d.createdAt)}
+              </p>
+              <Select
+                id={`room-${d.id}`}
+                label="Room"
+                options={(policy?.rooms ?? []).map((r) => [r.id, r.name])}
+                required
+                error={fields.room}
+              />
+              <Select
+                id={`mode-${d.id}`}
+                label="Locker mode"
+                options={LOCKER_MODES.map((m) => [
+                  m,
+                  m === 'day-storage' ? 'Day storage (office, P2)' : m === 'lesson' ? 'Lesson (P1)' : 'Open',
+                ])}
+                error={fields.lockerMode}
+              />
+              <button type="submit" class="primary">
+                Approve
+              </button>
+              <button type="button" onClick={() => setRevoke(d)}>
+                Refuse
+              </button>
+            </form>
+          ))}
+        </section>
+      )}
+      <h2 id="inventory-heading">Inventory (D4)</h2>
+      {!devices ? (
+        <p>Loading…</p>
+      ) : (
+        <div class="table-wrap">
+          <table aria-labelledby="inventory-heading">
+            <thead>
+              <tr>
+                <th scope="col">Device</th>
+                <th scope="col">Room</th>
+                <th scope="col">Zone</th>
+                <th scope="col">Serial</th>
+                <th scope="col">Software</th>
+                <th scope="col">Installed</th>
+                <th scope="col">Last seen</th>
+                <th scope="col">Health</th>
+                <th scope="col">Status</th>
+                {admin && <th scope="col">Actions</th>}
+              </tr>
+            </thead>
+            <tbody>
+              {inventory.map((d) => {
+                const view = live.devices.find((v) => v.device === d.id);
+                const software = view?.software ?? d.software;
+                const old = software && newest && compareVersions(software, newest) < 0;
+                const h = view ? health(view) : { icon: 'offline' as const, text: 'Offline' };
+                return (
+                  <tr key={d.id} data-device-row={d.id}>
+                    <th scope="row">{d.id}</th>
+                    <td>{roomName(d.room)}</td>
+                    <td>{zoneOf(d.room)}</td>
+                    <td>{d.serial ?? '–'}</td>
+                    <td>
+                      {software ?? '–'}
+                      {old && (
+                        <strong class="warn">
+                          {' '}
+                          <Icon name="alert" /> Out of date (S8)
+                        </strong>
+                      )}
+                    </td>
+                    <td>{d.installed ?? '–'}</td>
+                    <td>{fmtDateTime(view?.lastSeen ?? d.lastSeen)}</td>
+                    <td>
+                      <Icon name={h.icon} /> {h.text}
+                      {view?.queued ? ` · ${view.queued} queued` : ''}
+                    </td>
+                    <td>{d.status === 'revoked' ? 'Revoked' : 'Approved'}</td>
+                    {admin && (
+                      <td>
+                        {d.status === 'approved' && (
+                          <button type="button" class="danger" onClick={() => setRevoke(d)}>
+                            Revoke<span class="visually-hidden"> {d.id}</span>
+                          </button>
+                        )}
+                      </td>
+                    )}
+                  </tr>
+                );
+              })}
+            </tbody>
+          </table>
+        </div>
+      )}
+      {admin && (
+        <section aria-labelledby="tokens-heading">
+          <h2 id="tokens-heading">Enrolment tokens</h2>
+          <p>A new device enrols with a token, then waits above for approval. A token is shown once.</p>
+          <form
+            class="inline-form"
+            aria-labelledby="tokens-heading"
+            onSubmit={(event) => {
+              event.preventDefault();
+              const data = new FormData(event.currentTarget as HTMLFormElement);
+              void act(async () => {
+                const r = await api<{ token: string }>('POST', '/api/enrolment-tokens', {
+                  maxUses: Number(data.get('maxUses')),
+                  ttlMinutes: Number(data.get('ttlMinutes')),
+                });
+                setIssued(r.token);
+              }, 'Token issued.');
+            }}
+          >
+            <Input
+              id="maxUses"
+              label="Devices it may enrol"
+              type="number"
+              min={1}
+              max={1000}
+              defaultValue="1"
+              error={fields.maxUses}
+            />
+            <Input
+              id="ttlMinutes"
+              label="Valid for (minutes)"
+              type="number"
+              min={1}
+              defaultValue="60"
+              error={fields.ttlMinutes}
+            />
+            <button type="submit">Issue token</button>
+          </form>
+          {issued && (
+            <p role="status">
+              New token (copy it now; it is not shown again): <code class="secret">{issued}</code>
+            </p>
+          )}
+          {tokens.length > 0 && (
+            <ul>
+              {tokens.map((t) => (
+                <li key={t.id}>
+                  {t.id}: {t.uses} of {t.maxUses} used, expires {fmtDateTime(t.expiresAt)}
+                  {t.revoked ? ' (revoked)' : ''}
+                </li>
+              ))}
+            </ul>
+          )}
+        </section>
+      )}
+      <ConfirmDialog
+        open={revoke !== null}
+        title="Revoke this device?"
+        confirmLabel="Revoke device"
+        danger
+        onCancel={() => setRevoke(null)}
+        onConfirm={() => {
+          const d = revoke;
+          setRevoke(null);
+          if (d)
+            void act(
+              () => api('POST', `/api/devices/${encodeURIComponent(d.id)}/revoke`),
+              `${d.id} revoked.`,
+            );
+        }}
+      >
+        <p>
+          {revoke?.id} is disconnected at once and the hub refuses its messages until it is approved again
+          (S4).
+        </p>
+      </ConfirmDialog>
+    </section>
+  );
+}

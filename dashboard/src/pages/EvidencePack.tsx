@@ -1,0 +1,227 @@
+/**
+ * The governor and Ofsted evidence pack (R5) for a date range: compliance by room and week, exemptions granted
+ * (P6), incidents by category with time to acknowledge (R3). Printable (print CSS: no navigation, tables whole) and
+ * saved as PDF from the browser's print dialog. No free text of any incident is included (D1, R4).
+ */
+import { useEffect, useState } from 'preact/hooks';
+import { api, errorText } from '../api.js';
+import { roomWeeks } from '../compliance-data.js';
+import { Input, Notice } from '../components/Field.js';
+import { addDays, fmtAge, fmtDateTime, isoDate, pct, who } from '../format.js';
+import type { Live } from '../main.js';
+import type { ComplianceResult, ExemptionView, Inbox, IncidentDetail, PolicyView } from '../types.js';
+
+interface CategoryRow {
+  category: string;
+  count: number;
+  acknowledged: number;
+  medianAckMs: number | null;
+  longestAckMs: number | null;
+}
+
+/** Incidents grouped by category (open ones as "not yet categorised"), with time from receipt to acknowledgement. */
+export function byCategory(incidents: IncidentDetail[]): CategoryRow[] {
+  const groups = new Map<string, number[]>();
+  const counts = new Map<string, number>();
+  for (const i of incidents) {
+    const key = i.category ?? (i.kind === 'tamper' ? 'tamper (not yet closed)' : 'not yet categorised');
+    counts.set(key, (counts.get(key) ?? 0) + 1);
+    const ack = i.steps.find((s) => s.action === 'acknowledged');
+    const list = groups.get(key) ?? [];
+    if (ack) list.push(ack.at - i.receivedAt);
+    groups.set(key, list);
+  }
+  return [...counts.entries()]
+    .sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))
+    .map(([category, count]) => {
+      const times = (groups.get(category) ?? []).sort((a, b) => a - b);
+      return {
+        category,
+        count,
+        acknowledged: times.length,
+        medianAckMs: times.length ? (times[Math.floor((times.length - 1) / 2)] as number) : null,
+        longestAckMs: times.length ? (times[times.length - 1] as number) : null,
+      };
+    });
+}
+
+export function EvidencePack({ live, query }: { live: Live; query: URLSearchParams }) {
+  const today = isoDate(new Date());
+  const from = query.get('from') ?? addDays(today, -90);
+  const to = query.get('to') ?? today;
+  const [policy, setPolicy] = useState<PolicyView | null>(null);
+  const [weeks, setWeeks] = useState<ComplianceResult | null>(null);
+  const [exemptions, setExemptions] = useState<ExemptionView[] | null>(null);
+  const [incidents, setIncidents] = useState<IncidentDetail[] | null>(null);
+  const [error, setError] = useState('');
+  const [generated] = useState(Date.now());
+
+  useEffect(() => {
+    setError('');
+    const start = new Date(`${from}T00:00:00`).getTime();
+    const end = new Date(`${addDays(to, 1)}T00:00:00`).getTime();
+    void (async () => {
+      try {
+        setPolicy(await api<PolicyView>('GET', '/api/policy'));
+        setWeeks(await api<ComplianceResult>('GET', `/api/compliance?level=week&from=${from}&to=${to}`));
+        const all = await api<ExemptionView[]>('GET', `/api/exemptions?from=${from}&to=${to}`);
+        setExemptions(all.filter((e) => e.grantedAt !== undefined));
+        if (live.may('incidents:read')) {
+          // The inbox has no steps: each incident in range is read for its acknowledgement time (only the times).
+          const inbox = await api<Inbox>('GET', '/api/incidents?status=all&limit=1000');
+          const inRange = inbox.items.filter((i) => i.receivedAt >= start && i.receivedAt < end);
+          setIncidents(
+            await Promise.all(inRange.map((i) => api<IncidentDetail>('GET', `/api/incidents/${i.id}`))),
+          );
+        }
+      } catch (e) {
+        setError(errorText(e));
+      }
+    })();
+  }, [from, to]);
+
+  function submit(event: Event) {
+    event.preventDefault();
+    const data = new FormData(event.currentTarget as HTMLFormElement);
+    location.hash = `#/evidence?from=${String(data.get('from'))}&to=${String(data.get('to'))}`;
+  }
+
+  const roomName = (id: string) => policy?.rooms.find((r) => r.id === id)?.name ?? id;
+  const periodName = (id: string) => policy?.timetable.periods.find((p) => p.id === id)?.name ?? id;
+  const matrix = weeks ? roomWeeks(weeks.rows) : null;
+  const categories = incidents ? byCategory(incidents) : null;
+
+  return (
+    <article class="evidence" aria-labelledby="evidence-heading">
+      <h1 id="evidence-heading">Evidence pack: phones and online safety</h1>
+      <p class="meta">
+        {policy?.name ?? ''} · {from} to {to} · generated {fmtDateTime(generated)} by {live.session.username}
+      </p>
+      <form class="filters no-print" onSubmit={submit} aria-label="Date range">
+        <Input id="pack-from" label="From" type="date" defaultValue={from} required />
+        <Input id="pack-to" label="To" type="date" defaultValue={to} required />
+        <button type="submit">Update</button>{' '}
+        <button type="button" class="primary" onClick={() => print()}>
+          Print or save as PDF
+        </button>
+      </form>
+      <Notice error={error} />
+
+      <section aria-labelledby="pack-compliance">
+        <h2 id="pack-compliance">1. Compliance by room and week (P1, D5)</h2>
+        <p>
+          Share of lesson time due in which each room's locker was locked and closed. Exempt time is not due.
+        </p>
+        {!matrix ? (
+          <p>Loading…</p>
+        ) : matrix.rooms.length === 0 ? (
+          <p data-testid="pack-no-compliance">No lessons recorded in this range.</p>
+        ) : (
+          <div class="table-wrap">
+            <table>
+              <caption>Compliance by room (rows) and week beginning (columns)</caption>
+              <thead>
+                <tr>
+                  <th scope="col">Room</th>
+                  {matrix.weeks.map((w) => (
+                    <th scope="col" key={w}>
+                      w/b {isoDate(new Date(w))}
+                    </th>
+                  ))}
+                  <th scope="col">Range</th>
+                </tr>
+              </thead>
+              <tbody>
+                {matrix.rooms.map((r) => (
+                  <tr key={r.room}>
+                    <th scope="row">{roomName(r.room)}</th>
+                    {r.cells.map((c, i) => (
+                      <td key={i}>{pct(c)}</td>
+                    ))}
+                    <td>{pct(r.total)}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+        )}
+      </section>
+
+      <section aria-labelledby="pack-exemptions">
+        <h2 id="pack-exemptions">2. Exemptions granted (P6)</h2>
+        {!exemptions ? (
+          <p>Loading…</p>
+        ) : exemptions.length === 0 ? (
+          <p>No exemptions were granted in this range.</p>
+        ) : (
+          <div class="table-wrap">
+            <table>
+              <caption>Authorised phone use granted by the Headteacher</caption>
+              <thead>
+                <tr>
+                  <th scope="col">Date</th>
+                  <th scope="col">Room</th>
+                  <th scope="col">Period</th>
+                  <th scope="col">Reason</th>
+                  <th scope="col">Granted by</th>
+                  <th scope="col">Status</th>
+                </tr>
+              </thead>
+              <tbody>
+                {exemptions.map((e) => (
+                  <tr key={e.id}>
+                    <td>{e.date}</td>
+                    <td>{roomName(e.room)}</td>
+                    <td>{periodName(e.period)}</td>
+                    <td>{e.reason}</td>
+                    <td>{who(e.grantedBy ?? '')}</td>
+                    <td>{e.status === 'revoked' ? `Withdrawn by ${who(e.revokedBy ?? '')}` : e.status}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+        )}
+      </section>
+
+      <section aria-labelledby="pack-incidents">
+        <h2 id="pack-incidents">3. Incidents by category and time to acknowledge (R3, R5)</h2>
+        {!live.may('incidents:read') ? (
+          <p>
+            Incident figures are included when the pack is produced by the coordinator, DSL or Headteacher.
+          </p>
+        ) : !categories ? (
+          <p>Loading…</p>
+        ) : categories.length === 0 ? (
+          <p>No incidents in this range.</p>
+        ) : (
+          <div class="table-wrap">
+            <table data-testid="pack-incidents">
+              <caption>Incidents received in the range; no incident's content is included</caption>
+              <thead>
+                <tr>
+                  <th scope="col">Category</th>
+                  <th scope="col">Incidents</th>
+                  <th scope="col">Acknowledged</th>
+                  <th scope="col">Median time to acknowledge</th>
+                  <th scope="col">Longest</th>
+                </tr>
+              </thead>
+              <tbody>
+                {categories.map((c) => (
+                  <tr key={c.category}>
+                    <th scope="row">{c.category}</th>
+                    <td>{c.count}</td>
+                    <td>{c.acknowledged}</td>
+                    <td>{fmtAge(c.medianAckMs)}</td>
+                    <td>{fmtAge(c.longestAckMs)}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+        )}
+      </section>
+    </article>
+  );
+}

@@ -1,0 +1,68 @@
+/**
+ * Settings: timetable, zones and rooms, the policy preset and matrix (P8), the exemptions register (P6), accounts and
+ * roles (S1, S5) and the audit log with its chain check (S6). Each section is shown only to the roles that may use it.
+ */
+import { useEffect, useState } from 'preact/hooks';
+import type { Permission } from '../../../hub/users/roles.js';
+import { api, errorText } from '../api.js';
+import { Notice } from '../components/Field.js';
+import type { Live } from '../main.js';
+import { href } from '../router.js';
+import type { PolicyView } from '../types.js';
+import { Accounts } from './settings/Accounts.js';
+import { AuditLogView } from './settings/AuditLog.js';
+import { Exemptions } from './settings/Exemptions.js';
+import { PolicyMatrix, RoomsView, TimetableView } from './settings/SchoolViews.js';
+
+const TABS: { id: string; label: string; permission: Permission }[] = [
+  { id: 'timetable', label: 'Timetable', permission: 'policy:read' },
+  { id: 'rooms', label: 'Zones and rooms', permission: 'policy:read' },
+  { id: 'policy', label: 'Policy', permission: 'policy:read' },
+  { id: 'exemptions', label: 'Exemptions', permission: 'policy:read' },
+  { id: 'accounts', label: 'Accounts', permission: 'users:read' },
+  { id: 'audit', label: 'Audit log', permission: 'audit:read' },
+];
+
+export function Settings({ live, tab }: { live: Live; tab: string | undefined }) {
+  const tabs = TABS.filter((t) => live.may(t.permission));
+  const current = tabs.find((t) => t.id === tab) ?? tabs[0];
+  const [policy, setPolicy] = useState<PolicyView | null>(null);
+  const [error, setError] = useState('');
+  useEffect(() => {
+    if (live.may('policy:read'))
+      api<PolicyView>('GET', '/api/policy').then(setPolicy, (e) => setError(errorText(e)));
+  }, []);
+
+  return (
+    <section aria-labelledby="settings-heading">
+      <h1 id="settings-heading">Settings</h1>
+      <nav aria-label="Settings sections" class="tabs">
+        <ul>
+          {tabs.map((t) => (
+            <li key={t.id}>
+              <a href={href('settings', t.id)} aria-current={current?.id === t.id ? 'page' : undefined}>
+                {t.label}
+              </a>
+            </li>
+          ))}
+        </ul>
+      </nav>
+      <Notice error={error} />
+      {current?.id === 'accounts' ? (
+        <Accounts live={live} />
+      ) : current?.id === 'audit' ? (
+        <AuditLogView />
+      ) : !policy ? (
+        <p>Loading…</p>
+      ) : current?.id === 'rooms' ? (
+        <RoomsView policy={policy} />
+      ) : current?.id === 'policy' ? (
+        <PolicyMatrix policy={policy} />
+      ) : current?.id === 'exemptions' ? (
+        <Exemptions live={live} policy={policy} />
+      ) : (
+        <TimetableView policy={policy} />
+      )}
+    </section>
+  );
+}

@@ -1,0 +1,159 @@
+/**
+ * Read-only views of the school model: timetable (periods, term dates, INSET days), zones and rooms, and the policy
+ * matrix (P8: role × time × zone, as the school's own phone table). They change in school.json, which the hub
+ * validates against its schema at start; there is no write API for them yet.
+ */
+import { type PolicyView, TIME_KINDS, ZONE_KINDS } from '../../types.js';
+
+const WEEKDAYS = ['', 'Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday', 'Sunday'];
+const KIND_TEXT: Record<string, string> = {
+  curriculum: 'Curriculum area',
+  'designated-phone-area': 'Designated phone area',
+  office: 'Office',
+};
+const TIME_TEXT: Record<string, string> = {
+  'before-school': 'Before school',
+  registration: 'Registration',
+  lesson: 'Lessons',
+  break: 'Break',
+  lunch: 'Lunch',
+  'after-school': 'After school',
+  closed: 'School closed',
+};
+const PERMISSION_TEXT = {
+  yes: { mark: '✓', text: 'Yes' },
+  no: { mark: '✗', text: 'No' },
+  'if-unavoidable': { mark: '~', text: 'Not if avoidable' },
+} as const;
+
+const EditNote = () => (
+  <p class="hint">
+    Changed in the school's <code>school.json</code> (checked against its schema when the hub starts); every
+    change is recorded in the audit log (S6).
+  </p>
+);
+
+export function TimetableView({ policy }: { policy: PolicyView }) {
+  const t = policy.timetable;
+  return (
+    <section aria-labelledby="tt-heading">
+      <h2 id="tt-heading">Timetable</h2>
+      <EditNote />
+      <p>
+        Open {t.weekdays.map((d) => WEEKDAYS[d]).join(', ')} · arrival {t.arrival} · home time {t.homeTime} ·
+        time zone {t.timezone}
+      </p>
+      <div class="table-wrap">
+        <table>
+          <caption>Periods</caption>
+          <thead>
+            <tr>
+              <th scope="col">Period</th>
+              <th scope="col">Kind</th>
+              <th scope="col">Start</th>
+              <th scope="col">End</th>
+            </tr>
+          </thead>
+          <tbody>
+            {t.periods.map((p) => (
+              <tr key={p.id}>
+                <th scope="row">{p.name}</th>
+                <td>{p.kind}</td>
+                <td>{p.start}</td>
+                <td>{p.end}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+      <h3>Terms</h3>
+      <ul>
+        {t.terms.map((term) => (
+          <li key={term.name}>
+            {term.name}: {term.start} to {term.end}
+          </li>
+        ))}
+      </ul>
+      <h3>INSET days</h3>
+      {t.insetDays.length ? <p>{t.insetDays.join(', ')}</p> : <p>None.</p>}
+    </section>
+  );
+}
+
+export function RoomsView({ policy }: { policy: PolicyView }) {
+  return (
+    <section aria-labelledby="rooms-set-heading">
+      <h2 id="rooms-set-heading">Zones and rooms (P3)</h2>
+      <EditNote />
+      {policy.zones.map((z) => (
+        <div key={z.id}>
+          <h3>
+            {z.name} <span class="hint">({KIND_TEXT[z.kind] ?? z.kind})</span>
+          </h3>
+          <ul>
+            {policy.rooms
+              .filter((r) => r.zone === z.id)
+              .map((r) => (
+                <li key={r.id}>
+                  {r.name} <span class="hint">({r.id})</span>
+                </li>
+              ))}
+          </ul>
+        </div>
+      ))}
+    </section>
+  );
+}
+
+export function PolicyMatrix({ policy }: { policy: PolicyView }) {
+  const p = policy.policy;
+  const cell = (role: 'pupil' | 'staff', time: string, zone: string) =>
+    p.matrix.find((r) => r.role === role && r.time === time && r.zone === zone)?.phones;
+  return (
+    <section aria-labelledby="matrix-heading">
+      <h2 id="matrix-heading">Policy (P8)</h2>
+      <p>
+        Preset <strong>{p.preset}</strong> · signage warns {p.warningMinutes} min before a lesson · lockers
+        must lock within {p.graceMinutes} min of its start.
+      </p>
+      <EditNote />
+      <p>
+        May phones be used? <span aria-hidden="true">✓</span> Yes · <span aria-hidden="true">✗</span> No ·{' '}
+        <span aria-hidden="true">~</span> Not if avoidable. Anything not listed is No.
+      </p>
+      {(['pupil', 'staff'] as const).map((role) => (
+        <div class="table-wrap" key={role}>
+          <table class="matrix" data-testid={`matrix-${role}`}>
+            <caption>{role === 'pupil' ? 'Pupils' : 'Staff, visitors and volunteers'}</caption>
+            <thead>
+              <tr>
+                <th scope="col">Time</th>
+                {ZONE_KINDS.map((z) => (
+                  <th scope="col" key={z}>
+                    {KIND_TEXT[z]}
+                  </th>
+                ))}
+              </tr>
+            </thead>
+            <tbody>
+              {TIME_KINDS.map((time) => (
+                <tr key={time}>
+                  <th scope="row">{TIME_TEXT[time]}</th>
+                  {ZONE_KINDS.map((zone) => {
+                    const v = PERMISSION_TEXT[cell(role, time, zone) ?? 'no'];
+                    return (
+                      <td key={zone} class={`perm perm-${v.text.replaceAll(' ', '-').toLowerCase()}`}>
+                        <span aria-hidden="true">{v.mark} </span>
+                        {v.text}
+                      </td>
+                    );
+                  })}
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      ))}
+    </section>
+  );
+}
