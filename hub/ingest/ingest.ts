@@ -41,6 +41,11 @@ export interface IngestDeps {
   chain?: ChainMonitor;
 }
 
+/** A message whose write is submitted but not yet committed; `stored` settles with the write. */
+interface Pipelined {
+  stored: Promise<boolean>;
+}
+
 export interface IngestStats {
   accepted: number;
   duplicates: number;
@@ -69,15 +74,29 @@ export class Ingest {
    * broker withholds its acknowledgement and the device resends.
    */
   handle(message: DevicePublish): Promise<boolean> {
-    let accepted = false;
+    let outcome: boolean | Pipelined = false;
     return this.queue
       .run(message.principal.id, async () => {
-        accepted = await this.process(message);
+        outcome = await this.process(message);
       })
-      .then(() => accepted);
+      .then(() => (typeof outcome === 'boolean' ? outcome : outcome.stored));
   }
 
-  private async process(message: DevicePublish): Promise<boolean> {
+  /**
+   * Messages with nothing to check against stored state (heartbeats, locker state) are pipelined: their write is
+   * submitted in arrival order (HubDb commits in submission order, grouped with other writes) and the device's next
+   * message is processed meanwhile; the caller, and so the acknowledgement, still waits for the write itself.
+   */
+  private pipelined(written: Promise<void>, after: () => void): Pipelined {
+    const stored = written.then(() => {
+      after();
+      return true;
+    });
+    stored.catch(() => {}); // handled by handle()'s caller; this only stops an early unhandled-rejection warning
+    return { stored };
+  }
+
+  private async process(message: DevicePublish): Promise<boolean | Pipelined> {
     const topic = parseTopic(message.topic);
     if (!topic) return this.reject('topic: not in the phones-away tree', message);
     const schema = schemaFor(topic);
@@ -104,7 +123,7 @@ export class Ingest {
           return true;
         }
         const ops = [
-          ...outbox.enqueueOps([lockerEventPoint(ref, event)]),
+          ...outbox.enqueueOps([lockerEventPoint(ref, event, this.deps.now())]),
           ...chainOps,
           { type: 'put' as const, sublevel: 'dedupe' as const, key: event.id, value: 'locker-event' },
         ];
@@ -133,10 +152,10 @@ export class Ingest {
       }
       case 'locker-state': {
         const state = value as LockerState;
-        await outbox.enqueue([lockerStatePoint(ref, state)]);
-        this.stats.accepted += 1;
-        bus.emit('device.locker-state', { ref, state });
-        return true;
+        return this.pipelined(outbox.enqueue([lockerStatePoint(ref, state)]), () => {
+          this.stats.accepted += 1;
+          bus.emit('device.locker-state', { ref, state });
+        });
       }
       case 'signage-state':
         this.stats.accepted += 1;
@@ -151,12 +170,16 @@ export class Ingest {
             queued: heartbeat.queued,
             ...(heartbeat.prev ? { prev: heartbeat.prev } : {}),
           })) ?? [];
-        await this.deps.db.batch([...chainOps, ...outbox.enqueueOps([heartbeatPoint(ref, heartbeat)])]);
-        outbox.kick();
-        this.deps.registry.touch(ref.device, { lastSeen: this.deps.now(), software: heartbeat.software });
-        this.stats.accepted += 1;
-        bus.emit('device.heartbeat', { ref, heartbeat });
-        return true;
+        const written = this.deps.db.batch([
+          ...chainOps,
+          ...outbox.enqueueOps([heartbeatPoint(ref, heartbeat, this.deps.now())]),
+        ]);
+        return this.pipelined(written, () => {
+          outbox.kick();
+          this.deps.registry.touch(ref.device, { lastSeen: this.deps.now(), software: heartbeat.software });
+          this.stats.accepted += 1;
+          bus.emit('device.heartbeat', { ref, heartbeat });
+        });
       }
       case 'availability':
         this.stats.accepted += 1;

@@ -8,6 +8,13 @@ const tagsOf = (a: DeviceAddress) => ({ site: a.site, room: a.room, device: a.de
 const clockField = (e: { clockSynced?: boolean }): Record<string, boolean> =>
   e.clockSynced === undefined ? {} : { clock_synced: e.clockSynced };
 
+/**
+ * The point's time: the device's clock when it says it is synchronised (or does not say: older devices), else the
+ * hub's receive time. A Pi has no real-time clock, so an unsynchronised one can be hours out; the hub's is trusted.
+ */
+export const pointTime = (e: { ts: number; clockSynced?: boolean }, receivedAt: number): number =>
+  e.clockSynced === false ? receivedAt : e.ts;
+
 export function reportPoint(a: DeviceAddress, report: Report, receivedAt: number): MetricPoint {
   return {
     measurement: 'report',
@@ -19,17 +26,17 @@ export function reportPoint(a: DeviceAddress, report: Report, receivedAt: number
       seq: report.seq,
       ...clockField(report),
     },
-    ts: report.ts,
+    ts: pointTime(report, receivedAt),
     subMsNs: report.seq % 1_000_000,
   };
 }
 
-export function lockerEventPoint(a: DeviceAddress, event: LockerEvent): MetricPoint {
+export function lockerEventPoint(a: DeviceAddress, event: LockerEvent, receivedAt: number): MetricPoint {
   return {
     measurement: 'locker_event',
     tags: { ...tagsOf(a), kind: event.kind, ...(event.reason ? { reason: event.reason } : {}) },
     fields: { phones: event.phones, seq: event.seq, ...clockField(event) },
-    ts: event.ts,
+    ts: pointTime(event, receivedAt),
     subMsNs: event.seq % 1_000_000,
   };
 }
@@ -43,7 +50,7 @@ export function lockerStatePoint(a: DeviceAddress, state: LockerState): MetricPo
   };
 }
 
-export function heartbeatPoint(a: DeviceAddress, hb: Heartbeat): MetricPoint {
+export function heartbeatPoint(a: DeviceAddress, hb: Heartbeat, receivedAt: number): MetricPoint {
   return {
     measurement: 'heartbeat',
     tags: tagsOf(a),
@@ -52,9 +59,9 @@ export function heartbeatPoint(a: DeviceAddress, hb: Heartbeat): MetricPoint {
       queued: hb.queued,
       software: hb.software,
       ...clockField(hb),
-      ...(hb.boardConnected === undefined ? {} : { board_connected: hb.boardConnected as boolean }),
+      ...(hb.boardConnected === undefined ? {} : { board_connected: hb.boardConnected }),
     },
-    ts: hb.ts,
+    ts: pointTime(hb, receivedAt),
     subMsNs: hb.seq % 1_000_000,
   };
 }
