@@ -17,6 +17,10 @@
  * link has been down for `offlineGraceMs`, those commands are forgotten as stale and the device follows the
  * day's schedule (sent earlier by the hub) on its own wall clock in the schedule's timezone. With no schedule
  * for today it shows 'fault' and keeps the lock as it was. The staff key always unlocks (authorised access).
+ *
+ * Board lost (USB cable out, R7): signage state says 'fault' (local-fault) until the board is back, a press in
+ * progress is forgotten, and during a lesson a tamper event 'unplugged-in-lesson' is raised. When the board is
+ * back its levels are happenings, not boot levels: a door opened while it was unplugged is still seen.
  */
 
 import type {
@@ -58,6 +62,8 @@ export type MachineInput =
   | { kind: 'board'; event: InputEvent }
   /** The board has reported its current input levels once: from now on changes are happenings, not boot levels. */
   | { kind: 'board-ready' }
+  /** The board's transport closed or went silent (R7 when in a lesson); 'board-ready' again when it is back. */
+  | { kind: 'board-lost' }
   | { kind: 'tick' }
   | { kind: 'command'; command: Command }
   /** A report is durable in the journal; `offline` when it could not be handed to the link (waits on disk). */
@@ -78,6 +84,8 @@ export interface MachineState {
   /** Static configuration, carried so that `step` needs nothing but (state, input, now). */
   readonly config: MachineConfig;
   booting: boolean;
+  /** The board has been lost and is not back yet. */
+  boardLost: boolean;
   locker: { locked: boolean; doorOpen: boolean; slots: readonly boolean[]; keyOn: boolean };
   signage: { mode: SignageMode; source: SignageSource };
   /** Last hub commands; null when none yet or forgotten as stale after going offline. */
@@ -114,6 +122,7 @@ export function initialState(
   return {
     config,
     booting: true,
+    boardLost: false,
     locker: {
       locked: config.lockerMode !== 'open',
       doorOpen: false,
@@ -161,6 +170,16 @@ export function step(state: MachineState, input: MachineInput, now: number): Ste
       break;
     case 'board-ready':
       s.booting = false;
+      s.boardLost = false;
+      // A new board knows none of our outputs: apply them all again.
+      s.last.outputs = null;
+      break;
+    case 'board-lost':
+      if (s.boardLost) break;
+      s.boardLost = true;
+      s.button = { pressedAt: null, tamperRaised: false };
+      // R7: a device unplugged in a lesson is tamper; outside lessons it is only a fault (signage state, heartbeat).
+      if (!s.booting && inLesson(s, now)) lockerEvent('tamper', 'unplugged-in-lesson');
       break;
     case 'tick':
       break;
@@ -331,8 +350,9 @@ function settle(
   const planned = scheduleAt(s.schedules, now);
   const online = s.link.up || (s.link.downSince !== null && now - s.link.downSince < config.offlineGraceMs);
 
-  // Signage: hub > today's schedule > (online: wait for the hub) > local fault.
-  if (s.hub.signage !== null) s.signage = { mode: s.hub.signage, source: 'hub' };
+  // Signage: no board > hub > today's schedule > (online: wait for the hub) > local fault.
+  if (s.boardLost) s.signage = { mode: 'fault', source: 'local-fault' };
+  else if (s.hub.signage !== null) s.signage = { mode: s.hub.signage, source: 'hub' };
   else if (planned)
     s.signage = { mode: planned.entry?.signage ?? planned.otherwise, source: 'offline-schedule' };
   else if (!online) s.signage = { mode: 'fault', source: 'local-fault' };
@@ -382,6 +402,14 @@ function settle(
     const outputs: Outputs = { locked: locker.locked, signage: s.signage.mode, buttonLight: s.light.mode };
     effects.push({ kind: 'outputs', outputs: chirp ? { ...outputs, chirp } : outputs });
   }
+}
+
+/** A lesson by today's schedule (locked or phones-away now); with no schedule, by the locker and signage as they are. */
+export function inLesson(s: MachineState, now: number): boolean {
+  const planned = scheduleAt(s.schedules, now);
+  if (planned)
+    return planned.entry !== null && (planned.entry.locked || planned.entry.signage === 'phones-away');
+  return s.locker.locked || s.signage.mode === 'phones-away';
 }
 
 // ---------------------------------------------------------------------------------------------------------------

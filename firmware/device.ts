@@ -13,6 +13,7 @@ import type { Logger } from '../hub/log.js';
 import type { DeviceConfig } from '../schemas/config.js';
 import { check } from '../schemas/validate.js';
 import type { BoardPort, Outputs } from './board/board-port.js';
+import { type ClockSyncProbe, ClockSyncWatcher, clockSyncProbeFor } from './clock-sync.js';
 import {
   type Effect,
   initialState,
@@ -31,8 +32,22 @@ export type DeviceLog = Pick<Logger, 'debug' | 'info' | 'warn' | 'error'>;
 export interface DeviceOptions {
   config: DeviceConfig;
   board: BoardPort;
+  /**
+   * Opens the board again after it was lost (USB cable out and back). Without it a lost board stays lost: the
+   * device keeps running, showing the fault to the hub.
+   */
+  reopenBoard?: () => Promise<BoardPort>;
+  /** How long to wait between attempts to reopen a lost board. Default 3000 ms. */
+  boardRetryMs?: number;
   /** The MQTT password (read from config.hub.passwordFile by the caller; never logged). */
   password: string;
+  /**
+   * S4 enrolment: connect with this password (`enrol:<token>:<secret>`) until the hub first accepts us, then with
+   * `password`. onApproved runs once, on that first accepted connect (the caller records it on disk).
+   */
+  enrolment?: { password: string; onApproved: () => Promise<void> };
+  /** Whether the clock is synchronised; default from config.clockSync (see clock-sync.ts). */
+  clockSync?: ClockSyncProbe;
   log: DeviceLog;
   clock?: () => number;
   /** Period of the machine's tick: the resolution of press, hold and schedule timing. */
@@ -55,12 +70,15 @@ export interface RunningDevice {
   connected(): boolean;
   /** Resolves once queued journal writes have finished (useful in tests and before shutdown). */
   idle(): Promise<void>;
+  /** The board in use now: a new port after a lost board was reopened. The caller closes it after stop(). */
+  board(): BoardPort;
 }
 
 const SCHEDULES_DOC = 'schedules';
 
 export async function startDevice(opts: DeviceOptions): Promise<RunningDevice> {
-  const { config, board, log } = opts;
+  const { config, log } = opts;
+  let board = opts.board;
   const clock = opts.clock ?? Date.now;
   const startedAt = clock();
   const software = opts.software ?? (await readSoftwareVersion());
@@ -89,12 +107,16 @@ export async function startDevice(opts: DeviceOptions): Promise<RunningDevice> {
     url: config.hub.url,
     clientId: config.deviceId,
     username: config.hub.username,
-    password: opts.password,
+    password: opts.enrolment?.password ?? opts.password,
     log,
     clock,
     ...opts.link,
     mqtt: mqttExtras,
   });
+
+  const clockSync = new ClockSyncWatcher(opts.clockSync ?? clockSyncProbeFor(config));
+  await clockSync.start();
+  let enrolling = opts.enrolment;
 
   let state = initialState(machineConfig, clock(), schedules);
   let lastOutputs: Outputs | null = null;
@@ -160,7 +182,7 @@ export async function startDevice(opts: DeviceOptions): Promise<RunningDevice> {
         case 'report': {
           const { urgency, pressMs, ts } = effect.report;
           enqueue(async () => {
-            const report = await journal.appendReport({ urgency, pressMs }, ts);
+            const report = await journal.appendReport({ urgency, pressMs, ...synced(clockSync.synced) }, ts);
             const offline = !link.connected;
             log.info({ id: report.id, urgency, offline }, 'device: report raised');
             dispatch({ kind: 'report-queued', id: report.id, offline });
@@ -171,7 +193,7 @@ export async function startDevice(opts: DeviceOptions): Promise<RunningDevice> {
         case 'locker-event': {
           const { ts, ...draft } = effect.event;
           enqueue(async () => {
-            const event = await journal.appendLockerEvent(draft, ts);
+            const event = await journal.appendLockerEvent({ ...draft, ...synced(clockSync.synced) }, ts);
             if (event.kind === 'tamper') log.warn({ id: event.id, reason: event.reason }, 'device: tamper');
             if (link.connected) send({ type: 'locker', event });
           });
@@ -194,10 +216,25 @@ export async function startDevice(opts: DeviceOptions): Promise<RunningDevice> {
   };
 
   link.on('connected', () => {
+    if (enrolling) {
+      // S4: the hub let us in, so an admin has approved us; from now on the plain secret is enough.
+      const { onApproved } = enrolling;
+      enrolling = undefined;
+      link.setPassword(opts.password);
+      log.info({}, 'device: approved by the hub');
+      onApproved().catch((error: unknown) =>
+        log.error({ err: String(error) }, 'device: could not record approval'),
+      );
+    }
     dispatch({ kind: 'link', up: true });
     for (const item of journal.pending()) send(item);
   });
   link.on('disconnected', () => dispatch({ kind: 'link', up: false }));
+  link.on('refused', ({ code }) => {
+    // MQTT 3.1.1 CONNACK 5 = not authorised: what the broker answers a pending device (S4).
+    if (enrolling && code === 5) log.warn({}, 'device: enrolled, waiting for approval on the dashboard');
+    else log.warn({ code }, 'device: hub refused the connection');
+  });
   link.on('command', (command) => {
     log.info({ kind: command.kind, id: command.id }, 'device: command');
     dispatch({ kind: 'command', command });
@@ -216,7 +253,53 @@ export async function startDevice(opts: DeviceOptions): Promise<RunningDevice> {
     if (item.type === 'report')
       dispatch({ kind: 'report-queued', id: item.event.id, offline: true, restored: true });
   }
-  board.onInput((event) => dispatch({ kind: 'board', event }));
+  let retryTimer: NodeJS.Timeout | undefined;
+  let wake: (() => void) | undefined;
+  const pause = (ms: number) =>
+    new Promise<void>((resolve) => {
+      wake = resolve;
+      retryTimer = setTimeout(resolve, ms);
+    });
+
+  /** Events from a port count only while it is the board in use. */
+  const attach = (port: BoardPort) => {
+    port.onInput((event) => {
+      if (port === board) dispatch({ kind: 'board', event });
+    });
+    port.onStatus?.((status) => {
+      if (status === 'lost' && port === board) void recover(port);
+    });
+  };
+
+  /** R7: the board went away. Show the fault (and tamper in a lesson), then keep trying to open it again. */
+  const recover = async (lost: BoardPort) => {
+    dispatch({ kind: 'board-lost' });
+    log.warn({ board: config.board.kind }, 'device: board lost; signage fault until it is back');
+    await lost
+      .close()
+      .catch((error: unknown) => log.debug({ err: String(error) }, 'device: close lost board'));
+    if (!opts.reopenBoard) return;
+    for (let attempt = 1; !closing; attempt += 1) {
+      await pause(opts.boardRetryMs ?? 3_000);
+      if (closing) return;
+      let port: BoardPort | undefined;
+      try {
+        port = await opts.reopenBoard();
+        board = port;
+        attach(port);
+        await port.ready();
+        if (closing) return; // the caller closes board() after stop()
+        dispatch({ kind: 'board-ready' });
+        log.info({ attempt }, 'device: board is back');
+        return;
+      } catch (error) {
+        log.warn({ attempt, err: String(error) }, 'device: board still unavailable');
+        if (port) await port.close().catch(() => undefined);
+      }
+    }
+  };
+
+  attach(board);
   await board.ready();
   dispatch({ kind: 'board-ready' });
   link.start();
@@ -234,13 +317,14 @@ export async function startDevice(opts: DeviceOptions): Promise<RunningDevice> {
     if (!link.connected) return;
     enqueue(async () => {
       const now = clock();
-      const envelope = await journal.nextEnvelope(now);
+      const envelope = await journal.nextEnvelope(now, clockSync.synced);
       const heartbeat = {
         ...envelope,
         uptimeS: Math.max(0, Math.floor((now - startedAt) / 1_000)),
         software,
         queued: journal.queued,
         board: config.board.kind,
+        boardConnected: !state.boardLost,
       };
       // QoS 0 by design: a heartbeat lost to a reconnect race is replaced by the next one.
       await link.publishHeartbeat(heartbeat).catch((error: unknown) => {
@@ -264,6 +348,9 @@ export async function startDevice(opts: DeviceOptions): Promise<RunningDevice> {
       closing = true;
       clearInterval(tickTimer);
       clearInterval(heartbeatTimer);
+      clearTimeout(retryTimer);
+      wake?.();
+      clockSync.stop();
       await idle();
       stopped = true;
       await link.stop();
@@ -274,8 +361,11 @@ export async function startDevice(opts: DeviceOptions): Promise<RunningDevice> {
     queued: () => journal.queued,
     connected: () => link.connected,
     idle,
+    board: () => board,
   };
 }
+
+const synced = (value: boolean | undefined) => (value === undefined ? {} : { clockSynced: value });
 
 async function loadSchedules(journal: EventJournal, log: DeviceLog): Promise<ScheduleCommand[]> {
   const raw = await journal.loadDoc(SCHEDULES_DOC);

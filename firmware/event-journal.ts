@@ -43,6 +43,8 @@ export interface Envelope {
   seq: number;
   ts: number;
   prev?: string;
+  /** Whether the device clock was synchronised when `ts` was read; absent when unknown. */
+  clockSynced?: boolean;
 }
 
 export type PendingItem = { type: 'report'; event: Report } | { type: 'locker'; event: LockerEvent };
@@ -158,9 +160,9 @@ export class EventJournal {
   }
 
   /** Seals a report (seq, id, prev), makes it durable, and returns it. queuedMs is 0 here; set it per send. */
-  appendReport(draft: Pick<Report, 'urgency' | 'pressMs'>, ts: number): Promise<Report> {
+  appendReport(draft: Pick<Report, 'urgency' | 'pressMs' | 'clockSynced'>, ts: number): Promise<Report> {
     return this.serial(async () => {
-      const env = await this.seal(ts);
+      const env = await this.seal(ts, draft.clockSynced);
       const event: Report = { ...env, urgency: draft.urgency, pressMs: draft.pressMs, queuedMs: 0 };
       await this.persist({ type: 'report', event });
       return event;
@@ -168,11 +170,11 @@ export class EventJournal {
   }
 
   appendLockerEvent(
-    draft: Pick<LockerEvent, 'kind' | 'phones' | 'reason'>,
+    draft: Pick<LockerEvent, 'kind' | 'phones' | 'reason' | 'clockSynced'>,
     ts: number,
   ): Promise<LockerEvent> {
     return this.serial(async () => {
-      const env = await this.seal(ts);
+      const env = await this.seal(ts, draft.clockSynced);
       const event: LockerEvent = {
         ...env,
         kind: draft.kind,
@@ -185,11 +187,18 @@ export class EventJournal {
   }
 
   /** An envelope for a message that is not journaled (heartbeat): a fresh seq and the current chain head. */
-  nextEnvelope(ts: number): Promise<Envelope> {
+  nextEnvelope(ts: number, clockSynced?: boolean): Promise<Envelope> {
     return this.serial(async () => {
       const seq = await this.allocate();
       const prev = this.meta.head?.hash;
-      return { v: 1, id: `${this.opts.deviceId}:${seq}`, seq, ts, ...(prev ? { prev } : {}) };
+      return {
+        v: 1,
+        id: `${this.opts.deviceId}:${seq}`,
+        seq,
+        ts,
+        ...(prev ? { prev } : {}),
+        ...(clockSynced === undefined ? {} : { clockSynced }),
+      };
     });
   }
 
@@ -262,10 +271,17 @@ export class EventJournal {
     return seq;
   }
 
-  private async seal(ts: number): Promise<Envelope> {
+  private async seal(ts: number, clockSynced: boolean | undefined): Promise<Envelope> {
     const seq = await this.allocate();
     const prev = this.meta.head?.hash;
-    return { v: 1, id: `${this.opts.deviceId}:${seq}`, seq, ts, ...(prev ? { prev } : {}) };
+    return {
+      v: 1,
+      id: `${this.opts.deviceId}:${seq}`,
+      seq,
+      ts,
+      ...(prev ? { prev } : {}),
+      ...(clockSynced === undefined ? {} : { clockSynced }),
+    };
   }
 
   private async persist(item: PendingItem): Promise<void> {

@@ -23,6 +23,7 @@ import type {
 } from '../schemas/messages.js';
 import { type DeviceAddress, parseTopic, topics } from '../schemas/topics.js';
 import { parse, parsePayload } from '../schemas/validate.js';
+import { type BackoffOptions, backoffDelay, LINK_BACKOFF } from './backoff.js';
 
 export type LinkLog = Pick<Logger, 'debug' | 'info' | 'warn' | 'error'>;
 
@@ -52,7 +53,12 @@ export interface HubLinkOptions {
   log: LinkLog;
   clock?: () => number;
   keepaliveS?: number;
+  /** First reconnect delay; doubles per failed attempt up to reconnectMaxMs, ±20 % jitter. Default 1000 ms. */
   reconnectPeriodMs?: number;
+  /** Default 30000 ms. */
+  reconnectMaxMs?: number;
+  /** Randomness for the jitter (tests pass a fixed one). */
+  random?: () => number;
   connectTimeoutMs?: number;
   mqtt?: LinkMqttExtras;
 }
@@ -62,6 +68,8 @@ export interface HubLinkEvents {
   disconnected: { reason: string };
   command: Command;
   ack: ReportAck;
+  /** The broker refused the connection (CONNACK code): bad credentials, or a device awaiting approval (S4). */
+  refused: { code: number; message: string };
 }
 
 type Listener<K extends keyof HubLinkEvents> = (payload: HubLinkEvents[K]) => void;
@@ -77,7 +85,11 @@ export class HubLink {
     disconnected: new Set(),
     command: new Set(),
     ack: new Set(),
+    refused: new Set(),
   };
+  private readonly backoff: BackoffOptions;
+  private attempt = 0;
+  private password: string;
   /** Events handed to mqtt.js and not yet PUBACKed: mqtt.js itself resends those after a reconnect. */
   private readonly inflight = new Map<string, Promise<void>>();
   /** Latest retained state per topic, republished on every connect so the broker never keeps an old one. */
@@ -86,6 +98,27 @@ export class HubLink {
   /** Does nothing until start(), so construction never touches the network. */
   constructor(private readonly opts: HubLinkOptions) {
     this.clock = opts.clock ?? Date.now;
+    this.password = opts.password;
+    this.backoff = {
+      ...LINK_BACKOFF,
+      ...(opts.reconnectPeriodMs ? { baseMs: opts.reconnectPeriodMs } : {}),
+      ...(opts.reconnectMaxMs ? { maxMs: opts.reconnectMaxMs } : {}),
+    };
+  }
+
+  /** The password for the next connects (enrolment: the plain secret once the hub has approved us). */
+  setPassword(password: string): void {
+    this.password = password;
+    if (this.client) this.client.options.password = password;
+  }
+
+  /** The delay mqtt.js waits before its next attempt: jittered exponential backoff (see backoff.ts). */
+  get reconnectDelayMs(): number | undefined {
+    return this.client?.options.reconnectPeriod;
+  }
+
+  private nextDelay(): number {
+    return backoffDelay(this.attempt, (this.opts.random ?? Math.random)(), this.backoff);
   }
 
   get connected(): boolean {
@@ -105,10 +138,13 @@ export class HubLink {
       ...this.opts.mqtt,
       clientId: this.opts.clientId,
       username: this.opts.username,
-      password: this.opts.password,
+      password: this.password,
       clean: false,
       keepalive: this.opts.keepaliveS ?? 10,
-      reconnectPeriod: this.opts.reconnectPeriodMs ?? 1_500,
+      reconnectPeriod: this.nextDelay(),
+      // mqtt.js 5 stops for good after a refused CONNACK unless told otherwise; a device must keep trying (a pending
+      // device awaiting approval, S4; a hub briefly unable to check credentials), at the backoff's pace.
+      reconnectOnConnackError: true,
       connectTimeout: this.opts.connectTimeoutMs ?? 5_000,
       // The journal queues; mqtt.js must not queue heartbeats while offline.
       queueQoSZero: false,
@@ -121,7 +157,15 @@ export class HubLink {
     });
     this.client = client;
 
+    // mqtt.js waits a fixed reconnectPeriod, read when the connection closes. Each attempt raises the period for the
+    // next close; a successful connect resets it to about baseMs.
+    client.on('reconnect', () => {
+      this.attempt += 1;
+      client.options.reconnectPeriod = this.nextDelay();
+    });
     client.on('connect', (connack) => {
+      this.attempt = 0;
+      client.options.reconnectPeriod = this.nextDelay();
       this.isConnected = true;
       const sessionPresent = connack.sessionPresent === true;
       log.info({ sessionPresent }, 'link: connected to hub');
@@ -139,8 +183,10 @@ export class HubLink {
     client.on('close', () => this.markDown('connection closed'));
     client.on('offline', () => this.markDown('offline'));
     client.on('error', (error) => {
-      // Never fatal: mqtt.js keeps reconnecting (bad credentials included, which is what we want to see logged).
+      // Never fatal: mqtt.js keeps reconnecting (refusals included, see reconnectOnConnackError above).
       log.warn({ err: error.message }, 'link: mqtt error');
+      const code = (error as { code?: unknown }).code;
+      if (typeof code === 'number') this.emit('refused', { code, message: error.message });
     });
     client.on('message', (topic, payload) => this.onMessage(topic, payload));
   }

@@ -12,8 +12,11 @@ import { pathToFileURL } from 'node:url';
 import { createLogger, type Logger } from '../hub/log.js';
 import type { DeviceConfig } from '../schemas/config.js';
 import { check } from '../schemas/validate.js';
-import { openBoard } from './board/open-board.js';
+import type { BoardPort } from './board/board-port.js';
+import { EMULATOR_CONTROL_ENV, EmulatorControl } from './board/emulator-control.js';
+import { boardOpener } from './board/open-board.js';
 import { type RunningDevice, startDevice } from './device.js';
+import { deviceCredentials } from './enrolment.js';
 
 export class DeviceConfigError extends Error {
   readonly code = 'E_CONFIG';
@@ -49,6 +52,7 @@ export async function loadDeviceConfig(file: string): Promise<DeviceConfig> {
       ...config.hub,
       passwordFile: resolve(base, config.hub.passwordFile),
       ...(config.hub.ca ? { ca: resolve(base, config.hub.ca) } : {}),
+      ...(config.hub.enrolTokenFile ? { enrolTokenFile: resolve(base, config.hub.enrolTokenFile) } : {}),
     },
   };
 }
@@ -62,12 +66,28 @@ export interface DeviceProgram {
 export async function runDevice(configPath: string, options: { log?: Logger; handleSignals?: boolean } = {}) {
   const config = await loadDeviceConfig(configPath);
   const log = options.log ?? createLogger(`device:${config.deviceId}`);
-  const password = (await readFile(config.hub.passwordFile, 'utf8')).trim();
-  const { port } = await openBoard(config.board, config.pins, log);
+  const { password, enrolment } = await deviceCredentials(config);
+  const opener = boardOpener(config.board, config.pins, log);
+  const controlFile = process.env[EMULATOR_CONTROL_ENV];
+  const control =
+    config.board.kind === 'emulated-uno' && controlFile ? new EmulatorControl(controlFile, log) : undefined;
+  const openPort: () => Promise<BoardPort> = control
+    ? control.wrap(opener)
+    : async () => (await opener()).port;
+  control?.start();
+  const port = await openPort();
   let device: RunningDevice;
   try {
-    device = await startDevice({ config, board: port, password, log });
+    device = await startDevice({
+      config,
+      board: port,
+      reopenBoard: openPort,
+      password,
+      ...(enrolment ? { enrolment } : {}),
+      log,
+    });
   } catch (error) {
+    control?.stop();
     await port.close().catch(() => undefined);
     throw error;
   }
@@ -76,7 +96,8 @@ export async function runDevice(configPath: string, options: { log?: Logger; han
   const stop = () => {
     stopping ??= (async () => {
       await device.stop();
-      await port.close();
+      control?.stop();
+      await device.board().close();
       log.info({}, 'device: stopped');
     })();
     return stopping;

@@ -21,10 +21,19 @@ export interface Outputs {
   chirp?: 'confirmed' | 'stored' | 'none';
 }
 
+/**
+ * The connection to the board itself, apart from its inputs: 'lost' when the transport closed or the board stopped
+ * answering (USB cable pulled, Arduino reset). A lost port is finished: the device closes it and opens a new one
+ * (see firmware/board-supervisor.ts). 'connected' is told once, when the board is ready.
+ */
+export type BoardStatus = 'connected' | 'lost';
+
 export interface BoardPort {
   /** Resolves when the board is ready and the current input levels have been reported once. */
   ready(): Promise<void>;
   onInput(listener: (event: InputEvent) => void): void;
+  /** Optional: a backend that cannot notice losing its board (GPIO on the Pi itself) need not implement it. */
+  onStatus?(listener: (status: BoardStatus) => void): void;
   apply(outputs: Outputs): void;
   close(): Promise<void>;
 }

@@ -14,7 +14,7 @@
  * Inputs may use 'A0'..'A5' (Button resolves those itself; johnny-five's Switch does not, which is why it is unused).
  */
 import five from 'johnny-five';
-import type { BoardPort, ButtonLight, InputEvent, Outputs } from './board-port.js';
+import type { BoardPort, BoardStatus, ButtonLight, InputEvent, Outputs } from './board-port.js';
 import { type BoardLog, silentLog } from './log.js';
 import {
   BUTTON_LIGHT_PATTERNS,
@@ -40,6 +40,11 @@ export interface JohnnyFiveBoardOptions {
   settleMs?: number;
   /** johnny-five's own connect-to-ready timeout. Default 10000 ms. */
   readyTimeoutMs?: number;
+  /**
+   * Firmata only: ask the firmware for its version this often once ready, and report the board 'lost' when two
+   * asks in a row go unanswered. For transports that can hang without closing (a wedged USB hub). Off by default.
+   */
+  watchdogMs?: number;
 }
 
 type InputKey = 'door' | 'key' | 'button' | `slot${number}`;
@@ -53,6 +58,7 @@ interface FirmataSync {
 /** The IO object's own events: johnny-five only forwards its errors once ready, and we release held buttons. */
 interface IoEvents {
   on?(event: 'error', listener: (error: Error) => void): unknown;
+  on?(event: 'close' | 'disconnect', listener: () => void): unknown;
   emit?(event: string, ...args: unknown[]): boolean;
 }
 
@@ -96,6 +102,11 @@ export class JohnnyFiveBoard implements BoardPort {
   private readonly log: BoardLog;
   private readonly settleMs: number;
   private readonly listeners: Array<(event: InputEvent) => void> = [];
+  private readonly statusListeners: Array<(status: BoardStatus) => void> = [];
+  private lost = false;
+  private readonly watchdogMs: number | undefined;
+  private watchdogTimer: NodeJS.Timeout | undefined;
+  private unanswered = 0;
   private readonly levels = new Map<InputKey, boolean>();
   private readonly readyPromise: Promise<void>;
   private resolveReady!: () => void;
@@ -114,6 +125,7 @@ export class JohnnyFiveBoard implements BoardPort {
     this.pins = options.pins;
     this.log = options.log ?? silentLog;
     this.settleMs = options.settleMs ?? 250;
+    this.watchdogMs = options.watchdogMs;
     this.readyPromise = new Promise<void>((resolve, reject) => {
       this.resolveReady = resolve;
       this.rejectReady = reject;
@@ -131,20 +143,22 @@ export class JohnnyFiveBoard implements BoardPort {
     };
     this.board = new five.Board(boardOptions);
     // Before ready, an IO error (serial port missing, say) has no listener in johnny-five and would throw.
-    (options.io as IoEvents).on?.('error', (error) => {
+    const io = options.io as IoEvents;
+    io.on?.('error', (error) => {
+      if (this.live) return this.markLost(`transport error: ${error.message}`);
       if (this.board.isReady) return; // johnny-five forwards it to the board from here on
       this.log.error({ board: options.id, error: error.message }, 'board connection failed');
       this.rejectReady(error);
     });
+    // firmata-io says 'disconnect' when serialport reports the device gone, 'close' for any other close.
+    io.on?.('close', () => this.markLost('transport closed'));
+    io.on?.('disconnect', () => this.markLost('board disconnected'));
     // johnny-five reports failures as 'error' events; unhandled, an EventEmitter 'error' would throw.
     this.board.on('error', (error: Error | five.BoardLogEvent) => {
       if (this.closed) return;
       const message = error instanceof Error ? error.message : error.message || String(error.class);
       this.log.error({ board: options.id, error: message }, 'board error');
       if (!this.live) this.rejectReady(error instanceof Error ? error : new Error(message));
-    });
-    this.board.on('close', () => {
-      if (!this.closed) this.log.warn({ board: options.id }, 'board connection closed');
     });
     this.board.on('ready', () => {
       if (this.closed) return;
@@ -158,6 +172,12 @@ export class JohnnyFiveBoard implements BoardPort {
 
   ready(): Promise<void> {
     return this.readyPromise;
+  }
+
+  /** 'connected' once ready (told at once to a late listener), then at most one 'lost'. */
+  onStatus(listener: (status: BoardStatus) => void): void {
+    this.statusListeners.push(listener);
+    if (this.live) queueMicrotask(() => this.tellStatus(listener, this.lost ? 'lost' : 'connected'));
   }
 
   /**
@@ -179,7 +199,7 @@ export class JohnnyFiveBoard implements BoardPort {
    * changes to 'confirmed' or 'stored'. Before the board is ready the latest outputs are kept and applied then.
    */
   apply(outputs: Outputs): void {
-    if (this.closed) return;
+    if (this.closed || this.lost) return;
     const hw = this.hw;
     if (!hw) {
       this.pending = outputs;
@@ -211,6 +231,7 @@ export class JohnnyFiveBoard implements BoardPort {
     if (this.closed) return;
     this.closed = true;
     clearTimeout(this.snapshotTimer);
+    clearInterval(this.watchdogTimer);
     this.stopSignage?.();
     this.stopButtonLight?.();
     this.stopChirp?.();
@@ -222,6 +243,7 @@ export class JohnnyFiveBoard implements BoardPort {
       if (input.isDown) io.emit?.(`digital-read-${input.pin}`, input.upValue);
     }
     this.listeners.length = 0;
+    this.statusListeners.length = 0;
     if (!this.live) this.rejectReady(new Error('board closed before it was ready'));
   }
 
@@ -283,6 +305,41 @@ export class JohnnyFiveBoard implements BoardPort {
     this.live = true;
     for (const [key, closed] of this.levels) this.emit(eventFor(key, closed));
     this.resolveReady();
+    for (const listener of this.statusListeners) this.tellStatus(listener, 'connected');
+    this.startWatchdog();
+  }
+
+  private startWatchdog(): void {
+    const io = this.board.io as FirmataSync;
+    if (!this.watchdogMs || typeof io.queryFirmware !== 'function') return;
+    this.watchdogTimer = setInterval(() => {
+      if (this.unanswered >= 2) return this.markLost('board stopped answering');
+      this.unanswered += 1;
+      io.queryFirmware?.(() => {
+        this.unanswered = 0;
+      });
+    }, this.watchdogMs);
+  }
+
+  /** The board is gone (R7 evidence when in a lesson): told once; the owner closes this port and opens another. */
+  private markLost(reason: string): void {
+    if (this.lost || this.closed) return;
+    this.lost = true;
+    clearInterval(this.watchdogTimer);
+    this.log.warn({ board: this.board.id, reason }, 'board lost');
+    if (!this.live) {
+      this.rejectReady(new Error(`board lost before it was ready: ${reason}`));
+      return;
+    }
+    for (const listener of [...this.statusListeners]) this.tellStatus(listener, 'lost');
+  }
+
+  private tellStatus(listener: (status: BoardStatus) => void, status: BoardStatus): void {
+    try {
+      listener(status);
+    } catch (error) {
+      this.log.error({ err: error, status }, 'status listener threw');
+    }
   }
 
   private emit(event: InputEvent): void {

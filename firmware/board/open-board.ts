@@ -7,6 +7,7 @@
  *                    hardware, so soft PWM is enabled.
  * The returned port's close() releases everything: johnny-five, the transport and the emulator.
  */
+import { existsSync } from 'node:fs';
 import firmataIo from 'firmata-io';
 import { SerialPort } from 'serialport';
 import type { DeviceConfig } from '../../schemas/config.js';
@@ -29,6 +30,29 @@ export interface OpenBoardOptions {
 }
 
 const FIRMATA_BAUD = 57_600;
+/** A real Uno over USB: ask Firmata for its version this often, so a wedged (not closed) link is noticed too. */
+const SERIAL_WATCHDOG_MS = 5_000;
+
+/** The board is not there to open (USB cable out): the device keeps its fault showing and tries again later. */
+export class BoardUnavailableError extends Error {
+  readonly code = 'E_BOARD_UNAVAILABLE';
+  constructor(message: string) {
+    super(message);
+    this.name = 'BoardUnavailableError';
+  }
+}
+
+/** Opens a fresh board each call: how the device re-opens one that was unplugged and plugged back. */
+export type BoardOpener = () => Promise<OpenedBoard>;
+
+export function boardOpener(
+  config: DeviceConfig['board'],
+  pins: BoardPins,
+  log: BoardLog = silentLog,
+  options: OpenBoardOptions = {},
+): BoardOpener {
+  return () => openBoard(config, pins, log, options);
+}
 
 /** Opens the board without waiting for it: call onInput() then await port.ready(). */
 export async function openBoard(
@@ -49,10 +73,13 @@ export async function openBoard(
     }
     case 'firmata-serial': {
       if (!config.serialPath) throw new Error("board.kind 'firmata-serial' needs board.serialPath");
+      // Checked first so that retrying every few seconds while unplugged builds no johnny-five board each time.
+      if (!existsSync(config.serialPath))
+        throw new BoardUnavailableError(`no serial device at ${config.serialPath}`);
       const serial = new SerialPort({ path: config.serialPath, baudRate: FIRMATA_BAUD });
       // Opening the port resets a real Uno; Firmata then blinks its version (about 4 s to ready in all).
       const io = new firmataIo.Firmata(serial);
-      const board = new JohnnyFiveBoard({ io, pins, log, id });
+      const board = new JohnnyFiveBoard({ io, pins, log, id, watchdogMs: SERIAL_WATCHDOG_MS });
       return {
         port: withRelease(board, () => {
           if (!serial.isOpen) return Promise.resolve();
@@ -95,6 +122,7 @@ function withRelease(board: JohnnyFiveBoard, release: () => Promise<void>): Boar
   return {
     ready: () => board.ready(),
     onInput: (listener) => board.onInput(listener),
+    onStatus: (listener) => board.onStatus(listener),
     apply: (outputs) => board.apply(outputs),
     close: async () => {
       await board.close();
