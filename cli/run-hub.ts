@@ -5,8 +5,9 @@ import { startHub } from '../hub/main.js';
 
 export async function runHub(configPath: string): Promise<void> {
   const config = loadConfigFile(configPath, 'hub-config');
-  const school = loadConfigFile(resolve(dirname(configPath), config.school), 'school-model');
-  const hub = await startHub({ config, school });
+  const schoolFile = resolve(dirname(configPath), config.school);
+  const school = loadConfigFile(schoolFile, 'school-model');
+  const hub = await startHub({ config, school, schoolFile });
   if (hub.firstRunAdmin) {
     console.log(
       `First run: sign in as '${hub.firstRunAdmin.username}' with password ${hub.firstRunAdmin.password}\n` +

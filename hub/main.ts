@@ -30,6 +30,12 @@ import { MetricsOutbox } from './outbox/metrics-outbox.js';
 import { ExemptionStore } from './policy/exemptions.js';
 import { PolicyDriver } from './policy/policy-driver.js';
 import { type Safeguarding, safeguarding } from './safeguarding.js';
+import {
+  dbSchoolPersistence,
+  fileSchoolPersistence,
+  storedSchoolModel,
+} from './school/school-persistence.js';
+import { SchoolSettings } from './school/school-settings.js';
 import { createInfluxStore } from './store/influx-store.js';
 import type { MetricsStore } from './store/metrics-store.js';
 import { UserStore } from './users/user-store.js';
@@ -37,6 +43,11 @@ import { UserStore } from './users/user-store.js';
 export interface HubOptions {
   config: HubConfig;
   school: SchoolModel;
+  /**
+   * The file `school` was read from. Set: dashboard edits are written back to it (atomically). Unset: edits go to the
+   * hub DB, and a model stored there is used in preference to `school` (hub/school/school-persistence.ts).
+   */
+  schoolFile?: string;
   /** Where the built dashboard lives; defaults to dashboard/dist in the package. */
   dashboardDir?: string;
   log?: Logger;
@@ -87,7 +98,7 @@ export function packageVersion(): string {
 }
 
 export async function startHub(options: HubOptions): Promise<Hub> {
-  const { config, school } = options;
+  const { config } = options;
   const log = options.log ?? createLogger('hub', config.logLevel);
   const now = options.now ?? Date.now;
   const stack: (() => Promise<void>)[] = [];
@@ -100,6 +111,7 @@ export async function startHub(options: HubOptions): Promise<Hub> {
   try {
     const db = await HubDb.open(join(config.dataDir, 'hub-db'));
     stack.push(() => db.close());
+    const school = options.schoolFile ? options.school : ((await storedSchoolModel(db)) ?? options.school);
 
     let influxd: InfluxdHandle | null = null;
     let influxUrl: string;
@@ -161,11 +173,13 @@ export async function startHub(options: HubOptions): Promise<Hub> {
       throw new Error('broker not started');
     };
     let disconnect: RunningBroker['disconnect'] = () => {};
+    // Kept current when an admin edits the rooms (school settings below).
+    const roomIds = new Set(school.rooms.map((r) => r.id));
     const devices = new DeviceAdmin({
       db,
       registry,
       site: school.site,
-      rooms: new Set(school.rooms.map((r) => r.id)),
+      rooms: roomIds,
       now,
       bus,
       disconnect: (id) => disconnect(id),
@@ -249,7 +263,19 @@ export async function startHub(options: HubOptions): Promise<Hub> {
         now,
       }),
     };
-    extensions.push(policy.driver, policy.compliance);
+    const settings = new SchoolSettings({
+      school,
+      persistence: options.schoolFile ? fileSchoolPersistence(options.schoolFile) : dbSchoolPersistence(db),
+      registry,
+      bus,
+      log: log.child({ part: 'school' }),
+      changed: async (model) => {
+        roomIds.clear();
+        for (const r of model.rooms) roomIds.add(r.id);
+        await Promise.all([policy.driver.reload(), policy.compliance.reload()]);
+      },
+    });
+    extensions.push(policy.driver, policy.compliance, settings);
     for (const extension of extensions) {
       await extension.start();
       stack.push(() => extension.stop());

@@ -40,7 +40,7 @@ export function onLocked(handler: () => void): void {
 /** When this page last reached the server with its session (each guarded call refreshes the server's idle timer). */
 export const lastServerCall = () => lastCall;
 
-export async function api<T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
+export async function api<T>(method: 'GET' | 'POST' | 'PUT', path: string, body?: unknown): Promise<T> {
   const response = await fetch(path, {
     method,
     credentials: 'same-origin',

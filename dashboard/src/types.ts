@@ -3,9 +3,11 @@
  * so no server code reaches the bundle). Shapes the hub builds inline in a route are restated here beside it.
  */
 import type { AuditEntry, VerifyResult } from '../../hub/audit/audit-log.js';
+import type { Confiscation } from '../../hub/confiscations/confiscations.js';
 import type { PublicDevice } from '../../hub/devices/device-registry.js';
 import type { PublicToken } from '../../hub/devices/enrolment.js';
 import type { IncidentSummary } from '../../hub/event-bus.js';
+import type { IncidentStats } from '../../hub/incidents/incident-stats.js';
 import type { Incident, IncidentStep } from '../../hub/incidents/incident-store.js';
 import type { DeviceView } from '../../hub/live/live-grid.js';
 import type { DayStatus } from '../../hub/policy/calendar.js';
@@ -17,6 +19,7 @@ import type { LockerMode } from '../../schemas/messages.js';
 
 export type {
   AuditEntry,
+  Confiscation,
   DeviceView,
   Incident,
   IncidentStep,
@@ -57,6 +60,9 @@ export interface Inbox {
   unacknowledged: number;
   oldestUnacknowledgedAgeMs: number | null;
 }
+
+/** GET /api/incidents/stats?from=&to= (R5): figures only. */
+export type IncidentStatsView = IncidentStats & { from: string; to: string };
 
 /** GET /api/incidents/:id: the incident with its chronology (`steps`, oldest first). */
 export type IncidentDetail = Incident & { ageMs: number };

@@ -38,7 +38,10 @@ export interface JohnnyFiveBoardOptions {
   id?: string;
   /** IO plugins other than Firmata: how long after ready to let inputs report before taking the boot snapshot. */
   settleMs?: number;
-  /** johnny-five's own connect-to-ready timeout. Default 10000 ms. */
+  /**
+   * johnny-five's own connect-to-ready timeout. Default 30 s, not johnny-five's 10 s: an emulated Uno on a busy
+   * 2-core machine (or a Pi booting) can take longer to answer, and a missing board already fails at serial open.
+   */
   readyTimeoutMs?: number;
   /**
    * Firmata only: ask the firmware for its version this often once ready, and report the board 'lost' when two
@@ -139,7 +142,7 @@ export class JohnnyFiveBoard implements BoardPort {
       repl: false,
       debug: false,
       sigint: false,
-      timeout: options.readyTimeoutMs ?? 10_000,
+      timeout: options.readyTimeoutMs ?? 30_000,
     };
     this.board = new five.Board(boardOptions);
     // Before ready, an IO error (serial port missing, say) has no listener in johnny-five and would throw.

@@ -128,6 +128,11 @@ export class ComplianceRecorder implements HubExtension {
     await this.chain;
   }
 
+  /** The timetable changed: re-arm for the new next lesson end (recorded lessons stay as recorded). */
+  reload(now: number = this.deps.now()): Promise<void> {
+    return this.serial(async () => this.arm(now));
+  }
+
   /** Resolves when every queued write and re-roll is done. */
   idle(): Promise<void> {
     return this.chain;

@@ -148,7 +148,7 @@ export interface TimeSlot {
 
 const periodCache = new WeakMap<Timetable, (Period & { from: number; to: number })[]>();
 
-/** Periods sorted by start, with their clock times in minutes (memoised: the timetable is read-only config). */
+/** Periods sorted by start, with their clock times in minutes (memoised; an edit calls forgetTimetable). */
 export function periodsOf(timetable: Timetable): (Period & { from: number; to: number })[] {
   let cached = periodCache.get(timetable);
   if (!cached) {
@@ -156,6 +156,11 @@ export function periodsOf(timetable: Timetable): (Period & { from: number; to: n
     periodCache.set(timetable, cached);
   }
   return cached;
+}
+
+/** An edited timetable (hub/school/school-settings.ts changes it in place): drop its memoised periods. */
+export function forgetTimetable(timetable: Timetable): void {
+  periodCache.delete(timetable);
 }
 
 function parsePeriods(timetable: Timetable): (Period & { from: number; to: number })[] {

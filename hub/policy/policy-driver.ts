@@ -110,6 +110,14 @@ export class PolicyDriver implements HubExtension {
     return this.run(now, false);
   }
 
+  /**
+   * The school model changed (timetable, rooms, policy: hub/school/school-settings.ts): re-decide and re-send every
+   * device's directive and both schedules at once, and re-arm the timer for the new next boundary.
+   */
+  reload(now: number = this.deps.now()): Promise<void> {
+    return this.run(now, true);
+  }
+
   /** Re-sends everything to one device (it has just come online). */
   refreshDevice(deviceId: string, now: number = this.deps.now()): Promise<void> {
     return this.serial(async () => {

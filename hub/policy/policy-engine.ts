@@ -90,6 +90,11 @@ export function dayBoundaries(school: SchoolModel): number[] {
   return cached;
 }
 
+/** An edited model (hub/school/school-settings.ts changes it in place): drop its memoised boundaries. */
+export function forgetBoundaries(school: SchoolModel): void {
+  boundaryCache.delete(school);
+}
+
 function computeBoundaries(school: SchoolModel): number[] {
   const tt = school.timetable;
   const base = new Set<number>([parseClock(tt.arrival, 'arrival'), parseClock(tt.homeTime, 'homeTime')]);

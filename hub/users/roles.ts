@@ -19,6 +19,10 @@ export const PERMISSIONS = {
   'audit:read': ['admin', 'head'],
   // P8: every member of staff may see the policy and today's exemptions.
   'policy:read': ['office', 'teacher', 'coordinator', 'dsl', 'head', 'admin'],
+  // P1–P4, P8, S6: the timetable, zones and rooms, and the policy matrix. Admin alone (least privilege): the head
+  // decides policy and the admin enters it; the head sees every change in the audit log and holds the levers that
+  // act at once (exemptions, emergency release).
+  'school:write': ['admin'],
   // P6: teachers ask, only the Headteacher authorises, withdraws, or releases every locker.
   'exemptions:request': ['teacher', 'coordinator', 'dsl', 'head'],
   'exemptions:grant': ['head'],

@@ -264,8 +264,9 @@ describe('dashboard: a new user’s path and the guards around it', () => {
     await expectAccessible(page, 'devices');
 
     for (const [tab, name, check] of [
-      ['Timetable', 'settings-timetable', 'Period 1'],
-      ['Zones and rooms', 'settings-rooms', 'Room 1 (Maths)'],
+      // The admin gets the editors (dashboard-settings.test.ts edits with them).
+      ['Timetable', 'settings-timetable', 'Save timetable'],
+      ['Zones and rooms', 'settings-rooms', 'Save zones and rooms'],
       ['Policy', 'settings-policy', 'Designated phone area'],
       ['Exemptions', 'settings-exemptions', 'Grant an exemption'],
       ['Accounts', 'settings-accounts', 'cora'],
@@ -279,10 +280,10 @@ describe('dashboard: a new user’s path and the guards around it', () => {
       await page.getByRole('main').getByText(check).first().waitFor();
       await expectAccessible(page, name);
     }
-    // P8: lessons are "No" for pupils everywhere, shown as a word as well as a mark.
+    // P8: lessons are "No" for pupils everywhere (the admin's editor; the office reads the same as words, below).
     await page.goto(`${fixture.hub.httpUrl}/#/settings/policy`);
-    const lessons = page.getByTestId('matrix-pupil').getByRole('row', { name: /^Lessons/ });
-    await expect(lessons.getByRole('cell').allTextContents()).resolves.toEqual(['✗ No', '✗ No', '✗ No']);
+    for (const zone of ['Curriculum area', 'Designated phone area', 'Office'])
+      await expect(page.getByLabel(`Pupils, Lessons, ${zone}`).inputValue()).resolves.toBe('no');
     await page.goto(`${fixture.hub.httpUrl}/#/settings/audit`);
     await page.getByRole('button', { name: 'Verify the chain' }).click();
     await page
@@ -301,6 +302,12 @@ describe('dashboard: a new user’s path and the guards around it', () => {
     await officePage.goto(`${fixture.hub.httpUrl}/#/reports/${ref}`);
     await officePage.getByTestId('forbidden').waitFor();
     await expectAccessible(officePage, 'office-forbidden');
+    // P8: every role reads the matrix, shown as a word as well as a mark; only the admin edits it (S5).
+    await officePage.goto(`${fixture.hub.httpUrl}/#/settings/policy`);
+    const lessons = officePage.getByTestId('matrix-pupil').getByRole('row', { name: /^Lessons/ });
+    await lessons.waitFor();
+    await expect(lessons.getByRole('cell').allTextContents()).resolves.toEqual(['✗ No', '✗ No', '✗ No']);
+    await expect(officePage.getByRole('button', { name: 'Save policy' }).count()).resolves.toBe(0);
     const status = await officePage.evaluate(async (r) => (await fetch(`/api/incidents/${r}`)).status, ref);
     expect(status).toBe(403);
     await officePage.goto(`${fixture.hub.httpUrl}/#/today`);

@@ -14,6 +14,7 @@ const PATHS = {
   phone: 'M7 2h10v20H7zM11 18h2',
   exempt: 'M9 12l2 2 4-4M12 3l8 4v5c0 5-3.5 8-8 9-4.5-1-8-4-8-9V7z',
   alert: 'M12 8v5M12 16h.01M3 12a9 9 0 1 0 18 0 9 9 0 0 0-18 0',
+  confiscated: 'M4 7h16v13H4zM4 7l2-4h12l2 4M9 12h6',
 } as const;
 
 export type IconName = keyof typeof PATHS;

@@ -9,41 +9,7 @@ import { roomWeeks } from '../compliance-data.js';
 import { Input, Notice } from '../components/Field.js';
 import { addDays, fmtAge, fmtDateTime, isoDate, pct, who } from '../format.js';
 import type { Live } from '../main.js';
-import type { ComplianceResult, ExemptionView, Inbox, IncidentDetail, PolicyView } from '../types.js';
-
-interface CategoryRow {
-  category: string;
-  count: number;
-  acknowledged: number;
-  medianAckMs: number | null;
-  longestAckMs: number | null;
-}
-
-/** Incidents grouped by category (open ones as "not yet categorised"), with time from receipt to acknowledgement. */
-export function byCategory(incidents: IncidentDetail[]): CategoryRow[] {
-  const groups = new Map<string, number[]>();
-  const counts = new Map<string, number>();
-  for (const i of incidents) {
-    const key = i.category ?? (i.kind === 'tamper' ? 'tamper (not yet closed)' : 'not yet categorised');
-    counts.set(key, (counts.get(key) ?? 0) + 1);
-    const ack = i.steps.find((s) => s.action === 'acknowledged');
-    const list = groups.get(key) ?? [];
-    if (ack) list.push(ack.at - i.receivedAt);
-    groups.set(key, list);
-  }
-  return [...counts.entries()]
-    .sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))
-    .map(([category, count]) => {
-      const times = (groups.get(category) ?? []).sort((a, b) => a - b);
-      return {
-        category,
-        count,
-        acknowledged: times.length,
-        medianAckMs: times.length ? (times[Math.floor((times.length - 1) / 2)] as number) : null,
-        longestAckMs: times.length ? (times[times.length - 1] as number) : null,
-      };
-    });
-}
+import type { ComplianceResult, ExemptionView, IncidentStatsView, PolicyView } from '../types.js';
 
 export function EvidencePack({ live, query }: { live: Live; query: URLSearchParams }) {
   const today = isoDate(new Date());
@@ -52,28 +18,21 @@ export function EvidencePack({ live, query }: { live: Live; query: URLSearchPara
   const [policy, setPolicy] = useState<PolicyView | null>(null);
   const [weeks, setWeeks] = useState<ComplianceResult | null>(null);
   const [exemptions, setExemptions] = useState<ExemptionView[] | null>(null);
-  const [incidents, setIncidents] = useState<IncidentDetail[] | null>(null);
+  const [stats, setStats] = useState<IncidentStatsView | null>(null);
   const [error, setError] = useState('');
   const [generated] = useState(Date.now());
 
   useEffect(() => {
     setError('');
-    const start = new Date(`${from}T00:00:00`).getTime();
-    const end = new Date(`${addDays(to, 1)}T00:00:00`).getTime();
     void (async () => {
       try {
         setPolicy(await api<PolicyView>('GET', '/api/policy'));
         setWeeks(await api<ComplianceResult>('GET', `/api/compliance?level=week&from=${from}&to=${to}`));
         const all = await api<ExemptionView[]>('GET', `/api/exemptions?from=${from}&to=${to}`);
         setExemptions(all.filter((e) => e.grantedAt !== undefined));
-        if (live.may('incidents:read')) {
-          // The inbox has no steps: each incident in range is read for its acknowledgement time (only the times).
-          const inbox = await api<Inbox>('GET', '/api/incidents?status=all&limit=1000');
-          const inRange = inbox.items.filter((i) => i.receivedAt >= start && i.receivedAt < end);
-          setIncidents(
-            await Promise.all(inRange.map((i) => api<IncidentDetail>('GET', `/api/incidents/${i.id}`))),
-          );
-        }
+        // Figures only, counted by the hub over the incidents this role may see (R5, R6).
+        if (live.may('incidents:read'))
+          setStats(await api<IncidentStatsView>('GET', `/api/incidents/stats?from=${from}&to=${to}`));
       } catch (e) {
         setError(errorText(e));
       }
@@ -89,7 +48,7 @@ export function EvidencePack({ live, query }: { live: Live; query: URLSearchPara
   const roomName = (id: string) => policy?.rooms.find((r) => r.id === id)?.name ?? id;
   const periodName = (id: string) => policy?.timetable.periods.find((p) => p.id === id)?.name ?? id;
   const matrix = weeks ? roomWeeks(weeks.rows) : null;
-  const categories = incidents ? byCategory(incidents) : null;
+  const categories = stats?.byCategory ?? null;
 
   return (
     <article class="evidence" aria-labelledby="evidence-heading">
@@ -196,6 +155,13 @@ export function EvidencePack({ live, query }: { live: Live; query: URLSearchPara
           <p>No incidents in this range.</p>
         ) : (
           <div class="table-wrap">
+            {stats && (
+              <p data-testid="pack-incident-totals">
+                {stats.total} incidents: {stats.byKind.report} pupil reports, {stats.byKind.tamper} tamper
+                alerts. Acknowledged {stats.acknowledge.count}; median time to acknowledge{' '}
+                {fmtAge(stats.acknowledge.medianMs)}, longest {fmtAge(stats.acknowledge.maxMs)}.
+              </p>
+            )}
             <table data-testid="pack-incidents">
               <caption>Incidents received in the range; no incident's content is included</caption>
               <thead>

@@ -12,6 +12,7 @@ import type { PolicyView } from '../types.js';
 import { Accounts } from './settings/Accounts.js';
 import { AuditLogView } from './settings/AuditLog.js';
 import { Exemptions } from './settings/Exemptions.js';
+import { PolicyEditor, TimetableEditor, ZonesRoomsEditor } from './settings/SchoolEditors.js';
 import { PolicyMatrix, RoomsView, TimetableView } from './settings/SchoolViews.js';
 
 const TABS: { id: string; label: string; permission: Permission }[] = [
@@ -28,10 +29,12 @@ export function Settings({ live, tab }: { live: Live; tab: string | undefined })
   const current = tabs.find((t) => t.id === tab) ?? tabs[0];
   const [policy, setPolicy] = useState<PolicyView | null>(null);
   const [error, setError] = useState('');
+  const load = () => api<PolicyView>('GET', '/api/policy').then(setPolicy, (e) => setError(errorText(e)));
   useEffect(() => {
-    if (live.may('policy:read'))
-      api<PolicyView>('GET', '/api/policy').then(setPolicy, (e) => setError(errorText(e)));
+    if (live.may('policy:read')) void load();
   }, []);
+  // S5: the administrator edits the school model; every other role reads it.
+  const edit = live.may('school:write');
 
   return (
     <section aria-labelledby="settings-heading">
@@ -55,11 +58,21 @@ export function Settings({ live, tab }: { live: Live; tab: string | undefined })
       ) : !policy ? (
         <p>Loading…</p>
       ) : current?.id === 'rooms' ? (
-        <RoomsView policy={policy} />
+        edit ? (
+          <ZonesRoomsEditor policy={policy} onSaved={load} />
+        ) : (
+          <RoomsView policy={policy} />
+        )
       ) : current?.id === 'policy' ? (
-        <PolicyMatrix policy={policy} />
+        edit ? (
+          <PolicyEditor policy={policy} onSaved={load} />
+        ) : (
+          <PolicyMatrix policy={policy} />
+        )
       ) : current?.id === 'exemptions' ? (
         <Exemptions live={live} policy={policy} />
+      ) : edit ? (
+        <TimetableEditor policy={policy} onSaved={load} />
       ) : (
         <TimetableView policy={policy} />
       )}

@@ -1,9 +1,11 @@
 /**
  * Today (P1–P3, P6, P7): every room's locker and signage, live over SSE; the period and policy in force; today's
- * exemptions; and the Headteacher's emergency release, behind a confirmation.
+ * exemptions; phones confiscated and not yet returned, with the register; and the Headteacher's emergency release,
+ * behind a confirmation.
  */
 import { useEffect, useState } from 'preact/hooks';
 import { api, errorText } from '../api.js';
+import { ConfiscationRegister } from '../components/ConfiscationRegister.js';
 import { ConfirmDialog } from '../components/Dialog.js';
 import { Notice } from '../components/Field.js';
 import { Icon, type IconName } from '../components/Icon.js';
@@ -78,6 +80,16 @@ function RoomCard({
           {exemption ? (
             <>
               <Icon name="exempt" /> Authorised until {fmtTime(exemption.end)}
+            </>
+          ) : (
+            'None'
+          )}
+        </dd>
+        <dt>Confiscated (P7)</dt>
+        <dd data-testid="confiscated">
+          {view.confiscated ? (
+            <>
+              <Icon name="confiscated" /> {view.confiscated} not yet returned
             </>
           ) : (
             'None'
@@ -212,6 +224,7 @@ export function Today({ live }: { live: Live }) {
           ))}
         </ul>
       )}
+      {live.may('confiscations:read') && <ConfiscationRegister live={live} roomName={roomName} />}
       <ConfirmDialog
         open={confirm === 'release'}
         title="Release every locker?"

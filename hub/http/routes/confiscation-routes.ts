@@ -62,6 +62,7 @@ export function confiscationRoutes(deps: {
             target: record.id,
             after: record,
           });
+          deps.changed(record);
           return { status: 'ok', data: record };
         } catch (error) {
           if (error instanceof ConfiscationError) {
@@ -90,6 +91,7 @@ export function confiscationRoutes(deps: {
             before,
             after,
           });
+          deps.changed(after);
           return { status: 'ok', data: after };
         } catch (error) {
           if (error instanceof ConfiscationError)

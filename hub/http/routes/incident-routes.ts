@@ -5,10 +5,12 @@
  */
 import { Type } from '@sinclair/typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { StringEnum } from '../../../schemas/common.js';
+import { IsoDate, StringEnum } from '../../../schemas/common.js';
+import { checkSchema } from '../../../schemas/validate.js';
 import { HubError } from '../../errors.js';
 import { handOffCsv, handOffRecord, handOffText } from '../../incidents/hand-off.js';
 import type { IncidentService } from '../../incidents/incident-service.js';
+import { incidentStats } from '../../incidents/incident-stats.js';
 import { type Incident, summarise } from '../../incidents/incident-store.js';
 import {
   CATEGORIES,
@@ -19,6 +21,7 @@ import {
   ROUTES,
   type WorkflowCommand,
 } from '../../incidents/workflow.js';
+import { addDays, zonedTime } from '../../policy/calendar.js';
 import type { RouteKit, RouteModule } from '../http-server.js';
 
 const Text = (max: number) => Type.String({ minLength: 1, maxLength: max });
@@ -48,6 +51,7 @@ const RouteBody = Type.Object(
 );
 
 const STATUS_FILTERS = ['open', 'closed', 'all'] as const;
+const StatsQuery = Type.Object({ from: IsoDate, to: IsoDate }, { additionalProperties: false });
 const REF = /^[A-Z2-9]{4}$/;
 
 export interface IncidentRouteDeps {
@@ -102,6 +106,23 @@ export function incidentRoutes(deps: IncidentRouteDeps): RouteModule {
           unacknowledged,
           oldestUnacknowledgedAgeMs: oldestUnacknowledgedAt === null ? null : now - oldestUnacknowledgedAt,
         },
+      };
+    });
+
+    // R5: figures for the evidence pack, local dates inclusive; only incidents the caller may see (R6), no free text.
+    app.get('/api/incidents/stats', { preHandler: kit.guard('incidents:read') }, async (request, reply) => {
+      const q = checkSchema('incident stats query', StatsQuery, request.query ?? {});
+      if (!q.ok) return kit.fail(reply, 400, 'E_VALIDATION', 'invalid query', q.error.problems);
+      if (q.value.from > q.value.to)
+        return kit.fail(reply, 400, 'E_VALIDATION', 'invalid query', ['/to: must not be before from']);
+      const { roles } = kit.session(request);
+      const visible: Incident[] = [];
+      for await (const incident of store.all()) if (canSeeIncident(roles, incident)) visible.push(incident);
+      const from = zonedTime(q.value.from, 0, deps.timeZone);
+      const to = zonedTime(addDays(q.value.to, 1), 0, deps.timeZone);
+      return {
+        status: 'ok',
+        data: { from: q.value.from, to: q.value.to, ...incidentStats(visible, from, to) },
       };
     });
 

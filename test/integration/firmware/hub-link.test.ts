@@ -247,7 +247,8 @@ describe('device ↔ hub over a real Aedes broker', () => {
     const [{ report, qos }] = hub.reports as [{ report: Report; qos: number }];
     expect(qos).toBe(1);
     expect(report).toMatchObject({ id: `${ADDRESS.device}:${report.seq}`, urgency: 'normal' });
-    expect(report.queuedMs).toBeLessThan(1_000); // only the journal write (fsync) before the first send
+    // Sent at once, not held for an outage: queuedMs is only the journal write, far below the 30 s resend interval.
+    expect(report.queuedMs).toBeLessThan(10_000);
     expect(board.applied.find((o) => o.buttonLight === 'confirmed')?.chirp).toBe('confirmed');
     await until('light ready again', () => board.light === 'ready', 3_000);
     expect(board.lights()).toEqual(['ready', 'sending', 'confirmed', 'ready']);

@@ -15,7 +15,6 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 let port: BoardPort;
 let emulator: EmulatedUno;
 const events: InputEvent[] = [];
-let bootMs = 0;
 
 /** Waits until an event matching `match` has arrived since index `from`. */
 async function waitForEvent(match: Partial<InputEvent>, from: number, timeoutMs = 2000): Promise<InputEvent> {
@@ -46,7 +45,6 @@ const rgb = () =>
 const base: Outputs = { locked: false, signage: 'off', buttonLight: 'off', chirp: 'none' };
 
 beforeAll(async () => {
-  const started = performance.now();
   const opened = await openBoard({ kind: 'emulated-uno' }, pins, undefined, { id: 'j5-test' });
   port = opened.port;
   emulator = opened.emulator!;
@@ -55,7 +53,6 @@ beforeAll(async () => {
   emulator.setPin('A2', false);
   port.onInput((event) => events.push(event));
   await port.ready();
-  bootMs = performance.now() - started;
 });
 
 afterAll(async () => {
@@ -63,8 +60,7 @@ afterAll(async () => {
 });
 
 describe('JohnnyFiveBoard over Firmata on an emulated Uno', () => {
-  it('boots in a few seconds and reports every input level once', () => {
-    expect(bootMs).toBeLessThan(8000);
+  it('boots and reports every input level once', () => {
     expect(events.slice(0, 7)).toEqual(
       expect.arrayContaining([
         { kind: 'door', open: false },

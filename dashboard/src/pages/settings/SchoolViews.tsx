@@ -1,17 +1,17 @@
 /**
  * Read-only views of the school model: timetable (periods, term dates, INSET days), zones and rooms, and the policy
- * matrix (P8: role × time × zone, as the school's own phone table). They change in school.json, which the hub
- * validates against its schema at start; there is no write API for them yet.
+ * matrix (P8: role × time × zone, as the school's own phone table), for every role that may read the policy. The
+ * administrator edits them in SchoolEditors.tsx.
  */
 import { type PolicyView, TIME_KINDS, ZONE_KINDS } from '../../types.js';
 
-const WEEKDAYS = ['', 'Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday', 'Sunday'];
-const KIND_TEXT: Record<string, string> = {
+export const WEEKDAYS = ['', 'Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday', 'Sunday'];
+export const KIND_TEXT: Record<string, string> = {
   curriculum: 'Curriculum area',
   'designated-phone-area': 'Designated phone area',
   office: 'Office',
 };
-const TIME_TEXT: Record<string, string> = {
+export const TIME_TEXT: Record<string, string> = {
   'before-school': 'Before school',
   registration: 'Registration',
   lesson: 'Lessons',
@@ -27,10 +27,7 @@ const PERMISSION_TEXT = {
 } as const;
 
 const EditNote = () => (
-  <p class="hint">
-    Changed in the school's <code>school.json</code> (checked against its schema when the hub starts); every
-    change is recorded in the audit log (S6).
-  </p>
+  <p class="hint">Changed by the school's administrator; every change is recorded in the audit log (S6).</p>
 );
 
 export function TimetableView({ policy }: { policy: PolicyView }) {

@@ -1,0 +1,133 @@
+/**
+ * The administrator's settings editors and the confiscation register in real headless Chromium against a real hub
+ * (aedes, private influxd), one hub and one browser for the file: a period time edited and saved, a field error for
+ * an invalid time shown beside its field, a room with a device refused, the policy preset applied (P8, S5, S6), and a
+ * teacher recording and returning a confiscated phone while the office only reads (P7, D1). axe-core on each page.
+ */
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { SchoolModel } from '../../schemas/config.js';
+import { launchBrowser, screenshot } from '../support/browser.js';
+import { axeViolations, describeViolations, ensureDashboardBuilt, signIn } from '../support/dashboard.js';
+import { type HubFixture, startTestHub, waitFor } from '../support/hub-fixture.js';
+
+const address = { site: 'demo-school', room: 'room-1', device: 'room-1-locker' };
+const teacher = { username: 'tess', password: 'teacher-pass-phrase-2207' };
+const office = { username: 'olly', password: 'office-pass-phrase-0417' };
+
+describe('dashboard: settings editors and the confiscation register', () => {
+  let fixture: HubFixture;
+  let browser: Browser;
+  let page: Page;
+
+  async function expectAccessible(p: Page, name: string) {
+    await screenshot(p, `dashboard-${name}`);
+    const violations = await axeViolations(p);
+    expect(violations, `${name}:\n${describeViolations(violations)}`).toEqual([]);
+  }
+
+  beforeAll(async () => {
+    ensureDashboardBuilt();
+    fixture = await startTestHub();
+    const { hub } = fixture;
+    const now = Date.now();
+    await hub.registry.provision({
+      id: address.device,
+      address,
+      secret: 'settings-e2e-secret-0123456789',
+      lockerMode: 'lesson',
+      now,
+    });
+    await hub.users.add(teacher.username, teacher.password, ['teacher'], now);
+    await hub.users.add(office.username, office.password, ['office'], now);
+    browser = await launchBrowser();
+    page = await (await browser.newContext({ viewport: { width: 1024, height: 768 } })).newPage();
+    await signIn(page, hub.httpUrl, hub.firstRunAdmin!);
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await fixture?.dispose();
+  });
+
+  it('P1, S6: the admin edits a period time and saves it; an invalid time gets an error beside the field', async () => {
+    await page.goto(`${fixture.hub.httpUrl}/#/settings/timetable`);
+    const start = page.getByLabel('Period 1 start');
+    await expect(start.inputValue()).resolves.toBe('09:00');
+    await start.fill('09:05');
+    await page.getByRole('button', { name: 'Save timetable' }).click();
+    await page.getByRole('status').getByText('Timetable saved').waitFor();
+    const stored = await waitFor(
+      () => fixture.hub.db.get<SchoolModel>('meta', 'school-model'),
+      'stored school model',
+    );
+    expect(stored.timetable.periods.find((p) => p.name === 'Period 1')?.start).toBe('09:05');
+    expect((await fixture.hub.audit.list()).map((e) => e.action)).toContain('school.timetable.updated');
+    await expectAccessible(page, 'settings-timetable-edit');
+
+    await start.fill('9:75');
+    await page.getByRole('button', { name: 'Save timetable' }).click();
+    await page.locator('#periods-1-start-error').getByText('must be a 24-hour time such as 09:05').waitFor();
+    await expect(start.getAttribute('aria-invalid')).resolves.toBe('true');
+    await page.getByRole('alert').getByText('the timetable was not saved').waitFor();
+    await expectAccessible(page, 'settings-timetable-error');
+    // Nothing changed on the hub.
+    const after = await fixture.hub.db.get<SchoolModel>('meta', 'school-model');
+    expect(after?.timetable.periods.find((p) => p.name === 'Period 1')?.start).toBe('09:05');
+  });
+
+  it('P3, P8: a room with a device cannot be removed; the DfE 2026 preset is applied to the matrix', async () => {
+    await page.goto(`${fixture.hub.httpUrl}/#/settings/rooms`);
+    await page.getByRole('button', { name: 'Remove Room 1 (Maths)' }).click();
+    await page.getByRole('button', { name: 'Save zones and rooms' }).click();
+    await page
+      .getByTestId('rooms-error')
+      .getByText(/device room-1-locker is in it/)
+      .waitFor();
+    await expectAccessible(page, 'settings-rooms-edit');
+
+    await page.goto(`${fixture.hub.httpUrl}/#/settings/policy`);
+    await expect(page.getByTestId('preset').textContent()).resolves.toBe('seed');
+    await page.getByLabel('Preset').selectOption('dfe-2026');
+    await page.getByRole('button', { name: /Apply preset/ }).click();
+    await page.getByTestId('preset').getByText('dfe-2026').waitFor();
+    // DfE 2026: no staff phones at break in the designated area, only "not if avoidable".
+    await expect(page.getByLabel('Staff, Break, Designated phone area').inputValue()).resolves.toBe(
+      'if-unavoidable',
+    );
+    await expectAccessible(page, 'settings-policy-edit');
+  });
+
+  it('P7, D1: a teacher records a confiscation and its return; the office reads the register', async () => {
+    const context = await browser.newContext({ viewport: { width: 820, height: 1180 } });
+    const p = await context.newPage();
+    await signIn(p, fixture.hub.httpUrl, teacher);
+    const register = p.getByTestId('confiscations');
+    await register.getByText('Never name or describe the pupil').waitFor();
+    await register.getByLabel('Locker').selectOption(address.device);
+    await register.getByLabel('Slot').selectOption('3');
+    await register.getByLabel('What happened').fill('Used during period 2');
+    await register.getByRole('button', { name: 'Record confiscation' }).click();
+    const row = register.locator('tr[data-confiscation]');
+    await row.getByText('Used during period 2').waitFor();
+    await expect(row.getByRole('cell').first().textContent()).resolves.toBe('3');
+    // The room card shows the open count with an icon and words, live.
+    const card = p.locator(`[data-device="${address.device}"]`);
+    await card.getByTestId('confiscated').getByText('1 not yet returned').waitFor();
+    await expect(card.getByTestId('confiscated').locator('svg').count()).resolves.toBe(1);
+    await expectAccessible(p, 'today-confiscation');
+
+    const officeContext = await browser.newContext();
+    const o = await officeContext.newPage();
+    await signIn(o, fixture.hub.httpUrl, office);
+    const officeRegister = o.getByTestId('confiscations');
+    await officeRegister.getByText('Used during period 2').waitFor();
+    await expect(officeRegister.getByRole('button').count()).resolves.toBe(0);
+    await officeContext.close();
+
+    await row.getByRole('button', { name: /Returned/ }).click();
+    await register.getByTestId('no-confiscations').waitFor();
+    await card.getByTestId('confiscated').getByText('None').waitFor();
+    await context.close();
+  });
+});
