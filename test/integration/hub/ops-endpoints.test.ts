@@ -32,8 +32,15 @@ describe('operations endpoints', () => {
 
   it('GET /healthz turns 503 while InfluxDB does not answer, and back to 200 after', async () => {
     fixture.hub.influxd!.kill('SIGSTOP');
-    const down = await fetch(`${fixture.hub.httpUrl}/healthz`);
-    expect(down.status).toBe(503);
+    // SIGSTOP reaches influxd's threads asynchronously: ask until the pause has taken hold.
+    const down = await waitFor(
+      async () => {
+        const response = await fetch(`${fixture.hub.httpUrl}/healthz`);
+        return response.status === 503 ? response : null;
+      },
+      'healthz 503',
+      20_000,
+    );
     expect(((await down.json()) as { problems: string[] }).problems[0]).toMatch(/InfluxDB is not reachable/);
     fixture.hub.influxd!.kill('SIGCONT');
     await waitFor(

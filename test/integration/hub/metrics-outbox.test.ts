@@ -1,0 +1,90 @@
+/**
+ * The durable outbox (D5) against a real LevelDB and a real private influxd: the pipelined flush loop (read ahead,
+ * range deletes) delivers every point exactly once, deletes only what the store accepted, and drain() neither
+ * returns early nor loses points while the store is away.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { HubDb } from '../../../hub/db/hub-db.js';
+import { type InfluxdHandle, startInfluxd } from '../../../hub/influx/influxd-process.js';
+import { silentLogger } from '../../../hub/log.js';
+import { MetricsOutbox, OutboxDrainTimeoutError } from '../../../hub/outbox/metrics-outbox.js';
+import { InfluxStore } from '../../../hub/store/influx-store.js';
+import type { MetricPoint } from '../../../hub/store/metrics-store.js';
+
+const DB = 'phones_away_outbox_test';
+const T0 = 1_700_000_000_000;
+let dir: string;
+let influxd: InfluxdHandle;
+
+const point = (m: string, i: number): MetricPoint => ({
+  measurement: m,
+  tags: { site: 'demo-school', room: `room-${(i % 7) + 1}`, device: `dev-${(i % 7) + 1}` },
+  fields: { seq: i },
+  ts: T0 + i,
+});
+
+async function count(store: InfluxStore, m: string): Promise<number> {
+  const series = await store.query(`SELECT count("seq") FROM "${m}"`);
+  return Number(series[0]?.values[0]?.[1] ?? 0);
+}
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'pa-outbox-'));
+  influxd = await startInfluxd({ dataDir: join(dir, 'influx'), database: DB, log: silentLogger });
+});
+
+afterAll(async () => {
+  await influxd?.stop();
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('metrics outbox', () => {
+  it('D5: a backlog of many batches, enqueued while flushing, arrives exactly once and leaves the outbox empty', async () => {
+    const db = await HubDb.open(join(dir, 'db-backlog'));
+    const store = new InfluxStore({ url: influxd.url, database: DB });
+    const outbox = new MetricsOutbox(db, store, silentLogger, { batchSize: 40 });
+    try {
+      await outbox.enqueue(Array.from({ length: 500 }, (_, i) => point('backlog', i)));
+      outbox.start();
+      // More arrives while the loop is mid-pass (read-ahead cursor past the first keys).
+      for (let i = 500; i < 1000; i += 100)
+        await outbox.enqueue(Array.from({ length: 100 }, (_, k) => point('backlog', i + k)));
+      await outbox.drain(20_000);
+      expect(await outbox.pending()).toBe(0);
+      expect(await count(store, 'backlog')).toBe(1000);
+      expect(outbox.delivered).toBe(1000);
+    } finally {
+      await outbox.stop();
+      await db.close();
+    }
+  });
+
+  it('D5: with the store unreachable drain() times out with a clear error and every point stays queued', async () => {
+    const db = await HubDb.open(join(dir, 'db-down'));
+    // Nothing listens on port 9 (discard) here: every write fails as unavailable.
+    const down = new InfluxStore({ url: 'http://127.0.0.1:9', database: DB, timeoutMs: 500 });
+    const outbox = new MetricsOutbox(db, down, silentLogger, { batchSize: 40, minBackoffMs: 50 });
+    try {
+      await outbox.enqueue(Array.from({ length: 100 }, (_, i) => point('down', i)));
+      outbox.start();
+      await expect(outbox.drain(600)).rejects.toBeInstanceOf(OutboxDrainTimeoutError);
+      expect(outbox.lastError).toMatch(/write to/);
+      await outbox.stop();
+      expect(await outbox.pending()).toBe(100);
+      // The store comes back (a new outbox on the same data, as after a restart): all of it is delivered.
+      const store = new InfluxStore({ url: influxd.url, database: DB });
+      const again = new MetricsOutbox(db, store, silentLogger, { batchSize: 40 });
+      again.start();
+      await again.drain(20_000);
+      await again.stop();
+      expect(await again.pending()).toBe(0);
+      expect(await count(store, 'down')).toBe(100);
+    } finally {
+      await outbox.stop();
+      await db.close();
+    }
+  });
+});
