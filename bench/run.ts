@@ -309,7 +309,7 @@ async function brokerBench(): Promise<void> {
     `### a. Broker: hub vs Mosquitto\n\n${SIZES.publishers} publishers × ${SIZES.messages} heartbeats (valid against the schema, each publisher a provisioned device on its own event topic), at most 100 QoS 1 in flight per publisher, ${SIZES.rounds} rounds interleaved hub, Mosquitto, hub, … Median rate over rounds, latency percentiles per round (worst p99 shown). Latency resolution 1 ms for delivery/ingest (sender Date.now() in the payload), sub-ms for PUBACK.\n\n` +
       '- **hub qosN**: rate = messages fully ingested by the hub (auth hooks, level persistence, schema validation, outbox enqueue, registry touch) per second; latency = send → ingested.\n' +
       '- **mosquitto qosN**: rate = messages delivered to one subscriber per second; latency = send → delivered. Mosquitto only routes, it does no ingest work, so this favours Mosquitto.\n' +
-      '- **… puback**: publisher-side rate until the last PUBACK, and PUBACK latency. In aedes 1.x the PUBACK is written before the `published` hook runs ingest.\n\n' +
+      '- **… puback**: publisher-side rate until the last PUBACK, and PUBACK latency. The hub ingests in `authorizePublish`, so its PUBACK follows the durable store.\n\n' +
       markdownTable(['variant', 'msg/s', 'p50 ms', 'p99 ms'], rows) +
       `\n\nRatios: QoS 1 hub/Mosquitto **${r1.toFixed(2)}×** (PUBACK rate ${rp.toFixed(2)}×), QoS 0 **${r0.toFixed(2)}×**. Target ≥ 0.8×. ` +
       'The raw-broker variant with a monitor subscriber is not measured: the hub has no way to authenticate a monitor (service) principal yet.\n',
