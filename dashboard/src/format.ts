@@ -28,3 +28,8 @@ export const pct = (ratio: number | undefined | null) =>
 
 /** `user:alice` → `alice`, `device:room-1-locker` → `device room-1-locker`. */
 export const who = (by: string) => (by.startsWith('user:') ? by.slice(5) : by.replace(':', ' '));
+
+/** "1 incident", "2 incidents": UK English counts. */
+export function count(n: number, singular: string, plural = `${singular}s`): string {
+  return `${n} ${n === 1 ? singular : plural}`;
+}

@@ -7,7 +7,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { api, errorText } from '../api.js';
 import { roomWeeks } from '../compliance-data.js';
 import { Input, Notice } from '../components/Field.js';
-import { addDays, fmtAge, fmtDateTime, isoDate, pct, who } from '../format.js';
+import { addDays, count, fmtAge, fmtDateTime, isoDate, pct, who } from '../format.js';
 import type { Live } from '../main.js';
 import type { ComplianceResult, ExemptionView, IncidentStatsView, PolicyView } from '../types.js';
 
@@ -157,9 +157,10 @@ export function EvidencePack({ live, query }: { live: Live; query: URLSearchPara
           <div class="table-wrap">
             {stats && (
               <p data-testid="pack-incident-totals">
-                {stats.total} incidents: {stats.byKind.report} pupil reports, {stats.byKind.tamper} tamper
-                alerts. Acknowledged {stats.acknowledge.count}; median time to acknowledge{' '}
-                {fmtAge(stats.acknowledge.medianMs)}, longest {fmtAge(stats.acknowledge.maxMs)}.
+                {count(stats.total, 'incident')}: {count(stats.byKind.report, 'pupil report')},{' '}
+                {count(stats.byKind.tamper, 'tamper alert')}. Acknowledged {stats.acknowledge.count}; median
+                time to acknowledge {fmtAge(stats.acknowledge.medianMs)}, longest{' '}
+                {fmtAge(stats.acknowledge.maxMs)}.
               </p>
             )}
             <table data-testid="pack-incidents">
