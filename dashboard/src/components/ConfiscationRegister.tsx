@@ -4,7 +4,8 @@
  * the office reads the register (S5).
  */
 import { useEffect, useState } from 'preact/hooks';
-import { api, errorText, fieldErrors } from '../api.js';
+import { useAction } from '../action.js';
+import { api, errorText } from '../api.js';
 import { fmtDateTime } from '../format.js';
 import type { Live } from '../main.js';
 import type { Confiscation } from '../types.js';
@@ -13,10 +14,7 @@ import { Input, Notice, Select } from './Field.js';
 export function ConfiscationRegister({ live, roomName }: { live: Live; roomName: (id: string) => string }) {
   const [open, setOpen] = useState<Confiscation[] | null>(null);
   const [device, setDevice] = useState('');
-  const [error, setError] = useState('');
-  const [ok, setOk] = useState('');
-  const [fields, setFields] = useState<Record<string, string>>({});
-  const [busy, setBusy] = useState(false);
+  const { busy, error, ok, fields, setError, act } = useAction(() => load());
   const write = live.may('confiscations:write');
   // A pending device has no room yet: nothing can be confiscated into it.
   const lockers = live.devices.filter((d) => d.room !== 'unassigned');
@@ -33,24 +31,6 @@ export function ConfiscationRegister({ live, roomName }: { live: Live; roomName:
   useEffect(() => {
     void load();
   }, []);
-
-  async function act(call: () => Promise<unknown>, done: string, form?: HTMLFormElement) {
-    setBusy(true);
-    setError('');
-    setOk('');
-    setFields({});
-    try {
-      await call();
-      setOk(done);
-      form?.reset();
-      await load();
-    } catch (e) {
-      setError(errorText(e));
-      setFields(fieldErrors(e));
-    } finally {
-      setBusy(false);
-    }
-  }
 
   function submit(e: Event) {
     e.preventDefault();

@@ -4,7 +4,8 @@
  * against the newest version in the fleet.
  */
 import { useEffect, useState } from 'preact/hooks';
-import { api, errorText, fieldErrors } from '../api.js';
+import { useAction } from '../action.js';
+import { api, errorText } from '../api.js';
 import { ConfirmDialog } from '../components/Dialog.js';
 import { Input, Notice, Select } from '../components/Field.js';
 import { Icon } from '../components/Icon.js';
@@ -21,9 +22,7 @@ export function Devices({ live }: { live: Live }) {
   const [policy, setPolicy] = useState<PolicyView | null>(null);
   const [tokens, setTokens] = useState<PublicToken[]>([]);
   const [issued, setIssued] = useState<string>('');
-  const [error, setError] = useState('');
-  const [ok, setOk] = useState('');
-  const [fields, setFields] = useState<Record<string, string>>({});
+  const { error, ok, fields, setError, act } = useAction(() => load());
   const [revoke, setRevoke] = useState<PublicDevice | null>(null);
   const admin = live.may('devices:approve');
 
@@ -39,22 +38,6 @@ export function Devices({ live }: { live: Live }) {
     api<PolicyView>('GET', '/api/policy').then(setPolicy, () => {});
     void load();
   }, []);
-
-  async function act(call: () => Promise<unknown>, done: string) {
-    setError('');
-    setOk('');
-    setFields({});
-    try {
-      await call();
-      setOk(done);
-      await load();
-      return true;
-    } catch (e) {
-      setError(errorText(e));
-      setFields(fieldErrors(e));
-      return false;
-    }
-  }
 
   const zoneOf = (room: string) => {
     const zone = policy?.rooms.find((r) => r.id === room)?.zone;

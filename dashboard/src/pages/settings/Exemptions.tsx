@@ -3,7 +3,8 @@
  * Teachers request; only the Headteacher grants or withdraws (a requester may withdraw their own request).
  */
 import { useEffect, useState } from 'preact/hooks';
-import { api, errorText, fieldErrors } from '../../api.js';
+import { useAction } from '../../action.js';
+import { api, errorText } from '../../api.js';
 import { Input, Notice, Select, TextArea } from '../../components/Field.js';
 import { addDays, fmtDateTime, isoDate, who } from '../../format.js';
 import type { Live } from '../../main.js';
@@ -14,9 +15,7 @@ const STATUS_TEXT = { requested: 'Requested', granted: 'Granted', revoked: 'With
 export function Exemptions({ live, policy }: { live: Live; policy: PolicyView }) {
   const today = isoDate(new Date());
   const [list, setList] = useState<ExemptionView[] | null>(null);
-  const [error, setError] = useState('');
-  const [ok, setOk] = useState('');
-  const [fields, setFields] = useState<Record<string, string>>({});
+  const { error, ok, fields, setError, act } = useAction(() => load());
   const grant = live.may('exemptions:grant');
 
   async function load() {
@@ -34,21 +33,6 @@ export function Exemptions({ live, policy }: { live: Live; policy: PolicyView })
   useEffect(() => {
     void load();
   }, []);
-
-  async function act(call: () => Promise<unknown>, done: string, form?: HTMLFormElement) {
-    setError('');
-    setOk('');
-    setFields({});
-    try {
-      await call();
-      setOk(done);
-      form?.reset();
-      await load();
-    } catch (e) {
-      setError(errorText(e));
-      setFields(fieldErrors(e));
-    }
-  }
 
   const roomName = (id: string) => policy.rooms.find((r) => r.id === id)?.name ?? id;
   const periodName = (id: string) => policy.timetable.periods.find((p) => p.id === id)?.name ?? id;

@@ -7,9 +7,10 @@
 import { useState } from 'preact/hooks';
 import { api, errorText, fieldErrors } from '../../api.js';
 import { CellInput, CellSelect } from '../../components/Cell.js';
+import { EditableRows, patchAt, removeAt } from '../../components/EditableRows.js';
 import { Input, Notice, Select, TextArea } from '../../components/Field.js';
 import { type PolicyView, type SchoolModel, TIME_KINDS, ZONE_KINDS } from '../../types.js';
-import { KIND_TEXT, TIME_TEXT, WEEKDAYS } from './SchoolViews.js';
+import { KIND_TEXT, MatrixTable, ROLE_TEXT, TIME_TEXT, WEEKDAYS } from './SchoolViews.js';
 
 type Timetable = SchoolModel['timetable'];
 type Policy = SchoolModel['policy'];
@@ -70,9 +71,9 @@ export function TimetableEditor({ policy, onSaved }: { policy: PolicyView; onSav
   );
   const set = (patch: Partial<Timetable>) => setTt({ ...tt, ...patch });
   const setPeriod = (i: number, patch: Partial<Timetable['periods'][number]>) =>
-    set({ periods: tt.periods.map((p, k) => (k === i ? { ...p, ...patch } : p)) });
+    set({ periods: patchAt(tt.periods, i, patch) });
   const setTerm = (i: number, patch: Partial<Timetable['terms'][number]>) =>
-    set({ terms: tt.terms.map((t, k) => (k === i ? { ...t, ...patch } : t)) });
+    set({ terms: patchAt(tt.terms, i, patch) });
   const insetError = Object.entries(fields)
     .filter(([k]) => k.startsWith('insetDays'))
     .map(([k, m]) => (k === 'insetDays' ? m : `line ${Number(k.split('.')[1]) + 1}: ${m}`))
@@ -143,80 +144,59 @@ export function TimetableEditor({ policy, onSaved }: { policy: PolicyView; onSav
           ))}
           {fields.weekdays && <p class="field-error">✗ {fields.weekdays}</p>}
         </fieldset>
-        <div class="table-wrap">
-          <table>
-            <caption>Periods</caption>
-            <thead>
-              <tr>
-                <th scope="col">Name</th>
-                <th scope="col">Kind</th>
-                <th scope="col">Start</th>
-                <th scope="col">End</th>
-                <th scope="col">
-                  <span class="visually-hidden">Remove</span>
-                </th>
-              </tr>
-            </thead>
-            <tbody>
-              {tt.periods.map((p, i) => {
-                const name = p.name || `Row ${i + 1}`;
-                return (
-                  <tr key={p.id}>
-                    <td>
-                      <CellInput
-                        id={`periods-${i}-name`}
-                        label={`${name} name`}
-                        value={p.name}
-                        error={fields[`periods.${i}.name`]}
-                        onInput={(e) => setPeriod(i, { name: e.currentTarget.value })}
-                      />
-                    </td>
-                    <td>
-                      <CellSelect
-                        id={`periods-${i}-kind`}
-                        label={`${name} kind`}
-                        value={p.kind}
-                        error={fields[`periods.${i}.kind`]}
-                        options={PERIOD_KINDS.map((k) => [k, k] as const)}
-                        onChange={(v) => setPeriod(i, { kind: v as (typeof PERIOD_KINDS)[number] })}
-                      />
-                    </td>
-                    <td>
-                      <CellInput
-                        id={`periods-${i}-start`}
-                        label={`${name} start`}
-                        value={p.start}
-                        size={6}
-                        inputMode="numeric"
-                        error={fields[`periods.${i}.start`]}
-                        onInput={(e) => setPeriod(i, { start: e.currentTarget.value })}
-                      />
-                    </td>
-                    <td>
-                      <CellInput
-                        id={`periods-${i}-end`}
-                        label={`${name} end`}
-                        value={p.end}
-                        size={6}
-                        inputMode="numeric"
-                        error={fields[`periods.${i}.end`]}
-                        onInput={(e) => setPeriod(i, { end: e.currentTarget.value })}
-                      />
-                    </td>
-                    <td>
-                      <button
-                        type="button"
-                        onClick={() => set({ periods: tt.periods.filter((_, k) => k !== i) })}
-                      >
-                        Remove <span class="visually-hidden">{name}</span>
-                      </button>
-                    </td>
-                  </tr>
-                );
-              })}
-            </tbody>
-          </table>
-        </div>
+        <EditableRows
+          caption="Periods"
+          columns={['Name', 'Kind', 'Start', 'End']}
+          rows={tt.periods}
+          name={(p, i) => p.name || `Row ${i + 1}`}
+          rowKey={(p) => p.id}
+          onRemove={(i) => set({ periods: removeAt(tt.periods, i) })}
+          cells={(p, i, name) => (
+            <>
+              <td>
+                <CellInput
+                  id={`periods-${i}-name`}
+                  label={`${name} name`}
+                  value={p.name}
+                  error={fields[`periods.${i}.name`]}
+                  onInput={(e) => setPeriod(i, { name: e.currentTarget.value })}
+                />
+              </td>
+              <td>
+                <CellSelect
+                  id={`periods-${i}-kind`}
+                  label={`${name} kind`}
+                  value={p.kind}
+                  error={fields[`periods.${i}.kind`]}
+                  options={PERIOD_KINDS.map((k) => [k, k] as const)}
+                  onChange={(v) => setPeriod(i, { kind: v as (typeof PERIOD_KINDS)[number] })}
+                />
+              </td>
+              <td>
+                <CellInput
+                  id={`periods-${i}-start`}
+                  label={`${name} start`}
+                  value={p.start}
+                  size={6}
+                  inputMode="numeric"
+                  error={fields[`periods.${i}.start`]}
+                  onInput={(e) => setPeriod(i, { start: e.currentTarget.value })}
+                />
+              </td>
+              <td>
+                <CellInput
+                  id={`periods-${i}-end`}
+                  label={`${name} end`}
+                  value={p.end}
+                  size={6}
+                  inputMode="numeric"
+                  error={fields[`periods.${i}.end`]}
+                  onInput={(e) => setPeriod(i, { end: e.currentTarget.value })}
+                />
+              </td>
+            </>
+          )}
+        />
         <button
           type="button"
           onClick={() =>
@@ -227,67 +207,46 @@ export function TimetableEditor({ policy, onSaved }: { policy: PolicyView; onSav
         >
           Add a period
         </button>
-        <div class="table-wrap">
-          <table>
-            <caption>Terms</caption>
-            <thead>
-              <tr>
-                <th scope="col">Name</th>
-                <th scope="col">First day</th>
-                <th scope="col">Last day</th>
-                <th scope="col">
-                  <span class="visually-hidden">Remove</span>
-                </th>
-              </tr>
-            </thead>
-            <tbody>
-              {tt.terms.map((t, i) => {
-                const name = t.name || `Term ${i + 1}`;
-                return (
-                  <tr key={i}>
-                    <td>
-                      <CellInput
-                        id={`terms-${i}-name`}
-                        label={`${name} name`}
-                        value={t.name}
-                        error={fields[`terms.${i}.name`]}
-                        onInput={(e) => setTerm(i, { name: e.currentTarget.value })}
-                      />
-                    </td>
-                    <td>
-                      <CellInput
-                        id={`terms-${i}-start`}
-                        label={`${name} first day`}
-                        type="date"
-                        value={t.start}
-                        error={fields[`terms.${i}.start`]}
-                        onInput={(e) => setTerm(i, { start: e.currentTarget.value })}
-                      />
-                    </td>
-                    <td>
-                      <CellInput
-                        id={`terms-${i}-end`}
-                        label={`${name} last day`}
-                        type="date"
-                        value={t.end}
-                        error={fields[`terms.${i}.end`]}
-                        onInput={(e) => setTerm(i, { end: e.currentTarget.value })}
-                      />
-                    </td>
-                    <td>
-                      <button
-                        type="button"
-                        onClick={() => set({ terms: tt.terms.filter((_, k) => k !== i) })}
-                      >
-                        Remove <span class="visually-hidden">{name}</span>
-                      </button>
-                    </td>
-                  </tr>
-                );
-              })}
-            </tbody>
-          </table>
-        </div>
+        <EditableRows
+          caption="Terms"
+          columns={['Name', 'First day', 'Last day']}
+          rows={tt.terms}
+          name={(t, i) => t.name || `Term ${i + 1}`}
+          onRemove={(i) => set({ terms: removeAt(tt.terms, i) })}
+          cells={(t, i, name) => (
+            <>
+              <td>
+                <CellInput
+                  id={`terms-${i}-name`}
+                  label={`${name} name`}
+                  value={t.name}
+                  error={fields[`terms.${i}.name`]}
+                  onInput={(e) => setTerm(i, { name: e.currentTarget.value })}
+                />
+              </td>
+              <td>
+                <CellInput
+                  id={`terms-${i}-start`}
+                  label={`${name} first day`}
+                  type="date"
+                  value={t.start}
+                  error={fields[`terms.${i}.start`]}
+                  onInput={(e) => setTerm(i, { start: e.currentTarget.value })}
+                />
+              </td>
+              <td>
+                <CellInput
+                  id={`terms-${i}-end`}
+                  label={`${name} last day`}
+                  type="date"
+                  value={t.end}
+                  error={fields[`terms.${i}.end`]}
+                  onInput={(e) => setTerm(i, { end: e.currentTarget.value })}
+                />
+              </td>
+            </>
+          )}
+        />
         <button type="button" onClick={() => set({ terms: [...tt.terms, { name: '', start: '', end: '' }] })}>
           Add a term
         </button>
@@ -306,6 +265,47 @@ export function TimetableEditor({ policy, onSaved }: { policy: PolicyView; onSav
         </button>
       </form>
     </section>
+  );
+}
+
+/** A zone or room row's identifier (fixed once saved, P3) and name cells. */
+function IdNameCells(props: {
+  list: 'zones' | 'rooms';
+  noun: 'Zone' | 'Room';
+  row: { id: string; name: string };
+  i: number;
+  name: string;
+  saved: boolean;
+  fields: Record<string, string>;
+  put: (patch: { id?: string; name?: string }) => void;
+}) {
+  const { list, noun, row, i, name, saved, fields, put } = props;
+  return (
+    <>
+      <td>
+        {saved ? (
+          <code>{row.id}</code>
+        ) : (
+          <CellInput
+            id={`${list}-${i}-id`}
+            label={`${name} identifier`}
+            value={row.id}
+            error={fields[`${list}.${i}.id`]}
+            onInput={(e) => put({ id: e.currentTarget.value })}
+          />
+        )}
+      </td>
+      <td>
+        <CellInput
+          id={`${list}-${i}-name`}
+          // By position, not by name, so the label does not change while the name is typed.
+          label={`${noun} ${i + 1} name`}
+          value={row.name}
+          error={fields[`${list}.${i}.name`]}
+          onInput={(e) => put({ name: e.currentTarget.value })}
+        />
+      </td>
+    </>
   );
 }
 
@@ -333,69 +333,40 @@ export function ZonesRoomsEditor({ policy, onSaved }: { policy: PolicyView; onSa
         once saved.
       </p>
       <form onSubmit={submit} noValidate>
-        <div class="table-wrap">
-          <table>
-            <caption>Zones</caption>
-            <thead>
-              <tr>
-                <th scope="col">Identifier</th>
-                <th scope="col">Name</th>
-                <th scope="col">Kind</th>
-                <th scope="col">
-                  <span class="visually-hidden">Remove</span>
-                </th>
-              </tr>
-            </thead>
-            <tbody>
-              {zones.map((z, i) => {
-                const name = z.name || `Zone ${i + 1}`;
-                const put = (patch: Partial<typeof z>) =>
-                  setZones(zones.map((x, k) => (k === i ? { ...x, ...patch } : x)));
-                return (
-                  <tr key={i}>
-                    <td>
-                      {known.has(`z:${z.id}`) ? (
-                        <code>{z.id}</code>
-                      ) : (
-                        <CellInput
-                          id={`zones-${i}-id`}
-                          label={`${name} identifier`}
-                          value={z.id}
-                          error={fields[`zones.${i}.id`]}
-                          onInput={(e) => put({ id: e.currentTarget.value })}
-                        />
-                      )}
-                    </td>
-                    <td>
-                      <CellInput
-                        id={`zones-${i}-name`}
-                        label={`Zone ${i + 1} name`}
-                        value={z.name}
-                        error={fields[`zones.${i}.name`]}
-                        onInput={(e) => put({ name: e.currentTarget.value })}
-                      />
-                    </td>
-                    <td>
-                      <CellSelect
-                        id={`zones-${i}-kind`}
-                        label={`${name} kind`}
-                        value={z.kind}
-                        error={fields[`zones.${i}.kind`]}
-                        options={ZONE_KINDS.map((k) => [k, KIND_TEXT[k] ?? k] as const)}
-                        onChange={(v) => put({ kind: v as (typeof ZONE_KINDS)[number] })}
-                      />
-                    </td>
-                    <td>
-                      <button type="button" onClick={() => setZones(zones.filter((_, k) => k !== i))}>
-                        Remove <span class="visually-hidden">{name}</span>
-                      </button>
-                    </td>
-                  </tr>
-                );
-              })}
-            </tbody>
-          </table>
-        </div>
+        <EditableRows
+          caption="Zones"
+          columns={['Identifier', 'Name', 'Kind']}
+          rows={zones}
+          name={(z, i) => z.name || `Zone ${i + 1}`}
+          onRemove={(i) => setZones(removeAt(zones, i))}
+          cells={(z, i, name) => {
+            const put = (patch: Partial<typeof z>) => setZones(patchAt(zones, i, patch));
+            return (
+              <>
+                <IdNameCells
+                  list="zones"
+                  noun="Zone"
+                  row={z}
+                  i={i}
+                  name={name}
+                  saved={known.has(`z:${z.id}`)}
+                  fields={fields}
+                  put={put}
+                />
+                <td>
+                  <CellSelect
+                    id={`zones-${i}-kind`}
+                    label={`${name} kind`}
+                    value={z.kind}
+                    error={fields[`zones.${i}.kind`]}
+                    options={ZONE_KINDS.map((k) => [k, KIND_TEXT[k] ?? k] as const)}
+                    onChange={(v) => put({ kind: v as (typeof ZONE_KINDS)[number] })}
+                  />
+                </td>
+              </>
+            );
+          }}
+        />
         {fields.zones && (
           <p class="field-error" data-testid="zones-error">
             ✗ {fields.zones}
@@ -404,73 +375,44 @@ export function ZonesRoomsEditor({ policy, onSaved }: { policy: PolicyView; onSa
         <button type="button" onClick={() => setZones([...zones, { id: '', name: '', kind: 'curriculum' }])}>
           Add a zone
         </button>
-        <div class="table-wrap">
-          <table>
-            <caption>Rooms</caption>
-            <thead>
-              <tr>
-                <th scope="col">Identifier</th>
-                <th scope="col">Name</th>
-                <th scope="col">Zone</th>
-                <th scope="col">
-                  <span class="visually-hidden">Remove</span>
-                </th>
-              </tr>
-            </thead>
-            <tbody>
-              {rooms.map((r, i) => {
-                const name = r.name || `Room ${i + 1}`;
-                const put = (patch: Partial<typeof r>) =>
-                  setRooms(rooms.map((x, k) => (k === i ? { ...x, ...patch } : x)));
-                return (
-                  <tr key={i}>
-                    <td>
-                      {known.has(`r:${r.id}`) ? (
-                        <code>{r.id}</code>
-                      ) : (
-                        <CellInput
-                          id={`rooms-${i}-id`}
-                          label={`${name} identifier`}
-                          value={r.id}
-                          error={fields[`rooms.${i}.id`]}
-                          onInput={(e) => put({ id: e.currentTarget.value })}
-                        />
-                      )}
-                    </td>
-                    <td>
-                      <CellInput
-                        id={`rooms-${i}-name`}
-                        label={`Room ${i + 1} name`}
-                        value={r.name}
-                        error={fields[`rooms.${i}.name`]}
-                        onInput={(e) => put({ name: e.currentTarget.value })}
-                      />
-                    </td>
-                    <td>
-                      <CellSelect
-                        id={`rooms-${i}-zone`}
-                        label={`${name} zone`}
-                        value={r.zone}
-                        error={fields[`rooms.${i}.zone`]}
-                        options={
-                          zoneOptions.some(([v]) => v === r.zone)
-                            ? zoneOptions
-                            : [[r.zone, r.zone], ...zoneOptions]
-                        }
-                        onChange={(v) => put({ zone: v })}
-                      />
-                    </td>
-                    <td>
-                      <button type="button" onClick={() => setRooms(rooms.filter((_, k) => k !== i))}>
-                        Remove <span class="visually-hidden">{name}</span>
-                      </button>
-                    </td>
-                  </tr>
-                );
-              })}
-            </tbody>
-          </table>
-        </div>
+        <EditableRows
+          caption="Rooms"
+          columns={['Identifier', 'Name', 'Zone']}
+          rows={rooms}
+          name={(r, i) => r.name || `Room ${i + 1}`}
+          onRemove={(i) => setRooms(removeAt(rooms, i))}
+          cells={(r, i, name) => {
+            const put = (patch: Partial<typeof r>) => setRooms(patchAt(rooms, i, patch));
+            return (
+              <>
+                <IdNameCells
+                  list="rooms"
+                  noun="Room"
+                  row={r}
+                  i={i}
+                  name={name}
+                  saved={known.has(`r:${r.id}`)}
+                  fields={fields}
+                  put={put}
+                />
+                <td>
+                  <CellSelect
+                    id={`rooms-${i}-zone`}
+                    label={`${name} zone`}
+                    value={r.zone}
+                    error={fields[`rooms.${i}.zone`]}
+                    options={
+                      zoneOptions.some(([v]) => v === r.zone)
+                        ? zoneOptions
+                        : [[r.zone, r.zone], ...zoneOptions]
+                    }
+                    onChange={(v) => put({ zone: v })}
+                  />
+                </td>
+              </>
+            );
+          }}
+        />
         {fields.rooms && (
           <p class="field-error" data-testid="rooms-error">
             ✗ {fields.rooms}
@@ -578,46 +520,27 @@ export function PolicyEditor({ policy, onSaved }: { policy: PolicyView; onSaved:
         {(['pupil', 'staff'] as const).map((role) => {
           const who = role === 'pupil' ? 'Pupils' : 'Staff';
           return (
-            <div class="table-wrap" key={role}>
-              <table class="matrix" data-testid={`matrix-edit-${role}`}>
-                <caption>
-                  {role === 'pupil' ? 'Pupils' : 'Staff, visitors and volunteers'}: may phones be used?
-                </caption>
-                <thead>
-                  <tr>
-                    <th scope="col">Time</th>
-                    {ZONE_KINDS.map((z) => (
-                      <th scope="col" key={z}>
-                        {KIND_TEXT[z]}
-                      </th>
-                    ))}
-                  </tr>
-                </thead>
-                <tbody>
-                  {TIME_KINDS.map((time) => (
-                    <tr key={time}>
-                      <th scope="row">{TIME_TEXT[time]}</th>
-                      {ZONE_KINDS.map((zone) => {
-                        const key = cellKey(role, time, zone);
-                        return (
-                          <td key={zone}>
-                            <CellSelect
-                              id={`cell-${role}-${time}-${zone}`}
-                              label={`${who}, ${TIME_TEXT[time]}, ${KIND_TEXT[zone]}`}
-                              value={cells.get(key) ?? 'no'}
-                              options={PHONES}
-                              onChange={(v) =>
-                                setCells(new Map(cells).set(key, v as Policy['matrix'][number]['phones']))
-                              }
-                            />
-                          </td>
-                        );
-                      })}
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-            </div>
+            <MatrixTable
+              key={role}
+              testId={`matrix-edit-${role}`}
+              caption={<>{ROLE_TEXT[role]}: may phones be used?</>}
+              cell={(time, zone) => {
+                const key = cellKey(role, time, zone);
+                return (
+                  <td>
+                    <CellSelect
+                      id={`cell-${role}-${time}-${zone}`}
+                      label={`${who}, ${TIME_TEXT[time]}, ${KIND_TEXT[zone]}`}
+                      value={cells.get(key) ?? 'no'}
+                      options={PHONES}
+                      onChange={(v) =>
+                        setCells(new Map(cells).set(key, v as Policy['matrix'][number]['phones']))
+                      }
+                    />
+                  </td>
+                );
+              }}
+            />
           );
         })}
         {notice}

@@ -3,6 +3,7 @@
  * matrix (P8: role × time × zone, as the school's own phone table), for every role that may read the policy. The
  * administrator edits them in SchoolEditors.tsx.
  */
+import { type ComponentChildren, Fragment } from 'preact';
 import { type PolicyView, TIME_KINDS, ZONE_KINDS } from '../../types.js';
 
 export const WEEKDAYS = ['', 'Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday', 'Sunday'];
@@ -25,6 +26,43 @@ const PERMISSION_TEXT = {
   no: { mark: '✗', text: 'No' },
   'if-unavoidable': { mark: '~', text: 'Not if avoidable' },
 } as const;
+
+export const ROLE_TEXT = { pupil: 'Pupils', staff: 'Staff, visitors and volunteers' } as const;
+
+/** One role's policy table (P8): a row a time of day, a column a zone kind; `cell` gives each <td>. */
+export function MatrixTable(props: {
+  testId: string;
+  caption: ComponentChildren;
+  cell: (time: string, zone: string) => ComponentChildren;
+}) {
+  return (
+    <div class="table-wrap">
+      <table class="matrix" data-testid={props.testId}>
+        <caption>{props.caption}</caption>
+        <thead>
+          <tr>
+            <th scope="col">Time</th>
+            {ZONE_KINDS.map((z) => (
+              <th scope="col" key={z}>
+                {KIND_TEXT[z]}
+              </th>
+            ))}
+          </tr>
+        </thead>
+        <tbody>
+          {TIME_KINDS.map((time) => (
+            <tr key={time}>
+              <th scope="row">{TIME_TEXT[time]}</th>
+              {ZONE_KINDS.map((zone) => (
+                <Fragment key={zone}>{props.cell(time, zone)}</Fragment>
+              ))}
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}
 
 const EditNote = () => (
   <p class="hint">Changed by the school's administrator; every change is recorded in the audit log (S6).</p>
@@ -119,37 +157,20 @@ export function PolicyMatrix({ policy }: { policy: PolicyView }) {
         <span aria-hidden="true">~</span> Not if avoidable. Anything not listed is No.
       </p>
       {(['pupil', 'staff'] as const).map((role) => (
-        <div class="table-wrap" key={role}>
-          <table class="matrix" data-testid={`matrix-${role}`}>
-            <caption>{role === 'pupil' ? 'Pupils' : 'Staff, visitors and volunteers'}</caption>
-            <thead>
-              <tr>
-                <th scope="col">Time</th>
-                {ZONE_KINDS.map((z) => (
-                  <th scope="col" key={z}>
-                    {KIND_TEXT[z]}
-                  </th>
-                ))}
-              </tr>
-            </thead>
-            <tbody>
-              {TIME_KINDS.map((time) => (
-                <tr key={time}>
-                  <th scope="row">{TIME_TEXT[time]}</th>
-                  {ZONE_KINDS.map((zone) => {
-                    const v = PERMISSION_TEXT[cell(role, time, zone) ?? 'no'];
-                    return (
-                      <td key={zone} class={`perm perm-${v.text.replaceAll(' ', '-').toLowerCase()}`}>
-                        <span aria-hidden="true">{v.mark} </span>
-                        {v.text}
-                      </td>
-                    );
-                  })}
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <MatrixTable
+          key={role}
+          testId={`matrix-${role}`}
+          caption={ROLE_TEXT[role]}
+          cell={(time, zone) => {
+            const v = PERMISSION_TEXT[cell(role, time, zone) ?? 'no'];
+            return (
+              <td class={`perm perm-${v.text.replaceAll(' ', '-').toLowerCase()}`}>
+                <span aria-hidden="true">{v.mark} </span>
+                {v.text}
+              </td>
+            );
+          }}
+        />
       ))}
     </section>
   );
