@@ -35,6 +35,16 @@ export function replaceSection(name: SectionName, markdown: string, file = RESUL
   writeFileSync(file, text);
 }
 
+/** The current text of a section (without its markers), or null if the file or section is missing. */
+export function readSection(name: SectionName, file = RESULTS_FILE): string | null {
+  if (!existsSync(file)) return null;
+  const text = readFileSync(file, 'utf8');
+  const start = `<!-- ${name}:start -->`;
+  const from = text.indexOf(start);
+  const to = text.indexOf(`<!-- ${name}:end -->`);
+  return from >= 0 && to > from ? text.slice(from + start.length, to).trim() : null;
+}
+
 /** A Markdown table from a header row and data rows. */
 export function markdownTable(header: string[], rows: (string | number)[][]): string {
   const line = (cells: (string | number)[]) => `| ${cells.map(String).join(' | ')} |`;

@@ -343,7 +343,12 @@ export function lessonPoint(r: LessonRecord): MetricPoint {
   };
 }
 
-function rollUpPoint(measurement: string, tags: Record<string, string>, ts: number, r: RollUp): MetricPoint {
+export function rollUpPoint(
+  measurement: string,
+  tags: Record<string, string>,
+  ts: number,
+  r: RollUp,
+): MetricPoint {
   return {
     measurement,
     tags,

@@ -1,5 +1,6 @@
 /**
- * Child-process entry for a real hub (see hub-process.ts): `node --import tsx hub-entry.ts <hub.json> <school.json>`.
+ * Child-process entry for a real hub (see hub-process.ts): `node --import tsx hub-entry.ts <hub.json> <school.json>`,
+ * or, for benchmarks, transpiled to dist/test/support/hub-entry.js and run with plain node on the compiled hub.
  * Talks to its parent over the IPC channel only, so the parent can kill -9 it and start another on the same data
  * directory and ports. Requests are `{id, cmd, ...}`, replies `{id, ok, value|error}`.
  */

@@ -3,7 +3,16 @@
  * data directory and the same MQTT/HTTP ports (so devices reconnect where they were), measure its own RSS and CPU.
  */
 import { type ChildProcess, fork } from 'node:child_process';
-import { mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,6 +21,39 @@ import type { HubRequest, HubStats } from './hub-entry.js';
 import { demoSchool, hubConfig } from './hub-fixture.js';
 
 const ENTRY = join(import.meta.dirname, 'hub-entry.ts');
+const ROOT = join(import.meta.dirname, '..', '..');
+/** Where tsc would put the entry: its `../../hub/*.js` imports then resolve to the build (`npm run build`) in dist/. */
+const COMPILED_ENTRY = join(ROOT, 'dist', 'test', 'support', 'hub-entry.js');
+const COMPILED_HUB = join(ROOT, 'dist', 'hub', 'main.js');
+
+/**
+ * The entry for a compiled hub: hub-entry.ts transpiled (types erased) next to the build, or null when there is no
+ * build. The build itself is whatever `npm run build` last produced; `stale` says if a hub/ or schemas/ source is newer.
+ */
+async function compiledEntry(): Promise<{ entry: string; stale: boolean } | null> {
+  if (!existsSync(COMPILED_HUB)) return null;
+  const { default: ts } = await import('typescript');
+  const out = ts.transpileModule(readFileSync(ENTRY, 'utf8'), {
+    compilerOptions: {
+      module: ts.ModuleKind.ESNext,
+      target: ts.ScriptTarget.ES2022,
+      verbatimModuleSyntax: true,
+    },
+    fileName: ENTRY,
+  });
+  mkdirSync(join(COMPILED_ENTRY, '..'), { recursive: true });
+  writeFileSync(COMPILED_ENTRY, out.outputText);
+  const built = statSync(COMPILED_HUB).mtimeMs;
+  const newest = (dir: string): number =>
+    Math.max(
+      0,
+      ...ts.sys
+        .readDirectory(join(ROOT, dir), ['.ts'])
+        .filter((f) => !f.endsWith('.test.ts'))
+        .map((f) => statSync(f).mtimeMs),
+    );
+  return { entry: COMPILED_ENTRY, stale: Math.max(newest('hub'), newest('schemas')) > built };
+}
 
 export interface HubReady {
   mqttPort: number;
@@ -45,6 +87,12 @@ export interface HubProcessOptions {
   config?: Partial<HubConfig>;
   /** Extra node flags for the hub process (e.g. --max-old-space-size). */
   execArgv?: string[];
+  /**
+   * Benchmarks: run the compiled hub (dist/, from `npm run build`) with plain node, as `npm start` does, instead of
+   * the sources under the tsx loader (whose hooks thread and transpiled sources add RSS). Falls back to tsx when
+   * there is no build; `runtime` says which ran. Tests keep tsx, so they always run the current sources.
+   */
+  compiled?: boolean;
 }
 
 export class HubProcess {
@@ -52,6 +100,9 @@ export class HubProcess {
   private nextId = 1;
   private readonly pending = new Map<number, { ok: (v: unknown) => void; fail: (e: Error) => void }>();
   ready: HubReady | null = null;
+  /** What runs the hub: the sources under tsx, or the compiled build under plain node. */
+  runtime: 'tsx' | 'compiled' | 'compiled (stale build)' = 'tsx';
+  private entry = ENTRY;
   /** influxd pids this hub started; a kill -9 leaves its influxd behind until the next start stops it. */
   private readonly influxdPids = new Set<number>();
   private readonly configPath: string;
@@ -73,6 +124,11 @@ export class HubProcess {
       ...options.config,
     });
     const proc = new HubProcess(dataDir, !options.dataDir, options.execArgv ?? []);
+    const compiled = options.compiled ? await compiledEntry() : null;
+    if (compiled) {
+      proc.entry = compiled.entry;
+      proc.runtime = compiled.stale ? 'compiled (stale build)' : 'compiled';
+    }
     writeFileSync(proc.configPath, JSON.stringify(config, null, 2));
     writeFileSync(join(dataDir, 'school.json'), JSON.stringify(options.school ?? demoSchool(), null, 2));
     await proc.launch();
@@ -90,8 +146,8 @@ export class HubProcess {
 
   private launch(): Promise<HubReady> {
     const log = openSync(join(this.dataDir, 'hub-process.log'), 'a');
-    const child = fork(ENTRY, [this.configPath, join(this.dataDir, 'school.json')], {
-      execArgv: ['--import', 'tsx', ...this.execArgv],
+    const child = fork(this.entry, [this.configPath, join(this.dataDir, 'school.json')], {
+      execArgv: [...(this.runtime === 'tsx' ? ['--import', 'tsx'] : []), ...this.execArgv],
       stdio: ['ignore', log, log, 'ipc'],
     });
     this.child = child;

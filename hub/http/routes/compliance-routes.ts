@@ -31,6 +31,39 @@ const ComplianceQuery = Type.Object(
 
 const MAX_DAYS = 400;
 
+export type ComplianceLevel = keyof typeof LEVELS;
+
+/**
+ * The InfluxQL the compliance API runs for a level and an inclusive local date range (exported so the benchmark times
+ * exactly this query), with the epoch range it covers.
+ */
+export function complianceQuery(
+  school: SchoolModel,
+  q: { level: ComplianceLevel; from: string; to: string; room?: string | undefined },
+): { influxql: string; start: number; end: number } {
+  const tz = school.timetable.timezone;
+  // Roll-up points sit at the start of their week or term: include the one that covers `from`.
+  const first =
+    q.level === 'week'
+      ? weekStart(q.from)
+      : q.level === 'term'
+        ? (termOf(school.timetable, q.from)?.start ?? q.from)
+        : q.from;
+  const start = zonedTime(first, 0, tz);
+  const end = zonedTime(addDays(q.to, 1), 0, tz);
+  const where = [
+    `time >= ${msTime(start)}`,
+    `time < ${msTime(end)}`,
+    `${quoteIdent('site')} = ${quoteString(school.site)}`,
+    ...(q.room ? [`${quoteIdent('room')} = ${quoteString(q.room)}`] : []),
+  ];
+  return {
+    influxql: `SELECT * FROM ${quoteIdent(LEVELS[q.level])} WHERE ${where.join(' AND ')}`,
+    start,
+    end,
+  };
+}
+
 export function complianceRoutes(deps: { store: MetricsStore; school: SchoolModel }): RouteModule {
   const { store, school } = deps;
   const tz = school.timetable.timezone;
@@ -42,28 +75,12 @@ export function complianceRoutes(deps: { store: MetricsStore; school: SchoolMode
     const to = q.value.to ?? today;
     const from = q.value.from ?? addDays(to, -6);
     const level = q.value.level ?? 'lesson';
-    // Roll-up points sit at the start of their week or term: include the one that covers `from`.
-    const first =
-      level === 'week'
-        ? weekStart(from)
-        : level === 'term'
-          ? (termOf(school.timetable, from)?.start ?? from)
-          : from;
-    const start = zonedTime(first, 0, tz);
-    const end = zonedTime(addDays(to, 1), 0, tz);
+    const { influxql, start, end } = complianceQuery(school, { level, from, to, room: q.value.room });
     if (from > to)
       return { error: kit.fail(reply, 400, 'E_VALIDATION', 'from is after to', ['from: after to']) };
     if (end - start > MAX_DAYS * 86_400_000)
       return { error: kit.fail(reply, 400, 'E_RANGE', `at most ${MAX_DAYS} days`, ['from: range too long']) };
-    const where = [
-      `time >= ${msTime(start)}`,
-      `time < ${msTime(end)}`,
-      `${quoteIdent('site')} = ${quoteString(school.site)}`,
-      ...(q.value.room ? [`${quoteIdent('room')} = ${quoteString(q.value.room)}`] : []),
-    ];
-    const series = await store.query(
-      `SELECT * FROM ${quoteIdent(LEVELS[level])} WHERE ${where.join(' AND ')}`,
-    );
+    const series = await store.query(influxql);
     const columns = series[0]?.columns ?? [];
     const out = series.flatMap((s) =>
       s.values.map((v) => Object.fromEntries(s.columns.map((c, i) => [c, v[i]]))),
