@@ -108,8 +108,16 @@ export async function ensureSystemPackages(names, { log = (msg) => console.error
 
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
   log(`Installing system packages: ${missing.join(' ')}`);
-  await run(aptGet, ['update'], env);
-  await run(aptGet, ['install', '-y', '--no-install-recommends', ...missing], env);
+  // With recommends, as the packages were installed and tested here (Chromium's fonts among them). One retry: a
+  // fresh machine's first apt run can meet a mirror mid-sync.
+  const install = async () => {
+    await run(aptGet, ['update'], env);
+    await run(aptGet, ['install', '-y', ...missing], env);
+  };
+  await install().catch((error) => {
+    log(`${error.message}; retrying once in 10 s`);
+    return new Promise((resolve) => setTimeout(resolve, 10_000)).then(install);
+  });
 
   const stillMissing = missingSystemPackages(missing);
   if (stillMissing.length > 0) {
