@@ -13,11 +13,10 @@ import { DEFAULT_UNO_PINS } from '../../firmware/board/pin-map.js';
 import { type RunningDevice, startDevice } from '../../firmware/device.js';
 import { silentLogger } from '../../hub/log.js';
 import { generateTotpSecret } from '../../hub/users/totp.js';
-import type { DeviceConfig } from '../../schemas/config.js';
 import { topics } from '../../schemas/topics.js';
-import { parse } from '../../schemas/validate.js';
 import { launchBrowser, screenshot } from '../support/browser.js';
 import { axeViolations, describeViolations, ensureDashboardBuilt, signIn } from '../support/dashboard.js';
+import { deviceConfig } from '../support/device-fixture.js';
 import { type HubFixture, repoRoot, startTestHub, waitFor } from '../support/hub-fixture.js';
 
 const address = { site: 'demo-school', room: 'room-1', device: 'room-1-locker' };
@@ -112,18 +111,13 @@ describe('dashboard: a new user’s path and the guards around it', () => {
       })),
     );
 
-    const passwordFile = join(fixture.dataDir, 'device.secret');
-    writeFileSync(passwordFile, secret, { mode: 0o600 });
-    const config: DeviceConfig = parse('device-config', {
-      version: 1,
-      ...{ site: address.site, room: address.room, deviceId: address.device },
-      dataDir: join(fixture.dataDir, 'device'),
-      hub: { url: `mqtt://127.0.0.1:${hub.mqttPort}`, username: address.device, passwordFile },
-      board: { kind: 'emulated-uno' },
-      pins: DEFAULT_UNO_PINS,
-      timing: { longPressMs: 2000, heldTamperMs: 30_000, confirmShowMs: 4000, heartbeatMs: 10_000 },
-      lockerMode: 'lesson',
-    });
+    writeFileSync(join(fixture.dataDir, 'device.secret'), secret, { mode: 0o600 });
+    const config = deviceConfig(
+      hub,
+      fixture.dataDir,
+      { timing: { longPressMs: 2000, heldTamperMs: 30_000, confirmShowMs: 4000, heartbeatMs: 10_000 } },
+      address,
+    );
     board = await startEmulatedBoard(config.pins, { id: address.device });
     // Door shut and one phone in slot 0 (contacts to ground), so locking is not a tamper.
     board.emulator.setPin(DEFAULT_UNO_PINS.door, false);

@@ -5,8 +5,6 @@
  * without a reload → the hub acknowledges → the button light shows the report was received.
  */
 
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type EmulatedSession, startEmulatedBoard } from '../../firmware/board/emulated-session.js';
@@ -14,14 +12,12 @@ import { DEFAULT_UNO_PINS } from '../../firmware/board/pin-map.js';
 import { type RunningDevice, startDevice } from '../../firmware/device.js';
 import { silentLogger } from '../../hub/log.js';
 import { totpCode } from '../../hub/users/totp.js';
-import type { DeviceConfig } from '../../schemas/config.js';
-import { parse } from '../../schemas/validate.js';
 import { launchBrowser, screenshot } from '../support/browser.js';
 import { ensureDashboardBuilt } from '../support/dashboard.js';
+import { provisionDevice } from '../support/device-fixture.js';
 import { type HubFixture, startTestHub, waitFor } from '../support/hub-fixture.js';
 
 const address = { site: 'demo-school', room: 'room-1', device: 'room-1-locker' };
-const secret = 'e2e-device-secret-0123456789';
 
 describe('end-to-end: report button to dashboard and back', () => {
   let fixture: HubFixture;
@@ -34,25 +30,12 @@ describe('end-to-end: report button to dashboard and back', () => {
     ensureDashboardBuilt();
     fixture = await startTestHub();
     const { hub } = fixture;
-    await hub.registry.provision({
-      id: address.device,
+    const { config, secret } = await provisionDevice(
+      hub,
+      fixture.dataDir,
+      { timing: { longPressMs: 2000, heldTamperMs: 30_000, confirmShowMs: 4000, heartbeatMs: 10_000 } },
       address,
-      secret,
-      lockerMode: 'lesson',
-      now: Date.now(),
-    });
-    const passwordFile = join(fixture.dataDir, 'device.secret');
-    writeFileSync(passwordFile, secret, { mode: 0o600 });
-    const config: DeviceConfig = parse('device-config', {
-      version: 1,
-      ...{ site: address.site, room: address.room, deviceId: address.device },
-      dataDir: join(fixture.dataDir, 'device'),
-      hub: { url: `mqtt://127.0.0.1:${hub.mqttPort}`, username: address.device, passwordFile },
-      board: { kind: 'emulated-uno' },
-      pins: DEFAULT_UNO_PINS,
-      timing: { longPressMs: 2000, heldTamperMs: 30_000, confirmShowMs: 4000, heartbeatMs: 10_000 },
-      lockerMode: 'lesson',
-    });
+    );
     board = await startEmulatedBoard(config.pins, { id: address.device });
     device = await startDevice({ config, board: board.port, password: secret, log: silentLogger });
     await waitFor(() => device.connected(), 'device connected');
