@@ -11,6 +11,14 @@ interface FieldProps {
 const describedBy = (id: string, error?: string, hint?: string) =>
   [hint ? `${id}-hint` : '', error ? `${id}-error` : ''].filter(Boolean).join(' ') || undefined;
 
+/** What every control carries so a screen reader hears its hint and its error. */
+const controlAttrs = (id: string, error?: string, hint?: string) => ({
+  id,
+  name: id,
+  'aria-invalid': error ? ('true' as const) : undefined,
+  'aria-describedby': describedBy(id, error, hint),
+});
+
 function Wrap({ id, label, error, hint, children }: FieldProps & { children: ComponentChildren }) {
   return (
     <div class={`field${error ? ' invalid' : ''}`}>
@@ -35,13 +43,7 @@ export function Input(props: FieldProps & Omit<InputHTMLAttributes<HTMLInputElem
   const { id, label, error, hint, ...rest } = props;
   return (
     <Wrap id={id} label={label} error={error} {...(hint ? { hint } : {})}>
-      <input
-        id={id}
-        name={id}
-        aria-invalid={error ? 'true' : undefined}
-        aria-describedby={describedBy(id, error, hint)}
-        {...rest}
-      />
+      <input {...controlAttrs(id, error, hint)} {...rest} />
     </Wrap>
   );
 }
@@ -52,13 +54,7 @@ export function TextArea(
   const { id, label, error, hint, ...rest } = props;
   return (
     <Wrap id={id} label={label} error={error} {...(hint ? { hint } : {})}>
-      <textarea
-        id={id}
-        name={id}
-        aria-invalid={error ? 'true' : undefined}
-        aria-describedby={describedBy(id, error, hint)}
-        {...rest}
-      />
+      <textarea {...controlAttrs(id, error, hint)} {...rest} />
     </Wrap>
   );
 }
@@ -79,12 +75,9 @@ export function Select(
   return (
     <Wrap id={id} label={label} error={error} {...(hint ? { hint } : {})}>
       <select
-        id={id}
-        name={id}
+        {...controlAttrs(id, error, hint)}
         value={value}
         required={required}
-        aria-invalid={error ? 'true' : undefined}
-        aria-describedby={describedBy(id, error, hint)}
         onChange={(e) => onChange?.((e.currentTarget as HTMLSelectElement).value)}
       >
         {empty !== undefined && <option value="">{empty}</option>}
