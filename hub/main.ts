@@ -321,7 +321,7 @@ export async function startHub(options: HubOptions): Promise<Hub> {
             devicesOnline: views.filter((v) => v.online).length,
             devicesKnown: views.length,
             storeReachable: await store.ping(),
-            outboxDepth: await outbox.pending(),
+            outboxDepth: outbox.waiting(),
             outboxDelivered: outbox.delivered,
             lastStoreWriteAt,
             messagesIn: ingest.stats.accepted,
@@ -335,7 +335,7 @@ export async function startHub(options: HubOptions): Promise<Hub> {
       health: async () => ({
         version: packageVersion(),
         mqttClients: broker.connectedClients(),
-        outboxPending: await outbox.pending(),
+        outboxPending: outbox.waiting(),
         outboxDelivered: outbox.delivered,
         storeReachable: await store.ping(),
         ingest: ingest.stats,

@@ -87,4 +87,60 @@ describe('metrics outbox', () => {
       await db.close();
     }
   });
+
+  it('D5: telemetry offered in memory reaches the store through drain() without a write to the outbox on disk', async () => {
+    const db = await HubDb.open(join(dir, 'db-telemetry'));
+    const store = new InfluxStore({ url: influxd.url, database: DB });
+    const outbox = new MetricsOutbox(db, store, silentLogger, { batchSize: 40 });
+    try {
+      outbox.start();
+      for (let i = 0; i < 300; i++) outbox.offer(point('telemetry', i));
+      expect(await db.count('outbox')).toBe(0);
+      expect(outbox.waiting()).toBe(300);
+      await outbox.drain(20_000);
+      expect(await count(store, 'telemetry')).toBe(300);
+      expect(outbox.waiting()).toBe(0);
+    } finally {
+      await outbox.stop();
+      await db.close();
+    }
+  });
+
+  it('D5: telemetry is spilled to the durable outbox when the store is down, and delivered from there later', async () => {
+    const db = await HubDb.open(join(dir, 'db-telemetry-down'));
+    const down = new InfluxStore({ url: 'http://127.0.0.1:9', database: DB, timeoutMs: 500 });
+    const outbox = new MetricsOutbox(db, down, silentLogger, { batchSize: 40, minBackoffMs: 50 });
+    try {
+      outbox.start();
+      for (let i = 0; i < 120; i++) outbox.offer(point('spilled', i));
+      await expect(outbox.drain(800)).rejects.toBeInstanceOf(OutboxDrainTimeoutError);
+      expect(await db.count('outbox')).toBe(120);
+      await outbox.stop();
+      const store = new InfluxStore({ url: influxd.url, database: DB });
+      const again = new MetricsOutbox(db, store, silentLogger, { batchSize: 40 });
+      again.start();
+      await again.drain(20_000);
+      await again.stop();
+      expect(await count(store, 'spilled')).toBe(120);
+      expect(await db.count('outbox')).toBe(0);
+    } finally {
+      await outbox.stop();
+      await db.close();
+    }
+  });
+
+  it('D5: telemetry beyond maxTelemetry, and whatever is held at stop(), goes to disk rather than being lost', async () => {
+    const db = await HubDb.open(join(dir, 'db-telemetry-bound'));
+    const down = new InfluxStore({ url: 'http://127.0.0.1:9', database: DB, timeoutMs: 500 });
+    // Never started: nothing flushes, so only the bound and stop() move points to disk.
+    const outbox = new MetricsOutbox(db, down, silentLogger, { batchSize: 1000, maxTelemetry: 50 });
+    try {
+      for (let i = 0; i < 75; i++) outbox.offer(point('bound', i));
+      await outbox.stop();
+      expect(await db.count('outbox')).toBe(75);
+      expect(outbox.telemetryDropped).toBe(0);
+    } finally {
+      await db.close();
+    }
+  });
 });
