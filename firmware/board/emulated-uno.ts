@@ -2,96 +2,41 @@
  * An Arduino Uno emulated with avr8js, running the real Firmata firmware that node-pixel ships for the Uno
  * (StandardFirmata plus a pixel extension). Firmata talks to it through `serial`, a Duplex standing in for the USB
  * serial port, so the johnny-five path is the same one a real Uno takes.
+ *
+ * In realtime mode the chip runs in a worker thread (uno-worker.ts), as a real Uno is a chip of its own: the thread
+ * running johnny-five and the device program is not held up behind emulator slices. Serial bytes cross by
+ * postMessage; pin and PWM registers are mirrored into shared memory every 0.25 ms of emulated time, so readPin and
+ * pwmDuty stay synchronous and lag the chip by well under a millisecond. Lockstep mode runs the chip in this thread.
  */
-import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
+import { extname } from 'node:path';
 import { Duplex } from 'node:stream';
-import {
-  AVRADC,
-  AVRIOPort,
-  AVRTimer,
-  AVRUSART,
-  adcConfig,
-  avrInstruction,
-  CPU,
-  portBConfig,
-  portCConfig,
-  portDConfig,
-  timer0Config,
-  timer1Config,
-  timer2Config,
-  usart0Config,
-} from 'avr8js';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
 import { type BoardLog, silentLog } from './log.js';
 import { type PinName, unoPin } from './pin-map.js';
+import {
+  CYCLES_PER_MS,
+  checkAnalogChannel,
+  DEFAULT_RELEASED_PINS,
+  loadUnoImage,
+  OBSERVED_REGISTER_BYTES,
+  pwmDutyFrom,
+  readPinFrom,
+  UnoCore,
+} from './uno-core.js';
+import type { UnoWorkerData, UnoWorkerMessage } from './uno-worker.js';
 
-export const UNO_CLOCK_HZ = 16_000_000;
-const CYCLES_PER_MS = UNO_CLOCK_HZ / 1000;
-/** Most emulated time one slice runs before yielding to the event loop (about 2 ms of host time). */
-const SLICE_CYCLES = 8 * CYCLES_PER_MS;
-/** If the host falls further behind than this, the emulated clock slips instead of racing to catch up. */
-const MAX_LAG_CYCLES = 50 * CYCLES_PER_MS;
-
-/** Intel HEX to a flat byte image. Handles data, EOF and extended segment/linear address records. */
-export function parseIntelHex(text: string, size = 0x8000): Uint8Array {
-  const image = new Uint8Array(size);
-  let base = 0;
-  for (const [n, raw] of text.split(/\r?\n/).entries()) {
-    const line = raw.trim();
-    if (!line) continue;
-    if (!line.startsWith(':') || line.length < 11 || line.length % 2 === 0) {
-      throw new Error(`Intel HEX line ${n + 1}: malformed`);
-    }
-    const bytes = Buffer.from(line.slice(1), 'hex');
-    const count = bytes[0] ?? 0;
-    if (bytes.length !== count + 5) throw new Error(`Intel HEX line ${n + 1}: length mismatch`);
-    if (bytes.reduce((sum, b) => (sum + b) & 0xff, 0) !== 0)
-      throw new Error(`Intel HEX line ${n + 1}: bad checksum`);
-    const address = ((bytes[1] ?? 0) << 8) | (bytes[2] ?? 0);
-    const type = bytes[3];
-    const data = bytes.subarray(4, 4 + count);
-    if (type === 0x00) {
-      if (base + address + count > size) throw new Error(`Intel HEX line ${n + 1}: beyond ${size} bytes`);
-      image.set(data, base + address);
-    } else if (type === 0x01) {
-      break;
-    } else if (type === 0x02) {
-      base = data.readUInt16BE(0) << 4;
-    } else if (type === 0x04) {
-      base = data.readUInt16BE(0) << 16;
-    }
-    // 0x03/0x05 (start address) mean nothing to an emulator that always starts at the reset vector.
-  }
-  return image;
-}
-
-/** Path of the Uno Firmata image inside the installed node-pixel package; never copied into this repository. */
-export function unoFirmataHexPath(): string {
-  const require = createRequire(import.meta.url);
-  const pkg = require.resolve('node-pixel/package.json');
-  return join(dirname(pkg), 'firmware/bin/firmata/uno/node_pixel_firmata.ino.hex');
-}
-
-/** ATmega328P data-space register addresses used to observe PWM (datasheet, register summary). */
-const PWM_CHANNELS: Readonly<Record<number, { tccrA: number; comMask: number; ocr: number }>> = {
-  3: { tccrA: 0xb0, comMask: 0x20, ocr: 0xb4 }, // OC2B
-  5: { tccrA: 0x44, comMask: 0x20, ocr: 0x48 }, // OC0B
-  6: { tccrA: 0x44, comMask: 0x80, ocr: 0x47 }, // OC0A
-  9: { tccrA: 0x80, comMask: 0x80, ocr: 0x88 }, // OC1A (Arduino runs timer 1 as 8-bit PWM)
-  10: { tccrA: 0x80, comMask: 0x20, ocr: 0x8a }, // OC1B
-  11: { tccrA: 0xb0, comMask: 0x80, ocr: 0xb3 }, // OC2A
-};
+export { parseIntelHex, UNO_CLOCK_HZ, unoFirmataHexPath } from './uno-core.js';
 
 export interface EmulatedUnoOptions {
   /**
-   * 'realtime' (default): after start(), the CPU runs in slices paced to the host clock times `speed`.
-   * 'lockstep': the CPU runs only inside advance(ms), for deterministic tests with fake timers (realtime mode
-   * paces itself with performance.now(), which fake timers may freeze).
+   * 'realtime' (default): after start(), the CPU runs in its own worker thread, paced to the host clock times
+   * `speed`. 'lockstep': the CPU runs in this thread only inside advance(ms), for deterministic tests with fake timers
+   * (realtime mode paces itself with performance.now(), which fake timers may freeze).
    */
   clock?: 'realtime' | 'lockstep';
   /**
-   * Emulated seconds per host second in realtime mode. 1 = a real Uno; lower it to run many boards on one core;
+   * Emulated seconds per host second in realtime mode. 1 = a real Uno; lower it to run many boards on few cores;
    * Infinity runs flat out (about 4x a real Uno on a desktop core).
    */
   speed?: number;
@@ -121,62 +66,78 @@ class UsartStream extends Duplex {
   }
 }
 
+/**
+ * The worker's module, with the extension this module has: .ts under tsx or vitest, .js from dist/. Node 20 does not
+ * pass module hooks on to worker threads, so a TypeScript worker is started through a bootstrap that registers tsx
+ * first (tsx is a dev dependency: only the sources need it).
+ */
+function startWorker(workerData: UnoWorkerData): Worker {
+  const ext = extname(fileURLToPath(import.meta.url));
+  const entry = new URL(`./uno-worker${ext}`, import.meta.url);
+  if (ext !== '.ts') return new Worker(entry, { workerData });
+  const tsx = import.meta.resolve('tsx/esm/api');
+  const bootstrap = `import { register } from ${JSON.stringify(tsx)}; register(); await import(${JSON.stringify(entry.href)});`;
+  return new Worker(new URL(`data:text/javascript,${encodeURIComponent(bootstrap)}`), { workerData });
+}
+
 export class EmulatedUno {
   /** The Firmata transport: a Duplex that emits 'open' once start() is called, like a serial port. */
   readonly serial: Duplex & { isOpen: boolean };
-  private readonly cpu: CPU;
-  private readonly ports: readonly [AVRIOPort, AVRIOPort, AVRIOPort];
-  private readonly usart: AVRUSART;
-  private readonly adc: AVRADC;
-  private readonly clock: 'realtime' | 'lockstep';
-  private readonly speed: number;
-  private readonly log: BoardLog;
   /** Bytes the host has written to the board and the firmware has transmitted: lets tests see that nothing was sent. */
   readonly stats = { received: 0, sent: 0 };
-  private readonly rxQueue: number[] = [];
-  private txBytes: number[] = [];
+  private readonly clock: 'realtime' | 'lockstep';
+  private readonly log: BoardLog;
+  /** Lockstep mode: the chip, in this thread. */
+  private readonly core: UnoCore | undefined;
+  /** Realtime mode: the thread the chip runs in, and its mirrored cycle count and registers. */
+  private readonly worker: Worker | undefined;
+  private readonly mirroredCycles: Float64Array | undefined;
+  /** The data space readPin/pwmDuty read: the chip's own (lockstep) or the worker's mirror of it (realtime). */
+  private readonly registers: Uint8Array;
   private started = false;
   private closed = false;
-  private immediate: NodeJS.Immediate | undefined;
-  private timeout: NodeJS.Timeout | undefined;
-  private wallStart = 0;
-  private cycleStart = 0;
-  private booting: boolean;
-  private serialSeen = false;
 
   constructor(options: EmulatedUnoOptions = {}) {
     this.clock = options.clock ?? 'realtime';
-    this.speed = options.speed ?? 1;
-    if (!(this.speed > 0)) throw new RangeError('speed must be positive');
+    const speed = options.speed ?? 1;
+    if (!(speed > 0)) throw new RangeError('speed must be positive');
     this.log = options.log ?? silentLog;
-    this.booting = options.fastBoot ?? true;
+    const image = loadUnoImage(options.hexPath);
+    const releasedPins = [...(options.releasedPins ?? DEFAULT_RELEASED_PINS)];
 
-    const image = parseIntelHex(readFileSync(options.hexPath ?? unoFirmataHexPath(), 'ascii'));
-    this.cpu = new CPU(new Uint16Array(image.buffer, image.byteOffset, image.byteLength / 2));
-    // Timers must exist for millis() (timer 0) and analogWrite (timers 0-2) to work.
-    new AVRTimer(this.cpu, timer0Config);
-    new AVRTimer(this.cpu, timer1Config);
-    new AVRTimer(this.cpu, timer2Config);
-    this.ports = [
-      new AVRIOPort(this.cpu, portDConfig),
-      new AVRIOPort(this.cpu, portBConfig),
-      new AVRIOPort(this.cpu, portCConfig),
-    ];
-    this.adc = new AVRADC(this.cpu, adcConfig);
-    this.usart = new AVRUSART(this.cpu, usart0Config, UNO_CLOCK_HZ);
-    this.usart.onByteTransmit = (byte) => this.txBytes.push(byte);
-    this.usart.onRxComplete = () => this.pumpRx();
-
-    const serial = new UsartStream((bytes) => {
+    this.serial = new UsartStream((bytes) => {
       this.stats.received += bytes.length;
-      for (const b of bytes) this.rxQueue.push(b);
-      this.pumpRx();
+      if (this.core) this.core.receive(bytes);
+      else if (!this.closed) {
+        const copy = Uint8Array.from(bytes); // the chunk may share a pooled buffer: send a copy of our own
+        this.post({ t: 'rx', bytes: copy }, [copy.buffer]);
+      }
     });
-    this.serial = serial;
 
-    // avr8js reads an unconnected pulled-up input as LOW; hold inputs HIGH so they start released, like real contacts.
-    const released = options.releasedPins ?? Array.from({ length: 18 }, (_, i) => i + 2);
-    for (const pin of released) this.setPin(pin, true);
+    if (this.clock === 'lockstep') {
+      this.core = new UnoCore(image, releasedPins, (bytes) => this.deliver(bytes));
+      this.registers = this.core.cpu.data;
+      return;
+    }
+    const mirror = new SharedArrayBuffer(8 + OBSERVED_REGISTER_BYTES);
+    this.mirroredCycles = new Float64Array(mirror, 0, 1);
+    this.registers = new Uint8Array(mirror, 8, OBSERVED_REGISTER_BYTES);
+    const worker = startWorker({ image, releasedPins, speed, fastBoot: options.fastBoot ?? true, mirror });
+    this.worker = worker;
+    worker.on('message', (m: { t: 'tx'; bytes: Uint8Array }) => {
+      if (m.t === 'tx' && !this.closed) this.deliver(m.bytes);
+    });
+    // The chip stopping looks like the cable being pulled: the serial stream closes and the device sees that.
+    worker.on('error', (error) => {
+      if (this.closed) return;
+      this.log.error({ err: error }, 'emulated Uno CPU stopped');
+      this.close();
+    });
+    worker.on('exit', (code) => {
+      if (this.closed) return;
+      this.log.error({ code }, 'emulated Uno worker exited');
+      this.close();
+    });
   }
 
   /**
@@ -188,49 +149,46 @@ export class EmulatedUno {
     this.started = true;
     this.serial.isOpen = true;
     process.nextTick(() => this.serial.emit('open'));
-    if (this.clock === 'realtime') {
-      this.wallStart = performance.now();
-      this.cycleStart = this.cpu.cycles;
-      this.immediate = setImmediate(this.runSlice);
-    }
+    this.post({ t: 'start' });
   }
 
   /** Lockstep mode: runs exactly `ms` of emulated time now, delivering what the firmware transmits as it goes. */
   advance(ms: number): void {
-    if (this.clock !== 'lockstep') throw new Error('advance() is for lockstep mode');
+    if (!this.core) throw new Error('advance() is for lockstep mode');
     if (this.closed) return;
     let remaining = Math.round(ms * CYCLES_PER_MS);
     while (remaining > 0) {
       const chunk = Math.min(remaining, CYCLES_PER_MS);
-      this.run(chunk);
+      this.core.run(chunk);
       remaining -= chunk;
     }
   }
 
-  /** Emulated milliseconds since power-on. */
+  /** Emulated milliseconds since power-on (realtime mode: as of the last mirror update). */
   get millis(): number {
-    return this.cpu.cycles / CYCLES_PER_MS;
+    return (this.core?.cycles ?? this.mirroredCycles?.[0] ?? 0) / CYCLES_PER_MS;
   }
 
   /** Drives an input pin from outside, as a contact or sensor would. */
   setPin(pin: PinName, high: boolean): void {
-    const [port, bit] = this.locate(pin);
-    port.setPin(bit, high);
+    unoPin(pin); // a pin the Uno does not have throws here, not in the worker
+    if (this.core) this.core.setPin(pin, high);
+    else this.post({ t: 'pin', pin, high });
   }
 
   /** Sets the voltage (0..5 V) the ADC reads on analog channel 0..5. */
   setAnalog(channel: number, volts: number): void {
-    if (!Number.isInteger(channel) || channel < 0 || channel > 5)
-      throw new RangeError(`no analog channel ${channel}`);
-    this.adc.channelValues[channel] = Math.min(5, Math.max(0, volts));
+    checkAnalogChannel(channel);
+    if (this.core) this.core.setAnalog(channel, volts);
+    else this.post({ t: 'analog', channel, volts });
   }
 
-  /** The level on a pin: what an output drives (including PWM at this instant), or what an input is fed. */
+  /**
+   * The level on a pin: what an output drives (including PWM at this instant), or what an input is fed. Realtime
+   * mode: as of the worker's last mirror update (0.25 ms of emulated time), and all LOW until the worker has booted.
+   */
   readPin(pin: PinName): boolean {
-    const n = unoPin(pin);
-    const pinRegister = n < 8 ? 0x29 : n < 14 ? 0x23 : 0x26; // PIND, PINB, PINC in data space
-    const bit = n < 8 ? n : n < 14 ? n - 8 : n - 14;
-    return ((this.cpu.data[pinRegister] ?? 0) & (1 << bit)) !== 0;
+    return readPinFrom(this.registers, pin);
   }
 
   /**
@@ -238,83 +196,25 @@ export class EmulatedUno {
    * and drives the pin plainly, so a disconnected channel reports its steady level instead of the compare register.
    */
   pwmDuty(pin: PinName): number {
-    const n = unoPin(pin);
-    const channel = PWM_CHANNELS[n];
-    if (!channel) throw new RangeError(`pin ${n} is not a PWM pin on the Uno`);
-    const data = this.cpu.data;
-    if (((data[channel.tccrA] ?? 0) & channel.comMask) === 0) return this.readPin(n) ? 1 : 0;
-    return (data[channel.ocr] ?? 0) / 255;
+    return pwmDutyFrom(this.registers, pin);
   }
 
-  /** Stops the CPU and ends the serial stream. */
+  /** Stops the CPU (ending its worker thread) and ends the serial stream. */
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    clearImmediate(this.immediate);
-    clearTimeout(this.timeout);
+    this.worker?.terminate().catch(() => undefined);
     this.serial.isOpen = false;
     this.serial.push(null);
     this.serial.emit('close');
   }
 
-  private locate(pin: PinName): [AVRIOPort, number] {
-    const n = unoPin(pin);
-    const [portD, portB, portC] = this.ports;
-    if (n < 8) return [portD, n];
-    if (n < 14) return [portB, n - 8];
-    return [portC, n - 14];
+  private deliver(bytes: Uint8Array): void {
+    this.stats.sent += bytes.length;
+    this.serial.push(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
   }
 
-  /** Feeds one byte at a time: the USART holds one byte in flight and the firmware's ISR empties it into a ring. */
-  private pumpRx(): void {
-    if (this.rxQueue.length === 0 || this.usart.rxBusy || !this.usart.rxEnable) return;
-    const next = this.rxQueue.shift();
-    if (next !== undefined) this.usart.writeByte(next);
+  private post(message: UnoWorkerMessage, transfer?: ArrayBuffer[]): void {
+    if (!this.closed) this.worker?.postMessage(message, transfer);
   }
-
-  private run(cycles: number): void {
-    const cpu = this.cpu;
-    const end = cpu.cycles + cycles;
-    this.pumpRx(); // the firmware may have enabled the receiver since bytes were queued
-    while (cpu.cycles < end) {
-      avrInstruction(cpu);
-      cpu.tick();
-    }
-    if (this.txBytes.length > 0) {
-      this.serialSeen = true;
-      this.stats.sent += this.txBytes.length;
-      const out = Buffer.from(this.txBytes);
-      this.txBytes = [];
-      this.serial.push(out);
-    }
-  }
-
-  private readonly runSlice = (): void => {
-    this.immediate = undefined;
-    this.timeout = undefined;
-    if (this.closed) return;
-    if (this.booting && this.serialSeen) {
-      // The first transmission was pushed last slice: boot is over, pace from here.
-      this.booting = false;
-      this.wallStart = performance.now();
-      this.cycleStart = this.cpu.cycles;
-    }
-    const flatOut = this.booting || !Number.isFinite(this.speed);
-    const target = (performance.now() - this.wallStart) * CYCLES_PER_MS * this.speed;
-    let due = flatOut ? SLICE_CYCLES * 2 : target - (this.cpu.cycles - this.cycleStart);
-    if (due > MAX_LAG_CYCLES) {
-      this.cycleStart += due - MAX_LAG_CYCLES;
-      due = MAX_LAG_CYCLES;
-    }
-    try {
-      if (due > 0) this.run(Math.min(due, SLICE_CYCLES));
-    } catch (error) {
-      this.log.error({ err: error }, 'emulated Uno CPU stopped');
-      this.close();
-      return;
-    }
-    // Behind: keep going after I/O gets a turn. Caught up: sleep until about one slice is due.
-    if (due > SLICE_CYCLES) this.immediate = setImmediate(this.runSlice);
-    else this.timeout = setTimeout(this.runSlice, 2);
-  };
 }

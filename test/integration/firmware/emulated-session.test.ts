@@ -15,8 +15,8 @@ const events: InputEvent[][] = [[], [], []];
 
 beforeAll(async () => {
   sessions = await Promise.all(
-    // Three full-speed Unos are more than one event loop on a small machine can emulate: their clocks slip
-    // (about 0.6x each on a 2-core EPYC) without losing serial bytes. The demo may ask for less with `speed`.
+    // Each Uno's chip runs in its own worker thread; on a 2-core machine three full-speed ones may slip behind
+    // real time without losing serial bytes. The demo may ask for less with `speed`.
     [0, 1, 2].map((i) => startEmulatedBoard(pins, { id: `room-${i}` })),
   );
   sessions.forEach((s, i) => {
