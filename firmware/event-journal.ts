@@ -9,6 +9,11 @@
  * Every write is write-temp + fsync + rename + fsync(dir), so a power cut leaves either the old or the new file,
  * never a torn one; leftover temp files are deleted on open.
  *
+ * An append is durable (and its promise resolves, so the caller may publish it) once its pending file is; the new
+ * chain head reaches meta.json in a write queued right after, off the report's latency path. That is safe because
+ * the newest pending file is the head on open, and meta.json is brought up to date before any pending file is
+ * removed (ack, bound), so the head can never be lost with the file that carried it.
+ *
  * Sequence numbers never repeat: meta.json records `reserved`, the highest seq that may have been issued, and is
  * durably raised in blocks before a seq beyond it leaves the process. After a power cut the next seq is
  * reserved + 1, so at most one block of numbers is skipped (gaps are harmless; repeats would not be).
@@ -87,6 +92,9 @@ export class EventJournal {
   private closed = false;
   private droppedCount = 0;
   private tail: Promise<unknown> = Promise.resolve();
+  /** meta.json on disk is behind `meta` (a head not yet written); see flushMeta. */
+  private metaBehind = false;
+  private metaFlushQueued = false;
 
   private constructor(
     private readonly opts: JournalOptions,
@@ -207,6 +215,7 @@ export class EventJournal {
     return this.serial(async () => {
       const seq = this.seqOf(id);
       if (seq === null || !this.items.has(seq)) return false;
+      await this.flushMeta(); // the head must outlive the file that carried it
       this.items.delete(seq);
       await unlinkDurable(this.pendingDir, fileName(seq));
       return true;
@@ -237,8 +246,9 @@ export class EventJournal {
     await this.serial(async () => {
       if (this.meta.reserved !== this.lastSeq) {
         this.meta = { ...this.meta, reserved: this.lastSeq };
-        await writeDurable(this.opts.dir, 'meta.json', JSON.stringify(this.meta));
+        this.metaBehind = true;
       }
+      await this.flushMeta();
       this.closed = true;
     });
   }
@@ -265,7 +275,8 @@ export class EventJournal {
     const seq = this.lastSeq + 1;
     if (seq > this.meta.reserved) {
       this.meta = { ...this.meta, reserved: seq + this.seqBlock - 1 };
-      await writeDurable(this.opts.dir, 'meta.json', JSON.stringify(this.meta));
+      this.metaBehind = true;
+      await this.flushMeta();
     }
     this.lastSeq = seq;
     return seq;
@@ -288,10 +299,34 @@ export class EventJournal {
     const { seq } = item.event;
     await writeDurable(this.pendingDir, fileName(seq), JSON.stringify(item));
     this.items.set(seq, item);
-    // Event before meta: a power cut in between is repaired on open (the newest pending event is the head).
+    // Event before meta: a power cut in between is repaired on open (the newest pending event is the head). The meta
+    // write is queued behind this append, so the caller publishes without waiting for two more fsyncs.
     this.meta = { ...this.meta, head: { seq, hash: eventHash(item.event) } };
-    await writeDurable(this.opts.dir, 'meta.json', JSON.stringify(this.meta));
+    this.metaBehind = true;
+    this.queueMetaFlush();
     await this.enforceBound();
+  }
+
+  /** Writes meta.json if it is behind. Runs inside serial(); a failure leaves it behind for the next try. */
+  private async flushMeta(): Promise<void> {
+    if (!this.metaBehind) return;
+    const meta = this.meta;
+    await writeDurable(this.opts.dir, 'meta.json', JSON.stringify(meta));
+    if (this.meta === meta) this.metaBehind = false;
+  }
+
+  /** One queued meta write covers every append before it runs. */
+  private queueMetaFlush(): void {
+    if (this.metaFlushQueued) return;
+    this.metaFlushQueued = true;
+    this.serial(async () => {
+      this.metaFlushQueued = false;
+      await this.flushMeta();
+    }).catch((error: unknown) => {
+      // Not lost: ack, the bound and close() flush again first, and fail (leaving the event pending) if it still fails.
+      if (!(error instanceof JournalError))
+        this.log.warn({ err: String(error) }, 'journal: meta write deferred');
+    });
   }
 
   private async enforceBound(): Promise<void> {
@@ -299,6 +334,7 @@ export class EventJournal {
     for (const [seq, item] of this.items) {
       if (this.items.size <= this.maxPending) break;
       if (item.type === 'report') continue; // never drop a pupil's report (R1)
+      await this.flushMeta(); // the dropped event may be the head
       this.items.delete(seq);
       this.droppedCount += 1;
       await unlinkDurable(this.pendingDir, fileName(seq));
