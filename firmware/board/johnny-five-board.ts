@@ -3,7 +3,8 @@
  * Outputs into pins, and knows nothing of policy or timing (short/long press, tamper) beyond debouncing.
  *
  * Wiring conventions (see pin-map.ts): every input is a contact to GND on a pulled-up pin, so LOW = contact closed,
- * and each is a johnny-five Button with isPullup (pressed = closed; Button debounces 7 ms).
+ * and each is a johnny-five Button with isPullup (pressed = closed; Button debounces 7 ms), except that the report
+ * button's edges are taken from the pin at once (see EdgeLockout).
  *   door   reed switch, closed while the door is shut        -> { kind: 'door', open: !closed }
  *   key    key switch, closed while turned on                -> { kind: 'key', on: closed }
  *   slots  microswitch per slot, closed while a phone is in  -> { kind: 'slot', index, occupied: closed }
@@ -15,6 +16,7 @@
  */
 import five from 'johnny-five';
 import type { BoardPort, BoardStatus, ButtonLight, InputEvent, Outputs } from './board-port.js';
+import { EdgeLockout } from './edge-lockout.js';
 import { type BoardLog, silentLog } from './log.js';
 import {
   BUTTON_LIGHT_PATTERNS,
@@ -62,6 +64,8 @@ interface FirmataSync {
 interface IoEvents {
   on?(event: 'error', listener: (error: Error) => void): unknown;
   on?(event: 'close' | 'disconnect', listener: () => void): unknown;
+  /** IO plugins emit `digital-read-<pin>` with the pin's level (firmata-io: for every pin of each port report). */
+  on?(event: `digital-read-${number}`, listener: (value: number) => void): unknown;
   emit?(event: string, ...args: unknown[]): boolean;
 }
 
@@ -70,7 +74,10 @@ type BoardOptions = five.BoardOption & { sigint: boolean };
 /** @types/johnny-five types Led.RGB pins as numbers; johnny-five resolves names such as 'GPIO18' itself. */
 type RgbPins = { red: number; green: number; blue: number };
 /** Button's isDown getter (the raw, undebounced level), which @types/johnny-five leaves out. */
-type J5Button = five.Button & { readonly isDown: boolean };
+type J5Button = five.Button & { readonly isDown: boolean; readonly pin: number; readonly downValue: number };
+
+/** How long the report button is left alone after an edge: as long as johnny-five's Button debounce. */
+const BUTTON_LOCKOUT_MS = 7;
 
 interface Hardware {
   inputs: Map<InputKey, J5Button>;
@@ -123,6 +130,7 @@ export class JohnnyFiveBoard implements BoardPort {
   private stopSignage: (() => void) | undefined;
   private stopButtonLight: (() => void) | undefined;
   private stopChirp: (() => void) | undefined;
+  private buttonEdges: EdgeLockout | undefined;
 
   constructor(options: JohnnyFiveBoardOptions) {
     this.pins = options.pins;
@@ -245,6 +253,7 @@ export class JohnnyFiveBoard implements BoardPort {
     for (const input of hw?.inputs.values() ?? []) {
       if (input.isDown) io.emit?.(`digital-read-${input.pin}`, input.upValue);
     }
+    this.buttonEdges?.stop();
     this.listeners.length = 0;
     this.statusListeners.length = 0;
     if (!this.live) this.rejectReady(new Error('board closed before it was ready'));
@@ -253,17 +262,26 @@ export class JohnnyFiveBoard implements BoardPort {
   private setUp(): void {
     const { board, pins } = this;
     const inputs = new Map<InputKey, J5Button>();
-    const watch = (key: InputKey, pin: BoardPins['door']): void => {
+    const watch = (key: InputKey, pin: BoardPins['door']): J5Button => {
       // holdtime: Button runs a 'hold' interval while pressed; a slot can stay occupied all day, so make it rare.
       const input = new five.Button({ board, pin, isPullup: true, holdtime: 3_600_000 }) as J5Button;
+      inputs.set(key, input);
+      return input;
+    };
+    const debounced = (key: InputKey, input: J5Button): void => {
       input.on('press', () => this.update(key, true));
       input.on('release', () => this.update(key, false));
-      inputs.set(key, input);
     };
-    watch('door', pins.door);
-    watch('key', pins.key);
-    for (const [i, pin] of pins.slots.entries()) watch(`slot${i}`, pin);
-    watch('button', pins.button);
+    debounced('door', watch('door', pins.door));
+    debounced('key', watch('key', pins.key));
+    for (const [i, pin] of pins.slots.entries()) debounced(`slot${i}`, watch(`slot${i}`, pin));
+    // The Button still sets the pin up and gives the boot level (isDown); its edges come from the pin directly.
+    const button = watch('button', pins.button);
+    const edges = new EdgeLockout(BUTTON_LOCKOUT_MS, (closed) => this.update('button', closed));
+    this.buttonEdges = edges;
+    (board.io as IoEvents).on?.(`digital-read-${button.pin}`, (value) =>
+      edges.sample(value === button.downValue),
+    );
 
     this.hw = {
       inputs,

@@ -82,9 +82,9 @@ function runSlice(): void {
     due = MAX_LAG_CYCLES;
   }
   if (due > 0) core.run(Math.min(due, SLICE_CYCLES));
-  // Behind: carry on after messages get a turn. Caught up: sleep about a millisecond (or until a message wakes us).
+  // Behind: carry on after messages get a turn. Caught up: sleep a couple of milliseconds (a message from the host wakes it sooner).
   if (due > SLICE_CYCLES) immediate = setImmediate(runSlice);
-  else timer = setTimeout(runSlice, 1);
+  else timer = setTimeout(runSlice, 2);
 }
 
 /** An input from the host: catch the CPU up to now at once rather than at the end of its sleep. */
