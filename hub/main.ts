@@ -4,7 +4,9 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
 import type { HubConfig, SchoolModel } from '../schemas/config.js';
+import { topics } from '../schemas/topics.js';
 import { AuditLog } from './audit/audit-log.js';
 import { type RunningBroker, startBroker } from './broker/broker.js';
 import { ComplianceRecorder } from './compliance/compliance-recorder.js';
@@ -84,6 +86,8 @@ export interface Hub {
   /** Set only on the very first start: shown once to the operator, never stored in clear. */
   firstRunAdmin: { username: string; password: string } | null;
   influxd: InfluxdHandle | null;
+  /** Milliseconds each start-up phase took (logged as 'hub started'): where a slow restart spends its time. */
+  startup: Record<string, number>;
   stop(): Promise<void>;
 }
 
@@ -108,8 +112,17 @@ export async function startHub(options: HubOptions): Promise<Hub> {
     stack.length = 0;
   };
 
+  const startup: Record<string, number> = {};
+  let phaseStart = performance.now();
+  const phase = (name: string) => {
+    const t = performance.now();
+    startup[name] = Math.round(t - phaseStart);
+    phaseStart = t;
+  };
+
   try {
     const db = await HubDb.open(join(config.dataDir, 'hub-db'));
+    phase('db');
     stack.push(() => db.close());
     const school = options.schoolFile ? options.school : ((await storedSchoolModel(db)) ?? options.school);
 
@@ -148,6 +161,7 @@ export async function startHub(options: HubOptions): Promise<Hub> {
       ping: () => influx.ping(),
     };
 
+    phase('influx');
     const bus = new EventBus(log.child({ part: 'bus' }));
     const rejects = new RejectCounter();
     const registry = new DeviceRegistry(db);
@@ -218,6 +232,7 @@ export async function startHub(options: HubOptions): Promise<Hub> {
     };
     disconnect = broker.disconnect;
     stack.push(() => broker.close());
+    phase('broker');
 
     // Features beyond the core. Each is constructed here with what it needs; start/stop order is this list's order.
     const guarding = safeguarding({
@@ -250,6 +265,9 @@ export async function startHub(options: HubOptions): Promise<Hub> {
         publish: (topic, payload, opts) => publish(topic, payload, opts),
         log: log.child({ part: 'policy' }),
         now,
+        db,
+        retainedCommands: () => broker.retained(topics.siteCommands(school.site)),
+        sessionResumed: (id) => broker.sessionResumed(id),
       }),
       compliance: new ComplianceRecorder({
         school,
@@ -276,9 +294,11 @@ export async function startHub(options: HubOptions): Promise<Hub> {
       },
     });
     extensions.push(policy.driver, policy.compliance, settings);
+    phase('features');
     for (const extension of extensions) {
       await extension.start();
       stack.push(() => extension.stop());
+      phase(extension.name);
     }
 
     const confiscations = new ConfiscationStore(db);
@@ -344,6 +364,8 @@ export async function startHub(options: HubOptions): Promise<Hub> {
       }),
     });
     stack.push(() => http.close());
+    phase('http');
+    log.info({ ms: startup }, 'hub started');
 
     return {
       mqttPort: broker.port,
@@ -367,6 +389,7 @@ export async function startHub(options: HubOptions): Promise<Hub> {
       rejects,
       firstRunAdmin,
       influxd,
+      startup,
       stop,
     };
   } catch (error) {

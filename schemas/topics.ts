@@ -71,6 +71,11 @@ export const topics = {
   reportAck: (a: DeviceAddress) => `${base(a)}/ack/report`,
   /** What a device subscribes to: its own commands and acknowledgements, nothing else. */
   deviceInbox: (a: DeviceAddress) => [`${base(a)}/set/+`, `${base(a)}/ack/report`],
+  /** Every device's commands on one site: for reading what the broker retains. */
+  siteCommands: (site: string) => {
+    if (!SLUG.test(site)) throw new TopicError(`site '${site}' is not a valid topic segment`);
+    return `${ROOT}/${site}/+/+/set/+`;
+  },
   /** What the hub's ingest subscribes to for one site. */
   siteWildcard: (site: string) => {
     if (!SLUG.test(site)) throw new TopicError(`site '${site}' is not a valid topic segment`);

@@ -21,7 +21,7 @@ interface ClientSpec {
 }
 
 type Command =
-  | { cmd: 'connect'; port: number; clients: ClientSpec[]; clean: boolean }
+  | { cmd: 'connect'; port: number; clients: ClientSpec[]; clean: boolean; availability?: boolean }
   | { cmd: 'publish'; qos: 0 | 1; messages: number; window: number }
   | { cmd: 'subscribe'; port: number; filter: string; expect: number; timeoutMs: number }
   | { cmd: 'fleet'; heartbeatMs: number; heartbeats: number; burstMs: number }
@@ -49,7 +49,13 @@ function heartbeat(c: (typeof clients)[number]): string {
   });
 }
 
-async function connectAll(port: number, specs: ClientSpec[], clean: boolean): Promise<number> {
+/** `availability`: behave as the firmware does, with a retained 'offline' last will and 'online' on every connect. */
+async function connectAll(
+  port: number,
+  specs: ClientSpec[],
+  clean: boolean,
+  availability = false,
+): Promise<number> {
   clients = specs.map((spec) => ({ spec, client: null as unknown as MqttClient, seq: 0, subscribed: false }));
   const CONCURRENT = 50;
   for (let i = 0; i < clients.length; i += CONCURRENT) {
@@ -68,6 +74,16 @@ async function connectAll(port: number, specs: ClientSpec[], clean: boolean): Pr
               reconnectPeriod: 500,
               connectTimeout: 30_000,
               queueQoSZero: false,
+              ...(availability
+                ? {
+                    will: {
+                      topic: topics.availability(address),
+                      payload: Buffer.from(JSON.stringify({ v: 1, ts: Date.now(), status: 'offline' })),
+                      qos: 1 as const,
+                      retain: true,
+                    },
+                  }
+                : {}),
             });
             c.client = client;
             client.on('error', () => {});
@@ -75,6 +91,10 @@ async function connectAll(port: number, specs: ClientSpec[], clean: boolean): Pr
               c.subscribed = false;
             });
             client.on('connect', (connack) => {
+              if (availability) {
+                const online = JSON.stringify({ v: 1, ts: Date.now(), status: 'online' });
+                client.publish(topics.availability(address), online, { qos: 1, retain: true });
+              }
               if (!connack.sessionPresent) {
                 client.subscribe(topics.deviceInbox(address), { qos: 1 }, () => {
                   c.subscribed = true;
@@ -220,7 +240,7 @@ process.on('message', (message: { id: number } & Command) => {
   const run = async (): Promise<unknown> => {
     switch (message.cmd) {
       case 'connect':
-        return connectAll(message.port, message.clients, message.clean);
+        return connectAll(message.port, message.clients, message.clean, message.availability);
       case 'publish':
         return publishAll(message.qos, message.messages, message.window);
       case 'subscribe':

@@ -22,6 +22,7 @@ import type { Logger } from '../log.js';
 import type { RejectCounter } from '../metrics/reject-counter.js';
 import { mayPublish, maySubscribe, type Principal } from './access-policy.js';
 import { FrameError, MqttFrameGuard } from './frame-guard.js';
+import { usePrefixRetainedLookup } from './retained-lookup.js';
 
 export interface DevicePublish {
   principal: Extract<Principal, { kind: 'device' }>;
@@ -61,6 +62,10 @@ export interface RunningBroker {
   publish(topic: string, payload: string | Buffer, options: { qos: 0 | 1; retain: boolean }): Promise<void>;
   /** Disconnects a device at once (revocation). */
   disconnect(clientId: string): void;
+  /** Retained messages whose topic matches an MQTT filter (a scan of the retained store: not for hot paths). */
+  retained(filter: string): Promise<{ topic: string; payload: Buffer }[]>;
+  /** Whether a client's current connection resumed its stored session (CONNACK session present). */
+  sessionResumed(clientId: string): boolean;
   connectedClients(): number;
   close(): Promise<void>;
 }
@@ -86,6 +91,7 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
   const level = new Level(dir);
   await level.open();
   const persistence = aedesPersistenceLevel(level);
+  usePrefixRetainedLookup(persistence, level);
 
   const broker = await Aedes.createBroker({
     persistence,
@@ -182,11 +188,17 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
     },
   });
 
+  // Which connected clients resumed a stored session: their queued QoS 1 messages are delivered without a resend.
+  const resumed = new Map<string, boolean>();
+  broker.on('connackSent', (packet, client) => {
+    if (client.id) resumed.set(client.id, packet.sessionPresent === true);
+  });
   broker.on('client', (client) => {
     const principal = principals.get(client);
     if (principal) options.onDeviceConnection?.(principal, true);
   });
   broker.on('clientDisconnect', (client) => {
+    resumed.delete(client.id);
     const principal = principals.get(client);
     if (principal) options.onDeviceConnection?.(principal, false);
   });
@@ -282,6 +294,14 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
       client.close();
       if (principal) options.onDeviceConnection?.(principal, false);
     },
+    async retained(filter) {
+      const found: { topic: string; payload: Buffer }[] = [];
+      for await (const packet of persistence.createRetainedStream(filter)) {
+        found.push({ topic: packet.topic, payload: Buffer.from(packet.payload) });
+      }
+      return found;
+    },
+    sessionResumed: (clientId) => resumed.get(clientId) === true,
     connectedClients: () => broker.connectedClients,
     async close() {
       const serverClosed = [server, ...(tlsServer ? [tlsServer] : [])].map(

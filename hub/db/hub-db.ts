@@ -25,6 +25,7 @@ export const SUBLEVELS = [
   'emergencies',
   'compliance',
   'confiscations',
+  'policy-sent',
 ] as const;
 export type SublevelName = (typeof SUBLEVELS)[number];
 

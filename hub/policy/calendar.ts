@@ -44,11 +44,30 @@ function formatter(timezone: string): Intl.DateTimeFormat {
   return f;
 }
 
-function wallParts(ms: number, timezone: string) {
+interface WallParts {
+  readonly year: number;
+  readonly month: number;
+  readonly day: number;
+  readonly hour: number;
+  readonly minute: number;
+  readonly second: number;
+}
+
+/**
+ * Memo of wallParts: a policy round asks for the same few instants (today's boundaries) for every device, and
+ * formatToParts was the largest single cost of a round over 3,000 devices. Bounded; cleared when full.
+ */
+const wallMemo = new Map<string, WallParts>();
+const WALL_MEMO_MAX = 10_000;
+
+function wallParts(ms: number, timezone: string): WallParts {
+  const key = `${timezone}|${ms}`;
+  const memo = wallMemo.get(key);
+  if (memo) return memo;
   const out: Record<string, number> = {};
   for (const p of formatter(timezone).formatToParts(ms))
     if (p.type !== 'literal') out[p.type] = Number(p.value);
-  return {
+  const parts: WallParts = {
     year: out.year ?? 0,
     month: out.month ?? 0,
     day: out.day ?? 0,
@@ -56,6 +75,9 @@ function wallParts(ms: number, timezone: string) {
     minute: out.minute ?? 0,
     second: out.second ?? 0,
   };
+  if (wallMemo.size >= WALL_MEMO_MAX) wallMemo.clear();
+  wallMemo.set(key, parts);
+  return parts;
 }
 
 /** Offset of the zone from UTC at an instant, in ms (BST: +3 600 000). */

@@ -26,3 +26,21 @@ export async function listPolicyDevices(
     address: { site: school.site, room: d.room, device: d.id },
   }));
 }
+
+/** One device as listPolicyDevices would give it (one registry read, not a scan): for per-device refreshes. */
+export async function findPolicyDevice(
+  school: SchoolModel,
+  registry: DeviceRegistry,
+  id: string,
+): Promise<DrivenDevice | undefined> {
+  const record = await registry.get(id);
+  let device: PolicyDevice | undefined;
+  if (record?.site === school.site) {
+    device =
+      record.status === 'approved' ? { id, room: record.room, lockerMode: record.lockerMode } : undefined;
+  } else {
+    const own = school.devices.find((d) => d.id === id);
+    device = own ? { id, room: own.room, lockerMode: own.lockerMode } : undefined;
+  }
+  return device && { ...device, address: { site: school.site, room: device.room, device: id } };
+}

@@ -133,4 +133,5 @@ process.send({
   influxUrl: hub.influxUrl,
   influxdPid: hub.influxd?.pid ?? null,
   firstRunAdmin: hub.firstRunAdmin,
+  startup: hub.startup,
 });

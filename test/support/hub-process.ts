@@ -61,6 +61,8 @@ export interface HubReady {
   influxUrl: string;
   influxdPid: number | null;
   firstRunAdmin: { username: string; password: string } | null;
+  /** Milliseconds per start-up phase (Hub.startup). */
+  startup: Record<string, number>;
 }
 
 /** Free loopback TCP ports, all held open together so they differ. */
