@@ -159,7 +159,7 @@ export async function runLatency(ctx: LatencyContext): Promise<LatencyResult> {
     for (let k = 0; k < ctx.presses + warmup; k++) {
       const index = k % ctx.boards;
       const device = boardAddresses[index]!.device;
-      const { edgeAt, lightAt } = await boardWorker.call<{ edgeAt: number; lightAt: number }>({
+      const { edgeAt, lightAt } = await boardWorker.call<{ edgeAt: number; lightAt: number | null }>({
         cmd: 'press',
         index,
         holdMs: 120,
@@ -174,6 +174,13 @@ export async function runLatency(ctx: LatencyContext): Promise<LatencyResult> {
       for (let i = stream.arrivals.length - 1; i >= 0; i--)
         if (stream.arrivals[i]!.device === device) stream.arrivals.splice(i, 1);
       if (k < warmup) continue;
+      if (lightAt === null) {
+        log(
+          `latency: press ${k} on ${device} raised no report (no ack light within 10 s); counted as not seen`,
+        );
+        result.missedSse += 1;
+        continue;
+      }
       result.light.push(lightAt - edgeAt);
       if (arrival) {
         result.sse.push(arrival.at - edgeAt);
