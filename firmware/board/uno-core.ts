@@ -109,6 +109,33 @@ export function pwmDutyFrom(data: Uint8Array, pin: PinName): number {
   return (data[channel.ocr] ?? 0) / 255;
 }
 
+/** If the host falls further behind than this, the emulated clock slips instead of racing to catch up. */
+export const MAX_LAG_CYCLES = 50 * CYCLES_PER_MS;
+
+/** Realtime pacing: the host time (ms) and cycle count the emulated clock is measured from. */
+export interface Pace {
+  wallStart: number;
+  cycleStart: number;
+}
+
+/**
+ * Cycles due now to keep the CPU at `speed` times the host clock. Behind by more than maxLag, the emulated clock
+ * slips (cycleStart moves back by the excess), so after a stall the CPU runs at most maxLag flat out and then keeps
+ * pace again, instead of running flat out for good.
+ */
+export function cyclesDue(
+  pace: Pace,
+  now: number,
+  cycles: number,
+  speed: number,
+  maxLag = MAX_LAG_CYCLES,
+): number {
+  const due = (now - pace.wallStart) * CYCLES_PER_MS * speed - (cycles - pace.cycleStart);
+  if (due <= maxLag) return due;
+  pace.cycleStart -= due - maxLag;
+  return maxLag;
+}
+
 export function checkAnalogChannel(channel: number): void {
   if (!Number.isInteger(channel) || channel < 0 || channel > 5)
     throw new RangeError(`no analog channel ${channel}`);

@@ -11,7 +11,7 @@
 import { performance } from 'node:perf_hooks';
 import { parentPort, workerData } from 'node:worker_threads';
 import type { PinName } from './pin-map.js';
-import { CYCLES_PER_MS, OBSERVED_REGISTER_BYTES, UnoCore } from './uno-core.js';
+import { CYCLES_PER_MS, cyclesDue, OBSERVED_REGISTER_BYTES, type Pace, UnoCore } from './uno-core.js';
 
 export interface UnoWorkerData {
   /** The flash image, parsed by the main thread so that a bad image fails where the board is made. */
@@ -31,8 +31,6 @@ export type UnoWorkerMessage =
 
 /** Most emulated time one slice runs before messages get a turn (about 0.5 ms of host time at real speed). */
 const SLICE_CYCLES = 2 * CYCLES_PER_MS;
-/** If the host falls further behind than this, the emulated clock slips instead of racing to catch up. */
-const MAX_LAG_CYCLES = 50 * CYCLES_PER_MS;
 
 const port = parentPort;
 if (!port) throw new Error('uno-worker.ts runs as a worker thread (see EmulatedUno)');
@@ -43,8 +41,7 @@ const mirroredRegisters = new Uint8Array(data.mirror, 8, OBSERVED_REGISTER_BYTES
 let serialSeen = false;
 let booting = data.fastBoot;
 let started = false;
-let wallStart = 0;
-let cycleStart = 0;
+const pace: Pace = { wallStart: 0, cycleStart: 0 };
 let timer: NodeJS.Timeout | undefined;
 let immediate: NodeJS.Immediate | undefined;
 
@@ -71,16 +68,11 @@ function runSlice(): void {
   if (booting && serialSeen) {
     // The firmware has spoken: boot is over, pace from here.
     booting = false;
-    wallStart = performance.now();
-    cycleStart = core.cycles;
+    pace.wallStart = performance.now();
+    pace.cycleStart = core.cycles;
   }
   const flatOut = booting || !Number.isFinite(data.speed);
-  const target = (performance.now() - wallStart) * CYCLES_PER_MS * data.speed;
-  let due = flatOut ? SLICE_CYCLES * 2 : target - (core.cycles - cycleStart);
-  if (due > MAX_LAG_CYCLES) {
-    cycleStart += due - MAX_LAG_CYCLES;
-    due = MAX_LAG_CYCLES;
-  }
+  const due = flatOut ? SLICE_CYCLES * 2 : cyclesDue(pace, performance.now(), core.cycles, data.speed);
   if (due > 0) core.run(Math.min(due, SLICE_CYCLES));
   // Behind: carry on after messages get a turn. Caught up: sleep a couple of milliseconds (a message from the host wakes it sooner).
   if (due > SLICE_CYCLES) immediate = setImmediate(runSlice);
@@ -100,8 +92,8 @@ port.on('message', (m: UnoWorkerMessage) => {
     case 'start':
       if (started) return;
       started = true;
-      wallStart = performance.now();
-      cycleStart = core.cycles;
+      pace.wallStart = performance.now();
+      pace.cycleStart = core.cycles;
       immediate = setImmediate(runSlice);
       return;
     case 'rx':
