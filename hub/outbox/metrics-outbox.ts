@@ -28,6 +28,8 @@ export interface OutboxOptions {
 }
 
 type Entry = [string, MetricPoint];
+/** Batches written to the store at once: two keep both the hub and the store busy (bench/RESULTS.md, storage). */
+const WRITE_DEPTH = 2;
 /** A drain() call: resolved by an empty read from the start begun after it, once its telemetry is written or on disk. */
 type DrainWaiter = { after: number; telemetry: number; resolve: () => void };
 
@@ -254,10 +256,40 @@ export class MetricsOutbox {
     let prefetch: Promise<Entry[]> | null = null;
     /** The previous batch's delete; at most one is outstanding. */
     let deleting: Promise<void> = Promise.resolve();
+    /**
+     * Writes sent and not yet settled, oldest first, at most WRITE_DEPTH: the next batch is serialised while the
+     * store ingests the previous one. Each settles to its error or null, never rejects.
+     */
+    const inflight: { batch: Entry[]; done: Promise<Error | null> }[] = [];
+    /** Settles the oldest `n` writes: delivered batches are deleted (in order), failed ones are returned. */
+    const settle = async (n: number) => {
+      const failed: { batch: Entry[]; error: Error }[] = [];
+      for (const { batch, done } of inflight.splice(0, n)) {
+        const error = await done;
+        if (error) {
+          failed.push({ batch, error });
+          continue;
+        }
+        this.delivered += batch.length;
+        await deleting;
+        deleting = this.remove(batch).then(
+          () => {
+            this.durableEstimate = Math.max(0, this.durableEstimate - batch.length);
+          },
+          (deleteError: Error) => {
+            // The points stay in the outbox and are resent on the next pass from the start (idempotent).
+            this.lastError = deleteError.message;
+            this.log.error({ err: deleteError.message, size: batch.length }, 'outbox delete failed');
+          },
+        );
+      }
+      return failed;
+    };
     const restart = async () => {
       prefetch?.catch(() => undefined);
       prefetch = null;
       cursor = undefined;
+      await settle(inflight.length); // writes still in flight may succeed: their points are then deleted
       await deleting;
     };
     while (this.running) {
@@ -280,7 +312,9 @@ export class MetricsOutbox {
         if (prefetch) batch = await prefetch;
         else {
           if (cursor === undefined) {
-            // A read from the start must not see points whose delete is still in flight: they would be resent.
+            // A read from the start must not see points whose write or delete is still in flight: they would be
+            // resent. (A failure here is seen again when that batch is read and written anew.)
+            await settle(inflight.length);
             await deleting;
             this.fullReads += 1;
             fullRead = this.fullReads;
@@ -297,6 +331,11 @@ export class MetricsOutbox {
         continue;
       }
       prefetch = null;
+      if (batch.length === 0 && inflight.length > 0) {
+        const outcome = await this.settleFailed(await settle(inflight.length), restart, backoff);
+        if (outcome === 'unavailable') backoff = Math.min(this.maxBackoffMs, backoff * 2);
+        continue;
+      }
       if (batch.length === 0) {
         if (cursor !== undefined) {
           // End of this pass. Start over from the beginning: that also finds points that sort before the cursor
@@ -313,43 +352,56 @@ export class MetricsOutbox {
       cursor = batch[batch.length - 1]![0];
       // Full batch: there is probably more, read it while this one is written.
       if (batch.length === this.batchSize) prefetch = this.read(cursor);
-      try {
-        await this.store.writePoints(batch.map(([, p]) => p));
-      } catch (error) {
-        await restart();
-        if (error instanceof StoreRejectedError) {
-          await this.quarantine(batch, error).catch((dbError: Error) => {
-            // e.g. disk full while setting a point aside: it stays in the outbox and is retried.
-            this.lastError = dbError.message;
-            this.log.error({ err: dbError.message }, 'outbox quarantine failed');
-          });
-          continue;
-        }
-        this.lastError = (error as Error).message;
-        this.log.warn(
-          { err: this.lastError, pending: batch.length, retryInMs: backoff },
-          'metrics store unavailable',
-        );
-        await this.sleep(backoff);
-        backoff = Math.min(this.maxBackoffMs, backoff * 2);
-        continue;
-      }
-      this.delivered += batch.length;
+      const points = batch.map(([, p]) => p);
+      inflight.push({
+        batch,
+        done: this.store.writePoints(points).then(
+          () => null,
+          (error: Error) => error,
+        ),
+      });
+      // More to read and room in the pipeline: send the next batch before waiting for this one.
+      if (prefetch && inflight.length < WRITE_DEPTH) continue;
+      const outcome = await this.settleFailed(await settle(1), restart, backoff);
+      if (outcome === 'unavailable') backoff = Math.min(this.maxBackoffMs, backoff * 2);
+      if (outcome !== 'delivered') continue;
       this.lastError = null;
       backoff = this.minBackoffMs;
-      await deleting;
-      deleting = this.remove(batch).then(
-        () => {
-          this.durableEstimate = Math.max(0, this.durableEstimate - batch.length);
-        },
-        (error: Error) => {
-          // The points stay in the outbox and are resent on the next pass from the start (idempotent).
-          this.lastError = error.message;
-          this.log.error({ err: error.message, size: batch.length }, 'outbox delete failed');
-        },
-      );
     }
     await restart();
+  }
+
+  /**
+   * After failed writes: stops the pass (restart), sets rejected batches aside point by point, and sleeps `backoff`
+   * when the store was unavailable (the caller then stretches its backoff).
+   */
+  private async settleFailed(
+    failed: { batch: Entry[]; error: Error }[],
+    restart: () => Promise<void>,
+    backoff: number,
+  ): Promise<'delivered' | 'rejected' | 'unavailable'> {
+    if (failed.length === 0) return 'delivered';
+    await restart();
+    let unavailable: { batch: Entry[]; error: Error } | undefined;
+    for (const f of failed) {
+      if (!(f.error instanceof StoreRejectedError)) {
+        unavailable ??= f;
+        continue;
+      }
+      await this.quarantine(f.batch, f.error).catch((dbError: Error) => {
+        // e.g. disk full while setting a point aside: it stays in the outbox and is retried.
+        this.lastError = dbError.message;
+        this.log.error({ err: dbError.message }, 'outbox quarantine failed');
+      });
+    }
+    if (!unavailable) return 'rejected';
+    this.lastError = unavailable.error.message;
+    this.log.warn(
+      { err: this.lastError, pending: unavailable.batch.length, retryInMs: backoff },
+      'metrics store unavailable',
+    );
+    await this.sleep(backoff);
+    return 'unavailable';
   }
 
   /**

@@ -12,7 +12,11 @@ import { type InfluxdHandle, startInfluxd } from '../../../hub/influx/influxd-pr
 import { silentLogger } from '../../../hub/log.js';
 import { MetricsOutbox, OutboxDrainTimeoutError } from '../../../hub/outbox/metrics-outbox.js';
 import { InfluxStore } from '../../../hub/store/influx-store.js';
-import type { MetricPoint } from '../../../hub/store/metrics-store.js';
+import {
+  type MetricPoint,
+  type MetricsStore,
+  StoreUnavailableError,
+} from '../../../hub/store/metrics-store.js';
 
 const DB = 'phones_away_outbox_test';
 const T0 = 1_700_000_000_000;
@@ -95,8 +99,8 @@ describe('metrics outbox', () => {
     try {
       outbox.start();
       for (let i = 0; i < 300; i++) outbox.offer(point('telemetry', i));
+      expect(outbox.waiting()).toBe(300); // before any await: the flush loop has not had a turn yet
       expect(await db.count('outbox')).toBe(0);
-      expect(outbox.waiting()).toBe(300);
       await outbox.drain(20_000);
       expect(await count(store, 'telemetry')).toBe(300);
       expect(outbox.waiting()).toBe(0);
@@ -140,6 +144,60 @@ describe('metrics outbox', () => {
       expect(await db.count('outbox')).toBe(75);
       expect(outbox.telemetryDropped).toBe(0);
     } finally {
+      await db.close();
+    }
+  });
+
+  it('D5: with two writes in flight, an outage mid-backlog loses nothing and deletes only what the store took', async () => {
+    const db = await HubDb.open(join(dir, 'db-pipeline'));
+    const real = new InfluxStore({ url: influxd.url, database: DB });
+    const written = new Set<number>();
+    let calls = 0;
+    // The third write fails as an outage would, while the fourth is already on its way.
+    const store: MetricsStore = {
+      async writePoints(points) {
+        calls += 1;
+        if (calls === 3) throw new StoreUnavailableError('influxd went away');
+        await real.writePoints(points);
+        for (const p of points) written.add(p.fields.seq as number);
+      },
+      query: (q) => real.query(q),
+      ping: () => real.ping(),
+    };
+    const outbox = new MetricsOutbox(db, store, silentLogger, { batchSize: 50, minBackoffMs: 20 });
+    try {
+      await outbox.enqueue(Array.from({ length: 600 }, (_, i) => point('pipeline', i)));
+      outbox.start();
+      await outbox.drain(20_000);
+      expect(calls).toBeGreaterThan(12);
+      expect(written.size).toBe(600);
+      expect(await db.count('outbox')).toBe(0);
+      expect(await count(real, 'pipeline')).toBe(600);
+    } finally {
+      await outbox.stop();
+      await db.close();
+    }
+  });
+
+  it('D5: points the store refuses are set aside with the reason; the rest of every batch is delivered', async () => {
+    const db = await HubDb.open(join(dir, 'db-rejected'));
+    const store = new InfluxStore({ url: influxd.url, database: DB });
+    const outbox = new MetricsOutbox(db, store, silentLogger, { batchSize: 40 });
+    try {
+      const points = Array.from({ length: 200 }, (_, i) =>
+        i % 50 === 7 ? { ...point('rejected', i), fields: { seq: Number.NaN } } : point('rejected', i),
+      );
+      await outbox.enqueue(points);
+      outbox.start();
+      await outbox.drain(20_000);
+      expect(await db.count('outbox')).toBe(0);
+      const dead = await db.values<{ reason: string }>('outbox-dead');
+      expect(dead).toHaveLength(4);
+      // NaN is stored as JSON null: refused as a field of unsupported type.
+      expect(dead[0]?.reason).toMatch(/field "seq"/);
+      expect(await count(store, 'rejected')).toBe(196);
+    } finally {
+      await outbox.stop();
       await db.close();
     }
   });
