@@ -215,7 +215,7 @@ async function brokerBench(): Promise<void> {
   log(
     `broker: ${SIZES.publishers} publishers × ${SIZES.messages} messages, ${SIZES.rounds} interleaved rounds`,
   );
-  const hub = await HubProcess.start({ execArgv: hubExecArgv });
+  const hub = await HubProcess.start({ execArgv: hubExecArgv, compiled: true });
   const mosq = await startMosquitto();
   const specs = devices('bench-pub', SIZES.publishers, true);
   await hub.request({ cmd: 'provision', secret: SECRET, devices: specs });
@@ -501,7 +501,7 @@ async function fleetBench(): Promise<void> {
     await hub.dispose();
   }
   sections.push(
-    `### b. Fleet\n\n${n} light device clients (MQTT.js, persistent sessions, each a provisioned device that, like the firmware, leaves a retained 'offline' last will and publishes 'online' on every connect, which makes the hub bring it up to date) in ${SIZES.fleetWorkers} worker processes; ${SIZES.heartbeats} rounds of heartbeats (QoS 0) spread over ${SIZES.heartbeatMs / 1000} s each, then a lesson-change burst: every device publishes its retained locked state and a 'locked' event (QoS 1) at a random moment within ${SIZES.burstMs / 1000} s. The hub runs in its own process, so RSS/CPU are its own (influxd excluded); it runs as the ${runtime} (the other figures in this file run the hub's sources under tsx).\n\n` +
+    `### b. Fleet\n\n${n} light device clients (MQTT.js, persistent sessions, each a provisioned device that, like the firmware, leaves a retained 'offline' last will and publishes 'online' on every connect, which makes the hub bring it up to date) in ${SIZES.fleetWorkers} worker processes; ${SIZES.heartbeats} rounds of heartbeats (QoS 0) spread over ${SIZES.heartbeatMs / 1000} s each, then a lesson-change burst: every device publishes its retained locked state and a 'locked' event (QoS 1) at a random moment within ${SIZES.burstMs / 1000} s. The hub runs in its own process, so RSS/CPU are its own (influxd excluded); it runs as the ${runtime}.\n\n` +
       markdownTable(['measure', 'value'], rows) +
       '\n',
   );
@@ -743,7 +743,7 @@ async function storageBench(): Promise<void> {
 async function latencyBench(): Promise<void> {
   const runs: { speed: number; r: Awaited<ReturnType<typeof runLatency>>; load: number }[] = [];
   for (const speed of [1, 0.25]) {
-    const hub = await HubProcess.start({ execArgv: hubExecArgv });
+    const hub = await HubProcess.start({ execArgv: hubExecArgv, compiled: true });
     const specs = latencyDevices(SITE, SIZES.rooms, SIZES.boards);
     await hub.request({ cmd: 'provision', secret: SECRET, devices: specs });
     const boardWorker = await Worker.start('board-load.ts');
@@ -860,6 +860,10 @@ function previousResults(): { rows: (string | number)[][]; sections: string[] } 
 
 async function main(): Promise<void> {
   const t0 = performance.now();
+  // Every scenario runs the compiled hub (dist/), as `phones-away hub` runs in production: build it first.
+  log('building the hub (tsc -p tsconfig.build.json)');
+  const build = spawnSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { stdio: 'inherit' });
+  if (build.status !== 0) throw new Error('build failed: the benchmark needs a compiled hub');
   const header = machine();
   const only = process.env.BENCH_ONLY?.split(',');
   const want = (name: Scenario) => !only || only.includes(name);

@@ -126,42 +126,53 @@ export async function startHub(options: HubOptions): Promise<Hub> {
     stack.push(() => db.close());
     const school = options.schoolFile ? options.school : ((await storedSchoolModel(db)) ?? options.school);
 
+    // The private influxd starts alongside the broker and the features (a restart after a crash is not held up by
+    // it: devices reconnect meanwhile, their points wait in the outbox). Start-up still fails if influxd does.
     let influxd: InfluxdHandle | null = null;
-    let influxUrl: string;
+    let influxUrl = config.influx.url ?? '';
     let password: string | undefined;
-    if (config.influx.mode === 'embedded') {
-      influxd = await startInfluxd({
-        dataDir: join(config.dataDir, 'influxdb'),
-        database: config.influx.database,
-        log: log.child({ part: 'influxd' }),
-      });
-      const handle = influxd;
-      stack.push(() => handle.stop());
-      influxUrl = influxd.url;
-    } else {
+    if (config.influx.mode !== 'embedded') {
       if (!config.influx.url) throw new Error('influx.url is required when influx.mode is external');
-      influxUrl = config.influx.url;
       if (config.influx.passwordFile) password = readFileSync(config.influx.passwordFile, 'utf8').trim();
     }
-    const influx = createInfluxStore({
-      url: influxUrl,
-      database: config.influx.database,
-      ...(config.influx.username ? { username: config.influx.username } : {}),
-      ...(password ? { password } : {}),
-      log: log.child({ part: 'influx' }),
+    const influxdStarting =
+      config.influx.mode === 'embedded'
+        ? startInfluxd({
+            dataDir: join(config.dataDir, 'influxdb'),
+            database: config.influx.database,
+            log: log.child({ part: 'influxd' }),
+          })
+        : null;
+    stack.push(async () => {
+      const handle = await influxdStarting?.catch(() => null);
+      await handle?.stop();
     });
+    const influxReady = (async () => {
+      const started = await influxdStarting;
+      if (started) {
+        influxd = started;
+        influxUrl = started.url;
+      }
+      return createInfluxStore({
+        url: influxUrl,
+        database: config.influx.database,
+        ...(config.influx.username ? { username: config.influx.username } : {}),
+        ...(password ? { password } : {}),
+        log: log.child({ part: 'influx' }),
+      });
+    })();
+    influxReady.catch(() => undefined); // awaited below, where a failure stops the start
     // The last successful write, for /healthz: a reachable store that takes nothing is still a problem.
     let lastStoreWriteAt: number | null = null;
     const store: MetricsStore = {
       writePoints: async (points) => {
-        await influx.writePoints(points);
+        await (await influxReady).writePoints(points);
         lastStoreWriteAt = now();
       },
-      query: (influxql) => influx.query(influxql),
-      ping: () => influx.ping(),
+      query: async (influxql) => (await influxReady).query(influxql),
+      ping: async () => (await influxReady).ping(),
     };
 
-    phase('influx');
     const bus = new EventBus(log.child({ part: 'bus' }));
     const rejects = new RejectCounter();
     const registry = new DeviceRegistry(db);
@@ -365,6 +376,8 @@ export async function startHub(options: HubOptions): Promise<Hub> {
     });
     stack.push(() => http.close());
     phase('http');
+    await influxReady;
+    phase('influxd (started alongside)');
     log.info({ ms: startup }, 'hub started');
 
     return {

@@ -83,8 +83,28 @@ export const topics = {
   },
 };
 
+/**
+ * Parsed topics, frozen and shared: every message is parsed (at the broker's ACL and again at ingest) and a device
+ * uses a handful of topics, so the regex checks run once per topic, not per message. Bounded; cleared when full.
+ */
+const parsedMemo = new Map<string, ParsedTopic>();
+const PARSED_MEMO_MAX = 50_000;
+
 /** Parses a topic into its address and kind, or returns null for anything not in our tree. */
 export function parseTopic(topic: string): ParsedTopic | null {
+  const memo = parsedMemo.get(topic);
+  if (memo) return memo;
+  const parsed = parseTopicUncached(topic);
+  // Only topics in our tree are kept (their length is bounded by the slugs); garbage is not worth memory.
+  if (!parsed) return null;
+  Object.freeze(parsed.address);
+  Object.freeze(parsed);
+  if (parsedMemo.size >= PARSED_MEMO_MAX) parsedMemo.clear();
+  parsedMemo.set(topic, parsed);
+  return parsed;
+}
+
+function parseTopicUncached(topic: string): ParsedTopic | null {
   if (!topic.startsWith(`${ROOT}/`)) return null;
   const parts = topic.slice(ROOT.length + 1).split('/');
   const [site, room, device, kind, sub, ...rest] = parts;
