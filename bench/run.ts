@@ -10,6 +10,7 @@ import { connect as tcpConnect } from 'node:net';
 import os from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { HUB_NODE_FLAGS } from '../cli/hub-node-flags.js';
 import {
   type LessonCompliance,
   lessonCompliance,
@@ -59,9 +60,10 @@ const sections: string[] = [];
 const summary: (string | number)[][] = [];
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** BENCH_HUB_PROF=<dir>: the hub child writes a V8 CPU profile there when it stops (for finding hot spots). */
-const hubExecArgv = process.env.BENCH_HUB_PROF
-  ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_HUB_PROF]
-  : [];
+const hubExecArgv = [
+  ...(process.env.BENCH_HUB_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_HUB_PROF] : []),
+  ...(process.env.BENCH_HUB_NODE_FLAGS?.split(' ').filter(Boolean) ?? []),
+];
 
 function log(line: string): void {
   process.stdout.write(`[bench] ${line}\n`);
@@ -377,9 +379,10 @@ async function fleetBench(): Promise<void> {
       'hub RSS just started, no clients: compiled (plain node) / sources under tsx',
       `${fmt(startRss / 2 ** 20)} MB / ${fmt(tsxRss / 2 ** 20)} MB`,
     ]);
-    const mb = (st: HubStats) =>
-      `${fmt(st.rssBytes / 2 ** 20)} MB (V8 heap used ${fmt(st.heapUsedBytes / 2 ** 20)} MB)`;
+    const mb = fleetMb;
     rows.push(['hub RSS idle with all connected', mb(idle)]);
+    if (process.env.BENCH_HEAP_SNAPSHOT)
+      await hub.request({ cmd: 'heap-snapshot', file: process.env.BENCH_HEAP_SNAPSHOT }, 300_000);
     const s0 = await hub.stats();
     const t0 = performance.now();
     const res = await Promise.all(
@@ -424,7 +427,7 @@ async function fleetBench(): Promise<void> {
       '0',
     ]);
     summary.push([
-      `fleet ${n}: hub RSS after burst (${hub.runtime === 'tsx' ? 'hub under tsx' : 'compiled hub, plain node'})`,
+      `fleet ${n}: hub RSS after burst, default node flags (${hub.runtime === 'tsx' ? 'hub under tsx' : 'compiled hub'})`,
       `${fmt(s1.rssBytes / 2 ** 20)} MB`,
       '≤ 250 MB',
     ]);
@@ -500,11 +503,79 @@ async function fleetBench(): Promise<void> {
     await Promise.all(workers.map((w) => w.stop()));
     await hub.dispose();
   }
+  // The same load on a hub run with the small-machine V8 flags (cli/hub-node-flags.ts): memory against CPU.
+  const small = await fleetMemoryPass([...HUB_NODE_FLAGS]);
+  const flags = HUB_NODE_FLAGS.join(' ');
+  rows.push([`with \`${flags}\`: hub RSS idle with all connected`, fleetMb(small.idle)]);
+  rows.push([`with \`${flags}\`: hub RSS after burst`, fleetMb(small.after)]);
+  rows.push([`with \`${flags}\`: hub CPU during heartbeats + burst (of one core)`, `${fmt(small.cpuPct)} %`]);
+  rows.push([`with \`${flags}\`: lost in burst`, `${small.lost} msgs`]);
+  summary.push([
+    `fleet ${n}: hub RSS after burst, with \`${flags}\` (systemd unit)`,
+    `${fmt(small.after.rssBytes / 2 ** 20)} MB`,
+    '≤ 250 MB',
+  ]);
   sections.push(
     `### b. Fleet\n\n${n} light device clients (MQTT.js, persistent sessions, each a provisioned device that, like the firmware, leaves a retained 'offline' last will and publishes 'online' on every connect, which makes the hub bring it up to date) in ${SIZES.fleetWorkers} worker processes; ${SIZES.heartbeats} rounds of heartbeats (QoS 0) spread over ${SIZES.heartbeatMs / 1000} s each, then a lesson-change burst: every device publishes its retained locked state and a 'locked' event (QoS 1) at a random moment within ${SIZES.burstMs / 1000} s. The hub runs in its own process, so RSS/CPU are its own (influxd excluded); it runs as the ${runtime}.\n\n` +
       markdownTable(['measure', 'value'], rows) +
       '\n',
   );
+}
+
+function fleetMb(st: HubStats): string {
+  return `${fmt(st.rssBytes / 2 ** 20)} MB (V8 heap used ${fmt(st.heapUsedBytes / 2 ** 20)} of ${fmt(st.heapTotalBytes / 2 ** 20)} MB committed; external ${fmt(st.externalBytes / 2 ** 20)} MB)`;
+}
+
+/** Fleet load (connect, heartbeats, burst) on a fresh compiled hub with extra node flags: its memory and CPU. */
+async function fleetMemoryPass(flags: string[]) {
+  const n = SIZES.fleet;
+  log(`fleet: memory pass with ${flags.join(' ')}`);
+  const hub = await HubProcess.start({ execArgv: [...hubExecArgv, ...flags], compiled: true });
+  const specs = devices('bench-dev', n, true);
+  const workers = await Promise.all(Array.from({ length: SIZES.fleetWorkers }, () => Worker.start()));
+  try {
+    await hub.request({ cmd: 'provision', secret: SECRET, devices: specs }, 600_000);
+    await Promise.all(
+      workers.map((w, i) =>
+        w.call({
+          cmd: 'connect',
+          port: hub.mqttPort,
+          clients: specs.filter((_, k) => k % SIZES.fleetWorkers === i),
+          clean: false,
+          availability: true,
+        }),
+      ),
+    );
+    const idle = await hub.stats();
+    const t0 = performance.now();
+    const res = await Promise.all(
+      workers.map((w) =>
+        w.call<{ heartbeatsSent: number }>({
+          cmd: 'fleet',
+          heartbeatMs: SIZES.heartbeatMs,
+          heartbeats: SIZES.heartbeats,
+          burstMs: SIZES.burstMs,
+        }),
+      ),
+    );
+    const wall = performance.now() - t0;
+    const expected = res.reduce((a, r) => a + r.heartbeatsSent, 0) + 2 * n;
+    const deadline = Date.now() + 120_000;
+    let after = await hub.stats();
+    while (after.ingest.accepted - idle.ingest.accepted < expected && Date.now() < deadline) {
+      await sleep(200);
+      after = await hub.stats();
+    }
+    return {
+      idle,
+      after,
+      cpuPct: ((after.cpuMicros - idle.cpuMicros) / 1000 / wall) * 100,
+      lost: expected - (after.ingest.accepted - idle.ingest.accepted),
+    };
+  } finally {
+    await Promise.all(workers.map((w) => w.stop()));
+    await hub.dispose();
+  }
 }
 
 // ---------------------------------------------------------------- c. storage

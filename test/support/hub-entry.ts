@@ -5,6 +5,7 @@
  * directory and ports. Requests are `{id, cmd, ...}`, replies `{id, ok, value|error}`.
  */
 import { readFileSync } from 'node:fs';
+import { writeHeapSnapshot } from 'node:v8';
 import { hashDeviceSecret } from '../../hub/devices/password-hash.js';
 import { createLogger } from '../../hub/log.js';
 import { type Hub, startHub } from '../../hub/main.js';
@@ -19,6 +20,7 @@ export type HubRequest =
   | { cmd: 'influxd'; signal: NodeJS.Signals }
   | { cmd: 'latency'; reset?: boolean }
   | { cmd: 'publish'; topic: string; payload: string; qos: 0 | 1; retain: boolean }
+  | { cmd: 'heap-snapshot'; file: string }
   | { cmd: 'stop' };
 
 export interface HubStats {
@@ -29,6 +31,9 @@ export interface HubStats {
   mqttClients: number;
   rssBytes: number;
   heapUsedBytes: number;
+  /** V8 heap committed (used + free pages it keeps), and memory held outside it (Buffers, native). */
+  heapTotalBytes: number;
+  externalBytes: number;
   /** process.resourceUsage(): user + system CPU in microseconds since start. */
   cpuMicros: number;
 }
@@ -81,6 +86,8 @@ async function handle(request: HubRequest): Promise<unknown> {
         mqttClients: hub.broker.connectedClients(),
         rssBytes: process.memoryUsage().rss,
         heapUsedBytes: process.memoryUsage().heapUsed,
+        heapTotalBytes: process.memoryUsage().heapTotal,
+        externalBytes: process.memoryUsage().external,
         cpuMicros: usage.userCPUTime + usage.systemCPUTime,
       };
       return stats;
@@ -106,6 +113,9 @@ async function handle(request: HubRequest): Promise<unknown> {
       // As the hub's policy driver would (benchmarks: lesson-change commands to devices).
       await hub.broker.publish(request.topic, request.payload, { qos: request.qos, retain: request.retain });
       return true;
+    case 'heap-snapshot':
+      // For finding what holds the hub's memory (BENCH_HEAP_SNAPSHOT in bench/run.ts).
+      return writeHeapSnapshot(request.file);
     case 'stop':
       await hub.stop();
       setImmediate(() => process.exit(0));
