@@ -1,8 +1,8 @@
 /**
  * Scenarios d and e of `npm run bench` (issue 7):
  *  d. report latency: button pin edge on an emulated Uno → incident at a signed-in dashboard SSE client, and pin
- *     edge → the device's ack light ('confirmed'), with `rooms` rooms live: a few real emulated boards (each about
- *     half a core at real speed) and light simulated devices (test/support/sim-device.ts: heartbeats every 10 s and
+ *     edge → the device's ack light ('confirmed'), with `rooms` rooms live: a few real emulated boards (each chip in a
+ *     worker thread, most of a core at real speed) and light simulated devices (test/support/sim-device.ts: heartbeats every 10 s and
  *     an occasional report) for the rest.
  *  e. the device program's process (emulator + johnny-five + device program) RSS and CPU, idle and during lesson
  *     changes (the hub sends lock + signage commands).
