@@ -322,7 +322,7 @@ async function brokerBench(): Promise<void> {
   summary.push(['broker QoS 0: hub / Mosquitto', `${r0.toFixed(2)}×`, '']);
   sections.push(
     `### a. Broker: hub vs Mosquitto\n\n${SIZES.publishers} publishers × ${SIZES.messages} heartbeats (valid against the schema, each publisher a provisioned device on its own event topic), at most 100 QoS 1 in flight per publisher, ${SIZES.rounds} rounds interleaved hub, Mosquitto, hub, … Median rate over rounds, latency percentiles per round (worst p99 shown). Latency resolution 1 ms for delivery/ingest (sender Date.now() in the payload), sub-ms for PUBACK.\n\n` +
-      '- **hub qosN**: rate = messages fully ingested by the hub (auth hooks, level persistence, schema validation, outbox enqueue, registry touch) per second; latency = send → ingested.\n' +
+      "- **hub qosN**: rate = messages fully ingested by the hub per second (auth and ACL hooks, aedes with its LevelDB persistence, schema validation, the device's hash-chain check, last-seen, the live grid; heartbeats are telemetry: at most one point per device per minute goes to InfluxDB, through the outbox's memory lane, not LevelDB); latency = send → ingested. Locker events and reports, which are fsynced before their PUBACK, are not in this figure.\n" +
       '- **mosquitto qosN**: rate = messages delivered to one subscriber per second; latency = send → delivered. Mosquitto only routes, it does no ingest work, so this favours Mosquitto.\n' +
       '- **… puback**: publisher-side rate until the last PUBACK, and PUBACK latency. The hub ingests in `authorizePublish`, so its PUBACK follows the durable store.\n\n' +
       markdownTable(['variant', 'msg/s', 'p50 ms', 'p99 ms'], rows) +
