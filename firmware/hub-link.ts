@@ -164,6 +164,9 @@ export class HubLink {
       client.options.reconnectPeriod = this.nextDelay();
     });
     client.on('connect', (connack) => {
+      // A report is one small packet: it must not wait for the ACK of whatever went before it (Nagle). mqtt.js
+      // leaves the socket (TCP or TLS) as Node made it; the hub sets the same on its side.
+      (client.stream as { setNoDelay?: (noDelay: boolean) => void }).setNoDelay?.(true);
       this.attempt = 0;
       client.options.reconnectPeriod = this.nextDelay();
       this.isConnected = true;
