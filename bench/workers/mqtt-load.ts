@@ -11,6 +11,8 @@
  */
 import { performance } from 'node:perf_hooks';
 import mqtt, { type MqttClient } from 'mqtt';
+import { eventHash } from '../../schemas/event-hash.js';
+import type { LockerEvent } from '../../schemas/messages.js';
 import { topics } from '../../schemas/topics.js';
 
 interface ClientSpec {
@@ -22,13 +24,13 @@ interface ClientSpec {
 
 type Command =
   | { cmd: 'connect'; port: number; clients: ClientSpec[]; clean: boolean; availability?: boolean }
-  | { cmd: 'publish'; qos: 0 | 1; messages: number; window: number }
+  | { cmd: 'publish'; qos: 0 | 1; messages: number; window: number; kind?: 'heartbeat' | 'locker' }
   | { cmd: 'subscribe'; port: number; filter: string; expect: number; timeoutMs: number }
   | { cmd: 'fleet'; heartbeatMs: number; heartbeats: number; burstMs: number }
   | { cmd: 'status' }
   | { cmd: 'exit' };
 
-let clients: { spec: ClientSpec; client: MqttClient; seq: number; subscribed: boolean }[] = [];
+let clients: { spec: ClientSpec; client: MqttClient; seq: number; subscribed: boolean; head?: string }[] = [];
 const started = Date.now();
 
 function reply(id: number, value: unknown): void {
@@ -46,6 +48,8 @@ function heartbeat(c: (typeof clients)[number]): string {
     software: '0.1.0',
     queued: 0,
     board: 'emulated-uno',
+    // As the firmware does: the newest event's hash, once there is one (the hub checks it against its chain, R7).
+    ...(c.head ? { prev: c.head } : {}),
   });
 }
 
@@ -109,14 +113,39 @@ async function connectAll(
   return clients.length;
 }
 
-/** Every client publishes `messages` heartbeats; returns PUBACK latencies (QoS 1) and the time taken. */
-async function publishAll(qos: 0 | 1, messages: number, window: number) {
+/**
+ * A locker event as the firmware seals it: the next seq, chained to the previous event by its hash (R7), so the hub
+ * stores it (fsynced before the PUBACK) without raising chain faults.
+ */
+function lockerEvent(c: (typeof clients)[number]): string {
+  c.seq += 1;
+  const event = {
+    v: 1,
+    id: `${c.spec.id}:${c.seq}`,
+    seq: c.seq,
+    ts: Date.now(),
+    kind: c.seq % 2 === 0 ? 'locked' : 'unlocked',
+    phones: 12,
+    ...(c.head ? { prev: c.head } : {}),
+  };
+  c.head = eventHash(event as LockerEvent);
+  return JSON.stringify(event);
+}
+
+/** Every client publishes `messages` heartbeats (or locker events); returns PUBACK latencies (QoS 1) and the time. */
+async function publishAll(
+  qos: 0 | 1,
+  messages: number,
+  window: number,
+  kind: 'heartbeat' | 'locker' = 'heartbeat',
+) {
   const latencies: number[] = [];
   const t0 = performance.now();
   await Promise.all(
     clients.map(async (c) => {
       const address = { site: c.spec.site, room: c.spec.room, device: c.spec.id };
-      const topic = topics.event(address, 'heartbeat');
+      const topic = topics.event(address, kind);
+      const payload = kind === 'locker' ? () => lockerEvent(c) : () => heartbeat(c);
       let inFlight = 0;
       let sent = 0;
       await new Promise<void>((resolve) => {
@@ -125,7 +154,7 @@ async function publishAll(qos: 0 | 1, messages: number, window: number) {
             sent += 1;
             inFlight += 1;
             const t = performance.now();
-            c.client.publish(topic, heartbeat(c), { qos }, () => {
+            c.client.publish(topic, payload(), { qos }, () => {
               if (qos === 1) latencies.push(performance.now() - t);
               inFlight -= 1;
               if (sent === messages && inFlight === 0) resolve();
@@ -242,7 +271,7 @@ process.on('message', (message: { id: number } & Command) => {
       case 'connect':
         return connectAll(message.port, message.clients, message.clean, message.availability);
       case 'publish':
-        return publishAll(message.qos, message.messages, message.window);
+        return publishAll(message.qos, message.messages, message.window, message.kind);
       case 'subscribe':
         return subscribeCount(message.port, message.filter, message.expect, message.timeoutMs);
       case 'fleet':
