@@ -28,8 +28,8 @@ export interface OutboxOptions {
 }
 
 type Entry = [string, MetricPoint];
-/** Batches written to the store at once: two keep both the hub and the store busy (bench/RESULTS.md, storage). */
-const WRITE_DEPTH = 2;
+/** Batches written to the store at once: three keep both the hub and influxd busy (bench/RESULTS.md, storage). */
+const WRITE_DEPTH = 3;
 /** A drain() call: resolved by an empty read from the start begun after it, once its telemetry is written or on disk. */
 type DrainWaiter = { after: number; telemetry: number; resolve: () => void };
 
@@ -254,7 +254,7 @@ export class MetricsOutbox {
     /** Last key handed to the store in this pass; undefined = read from the start. */
     let cursor: string | undefined;
     let prefetch: Promise<Entry[]> | null = null;
-    /** The previous batch's delete; at most one is outstanding. */
+    /** The chain of deletes of delivered batches, in delivery order; it never rejects. */
     let deleting: Promise<void> = Promise.resolve();
     /**
      * Writes sent and not yet settled, oldest first, at most WRITE_DEPTH: the next batch is serialised while the
@@ -271,17 +271,20 @@ export class MetricsOutbox {
           continue;
         }
         this.delivered += batch.length;
-        await deleting;
-        deleting = this.remove(batch).then(
-          () => {
-            this.durableEstimate = Math.max(0, this.durableEstimate - batch.length);
-          },
-          (deleteError: Error) => {
-            // The points stay in the outbox and are resent on the next pass from the start (idempotent).
-            this.lastError = deleteError.message;
-            this.log.error({ err: deleteError.message, size: batch.length }, 'outbox delete failed');
-          },
-        );
+        // Deletes run one after another, in order, without holding up the next write (a read from the start waits
+        // for all of them).
+        deleting = deleting
+          .then(() => this.remove(batch))
+          .then(
+            () => {
+              this.durableEstimate = Math.max(0, this.durableEstimate - batch.length);
+            },
+            (deleteError: Error) => {
+              // The points stay in the outbox and are resent on the next pass from the start (idempotent).
+              this.lastError = deleteError.message;
+              this.log.error({ err: deleteError.message, size: batch.length }, 'outbox delete failed');
+            },
+          );
       }
       return failed;
     };

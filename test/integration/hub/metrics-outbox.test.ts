@@ -148,7 +148,7 @@ describe('metrics outbox', () => {
     }
   });
 
-  it('D5: with two writes in flight, an outage mid-backlog loses nothing and deletes only what the store took', async () => {
+  it('D5: with writes in flight, an outage mid-backlog loses nothing and deletes only what the store took', async () => {
     const db = await HubDb.open(join(dir, 'db-pipeline'));
     const real = new InfluxStore({ url: influxd.url, database: DB });
     const written = new Set<number>();
