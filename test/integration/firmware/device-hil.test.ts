@@ -68,6 +68,11 @@ describe('device program on the emulated Uno against a real hub (hardware in the
     hub.bus.on('device.heartbeat', ({ heartbeat }) => {
       heartbeats.push(heartbeat);
     });
+    // The driver's listener is older than this one, so once this sees 'online' the driver has queued its refresh.
+    let online = false;
+    hub.bus.on('device.availability', ({ availability }) => {
+      if (availability.status === 'online') online = true;
+    });
     const { config, secret } = await provisionDevice(hub, dir);
     const board = await plugIn();
     // The door is shut (reed closed = LOW) before the board reports its levels.
@@ -81,6 +86,9 @@ describe('device program on the emulated Uno against a real hub (hardware in the
       log: silentLogger,
     });
     await waitFor(() => device.connected(), 'device connected');
+    // The hub brings a device that comes online up to date (its lock command carries a newer ts than any sent
+    // before): wait for that, or it could overtake the first test's own command.
+    await waitFor(() => online, 'device online at the hub');
     await hub.policy.driver.idle();
   });
 

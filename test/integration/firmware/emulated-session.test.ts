@@ -47,7 +47,10 @@ describe('three emulated boards in one process', () => {
 
   it('outputs applied to one board appear only on that board', async () => {
     sessions[2]?.port.apply({ locked: true, signage: 'phones-away', buttonLight: 'ready' });
-    for (let t = 0; t < 2000 && !sessions[2]?.emulator.readPin(pins.lock); t += 20) await sleep(20);
+    // Each output is its own Firmata message: wait until the last of them has reached board 2.
+    const shown = () =>
+      sessions[2]?.emulator.readPin(pins.lock) && sessions[2]?.emulator.pwmDuty(pins.signage.red) === 1;
+    for (let t = 0; t < 2000 && !shown(); t += 20) await sleep(20);
     expect(sessions.map((s) => s.emulator.readPin(pins.lock))).toEqual([false, false, true]);
     expect(sessions.map((s) => s.emulator.pwmDuty(pins.signage.red))).toEqual([0, 0, 1]);
   });
