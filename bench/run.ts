@@ -233,6 +233,28 @@ async function brokerBench(): Promise<void> {
     results[key].push(r);
   };
   const total = SIZES.publishers * SIZES.messages;
+  /** The same publishers against Mosquitto, with a subscriber counting delivery; times from first publish to last. */
+  const mosquittoRun = async (qos: 0 | 1, kind: 'heartbeat' | 'locker', messages: number) => {
+    const sub = subMosq.call<{ received: number; ms: number; latencies: number[] }>({
+      cmd: 'subscribe',
+      port: mosq.port,
+      filter: `phones-away/v1/${SITE}/#`,
+      expect: SIZES.publishers * messages,
+      timeoutMs: 120_000,
+    });
+    while (!subMosq.events.includes('subscribed')) await sleep(10);
+    subMosq.events.length = 0;
+    const m0 = performance.now();
+    const pub = await pubMosq.call<{ ms: number; latencies: number[] }>({
+      cmd: 'publish',
+      qos,
+      kind,
+      messages,
+      window: 100,
+    });
+    const got = await sub;
+    return { pub, got, ms: performance.now() - m0 };
+  };
   try {
     for (let round = 0; round < SIZES.rounds; round++) {
       for (const qos of [1, 0] as const) {
@@ -264,24 +286,7 @@ async function brokerBench(): Promise<void> {
             p99: pct(pub.latencies, 99),
           });
         // mosquitto: same publishers, a subscriber counts delivery (Mosquitto does no ingest: this is its best case)
-        const sub = subMosq.call<{ received: number; ms: number; latencies: number[] }>({
-          cmd: 'subscribe',
-          port: mosq.port,
-          filter: `phones-away/v1/${SITE}/#`,
-          expect: total,
-          timeoutMs: 120_000,
-        });
-        while (!subMosq.events.includes('subscribed')) await sleep(10);
-        subMosq.events.length = 0;
-        const m0 = performance.now();
-        const mpub = await pubMosq.call<{ ms: number; latencies: number[] }>({
-          cmd: 'publish',
-          qos,
-          messages: SIZES.messages,
-          window: 100,
-        });
-        const got = await sub;
-        const mms = performance.now() - m0;
+        const { pub: mpub, got, ms: mms } = await mosquittoRun(qos, 'heartbeat', SIZES.messages);
         add(`mosquitto qos${qos}`, {
           rate: (got.received / mms) * 1000,
           p50: median(got.latencies),
@@ -320,19 +325,7 @@ async function brokerBench(): Promise<void> {
       p50: median(lpub.latencies),
       p99: pct(lpub.latencies, 99),
     });
-    const lsub = subMosq.call<{ received: number; ms: number; latencies: number[] }>({
-      cmd: 'subscribe',
-      port: mosq.port,
-      filter: `phones-away/v1/${SITE}/#`,
-      expect: durableTotal,
-      timeoutMs: 120_000,
-    });
-    while (!subMosq.events.includes('subscribed')) await sleep(10);
-    subMosq.events.length = 0;
-    const ml0 = performance.now();
-    await pubMosq.call({ cmd: 'publish', qos: 1, kind: 'locker', messages: durable, window: 100 });
-    const lgot = await lsub;
-    const mlms = performance.now() - ml0;
+    const { got: lgot, ms: mlms } = await mosquittoRun(1, 'locker', durable);
     add('mosquitto qos1 locker events', {
       rate: (lgot.received / mlms) * 1000,
       p50: median(lgot.latencies),
