@@ -9,38 +9,49 @@ import type { PolicyDevice } from './policy-engine.js';
 
 export type DrivenDevice = PolicyDevice & { address: DeviceAddress };
 
+type RegistryEntry = {
+  id: string;
+  site: string;
+  room: string;
+  status: string;
+  lockerMode: PolicyDevice['lockerMode'];
+};
+
+/**
+ * The one rule: a registry record on this site decides (approved: driven, in its room; otherwise not driven); without
+ * one, the school model's inventory entry does.
+ */
+function driven(
+  school: SchoolModel,
+  id: string,
+  record: RegistryEntry | undefined,
+): DrivenDevice | undefined {
+  const own = record?.site === school.site ? undefined : school.devices.find((d) => d.id === id);
+  const source = record?.site === school.site ? (record.status === 'approved' ? record : undefined) : own;
+  return (
+    source && {
+      id,
+      room: source.room,
+      lockerMode: source.lockerMode,
+      address: { site: school.site, room: source.room, device: id },
+    }
+  );
+}
+
 export async function listPolicyDevices(
   school: SchoolModel,
   registry: DeviceRegistry,
 ): Promise<DrivenDevice[]> {
-  const byId = new Map<string, PolicyDevice>(
-    school.devices.map((d) => [d.id, { id: d.id, room: d.room, lockerMode: d.lockerMode }]),
-  );
-  for (const r of await registry.list()) {
-    if (r.site !== school.site) continue;
-    if (r.status === 'approved') byId.set(r.id, { id: r.id, room: r.room, lockerMode: r.lockerMode });
-    else byId.delete(r.id);
-  }
-  return [...byId.values()].map((d) => ({
-    ...d,
-    address: { site: school.site, room: d.room, device: d.id },
-  }));
+  const records = new Map((await registry.list()).map((r) => [r.id, r]));
+  const ids = new Set([...school.devices.map((d) => d.id), ...records.keys()]);
+  return [...ids].flatMap((id) => driven(school, id, records.get(id)) ?? []);
 }
 
-/** One device as listPolicyDevices would give it (one registry read, not a scan): for per-device refreshes. */
+/** One device as listPolicyDevices gives it, with one registry read instead of a scan: for per-device refreshes. */
 export async function findPolicyDevice(
   school: SchoolModel,
   registry: DeviceRegistry,
   id: string,
 ): Promise<DrivenDevice | undefined> {
-  const record = await registry.get(id);
-  let device: PolicyDevice | undefined;
-  if (record?.site === school.site) {
-    device =
-      record.status === 'approved' ? { id, room: record.room, lockerMode: record.lockerMode } : undefined;
-  } else {
-    const own = school.devices.find((d) => d.id === id);
-    device = own ? { id, room: own.room, lockerMode: own.lockerMode } : undefined;
-  }
-  return device && { ...device, address: { site: school.site, room: device.room, device: id } };
+  return driven(school, id, await registry.get(id));
 }
