@@ -270,7 +270,8 @@ function onBoard(
       const { pressedAt, tamperRaised } = s.button;
       s.button = { pressedAt: null, tamperRaised: false };
       if (pressedAt === null || tamperRaised) return;
-      const pressMs = Math.max(0, now - pressedAt);
+      // The board's own measure wins where it is longer: a stall here can make a press read as a bounce.
+      const pressMs = Math.max(0, now - pressedAt, event.heldMs ?? 0);
       if (pressMs < config.debounceMs) return;
       if (pressMs >= config.heldTamperMs) {
         // Released before a tick noticed the hold: still tamper, still no report (R7).

@@ -8,7 +8,11 @@ export type InputEvent =
   | { kind: 'door'; open: boolean }
   | { kind: 'key'; on: boolean }
   | { kind: 'slot'; index: number; occupied: boolean }
-  | { kind: 'button'; pressed: boolean };
+  /**
+   * heldMs, on a release where the board can tell: how long the button was down by the board's own clock (a lower
+   * bound), which a stall of this program cannot shorten. See press-ticks.ts.
+   */
+  | { kind: 'button'; pressed: boolean; heldMs?: number };
 
 /** What the report button's light says to the pupil (R1). */
 export type ButtonLight = 'off' | 'ready' | 'sending' | 'confirmed' | 'stored';

@@ -9,6 +9,7 @@
  * pwmDuty stay synchronous and lag the chip by well under a millisecond. Lockstep mode runs the chip in this thread.
  */
 import { extname } from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { Duplex } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
@@ -169,11 +170,15 @@ export class EmulatedUno {
     return (this.core?.cycles ?? this.mirroredCycles?.[0] ?? 0) / CYCLES_PER_MS;
   }
 
-  /** Drives an input pin from outside, as a contact or sensor would. */
-  setPin(pin: PinName, high: boolean): void {
+  /**
+   * Drives an input pin from outside, as a contact or sensor would. Realtime mode: the chip sees the change at the
+   * emulated moment matching `at` (epoch ms, default now; later is allowed, to schedule a release), however late the
+   * worker thread gets to it, so a press lasts as long on the chip as it did on the host. Lockstep: applied at once.
+   */
+  setPin(pin: PinName, high: boolean, at: number = performance.timeOrigin + performance.now()): void {
     unoPin(pin); // a pin the Uno does not have throws here, not in the worker
     if (this.core) this.core.setPin(pin, high);
-    else this.post({ t: 'pin', pin, high });
+    else this.post({ t: 'pin', pin, high, at });
   }
 
   /** Sets the voltage (0..5 V) the ADC reads on analog channel 0..5. */

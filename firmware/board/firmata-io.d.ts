@@ -41,6 +41,10 @@ declare module 'firmata-io' {
       /** `pin` is the analog channel (0 = A0). */
       analogRead(pin: number, callback: (value: number) => void): void;
       reportDigitalPin(pin: number, value: 0 | 1): void;
+      /** `channel` is the analog channel (0 = A0). */
+      reportAnalogPin(channel: number, value: 0 | 1): void;
+      /** How often (ms, 10..65535) the firmware sends analog reports; firmata-io clamps below 10. */
+      setSamplingInterval(ms: number): void;
       reset(): void;
     }
   }

@@ -27,6 +27,7 @@ import {
   scaleRgb,
 } from './patterns.js';
 import type { BoardPins } from './pin-map.js';
+import { PressTicks } from './press-ticks.js';
 
 export interface JohnnyFiveBoardOptions {
   /**
@@ -66,6 +67,8 @@ interface IoEvents {
   on?(event: 'close' | 'disconnect', listener: () => void): unknown;
   /** IO plugins emit `digital-read-<pin>` with the pin's level (firmata-io: for every pin of each port report). */
   on?(event: `digital-read-${number}`, listener: (value: number) => void): unknown;
+  /** Firmata: `analog-read-<channel>` for each analog report, sent every sampling interval of the board's clock. */
+  on?(event: `analog-read-${number}`, listener: () => void): unknown;
   emit?(event: string, ...args: unknown[]): boolean;
 }
 
@@ -78,6 +81,19 @@ type J5Button = five.Button & { readonly isDown: boolean; readonly pin: number; 
 
 /** How long the report button is left alone after an edge: as long as johnny-five's Button debounce. */
 const BUTTON_LOCKOUT_MS = 7;
+
+/** Firmata's analog reporting, used as the board's clock (see PressTicks). */
+interface FirmataClock {
+  analogPins?: number[];
+  setSamplingInterval?(ms: number): void;
+  reportAnalogPin?(channel: number, on: 0 | 1): void;
+}
+
+/**
+ * The board clock's tick: Firmata's sampling interval (firmata-io's minimum). One 3-byte analog report per tick is
+ * 300 B/s of the 5,760 B/s a 57600-baud link carries.
+ */
+const BOARD_TICK_MS = 10;
 
 interface Hardware {
   inputs: Map<InputKey, J5Button>;
@@ -131,6 +147,8 @@ export class JohnnyFiveBoard implements BoardPort {
   private stopButtonLight: (() => void) | undefined;
   private stopChirp: (() => void) | undefined;
   private buttonEdges: EdgeLockout | undefined;
+  /** The analog channel reported as the board's clock, if the IO has one spare. */
+  private clockChannel: number | undefined;
 
   constructor(options: JohnnyFiveBoardOptions) {
     this.pins = options.pins;
@@ -254,6 +272,9 @@ export class JohnnyFiveBoard implements BoardPort {
       if (input.isDown) io.emit?.(`digital-read-${input.pin}`, input.upValue);
     }
     this.buttonEdges?.stop();
+    if (this.clockChannel !== undefined && !this.lost) {
+      (this.board.io as FirmataClock).reportAnalogPin?.(this.clockChannel, 0);
+    }
     this.listeners.length = 0;
     this.statusListeners.length = 0;
     if (!this.live) this.rejectReady(new Error('board closed before it was ready'));
@@ -277,11 +298,16 @@ export class JohnnyFiveBoard implements BoardPort {
     for (const [i, pin] of pins.slots.entries()) debounced(`slot${i}`, watch(`slot${i}`, pin));
     // The Button still sets the pin up and gives the boot level (isDown); its edges come from the pin directly.
     const button = watch('button', pins.button);
-    const edges = new EdgeLockout(BUTTON_LOCKOUT_MS, (closed) => this.update('button', closed));
-    this.buttonEdges = edges;
-    (board.io as IoEvents).on?.(`digital-read-${button.pin}`, (value) =>
-      edges.sample(value === button.downValue),
+    const ticks = this.startBoardClock();
+    const edges = new EdgeLockout(BUTTON_LOCKOUT_MS, (closed) =>
+      this.update('button', closed, closed ? undefined : ticks?.release()),
     );
+    this.buttonEdges = edges;
+    (board.io as IoEvents).on?.(`digital-read-${button.pin}`, (value) => {
+      const closed = value === button.downValue;
+      ticks?.sample(closed);
+      edges.sample(closed);
+    });
 
     this.hw = {
       inputs,
@@ -310,12 +336,51 @@ export class JohnnyFiveBoard implements BoardPort {
     }
   }
 
-  private update(key: InputKey, closed: boolean): void {
+  /**
+   * Firmata only: reports the highest analog channel no input or output uses, every BOARD_TICK_MS, and counts the
+   * reports as the board's clock for the report button. Other IO (GPIO on the Pi itself) reads edges as they happen
+   * in this process and has no such clock: presses are timed by when they are read.
+   */
+  private startBoardClock(): PressTicks | undefined {
+    const io = this.board.io as FirmataClock & IoEvents;
+    const channels = io.analogPins;
+    if (
+      !channels ||
+      typeof io.reportAnalogPin !== 'function' ||
+      typeof io.setSamplingInterval !== 'function'
+    ) {
+      return undefined;
+    }
+    const { signage, slots, ...single } = this.pins;
+    const used = new Set(
+      [...Object.values(single), ...Object.values(signage), ...slots].map((pin) => {
+        const analog = typeof pin === 'string' ? /^A(\d+)$/.exec(pin) : null;
+        return analog ? channels[Number(analog[1])] : pin;
+      }),
+    );
+    const channel = channels.findLastIndex((pin) => !used.has(pin));
+    if (channel < 0) {
+      this.log.warn(
+        { board: this.board.id },
+        'no spare analog pin for the board clock; presses timed on arrival',
+      );
+      return undefined;
+    }
+    const ticks = new PressTicks(BOARD_TICK_MS);
+    io.on?.(`analog-read-${channel}`, () => ticks.tick());
+    io.setSamplingInterval(BOARD_TICK_MS);
+    io.reportAnalogPin(channel, 1);
+    this.clockChannel = channel;
+    return ticks;
+  }
+
+  private update(key: InputKey, closed: boolean, heldMs?: number): void {
     // Before going live the raw levels are read at once in goLive(); debounced events are only for changes.
     if (this.closed || !this.live) return;
     if (this.levels.get(key) === closed) return;
     this.levels.set(key, closed);
-    this.emit(eventFor(key, closed));
+    const event = eventFor(key, closed);
+    this.emit(event.kind === 'button' && heldMs !== undefined ? { ...event, heldMs } : event);
   }
 
   private goLive(): void {

@@ -17,7 +17,8 @@
  *   buzzer ----------- D12  -> active buzzer (self-oscillating; see johnny-five-board.ts)
  *   (on-board LED)     D13  spare
  *   slot 0..3 -------- A0..A3 (to GND via each slot's microswitch; closed = phone in slot)
- *   spare (I2C) ------ A4/A5 for an I/O expander if a locker has more slots
+ *   spare (I2C) ------ A4/A5 for an I/O expander if a locker has more slots; the highest analog pin left free
+ *                      (A5) is reported every 10 ms as the board's clock (johnny-five-board.ts, press-ticks.ts)
  *
  * Every input is a contact to GND with the internal pull-up on, so a cut wire reads as released:
  * door open, key off, slot empty, button up. That errs towards raising a tamper alert, never hiding one.

@@ -2,7 +2,7 @@
  * Worker-thread entry for an emulated Uno in realtime mode (started by EmulatedUno): the chip runs here, paced to the
  * host clock, so the thread that runs johnny-five and the device program is as free as it is on a Pi, where the Uno
  * is a chip of its own. Only Firmata's serial bytes and pin levels cross between the threads:
- *   in   {t:'start'} | {t:'rx', bytes} | {t:'pin', pin, high} | {t:'analog', channel, volts}
+ *   in   {t:'start'} | {t:'rx', bytes} | {t:'pin', pin, high, at} | {t:'analog', channel, volts}
  *   out  {t:'tx', bytes} (transferred)
  *   shared memory: float64 emulated cycle count, then the first OBSERVED_REGISTER_BYTES of the data space, copied
  *   every 0.25 ms of emulated time, for the main thread's synchronous readPin/pwmDuty.
@@ -26,7 +26,8 @@ export interface UnoWorkerData {
 export type UnoWorkerMessage =
   | { t: 'start' }
   | { t: 'rx'; bytes: Uint8Array }
-  | { t: 'pin'; pin: PinName; high: boolean }
+  /** `at`: when the level changed, epoch ms (performance.timeOrigin + performance.now() on the host's thread). */
+  | { t: 'pin'; pin: PinName; high: boolean; at: number }
   | { t: 'analog'; channel: number; volts: number };
 
 /** Most emulated time one slice runs before messages get a turn (about 0.5 ms of host time at real speed). */
@@ -44,6 +45,15 @@ let started = false;
 const pace: Pace = { wallStart: 0, cycleStart: 0 };
 let timer: NodeJS.Timeout | undefined;
 let immediate: NodeJS.Immediate | undefined;
+
+/**
+ * Pin changes waiting for the emulated clock to reach the moment they happened on the host. Messages reach this
+ * thread in bursts whenever it was busy or descheduled; applied on arrival, a 120 ms press and its release that
+ * arrive together would leave the pin low for no emulated time at all, and the firmware would never see it. Applied
+ * at their own time, the chip sees every input as long as it lasted. In cycle order (a change is never applied
+ * before one sent earlier).
+ */
+const pendingPins: { pin: PinName; high: boolean; cycle: number }[] = [];
 
 const core = new UnoCore(
   data.image,
@@ -73,10 +83,43 @@ function runSlice(): void {
   }
   const flatOut = booting || !Number.isFinite(data.speed);
   const due = flatOut ? SLICE_CYCLES * 2 : cyclesDue(pace, performance.now(), core.cycles, data.speed);
-  if (due > 0) core.run(Math.min(due, SLICE_CYCLES));
+  if (due > 0) runTo(core.cycles + Math.min(due, SLICE_CYCLES));
+  else applyPinsDue();
   // Behind: carry on after messages get a turn. Caught up: sleep a couple of milliseconds (a message from the host wakes it sooner).
   if (due > SLICE_CYCLES) immediate = setImmediate(runSlice);
   else timer = setTimeout(runSlice, 2);
+}
+
+/** Runs the CPU to `end`, stopping on the way wherever a pending pin change falls due. */
+function runTo(end: number): void {
+  applyPinsDue();
+  while (core.cycles < end) {
+    const next = pendingPins[0]?.cycle ?? Number.POSITIVE_INFINITY;
+    core.run(Math.min(end, next) - core.cycles);
+    applyPinsDue();
+  }
+}
+
+function applyPinsDue(): void {
+  let applied = false;
+  while (pendingPins[0] && pendingPins[0].cycle <= core.cycles) {
+    const change = pendingPins.shift();
+    if (change) core.setPin(change.pin, change.high);
+    applied = true;
+  }
+  if (applied) mirror();
+}
+
+/**
+ * The emulated cycle at which a change the host made at `at` (epoch ms) falls: the pacing maps host time to cycles.
+ * Before pacing starts (boot, flat out), and never earlier than now or than a change sent before it.
+ */
+function cycleFor(at: number): number {
+  const last = pendingPins.at(-1)?.cycle ?? 0;
+  const paced = started && !booting && Number.isFinite(data.speed);
+  const hostNow = at - performance.timeOrigin;
+  const cycle = paced ? pace.cycleStart + (hostNow - pace.wallStart) * CYCLES_PER_MS * data.speed : 0;
+  return Math.max(core.cycles, last, Math.ceil(cycle));
 }
 
 /** An input from the host: catch the CPU up to now at once rather than at the end of its sleep. */
@@ -101,8 +144,8 @@ port.on('message', (m: UnoWorkerMessage) => {
       wake();
       return;
     case 'pin':
-      core.setPin(m.pin, m.high);
-      mirror();
+      pendingPins.push({ pin: m.pin, high: m.high, cycle: cycleFor(m.at) });
+      applyPinsDue();
       wake();
       return;
     case 'analog':

@@ -204,4 +204,23 @@ describe('device program on the emulated Uno against a real hub (hardware in the
     );
     await waitFor(() => heartbeats.at(-1)?.boardConnected === true, 'heartbeat says board connected');
   });
+
+  it('R1: a press made while the device program is stalled still raises exactly one report', async () => {
+    const reports = async () => (await incidents()).filter((i) => i.kind === 'report').length;
+    const before = await reports();
+    await waitFor(() => device.outputs()?.buttonLight !== 'confirmed', 'light back to ready');
+    // A 150 ms press that this thread (device program and hub alike) reads only after a 500 ms stall: both edges
+    // arrive together. Timed on arrival it would be a 7 ms bounce; the board's clock says 150 ms.
+    const at = performance.timeOrigin + performance.now();
+    emulator.setPin(PINS.button, false, at);
+    emulator.setPin(PINS.button, true, at + 150);
+    const stallUntil = performance.now() + 500;
+    while (performance.now() < stallUntil) {
+      // stalled
+    }
+    await waitFor(async () => (await reports()) === before + 1, 'report from the stalled press');
+    await waitFor(() => device.outputs()?.buttonLight === 'confirmed', 'light confirmed');
+    await sleep(300);
+    expect(await reports()).toBe(before + 1);
+  });
 });

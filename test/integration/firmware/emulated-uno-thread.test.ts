@@ -56,6 +56,35 @@ describe('EmulatedUno (realtime, worker thread)', () => {
     expect(emulator.stats.sent).toBeGreaterThan(0);
   });
 
+  it('applies a pin change at the emulated moment it was made, however late the worker reads it (R1)', async () => {
+    const { emulator, io } = await bootedUno();
+    // The board's own clock: an analog report every 10 ms of emulated time, in the same stream as the edges.
+    let ticks = 0;
+    const edges: { value: number; tick: number }[] = [];
+    io.setSamplingInterval(10);
+    io.analogRead(5, () => {
+      ticks += 1;
+    });
+    io.pinMode(2, io.MODES.PULLUP);
+    io.digitalRead(2, (value) => edges.push({ value, tick: ticks }));
+    for (let t = 0; t < 2000 && ticks < 3; t += 10) await sleep(10);
+    // A 100 ms press whose release reaches the worker in the same burst as the press: applied on arrival, the chip
+    // would never see the pin low.
+    const from = edges.length;
+    const at = performance.timeOrigin + performance.now();
+    emulator.setPin(2, false, at);
+    emulator.setPin(2, true, at + 100);
+    const released = () =>
+      edges.slice(from).some((e, i, after) => e.value === 1 && after[i - 1]?.value === 0);
+    for (let t = 0; t < 3000 && !released(); t += 10) await sleep(10);
+    const down = edges.slice(from).find((e) => e.value === 0);
+    const up = edges.slice(from).findLast((e) => e.value === 1);
+    expect(down && up, JSON.stringify(edges)).toBeTruthy();
+    // 100 ms of emulated time is 10 sampling intervals, give or take one at each end.
+    expect((up?.tick ?? 0) - (down?.tick ?? 0)).toBeGreaterThanOrEqual(9);
+    expect((up?.tick ?? 0) - (down?.tick ?? 0)).toBeLessThanOrEqual(11);
+  });
+
   it('closes the serial stream when its worker dies', async () => {
     const { emulator, worker } = await bootedUno();
     const closed = new Promise<void>((resolve) => emulator.serial.once('close', () => resolve()));

@@ -118,6 +118,32 @@ describe('JohnnyFiveBoard over Firmata on an emulated Uno', () => {
     await waitForEvent({ kind: 'button', pressed: false }, from + 1);
   });
 
+  it('R1: times a press by the board clock when this program reads it late (a stall is not a bounce)', async () => {
+    const read: { event: InputEvent; at: number }[] = [];
+    port.onInput((event) => {
+      if (event.kind === 'button') read.push({ event, at: performance.now() });
+    });
+    await sleep(0); // the late listener's snapshot of current levels
+    read.length = 0;
+    const at = performance.timeOrigin + performance.now();
+    emulator.setPin(pins.button, false, at);
+    emulator.setPin(pins.button, true, at + 120);
+    const stallUntil = performance.now() + 400;
+    while (performance.now() < stallUntil) {
+      // This thread reads no serial bytes now; the chip, in its worker, sees the whole 120 ms press meanwhile.
+    }
+    for (let t = 0; t < 2000 && read.length < 2; t += 5) await sleep(5);
+    const [press, release] = read;
+    expect(press?.event).toEqual({ kind: 'button', pressed: true });
+    // Read back to back (the release waits out the 7 ms lockout), so arrival times say far less than 30 ms...
+    expect((release?.at ?? 0) - (press?.at ?? 0)).toBeLessThan(30);
+    // ...and the board's clock says how long the contact really was closed, to within one 10 ms tick.
+    expect(release?.event).toMatchObject({ kind: 'button', pressed: false });
+    const heldMs = release?.event.kind === 'button' ? release.event.heldMs : undefined;
+    expect(heldMs).toBeGreaterThanOrEqual(100);
+    expect(heldMs).toBeLessThanOrEqual(120);
+  });
+
   it('tells a listener added later the current levels first', async () => {
     const late: InputEvent[] = [];
     port.onInput((event) => late.push(event));

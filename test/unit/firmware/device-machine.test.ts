@@ -134,6 +134,26 @@ describe('device machine: report button', () => {
     expect(d.light).toBe('ready');
   });
 
+  it('R1: a press read late (this program stalled) is timed by the board clock, not taken for a bounce', () => {
+    const d = new Driver().boot();
+    // Press and release read 7 ms apart, but the board counted 110 ms between them.
+    d.board({ kind: 'button', pressed: true });
+    d.now += 7;
+    const effects = d.board({ kind: 'button', pressed: false, heldMs: 110 });
+    expect(reports(effects)).toEqual([{ urgency: 'normal', pressMs: 110, ts: d.now }]);
+  });
+
+  it('R1: the board clock cannot shorten a press, and a glitch by both measures is still no report', () => {
+    const d = new Driver().boot();
+    d.board({ kind: 'button', pressed: true });
+    d.advance(200);
+    expect(reports(d.board({ kind: 'button', pressed: false, heldMs: 0 }))[0]?.pressMs).toBe(200);
+    d.now += 1_000;
+    d.board({ kind: 'button', pressed: true });
+    d.now += 7;
+    expect(reports(d.board({ kind: 'button', pressed: false, heldMs: 0 }))).toEqual([]);
+  });
+
   it('R7: a button held for heldTamperMs is tamper as soon as the hold is seen, and release raises no report', () => {
     const d = new Driver().boot();
     d.board({ kind: 'button', pressed: true });
