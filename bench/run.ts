@@ -2,7 +2,8 @@
  * `npm run bench` (full) and `npm run bench -- --quick` (smoke sizes, under ~2 minutes). Prints a table and writes
  * the bench section of bench/RESULTS.md. Everything runs on loopback; every loop is bounded; every process it starts
  * it stops. Comparisons run both sides in the same run, interleaved (A, B, A, B …), and report the ratio.
- * Sizes: BENCH_PUBLISHERS, BENCH_MESSAGES, BENCH_ROUNDS, BENCH_FLEET, BENCH_POINTS, BENCH_DAYS (env) override.
+ * Sizes: BENCH_PUBLISHERS, BENCH_MESSAGES, BENCH_ROUNDS, BENCH_FLEET, BENCH_POINTS, BENCH_DAYS (env) override;
+ * BENCH_ONLY picks scenarios, BENCH_SPEEDS the emulator speeds of the latency scenario.
  */
 import { type ChildProcess, fork, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -53,6 +54,8 @@ const SIZES = {
   points: env('BENCH_POINTS', 100_000, 10_000),
   days: env('BENCH_DAYS', 365, 60),
 };
+/** BENCH_SPEEDS=0.25 runs the latency scenario at one emulator speed only (default: 1 and 0.25). */
+const LATENCY_SPEEDS = (process.env.BENCH_SPEEDS ?? '1,0.25').split(',').map(Number);
 const SECRET = 'bench-device-secret-0000000001';
 const SITE = 'demo-school';
 const MOSQUITTO = process.env.BENCH_MOSQUITTO ?? '/usr/sbin/mosquitto';
@@ -856,7 +859,7 @@ async function storageBench(): Promise<void> {
 // ---------------------------------------------------------------- d, e. report latency, device program
 async function latencyBench(): Promise<void> {
   const runs: { speed: number; r: Awaited<ReturnType<typeof runLatency>>; load: number }[] = [];
-  for (const speed of [1, 0.25]) {
+  for (const speed of LATENCY_SPEEDS) {
     const hub = await HubProcess.start({ execArgv: hubExecArgv, compiled: true });
     const specs = latencyDevices(SITE, SIZES.rooms, SIZES.boards);
     await hub.request({ cmd: 'provision', secret: SECRET, devices: specs });
@@ -920,7 +923,7 @@ async function latencyBench(): Promise<void> {
     `### d. Report latency\n\n${SIZES.rooms} rooms live: ${SIZES.boards} real classroom device(s) (emulated Uno running real Firmata → johnny-five → device program → MQTT) and ${SIZES.rooms - SIZES.boards} simulated rooms (light MQTT clients, test/support/sim-device.ts: heartbeats every 10 s, a report about every 2 minutes each). Each emulated Uno runs its chip (avr8js) in a worker thread of the board process, as on a Pi where the Uno is its own chip, and takes most of a core at real speed: so on this 2-core machine only ${SIZES.boards} run beside the hub, influxd and the client. ${SIZES.presses} short presses (120 ms) round-robin over the boards, one at a time, after 4 warm-up presses. Edge = the button release that makes the press a report; **SSE** = that report's incident arriving at a signed-in dashboard client (first-run admin, password + TOTP, GET /api/stream); **light** = the device program showing 'confirmed' on the button light (after the hub's ReportAck). Hub, boards and the client are separate processes. The split uses the device's and hub's own millisecond stamps (same host clock), so its parts are ±1 ms.\n\n` +
       "The run is made twice. At real speed the two emulated chips (worker threads) need most of this machine's two cores, so the device program, the hub, influxd and the client queue for CPU: the tails of that run are CPU starvation, not waiting on one another. At 0.25× speed the emulators leave the cores mostly free, which is closer to a school's set-up, where each Uno is its own chip and each device program has a Pi to itself.\n\n" +
       tables.join('\n\n') +
-      `\n\n### e. Device program\n\nThe board process (bench/workers/board-load.ts) holds ${SIZES.boards} emulated Uno(s) (avr8js, the bulk of the CPU at real speed), johnny-five and the device program; measured over $SIZES.deviceWindowMs / 1000s windows, idle and while the hub sends a lock and a signage command every 2.5 s. On a Raspberry Pi there is no emulator.\n\n` +
+      `\n\n### e. Device program\n\nThe board process (bench/workers/board-load.ts) holds ${SIZES.boards} emulated Uno(s) (avr8js, the bulk of the CPU at real speed), johnny-five and the device program; measured over ${SIZES.deviceWindowMs / 1000} s windows, idle and while the hub sends a lock and a signage command every 2.5 s. On a Raspberry Pi there is no emulator.\n\n` +
       markdownTable(['emulator speed', 'phase', 'RSS MB', 'CPU % of one core'], deviceRows) +
       '\n',
   );
