@@ -9,9 +9,9 @@
  * No retries or buffering here on purpose: the hub's durable outbox retries on StoreUnavailableError.
  */
 import {
-  escape as lineProtocolEscape,
   HttpError,
   InfluxDB,
+  escape as lineProtocolEscape,
   RequestTimedOutError,
   type Transport,
 } from '@influxdata/influxdb-client';
