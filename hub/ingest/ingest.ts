@@ -251,8 +251,10 @@ export class Ingest {
     outbox.kick();
     this.stats.accepted += 1;
     this.stats.reportsStored += 1;
+    // The pupil's ack light first: the publish is queued before the dashboard's listeners run.
+    const acknowledged = this.acknowledge(ref, report.id, prepared.incident.ref, receivedAt);
     bus.emit('incident.created', { incident: summarise(prepared.incident) });
-    await this.acknowledge(ref, report.id, prepared.incident.ref, receivedAt);
+    await acknowledged;
   }
 
   private async acknowledge(
