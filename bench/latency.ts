@@ -114,7 +114,7 @@ export async function runLatency(ctx: LatencyContext): Promise<LatencyResult> {
   const all = latencyDevices(ctx.site, ctx.rooms, ctx.boards);
   const address = (d: (typeof all)[number]): DeviceAddress => ({ site: d.site, room: d.room, device: d.id });
   const boardAddresses = all.filter((d) => d.board).map(address);
-  const dir = mkdtempSync(join(os.tmpdir(), 'phones-away-bench-boards-'));
+  const dir = mkdtempSync(join(process.env.BENCH_DEVICE_DIR ?? os.tmpdir(), 'phones-away-bench-boards-'));
   const stream = await openStream(hub);
   const sims = all
     .filter((d) => !d.board)

@@ -2,7 +2,9 @@
  * Composition root of the classroom device: the pure machine decides, and this file carries out its effects
  * on the journal (durability), the hub link (MQTT) and the board (outputs). Nothing here makes a policy decision.
  *
- * Delivery: a report or locker event is first made durable in the journal, then published if the link is up.
+ * Delivery: a locker event is first made durable in the journal, then published if the link is up. A report is
+ * published while the journal writes it (a pupil's report does not wait on the SD card; why that is safe: the header
+ * of event-journal.ts), or kept for later when the link is down.
  * On every connect everything pending is resent; the hub dedupes by event id, so resending is always safe.
  * Reports leave the journal only on their ReportAck; locker events on the broker's PUBACK.
  */
@@ -182,11 +184,20 @@ export async function startDevice(opts: DeviceOptions): Promise<RunningDevice> {
         case 'report': {
           const { urgency, pressMs, ts } = effect.report;
           enqueue(async () => {
-            const report = await journal.appendReport({ urgency, pressMs, ...synced(clockSync.synced) }, ts);
-            const offline = !link.connected;
-            log.info({ id: report.id, urgency, offline }, 'device: report raised');
-            dispatch({ kind: 'report-queued', id: report.id, offline });
-            if (!offline) send({ type: 'report', event: report });
+            let sent = false;
+            const report = await journal.appendReport(
+              { urgency, pressMs, ...synced(clockSync.synced) },
+              ts,
+              (sealed) => {
+                if (!link.connected) return;
+                sent = true;
+                dispatch({ kind: 'report-queued', id: sealed.id, offline: false });
+                send({ type: 'report', event: sealed });
+              },
+            );
+            log.info({ id: report.id, urgency, offline: !sent }, 'device: report raised');
+            // Offline: 'stored' on the light only now that the journal holds it.
+            if (!sent) dispatch({ kind: 'report-queued', id: report.id, offline: true });
           });
           return;
         }
@@ -240,11 +251,12 @@ export async function startDevice(opts: DeviceOptions): Promise<RunningDevice> {
     dispatch({ kind: 'command', command });
   });
   link.on('ack', (ack) => {
-    lastSent.delete(ack.id);
+    // The light at once; the journal after any write still running for this report (its queue is in order).
+    dispatch({ kind: 'report-ack', id: ack.id });
     enqueue(async () => {
       await journal.ack(ack.id);
+      lastSent.delete(ack.id); // only now: until the file is gone, resendStale must not take it for unsent
     });
-    dispatch({ kind: 'report-ack', id: ack.id });
   });
 
   // Listen before ready(): the board reports its current levels then, and the machine records them quietly.

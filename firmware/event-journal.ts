@@ -9,8 +9,15 @@
  * Every write is write-temp + fsync + rename + fsync(dir), so a power cut leaves either the old or the new file,
  * never a torn one; leftover temp files are deleted on open.
  *
- * An append is durable (and its promise resolves, so the caller may publish it) once its pending file is; the new
- * chain head reaches meta.json in a write queued right after, off the report's latency path. That is safe because
+ * An append is durable (and its promise resolves) once its pending file is; the new chain head reaches meta.json in a
+ * write queued right after, off the report's latency path. A locker event is published after that. A report is
+ * published from appendReport's `onSealed`, while its file is being written (firmware/device.ts): a pupil's report
+ * must not wait on a slow SD card, and the hub acknowledges it only once its own copy is fsynced, so the report is
+ * safe as soon as either copy is. Sending first never widens the window in which a press can be lost (from the
+ * press to the first durable copy, as before); the one new case is a power cut after the send and before the file,
+ * where the hub holds a report this journal never recorded: the device's next event then forks the chain at that
+ * report and the hub raises a chain break (a device fault), the conservative reading. Nothing is lost or doubled:
+ * sequence numbers are reserved durably before any leaves the process. That is safe because
  * the newest pending file is the head on open, and meta.json is brought up to date before any pending file is
  * removed (ack, bound), so the head can never be lost with the file that carried it.
  *
@@ -167,11 +174,19 @@ export class EventJournal {
     return seq !== null && this.items.has(seq);
   }
 
-  /** Seals a report (seq, id, prev), makes it durable, and returns it. queuedMs is 0 here; set it per send. */
-  appendReport(draft: Pick<Report, 'urgency' | 'pressMs' | 'clockSynced'>, ts: number): Promise<Report> {
+  /**
+   * Seals a report (seq, id, prev), makes it durable, and returns it. queuedMs is 0 here; set it per send.
+   * `onSealed` receives the sealed report before its file is written, to send it meanwhile (see the file header).
+   */
+  appendReport(
+    draft: Pick<Report, 'urgency' | 'pressMs' | 'clockSynced'>,
+    ts: number,
+    onSealed?: (report: Report) => void,
+  ): Promise<Report> {
     return this.serial(async () => {
       const env = await this.seal(ts, draft.clockSynced);
       const event: Report = { ...env, urgency: draft.urgency, pressMs: draft.pressMs, queuedMs: 0 };
+      onSealed?.(event);
       await this.persist({ type: 'report', event });
       return event;
     });

@@ -1,3 +1,4 @@
+import { readdirSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -142,6 +143,34 @@ describe('event journal: pending until acknowledged', () => {
       { type: 'locker', event: e2 },
       { type: 'report', event: r3 },
     ]);
+    await again.close();
+  });
+
+  it('R1: hands a report over to be sent before its file is written; an ack that arrives meanwhile waits for the file', async () => {
+    const j = await open();
+    let filesAtSend: string[] | undefined;
+    let ackedEarly: Promise<boolean> | undefined;
+    const report = await j.appendReport({ urgency: 'normal', pressMs: 100 }, 1, (sealed) => {
+      filesAtSend = readdirSync(join(dir, 'pending'));
+      // The hub may answer before the write finishes: the ack queues behind the write instead of missing the file.
+      ackedEarly = j.ack(sealed.id);
+    });
+    expect(filesAtSend).toEqual([]);
+    expect(report.id).toBe(`${DEVICE}:1`);
+    expect(await ackedEarly).toBe(true);
+    expect(j.queued).toBe(0);
+    expect(await readdir(join(dir, 'pending'))).toEqual([]);
+    // The chain goes on from the sent report, which is what the hub holds.
+    const next = await j.appendLockerEvent({ kind: 'locked', phones: 0 }, 2);
+    expect(next.prev).toBe(eventHash(report));
+    await j.close();
+  });
+
+  it('R1: a report handed over from onSealed is on disk once appendReport resolves (survives a power cut)', async () => {
+    const j = await open();
+    const report = await j.appendReport({ urgency: 'urgent', pressMs: 2_000 }, 1, () => {});
+    const again = await open(); // power cut after the append resolved, before any ack
+    expect(again.pending()).toEqual([{ type: 'report', event: report }]);
     await again.close();
   });
 
