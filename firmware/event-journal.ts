@@ -15,8 +15,9 @@
  * must not wait on a slow SD card, and the hub acknowledges it only once its own copy is fsynced, so the report is
  * safe as soon as either copy is. Sending first never widens the window in which a press can be lost (from the
  * press to the first durable copy, as before); the one new case is a power cut after the send and before the file,
- * where the hub holds a report this journal never recorded: the device's next event then forks the chain at that
- * report and the hub raises a chain break (a device fault), the conservative reading. Nothing is lost or doubled:
+ * where the hub holds a report this journal never recorded: the device's next message then forks the chain just
+ * before that report, which the hub recognises ('report-kept' in hub/ingest/chain-tracker.ts: logged, not a device
+ * fault, and only for the newest link when it is a report). Nothing is lost or doubled:
  * sequence numbers are reserved durably before any leaves the process. That is safe because
  * the newest pending file is the head on open, and meta.json is brought up to date before any pending file is
  * removed (ack, bound), so the head can never be lost with the file that carried it.

@@ -102,6 +102,13 @@ export class ChainMonitor implements HubExtension {
 
   private report(ref: DeviceRef, findings: ChainFinding[]): void {
     for (const finding of findings) {
+      if (finding.kind === 'report-kept') {
+        this.deps.log.warn(
+          { device: ref.device, detail: finding.reason },
+          'device lost a report the hub holds',
+        );
+        continue;
+      }
       if (finding.kind === 'gap') this.stats.gaps += 1;
       else this.stats.breaks += 1;
       this.deps.log.warn(

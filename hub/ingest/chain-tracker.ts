@@ -15,12 +15,19 @@
  *    (no `prev` after the hub holds events: the device's journal was reset, or it is an impostor).
  * The first message the hub ever sees from a device is trusted as the anchor (trust on first use), so a hub with no
  * history for a device does not raise a gap for events it was never going to receive.
+ *
+ * One fork is not a break: a device sends a report while its journal writes it, so after a power cut in between the
+ * hub holds a report the device never recorded, and the device's next message points past it at the report's own
+ * predecessor. Only the newest link can be abandoned that way, only a report, and the hub already holds it: nothing
+ * can be hidden by it. It is reported as 'report-kept' (logged, no device fault) and the chain goes on from the fork.
  */
 
 export interface Link {
   seq: number;
   hash: string;
   prev?: string;
+  /** A report (sent before the device's journal held it: the one link a power cut can leave behind). */
+  report?: true;
 }
 
 export interface OpenGap {
@@ -41,11 +48,12 @@ export interface ChainState {
 }
 
 export type ChainObservation =
-  | { kind: 'event'; seq: number; hash: string; prev?: string }
+  | { kind: 'event'; seq: number; hash: string; prev?: string; report?: boolean }
   | { kind: 'heartbeat'; seq: number; prev?: string; queued: number };
 
 export interface ChainFinding {
-  kind: 'gap' | 'break';
+  /** 'report-kept': the fork after a power cut described above, not a fault. */
+  kind: 'gap' | 'break' | 'report-kept';
   seq: number;
   reason: string;
 }
@@ -121,7 +129,20 @@ export function observe(
     // Linked to the newest event before it: the normal case.
   } else {
     const target = state.links.find((l) => l.hash === input.prev);
-    if (target && pred && target.seq < pred.seq) {
+    if (
+      target &&
+      pred &&
+      pred.report &&
+      pred.prev === target.hash &&
+      latestBefore(state.links, pred.seq) === target
+    ) {
+      findings.push({
+        kind: 'report-kept',
+        seq: input.seq,
+        reason: `${what} points at seq ${target.seq}: the device lost report seq ${pred.seq} (power cut as it was written); the hub holds it`,
+      });
+      state.links = state.links.filter((l) => l !== pred);
+    } else if (target && pred && target.seq < pred.seq) {
       brk(`${what} points at seq ${target.seq}, skipping seq ${pred.seq}`);
     } else if (target && target.seq >= input.seq) {
       brk(`${what} points at a later event, seq ${target.seq}`);
@@ -182,10 +203,13 @@ function gapFinding(gap: OpenGap, why: string): ChainFinding {
   };
 }
 
-function linkOf(input: { seq: number; hash: string; prev?: string }): Link {
-  return input.prev === undefined
-    ? { seq: input.seq, hash: input.hash }
-    : { seq: input.seq, hash: input.hash, prev: input.prev };
+function linkOf(input: { seq: number; hash: string; prev?: string; report?: boolean }): Link {
+  return {
+    seq: input.seq,
+    hash: input.hash,
+    ...(input.prev === undefined ? {} : { prev: input.prev }),
+    ...(input.report ? { report: true as const } : {}),
+  };
 }
 
 function latestBefore(links: Link[], seq: number): Link | undefined {

@@ -212,6 +212,7 @@ export class Ingest {
       seq: event.seq,
       hash: eventHash(event),
       ...(event.prev ? { prev: event.prev } : {}),
+      ...('urgency' in event ? { report: true } : {}),
     });
   }
 

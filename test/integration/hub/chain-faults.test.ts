@@ -2,7 +2,7 @@
  * R7 tamper evidence end to end: events sealed by the device's real EventJournal (so the hub and the firmware agree
  * on the canonical form), published over real MQTT, checked by the hub's chain monitor.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { MqttClient } from 'mqtt';
@@ -87,5 +87,49 @@ describe('hash chain checks at ingest (R7)', () => {
     expect(fixture.hub.chain.stats.breaks).toBe(1);
     // Kept as evidence, not dropped.
     await waitFor(() => fixture.hub.db.get('dedupe', forged.id), 'forged event stored');
+  });
+  it('R1, R7: a power cut after a report was sent and before the device wrote it: the report is kept once, no fault', async () => {
+    const other = { site: 'demo-school', room: 'room-2', device: 'room-2-locker' };
+    const cutDir = mkdtempSync(join(tmpdir(), 'phones-away-journal-cut-'));
+    const client = await provisionAndConnect(fixture.hub, other, secret);
+    try {
+      let j = await EventJournal.open({ dir: cutDir, deviceId: other.device });
+      const publish = (kind: 'locker' | 'report', event: object) =>
+        client.publishAsync(topics.event(other, kind), JSON.stringify(event), { qos: 1 });
+      await publish('locker', await j.appendLockerEvent({ kind: 'locked', phones: 2 }, Date.now()));
+      // What the disk holds at the instant of the cut: everything before the report.
+      const beforeCut = mkdtempSync(join(tmpdir(), 'phones-away-journal-snapshot-'));
+      cpSync(cutDir, beforeCut, { recursive: true });
+      const sent = await j.appendReport({ urgency: 'normal', pressMs: 150 }, Date.now(), (report) => {
+        void publish('report', report); // as the device does: sent while the journal writes it
+      });
+      await waitFor(
+        async () => (await fixture.hub.incidents.list()).some((i) => i.eventId === sent.id),
+        'report stored',
+      );
+      // Power cut: the journal comes back as the disk was before the report reached it.
+      await j.close();
+      rmSync(cutDir, { recursive: true, force: true });
+      cpSync(beforeCut, cutDir, { recursive: true });
+      rmSync(beforeCut, { recursive: true, force: true });
+      j = await EventJournal.open({ dir: cutDir, deviceId: other.device });
+      expect(j.pending().map((item) => item.type)).toEqual(['locker']); // the report never reached the disk
+      const after = await j.appendLockerEvent({ kind: 'unlocked', phones: 2 }, Date.now());
+      expect(after.seq).toBeGreaterThan(sent.seq); // no seq is reused: the block was reserved before the report
+      const faultsBefore = faults.length;
+      const breaksBefore = fixture.hub.chain.stats.breaks;
+      await publish('locker', after);
+      await waitFor(
+        async () => (await fixture.hub.db.get('dedupe', after.id)) !== undefined,
+        'event after the cut stored',
+      );
+      expect(faults.length).toBe(faultsBefore);
+      expect(fixture.hub.chain.stats.breaks).toBe(breaksBefore);
+      expect((await fixture.hub.incidents.list()).filter((i) => i.eventId === sent.id)).toHaveLength(1);
+      await j.close();
+    } finally {
+      client.end(true);
+      rmSync(cutDir, { recursive: true, force: true });
+    }
   });
 });

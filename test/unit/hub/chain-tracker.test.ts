@@ -15,6 +15,14 @@ const ev = (seq: number, prevSeq?: number): ChainObservation => ({
   hash: h(seq),
   ...(prevSeq === undefined ? {} : { prev: h(prevSeq) }),
 });
+/** A report: the one kind of event a device sends while its journal is still writing it. */
+const report = (seq: number, prevSeq: number): ChainObservation => ({
+  kind: 'event',
+  seq,
+  hash: h(seq),
+  prev: h(prevSeq),
+  report: true,
+});
 const hb = (seq: number, prevSeq: number | undefined, queued = 0): ChainObservation => ({
   kind: 'heartbeat',
   seq,
@@ -42,6 +50,23 @@ describe('chain tracker (R7 tamper evidence, exactly-once)', () => {
     expect(findings).toEqual([]);
     expect(state.links.map((l) => l.seq)).toEqual([1, 3, 5]);
     expect(state.open).toEqual([]);
+  });
+
+  it('R1, R7: a device that lost the report it sent as its journal wrote it (power cut) forks once, without a fault', () => {
+    // Report 3 reached the hub; the device lost it and, after the reserved block, points at event 1 again.
+    const { state, findings } = run([ev(1), report(3, 1), hb(70, 1), ev(71, 1), hb(72, 71), ev(73, 71)]);
+    expect(findings.map((f) => [f.kind, f.seq])).toEqual([['report-kept', 70]]);
+    expect(state.links.map((l) => l.seq)).toEqual([1, 71, 73]);
+    expect(state.counts).toEqual({ gaps: 0, breaks: 0 });
+  });
+
+  it('R7: the same fork past a locker event, or past more than the newest report, is still a break', () => {
+    // A locker event is only sent once the device holds it: losing one is not a power cut's doing.
+    expect(run([ev(1), ev(3, 1), ev(70, 1)]).findings.map((f) => f.kind)).toEqual(['break']);
+    // Two links abandoned (a report and the event after it).
+    expect(run([ev(1), report(3, 1), ev(4, 3), ev(70, 1)]).findings.map((f) => f.kind)).toEqual(['break']);
+    // Pointing further back than the report's own predecessor.
+    expect(run([ev(1), ev(2, 1), report(3, 2), ev(70, 1)]).findings.map((f) => f.kind)).toEqual(['break']);
   });
 
   it('lost heartbeats and a skipped block of seqs after a power cut are not gaps', () => {
