@@ -112,7 +112,8 @@ function applyPinsDue(): void {
 
 /**
  * The emulated cycle at which a change the host made at `at` (epoch ms) falls: the pacing maps host time to cycles.
- * Before pacing starts (boot, flat out), and never earlier than now or than a change sent before it.
+ * Before pacing starts (boot, flat out), and never earlier than now or than a change sent before it. (A chip more
+ * than MAX_LAG_CYCLES behind slips its pacing: a press whose edges straddle a slip is shortened by it.)
  */
 function cycleFor(at: number): number {
   const last = pendingPins.at(-1)?.cycle ?? 0;
