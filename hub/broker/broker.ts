@@ -188,17 +188,17 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
     },
   });
 
-  // Which connected clients resumed a stored session: their queued QoS 1 messages are delivered without a resend.
-  const resumed = new Map<string, boolean>();
+  // Which connections resumed a stored session: their queued QoS 1 messages are delivered without a resend. Keyed by
+  // connection, not client id, so a taken-over connection's late disconnect cannot clear its successor's flag.
+  const resumed = new WeakMap<Client, boolean>();
   broker.on('connackSent', (packet, client) => {
-    if (client.id) resumed.set(client.id, packet.sessionPresent === true);
+    resumed.set(client, packet.sessionPresent === true);
   });
   broker.on('client', (client) => {
     const principal = principals.get(client);
     if (principal) options.onDeviceConnection?.(principal, true);
   });
   broker.on('clientDisconnect', (client) => {
-    resumed.delete(client.id);
     const principal = principals.get(client);
     if (principal) options.onDeviceConnection?.(principal, false);
   });
@@ -314,7 +314,10 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
       }
       return found;
     },
-    sessionResumed: (clientId) => resumed.get(clientId) === true,
+    sessionResumed: (clientId) => {
+      const client = clients[clientId];
+      return client !== undefined && resumed.get(client) === true;
+    },
     connectedClients: () => broker.connectedClients,
     async close() {
       const serverClosed = [server, ...(tlsServer ? [tlsServer] : [])].map(

@@ -4,6 +4,7 @@
  * started again on the same data directory. Time for the policy driver is a fake clock the test moves.
  */
 import { connect as tcpConnect } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { enrolPassword } from '../../../hub/devices/enrolment.js';
@@ -255,6 +256,22 @@ describe('hub resilience (real aedes, MQTT.js, influxd; hub restarted on its dat
     }
     await fixture.hub.outbox.drain();
     expect(await countPoints(fixture, 'locker_event', room2.device)).toBe(stored + 30);
+  });
+
+  it('a device reconnecting before its old connection is gone (takeover) counts as having resumed its session', async () => {
+    const first = await connectWithAck(fixture.hub.mqttPort, room1, { clean: false });
+    track(first.client);
+    await first.client.subscribeAsync(topics.deviceInbox(room1), { qos: 1 });
+    const oldClosed = new Promise<void>((resolve) => first.client.once('close', () => resolve()));
+    // Same client id while the first connection is still open: the broker closes the old one (MQTT-3.1.4-2).
+    const second = await connectWithAck(fixture.hub.mqttPort, room1, { clean: false });
+    track(second.client);
+    await oldClosed;
+    await sleep(50); // let the old connection's disconnect run through the broker's listeners
+    expect(second.sessionPresent).toBe(true);
+    expect(fixture.hub.broker.sessionResumed(room1.device)).toBe(true);
+    await second.client.endAsync();
+    await waitFor(() => !fixture.hub.broker.sessionResumed(room1.device), 'not resumed once disconnected');
   });
 
   it('hub stopped and started on the same data dir: the queued command, the outbox and the incidents survive', async () => {
