@@ -9,6 +9,7 @@ import { api, onLocked, openStream, type SessionInfo, setCsrf } from './api.js';
 import { Icon } from './components/Icon.js';
 import { DEFAULT_IDLE_MS, IdleWarning, useIdleLock } from './components/IdleLock.js';
 import { Login } from './components/Login.js';
+import { Account } from './pages/Account.js';
 import { Compliance } from './pages/Compliance.js';
 import { Devices } from './pages/Devices.js';
 import { EvidencePack } from './pages/EvidencePack.js';
@@ -51,14 +52,18 @@ function Forbidden() {
   );
 }
 
-function Page({ live }: { live: Live }) {
+const EXTRA_TITLES: Record<string, string> = { evidence: 'Evidence pack', account: 'Your account' };
+
+function Page({ live, onPasswordChanged }: { live: Live; onPasswordChanged: () => void }) {
   const route = useRoute();
   const [first = 'today', second] = route.path;
   const nav = NAV.find((n) => n.path === first);
   useEffect(() => {
-    document.title = `${nav?.label ?? (first === 'evidence' ? 'Evidence pack' : 'Not found')} – phones-away`;
+    document.title = `${nav?.label ?? EXTRA_TITLES[first] ?? 'Not found'} – phones-away`;
     document.getElementById('main')?.focus();
   }, [first, nav]);
+  // Every signed-in account may change its own password (S1), whatever its role.
+  if (first === 'account') return <Account live={live} onPasswordChanged={onPasswordChanged} />;
   if (first === 'evidence')
     return live.may('compliance:read') ? <EvidencePack live={live} query={route.query} /> : <Forbidden />;
   if (!nav)
@@ -91,6 +96,7 @@ function App() {
   const [devices, setDevices] = useState<DeviceView[]>([]);
   const [incidents, setIncidents] = useState<IncidentSummary[] | null>(null);
   const [streaming, setStreaming] = useState(false);
+  const [signInNote, setSignInNote] = useState('');
   const route = useRoute();
   const sessionRef = useRef<SessionInfo | null | undefined>(undefined);
   sessionRef.current = session;
@@ -114,7 +120,15 @@ function App() {
   function signedIn(s: SessionInfo) {
     setCsrf(s.csrf);
     setLocked(false);
+    setSignInNote('');
     setSession(s);
+  }
+
+  /** The hub ended every session of the account: sign in again, with the new password. */
+  function passwordChanged() {
+    setStreaming(false);
+    setSignInNote('Password changed. Sign in with your new password.');
+    setSession(null);
   }
 
   const may = useCallback(
@@ -157,7 +171,20 @@ function App() {
   const remaining = useIdleLock(idleLimit, !!session && !locked, lock);
 
   if (session === undefined) return <p class="loading">Loading…</p>;
-  if (session === null) return <Login onSignedIn={signedIn} />;
+  if (session === null)
+    return (
+      <Login
+        onSignedIn={signedIn}
+        intro={
+          signInNote ? (
+            <p role="status" class="ok" data-testid="sign-in-note">
+              <span aria-hidden="true">✓ </span>
+              {signInNote}
+            </p>
+          ) : undefined
+        }
+      />
+    );
   if (locked)
     return (
       <div data-testid="lock-screen">
@@ -208,6 +235,9 @@ function App() {
             <span aria-hidden="true">{streaming ? '● ' : '○ '}</span>
             {streaming ? 'Live' : 'Reconnecting…'}
           </span>{' '}
+          <a href={href('account')} aria-current={current === 'account' ? 'page' : undefined}>
+            Your account
+          </a>{' '}
           <button type="button" class="link" onClick={lock}>
             Lock
           </button>
@@ -215,7 +245,7 @@ function App() {
       </header>
       {remaining !== null && <IdleWarning remainingMs={remaining} />}
       <main id="main" tabIndex={-1}>
-        <Page live={live} />
+        <Page live={live} onPasswordChanged={passwordChanged} />
       </main>
     </>
   );

@@ -16,7 +16,7 @@ import type { Logger } from '../log.js';
 import type { RejectCounter } from '../metrics/reject-counter.js';
 import { LoginFlow } from '../users/login-flow.js';
 import { can, type Permission } from '../users/roles.js';
-import type { UserStore } from '../users/user-store.js';
+import { UserError, type UserStore } from '../users/user-store.js';
 import { IDLE_LIMIT_MS, type Session, SessionStore } from './sessions.js';
 import { loadStaticFiles } from './static-files.js';
 
@@ -76,6 +76,14 @@ const TotpBody = Type.Object(
 const LoginBody = Type.Object(
   {
     username: Type.String({ minLength: 1, maxLength: 64 }),
+    password: Type.String({ minLength: 1, maxLength: 256 }),
+  },
+  { additionalProperties: false },
+);
+
+const PasswordChangeBody = Type.Object(
+  {
+    current: Type.String({ minLength: 1, maxLength: 256 }),
     password: Type.String({ minLength: 1, maxLength: 256 }),
   },
   { additionalProperties: false },
@@ -206,6 +214,32 @@ export async function startHttp(deps: HttpDeps): Promise<RunningHttp> {
     sessions.destroy(readCookie(request, COOKIE));
     reply.header('set-cookie', `${COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0`);
     return { status: 'ok' };
+  });
+
+  /**
+   * Any signed-in user changes their own password (S1): the current one first, under sign-in's lockout; the new one
+   * must pass the password policy. Audited by the store; every session of the account ends, this one too, so the
+   * new password is used at once wherever the account was open.
+   */
+  app.post('/api/session/password', { preHandler: guard() }, async (request, reply) => {
+    const input = body('password-change', PasswordChangeBody, request);
+    if (Array.isArray(input)) return fail(reply, 400, 'E_VALIDATION', 'invalid password change', input);
+    const { username } = sessionOf(request);
+    const confirmed = await login.confirm(username, input.current, request.ip);
+    if (confirmed.kind === 'refused') {
+      log.warn({ username, code: confirmed.code }, 'password change refused');
+      if (confirmed.retryAfterS) reply.header('retry-after', String(confirmed.retryAfterS));
+      return fail(reply, confirmed.status === 401 ? 403 : confirmed.status, confirmed.code, confirmed.message);
+    }
+    try {
+      await deps.users.setPassword(username, input.password, now(), `user:${username}`);
+    } catch (error) {
+      if (!(error instanceof UserError)) throw error;
+      return fail(reply, 400, error.code, error.message, error.problems.length ? error.problems : undefined);
+    }
+    deps.bus.emit('account.changed', { username });
+    reply.header('set-cookie', `${COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0`);
+    return { status: 'ok', data: { signedOut: true } };
   });
 
   app.get('/api/session', { preHandler: guard() }, async (request) => {

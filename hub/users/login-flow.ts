@@ -43,6 +43,8 @@ export type LoginOutcome =
   | { kind: 'enrol'; loginToken: string; secret: string; otpauthUri: string }
   | { kind: 'refused'; status: 401 | 429; code: string; message: string; retryAfterS?: number };
 
+type Refused = Extract<LoginOutcome, { kind: 'refused' }>;
+
 interface Pending {
   username: string;
   enrolSecret?: string;
@@ -101,7 +103,7 @@ export class LoginFlow {
     return { ...DEFAULT_LIMITS, ...this.options.limits };
   }
 
-  private throttled(username: string, address: string): LoginOutcome | null {
+  private throttled(username: string, address: string): Refused | null {
     const now = this.now();
     const user = this.byUser.lockedFor(username, now);
     const addr = this.byAddress.lockedFor(address, now);
@@ -119,7 +121,7 @@ export class LoginFlow {
     };
   }
 
-  private fail(username: string, address: string, reason: string, message: string): LoginOutcome {
+  private fail(username: string, address: string, reason: string, message: string): Refused {
     const now = this.now();
     this.byUser.add(username, now);
     this.byAddress.add(address, now);
@@ -132,6 +134,21 @@ export class LoginFlow {
     const token = randomBytes(24).toString('base64url');
     this.pending.set(token, p);
     return token;
+  }
+
+  /**
+   * A signed-in user proves it is still them before changing their own password: the same lockout and throttle as
+   * sign-in, so an unattended session cannot be used to guess the password.
+   */
+  async confirm(
+    username: string,
+    password: string,
+    address: string,
+  ): Promise<{ kind: 'confirmed' } | Refused> {
+    const locked = this.throttled(username, address);
+    if (locked) return locked;
+    if (await this.users.verify(username, password)) return { kind: 'confirmed' };
+    return this.fail(username, address, 'http: wrong current password', 'your current password is wrong');
   }
 
   async password(username: string, password: string, address: string): Promise<LoginOutcome> {

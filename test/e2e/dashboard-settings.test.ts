@@ -130,4 +130,44 @@ describe('dashboard: settings editors and the confiscation register', () => {
     await card.getByTestId('confiscated').getByText('None').waitFor();
     await context.close();
   });
+  it('S1: any account changes its own password: wrong current and weak new are refused beside their fields; then every session ends', async () => {
+    const pat = { username: 'pat', password: 'amber-river-lantern-11' };
+    const next = 'quiet-harbour-violet-22';
+    await fixture.hub.users.add(pat.username, pat.password, ['office'], Date.now());
+    // A second browser signed in as pat elsewhere: it must be signed out by the change too.
+    const elsewhere = await browser.newContext();
+    const other = await elsewhere.newPage();
+    await signIn(other, fixture.hub.httpUrl, pat);
+    const context = await browser.newContext();
+    const p = await context.newPage();
+    await signIn(p, fixture.hub.httpUrl, pat);
+    await p.getByRole('link', { name: 'Your account' }).click();
+    const form = p.getByTestId('password-form');
+    await form.waitFor();
+    await expectAccessible(p, 'account');
+
+    const change = async (current: string, password: string, confirm = password) => {
+      await form.getByLabel('Current password').fill(current);
+      await form.getByLabel('New password', { exact: true }).fill(password);
+      await form.getByLabel('New password again').fill(confirm);
+      await form.getByRole('button', { name: 'Change password' }).click();
+    };
+    await change('not-my-password-at-all', next);
+    await form.locator('#current-error').getByText('current password is wrong').waitFor();
+    await change(pat.password, 'short');
+    await form.locator('#password-error').getByText('at least 12 characters').waitFor();
+    await change(pat.password, next, `${next}!`);
+    await form.locator('#confirm-error').getByText('does not match').waitFor();
+    // None of those changed anything: the old password still signs in.
+    expect((await fixture.hub.users.verify(pat.username, pat.password))?.username).toBe(pat.username);
+
+    await change(pat.password, next);
+    await p.getByTestId('sign-in-note').getByText('Password changed').waitFor();
+    expect(await fixture.hub.users.verify(pat.username, pat.password)).toBeNull();
+    const elsewhereSession = await other.evaluate(async () => (await fetch('/api/session')).status);
+    expect(elsewhereSession).toBe(401);
+    await signIn(p, fixture.hub.httpUrl, { username: pat.username, password: next });
+    await context.close();
+    await elsewhere.close();
+  });
 });

@@ -81,4 +81,16 @@ describe('sign-in flow (S1, S3)', () => {
     expect(await flow.password('teacher1', PASSWORD, '10.2.0.1')).toMatchObject({ code: 'E_THROTTLED' });
     expect(await flow.password('teacher1', PASSWORD, '10.2.0.2')).toMatchObject({ kind: 'session' });
   });
+  it('S1: confirming the current password (own password change) shares sign-in\'s lockout', async () => {
+    await users.add('changer', PASSWORD, ['office'], clock);
+    const flow = new LoginFlow(users, now);
+    expect(await flow.confirm('changer', PASSWORD, '10.3.0.1')).toEqual({ kind: 'confirmed' });
+    for (let i = 0; i < 4; i++) {
+      expect(await flow.confirm('changer', 'not my password!', '10.3.0.1')).toMatchObject({ status: 401 });
+    }
+    expect(await flow.confirm('changer', 'not my password!', '10.3.0.1')).toMatchObject({ status: 429 });
+    // Locked now, for confirming and for signing in alike, even with the right password.
+    expect(await flow.confirm('changer', PASSWORD, '10.3.0.1')).toMatchObject({ code: 'E_LOCKED' });
+    expect(await flow.password('changer', PASSWORD, '10.3.0.9')).toMatchObject({ code: 'E_LOCKED' });
+  });
 });
