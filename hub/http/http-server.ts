@@ -229,7 +229,12 @@ export async function startHttp(deps: HttpDeps): Promise<RunningHttp> {
     if (confirmed.kind === 'refused') {
       log.warn({ username, code: confirmed.code }, 'password change refused');
       if (confirmed.retryAfterS) reply.header('retry-after', String(confirmed.retryAfterS));
-      return fail(reply, confirmed.status === 401 ? 403 : confirmed.status, confirmed.code, confirmed.message);
+      return fail(
+        reply,
+        confirmed.status === 401 ? 403 : confirmed.status,
+        confirmed.code,
+        confirmed.message,
+      );
     }
     try {
       await deps.users.setPassword(username, input.password, now(), `user:${username}`);

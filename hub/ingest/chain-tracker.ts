@@ -131,8 +131,7 @@ export function observe(
     const target = state.links.find((l) => l.hash === input.prev);
     if (
       target &&
-      pred &&
-      pred.report &&
+      pred?.report &&
       pred.prev === target.hash &&
       latestBefore(state.links, pred.seq) === target
     ) {

@@ -81,7 +81,7 @@ describe('sign-in flow (S1, S3)', () => {
     expect(await flow.password('teacher1', PASSWORD, '10.2.0.1')).toMatchObject({ code: 'E_THROTTLED' });
     expect(await flow.password('teacher1', PASSWORD, '10.2.0.2')).toMatchObject({ kind: 'session' });
   });
-  it('S1: confirming the current password (own password change) shares sign-in\'s lockout', async () => {
+  it("S1: confirming the current password (own password change) shares sign-in's lockout", async () => {
     await users.add('changer', PASSWORD, ['office'], clock);
     const flow = new LoginFlow(users, now);
     expect(await flow.confirm('changer', PASSWORD, '10.3.0.1')).toEqual({ kind: 'confirmed' });
