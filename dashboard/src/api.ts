@@ -40,11 +40,17 @@ export function onLocked(handler: () => void): void {
 /** When this page last reached the server with its session (each guarded call refreshes the server's idle timer). */
 export const lastServerCall = () => lastCall;
 
-export async function api<T>(method: 'GET' | 'POST' | 'PUT', path: string, body?: unknown): Promise<T> {
+export async function api<T>(
+  method: 'GET' | 'POST' | 'PUT',
+  path: string,
+  body?: unknown,
+  headers: Record<string, string> = {},
+): Promise<T> {
   const response = await fetch(path, {
     method,
     credentials: 'same-origin',
     headers: {
+      ...headers,
       ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
       ...(method !== 'GET' ? { 'x-csrf-token': csrf } : {}),
     },

@@ -40,6 +40,8 @@ export interface PolicyView {
   zones: SchoolModel['zones'];
   rooms: SchoolModel['rooms'];
   policy: SchoolModel['policy'];
+  /** Per section, what an editor sends back as If-Match: a save over someone else's newer change is refused. */
+  versions?: Partial<Record<'timetable' | 'zones-rooms' | 'policy', string>>;
   today: { date: string; status: DayStatus };
   now: {
     date: string;

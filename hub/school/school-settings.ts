@@ -3,8 +3,10 @@
  * Each edit is checked as a whole new model (schema and cross-references), stored durably (school-persistence.ts),
  * applied to the live model in place, written to the audit log (S6), and then handed to `changed` (the policy driver
  * re-decides every device and re-sends its schedules at once). Edits run one at a time, so two admins saving together
- * cannot interleave a read and a write.
+ * cannot interleave a read and a write; and an edit may name the version of the section it was made on (the
+ * dashboard does), so a save over someone else's newer change is refused instead of silently undoing it.
  */
+import { createHash } from 'node:crypto';
 import type { SchoolModel } from '../../schemas/config.js';
 import { type DeviceRegistry, UNASSIGNED_ROOM } from '../devices/device-registry.js';
 import { HubError } from '../errors.js';
@@ -43,6 +45,26 @@ const sectionOf = (model: SchoolModel, section: SchoolSection) =>
       ? model.timetable
       : model.policy;
 
+export const SCHOOL_SECTIONS: readonly SchoolSection[] = ['timetable', 'zones-rooms', 'policy'];
+
+/** A short fingerprint of one section as the hub holds it: what an editor saw (GET /api/policy `versions`). */
+export function sectionVersion(model: SchoolModel, section: SchoolSection): string {
+  return createHash('sha256')
+    .update(JSON.stringify(sectionOf(model, section)))
+    .digest('hex')
+    .slice(0, 16);
+}
+
+/** The section changed since the editor loaded it: nothing was saved. */
+export class SchoolConflictError extends HubError {
+  constructor(readonly section: SchoolSection) {
+    super(
+      'E_CONFLICT',
+      `someone else saved the ${section === 'zones-rooms' ? 'zones and rooms' : section} since you opened it, so your change was not saved: reload to see theirs, then edit again`,
+    );
+  }
+}
+
 export class SchoolSettings implements HubExtension {
   readonly name = 'school-settings';
   readonly routes: RouteModule;
@@ -62,9 +84,17 @@ export class SchoolSettings implements HubExtension {
     return this.deps.school;
   }
 
-  /** Replaces one section; resolves with the new live model, or rejects with SchoolModelError (nothing changed). */
-  update(actor: string, section: SchoolSection, patch: Partial<SchoolModel>): Promise<SchoolModel> {
-    const run = this.chain.then(() => this.apply(actor, section, patch));
+  /**
+   * Replaces one section; resolves with the new live model, or rejects with SchoolModelError or, when `expected` (a
+   * sectionVersion) is given and the section has changed since, SchoolConflictError. Either way nothing changed.
+   */
+  update(
+    actor: string,
+    section: SchoolSection,
+    patch: Partial<SchoolModel>,
+    expected?: string,
+  ): Promise<SchoolModel> {
+    const run = this.chain.then(() => this.apply(actor, section, patch, expected));
     this.chain = run.catch(() => {});
     return run;
   }
@@ -73,8 +103,12 @@ export class SchoolSettings implements HubExtension {
     actor: string,
     section: SchoolSection,
     patch: Partial<SchoolModel>,
+    expected: string | undefined,
   ): Promise<SchoolModel> {
     const { school, persistence, bus, log } = this.deps;
+    if (expected !== undefined && expected !== sectionVersion(school, section)) {
+      throw new SchoolConflictError(section);
+    }
     const next = structuredClone({ ...school, ...patch });
     let problems = schoolModelProblems(next);
     // A device left in a removed room is said once, against the room list the admin edits.

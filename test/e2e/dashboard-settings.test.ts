@@ -10,6 +10,7 @@ import type { SchoolModel } from '../../schemas/config.js';
 import { launchBrowser, screenshot } from '../support/browser.js';
 import { axeViolations, describeViolations, ensureDashboardBuilt, signIn } from '../support/dashboard.js';
 import { type HubFixture, startTestHub, waitFor } from '../support/hub-fixture.js';
+import { data, StaffClient } from '../support/staff-client.js';
 
 const address = { site: 'demo-school', room: 'room-1', device: 'room-1-locker' };
 const teacher = { username: 'tess', password: 'teacher-pass-phrase-2207' };
@@ -74,6 +75,35 @@ describe('dashboard: settings editors and the confiscation register', () => {
     // Nothing changed on the hub.
     const after = await fixture.hub.db.get<SchoolModel>('meta', 'school-model');
     expect(after?.timetable.periods.find((p) => p.name === 'Period 1')?.start).toBe('09:05');
+  });
+
+  it("P1, S6: a save over another admin's newer timetable is refused with the reason, and theirs stays", async () => {
+    const password = 'Harbour-lantern-orbit-42';
+    await fixture.hub.users.add('ada2', password, ['admin'], Date.now());
+    const other = new StaffClient(fixture.hub.httpUrl, 'ada2', password);
+    expect((await other.signIn()).status).toBe(200);
+    // This window opens the timetable now...
+    await page.goto(`${fixture.hub.httpUrl}/#/settings/timetable`);
+    await page.reload();
+    const start = page.getByLabel('Period 1 start');
+    await expect(start.inputValue()).resolves.toBe('09:05');
+    // ...and another admin saves a change to it first.
+    const seen = data(
+      await other.get<{ timetable: SchoolModel['timetable']; versions: Record<string, string> }>(
+        '/api/policy',
+      ),
+    );
+    const theirs = { ...seen.timetable, arrival: '08:12' };
+    const saved = await other.request('PUT', '/api/school/timetable', theirs, {
+      headers: { 'if-match': `"${seen.versions.timetable}"` },
+    });
+    expect(saved.status).toBe(200);
+    await start.fill('09:10');
+    await page.getByRole('button', { name: 'Save timetable' }).click();
+    await page.getByRole('alert').getByText('someone else saved the timetable since you opened it').waitFor();
+    const stored = await fixture.hub.db.get<SchoolModel>('meta', 'school-model');
+    expect(stored?.timetable.arrival).toBe('08:12');
+    expect(stored?.timetable.periods.find((p) => p.name === 'Period 1')?.start).toBe('09:05');
   });
 
   it('P3, P8: a room with a device cannot be removed; the DfE 2026 preset is applied to the matrix', async () => {

@@ -21,8 +21,13 @@ export class StaffClient {
     readonly password: string,
   ) {}
 
-  async request<T = unknown>(method: string, path: string, body?: unknown, options: { csrf?: boolean } = {}) {
-    const headers: Record<string, string> = {};
+  async request<T = unknown>(
+    method: string,
+    path: string,
+    body?: unknown,
+    options: { csrf?: boolean; headers?: Record<string, string> } = {},
+  ) {
+    const headers: Record<string, string> = { ...options.headers };
     if (this.cookie) headers.cookie = this.cookie;
     if (body !== undefined) headers['content-type'] = 'application/json';
     if (method !== 'GET' && options.csrf !== false && this.csrf) headers['x-csrf-token'] = this.csrf;

@@ -17,6 +17,7 @@ import {
   statusAt,
 } from '../../policy/exemptions.js';
 import type { PolicyDriver } from '../../policy/policy-driver.js';
+import { SCHOOL_SECTIONS, sectionVersion } from '../../school/school-settings.js';
 import { can } from '../../users/roles.js';
 import type { RouteKit, RouteModule } from '../http-server.js';
 
@@ -84,6 +85,8 @@ export function policyRoutes(deps: PolicyRouteDeps): RouteModule {
           zones: school.zones,
           rooms: school.rooms,
           policy: school.policy,
+          // What an editor sends back as If-Match, so a save over someone else's change is refused (409).
+          versions: Object.fromEntries(SCHOOL_SECTIONS.map((s) => [s, sectionVersion(school, s)])),
           today: { date: status.date, status: dayStatus(school.timetable, status.date) },
           now: status,
           devices: (await driver.directives(now)).map(({ id, room, lockerMode, directive }) => ({

@@ -5,13 +5,20 @@
  *   PUT  /api/school/policy        Policy (preset becomes 'custom' once the matrix differs from the named preset)
  *   POST /api/school/policy/preset {preset: 'seed' | 'dfe-2026'}: the preset's matrix, keeping warning and grace
  * Field errors are `path: message` relative to the body sent (`/periods/0/start`), as the dashboard shows them.
+ * `If-Match: "<version>"` (GET /api/policy `versions`) makes a save conditional: 409 E_CONFLICT when someone else
+ * saved that section since; without it the save is unconditional (scripts).
  */
 import { Type } from '@sinclair/typebox';
-import type { FastifyReply } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Policy, Room, Timetable, Zone } from '../../../schemas/config.js';
 import { presetPolicy } from '../../policy/presets.js';
 import { friendlyProblems, sameMatrix } from '../../school/school-checks.js';
-import type { SchoolModelError, SchoolSection, SchoolSettings } from '../../school/school-settings.js';
+import {
+  SchoolConflictError,
+  type SchoolModelError,
+  type SchoolSection,
+  type SchoolSettings,
+} from '../../school/school-settings.js';
 import type { RouteKit, RouteModule } from '../http-server.js';
 
 const ZonesRooms = Type.Object(
@@ -31,6 +38,16 @@ export function relativeProblems(problems: readonly string[], section: SchoolSec
   );
 }
 
+/** The version an editor saw, from `If-Match: "v"` (or W/"v", or bare); undefined when absent. */
+function ifMatch(request: FastifyRequest): string | undefined {
+  const header = request.headers['if-match'];
+  if (typeof header !== 'string' || header.trim() === '' || header.trim() === '*') return undefined;
+  return header
+    .trim()
+    .replace(/^W\//, '')
+    .replace(/^"(.*)"$/, '$1');
+}
+
 export function schoolRoutes(settings: SchoolSettings): RouteModule {
   return (app, kit) => {
     const refuse = (reply: FastifyReply, problems: string[], section: SchoolSection) =>
@@ -44,13 +61,14 @@ export function schoolRoutes(settings: SchoolSettings): RouteModule {
 
     const save = async (
       k: RouteKit,
+      request: FastifyRequest,
       reply: FastifyReply,
-      actor: string,
       section: SchoolSection,
       patch: Parameters<SchoolSettings['update']>[2],
     ) => {
       try {
-        const school = await settings.update(actor, section, patch);
+        const actor = k.session(request).username;
+        const school = await settings.update(actor, section, patch, ifMatch(request));
         const data =
           section === 'timetable'
             ? school.timetable
@@ -59,6 +77,7 @@ export function schoolRoutes(settings: SchoolSettings): RouteModule {
               : { zones: school.zones, rooms: school.rooms };
         return { status: 'ok', data };
       } catch (error) {
+        if (error instanceof SchoolConflictError) return k.fail(reply, 409, error.code, error.message);
         if ((error as SchoolModelError).code === 'E_VALIDATION' && 'problems' in (error as object))
           return refuse(reply, (error as SchoolModelError).problems, section);
         k.log.error({ err: error, section }, 'school model not saved');
@@ -69,13 +88,13 @@ export function schoolRoutes(settings: SchoolSettings): RouteModule {
     app.put('/api/school/timetable', { preHandler: kit.guard('school:write') }, async (request, reply) => {
       const input = kit.body('timetable', Timetable, request);
       if (Array.isArray(input)) return refuse(reply, input, 'timetable');
-      return save(kit, reply, kit.session(request).username, 'timetable', { timetable: input });
+      return save(kit, request, reply, 'timetable', { timetable: input });
     });
 
     app.put('/api/school/zones-rooms', { preHandler: kit.guard('school:write') }, async (request, reply) => {
       const input = kit.body('zones and rooms', ZonesRooms, request);
       if (Array.isArray(input)) return refuse(reply, input, 'zones-rooms');
-      return save(kit, reply, kit.session(request).username, 'zones-rooms', input);
+      return save(kit, request, reply, 'zones-rooms', input);
     });
 
     app.put('/api/school/policy', { preHandler: kit.guard('school:write') }, async (request, reply) => {
@@ -86,7 +105,7 @@ export function schoolRoutes(settings: SchoolSettings): RouteModule {
         input.preset !== 'custom' && !sameMatrix(input.matrix, presetPolicy(input.preset).matrix)
           ? 'custom'
           : input.preset;
-      return save(kit, reply, kit.session(request).username, 'policy', { policy: { ...input, preset } });
+      return save(kit, request, reply, 'policy', { policy: { ...input, preset } });
     });
 
     app.post(
@@ -97,7 +116,7 @@ export function schoolRoutes(settings: SchoolSettings): RouteModule {
         if (Array.isArray(input)) return refuse(reply, input, 'policy');
         const { warningMinutes, graceMinutes } = settings.school.policy;
         const { matrix } = presetPolicy(input.preset);
-        return save(kit, reply, kit.session(request).username, 'policy', {
+        return save(kit, request, reply, 'policy', {
           policy: { preset: input.preset, warningMinutes, graceMinutes, matrix },
         });
       },

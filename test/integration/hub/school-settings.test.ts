@@ -197,6 +197,52 @@ describe('school settings API (P1–P4, P8, S5, S6)', () => {
     expect(actions.filter((a) => a === 'school.policy.updated')).toHaveLength(2);
   });
 
+  it('P1, S6: a save made on an older version of a section is refused (409) and changes nothing; the current version saves', async () => {
+    const seen = data(
+      await admin.get<{ timetable: Timetable; versions: Record<string, string> }>('/api/policy'),
+    );
+    const version = seen.versions.timetable as string;
+    expect(version).toMatch(/^[0-9a-f]{16}$/);
+    // Another admin (here the same account from elsewhere) saves first: Period 1 moves on.
+    const theirs = structuredClone(seen.timetable);
+    const p1 = theirs.periods.find((p) => p.name === 'Period 1');
+    if (!p1) throw new Error('no Period 1');
+    p1.end = p1.end === '10:00' ? '09:55' : '10:00';
+    expect(
+      (
+        await admin.request('PUT', '/api/school/timetable', theirs, {
+          headers: { 'if-match': `"${version}"` },
+        })
+      ).status,
+    ).toBe(200);
+    // This editor still holds the old version: its save would silently undo theirs.
+    const mine = structuredClone(seen.timetable);
+    mine.arrival = '08:07';
+    const refused = await admin.request('PUT', '/api/school/timetable', mine, {
+      headers: { 'if-match': `"${version}"` },
+    });
+    expect(refused.status).toBe(409);
+    expect(refused.body).toMatchObject({ status: 'error', error: { code: 'E_CONFLICT' } });
+    const after = await current();
+    expect(after.timetable).toEqual(theirs);
+    const trail = JSON.stringify(await fixture.hub.audit.list({ limit: 1000 }));
+    expect(trail).not.toContain('"arrival":"08:07"'); // nothing of the refused save reached the audit log either
+    // Reloaded, the editor gets the new version and may save over it; other sections' versions did not move.
+    const reloaded = data(await admin.get<{ versions: Record<string, string> }>('/api/policy')).versions;
+    expect(reloaded.timetable).not.toBe(version);
+    expect(reloaded.policy).toBe(seen.versions.policy);
+    const ok = await admin.request(
+      'PUT',
+      '/api/school/timetable',
+      { ...after.timetable, arrival: '08:07' },
+      {
+        headers: { 'if-match': `W/"${reloaded.timetable}"` },
+      },
+    );
+    expect(ok.status).toBe(200);
+    expect((await current()).timetable.arrival).toBe('08:07');
+  });
+
   it('D3: the edited model survives a restart (the stored model wins over the one passed in)', async () => {
     device.end(true);
     await fixture.stop();

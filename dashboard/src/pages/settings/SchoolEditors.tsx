@@ -62,6 +62,15 @@ function useSave(onSaved: () => Promise<void>, placed: RegExp) {
 
 const newId = (prefix: string) => `${prefix}-${Date.now().toString(36)}`;
 
+/** The section's version this page loaded: the hub refuses the save (409) if someone else has saved it since. */
+const ifMatch = (
+  policy: PolicyView,
+  section: keyof NonNullable<PolicyView['versions']>,
+): Record<string, string> => {
+  const version = policy.versions?.[section];
+  return version ? { 'if-match': `"${version}"` } : {};
+};
+
 export function TimetableEditor({ policy, onSaved }: { policy: PolicyView; onSaved: () => Promise<void> }) {
   const [tt, setTt] = useState<Timetable>(() => structuredClone(policy.timetable));
   const [inset, setInset] = useState(policy.timetable.insetDays.join('\n'));
@@ -89,7 +98,7 @@ export function TimetableEditor({ policy, onSaved }: { policy: PolicyView; onSav
         .filter(Boolean),
     };
     void save(
-      () => api('PUT', '/api/school/timetable', body),
+      () => api('PUT', '/api/school/timetable', body, ifMatch(policy, 'timetable')),
       'Timetable saved. Devices have their new schedules.',
     );
   }
@@ -321,7 +330,10 @@ export function ZonesRoomsEditor({ policy, onSaved }: { policy: PolicyView; onSa
 
   function submit(e: Event) {
     e.preventDefault();
-    void save(() => api('PUT', '/api/school/zones-rooms', { zones, rooms }), 'Zones and rooms saved.');
+    void save(
+      () => api('PUT', '/api/school/zones-rooms', { zones, rooms }, ifMatch(policy, 'zones-rooms')),
+      'Zones and rooms saved.',
+    );
   }
 
   return (
@@ -458,7 +470,10 @@ export function PolicyEditor({ policy, onSaved }: { policy: PolicyView; onSaved:
       ),
     );
     const body = { preset: p.preset, warningMinutes: Number(warning), graceMinutes: Number(grace), matrix };
-    void save(() => api('PUT', '/api/school/policy', body), 'Policy saved. Devices follow it from now.');
+    void save(
+      () => api('PUT', '/api/school/policy', body, ifMatch(policy, 'policy')),
+      'Policy saved. Devices follow it from now.',
+    );
   }
 
   return (
@@ -484,7 +499,12 @@ export function PolicyEditor({ policy, onSaved }: { policy: PolicyView; onSaved:
           disabled={busy}
           onClick={() =>
             void save(async () => {
-              const next = await api<Policy>('POST', '/api/school/policy/preset', { preset });
+              const next = await api<Policy>(
+                'POST',
+                '/api/school/policy/preset',
+                { preset },
+                ifMatch(policy, 'policy'),
+              );
               setCells(new Map(next.matrix.map((r) => [cellKey(r.role, r.time, r.zone), r.phones] as const)));
               setWarning(String(next.warningMinutes));
               setGrace(String(next.graceMinutes));
