@@ -9,6 +9,7 @@ import type { HubConfig, SchoolModel } from '../schemas/config.js';
 import { topics } from '../schemas/topics.js';
 import { AuditLog } from './audit/audit-log.js';
 import { type RunningBroker, startBroker } from './broker/broker.js';
+import { MonitorAccounts } from './broker/monitor-accounts.js';
 import { ComplianceRecorder } from './compliance/compliance-recorder.js';
 import { ConfiscationStore } from './confiscations/confiscations.js';
 import { HubDb } from './db/hub-db.js';
@@ -223,6 +224,7 @@ export async function startHub(options: HubOptions): Promise<Hub> {
       chain,
     });
     const broker = await startBroker({
+      ...(config.monitors?.length ? { monitors: new MonitorAccounts(config.monitors, config.site) } : {}),
       dataDir: config.dataDir,
       host: config.mqtt.host,
       port: config.mqtt.port,

@@ -259,6 +259,14 @@ export const HubConfig = Type.Object(
       { additionalProperties: false },
     ),
     logLevel: StringEnum(['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const),
+    monitors: Type.Optional(
+      Type.Array(Type.Object({ username: Slug, passwordFile: FilePath }, { additionalProperties: false }), {
+        maxItems: 20,
+        description:
+          'S5: read-only MQTT accounts (a monitoring or building-management system): may subscribe to ' +
+          'phones-away/v1/<site>/# and publish nothing. The secret (16+ characters) is read from passwordFile at start.',
+      }),
+    ),
     incidents: Type.Optional(IncidentsConfig),
     notifications: Type.Optional(NotificationsConfig),
     retention: Type.Optional(RetentionConfig),

@@ -6,7 +6,8 @@ import { type DeviceAddress, parseTopic, topics } from '../../schemas/topics.js'
 
 export type Principal =
   | { kind: 'device'; id: string; address: DeviceAddress }
-  | { kind: 'service'; id: string; role: 'monitor' }
+  /** A read-only monitor account of one site (monitor-accounts.ts). */
+  | { kind: 'service'; id: string; role: 'monitor'; site: string }
   | { kind: 'pending'; id: string };
 
 function sameAddress(a: DeviceAddress, b: DeviceAddress): boolean {
@@ -32,16 +33,11 @@ export function mayPublish(principal: Principal, topic: string): Decision {
 export function maySubscribe(principal: Principal, filter: string): Decision {
   if (principal.kind === 'pending') return deny('device is awaiting approval (S4)');
   if (principal.kind === 'service') {
-    return filter === topics.siteWildcard(siteOf(filter) ?? 'x')
+    return filter === topics.siteWildcard(principal.site)
       ? allow
-      : deny('monitor may subscribe to a site only');
+      : deny(`monitor may subscribe to its site's whole tree only (${topics.siteWildcard(principal.site)})`);
   }
   return topics.deviceInbox(principal.address).includes(filter)
     ? allow
     : deny('devices subscribe only to their own inbox');
-}
-
-function siteOf(filter: string): string | undefined {
-  const match = /^phones-away\/v1\/([a-z0-9][a-z0-9-]{0,47})\/#$/.exec(filter);
-  return match?.[1];
 }

@@ -22,6 +22,7 @@ import type { Logger } from '../log.js';
 import type { RejectCounter } from '../metrics/reject-counter.js';
 import { mayPublish, maySubscribe, type Principal } from './access-policy.js';
 import { FrameError, MqttFrameGuard } from './frame-guard.js';
+import type { MonitorAccounts } from './monitor-accounts.js';
 import { usePrefixRetainedLookup } from './retained-lookup.js';
 
 export interface DevicePublish {
@@ -47,6 +48,8 @@ export interface BrokerOptions {
   onDeviceConnection?: (principal: Principal, connected: boolean) => void;
   /** MQTT over TLS (S7): a second listener. */
   tls?: { port: number; cert: string; key: string; ca?: string };
+  /** Read-only monitor accounts (S5), checked before the device registry. */
+  monitors?: MonitorAccounts;
   /** Enrolment (S4): a device presenting `enrol:<token>:<secret>` as its password. Absent: refused. */
   enrol?: (id: string, token: string, secret: string) => Promise<AuthResult>;
   /** Largest MQTT packet accepted, header included; larger ones drop the connection. Default 64 KiB. */
@@ -114,6 +117,17 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
         rejects.add('auth: client certificate not valid for this device');
         log.warn({ device: username }, 'connection refused: client certificate');
         return done(authError('client certificate not valid for this device', 5), false);
+      }
+      if (options.monitors?.has(username)) {
+        const principal = options.monitors.authenticate(username, secret);
+        if (!principal) {
+          rejects.add('auth: wrong monitor secret');
+          log.warn({ monitor: username }, 'connection refused');
+          return done(authError('bad username or password', 4), false);
+        }
+        principals.set(client, principal);
+        log.info({ monitor: username }, 'monitor connected');
+        return done(null, true);
       }
       const enrolment = parseEnrolPassword(secret);
       const check: Promise<AuthResult> = enrolment

@@ -36,10 +36,12 @@ describe('broker access policy', () => {
     expect(maySubscribe(pending, topics.deviceInbox(own)[0]!).allow).toBe(false);
   });
 
-  it('a monitor service reads a whole site and publishes nothing', () => {
-    const monitor: Principal = { kind: 'service', id: 'mon', role: 'monitor' };
+  it('S5: a monitor service reads its own site whole and publishes nothing', () => {
+    const monitor: Principal = { kind: 'service', id: 'mon', role: 'monitor', site: 'demo' };
     expect(maySubscribe(monitor, topics.siteWildcard('demo')).allow).toBe(true);
+    expect(maySubscribe(monitor, topics.siteWildcard('other-school')).allow).toBe(false);
     expect(maySubscribe(monitor, '#').allow).toBe(false);
+    expect(maySubscribe(monitor, 'phones-away/v1/+/#').allow).toBe(false);
     expect(mayPublish(monitor, topics.event(own, 'report')).allow).toBe(false);
   });
 });
