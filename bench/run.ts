@@ -373,7 +373,7 @@ async function brokerBench(): Promise<void> {
       '- **… locker events** (once, after the rounds, a tenth of the messages per publisher): the same publishers send hash-chained locker events (QoS 1). The hub validates, checks the chain, dedupes and fsyncs each (LevelDB, group commit) with its outbox point before the PUBACK; latency = PUBACK latency. Mosquitto routes the same payloads to one subscriber (latency = delivery); it persists nothing per message, so this is the price of "nothing lost", not a like-for-like race.\n\n' +
       markdownTable(['variant', 'msg/s', 'p50 ms', 'p99 ms'], rows) +
       `\n\nRatios: QoS 1 hub/Mosquitto **${r1.toFixed(2)}×** (PUBACK rate ${rp.toFixed(2)}×), QoS 0 **${r0.toFixed(2)}×**. Target ≥ 0.8×. ` +
-      'The raw-broker variant with a monitor subscriber is not measured: the hub has no way to authenticate a monitor (service) principal yet.\n',
+      'A variant with a monitor account subscribed to the site (the hub routing as well as ingesting) is not measured yet.\n',
   );
 }
 

@@ -187,7 +187,12 @@ export class EventJournal {
     return this.serial(async () => {
       const env = await this.seal(ts, draft.clockSynced);
       const event: Report = { ...env, urgency: draft.urgency, pressMs: draft.pressMs, queuedMs: 0 };
-      onSealed?.(event);
+      try {
+        onSealed?.(event);
+      } catch (error) {
+        // Sending is the caller's business; whatever went wrong there, the report is still written.
+        this.log.error({ id: event.id, err: String(error) }, 'journal: onSealed failed');
+      }
       await this.persist({ type: 'report', event });
       return event;
     });

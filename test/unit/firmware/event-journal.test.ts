@@ -166,6 +166,15 @@ describe('event journal: pending until acknowledged', () => {
     await j.close();
   });
 
+  it('R1: a report is still written when sending it from onSealed throws', async () => {
+    const j = await open();
+    const report = await j.appendReport({ urgency: 'normal', pressMs: 90 }, 1, () => {
+      throw new Error('link exploded');
+    });
+    expect(j.pending()).toEqual([{ type: 'report', event: report }]);
+    await j.close();
+  });
+
   it('R1: a report handed over from onSealed is on disk once appendReport resolves (survives a power cut)', async () => {
     const j = await open();
     const report = await j.appendReport({ urgency: 'urgent', pressMs: 2_000 }, 1, () => {});
