@@ -10,17 +10,18 @@
  * never a torn one; leftover temp files are deleted on open.
  *
  * An append is durable (and its promise resolves) once its pending file is; the new chain head reaches meta.json in a
- * write queued right after, off the report's latency path. A locker event is published after that. A report is
- * published from appendReport's `onSealed`, while its file is being written (firmware/device.ts): a pupil's report
- * must not wait on a slow SD card, and the hub acknowledges it only once its own copy is fsynced, so the report is
- * safe as soon as either copy is. Sending first never widens the window in which a press can be lost (from the
- * press to the first durable copy, as before); the one new case is a power cut after the send and before the file,
- * where the hub holds a report this journal never recorded: the device's next message then forks the chain just
- * before that report, which the hub recognises ('report-kept' in hub/ingest/chain-tracker.ts: logged, not a device
- * fault, and only for the newest link when it is a report). Nothing is lost or doubled:
- * sequence numbers are reserved durably before any leaves the process. That is safe because
- * the newest pending file is the head on open, and meta.json is brought up to date before any pending file is
- * removed (ack, bound), so the head can never be lost with the file that carried it.
+ * write queued right after, off the report's latency path. That is safe because the newest pending file is the head
+ * on open, and meta.json is brought up to date before any pending file is removed (ack, bound), so the head can
+ * never be lost with the file that carried it.
+ *
+ * A locker event is published once its append resolves. A report is published from appendReport's `onSealed`, while
+ * its file is being written (firmware/device.ts): a pupil's report must not wait on a slow SD card, and the hub
+ * acknowledges it only once its own copy is fsynced, so the report is safe as soon as either copy is. Sending first
+ * never widens the window in which a press can be lost (from the press to the first durable copy, as before), and
+ * nothing is doubled: its seq was reserved durably before it left the process. The one new case is a power cut after
+ * the send and before the file: the hub holds a report this journal never recorded, and the device's next message
+ * forks the chain just before it, which the hub recognises ('report-kept' in hub/ingest/chain-tracker.ts: logged,
+ * not a device fault, and only for the newest link when it is a report).
  *
  * Sequence numbers never repeat: meta.json records `reserved`, the highest seq that may have been issued, and is
  * durably raised in blocks before a seq beyond it leaves the process. After a power cut the next seq is

@@ -6,6 +6,7 @@ import { render } from 'preact';
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
 import { can, type Permission, type StaffRole } from '../../hub/users/roles.js';
 import { api, onLocked, openStream, type SessionInfo, setCsrf } from './api.js';
+import { Notice } from './components/Field.js';
 import { Icon } from './components/Icon.js';
 import { DEFAULT_IDLE_MS, IdleWarning, useIdleLock } from './components/IdleLock.js';
 import { Login } from './components/Login.js';
@@ -177,10 +178,9 @@ function App() {
         onSignedIn={signedIn}
         intro={
           signInNote ? (
-            <p role="status" class="ok" data-testid="sign-in-note">
-              <span aria-hidden="true">✓ </span>
-              {signInNote}
-            </p>
+            <div data-testid="sign-in-note">
+              <Notice ok={signInNote} />
+            </div>
           ) : undefined
         }
       />

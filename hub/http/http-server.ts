@@ -152,6 +152,9 @@ export async function startHttp(deps: HttpDeps): Promise<RunningHttp> {
     };
   }
 
+  /** The browser forgets the session cookie (sign-out, own password changed). */
+  const clearSessionCookie = (reply: FastifyReply) =>
+    reply.header('set-cookie', `${COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0`);
   const sessionOf = (request: FastifyRequest) => (request as FastifyRequest & { session: Session }).session;
   const kit: RouteKit = { guard, fail, body, session: sessionOf, now, log };
   for (const register of deps.routes ?? []) register(app, kit);
@@ -212,7 +215,7 @@ export async function startHttp(deps: HttpDeps): Promise<RunningHttp> {
 
   app.post('/api/logout', { preHandler: guard() }, async (request, reply) => {
     sessions.destroy(readCookie(request, COOKIE));
-    reply.header('set-cookie', `${COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0`);
+    clearSessionCookie(reply);
     return { status: 'ok' };
   });
 
@@ -243,7 +246,7 @@ export async function startHttp(deps: HttpDeps): Promise<RunningHttp> {
       return fail(reply, 400, error.code, error.message, error.problems.length ? error.problems : undefined);
     }
     deps.bus.emit('account.changed', { username });
-    reply.header('set-cookie', `${COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0`);
+    clearSessionCookie(reply);
     return { status: 'ok', data: { signedOut: true } };
   });
 

@@ -4,7 +4,7 @@
  * the next step is signing in with the new password.
  */
 import { useState } from 'preact/hooks';
-import { api, errorText, fieldErrors } from '../api.js';
+import { ApiError, api, errorText, fieldErrors } from '../api.js';
 import { Input, Notice } from '../components/Field.js';
 import type { Live } from '../main.js';
 
@@ -30,7 +30,8 @@ export function Account({ live, onPasswordChanged }: { live: Live; onPasswordCha
       onPasswordChanged();
     } catch (failure) {
       const byField = fieldErrors(failure);
-      const wrongCurrent = /current password/.test(errorText(failure));
+      // E_LOGIN: the current password was wrong (a lockout is E_LOCKED / E_THROTTLED, said for the whole form).
+      const wrongCurrent = failure instanceof ApiError && failure.code === 'E_LOGIN';
       if (wrongCurrent) byField.current = errorText(failure);
       setFields(byField);
       if (!wrongCurrent && Object.keys(byField).length === 0) setError(errorText(failure));

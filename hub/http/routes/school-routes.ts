@@ -40,12 +40,9 @@ export function relativeProblems(problems: readonly string[], section: SchoolSec
 
 /** The version an editor saw, from `If-Match: "v"` (or W/"v", or bare); undefined when absent. */
 function ifMatch(request: FastifyRequest): string | undefined {
-  const header = request.headers['if-match'];
-  if (typeof header !== 'string' || header.trim() === '' || header.trim() === '*') return undefined;
-  return header
-    .trim()
-    .replace(/^W\//, '')
-    .replace(/^"(.*)"$/, '$1');
+  const header = request.headers['if-match']?.trim();
+  if (!header || header === '*') return undefined;
+  return header.replace(/^W\//, '').replace(/^"(.*)"$/, '$1');
 }
 
 export function schoolRoutes(settings: SchoolSettings): RouteModule {
