@@ -125,7 +125,7 @@ export class Ingest {
         return true;
       case 'locker-event': {
         const event = value as LockerEvent;
-        const chainOps = await this.checkChain(ref, event);
+        const chainOps = await this.checkChain(ref, event, 'locker');
         if (await this.isDuplicate(event.id)) {
           if (chainOps.length) await this.deps.db.batch(chainOps);
           return true;
@@ -205,14 +205,14 @@ export class Ingest {
   }
 
   /** The event's place in the device's hash chain (R7); the returned ops persist it with the event. */
-  private async checkChain(ref: DeviceAddress, event: LockerEvent | Report) {
+  private async checkChain(ref: DeviceAddress, event: LockerEvent | Report, kind: 'locker' | 'report') {
     if (!this.deps.chain) return [];
     return this.deps.chain.observe(ref, {
       kind: 'event',
       seq: event.seq,
       hash: eventHash(event),
       ...(event.prev ? { prev: event.prev } : {}),
-      ...('urgency' in event ? { report: true } : {}),
+      ...(kind === 'report' ? { report: true } : {}),
     });
   }
 
@@ -225,7 +225,7 @@ export class Ingest {
   /** Exactly once: a resent report finds its incident and is acknowledged again, never stored twice. */
   private async storeReport(ref: DeviceAddress, report: Report): Promise<void> {
     const { incidents, outbox, bus, now } = this.deps;
-    const chainOps = await this.checkChain(ref, report);
+    const chainOps = await this.checkChain(ref, report, 'report');
     const existing = await incidents.findByEvent(report.id);
     if (existing) {
       if (chainOps.length) await this.deps.db.batch(chainOps);
