@@ -1,5 +1,5 @@
 /**
- * Scenarios d and e of `npm run bench` (issue 7):
+ * Scenarios d and e of `npm run bench`:
  *  d. report latency: button pin edge on an emulated Uno → incident at a signed-in dashboard SSE client, and pin
  *     edge → the device's ack light ('confirmed'), with `rooms` rooms live: a few real emulated boards (each chip in a
  *     worker thread, most of a core at real speed) and light simulated devices (test/support/sim-device.ts: heartbeats every 10 s and

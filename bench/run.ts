@@ -150,7 +150,7 @@ function machine(): string {
       .loadavg()
       .map((l) => l.toFixed(2))
       .join(' ')}`,
-    `- versions: phones-away ${pkg.version}, node ${process.version}, aedes ${version('aedes')}, aedes-persistence-level ${version('aedes-persistence-level')}, mqtt ${version('mqtt')}, mosquitto ${mosq}, influxd (Debian) 1.6.x`,
+    `- versions: phones-away ${pkg.version}, node ${process.version}, aedes ${version('aedes')} (own LevelDB persistence), mqtt ${version('mqtt')}, mosquitto ${mosq}, influxd (Debian) 1.6.x`,
     `- sizes: ${JSON.stringify(SIZES)}`,
   ].join('\n');
 }

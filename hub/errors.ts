@@ -17,5 +17,3 @@ export class ConfigError extends HubError {
     super('E_CONFIG', `${file} is not valid:\n  ${problems.join('\n  ')}`);
   }
 }
-
-export class AuthError extends HubError {}

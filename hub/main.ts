@@ -70,13 +70,13 @@ export interface Hub {
   /** Enrolment, approval, revocation and re-keying of devices (S4). */
   devices: DeviceAdmin;
   chain: ChainMonitor;
-  /** P1–P4, P6: drives lock and signage from the timetable; exemptions and emergency release (issue 4). */
+  /** P1–P4, P6: drives lock and signage from the timetable; exemptions and emergency release. */
   policy: { driver: PolicyDriver; exemptions: ExemptionStore; compliance: ComplianceRecorder };
   users: UserStore;
   incidents: IncidentStore;
   /** S6: the hash-chained audit log. */
   audit: AuditLog;
-  /** Issue 5: incident workflow, escalation, notifications, retention. */
+  /** Incident workflow, escalation, notifications, retention. */
   safeguarding: Safeguarding & { incidents: IncidentService };
   ingest: Ingest;
   outbox: MetricsOutbox;

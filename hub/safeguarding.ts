@@ -1,5 +1,5 @@
 /**
- * The safeguarding and staff-access features (issue 5), constructed together for the composition root: the audit log,
+ * The safeguarding and staff-access features, constructed together for the composition root: the audit log,
  * incident workflow routes, account administration, same-day escalation, notifications and retention.
  */
 import type { HubConfig, SchoolModel } from '../schemas/config.js';

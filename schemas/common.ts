@@ -1,4 +1,4 @@
-import { type TSchema, Type } from '@sinclair/typebox';
+import { Type } from '@sinclair/typebox';
 
 /** Every message and config file carries a schema version so old devices can be migrated, not broken. */
 export const SchemaVersion = Type.Literal(1, { description: 'Schema version of this message.' });
@@ -33,5 +33,3 @@ export function StringEnum<const T extends readonly string[]>(
 ) {
   return Type.Unsafe<T[number]>({ type: 'string', enum: [...values], ...options });
 }
-
-export type SchemaMap = Record<string, TSchema>;

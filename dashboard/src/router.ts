@@ -22,7 +22,3 @@ export function useRoute(): Route {
 }
 
 export const href = (...parts: string[]) => `#/${parts.map(encodeURIComponent).join('/')}`;
-
-export function navigate(to: string): void {
-  location.hash = to.replace(/^#/, '');
-}

@@ -56,13 +56,6 @@ export interface PolicyView {
 /** GET /api/exemptions: the record plus its status now ('expired' derived). */
 export type ExemptionView = Exemption & { status: ExemptionStatus };
 
-/** GET /api/incidents. */
-export interface Inbox {
-  items: (IncidentSummary & { ageMs: number })[];
-  unacknowledged: number;
-  oldestUnacknowledgedAgeMs: number | null;
-}
-
 /** GET /api/incidents/stats?from=&to= (R5): figures only. */
 export type IncidentStatsView = IncidentStats & { from: string; to: string };
 

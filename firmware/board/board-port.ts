@@ -28,7 +28,7 @@ export interface Outputs {
 /**
  * The connection to the board itself, apart from its inputs: 'lost' when the transport closed or the board stopped
  * answering (USB cable pulled, Arduino reset). A lost port is finished: the device closes it and opens a new one
- * (see firmware/board-supervisor.ts). 'connected' is told once, when the board is ready.
+ * (firmware/device.ts does, through its `reopenBoard` option). 'connected' is told once, when the board is ready.
  */
 export type BoardStatus = 'connected' | 'lost';
 

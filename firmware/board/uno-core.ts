@@ -154,7 +154,8 @@ export class UnoCore {
 
   /**
    * @param transmit receives what the firmware has sent, in order, at most every 0.25 ms of emulated time.
-   * @param observe is called after every 0.25 ms of emulated time (to mirror registers elsewhere).
+   * @param observe is called after every 0.25 ms of emulated time (to mirror registers elsewhere), before that
+   *   slice's bytes go to `transmit`.
    */
   constructor(
     image: Uint8Array,
@@ -214,8 +215,9 @@ export class UnoCore {
         avrInstruction(cpu);
         cpu.tick();
       }
-      this.flush();
+      // Registers first: whoever reads a byte sent in this slice then sees every pin change made before it.
       this.observe();
+      this.flush();
     }
   }
 

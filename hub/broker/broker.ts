@@ -1,7 +1,7 @@
 /**
  * The embedded Aedes broker: the only file that touches aedes. Authentication and authorisation are its hooks, over
  * the device registry and the pure access policy. Sessions, QoS 1 queues and retained state persist in LevelDB so they
- * survive a hub crash (aedes-persistence-level).
+ * survive a hub crash (level-persistence.ts, our own persistence on LevelDB).
  *
  * Listeners: plain TCP and, when configured, TLS (S7). With a CA configured, TLS clients may present a client
  * certificate: if they do it must verify against the CA and name the device (CN = username); a username and password
@@ -13,7 +13,6 @@ import { join } from 'node:path';
 import { Duplex, pipeline } from 'node:stream';
 import { createServer as createTlsServer, type TLSSocket } from 'node:tls';
 import { Aedes, type AuthenticateError, type Client } from 'aedes';
-import aedesPersistenceLevel from 'aedes-persistence-level';
 import { Level } from 'level';
 import type { AuthResult } from '../devices/device-admin.js';
 import type { DeviceRegistry } from '../devices/device-registry.js';
@@ -22,8 +21,8 @@ import type { Logger } from '../log.js';
 import type { RejectCounter } from '../metrics/reject-counter.js';
 import { mayPublish, maySubscribe, type Principal } from './access-policy.js';
 import { FrameError, MqttFrameGuard } from './frame-guard.js';
+import { LevelPersistence } from './level-persistence.js';
 import type { MonitorAccounts } from './monitor-accounts.js';
-import { usePrefixRetainedLookup } from './retained-lookup.js';
 
 export interface DevicePublish {
   principal: Extract<Principal, { kind: 'device' }>;
@@ -93,8 +92,7 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
   mkdirSync(dir, { recursive: true });
   const level = new Level(dir);
   await level.open();
-  const persistence = aedesPersistenceLevel(level);
-  usePrefixRetainedLookup(persistence, level);
+  const persistence = new LevelPersistence(level);
 
   const broker = await Aedes.createBroker({
     persistence,

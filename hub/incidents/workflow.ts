@@ -163,8 +163,3 @@ export function canSeeIncident(
     );
   return roles.includes('coordinator') || roles.includes('dsl') || roles.includes('head');
 }
-
-/** The role told about an incident now: the route, or the DSL once escalated (R2). */
-export function responsibleRole(incident: Pick<IncidentSummary, 'routeTo'>): Route {
-  return incident.routeTo ?? 'coordinator';
-}

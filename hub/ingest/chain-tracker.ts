@@ -1,5 +1,5 @@
 /**
- * Tamper evidence for device events (R7, exactly-once in issue 4): pure functions of (state, observation, now).
+ * Tamper evidence for device events (R7; exactly-once delivery): pure functions of (state, observation, now).
  *
  * What the device does (firmware/event-journal.ts): every *durable* event (report, locker event) carries `prev`,
  * the SHA-256 of the previous durable event's canonical JSON (eventHash). Heartbeats take a sequence number from the
@@ -188,10 +188,6 @@ export function expire(state: ChainState, now: number): ChainResult {
     findings: due.map((g) => gapFinding(g, `not received within ${Math.round((now - g.since) / 1000)} s`)),
     changed: true,
   };
-}
-
-export function nextDeadline(state: ChainState): number | undefined {
-  return state.open.length ? Math.min(...state.open.map((g) => g.deadline)) : undefined;
 }
 
 function gapFinding(gap: OpenGap, why: string): ChainFinding {

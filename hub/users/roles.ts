@@ -10,7 +10,7 @@ export const PERMISSIONS = {
   'devices:approve': ['admin'],
   'rooms:read': ['office', 'teacher', 'coordinator', 'dsl', 'head', 'admin'],
   // R4: incidents are safeguarding records; admin alone may not read them (as in MyConcern).
-  // governor sees only incidents routed to it; per-incident visibility is hub/incidents/visibility.ts (R6).
+  // governor sees only incidents routed to it; per-incident visibility is canSeeIncident in hub/incidents/workflow.ts (R6).
   'incidents:read': ['coordinator', 'dsl', 'head', 'governor'],
   'incidents:write': ['coordinator', 'dsl', 'head', 'governor'],
   'incidents:route': ['coordinator', 'dsl'],

@@ -334,7 +334,7 @@ describe('dashboard: a new user’s path and the guards around it', () => {
     await note.waitFor();
     await expect(note.textContent()).resolves.toBe(attack);
     await expect(p.getByTestId('chronology').locator('img, script, b').count()).resolves.toBe(0);
-    await expect(p.evaluate(() => (window as unknown as { __xss?: number }).__xss)).resolves.toBeUndefined();
+    await expect(p.evaluate(() => (globalThis as { __xss?: number }).__xss)).resolves.toBeUndefined();
     await screenshot(p, 'dashboard-xss-inert');
     await context.close();
   });
@@ -348,7 +348,7 @@ describe('dashboard: a new user’s path and the guards around it', () => {
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify({ outcome: 'forged', category: 'other' }),
       });
-      return { status: response.status, body: await response.json() };
+      return { status: response.status, body: (await response.json()) as { error: { code: string } } };
     }, open!.id);
     expect(answer.status).toBe(403);
     expect(answer.body.error.code).toBe('E_CSRF');

@@ -12,6 +12,7 @@ import { DEFAULT_UNO_PINS } from '../../firmware/board/pin-map.js';
 import { type RunningDevice, startDevice } from '../../firmware/device.js';
 import { silentLogger } from '../../hub/log.js';
 import { totpCode } from '../../hub/users/totp.js';
+import { boardCaughtUp } from '../support/board-sync.js';
 import { launchBrowser, screenshot } from '../support/browser.js';
 import { ensureDashboardBuilt } from '../support/dashboard.js';
 import { provisionDevice } from '../support/device-fixture.js';
@@ -86,6 +87,8 @@ describe('end-to-end: report button to dashboard and back', () => {
 
     // The hub acknowledged: the device shows "received" on the button light, steady on the real PWM pin.
     await waitFor(() => device.outputs()?.buttonLight === 'confirmed', 'button light confirmed');
+    // The device has applied it; the chip shows it once it has read every command before (the sending blink's too).
+    await boardCaughtUp(board.emulator);
     const samples: number[] = [];
     for (let i = 0; i < 6; i += 1) {
       samples.push(board.emulator.pwmDuty(DEFAULT_UNO_PINS.buttonLight));

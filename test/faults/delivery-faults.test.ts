@@ -3,7 +3,7 @@
  * fault, ends with every event stored exactly once and every report in the incident log. The hub runs in its own
  * process (test/support/hub-process.ts) so it can be killed -9 and restarted on the same data and ports.
  *
- * "Minutes" in the issue are shortened to seconds here so `npm test` stays short; set PHONES_AWAY_FAULT_OUTAGE_MS to
+ * "Minutes" of outage are shortened to seconds here so `npm test` stays short; set PHONES_AWAY_FAULT_OUTAGE_MS to
  * run the long outages.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

@@ -1,6 +1,7 @@
 /**
  * Shared by the fault tests: a realistic event stream from light devices, the exactly-once check against the hub's
- * incident log and InfluxDB, and the results table (printed and written into bench/RESULTS.md).
+ * incident log and InfluxDB, and the results table (printed and written into artifacts/fault-results.md, not the
+ * committed bench/RESULTS.md: a test run leaves the working tree clean).
  */
 import { markdownTable, replaceSection } from '../../bench/results-file.js';
 import type { Series } from '../../hub/store/metrics-store.js';
@@ -177,7 +178,7 @@ export function faultTable(rows: FaultRow[] = faultRows): string {
   );
 }
 
-/** Writes this file's rows into its own section of bench/RESULTS.md. */
+/** Writes this file's rows into its own section of artifacts/fault-results.md. */
 export function publishFaultTable(section: string, title: string, extra = ''): void {
   const table = faultTable();
   process.stdout.write(`\n${table}\n${extra}\n`);

@@ -7,7 +7,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BoardPort, InputEvent, Outputs } from '../../../firmware/board/board-port.js';
 import type { EmulatedUno } from '../../../firmware/board/emulated-uno.js';
 import { openBoard } from '../../../firmware/board/open-board.js';
+import { SIGNAGE_LOOKS } from '../../../firmware/board/patterns.js';
 import { DEFAULT_UNO_PINS } from '../../../firmware/board/pin-map.js';
+import { boardCaughtUp } from '../../support/board-sync.js';
 
 const pins = DEFAULT_UNO_PINS;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -40,6 +42,26 @@ async function until(test: () => boolean, what: string, timeoutMs = 2000): Promi
     if (Date.now() > deadline) throw new Error(`board never showed ${what}`);
     await sleep(5);
   }
+}
+
+/**
+ * Node may fire a timer up to a millisecond before its delay by performance.now(), and it measures the delay from the
+ * event loop's cached time, which lags a little behind: this margin covers both.
+ */
+const DIP_MARGIN_MS = 50;
+
+/** Samples `read` every `everyMs` for `forMs`, each with the time it was read (performance.now()). */
+async function timedSamples<T>(
+  read: () => T,
+  forMs: number,
+  everyMs = 20,
+): Promise<{ value: T; at: number }[]> {
+  const out: { value: T; at: number }[] = [];
+  for (let t = 0; t < forMs; t += everyMs) {
+    out.push({ value: read(), at: performance.now() });
+    await sleep(everyMs);
+  }
+  return out;
 }
 
 /** Samples `read` every `everyMs` for `forMs`. */
@@ -135,9 +157,10 @@ describe('JohnnyFiveBoard over Firmata on an emulated Uno', () => {
     for (let t = 0; t < 2000 && read.length < 2; t += 5) await sleep(5);
     const [press, release] = read;
     expect(press?.event).toEqual({ kind: 'button', pressed: true });
-    // Read back to back (the release waits out the 7 ms lockout), so arrival times say far less than 30 ms...
-    expect((release?.at ?? 0) - (press?.at ?? 0)).toBeLessThan(30);
-    // ...and the board's clock says how long the contact really was closed, to within one 10 ms tick.
+    // Both edges were read after the stall, when the contact had long been released on the chip, so their arrival
+    // times cannot say how long it was closed (under load they may be 1 ms or 400 ms apart)...
+    expect(press?.at).toBeGreaterThanOrEqual(stallUntil);
+    // ...but the board's clock does, to within one 10 ms tick.
     expect(release?.event).toMatchObject({ kind: 'button', pressed: false });
     const heldMs = release?.event.kind === 'button' ? release.event.heldMs : undefined;
     expect(heldMs).toBeGreaterThanOrEqual(100);
@@ -166,10 +189,20 @@ describe('JohnnyFiveBoard over Firmata on an emulated Uno', () => {
     expect(new Set(seen.map((c) => c.join()))).toEqual(new Set(['255,0,0']));
   });
 
-  it('P3: shows phones-allowed as steady green', async () => {
+  it('P3: shows phones-allowed as green, steady until its short dip', async () => {
+    // The look blinks (3.7 s on, 0.3 s dark): its dip is sent onMs after apply() on this thread's clock. A loaded
+    // machine can hold this test up past that, so each sample carries the time it was read, and only samples read
+    // before the dip can have been sent must be green; any later one is green or dark.
+    const [on, dip] = SIGNAGE_LOOKS['phones-allowed'].pattern.steps;
+    expect(on?.level).toBe(1);
+    expect(dip?.level).toBe(0);
+    const dipSentAfter = performance.now() + (on?.ms ?? 0) - DIP_MARGIN_MS;
     port.apply({ ...base, signage: 'phones-allowed' });
-    await until(() => rgb().join() === '0,255,0', 'green');
-    expect(await samples(rgb, 100)).toEqual(Array(5).fill([0, 255, 0]));
+    await boardCaughtUp(emulator);
+    const seen = await timedSamples(rgb, 100);
+    const early = seen.filter((s) => s.at < dipSentAfter).map((s) => s.value);
+    expect(early).toEqual(Array(early.length).fill([0, 255, 0]));
+    for (const { value } of seen) expect(['0,255,0', '0,0,0']).toContain(value.join());
   });
 
   it('R7: blinks amber fast for a fault', async () => {
@@ -177,11 +210,14 @@ describe('JohnnyFiveBoard over Firmata on an emulated Uno', () => {
     await until(() => rgb().join() === '255,96,0', 'amber');
     const seen = await samples(rgb, 1100);
     // Firmata sets the three channels one message at a time, so a sample may catch a blink half-way (each channel
-    // at its amber or its off value); every other sample is amber or off.
+    // at its amber or its off value); every other sample is amber or off. On the chip a change takes about a
+    // millisecond (three 3-byte messages at 57600 baud), but a loaded host can leave its thread, or the chip's, at
+    // that point for much longer (8 of 55 samples seen under four busy loops on two cores). A channel out of step with
+    // the others by even a quarter of a phase would put a quarter of the samples half-way.
     const amber = [255, 96, 0];
     expect(seen.every((c) => c.every((v, i) => v === amber[i] || v === 0))).toBe(true);
     const whole = seen.filter((c) => ['255,96,0', '0,0,0'].includes(c.join()));
-    expect(whole.length).toBeGreaterThanOrEqual(seen.length - 3);
+    expect(seen.length - whole.length).toBeLessThan(seen.length / 4);
     expect(new Set(whole.map((c) => c.join()))).toEqual(new Set(['255,96,0', '0,0,0']));
     const edges = seen.filter((c, i) => i > 0 && c[0] !== seen[i - 1]?.[0]).length;
     expect(edges).toBeGreaterThanOrEqual(3);
@@ -199,7 +235,9 @@ describe('JohnnyFiveBoard over Firmata on an emulated Uno', () => {
     expect(new Set(sending)).toEqual(new Set([0, 1]));
 
     port.apply({ ...base, buttonLight: 'confirmed' });
-    await until(() => emulator.pwmDuty(pins.buttonLight) === 1, 'a full light');
+    // Not a wait for a full light: the blink before shows one too, and its next dark step may still be on the way.
+    await boardCaughtUp(emulator);
+    expect(emulator.pwmDuty(pins.buttonLight)).toBe(1);
     const confirmed = await samples(() => emulator.pwmDuty(pins.buttonLight), 300);
     expect(new Set(confirmed)).toEqual(new Set([1]));
   });

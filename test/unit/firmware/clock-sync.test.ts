@@ -1,4 +1,4 @@
-/** A Pi has no RTC: events record whether the clock was synchronised (issue 3, "Time"). */
+/** A Pi has no RTC: events record whether the clock was synchronised. */
 import { describe, expect, it } from 'vitest';
 import { clockSyncProbeFor, fixedProbe, timedatectlProbe } from '../../../firmware/clock-sync.js';
 
