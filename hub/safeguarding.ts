@@ -75,7 +75,7 @@ export function safeguarding(deps: SafeguardingDeps): Safeguarding {
       audit,
       routes('incident-routes', incidentRoutes({ service: incidents, timeZone: school.timetable.timezone })),
       routes('user-routes', userRoutes({ users, bus })),
-      routes('audit-routes', auditRoutes(audit)),
+      routes('audit-routes', auditRoutes(audit, incidents.store)),
       escalation,
       ...(notifier ? [notifier] : []),
       ...(retention ? [retention] : []),

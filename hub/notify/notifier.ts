@@ -53,7 +53,8 @@ export function noticeFor(
     role = (
       incident.routeTo === 'head' || incident.routeTo === 'governor' ? incident.routeTo : 'dsl'
     ) as NoticeRole;
-  } else if (step.action === 'routed' && step.routeTo) {
+  } else if ((step.action === 'routed' || step.action === 'acknowledged') && step.routeTo) {
+    // Acknowledged as a concern about staff: routed in the same step (R6).
     event = 'routed';
     role = step.routeTo as NoticeRole;
   } else return null;

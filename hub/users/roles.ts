@@ -10,10 +10,11 @@ export const PERMISSIONS = {
   'devices:approve': ['admin'],
   'rooms:read': ['office', 'teacher', 'coordinator', 'dsl', 'head', 'admin'],
   // R4: incidents are safeguarding records; admin alone may not read them (as in MyConcern).
-  // governor sees only incidents routed to it; per-incident visibility is hub/incidents/visibility.ts (R6).
+  // governor sees only incidents routed to it; per-incident visibility is hub/incidents/visibility.ts (R4, R6).
   'incidents:read': ['coordinator', 'dsl', 'head', 'governor'],
   'incidents:write': ['coordinator', 'dsl', 'head', 'governor'],
-  'incidents:route': ['coordinator', 'dsl'],
+  // A governor routes a concern about the head onwards; nobody else may take it back from the governors (R6).
+  'incidents:route': ['coordinator', 'dsl', 'governor'],
   'users:read': ['admin'],
   'users:write': ['admin'],
   'audit:read': ['admin', 'head'],
