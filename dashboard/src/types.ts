@@ -14,6 +14,7 @@ import type { DeviceView } from '../../hub/live/live-grid.js';
 import type { DayStatus } from '../../hub/policy/calendar.js';
 import type { Emergency, Exemption, ExemptionStatus } from '../../hub/policy/exemptions.js';
 import type { Directive } from '../../hub/policy/policy-engine.js';
+import type { PendingView } from '../../hub/users/account-changes.js';
 import type { UserView } from '../../hub/users/user-store.js';
 import type { SchoolModel, TimeKind, ZoneKind } from '../../schemas/config.js';
 import type { LockerMode } from '../../schemas/messages.js';
@@ -26,6 +27,7 @@ export type {
   IncidentStep,
   IncidentSummary,
   LockerMode,
+  PendingView,
   PublicDevice,
   PublicToken,
   SchoolModel,

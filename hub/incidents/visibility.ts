@@ -61,10 +61,12 @@ export function mayApply(
   return { ok: true };
 }
 
-/** What a reader with 'exists' access is shown of a report: its reference, status and age, no room or content. */
+/**
+ * What a reader with 'exists' access is shown of a report: that it is waiting, and since when. Not its reference
+ * either, so nothing about it can be asked after or matched to a later record.
+ */
 export interface IncidentNotice {
   id: string;
-  ref: string;
   status: IncidentSummary['status'];
   receivedAt: number;
   restricted: true;
@@ -73,7 +75,6 @@ export interface IncidentNotice {
 export function restrictedView(incident: IncidentSummary): IncidentNotice {
   return {
     id: incident.id,
-    ref: incident.ref,
     status: incident.status,
     receivedAt: incident.receivedAt,
     restricted: true,

@@ -17,6 +17,8 @@ export const PERMISSIONS = {
   'incidents:route': ['coordinator', 'dsl', 'governor'],
   'users:read': ['admin'],
   'users:write': ['admin'],
+  // S5: a second person approves any change that grants, removes or resets a report-reading role's access.
+  'accounts:approve': ['head', 'dsl'],
   'audit:read': ['admin', 'head'],
   // P8: every member of staff may see the policy and today's exemptions.
   'policy:read': ['office', 'teacher', 'coordinator', 'dsl', 'head', 'admin'],

@@ -80,7 +80,7 @@ export function ReportDetail({ live, id }: { live: Live; id: string }) {
     void load();
   }, [id]);
   // Another member of staff acting on the same incident: reload when the stream says it changed.
-  const streamed = live.incidents?.find((i) => i.ref === id || i.id === id);
+  const streamed = live.incidents?.find((i) => i.id === id || ('ref' in i && i.ref === id));
   useEffect(() => {
     if (streamed && incident && streamed.status !== incident.status) void load();
   }, [streamed?.status]);

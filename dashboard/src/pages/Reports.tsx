@@ -28,7 +28,7 @@ function csv(rows: InboxItem[]): string {
   const head = ['ref', 'kind', 'room', 'urgency', 'received', 'status', 'routed_to', 'category'];
   const lines = rows.map((i) =>
     (isRestricted(i)
-      ? [i.ref, '', '', '', new Date(i.receivedAt).toISOString(), i.status, '', '']
+      ? ['', '', '', '', new Date(i.receivedAt).toISOString(), i.status, '', '']
       : [
           i.ref,
           i.kind,
@@ -120,8 +120,8 @@ export function Reports({ live }: { live: Live }) {
             <tbody>
               {shown.map((i) =>
                 isRestricted(i) ? (
-                  <tr key={i.id} data-ref={i.ref} class="new restricted">
-                    <th scope="row">{i.ref}</th>
+                  <tr key={i.id} class="new restricted">
+                    <th scope="row">–</th>
                     <td colSpan={3}>{RESTRICTED_TEXT}</td>
                     <td>
                       <time dateTime={new Date(i.receivedAt).toISOString()}>{fmtDateTime(i.receivedAt)}</time>
