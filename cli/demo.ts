@@ -55,6 +55,20 @@ export async function runDemo(options: DemoOptions): Promise<void> {
   // still tell you how to sign in. A real hub never writes it down (see `phones-away hub`).
   const adminFile = join(dataDir, 'admin-password.txt');
   if (hub.firstRunAdmin) writeFileSync(adminFile, `${hub.firstRunAdmin.password}\n`, { mode: 0o600 });
+  // The administrator reads no report (S5): the demo also sets up a headteacher and a DSL, each with a generated
+  // password kept beside the admin's, so a visitor can follow a report through its workflow.
+  const demoStaff = [
+    { username: 'head', roles: ['head'] as const, title: 'Headteacher' },
+    { username: 'dsl', roles: ['dsl', 'coordinator'] as const, title: 'Designated safeguarding lead' },
+  ];
+  const staffLines: string[] = [];
+  for (const person of demoStaff) {
+    const file = join(dataDir, `${person.username}-password.txt`);
+    const { secret, created } = persistentSecret(file);
+    if (created && !(await hub.users.get(person.username)))
+      await hub.users.add(person.username, secret, [...person.roles], Date.now(), 'system:demo');
+    staffLines.push(`${person.title}: sign in as '${person.username}' with password ${secret}`);
+  }
 
   for (const entry of school.devices) {
     const address = { site: school.site, room: entry.room, device: entry.id };
@@ -110,6 +124,7 @@ export async function runDemo(options: DemoOptions): Promise<void> {
             : ` (generated on the first run; kept in ${adminFile})`)
       : 'Sign in with your account (the first-run password was shown when this data directory was created).',
   );
+  for (const line of staffLines) console.log(line);
   console.log(
     'At the first sign-in the dashboard asks you to add it to an authenticator app (TOTP, S3): the secret is shown as text.',
   );

@@ -16,6 +16,7 @@ import type { Logger } from './log.js';
 import { Notifier } from './notify/notifier.js';
 import { Retention } from './retention/retention.js';
 import type { MetricsStore } from './store/metrics-store.js';
+import { AccountChanges } from './users/account-changes.js';
 import type { UserStore } from './users/user-store.js';
 
 export interface SafeguardingDeps {
@@ -32,6 +33,7 @@ export interface SafeguardingDeps {
 }
 
 export interface Safeguarding {
+  changes: AccountChanges;
   extensions: HubExtension[];
   escalation: Escalation;
   notifier: Notifier | null;
@@ -56,6 +58,15 @@ export function safeguarding(deps: SafeguardingDeps): Safeguarding {
   const notifier = config.notifications
     ? new Notifier({ config: config.notifications, db, bus, now, log: log.child({ part: 'notify' }) })
     : null;
+  const to = config.notifications?.email?.to;
+  const changes = new AccountChanges({
+    users,
+    db,
+    now,
+    log: log.child({ part: 'accounts' }),
+    ...(notifier ? { mail: (mail) => notifier.enqueueMessage(mail) } : {}),
+    approverAddresses: [...new Set([...(to?.head ?? []), ...(to?.dsl ?? [])])],
+  });
   const retention = config.retention
     ? new Retention({
         config: config.retention,
@@ -68,14 +79,15 @@ export function safeguarding(deps: SafeguardingDeps): Safeguarding {
       })
     : null;
   return {
+    changes,
     escalation,
     notifier,
     retention,
     extensions: [
       audit,
       routes('incident-routes', incidentRoutes({ service: incidents, timeZone: school.timetable.timezone })),
-      routes('user-routes', userRoutes({ users, bus })),
-      routes('audit-routes', auditRoutes(audit)),
+      routes('user-routes', userRoutes({ users, changes, bus })),
+      routes('audit-routes', auditRoutes(audit, incidents.store)),
       escalation,
       ...(notifier ? [notifier] : []),
       ...(retention ? [retention] : []),

@@ -19,15 +19,15 @@ import { Reports } from './pages/Reports.js';
 import { Settings } from './pages/Settings.js';
 import { Today } from './pages/Today.js';
 import { href, useRoute } from './router.js';
-import type { DeviceView, IncidentSummary } from './types.js';
+import type { DeviceView, InboxItem } from './types.js';
 
 export interface Live {
   session: SessionInfo;
   may: (permission: Permission) => boolean;
   devices: DeviceView[];
   /** Incidents the role may see, newest first, kept current by the stream; null until loaded or when not allowed. */
-  incidents: IncidentSummary[] | null;
-  mergeIncident: (incident: IncidentSummary) => void;
+  incidents: InboxItem[] | null;
+  mergeIncident: (incident: InboxItem) => void;
 }
 
 const NAV: { path: string; label: string; permission: Permission[] }[] = [
@@ -95,7 +95,7 @@ function App() {
   const [session, setSession] = useState<SessionInfo | null | undefined>(undefined);
   const [locked, setLocked] = useState(false);
   const [devices, setDevices] = useState<DeviceView[]>([]);
-  const [incidents, setIncidents] = useState<IncidentSummary[] | null>(null);
+  const [incidents, setIncidents] = useState<InboxItem[] | null>(null);
   const [streaming, setStreaming] = useState(false);
   const [signInNote, setSignInNote] = useState('');
   const route = useRoute();
@@ -136,7 +136,7 @@ function App() {
     (permission: Permission) => !!session && can(session.roles as StaffRole[], permission),
     [session],
   );
-  const mergeIncident = useCallback((incident: IncidentSummary) => {
+  const mergeIncident = useCallback((incident: InboxItem) => {
     setIncidents((all) => [incident, ...(all ?? []).filter((i) => i.id !== incident.id)]);
   }, []);
 
@@ -149,7 +149,7 @@ function App() {
         () => {},
       );
     if (can(roles, 'incidents:read'))
-      api<{ items: IncidentSummary[] }>('GET', '/api/incidents?limit=1000').then(
+      api<{ items: InboxItem[] }>('GET', '/api/incidents?limit=1000').then(
         (inbox) => setIncidents(inbox.items),
         () => {},
       );
@@ -161,7 +161,11 @@ function App() {
           const view = data as DeviceView;
           setDevices((all) => sortDevices([...all.filter((d) => d.device !== view.device), view]));
         },
-        incident: (data) => mergeIncident(data as IncidentSummary),
+        incident: (data) => mergeIncident(data as InboxItem),
+        'incident-removed': (data) => {
+          const { id } = data as { id: string };
+          setIncidents((all) => all && all.filter((i) => i.id !== id));
+        },
         locked: lock,
       },
       () => setStreaming(false),

@@ -2,29 +2,32 @@
  * The dashboard's view of the hub's API, typed from the hub's own modules with `import type` (esbuild strips these,
  * so no server code reaches the bundle). Shapes the hub builds inline in a route are restated here beside it.
  */
-import type { AuditEntry, VerifyResult } from '../../hub/audit/audit-log.js';
+import type { AuditRow, ReaderVerifyResult as VerifyResult } from '../../hub/audit/audit-view.js';
 import type { Confiscation } from '../../hub/confiscations/confiscations.js';
 import type { PublicDevice } from '../../hub/devices/device-registry.js';
 import type { PublicToken } from '../../hub/devices/enrolment.js';
 import type { IncidentSummary } from '../../hub/event-bus.js';
 import type { IncidentStats } from '../../hub/incidents/incident-stats.js';
 import type { Incident, IncidentStep } from '../../hub/incidents/incident-store.js';
+import type { IncidentNotice } from '../../hub/incidents/visibility.js';
 import type { DeviceView } from '../../hub/live/live-grid.js';
 import type { DayStatus } from '../../hub/policy/calendar.js';
 import type { Emergency, Exemption, ExemptionStatus } from '../../hub/policy/exemptions.js';
 import type { Directive } from '../../hub/policy/policy-engine.js';
+import type { PendingView } from '../../hub/users/account-changes.js';
 import type { UserView } from '../../hub/users/user-store.js';
 import type { SchoolModel, TimeKind, ZoneKind } from '../../schemas/config.js';
 import type { LockerMode } from '../../schemas/messages.js';
 
 export type {
-  AuditEntry,
+  AuditRow,
   Confiscation,
   DeviceView,
   Incident,
   IncidentStep,
   IncidentSummary,
   LockerMode,
+  PendingView,
   PublicDevice,
   PublicToken,
   SchoolModel,
@@ -55,6 +58,10 @@ export interface PolicyView {
 
 /** GET /api/exemptions: the record plus its status now ('expired' derived). */
 export type ExemptionView = Exemption & { status: ExemptionStatus };
+
+/** An inbox row: a summary, or (for the head, before the coordinator or DSL has read a report) only that it exists. */
+export type InboxItem = IncidentSummary | IncidentNotice;
+export const isRestricted = (item: InboxItem): item is IncidentNotice => 'restricted' in item;
 
 /** GET /api/incidents/stats?from=&to= (R5): figures only. */
 export type IncidentStatsView = IncidentStats & { from: string; to: string };

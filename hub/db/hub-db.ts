@@ -26,6 +26,7 @@ export const SUBLEVELS = [
   'compliance',
   'confiscations',
   'policy-sent',
+  'approvals',
 ] as const;
 export type SublevelName = (typeof SUBLEVELS)[number];
 

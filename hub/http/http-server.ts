@@ -8,9 +8,9 @@ import { type Static, type TSchema, Type } from '@sinclair/typebox';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { checkSchema } from '../../schemas/validate.js';
 import type { DeviceRegistry } from '../devices/device-registry.js';
-import type { EventBus } from '../event-bus.js';
+import type { EventBus, IncidentSummary } from '../event-bus.js';
 import type { IncidentStore } from '../incidents/incident-store.js';
-import { canSeeIncident } from '../incidents/workflow.js';
+import { incidentAccess, restrictedView } from '../incidents/visibility.js';
 import type { LiveGrid } from '../live/live-grid.js';
 import type { Logger } from '../log.js';
 import type { RejectCounter } from '../metrics/reject-counter.js';
@@ -267,11 +267,17 @@ export async function startHttp(deps: HttpDeps): Promise<RunningHttp> {
 
   app.get('/api/health', async () => ({ status: 'ok', data: await deps.health() }));
 
-  /** Server-sent events: the Today grid and the reports inbox update within a second of a change, no reload. */
+  /**
+   * Server-sent events: the Today grid and the reports inbox update within a second of a change, no reload. Each
+   * session receives exactly what its GET routes would give it (the grid only with `rooms:read`, each incident as
+   * `GET /api/incidents` would list it), and the stream ends the moment the session does: sign-out, an account change
+   * (which ends the account's sessions) or the idle limit.
+   */
   app.get('/api/stream', async (request, reply) => {
     const token = readCookie(request, COOKIE);
     const session = sessions.peek(token, now());
-    if (!session) return fail(reply, 401, 'E_SESSION', 'not signed in');
+    if (!token || !session) return fail(reply, 401, 'E_SESSION', 'not signed in');
+    const { roles } = session;
     reply.hijack();
     const res = reply.raw;
     res.writeHead(200, {
@@ -283,31 +289,57 @@ export async function startHttp(deps: HttpDeps): Promise<RunningHttp> {
     const send = (event: string, data: unknown): void => {
       res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
     };
+    const incidentEvent = ({
+      incident,
+      step,
+    }: {
+      incident: IncidentSummary;
+      step?: { routeTo?: string };
+    }) => {
+      const access = incidentAccess(roles, incident);
+      if (access === 'full') send('incident', incident);
+      else if (access === 'exists') send('incident', restrictedView(incident));
+      // Routed away to the governors: this reader saw it a moment ago (as waiting, or in full) and GET no longer lists it.
+      else if (
+        step?.routeTo === 'governor' &&
+        incidentAccess(roles, { ...incident, routeTo: 'coordinator' }) !== 'none'
+      )
+        send('incident-removed', { id: incident.id });
+    };
     send('hello', { at: now() });
     const unsubscribers = [
-      deps.grid.onChange((view) => send('device', view)),
-      ...(can(session.roles, 'incidents:read')
-        ? [
-            deps.bus.on('incident.created', ({ incident }) => {
-              if (canSeeIncident(session.roles, incident)) send('incident', incident);
-            }),
-            deps.bus.on('incident.updated', ({ incident }) => {
-              if (canSeeIncident(session.roles, incident)) send('incident', incident);
-            }),
-          ]
+      ...(can(roles, 'rooms:read') ? [deps.grid.onChange((view) => send('device', view))] : []),
+      ...(can(roles, 'incidents:read')
+        ? [deps.bus.on('incident.created', incidentEvent), deps.bus.on('incident.updated', incidentEvent)]
         : []),
     ];
-    // Ends the stream when the session goes idle or is signed out, so the page locks too (S2).
-    const keepalive = setInterval(() => {
-      if (!sessions.peek(token, now())) {
+    let idleTimer: NodeJS.Timeout | undefined;
+    let ended = false;
+    const close = (locked: boolean) => {
+      if (ended) return;
+      ended = true;
+      clearTimeout(idleTimer);
+      clearInterval(keepalive);
+      offEnd();
+      for (const off of unsubscribers) off();
+      if (locked && !res.writableEnded) {
         send('locked', {});
         res.end();
-      } else res.write(': keepalive\n\n');
+      }
+    };
+    const offEnd = sessions.onEnd(token, () => close(true));
+    // The idle limit falls due at a known moment: check then, not on the next keepalive (S2).
+    const armIdle = () => {
+      const live = sessions.peek(token, now());
+      if (!live) return close(true);
+      idleTimer = setTimeout(armIdle, Math.max(50, live.lastActive + idleLimitMs - now() + 1));
+    };
+    const keepalive = setInterval(() => {
+      if (!sessions.peek(token, now())) close(true);
+      else res.write(': keepalive\n\n');
     }, 15_000);
-    request.raw.on('close', () => {
-      clearInterval(keepalive);
-      for (const off of unsubscribers) off();
-    });
+    armIdle();
+    request.raw.on('close', () => close(false));
   });
 
   app.setNotFoundHandler(async (request, reply) => {

@@ -15,6 +15,8 @@ export interface Session {
 
 export class SessionStore {
   private readonly sessions = new Map<string, Session>();
+  /** Whoever holds a session open (the live stream) and must stop the moment it ends. */
+  private readonly endListeners = new Map<string, Set<() => void>>();
 
   constructor(private readonly idleLimitMs = IDLE_LIMIT_MS) {}
 
@@ -38,7 +40,7 @@ export class SessionStore {
     const session = this.sessions.get(token);
     if (!session) return null;
     if (now - session.lastActive > this.idleLimitMs) {
-      this.sessions.delete(token);
+      this.end(token);
       return null;
     }
     session.lastActive = now;
@@ -53,12 +55,32 @@ export class SessionStore {
   }
 
   destroy(token: string | undefined): void {
-    if (token) this.sessions.delete(token);
+    if (token) this.end(token);
   }
 
   /** Ends every session of one account: it was disabled, re-roled or had its second factor reset. */
   destroyUser(username: string): void {
-    for (const [token, session] of this.sessions)
-      if (session.username === username) this.sessions.delete(token);
+    for (const [token, session] of this.sessions) if (session.username === username) this.end(token);
+  }
+
+  /** Calls `listener` once when this session ends (sign-out, account change, idle); returns an unsubscribe. */
+  onEnd(token: string, listener: () => void): () => void {
+    let set = this.endListeners.get(token);
+    if (!set) {
+      set = new Set();
+      this.endListeners.set(token, set);
+    }
+    set.add(listener);
+    return () => {
+      set.delete(listener);
+      if (set.size === 0) this.endListeners.delete(token);
+    };
+  }
+
+  private end(token: string): void {
+    this.sessions.delete(token);
+    const listeners = this.endListeners.get(token);
+    this.endListeners.delete(token);
+    for (const listener of listeners ?? []) listener();
   }
 }

@@ -56,7 +56,15 @@ function detail(step: IncidentStep): string {
     case 'reported':
       return 'report received by the hub';
     case 'acknowledged':
-      return 'acknowledged';
+      return [
+        'acknowledged',
+        step.category ? `categorised as ${step.category}` : '',
+        step.routeTo ? `about a member of staff; routed to ${step.routeTo}` : '',
+      ]
+        .filter(Boolean)
+        .join('; ');
+    case 'categorised':
+      return `category changed to ${step.category}: ${step.note ?? ''}`;
     case 'action-noted':
       return [
         step.note ?? '',

@@ -8,7 +8,14 @@ import type { BatchOp, HubDb } from '../db/hub-db.js';
 import type { IncidentSummary } from '../event-bus.js';
 import { randomIncidentRef } from './incident-ref.js';
 
-export type StepAction = 'reported' | 'acknowledged' | 'action-noted' | 'escalated' | 'routed' | 'closed';
+export type StepAction =
+  | 'reported'
+  | 'acknowledged'
+  | 'categorised'
+  | 'action-noted'
+  | 'escalated'
+  | 'routed'
+  | 'closed';
 
 /** R6: an external referral recorded on the incident, with the date it was made. */
 export interface Referral {

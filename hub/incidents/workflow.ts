@@ -4,7 +4,6 @@
  * refusal with a code; it never edits or removes an earlier step. Time and actor are inputs.
  */
 import type { IncidentSummary } from '../event-bus.js';
-import type { StaffRole } from '../users/roles.js';
 import type { Incident, IncidentStep, Referral } from './incident-store.js';
 
 /** Safeguarding categories (R4), as schools' safeguarding logs group online-safety concerns. */
@@ -27,10 +26,19 @@ export type Route = (typeof ROUTES)[number];
 export const NOTE_MAX = 4000;
 export const OUTCOME_MAX = 2000;
 
+/**
+ * R6: at acknowledgement the coordinator or DSL may say the report is about a member of staff: it is routed at once,
+ * to the head, or to the chair of governors when it is about the head.
+ */
+export const ABOUT_STAFF = ['staff', 'head'] as const;
+export type AboutStaff = (typeof ABOUT_STAFF)[number];
+export const CATEGORY_REASON_MAX = 500;
+
 export type WorkflowCommand =
-  | { type: 'acknowledge' }
+  | { type: 'acknowledge'; category?: Category; aboutStaff?: AboutStaff }
+  | { type: 'categorise'; category: Category; reason: string }
   | { type: 'note'; text: string; referral?: Referral }
-  | { type: 'close'; outcome: string; category: Category }
+  | { type: 'close'; outcome: string; category?: Category }
   | { type: 'escalate'; to: Route }
   | { type: 'route'; to: Route; text?: string };
 
@@ -49,6 +57,8 @@ function hasControl(text: string): boolean {
   }
   return false;
 }
+
+const isCategory = (value: string): value is Category => (CATEGORIES as readonly string[]).includes(value);
 
 function checkText(field: string, text: string, max: number): string | null {
   if (text.trim().length === 0) return `${field}: must not be empty`;
@@ -71,9 +81,46 @@ export function transition(
   });
 
   switch (command.type) {
-    case 'acknowledge':
+    case 'acknowledge': {
       if (incident.status !== 'reported') return refuse(`incident ${incident.ref} is already acknowledged`);
-      return next({ status: 'acknowledged' }, { at, by, action: 'acknowledged' });
+      if (command.category !== undefined && !isCategory(command.category))
+        return invalid(`category: one of ${CATEGORIES.join(', ')}`);
+      if (
+        command.aboutStaff !== undefined &&
+        !(ABOUT_STAFF as readonly string[]).includes(command.aboutStaff)
+      )
+        return invalid(`aboutStaff: one of ${ABOUT_STAFF.join(', ')}`);
+      const routeTo: Route | undefined =
+        command.aboutStaff === 'head' ? 'governor' : command.aboutStaff === 'staff' ? 'head' : undefined;
+      return next(
+        {
+          status: 'acknowledged',
+          ...(command.category ? { category: command.category } : {}),
+          ...(routeTo ? { routeTo } : {}),
+        },
+        {
+          at,
+          by,
+          action: 'acknowledged',
+          ...(command.category ? { category: command.category } : {}),
+          ...(routeTo ? { routeTo } : {}),
+        },
+      );
+    }
+
+    case 'categorise': {
+      // R4: a category set while the report is open may change as the picture changes, always with the reason.
+      if (incident.status === 'reported') return refuse('acknowledge the incident before categorising it');
+      if (!isCategory(command.category)) return invalid(`category: one of ${CATEGORIES.join(', ')}`);
+      if (incident.category === command.category)
+        return refuse(`incident ${incident.ref} is already categorised as ${command.category}`);
+      const problem = checkText('reason', command.reason, CATEGORY_REASON_MAX);
+      if (problem) return invalid(problem);
+      return next(
+        { category: command.category },
+        { at, by, action: 'categorised', category: command.category, note: command.reason },
+      );
+    }
 
     case 'note': {
       if (incident.status === 'reported') return refuse('acknowledge the incident before noting actions');
@@ -102,11 +149,12 @@ export function transition(
       if (incident.status === 'reported') return refuse('acknowledge the incident before closing it');
       const problem = checkText('outcome', command.outcome, OUTCOME_MAX);
       if (problem) return invalid(problem);
-      if (!(CATEGORIES as readonly string[]).includes(command.category))
-        return invalid(`category: one of ${CATEGORIES.join(', ')}`);
+      const category = command.category ?? incident.category;
+      if (category === undefined) return invalid('category: choose one before closing');
+      if (!isCategory(category)) return invalid(`category: one of ${CATEGORIES.join(', ')}`);
       return next(
-        { status: 'closed', category: command.category },
-        { at, by, action: 'closed', outcome: command.outcome, category: command.category },
+        { status: 'closed', category },
+        { at, by, action: 'closed', outcome: command.outcome, category },
       );
     }
 
@@ -145,21 +193,4 @@ export function transition(
 /** Escalation widens a coordinator's report to the DSL; a concern already routed to the head or governors stays there. */
 function routeAfterEscalation(current: Route | undefined, to: Route): Route {
   return current === 'head' || current === 'governor' ? current : to;
-}
-
-/**
- * Who may see one incident (R4, R6), on top of the `incidents:read` permission. A concern about the head goes to the
- * chair of governors and must not be visible to anyone holding the head role, even if they are also the DSL.
- */
-export function canSeeIncident(
-  roles: readonly StaffRole[],
-  incident: Pick<IncidentSummary, 'routeTo'>,
-): boolean {
-  const route = incident.routeTo ?? 'coordinator';
-  if (route === 'governor')
-    return (
-      roles.includes('governor') ||
-      (!roles.includes('head') && (roles.includes('dsl') || roles.includes('coordinator')))
-    );
-  return roles.includes('coordinator') || roles.includes('dsl') || roles.includes('head');
 }

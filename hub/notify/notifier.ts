@@ -27,10 +27,19 @@ export interface Notice {
   link: string;
 }
 
+/** A message about an account (a change awaiting approval, a reset): to named addresses, email only. */
+export interface AccountMail {
+  to: string[];
+  subject: string;
+  text: string;
+}
+
 export interface NotifyJob {
   id: string;
   channel: 'email' | 'webhook';
-  notice: Notice;
+  /** An incident notice, or (with `mail`) an account message; the notice is absent for account messages. */
+  notice?: Notice;
+  mail?: AccountMail;
   attempts: number;
   nextAt: number;
   lastError?: string;
@@ -53,7 +62,8 @@ export function noticeFor(
     role = (
       incident.routeTo === 'head' || incident.routeTo === 'governor' ? incident.routeTo : 'dsl'
     ) as NoticeRole;
-  } else if (step.action === 'routed' && step.routeTo) {
+  } else if ((step.action === 'routed' || step.action === 'acknowledged') && step.routeTo) {
+    // Acknowledged as a concern about staff: routed in the same step (R6).
     event = 'routed';
     role = step.routeTo as NoticeRole;
   } else return null;
@@ -169,6 +179,14 @@ export class Notifier implements HubExtension {
     void this.flush();
   }
 
+  /** Queues an account message (durably, retried like a notice). A no-op without email configured. */
+  async enqueueMessage(mail: AccountMail): Promise<void> {
+    if (!this.transport || mail.to.length === 0) return;
+    const job: NotifyJob = { id: randomUUID(), channel: 'email', mail, attempts: 0, nextAt: this.deps.now() };
+    await this.deps.db.put('notify', job.id, job);
+    void this.flush();
+  }
+
   /** Sends every due job once; overlapping calls coalesce. Resolves when the queue has been worked through. */
   flush(): Promise<void> {
     if (this.flushing) {
@@ -198,7 +216,9 @@ export class Notifier implements HubExtension {
   private async attempt(job: NotifyJob): Promise<void> {
     const { log, db, now } = this.deps;
     try {
-      if (job.channel === 'email') await this.sendEmail(job.notice);
+      if (job.mail) await this.sendMail(job.mail);
+      else if (!job.notice) throw new Error('job has nothing to send');
+      else if (job.channel === 'email') await this.sendEmail(job.notice);
       else await this.sendWebhook(job.notice);
       await db.del('notify', job.id);
       this.stats.sent += 1;
@@ -216,13 +236,13 @@ export class Notifier implements HubExtension {
       if (failed) {
         this.stats.failed += 1;
         log.error(
-          { channel: job.channel, ref: job.notice.ref, attempts, err: error },
+          { channel: job.channel, ref: job.notice?.ref, attempts, err: error },
           'notification gave up',
         );
       } else {
         this.stats.retried += 1;
         log.warn(
-          { channel: job.channel, ref: job.notice.ref, attempts, err: error },
+          { channel: job.channel, ref: job.notice?.ref, attempts, err: error },
           'notification failed; will retry',
         );
       }
@@ -234,6 +254,12 @@ export class Notifier implements HubExtension {
     if (!this.transport || !email) throw new Error('email not configured');
     const { subject, text } = emailFor(notice);
     await this.transport.sendMail({ from: email.from, to: this.recipients(notice.role), subject, text });
+  }
+
+  private async sendMail(mail: AccountMail): Promise<void> {
+    const email = this.deps.config.email;
+    if (!this.transport || !email) throw new Error('email not configured');
+    await this.transport.sendMail({ from: email.from, to: mail.to, subject: mail.subject, text: mail.text });
   }
 
   private async sendWebhook(notice: Notice): Promise<void> {

@@ -10,12 +10,15 @@ export const PERMISSIONS = {
   'devices:approve': ['admin'],
   'rooms:read': ['office', 'teacher', 'coordinator', 'dsl', 'head', 'admin'],
   // R4: incidents are safeguarding records; admin alone may not read them (as in MyConcern).
-  // governor sees only incidents routed to it; per-incident visibility is canSeeIncident in hub/incidents/workflow.ts (R6).
+  // governor sees only incidents routed to it; per-incident visibility is hub/incidents/visibility.ts (R4, R6).
   'incidents:read': ['coordinator', 'dsl', 'head', 'governor'],
   'incidents:write': ['coordinator', 'dsl', 'head', 'governor'],
-  'incidents:route': ['coordinator', 'dsl'],
+  // A governor routes a concern about the head onwards; nobody else may take it back from the governors (R6).
+  'incidents:route': ['coordinator', 'dsl', 'governor'],
   'users:read': ['admin'],
   'users:write': ['admin'],
+  // S5: a second person approves any change that grants, removes or resets a report-reading role's access.
+  'accounts:approve': ['head', 'dsl'],
   'audit:read': ['admin', 'head'],
   // P8: every member of staff may see the policy and today's exemptions.
   'policy:read': ['office', 'teacher', 'coordinator', 'dsl', 'head', 'admin'],

@@ -7,6 +7,7 @@ import type { AuditLog } from '../audit/audit-log.js';
 import type { BatchOp, HubDb } from '../db/hub-db.js';
 import { generateSecret, hashSecret, verifySecret } from '../devices/password-hash.js';
 import { HubError } from '../errors.js';
+import type { AuditRecord } from '../event-bus.js';
 import { passwordProblems } from './password-policy.js';
 import { STAFF_ROLES, type StaffRole } from './roles.js';
 
@@ -21,12 +22,20 @@ export interface UserRecord {
   /** The last TOTP step accepted: that code and earlier ones are refused (no replay). */
   totpLastStep?: number;
   passwordChangedAt?: number;
+  /** Set by a reset (or an account made for someone else with a report-reading role): a new password and second
+   * factor are chosen at the next sign-in, so whoever set the old ones cannot use them. */
+  mustChangePassword?: boolean;
+  /** Where account notices for this person go (a change awaiting approval, a reset). Optional. */
+  email?: string;
 }
 
 export type PublicUser = Pick<UserRecord, 'username' | 'roles' | 'disabled'>;
 export interface UserView extends PublicUser {
   createdAt: number;
   totpEnrolled: boolean;
+  /** A new password and second factor are due at the next sign-in. */
+  mustChangePassword: boolean;
+  email?: string;
 }
 
 const USERNAME = /^[a-z][a-z0-9._-]{1,31}$/;
@@ -42,13 +51,15 @@ export class UserError extends HubError {
   }
 }
 
-function view(record: UserRecord): UserView {
+export function view(record: UserRecord): UserView {
   return {
     username: record.username,
     roles: record.roles,
     disabled: record.disabled,
     createdAt: record.createdAt,
     totpEnrolled: record.totpSecret !== undefined,
+    mustChangePassword: record.mustChangePassword === true,
+    ...(record.email ? { email: record.email } : {}),
   };
 }
 
@@ -67,19 +78,77 @@ export class UserStore {
     private readonly audit?: AuditLog,
   ) {}
 
-  private async commit(actor: string, action: string, username: string, before: unknown, after: UserRecord) {
-    const ops: BatchOp[] = [{ type: 'put', sublevel: 'users', key: username, value: after }];
-    const afterView = view(after);
-    if (this.audit)
-      await this.audit.commit([{ actor, action, target: `user:${username}`, before, after: afterView }], ops);
+  /** The op and audit record that replace one account's record; never a hash or secret in the audit record. */
+  change(
+    actor: string,
+    action: string,
+    before: UserRecord | undefined,
+    after: UserRecord,
+  ): { ops: BatchOp[]; records: AuditRecord[] } {
+    return {
+      ops: [{ type: 'put', sublevel: 'users', key: after.username, value: after }],
+      records: [
+        {
+          actor,
+          action,
+          target: `user:${after.username}`,
+          before: before && view(before),
+          after: view(after),
+        },
+      ],
+    };
+  }
+
+  /** Commits changes and their audit entries (and any further ops) in one atomic, fsynced batch. */
+  async commitAll(records: AuditRecord[], ops: BatchOp[]): Promise<void> {
+    if (this.audit) await this.audit.commit(records, ops);
     else await this.db.batch(ops, { sync: true });
+  }
+
+  private async commit(actor: string, action: string, before: UserRecord | undefined, after: UserRecord) {
+    const { ops, records } = this.change(actor, action, before, after);
+    await this.commitAll(records, ops);
+  }
+
+  /** Builds a new account's record, checking name, password and roles; throws UserError listing the problem. */
+  async newRecord(
+    username: string,
+    password: string,
+    roles: readonly string[],
+    now: number,
+    extra: Pick<UserRecord, 'mustChangePassword' | 'email'> = {},
+  ): Promise<UserRecord> {
+    if (!USERNAME.test(username))
+      throw new UserError('E_USERNAME', 'username: 2–32 of a-z, 0-9, . _ -', [
+        'username: 2–32 of a-z, 0-9, . _ -',
+      ]);
+    const problems = passwordProblems(username, password);
+    if (problems.length > 0) throw new UserError('E_WEAK_PASSWORD', problems.join('; '), problems);
+    const checked = checkRoles(roles);
+    if (await this.get(username)) throw new UserError('E_USER_EXISTS', `user '${username}' exists`);
+    return {
+      username,
+      roles: checked,
+      passwordHash: await hashSecret(password),
+      disabled: false,
+      createdAt: now,
+      passwordChangedAt: now,
+      ...extra,
+    };
+  }
+
+  /** Checks a new password against the policy and hashes it; throws UserError listing the problems. */
+  async hashNewPassword(username: string, password: string): Promise<string> {
+    const problems = passwordProblems(username, password);
+    if (problems.length > 0) throw new UserError('E_WEAK_PASSWORD', problems.join('; '), problems);
+    return hashSecret(password);
   }
 
   async get(username: string): Promise<UserRecord | undefined> {
     return this.db.get<UserRecord>('users', username);
   }
 
-  private async must(username: string): Promise<UserRecord> {
+  async must(username: string): Promise<UserRecord> {
     const record = await this.get(username);
     if (!record) throw new UserError('E_NOT_FOUND', `no user '${username}'`);
     return record;
@@ -92,24 +161,9 @@ export class UserStore {
     now: number,
     actor = 'system',
   ): Promise<PublicUser> {
-    if (!USERNAME.test(username))
-      throw new UserError('E_USERNAME', 'username: 2–32 of a-z, 0-9, . _ -', [
-        'username: 2–32 of a-z, 0-9, . _ -',
-      ]);
-    const problems = passwordProblems(username, password);
-    if (problems.length > 0) throw new UserError('E_WEAK_PASSWORD', problems.join('; '), problems);
-    const checked = checkRoles(roles);
-    if (await this.get(username)) throw new UserError('E_USER_EXISTS', `user '${username}' exists`);
-    const record: UserRecord = {
-      username,
-      roles: checked,
-      passwordHash: await hashSecret(password),
-      disabled: false,
-      createdAt: now,
-      passwordChangedAt: now,
-    };
-    await this.commit(actor, 'user.add', username, undefined, record);
-    return { username, roles: checked, disabled: false };
+    const record = await this.newRecord(username, password, roles, now);
+    await this.commit(actor, 'user.add', undefined, record);
+    return { username, roles: record.roles, disabled: false };
   }
 
   async list(): Promise<UserView[]> {
@@ -120,11 +174,15 @@ export class UserStore {
     return (await this.db.values('users')).length;
   }
 
-  /** First run: one account holding every role, with a generated password the operator is shown once. */
+  /**
+   * First run: one administrator account with a generated password the operator is shown once. Administrator only
+   * (S5): it reads no report. The head's account is added next, and the head chooses their own password and second
+   * factor at first sign-in.
+   */
   async ensureFirstRunAdmin(now: number): Promise<{ username: string; password: string } | null> {
     if ((await this.count()) > 0) return null;
     const password = generateSecret(18);
-    await this.add('admin', password, ['admin', 'head'], now, 'system:first-run');
+    await this.add('admin', password, ['admin'], now, 'system:first-run');
     return { username: 'admin', password };
   }
 
@@ -141,14 +199,14 @@ export class UserStore {
     const problems = passwordProblems(username, password);
     if (problems.length > 0) throw new UserError('E_WEAK_PASSWORD', problems.join('; '), problems);
     const next = { ...record, passwordHash: await hashSecret(password), passwordChangedAt: now };
-    await this.commit(actor, 'user.password', username, view(record), next);
+    await this.commit(actor, 'user.password', record, next);
   }
 
   async setRoles(username: string, roles: readonly string[], actor: string): Promise<UserView> {
     const record = await this.must(username);
     const next = { ...record, roles: checkRoles(roles) };
     if (record.roles.includes('admin') && !next.roles.includes('admin')) await this.keepAnAdmin(username);
-    await this.commit(actor, 'user.roles', username, view(record), next);
+    await this.commit(actor, 'user.roles', record, next);
     return view(next);
   }
 
@@ -156,7 +214,7 @@ export class UserStore {
     const record = await this.must(username);
     if (disabled && record.roles.includes('admin')) await this.keepAnAdmin(username);
     const next = { ...record, disabled };
-    await this.commit(actor, disabled ? 'user.disable' : 'user.enable', username, view(record), next);
+    await this.commit(actor, disabled ? 'user.disable' : 'user.enable', record, next);
     return view(next);
   }
 
@@ -164,14 +222,14 @@ export class UserStore {
   async resetTotp(username: string, actor: string): Promise<UserView> {
     const record = await this.must(username);
     const { totpSecret: _secret, totpLastStep: _step, ...rest } = record;
-    await this.commit(actor, 'user.reset-totp', username, view(record), rest);
+    await this.commit(actor, 'user.reset-totp', record, rest);
     return view(rest);
   }
 
   /** Stores the secret confirmed by a first valid code, and that code's step. */
   async enrolTotp(username: string, secret: string, step: number): Promise<void> {
     const record = await this.must(username);
-    await this.commit(`user:${username}`, 'user.enrol-totp', username, view(record), {
+    await this.commit(`user:${username}`, 'user.enrol-totp', record, {
       ...record,
       totpSecret: secret,
       totpLastStep: step,
@@ -184,8 +242,13 @@ export class UserStore {
     await this.db.put('users', username, { ...record, totpLastStep: step });
   }
 
+  /** Whether any account, enabled or not, holds one of these roles. */
+  async anyWithRole(roles: readonly StaffRole[]): Promise<boolean> {
+    return (await this.db.values<UserRecord>('users')).some((u) => u.roles.some((r) => roles.includes(r)));
+  }
+
   /** Refuses to remove the last enabled admin: the school would be locked out of its own accounts. */
-  private async keepAnAdmin(except: string): Promise<void> {
+  async keepAnAdmin(except: string): Promise<void> {
     const others = (await this.db.values<UserRecord>('users')).filter(
       (u) => u.username !== except && !u.disabled && u.roles.includes('admin'),
     );

@@ -16,6 +16,7 @@ import { STATUS_TEXT } from './Reports.js';
 const ACTION_TEXT: Record<IncidentStep['action'], string> = {
   reported: 'Reported',
   acknowledged: 'Acknowledged',
+  categorised: 'Category changed',
   'action-noted': 'Action noted',
   escalated: 'Escalated',
   routed: 'Routed',
@@ -79,7 +80,7 @@ export function ReportDetail({ live, id }: { live: Live; id: string }) {
     void load();
   }, [id]);
   // Another member of staff acting on the same incident: reload when the stream says it changed.
-  const streamed = live.incidents?.find((i) => i.ref === id || i.id === id);
+  const streamed = live.incidents?.find((i) => i.id === id || ('ref' in i && i.ref === id));
   useEffect(() => {
     if (streamed && incident && streamed.status !== incident.status) void load();
   }, [streamed?.status]);
@@ -133,10 +134,35 @@ export function ReportDetail({ live, id }: { live: Live; id: string }) {
     event.preventDefault();
     const form = event.currentTarget as HTMLFormElement;
     const data = new FormData(form);
+    const category = String(data.get('category') ?? '');
     void step(
       'close',
-      { outcome: String(data.get('outcome') ?? ''), category: String(data.get('category') ?? '') },
+      { outcome: String(data.get('outcome') ?? ''), ...(category ? { category } : {}) },
       'Incident closed.',
+      form,
+    );
+  }
+
+  function submitAcknowledge(event: Event) {
+    event.preventDefault();
+    const data = new FormData(event.currentTarget as HTMLFormElement);
+    const category = String(data.get('ack-category') ?? '');
+    const about = String(data.get('ack-about') ?? '');
+    void step(
+      'acknowledge',
+      { ...(category ? { category } : {}), ...(about ? { aboutStaff: about } : {}) },
+      about ? 'Acknowledged and routed.' : 'Acknowledged.',
+    );
+  }
+
+  function submitCategory(event: Event) {
+    event.preventDefault();
+    const form = event.currentTarget as HTMLFormElement;
+    const data = new FormData(form);
+    void step(
+      'category',
+      { category: String(data.get('new-category') ?? ''), reason: String(data.get('category-reason') ?? '') },
+      'Category changed.',
       form,
     );
   }
@@ -168,6 +194,10 @@ export function ReportDetail({ live, id }: { live: Live; id: string }) {
 
   const open = incident.status !== 'closed';
   const canWrite = live.may('incidents:write');
+  // A concern with the governors is theirs alone to route or close.
+  const withGovernors = incident.routeTo === 'governor';
+  const isGovernor = live.session.roles.includes('governor');
+  const mayRouteOrClose = !withGovernors || isGovernor;
   return (
     <section aria-labelledby="incident-heading">
       <p>
@@ -221,16 +251,29 @@ export function ReportDetail({ live, id }: { live: Live; id: string }) {
         <>
           <h2>Next step</h2>
           {incident.status === 'reported' ? (
-            <p>
-              <button
-                type="button"
-                class="primary"
-                disabled={busy}
-                onClick={() => void step('acknowledge', undefined, 'Acknowledged.')}
-              >
+            <form onSubmit={submitAcknowledge} aria-labelledby="ack-heading">
+              <h3 id="ack-heading">Acknowledge</h3>
+              <Select
+                id="ack-category"
+                label="Safeguarding category (optional, can be changed later)"
+                options={CATEGORIES.map((c) => [c, label(c)])}
+                empty="Not yet known"
+                error={fieldsOf('acknowledge').category}
+              />
+              <Select
+                id="ack-about"
+                label="Is this about a member of staff?"
+                options={[
+                  ['staff', 'Yes, a member of staff: route to the Headteacher'],
+                  ['head', 'Yes, the Headteacher: route to the chair of governors'],
+                ]}
+                empty="No"
+                error={fieldsOf('acknowledge').aboutStaff}
+              />
+              <button type="submit" class="primary" disabled={busy}>
                 Acknowledge
               </button>
-            </p>
+            </form>
           ) : (
             <div class="forms">
               <form onSubmit={submitNote} aria-labelledby="note-heading">
@@ -282,31 +325,58 @@ export function ReportDetail({ live, id }: { live: Live; id: string }) {
                   Save note
                 </button>
               </form>
-              <form onSubmit={submitClose} aria-labelledby="close-heading">
-                <h3 id="close-heading">Close</h3>
-                <TextArea
-                  id="outcome"
-                  label="Outcome"
-                  required
-                  maxLength={2000}
-                  rows={3}
-                  error={fieldsOf('close').outcome}
-                />
+              <form onSubmit={submitCategory} aria-labelledby="category-heading">
+                <h3 id="category-heading">
+                  {incident.category ? 'Change the category' : 'Set the category'}
+                </h3>
                 <Select
-                  id="category"
-                  label="Safeguarding category (R4)"
-                  options={CATEGORIES.map((c) => [c, label(c)])}
-                  empty="Choose a category"
+                  id="new-category"
+                  label="Safeguarding category"
+                  options={CATEGORIES.filter((c) => c !== incident.category).map((c) => [c, label(c)])}
                   required
-                  error={fieldsOf('close').category}
+                  error={fieldsOf('category').category}
                 />
-                <button type="submit" class="primary" disabled={busy}>
-                  Close incident
+                <TextArea
+                  id="category-reason"
+                  label="Reason"
+                  required
+                  maxLength={500}
+                  rows={2}
+                  error={fieldsOf('category').reason}
+                />
+                <button type="submit" disabled={busy}>
+                  Save category
                 </button>
               </form>
+              {mayRouteOrClose && (
+                <form onSubmit={submitClose} aria-labelledby="close-heading">
+                  <h3 id="close-heading">Close</h3>
+                  <TextArea
+                    id="outcome"
+                    label="Outcome"
+                    required
+                    maxLength={2000}
+                    rows={3}
+                    error={fieldsOf('close').outcome}
+                  />
+                  {!incident.category && (
+                    <Select
+                      id="category"
+                      label="Safeguarding category"
+                      options={CATEGORIES.map((c) => [c, label(c)])}
+                      empty="Choose a category"
+                      required
+                      error={fieldsOf('close').category}
+                    />
+                  )}
+                  <button type="submit" class="primary" disabled={busy}>
+                    Close incident
+                  </button>
+                </form>
+              )}
             </div>
           )}
-          {live.may('incidents:route') && (
+          {live.may('incidents:route') && mayRouteOrClose && (
             <form onSubmit={submitRoute} aria-labelledby="route-heading" class="route">
               <h3 id="route-heading">Route (R6)</h3>
               <p class="hint">

@@ -6,7 +6,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { fmtAge, fmtDateTime } from '../format.js';
 import type { Live } from '../main.js';
 import { href } from '../router.js';
-import type { IncidentSummary } from '../types.js';
+import { type InboxItem, type IncidentSummary, isRestricted } from '../types.js';
 
 export const STATUS_TEXT: Record<IncidentSummary['status'], string> = {
   reported: 'New – not acknowledged',
@@ -17,23 +17,29 @@ export const STATUS_TEXT: Record<IncidentSummary['status'], string> = {
 
 const KIND_TEXT = { report: 'Report button', tamper: 'Tamper alert' } as const;
 
-function csv(rows: IncidentSummary[]): string {
+/** Shown instead of a report's details to the head until the coordinator or DSL has read it. */
+const RESTRICTED_TEXT = 'Waiting for the coordinator or DSL';
+
+function csv(rows: InboxItem[]): string {
   const cell = (v: unknown) => {
     const s = v === undefined ? '' : String(v);
     return /[",\r\n]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s;
   };
   const head = ['ref', 'kind', 'room', 'urgency', 'received', 'status', 'routed_to', 'category'];
   const lines = rows.map((i) =>
-    [
-      i.ref,
-      i.kind,
-      i.room,
-      i.urgency,
-      new Date(i.receivedAt).toISOString(),
-      i.status,
-      i.routeTo ?? 'coordinator',
-      i.category,
-    ]
+    (isRestricted(i)
+      ? ['', '', '', '', new Date(i.receivedAt).toISOString(), i.status, '', '']
+      : [
+          i.ref,
+          i.kind,
+          i.room,
+          i.urgency,
+          new Date(i.receivedAt).toISOString(),
+          i.status,
+          i.routeTo ?? 'coordinator',
+          i.category,
+        ]
+    )
       .map(cell)
       .join(','),
   );
@@ -112,26 +118,39 @@ export function Reports({ live }: { live: Live }) {
               </tr>
             </thead>
             <tbody>
-              {shown.map((i) => (
-                <tr key={i.id} data-ref={i.ref} class={i.status === 'reported' ? 'new' : undefined}>
-                  <th scope="row">
-                    <a href={href('reports', i.ref)}>{i.ref}</a>
-                  </th>
-                  <td>{KIND_TEXT[i.kind]}</td>
-                  <td>{i.room}</td>
-                  <td>{i.urgency === 'urgent' ? <strong>‼ Urgent</strong> : 'Normal'}</td>
-                  <td>
-                    <time dateTime={new Date(i.receivedAt).toISOString()}>{fmtDateTime(i.receivedAt)}</time>
-                  </td>
-                  <td>{i.status === 'reported' ? fmtAge(now - i.receivedAt) : '–'}</td>
-                  <td>
-                    {i.status === 'reported' && <span aria-hidden="true">● </span>}
-                    {STATUS_TEXT[i.status]}
-                    {i.escalatedAt !== undefined && ' · escalated'}
-                  </td>
-                  <td>{i.routeTo ?? 'coordinator'}</td>
-                </tr>
-              ))}
+              {shown.map((i) =>
+                isRestricted(i) ? (
+                  <tr key={i.id} class="new restricted">
+                    <th scope="row">–</th>
+                    <td colSpan={3}>{RESTRICTED_TEXT}</td>
+                    <td>
+                      <time dateTime={new Date(i.receivedAt).toISOString()}>{fmtDateTime(i.receivedAt)}</time>
+                    </td>
+                    <td>{i.status === 'reported' ? fmtAge(now - i.receivedAt) : '–'}</td>
+                    <td>{STATUS_TEXT[i.status]}</td>
+                    <td>coordinator</td>
+                  </tr>
+                ) : (
+                  <tr key={i.id} data-ref={i.ref} class={i.status === 'reported' ? 'new' : undefined}>
+                    <th scope="row">
+                      <a href={href('reports', i.ref)}>{i.ref}</a>
+                    </th>
+                    <td>{KIND_TEXT[i.kind]}</td>
+                    <td>{i.room}</td>
+                    <td>{i.urgency === 'urgent' ? <strong>‼ Urgent</strong> : 'Normal'}</td>
+                    <td>
+                      <time dateTime={new Date(i.receivedAt).toISOString()}>{fmtDateTime(i.receivedAt)}</time>
+                    </td>
+                    <td>{i.status === 'reported' ? fmtAge(now - i.receivedAt) : '–'}</td>
+                    <td>
+                      {i.status === 'reported' && <span aria-hidden="true">● </span>}
+                      {STATUS_TEXT[i.status]}
+                      {i.escalatedAt !== undefined && ' · escalated'}
+                    </td>
+                    <td>{i.routeTo ?? 'coordinator'}</td>
+                  </tr>
+                ),
+              )}
             </tbody>
           </table>
         </div>

@@ -1,6 +1,6 @@
 /**
  * Settings: timetable, zones and rooms, the policy preset and matrix (P8), the exemptions register (P6), accounts and
- * roles (S1, S5) and the audit log with its chain check (S6). Each section is shown only to the roles that may use it.
+ * roles (S1, S5), approvals of account changes (S5) and the audit log with its chain check (S6). Each section is shown only to the roles that may use it.
  */
 import { useEffect, useState } from 'preact/hooks';
 import type { Permission } from '../../../hub/users/roles.js';
@@ -10,6 +10,7 @@ import type { Live } from '../main.js';
 import { href } from '../router.js';
 import type { PolicyView } from '../types.js';
 import { Accounts } from './settings/Accounts.js';
+import { Approvals } from './settings/Approvals.js';
 import { AuditLogView } from './settings/AuditLog.js';
 import { Exemptions } from './settings/Exemptions.js';
 import { PolicyEditor, TimetableEditor, ZonesRoomsEditor } from './settings/SchoolEditors.js';
@@ -21,6 +22,7 @@ const TABS: { id: string; label: string; permission: Permission }[] = [
   { id: 'policy', label: 'Policy', permission: 'policy:read' },
   { id: 'exemptions', label: 'Exemptions', permission: 'policy:read' },
   { id: 'accounts', label: 'Accounts', permission: 'users:read' },
+  { id: 'approvals', label: 'Approvals', permission: 'accounts:approve' },
   { id: 'audit', label: 'Audit log', permission: 'audit:read' },
 ];
 
@@ -53,6 +55,8 @@ export function Settings({ live, tab }: { live: Live; tab: string | undefined })
       <Notice error={error} />
       {current?.id === 'accounts' ? (
         <Accounts live={live} />
+      ) : current?.id === 'approvals' ? (
+        <Approvals live={live} />
       ) : current?.id === 'audit' ? (
         <AuditLogView />
       ) : !policy ? (

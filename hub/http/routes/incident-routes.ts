@@ -12,9 +12,11 @@ import { handOffCsv, handOffRecord, handOffText } from '../../incidents/hand-off
 import type { IncidentService } from '../../incidents/incident-service.js';
 import { incidentStats } from '../../incidents/incident-stats.js';
 import { type Incident, summarise } from '../../incidents/incident-store.js';
+import { type IncidentAccess, incidentAccess, restrictedView } from '../../incidents/visibility.js';
 import {
+  ABOUT_STAFF,
   CATEGORIES,
-  canSeeIncident,
+  CATEGORY_REASON_MAX,
   NOTE_MAX,
   OUTCOME_MAX,
   REFERRAL_AGENCIES,
@@ -42,7 +44,15 @@ const NoteBody = Type.Object(
   { additionalProperties: false },
 );
 const CloseBody = Type.Object(
-  { outcome: Text(OUTCOME_MAX), category: StringEnum(CATEGORIES) },
+  { outcome: Text(OUTCOME_MAX), category: Type.Optional(StringEnum(CATEGORIES)) },
+  { additionalProperties: false },
+);
+const AcknowledgeBody = Type.Object(
+  { category: Type.Optional(StringEnum(CATEGORIES)), aboutStaff: Type.Optional(StringEnum(ABOUT_STAFF)) },
+  { additionalProperties: false },
+);
+const CategoryBody = Type.Object(
+  { category: StringEnum(CATEGORIES), reason: Text(CATEGORY_REASON_MAX) },
   { additionalProperties: false },
 );
 const RouteBody = Type.Object(
@@ -65,10 +75,18 @@ export function incidentRoutes(deps: IncidentRouteDeps): RouteModule {
   const store = service.store;
 
   return (app, kit) => {
-    const visible = async (request: FastifyRequest, id: string): Promise<Incident | undefined> => {
+    /** The incident and what the caller may do with it; 'none' is answered as 404, so existence is not disclosed. */
+    const lookup = async (
+      request: FastifyRequest,
+    ): Promise<{ incident: Incident; access: Exclude<IncidentAccess, 'none'> } | undefined> => {
+      const id = (request.params as { id: string }).id;
       const incident = REF.test(id) ? await store.getByRef(id) : await store.get(id);
-      return incident && canSeeIncident(kit.session(request).roles, incident) ? incident : undefined;
+      if (!incident) return undefined;
+      const access = incidentAccess(kit.session(request).roles, incident);
+      return access === 'none' ? undefined : { incident, access };
     };
+    const notYet = (reply: FastifyReply) =>
+      kit.fail(reply, 403, 'E_NOT_YET', 'the coordinator or DSL reads this report first');
 
     app.get('/api/incidents', { preHandler: kit.guard('incidents:read') }, async (request, reply) => {
       const query = request.query as { status?: string; limit?: string };
@@ -82,12 +100,15 @@ export function incidentRoutes(deps: IncidentRouteDeps): RouteModule {
         return kit.fail(reply, 400, 'E_VALIDATION', 'invalid query', ['limit: an integer from 1 to 1000']);
       const { roles } = kit.session(request);
       const now = kit.now();
-      const items: (ReturnType<typeof summarise> & { ageMs: number })[] = [];
+      const items: ((ReturnType<typeof summarise> | ReturnType<typeof restrictedView>) & {
+        ageMs: number;
+      })[] = [];
       let unacknowledged = 0;
       let oldestUnacknowledgedAt: number | null = null;
       // Newest first; the count covers every visible incident, not just the page.
       for (const incident of await store.list({ limit: 100_000 })) {
-        if (!canSeeIncident(roles, incident)) continue;
+        const access = incidentAccess(roles, incident);
+        if (access === 'none') continue;
         if (incident.status === 'reported') {
           unacknowledged += 1;
           oldestUnacknowledgedAt = Math.min(
@@ -97,7 +118,10 @@ export function incidentRoutes(deps: IncidentRouteDeps): RouteModule {
         }
         const open = incident.status !== 'closed';
         if (items.length < limit && (status === 'all' || (status === 'open') === open))
-          items.push({ ...summarise(incident), ageMs: now - incident.receivedAt });
+          items.push({
+            ...(access === 'full' ? summarise(incident) : restrictedView(incident)),
+            ageMs: now - incident.receivedAt,
+          });
       }
       return {
         status: 'ok',
@@ -117,7 +141,8 @@ export function incidentRoutes(deps: IncidentRouteDeps): RouteModule {
         return kit.fail(reply, 400, 'E_VALIDATION', 'invalid query', ['/to: must not be before from']);
       const { roles } = kit.session(request);
       const visible: Incident[] = [];
-      for await (const incident of store.all()) if (canSeeIncident(roles, incident)) visible.push(incident);
+      for await (const incident of store.all())
+        if (incidentAccess(roles, incident) === 'full') visible.push(incident);
       const from = zonedTime(q.value.from, 0, deps.timeZone);
       const to = zonedTime(addDays(q.value.to, 1), 0, deps.timeZone);
       return {
@@ -127,8 +152,10 @@ export function incidentRoutes(deps: IncidentRouteDeps): RouteModule {
     });
 
     app.get('/api/incidents/:id', { preHandler: kit.guard('incidents:read') }, async (request, reply) => {
-      const incident = await visible(request, (request.params as { id: string }).id);
-      if (!incident) return kit.fail(reply, 404, 'E_NOT_FOUND', 'no such incident');
+      const found = await lookup(request);
+      if (!found) return kit.fail(reply, 404, 'E_NOT_FOUND', 'no such incident');
+      if (found.access !== 'full') return notYet(reply);
+      const { incident } = found;
       // `steps` is the chronology, oldest first.
       return { status: 'ok', data: { ...incident, ageMs: kit.now() - incident.receivedAt } };
     });
@@ -142,17 +169,27 @@ export function incidentRoutes(deps: IncidentRouteDeps): RouteModule {
         `/api/incidents/:id/${path}`,
         { preHandler: kit.guard(permission) },
         async (request, reply) => {
-          const incident = await visible(request, (request.params as { id: string }).id);
-          if (!incident) return kit.fail(reply, 404, 'E_NOT_FOUND', 'no such incident');
+          const found = await lookup(request);
+          if (!found) return kit.fail(reply, 404, 'E_NOT_FOUND', 'no such incident');
+          if (found.access !== 'full') return notYet(reply);
           const cmd = command(request);
           if (Array.isArray(cmd)) return kit.fail(reply, 400, 'E_VALIDATION', `invalid ${path} body`, cmd);
-          return apply(kit, reply, () =>
-            service.apply(incident.id, cmd, `user:${kit.session(request).username}`),
-          );
+          const { username, roles } = kit.session(request);
+          return apply(kit, reply, () => service.apply(found.incident.id, cmd, `user:${username}`, roles));
         },
       );
 
-    step('acknowledge', 'incidents:write', () => ({ type: 'acknowledge' }));
+    // R4, R6: a category, and whether the report is about a member of staff, may be given at acknowledgement.
+    step('acknowledge', 'incidents:write', (request) => {
+      const input = checkSchema('acknowledge', AcknowledgeBody, request.body ?? {});
+      if (!input.ok) return input.error.problems;
+      return { type: 'acknowledge', ...input.value };
+    });
+    step('category', 'incidents:write', (request) => {
+      const input = kit.body('category', CategoryBody, request);
+      if (Array.isArray(input)) return input;
+      return { type: 'categorise', category: input.category, reason: input.reason };
+    });
     step('note', 'incidents:write', (request) => {
       const input = kit.body('note', NoteBody, request);
       if (Array.isArray(input)) return input;
@@ -161,7 +198,11 @@ export function incidentRoutes(deps: IncidentRouteDeps): RouteModule {
     step('close', 'incidents:write', (request) => {
       const input = kit.body('close', CloseBody, request);
       if (Array.isArray(input)) return input;
-      return { type: 'close', outcome: input.outcome, category: input.category };
+      return {
+        type: 'close',
+        outcome: input.outcome,
+        ...(input.category ? { category: input.category } : {}),
+      };
     });
     // R6: a concern about staff goes to the head, about the head to the chair of governors.
     step('route', 'incidents:route', (request) => {
@@ -174,8 +215,10 @@ export function incidentRoutes(deps: IncidentRouteDeps): RouteModule {
       '/api/incidents/:id/export',
       { preHandler: kit.guard('incidents:read') },
       async (request, reply) => {
-        const incident = await visible(request, (request.params as { id: string }).id);
-        if (!incident) return kit.fail(reply, 404, 'E_NOT_FOUND', 'no such incident');
+        const found = await lookup(request);
+        if (!found) return kit.fail(reply, 404, 'E_NOT_FOUND', 'no such incident');
+        if (found.access !== 'full') return notYet(reply);
+        const { incident } = found;
         const format = (request.query as { format?: string }).format ?? 'json';
         const record = handOffRecord(incident, deps.timeZone);
         const filename = `incident-${incident.ref}`;
@@ -204,7 +247,14 @@ async function apply(kit: RouteKit, reply: FastifyReply, run: () => Promise<Inci
     return { status: 'ok', data: incident };
   } catch (error) {
     if (error instanceof HubError) {
-      const status = error.code === 'E_NOT_FOUND' ? 404 : error.code === 'E_VALIDATION' ? 400 : 409;
+      const status =
+        error.code === 'E_NOT_FOUND'
+          ? 404
+          : error.code === 'E_VALIDATION'
+            ? 400
+            : error.code === 'E_FORBIDDEN'
+              ? 403
+              : 409;
       return kit.fail(reply, status, error.code, error.message);
     }
     throw error;

@@ -1,13 +1,15 @@
 /**
- * Account administration (S1, S5): admins list, add, re-role, disable and reset the second factor of staff accounts.
- * Admin is not an incident role: nothing here reveals incident content. Every change is audited by the store (S6) and
- * ends the account's live sessions.
+ * Account administration (S1, S5): admins list, add, re-role, disable and reset staff accounts; the head or DSL
+ * approves the changes that touch a report-reading role (hub/users/account-changes.ts). Admin is not an incident
+ * role: nothing here reveals incident content. Every change is audited in the same batch as the change (S6) and ends
+ * the account's live sessions.
  */
 import { Type } from '@sinclair/typebox';
-import type { FastifyReply } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { StringEnum } from '../../../schemas/common.js';
 import type { EventBus } from '../../event-bus.js';
-import { STAFF_ROLES } from '../../users/roles.js';
+import type { AccountChanges, ChangeOutcome, ChangeRequest } from '../../users/account-changes.js';
+import { can, STAFF_ROLES } from '../../users/roles.js';
 import { UserError, type UserStore } from '../../users/user-store.js';
 import type { RouteKit, RouteModule } from '../http-server.js';
 
@@ -21,6 +23,7 @@ const AddBody = Type.Object(
     username: Type.String({ minLength: 2, maxLength: 32 }),
     password: Type.String({ minLength: 1, maxLength: 256 }),
     roles: Roles,
+    email: Type.Optional(Type.String({ format: 'email', maxLength: 254 })),
   },
   { additionalProperties: false },
 );
@@ -31,28 +34,39 @@ const PasswordBody = Type.Object(
   { additionalProperties: false },
 );
 
+const STATUS: Record<string, number> = {
+  E_NOT_FOUND: 404,
+  E_USER_EXISTS: 409,
+  E_LAST_ADMIN: 409,
+  E_SELF: 403,
+  E_FORBIDDEN: 403,
+};
+
 function failUser(kit: RouteKit, reply: FastifyReply, error: unknown) {
   if (!(error instanceof UserError)) throw error;
-  const status =
-    error.code === 'E_NOT_FOUND'
-      ? 404
-      : error.code === 'E_USER_EXISTS' || error.code === 'E_LAST_ADMIN'
-        ? 409
-        : 400;
   return kit.fail(
     reply,
-    status,
+    STATUS[error.code] ?? 400,
     error.code,
     error.message,
     error.problems.length ? error.problems : undefined,
   );
 }
 
-export function userRoutes(deps: { users: UserStore; bus: EventBus }): RouteModule {
-  const { users, bus } = deps;
+export function userRoutes(deps: { users: UserStore; changes: AccountChanges; bus: EventBus }): RouteModule {
+  const { users, changes, bus } = deps;
   return (app, kit) => {
-    const actor = (request: Parameters<RouteKit['session']>[0]) => `user:${kit.session(request).username}`;
+    const actorOf = (request: FastifyRequest) => {
+      const { username, roles } = kit.session(request);
+      return { username, roles };
+    };
     const name = (request: { params: unknown }) => (request.params as { name: string }).name;
+    /** Applied now (sessions of the account end), or 202 with the pending change a second person must approve. */
+    const answer = (reply: FastifyReply, username: string, outcome: ChangeOutcome, created = false) => {
+      if (!outcome.applied) return reply.code(202).send({ status: 'ok', data: { pending: outcome.pending } });
+      bus.emit('account.changed', { username });
+      return reply.code(created ? 201 : 200).send({ status: 'ok', data: outcome.user });
+    };
 
     app.get('/api/users', { preHandler: kit.guard('users:read') }, async () => ({
       status: 'ok',
@@ -63,46 +77,106 @@ export function userRoutes(deps: { users: UserStore; bus: EventBus }): RouteModu
       const input = kit.body('user', AddBody, request);
       if (Array.isArray(input)) return kit.fail(reply, 400, 'E_VALIDATION', 'invalid user', input);
       try {
-        const user = await users.add(input.username, input.password, input.roles, kit.now(), actor(request));
-        return reply.code(201).send({ status: 'ok', data: user });
+        // Checks name, password and roles before anything is kept, pending or not.
+        const record = await users.newRecord(input.username, input.password, input.roles, kit.now());
+        const outcome = await changes.request(actorOf(request), {
+          kind: 'add',
+          username: record.username,
+          roles: record.roles,
+          passwordHash: record.passwordHash,
+          ...(input.email ? { email: input.email } : {}),
+        });
+        return answer(reply, record.username, outcome, true);
       } catch (error) {
         return failUser(kit, reply, error);
       }
     });
 
-    const change = (
-      path: string,
-      run: (request: Parameters<RouteKit['session']>[0]) => Promise<unknown> | string[],
-    ) =>
+    const change = (path: string, build: (request: FastifyRequest) => Promise<ChangeRequest | string[]>) =>
       app.post(
         `/api/users/:name/${path}`,
         { preHandler: kit.guard('users:write') },
         async (request, reply) => {
           try {
-            const result = await run(request);
-            if (Array.isArray(result)) return kit.fail(reply, 400, 'E_VALIDATION', `invalid ${path}`, result);
-            bus.emit('account.changed', { username: name(request) });
-            return { status: 'ok', data: result ?? null };
+            const built = await build(request);
+            if (Array.isArray(built)) return kit.fail(reply, 400, 'E_VALIDATION', `invalid ${path}`, built);
+            return answer(reply, built.username, await changes.request(actorOf(request), built));
           } catch (error) {
             return failUser(kit, reply, error);
           }
         },
       );
 
-    change('role', (request) => {
+    change('role', async (request) => {
       const input = kit.body('role', RolesBody, request);
-      return Array.isArray(input) ? input : users.setRoles(name(request), input.roles, actor(request));
+      return Array.isArray(input) ? input : { kind: 'roles', username: name(request), roles: input.roles };
     });
-    change('disable', (request) => {
-      const input = kit.body('disable', DisableBody, request);
-      return Array.isArray(input) ? input : users.setDisabled(name(request), input.disabled, actor(request));
-    });
-    change('reset-totp', (request) => users.resetTotp(name(request), actor(request)));
-    change('password', (request) => {
+    change('reset-totp', async (request) => ({ kind: 'reset-totp', username: name(request) }));
+    change('password', async (request) => {
       const input = kit.body('password', PasswordBody, request);
-      return Array.isArray(input)
-        ? input
-        : users.setPassword(name(request), input.password, kit.now(), actor(request)).then(() => null);
+      if (Array.isArray(input)) return input;
+      const username = name(request);
+      return {
+        kind: 'password',
+        username,
+        passwordHash: await users.hashNewPassword(username, input.password),
+      };
+    });
+
+    // Disabling takes access away and never grants it: at once, by an admin, never to the admin's own account.
+    app.post('/api/users/:name/disable', { preHandler: kit.guard('users:write') }, async (request, reply) => {
+      const input = kit.body('disable', DisableBody, request);
+      if (Array.isArray(input)) return kit.fail(reply, 400, 'E_VALIDATION', 'invalid disable', input);
+      const username = name(request);
+      if (username === kit.session(request).username)
+        return kit.fail(reply, 403, 'E_SELF', 'no account may disable or enable itself');
+      try {
+        const user = await users.setDisabled(
+          username,
+          input.disabled,
+          `user:${kit.session(request).username}`,
+        );
+        bus.emit('account.changed', { username });
+        return { status: 'ok', data: user };
+      } catch (error) {
+        return failUser(kit, reply, error);
+      }
+    });
+
+    // Pending changes: the approvers decide them; administrators see (and may withdraw) what they asked for.
+    app.get('/api/approvals', { preHandler: kit.guard() }, async (request, reply) => {
+      const { roles } = kit.session(request);
+      if (!can(roles, 'accounts:approve') && !can(roles, 'users:read'))
+        return kit.fail(reply, 403, 'E_FORBIDDEN', 'your role may not see account approvals');
+      return { status: 'ok', data: await changes.pending() };
+    });
+
+    app.post(
+      '/api/approvals/:id/approve',
+      { preHandler: kit.guard('accounts:approve') },
+      async (request, reply) => {
+        try {
+          const id = (request.params as { id: string }).id;
+          const pending = (await changes.pending()).find((p) => p.id === id);
+          const user = await changes.approve(actorOf(request), id);
+          if (pending) bus.emit('account.changed', { username: pending.username });
+          return { status: 'ok', data: user };
+        } catch (error) {
+          return failUser(kit, reply, error);
+        }
+      },
+    );
+
+    app.post('/api/approvals/:id/refuse', { preHandler: kit.guard() }, async (request, reply) => {
+      const { roles } = kit.session(request);
+      if (!can(roles, 'accounts:approve') && !can(roles, 'users:write'))
+        return kit.fail(reply, 403, 'E_FORBIDDEN', 'your role may not refuse account changes');
+      try {
+        await changes.reject(actorOf(request), (request.params as { id: string }).id);
+        return { status: 'ok', data: null };
+      } catch (error) {
+        return failUser(kit, reply, error);
+      }
     });
   };
 }

@@ -200,20 +200,38 @@ describe('safeguarding API (R2–R6, S1–S3, S5, S6)', () => {
 
   it('S6: every step and account change is in the hash-chained audit log, without incident text', async () => {
     const admin = staff.admin as StaffClient;
+    const head = staff.head1 as StaffClient;
     expect((await (staff.coord as StaffClient).get('/api/audit')).status).toBe(403);
     const entries = data(await admin.get<{ action: string; target: string }[]>('/api/audit?limit=500'));
     const actions = entries.map((e) => e.action);
-    expect(actions).toEqual(
-      expect.arrayContaining(['user.add', 'user.enrol-totp', 'incident.acknowledged', 'incident.closed']),
+    expect(actions).toEqual(expect.arrayContaining(['user.add', 'user.enrol-totp']));
+    // R4: the administrator reads no incident, so no row about one either; the head reads those it may see.
+    expect(entries.filter((e) => e.target.startsWith('incident:'))).toEqual([]);
+    const headRows = data(await head.get<{ action: string; target: string }[]>('/api/audit?limit=500'));
+    expect(headRows.map((e) => e.action)).toEqual(
+      expect.arrayContaining(['incident.acknowledged', 'incident.closed']),
     );
     expect(JSON.stringify(entries)).not.toContain('onerror');
-    expect(data(await admin.get('/api/audit/verify'))).toMatchObject({ ok: true });
+    expect(JSON.stringify(headRows)).not.toContain('onerror');
+    expect(data(await admin.get('/api/audit/verify'))).toMatchObject({ ok: true, checked: entries.length });
     const exported = await admin.get('/api/audit/export');
     const lines = exported.text
       .trim()
       .split('\n')
-      .map((l) => JSON.parse(l) as { seq: number });
-    expect(lines.map((l) => l.seq)).toEqual(lines.map((_, i) => i + 1));
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(lines).toHaveLength(entries.length);
+    // No sequence numbers or hashes: gaps would give hidden rows away.
+    for (const line of lines)
+      for (const field of ['seq', 'prev', 'hash']) expect(line).not.toHaveProperty(field);
+    // Paging by cursor reaches every row once, newest first.
+    const first = data(await admin.get<{ cursor: string; at: number }[]>('/api/audit?limit=3'));
+    const next = data(
+      await admin.get<{ cursor: string }[]>(
+        `/api/audit?limit=500&before=${encodeURIComponent(first[2]?.cursor ?? '')}`,
+      ),
+    );
+    expect(first.length + next.length).toBe(entries.length);
+    expect((await admin.get('/api/audit?before=12')).status).toBe(400);
   });
 
   it('S1, S5: admins manage accounts; weak passwords refused; a disabled account loses its session', async () => {
@@ -248,18 +266,30 @@ describe('safeguarding API (R2–R6, S1–S3, S5, S6)', () => {
     expect((await teacher.get('/api/session')).status).toBe(401);
     expect((await teacher.signIn()).status).toBe(401);
     expect((await admin.post('/api/users/itadmin/disable', { disabled: true })).status).toBe(200);
+    // S5: no account disables itself (nor, with it, the last administrator).
     expect((await admin.post('/api/users/admin/disable', { disabled: true })).body).toMatchObject({
-      error: { code: 'E_LAST_ADMIN' },
+      error: { code: 'E_SELF' },
     });
   });
 
-  it('S3: resetting a second factor forces re-enrolment', async () => {
+  it('S3, S5: resetting the second factor of a report reader waits for the head, then forces re-enrolment', async () => {
     const admin = staff.admin as StaffClient;
-    expect(data(await admin.post('/api/users/dsl1/reset-totp'))).toMatchObject({ totpEnrolled: false });
+    const requested = await admin.post<{ pending: { id: string } }>('/api/users/dsl1/reset-totp');
+    expect(requested.status).toBe(202);
     const dsl = new StaffClient(fixture.hub.httpUrl, 'dsl1', PASSWORD);
     expect(data(await dsl.post('/api/login', { username: 'dsl1', password: PASSWORD }))).toMatchObject({
-      needsTotpEnrolment: true,
+      needsTotp: true,
     });
+    const { id } = data(requested).pending;
+    expect(data(await (staff.head1 as StaffClient).post(`/api/approvals/${id}/approve`))).toMatchObject({
+      totpEnrolled: false,
+      mustChangePassword: true,
+    });
+    const login = data(
+      await dsl.post<Record<string, unknown>>('/api/login', { username: 'dsl1', password: PASSWORD }),
+    );
+    expect(login.needsTotp).toBeUndefined();
+    expect(login.csrf).toBeUndefined();
   });
 
   it('S1: five wrong passwords lock the account (429 with Retry-After), the right one then too', async () => {

@@ -8,7 +8,8 @@ import { api, errorText, fieldErrors } from '../../api.js';
 import { Input, Notice } from '../../components/Field.js';
 import { fmtDateTime } from '../../format.js';
 import type { Live } from '../../main.js';
-import type { UserView } from '../../types.js';
+import type { PendingView, UserView } from '../../types.js';
+import { Approvals } from './Approvals.js';
 
 const ROLE_TEXT: Record<string, string> = {
   office: 'Office',
@@ -52,7 +53,9 @@ export function Accounts({ live }: { live: Live }) {
   const [error, setError] = useState('');
   const [ok, setOk] = useState('');
   const [fields, setFields] = useState<{ form: string; f: Record<string, string> }>({ form: '', f: {} });
+  const [changed, setChanged] = useState(0);
   const write = live.may('users:write');
+  const me = live.session.username;
 
   async function load() {
     try {
@@ -65,14 +68,20 @@ export function Accounts({ live }: { live: Live }) {
     void load();
   }, []);
 
+  /** A change is made at once, or waits for the headteacher or DSL to approve it: the message says which. */
   async function act(form: string, call: () => Promise<unknown>, done: string, el?: HTMLFormElement) {
     setError('');
     setOk('');
     setFields({ form: '', f: {} });
     try {
-      await call();
-      setOk(done);
+      const result = (await call()) as { pending?: PendingView } | null;
+      setOk(
+        result?.pending
+          ? `Waiting for approval by the headteacher or the DSL: ${result.pending.description}.`
+          : done,
+      );
       el?.reset();
+      setChanged((n) => n + 1);
       await load();
     } catch (e) {
       setError(errorText(e));
@@ -85,6 +94,13 @@ export function Accounts({ live }: { live: Live }) {
     <section aria-labelledby="acc-heading">
       <h2 id="acc-heading">Accounts and roles</h2>
       <Notice error={error} ok={ok} />
+      {users && !users.some((u) => u.roles.includes('head')) && (
+        <p class="notice" data-testid="head-setup">
+          There is no headteacher account yet. Add one below with a first password and give it to the
+          headteacher privately: at their first sign-in they choose their own password and set up their second
+          factor.
+        </p>
+      )}
       {!users ? (
         <p>Loading…</p>
       ) : (
@@ -106,10 +122,19 @@ export function Accounts({ live }: { live: Live }) {
                 <tr key={u.username}>
                   <th scope="row">{u.username}</th>
                   <td>{u.roles.map((r) => ROLE_TEXT[r] ?? r).join(', ')}</td>
-                  <td>{u.totpEnrolled ? 'Set up' : 'Not set up'}</td>
+                  <td>
+                    {u.mustChangePassword
+                      ? 'New password and second factor due at next sign-in'
+                      : u.totpEnrolled
+                        ? 'Set up'
+                        : 'Not set up'}
+                  </td>
                   <td>{u.disabled ? 'Disabled' : 'Active'}</td>
                   <td>{fmtDateTime(u.createdAt)}</td>
-                  {write && (
+                  {write && u.username === me && (
+                    <td class="actions">Change your password on Your account.</td>
+                  )}
+                  {write && u.username !== me && (
                     <td class="actions">
                       <button
                         type="button"
@@ -131,7 +156,7 @@ export function Accounts({ live }: { live: Live }) {
                             void act(
                               'row',
                               () => api('POST', `/api/users/${u.username}/reset-totp`),
-                              `${u.username} will set up a new second factor at next sign-in.`,
+                              `${u.username} will choose a new password and set up a new second factor at next sign-in.`,
                             )
                           }
                         >
@@ -185,6 +210,9 @@ export function Accounts({ live }: { live: Live }) {
                   username: String(data.get('new-username')).trim(),
                   password: String(data.get('new-password')),
                   roles: data.getAll('roles').map(String),
+                  ...(String(data.get('new-email') ?? '').trim()
+                    ? { email: String(data.get('new-email')).trim() }
+                    : {}),
                 }),
               'Account added. Roles that see incidents or change policy set up a second factor at first sign-in.',
               el,
@@ -202,12 +230,21 @@ export function Accounts({ live }: { live: Live }) {
             required
             error={f('add').password}
           />
+          <Input
+            id="new-email"
+            label="Email (optional)"
+            type="email"
+            autocomplete="off"
+            hint="Where this person is told about changes to their account."
+            error={f('add').email}
+          />
           <RoleBoxes prefix="new" checked={[]} error={f('add').roles} />
           <button type="submit" class="primary">
             Add account
           </button>
         </form>
       )}
+      <Approvals live={live} reload={changed} />
     </section>
   );
 }

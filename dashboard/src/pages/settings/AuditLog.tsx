@@ -1,9 +1,9 @@
-/** Audit log (S6): newest first, paged; verify the hash chain; export as JSON lines. */
+/** Audit log (S6): newest first, paged; verify the hash chain; export as JSON lines. Only the rows this role may read. */
 import { useEffect, useState } from 'preact/hooks';
 import { api, errorText } from '../../api.js';
 import { Notice } from '../../components/Field.js';
 import { fmtDateTime } from '../../format.js';
-import type { AuditEntry, VerifyResult } from '../../types.js';
+import type { AuditRow, VerifyResult } from '../../types.js';
 
 const PAGE = 50;
 
@@ -11,16 +11,16 @@ const PAGE = 50;
 const summary = (v: unknown) => (v === undefined ? '' : JSON.stringify(v).slice(0, 240));
 
 export function AuditLogView() {
-  const [entries, setEntries] = useState<AuditEntry[]>([]);
+  const [entries, setEntries] = useState<AuditRow[]>([]);
   const [more, setMore] = useState(false);
   const [verify, setVerify] = useState<VerifyResult | null>(null);
   const [error, setError] = useState('');
 
-  async function load(before?: number) {
+  async function load(before?: string) {
     try {
-      const page = await api<AuditEntry[]>(
+      const page = await api<AuditRow[]>(
         'GET',
-        `/api/audit?limit=${PAGE}${before ? `&before=${before}` : ''}`,
+        `/api/audit?limit=${PAGE}${before ? `&before=${encodeURIComponent(before)}` : ''}`,
       );
       setEntries((all) => (before ? [...all, ...page] : page));
       setMore(page.length === PAGE);
@@ -52,8 +52,8 @@ export function AuditLogView() {
       {verify && (
         <p role="status" class={verify.ok ? 'ok' : 'error'} data-testid="audit-verify">
           {verify.ok
-            ? `✓ Chain intact: ${verify.checked} entries checked.`
-            : `✗ Chain broken at entry ${verify.broken?.seq}: ${verify.broken?.reason}.`}
+            ? `✓ Chain intact: every entry checked, ${verify.checked} of them yours to read.`
+            : `✗ Chain broken${verify.broken?.at ? ` at the entry of ${fmtDateTime(verify.broken.at)}` : ''}: ${verify.broken?.reason}.`}
         </p>
       )}
       <div class="table-wrap">
@@ -61,7 +61,6 @@ export function AuditLogView() {
           <caption>Changes, newest first</caption>
           <thead>
             <tr>
-              <th scope="col">#</th>
               <th scope="col">When</th>
               <th scope="col">Who</th>
               <th scope="col">Action</th>
@@ -71,8 +70,7 @@ export function AuditLogView() {
           </thead>
           <tbody>
             {entries.map((e) => (
-              <tr key={e.seq}>
-                <td>{e.seq}</td>
+              <tr key={e.cursor}>
                 <td>{fmtDateTime(e.at)}</td>
                 <td>{e.actor}</td>
                 <td>{e.action}</td>
@@ -86,7 +84,7 @@ export function AuditLogView() {
         </table>
       </div>
       {more && (
-        <button type="button" onClick={() => void load(entries[entries.length - 1]?.seq)}>
+        <button type="button" onClick={() => void load(entries[entries.length - 1]?.cursor)}>
           Older entries
         </button>
       )}

@@ -1,0 +1,246 @@
+/**
+ * Separation of duties over the real HTTP API of a real hub, with a real SMTP server on loopback (S1, S5, S6): the
+ * first-run account is administrator only; the first head is set up without approval and must choose their own
+ * password; afterwards no administrator can give anyone (themselves included) the power to read reports, or take over
+ * a report reader's account, without a second person.
+ */
+import type { AddressInfo } from 'node:net';
+import { SMTPServer } from 'smtp-server';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type HubFixture, startTestHub, waitFor } from '../../support/hub-fixture.js';
+import { data, StaffClient } from '../../support/staff-client.js';
+
+const PASSWORD = 'tulip lantern orbit 42';
+
+interface Pending {
+  id: string;
+  username: string;
+  requestedBy: string;
+  description: string;
+}
+
+describe('separation of duties for accounts (S1, S5, S6)', () => {
+  let smtp: SMTPServer;
+  let fixture: HubFixture;
+  const mails: { to: string[]; raw: string }[] = [];
+  let admin: StaffClient;
+  let admin2: StaffClient;
+  let head: StaffClient;
+  let dsl: StaffClient;
+
+  const roles = async (username: string) => (await fixture.hub.users.get(username))?.roles;
+  const actions = async () =>
+    (await fixture.hub.audit.list({ limit: 1000, reverse: false })).map((e) => e.action);
+
+  beforeAll(async () => {
+    smtp = new SMTPServer({
+      authOptional: true,
+      disabledCommands: ['STARTTLS'],
+      logger: false,
+      onData(stream, session, callback) {
+        const chunks: Buffer[] = [];
+        stream.on('data', (c: Buffer) => chunks.push(c));
+        stream.on('end', () => {
+          mails.push({
+            to: session.envelope.rcptTo.map((r) => r.address),
+            raw: Buffer.concat(chunks).toString(),
+          });
+          callback();
+        });
+      },
+    });
+    await new Promise<void>((ok) => smtp.listen(0, '127.0.0.1', ok));
+    fixture = await startTestHub({
+      config: {
+        notifications: {
+          dashboardUrl: 'https://hub.school.example/',
+          email: {
+            host: '127.0.0.1',
+            port: (smtp.server.address() as AddressInfo).port,
+            from: 'hub@school.example',
+            to: { head: ['head-office@school.example'], dsl: ['dsl-office@school.example'] },
+          },
+          retryDelaySeconds: 1,
+        },
+      },
+    });
+    const first = fixture.hub.firstRunAdmin;
+    if (!first) throw new Error('no first-run admin');
+    admin = new StaffClient(fixture.hub.httpUrl, first.username, first.password);
+    expect((await admin.signIn()).status).toBe(200);
+  });
+
+  afterAll(async () => {
+    await fixture?.dispose();
+    await new Promise<void>((ok) => smtp?.close(() => ok()));
+  });
+
+  it('S5: the first-run account is administrator only and reads no report', async () => {
+    expect(await roles('admin')).toEqual(['admin']);
+    expect((await admin.get('/api/incidents')).status).toBe(403);
+  });
+
+  it('S5: no account grants itself a role, even through another route', async () => {
+    for (const r of [['admin', 'dsl'], ['admin', 'governor'], ['admin', 'head'], ['office']]) {
+      const reply = await admin.post('/api/users/admin/role', { roles: r });
+      expect(reply.status, r.join('+')).toBe(403);
+      expect(reply.body).toMatchObject({ error: { code: 'E_SELF' } });
+    }
+    expect((await admin.post('/api/users/admin/reset-totp')).status).toBe(403);
+    expect(
+      (await admin.post('/api/users/admin/password', { password: 'another long passphrase 7' })).status,
+    ).toBe(403);
+    expect(await roles('admin')).toEqual(['admin']);
+    expect(await actions()).not.toContain('account.change-requested');
+  });
+
+  it('S1, S5: the first head is set up without approval and must choose their own password and second factor', async () => {
+    const added = await admin.post('/api/users', {
+      username: 'hattie',
+      password: PASSWORD,
+      roles: ['head'],
+      email: 'hattie@school.example',
+    });
+    expect(added.status).toBe(201);
+    expect(data(added)).toMatchObject({ roles: ['head'], mustChangePassword: true, totpEnrolled: false });
+    head = new StaffClient(fixture.hub.httpUrl, 'hattie', PASSWORD);
+    const login = data(
+      await head.post<Record<string, unknown>>('/api/login', { username: 'hattie', password: PASSWORD }),
+    );
+    expect(login.csrf).toBeUndefined();
+    // A second head, once one exists, waits for approval like any other grant.
+    const second = await admin.post<{ pending: Pending }>('/api/users', {
+      username: 'deputy',
+      password: PASSWORD,
+      roles: ['head'],
+    });
+    expect(second.status).toBe(202);
+    expect(await fixture.hub.users.get('deputy')).toBeUndefined();
+    // The head, signed in (test helper: straight to the store, as the forced change is the sign-in page's job), and
+    // a DSL set up by the store.
+    await fixture.hub.users.setPassword('hattie', 'our new head chooses 99', Date.now(), 'user:hattie');
+    const record = await fixture.hub.users.get('hattie');
+    if (record) await fixture.hub.db.put('users', 'hattie', { ...record, mustChangePassword: false });
+    head = new StaffClient(fixture.hub.httpUrl, 'hattie', 'our new head chooses 99');
+    expect((await head.signIn()).status).toBe(200);
+    await fixture.hub.users.add('dora', PASSWORD, ['dsl'], Date.now());
+    dsl = new StaffClient(fixture.hub.httpUrl, 'dora', PASSWORD);
+    expect((await dsl.signIn()).status).toBe(200);
+    await head.post(`/api/approvals/${data(second).pending.id}/refuse`);
+  });
+
+  it('S5, S6: granting a report-reading role waits for a second person; the requester cannot approve it', async () => {
+    await fixture.hub.users.add('tom', PASSWORD, ['teacher'], Date.now());
+    await fixture.hub.users.add('adam', PASSWORD, ['admin', 'head'], Date.now());
+    admin2 = new StaffClient(fixture.hub.httpUrl, 'adam', PASSWORD);
+    expect((await admin2.signIn()).status).toBe(200);
+    const mailsBefore = mails.length;
+    const requested = await admin2.post<{ pending: Pending }>('/api/users/tom/role', {
+      roles: ['teacher', 'dsl'],
+    });
+    expect(requested.status).toBe(202);
+    const { pending } = data(requested);
+    expect(pending).toMatchObject({ username: 'tom', requestedBy: 'adam' });
+    expect(pending.description).toContain('designated safeguarding lead');
+    expect(await roles('tom')).toEqual(['teacher']);
+    // The requester holds head too, but still may not approve their own request; an admin may not approve at all.
+    expect((await admin2.post(`/api/approvals/${pending.id}/approve`)).body).toMatchObject({
+      error: { code: 'E_SELF' },
+    });
+    expect((await admin.post(`/api/approvals/${pending.id}/approve`)).status).toBe(403);
+    expect(await roles('tom')).toEqual(['teacher']);
+    // The approvers are told by email.
+    const notice = await waitFor(
+      () => mails.slice(mailsBefore).find((m) => m.to.includes('head-office@school.example')),
+      'approval request email',
+    );
+    expect(notice.raw).toContain('waiting for your approval');
+    expect(data(await head.post(`/api/approvals/${pending.id}/approve`))).toMatchObject({
+      roles: ['teacher', 'dsl'],
+    });
+    expect(await roles('tom')).toEqual(['teacher', 'dsl']);
+    const log = await fixture.hub.audit.list({ limit: 1000, reverse: false });
+    const mine = log.filter((e) => e.target === 'user:tom').map((e) => [e.action, e.actor]);
+    expect(mine.slice(-3)).toEqual([
+      ['account.change-requested', 'user:adam'],
+      ['account.change-approved', 'user:hattie'],
+      ['user.roles', 'user:adam'],
+    ]);
+    expect((await admin.get<Pending[]>('/api/approvals')).status).toBe(200);
+    expect(data(await admin.get<Pending[]>('/api/approvals'))).toEqual([]);
+  });
+
+  it('S5: nobody approves a change to their own account; a refusal changes nothing and is audited', async () => {
+    const aboutHead = await admin.post<{ pending: Pending }>('/api/users/hattie/role', {
+      roles: ['head', 'governor'],
+    });
+    expect(aboutHead.status).toBe(202);
+    const { id } = data(aboutHead).pending;
+    expect((await head.post(`/api/approvals/${id}/approve`)).body).toMatchObject({
+      error: { code: 'E_SELF' },
+    });
+    expect(await roles('hattie')).toEqual(['head']);
+    expect((await dsl.post(`/api/approvals/${id}/refuse`)).status).toBe(200);
+    expect(await roles('hattie')).toEqual(['head']);
+    expect((await head.post(`/api/approvals/${id}/approve`)).status).toBe(404);
+    expect((await fixture.hub.audit.list({ limit: 1 }))[0]).toMatchObject({
+      action: 'account.change-refused',
+      actor: 'user:dora',
+    });
+    // Removing a report-reading role waits too; a change among other roles does not.
+    expect((await admin.post('/api/users/tom/role', { roles: ['teacher'] })).status).toBe(202);
+    expect((await admin.post('/api/users/tom/role', { roles: ['teacher', 'dsl', 'office'] })).status).toBe(
+      200,
+    );
+    expect(await roles('tom')).toEqual(['teacher', 'dsl', 'office']);
+  });
+
+  it('S1, S5: a reset of a report reader waits; the old password works until approved, then a new one is due', async () => {
+    const mailsBefore = mails.length;
+    const requested = await admin.post<{ pending: Pending }>('/api/users/hattie/password', {
+      password: 'admin knows this one 55',
+    });
+    expect(requested.status).toBe(202);
+    // Until approved, the administrator's password does not open the head's account.
+    const attempt = await new StaffClient(fixture.hub.httpUrl, 'hattie', 'admin knows this one 55').post(
+      '/api/login',
+      { username: 'hattie', password: 'admin knows this one 55' },
+    );
+    expect(attempt.status).toBe(401);
+    const { id } = data(requested).pending;
+    expect(data(await dsl.post(`/api/approvals/${id}/approve`))).toMatchObject({
+      mustChangePassword: true,
+      totpEnrolled: false,
+    });
+    const record = await fixture.hub.users.get('hattie');
+    expect(record?.totpSecret).toBeUndefined();
+    // The head is told, at her own address.
+    const told = await waitFor(
+      () =>
+        mails
+          .slice(mailsBefore)
+          .find((m) => m.to.includes('hattie@school.example') && /approved/.test(m.raw)),
+      'reset email to the head',
+    );
+    expect(told.raw).toContain('choose a new password');
+    // The head's sessions ended with the change.
+    expect((await head.get('/api/session')).status).toBe(401);
+    const afterReset = data(
+      await head.post<Record<string, unknown>>('/api/login', {
+        username: 'hattie',
+        password: 'admin knows this one 55',
+      }),
+    );
+    expect(afterReset.csrf).toBeUndefined();
+    expect(afterReset.needsTotp).toBeUndefined();
+  });
+
+  it('S5: a password reset for a role that reads no report is made at once, still with a new password due', async () => {
+    const reply = await admin.post('/api/users/adam/password', { password: 'a fresh passphrase 2026' });
+    expect(reply.status).toBe(202); // adam holds head
+    await fixture.hub.users.add('olive', PASSWORD, ['office'], Date.now());
+    const office = await admin.post('/api/users/olive/password', { password: 'a fresh passphrase 2026' });
+    expect(office.status).toBe(200);
+    expect(data(office)).toMatchObject({ mustChangePassword: true });
+  });
+});
