@@ -26,6 +26,8 @@ export const SUBLEVELS = [
   'compliance',
   'confiscations',
   'policy-sent',
+  'login-limits',
+  'login-devices',
 ] as const;
 export type SublevelName = (typeof SUBLEVELS)[number];
 

@@ -21,12 +21,15 @@ export interface UserRecord {
   /** The last TOTP step accepted: that code and earlier ones are refused (no replay). */
   totpLastStep?: number;
   passwordChangedAt?: number;
+  /** Set by a reset someone else made: the user must choose a new password at next sign-in, before any session. */
+  mustChangePassword?: boolean;
 }
 
 export type PublicUser = Pick<UserRecord, 'username' | 'roles' | 'disabled'>;
 export interface UserView extends PublicUser {
   createdAt: number;
   totpEnrolled: boolean;
+  mustChangePassword: boolean;
 }
 
 const USERNAME = /^[a-z][a-z0-9._-]{1,31}$/;
@@ -49,6 +52,7 @@ function view(record: UserRecord): UserView {
     disabled: record.disabled,
     createdAt: record.createdAt,
     totpEnrolled: record.totpSecret !== undefined,
+    mustChangePassword: record.mustChangePassword === true,
   };
 }
 
@@ -136,12 +140,30 @@ export class UserStore {
     return { username: record.username, roles: record.roles, disabled: record.disabled };
   }
 
+  /**
+   * Sets a password. Set by anyone but the user (an admin's reset, the CLI), it is a temporary one: the user must
+   * choose their own at next sign-in. Set by the user, it clears that demand.
+   */
   async setPassword(username: string, password: string, now: number, actor: string): Promise<void> {
     const record = await this.must(username);
     const problems = passwordProblems(username, password);
     if (problems.length > 0) throw new UserError('E_WEAK_PASSWORD', problems.join('; '), problems);
-    const next = { ...record, passwordHash: await hashSecret(password), passwordChangedAt: now };
+    const { mustChangePassword: _was, ...rest } = record;
+    const next: UserRecord = {
+      ...rest,
+      passwordHash: await hashSecret(password),
+      passwordChangedAt: now,
+      ...(actor === `user:${username}` ? {} : { mustChangePassword: true }),
+    };
     await this.commit(actor, 'user.password', username, view(record), next);
+  }
+
+  /** The user must choose a new password at next sign-in (after a reset of their password or second factor). */
+  async requireNewPassword(username: string, actor: string): Promise<UserView> {
+    const record = await this.must(username);
+    const next = { ...record, mustChangePassword: true };
+    await this.commit(actor, 'user.require-new-password', username, view(record), next);
+    return view(next);
   }
 
   async setRoles(username: string, roles: readonly string[], actor: string): Promise<UserView> {
@@ -160,12 +182,16 @@ export class UserStore {
     return view(next);
   }
 
-  /** Clears the TOTP secret: the user enrols again at next sign-in (lost phone). */
+  /**
+   * Clears the TOTP secret: the user enrols again at next sign-in (lost phone), and chooses a new password there too,
+   * since whoever asked for the reset may have learnt the old one.
+   */
   async resetTotp(username: string, actor: string): Promise<UserView> {
     const record = await this.must(username);
     const { totpSecret: _secret, totpLastStep: _step, ...rest } = record;
-    await this.commit(actor, 'user.reset-totp', username, view(record), rest);
-    return view(rest);
+    const next: UserRecord = { ...rest, mustChangePassword: true };
+    await this.commit(actor, 'user.reset-totp', username, view(record), next);
+    return view(next);
   }
 
   /** Stores the secret confirmed by a first valid code, and that code's step. */
