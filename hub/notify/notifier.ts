@@ -35,7 +35,7 @@ export interface AccountAlert {
   event: 'account-attack';
   username: string;
   failures: number;
-  /** ISO 8601 of the failure that triggered it. */
+  /** When the failure that triggered it happened, as `YYYY-MM-DD HH:MM UTC`. */
   at: string;
   link: string;
 }
@@ -93,7 +93,7 @@ export function accountAlertFor(
     event: 'account-attack',
     username: alert.username,
     failures: alert.failures,
-    at: new Date(alert.at).toISOString(),
+    at: `${new Date(alert.at).toISOString().slice(0, 16).replace('T', ' ')} UTC`,
     link: `${dashboardUrl.replace(/\/+$/, '')}/`,
   };
 }
