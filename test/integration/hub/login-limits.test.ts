@@ -33,6 +33,8 @@ describe('sign-in limits under attack (S1, S3)', () => {
   let fixture: HubFixture;
   const mails: Mail[] = [];
   let config: Parameters<typeof startTestHub>[0];
+  /** Kept from the first start: a restarted hub has no first-run account to report. */
+  let admin: { username: string; password: string };
 
   beforeAll(async () => {
     smtp = new SMTPServer({
@@ -69,6 +71,7 @@ describe('sign-in limits under attack (S1, S3)', () => {
       },
     };
     fixture = await startTestHub(config);
+    admin = fixture.hub.firstRunAdmin as { username: string; password: string };
     const { users } = fixture.hub;
     for (const name of ['burstpw', 'spray-target']) await users.add(name, PASSWORD, ['teacher'], Date.now());
     for (const name of ['burstcode']) await users.add(name, PASSWORD, ['coordinator'], Date.now());
@@ -220,5 +223,79 @@ describe('sign-in limits under attack (S1, S3)', () => {
     // Still one alert: the restart did not start a new attack window.
     await fixture.hub.safeguarding.notifier?.flush();
     expect(mails.filter((m) => m.raw.includes('head1'))).toHaveLength(1);
+  });
+
+  it("S1, S3: after an admin's reset the user enrols again and chooses a new password before any session opens", async () => {
+    const url = fixture.hub.httpUrl;
+    await fixture.hub.users.add('resetme', PASSWORD, ['dsl'], Date.now());
+    expect((await new StaffClient(url, 'resetme', PASSWORD, { source: '127.0.0.40' }).signIn()).status).toBe(
+      200,
+    );
+    const adminClient = new StaffClient(url, admin.username, admin.password, { source: '127.0.0.41' });
+    expect((await adminClient.signIn()).status).toBe(200);
+
+    // Second factor reset: enrol a new one, then choose a new password; no session until both are done.
+    expect(data(await adminClient.post('/api/users/resetme/reset-totp'))).toMatchObject({
+      totpEnrolled: false,
+      mustChangePassword: true,
+    });
+    const user = new StaffClient(url, 'resetme', PASSWORD, { source: '127.0.0.40' });
+    const enrol = data(
+      await user.post<{ needsTotpEnrolment: boolean; loginToken: string; secret: string }>('/api/login', {
+        username: 'resetme',
+        password: PASSWORD,
+      }),
+    );
+    expect(enrol.needsTotpEnrolment).toBe(true);
+    const next = data(
+      await user.post<{ needsNewPassword: boolean; loginToken: string }>('/api/login/totp', {
+        loginToken: enrol.loginToken,
+        code: totpCode(enrol.secret, Date.now()),
+      }),
+    );
+    expect(next).toEqual({ needsNewPassword: true, loginToken: expect.any(String) });
+    expect(user.cookies.has('pa_session')).toBe(false);
+    const weak = await user.post('/api/login/password', { loginToken: next.loginToken, password: 'short' });
+    expect(weak.status).toBe(400);
+    expect(weak.body).toMatchObject({
+      error: { code: 'E_WEAK_PASSWORD', fields: ['password: at least 12 characters'] },
+    });
+    const same = await user.post('/api/login/password', { loginToken: next.loginToken, password: PASSWORD });
+    expect(same.body).toMatchObject({ error: { code: 'E_SAME_PASSWORD' } });
+    const chosen = 'pebble orchard tuba 64';
+    const signed = await user.post('/api/login/password', { loginToken: next.loginToken, password: chosen });
+    expect(signed.status).toBe(200);
+    expect(data(await user.get<{ username: string }>('/api/session')).username).toBe('resetme');
+    expect((await fixture.hub.users.get('resetme'))?.mustChangePassword).toBeUndefined();
+
+    // Password reset by the admin: the temporary password and the user's own code, then a new password.
+    const temporary = 'temporary fjord 1234';
+    expect((await adminClient.post('/api/users/resetme/password', { password: temporary })).status).toBe(200);
+    const listed = data(
+      await adminClient.get<{ username: string; mustChangePassword: boolean }[]>('/api/users'),
+    );
+    expect(listed.find((u) => u.username === 'resetme')?.mustChangePassword).toBe(true);
+    // The reset ended the session.
+    expect((await user.get('/api/session')).status).toBe(401);
+    const step1 = data(
+      await user.post<{ needsTotp: boolean; loginToken: string }>('/api/login', {
+        username: 'resetme',
+        password: temporary,
+      }),
+    );
+    expect(step1.needsTotp).toBe(true);
+    const step2 = data(
+      await user.post<{ needsNewPassword: boolean; loginToken: string }>('/api/login/totp', {
+        loginToken: step1.loginToken,
+        code: totpCode(enrol.secret, Date.now() + 30_000),
+      }),
+    );
+    expect(step2.needsNewPassword).toBe(true);
+    expect((await user.get('/api/session')).status).toBe(401);
+    const final = 'second choice lagoon 87';
+    expect(
+      (await user.post('/api/login/password', { loginToken: step2.loginToken, password: final })).status,
+    ).toBe(200);
+    expect((await user.post('/api/login', { username: 'resetme', password: temporary })).status).toBe(401);
   });
 });
