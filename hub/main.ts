@@ -41,6 +41,7 @@ import {
 import { SchoolSettings } from './school/school-settings.js';
 import { createInfluxStore } from './store/influx-store.js';
 import type { MetricsStore } from './store/metrics-store.js';
+import { LoginFlow, limitsFromConfig } from './users/login-flow.js';
 import { UserStore } from './users/user-store.js';
 
 export interface HubOptions {
@@ -73,6 +74,8 @@ export interface Hub {
   /** P1–P4, P6: drives lock and signage from the timetable; exemptions and emergency release. */
   policy: { driver: PolicyDriver; exemptions: ExemptionStore; compliance: ComplianceRecorder };
   users: UserStore;
+  /** S1, S3: sign-in steps, attempt limits (kept in the DB) and remembered browsers. */
+  login: LoginFlow;
   incidents: IncidentStore;
   /** S6: the hash-chained audit log. */
   audit: AuditLog;
@@ -321,12 +324,26 @@ export async function startHub(options: HubOptions): Promise<Hub> {
     };
     for (const c of await confiscations.list({ openOnly: true })) await showConfiscated(c);
     const firstRunAdmin = await users.ensureFirstRunAdmin(now());
+    const loginLog = log.child({ part: 'login' });
+    const login = new LoginFlow(users, db, now, {
+      limits: limitsFromConfig(config.login),
+      onFailure: (reason) => rejects.add(reason),
+      onAttack: (alert) => {
+        loginLog.warn({ username: alert.username, failures: alert.failures }, 'account under attack');
+        guarding.notifier
+          ?.accountAttack(alert)
+          .catch((error) => loginLog.error({ err: error }, 'could not queue the alert'));
+      },
+    });
+    await login.start();
+    phase('login');
     const http: RunningHttp = await startHttp({
       host: config.http.host,
       port: config.http.port,
       ...(config.http.tls ? { tls: config.http.tls } : {}),
       dashboardDir: options.dashboardDir ?? join(packageRoot, 'dashboard', 'dist'),
       users,
+      login,
       incidents,
       registry,
       grid,
@@ -362,6 +379,7 @@ export async function startHub(options: HubOptions): Promise<Hub> {
             duplicates: ingest.stats.duplicates,
             reportsStored: ingest.stats.reportsStored,
             rejects: rejects.snapshot(),
+            login: { ...login.stats },
           };
         }),
       ],
@@ -393,6 +411,7 @@ export async function startHub(options: HubOptions): Promise<Hub> {
       chain,
       policy,
       users,
+      login,
       incidents,
       audit,
       safeguarding: { ...guarding, incidents: incidentService },

@@ -168,8 +168,13 @@ export const NotificationsConfig = Type.Object(
               dsl: Type.Optional(Recipients),
               head: Type.Optional(Recipients),
               governor: Type.Optional(Recipients),
+              admin: Type.Optional(Recipients),
             },
-            { additionalProperties: false, description: 'Recipients per role the incident is routed to.' },
+            {
+              additionalProperties: false,
+              description:
+                'Recipients per role the incident is routed to. Alerts that an account is being guessed at go to admin and dsl.',
+            },
           ),
         },
         { additionalProperties: false },
@@ -197,6 +202,65 @@ export const NotificationsConfig = Type.Object(
   { additionalProperties: false },
 );
 export type NotificationsConfig = Static<typeof NotificationsConfig>;
+
+const LimitRule = (what: string, free: number, maxDelay: number) =>
+  Type.Object(
+    {
+      freeAttempts: Type.Optional(
+        Type.Integer({
+          minimum: 1,
+          maximum: 1000,
+          default: free,
+          description: `Failed sign-ins ${what} before any wait.`,
+        }),
+      ),
+      firstDelaySeconds: Type.Optional(
+        Type.Integer({
+          minimum: 1,
+          maximum: 3600,
+          default: 30,
+          description: 'Wait after the last free attempt; doubles with each further failure.',
+        }),
+      ),
+      maxDelaySeconds: Type.Optional(
+        Type.Integer({ minimum: 1, maximum: 86_400, default: maxDelay, description: 'The longest wait.' }),
+      ),
+    },
+    { additionalProperties: false },
+  );
+
+export const LoginConfig = Type.Object(
+  {
+    account: Type.Optional(
+      LimitRule('on one account from browsers that never signed in to it (any address)', 5, 900),
+    ),
+    address: Type.Optional(LimitRule('from one network address, across accounts', 20, 3600)),
+    device: Type.Optional(LimitRule('from one remembered browser on one account', 5, 900)),
+    forgetAfterMinutes: Type.Optional(
+      Type.Integer({
+        minimum: 10,
+        maximum: 43_200,
+        default: 1440,
+        description:
+          'Counters quiet this long start again from nothing; at most one alert per account in this time.',
+      }),
+    ),
+    rememberBrowserDays: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        maximum: 730,
+        default: 180,
+        description: 'A browser that signed in is remembered this long after its last sign-in.',
+      }),
+    ),
+  },
+  {
+    additionalProperties: false,
+    description:
+      'S1: sign-in limits per account, per network address and per remembered browser, with growing waits (no fixed lock).',
+  },
+);
+export type LoginConfig = Static<typeof LoginConfig>;
 
 const Days = Type.Integer({ minimum: 1, maximum: 36_500 });
 export const RetentionConfig = Type.Object(
@@ -270,6 +334,7 @@ export const HubConfig = Type.Object(
     incidents: Type.Optional(IncidentsConfig),
     notifications: Type.Optional(NotificationsConfig),
     retention: Type.Optional(RetentionConfig),
+    login: Type.Optional(LoginConfig),
   },
   { $id: 'hub-config', additionalProperties: false, title: 'HubConfig' },
 );

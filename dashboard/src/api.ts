@@ -11,7 +11,8 @@ export interface SessionInfo {
 export type LoginStep =
   | SessionInfo
   | { needsTotp: true; loginToken: string }
-  | { needsTotpEnrolment: true; loginToken: string; secret: string; otpauthUri: string };
+  | { needsTotpEnrolment: true; loginToken: string; secret: string; otpauthUri: string }
+  | { needsNewPassword: true; loginToken: string };
 
 export class ApiError extends Error {
   constructor(

@@ -27,6 +27,8 @@ export const SUBLEVELS = [
   'confiscations',
   'policy-sent',
   'approvals',
+  'login-limits',
+  'login-devices',
 ] as const;
 export type SublevelName = (typeof SUBLEVELS)[number];
 

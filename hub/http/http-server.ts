@@ -14,19 +14,23 @@ import { incidentAccess, restrictedView } from '../incidents/visibility.js';
 import type { LiveGrid } from '../live/live-grid.js';
 import type { Logger } from '../log.js';
 import type { RejectCounter } from '../metrics/reject-counter.js';
-import { LoginFlow } from '../users/login-flow.js';
+import type { LoginClient, LoginFlow } from '../users/login-flow.js';
 import { can, type Permission } from '../users/roles.js';
 import { UserError, type UserStore } from '../users/user-store.js';
 import { IDLE_LIMIT_MS, type Session, SessionStore } from './sessions.js';
 import { loadStaticFiles } from './static-files.js';
 
 const COOKIE = 'pa_session';
+/** The remembered-browser token (device cookie): only sign-in and password confirmation read it. */
+const DEVICE_COOKIE = 'pa_device';
 
 export interface HttpDeps {
   host: string;
   port: number;
   dashboardDir: string;
   users: UserStore;
+  /** S1, S3: the sign-in steps and their limits. */
+  login: LoginFlow;
   incidents: IncidentStore;
   registry: DeviceRegistry;
   grid: LiveGrid;
@@ -81,6 +85,14 @@ const LoginBody = Type.Object(
   { additionalProperties: false },
 );
 
+const NewPasswordBody = Type.Object(
+  {
+    loginToken: Type.String({ minLength: 1, maxLength: 64 }),
+    password: Type.String({ minLength: 1, maxLength: 256 }),
+  },
+  { additionalProperties: false },
+);
+
 const PasswordChangeBody = Type.Object(
   {
     current: Type.String({ minLength: 1, maxLength: 256 }),
@@ -102,8 +114,7 @@ export async function startHttp(deps: HttpDeps): Promise<RunningHttp> {
   const { log, now } = deps;
   const idleLimitMs = deps.idleLimitMs ?? IDLE_LIMIT_MS;
   const sessions = new SessionStore(idleLimitMs);
-  // S1, S3: password + TOTP for incident/policy roles, lockout per username, throttling per address.
-  const login = new LoginFlow(deps.users, now, { onFailure: (reason) => deps.rejects.add(reason) });
+  const { login } = deps;
   // An account disabled, re-roled or reset loses its sessions at once.
   deps.bus.on('account.changed', ({ username }) => sessions.destroyUser(username));
   const files = loadStaticFiles(deps.dashboardDir);
@@ -159,6 +170,11 @@ export async function startHttp(deps: HttpDeps): Promise<RunningHttp> {
   const kit: RouteKit = { guard, fail, body, session: sessionOf, now, log };
   for (const register of deps.routes ?? []) register(app, kit);
 
+  const clientOf = (request: FastifyRequest): LoginClient => ({
+    address: request.ip,
+    deviceToken: readCookie(request, DEVICE_COOKIE),
+  });
+
   /** Ends the step of a sign-in: a fresh session (rotation, S2) or the next step the client must take. */
   function answerLogin(
     request: FastifyRequest,
@@ -168,11 +184,13 @@ export async function startHttp(deps: HttpDeps): Promise<RunningHttp> {
   ) {
     switch (outcome.kind) {
       case 'refused':
-        log.warn({ username, code: outcome.code }, 'failed login');
+        log.warn({ username, address: request.ip, code: outcome.code }, 'failed login');
         if (outcome.retryAfterS) reply.header('retry-after', String(outcome.retryAfterS));
-        return fail(reply, outcome.status, outcome.code, outcome.message);
+        return fail(reply, outcome.status, outcome.code, outcome.message, outcome.fields);
       case 'totp':
         return { status: 'ok', data: { needsTotp: true, loginToken: outcome.loginToken } };
+      case 'new-password':
+        return { status: 'ok', data: { needsNewPassword: true, loginToken: outcome.loginToken } };
       case 'enrol':
         return {
           status: 'ok',
@@ -187,10 +205,11 @@ export async function startHttp(deps: HttpDeps): Promise<RunningHttp> {
         const { user } = outcome;
         sessions.destroy(readCookie(request, COOKIE));
         const session = sessions.create(user.username, user.roles, now());
-        reply.header(
-          'set-cookie',
-          `${COOKIE}=${session.token}; Path=/; HttpOnly; SameSite=Strict${secureCookies ? '; Secure' : ''}`,
-        );
+        const secure = secureCookies ? '; Secure' : '';
+        reply.header('set-cookie', [
+          `${COOKIE}=${session.token}; Path=/; HttpOnly; SameSite=Strict${secure}`,
+          `${DEVICE_COOKIE}=${outcome.deviceToken}; Path=/api; HttpOnly; SameSite=Strict; Max-Age=${Math.floor(login.limits.deviceMaxAgeMs / 1000)}${secure}`,
+        ]);
         return {
           status: 'ok',
           data: { username: user.username, roles: user.roles, csrf: session.csrf, idleLimitMs },
@@ -202,15 +221,23 @@ export async function startHttp(deps: HttpDeps): Promise<RunningHttp> {
   app.post('/api/login', async (request, reply) => {
     const input = body('login', LoginBody, request);
     if (Array.isArray(input)) return fail(reply, 400, 'E_VALIDATION', 'invalid login', input);
-    const outcome = await login.password(input.username, input.password, request.ip);
+    const outcome = await login.password(input.username, input.password, clientOf(request));
     return answerLogin(request, reply, outcome, input.username);
   });
 
   app.post('/api/login/totp', async (request, reply) => {
     const input = body('login-totp', TotpBody, request);
     if (Array.isArray(input)) return fail(reply, 400, 'E_VALIDATION', 'invalid code', input);
-    const outcome = await login.totp(input.loginToken, input.code, request.ip);
+    const outcome = await login.totp(input.loginToken, input.code, clientOf(request));
     return answerLogin(request, reply, outcome, '(second step)');
+  });
+
+  /** The new password a reset asked for, before the session opens. */
+  app.post('/api/login/password', async (request, reply) => {
+    const input = body('login-password', NewPasswordBody, request);
+    if (Array.isArray(input)) return fail(reply, 400, 'E_VALIDATION', 'invalid new password', input);
+    const outcome = await login.newPassword(input.loginToken, input.password, clientOf(request));
+    return answerLogin(request, reply, outcome, '(new password step)');
   });
 
   app.post('/api/logout', { preHandler: guard() }, async (request, reply) => {
@@ -228,7 +255,7 @@ export async function startHttp(deps: HttpDeps): Promise<RunningHttp> {
     const input = body('password-change', PasswordChangeBody, request);
     if (Array.isArray(input)) return fail(reply, 400, 'E_VALIDATION', 'invalid password change', input);
     const { username } = sessionOf(request);
-    const confirmed = await login.confirm(username, input.current, request.ip);
+    const confirmed = await login.confirm(username, input.current, clientOf(request));
     if (confirmed.kind === 'refused') {
       log.warn({ username, code: confirmed.code }, 'password change refused');
       if (confirmed.retryAfterS) reply.header('retry-after', String(confirmed.retryAfterS));

@@ -27,6 +27,22 @@ export interface Notice {
   link: string;
 }
 
+/**
+ * An account is being guessed at (S1): sent to the admins and the DSL once per attack window. Names the account and
+ * how many sign-ins failed; never a password, an address list or anything about pupils.
+ */
+export interface AccountAlert {
+  event: 'account-attack';
+  username: string;
+  failures: number;
+  /** When the failure that triggered it happened, as `YYYY-MM-DD HH:MM UTC`. */
+  at: string;
+  link: string;
+}
+
+export type Message = Notice | AccountAlert;
+const isAlert = (m: Message): m is AccountAlert => m.event === 'account-attack';
+
 /** A message about an account (a change awaiting approval, a reset): to named addresses, email only. */
 export interface AccountMail {
   to: string[];
@@ -37,8 +53,8 @@ export interface AccountMail {
 export interface NotifyJob {
   id: string;
   channel: 'email' | 'webhook';
-  /** An incident notice, or (with `mail`) an account message; the notice is absent for account messages. */
-  notice?: Notice;
+  /** An incident notice or account alert, or (with `mail`) an account message to named addresses. */
+  notice?: Message;
   mail?: AccountMail;
   attempts: number;
   nextAt: number;
@@ -79,7 +95,32 @@ export function noticeFor(
   };
 }
 
-export function emailFor(notice: Notice): { subject: string; text: string } {
+export function accountAlertFor(
+  alert: { username: string; failures: number; at: number },
+  dashboardUrl: string,
+): AccountAlert {
+  return {
+    event: 'account-attack',
+    username: alert.username,
+    failures: alert.failures,
+    at: `${new Date(alert.at).toISOString().slice(0, 16).replace('T', ' ')} UTC`,
+    link: `${dashboardUrl.replace(/\/+$/, '')}/`,
+  };
+}
+
+export function emailFor(notice: Message): { subject: string; text: string } {
+  if (isAlert(notice))
+    return {
+      subject: `[phones-away] Someone may be trying to guess the password of ${notice.username}`,
+      text: [
+        `${notice.failures} sign-ins to the account ${notice.username} failed by ${notice.at}, from browsers that have never signed in to it.`,
+        'Those browsers now have to wait longer and longer between tries. Browsers that signed in to the account before can still sign in.',
+        '',
+        `If it was not the account's owner, check the hub's log for the network address, and ask the owner to keep their password private. Dashboard: ${notice.link}`,
+        '',
+        'This message is sent once for each spell of failed sign-ins on an account, not for every try.',
+      ].join('\n'),
+    };
   const what = notice.kind === 'tamper' ? 'Tamper alert' : 'Safeguarding report';
   const why =
     notice.event === 'escalated'
@@ -159,18 +200,26 @@ export class Notifier implements HubExtension {
     this.transport?.close();
   }
 
-  private recipients(role: NoticeRole): string[] {
-    return this.deps.config.email?.to[role] ?? [];
+  private recipients(message: Message): string[] {
+    const to = this.deps.config.email?.to;
+    if (!to) return [];
+    if (isAlert(message)) return [...new Set([...(to.admin ?? []), ...(to.dsl ?? [])])];
+    return to[message.role] ?? [];
   }
 
-  async enqueue(notice: Notice | null): Promise<void> {
+  /** S1: tells the admins and the DSL that an account is being guessed at. */
+  async accountAttack(alert: { username: string; failures: number; at: number }): Promise<void> {
+    await this.enqueue(accountAlertFor(alert, this.deps.config.dashboardUrl));
+  }
+
+  async enqueue(notice: Message | null): Promise<void> {
     if (!notice) return;
     const jobs: NotifyJob[] = [];
     const base = { notice, attempts: 0, nextAt: this.deps.now() };
-    if (this.transport && this.recipients(notice.role).length > 0)
+    if (this.transport && this.recipients(notice).length > 0)
       jobs.push({ id: randomUUID(), channel: 'email', ...base });
     // A concern about the head goes to the governors only: not to a shared channel the head may read (R6).
-    if (this.deps.config.webhook && notice.role !== 'governor')
+    if (this.deps.config.webhook && (isAlert(notice) || notice.role !== 'governor'))
       jobs.push({ id: randomUUID(), channel: 'webhook', ...base });
     if (jobs.length === 0) return;
     await this.deps.db.batch(
@@ -236,24 +285,24 @@ export class Notifier implements HubExtension {
       if (failed) {
         this.stats.failed += 1;
         log.error(
-          { channel: job.channel, ref: job.notice?.ref, attempts, err: error },
+          { channel: job.channel, event: job.notice?.event, attempts, err: error },
           'notification gave up',
         );
       } else {
         this.stats.retried += 1;
         log.warn(
-          { channel: job.channel, ref: job.notice?.ref, attempts, err: error },
+          { channel: job.channel, event: job.notice?.event, attempts, err: error },
           'notification failed; will retry',
         );
       }
     }
   }
 
-  private async sendEmail(notice: Notice): Promise<void> {
+  private async sendEmail(notice: Message): Promise<void> {
     const email = this.deps.config.email;
     if (!this.transport || !email) throw new Error('email not configured');
     const { subject, text } = emailFor(notice);
-    await this.transport.sendMail({ from: email.from, to: this.recipients(notice.role), subject, text });
+    await this.transport.sendMail({ from: email.from, to: this.recipients(notice), subject, text });
   }
 
   private async sendMail(mail: AccountMail): Promise<void> {
@@ -262,10 +311,11 @@ export class Notifier implements HubExtension {
     await this.transport.sendMail({ from: email.from, to: mail.to, subject: mail.subject, text: mail.text });
   }
 
-  private async sendWebhook(notice: Notice): Promise<void> {
+  private async sendWebhook(notice: Message): Promise<void> {
     const webhook = this.deps.config.webhook;
     if (!webhook) throw new Error('webhook not configured');
-    const body = JSON.stringify({ type: `incident.${notice.event}`, ...notice });
+    const type = isAlert(notice) ? 'account.attack' : `incident.${notice.event}`;
+    const body = JSON.stringify({ type, ...notice });
     const headers: Record<string, string> = { 'content-type': 'application/json' };
     if (webhook.secretFile) {
       const secret = readFileSync(webhook.secretFile, 'utf8').trim();

@@ -194,11 +194,21 @@ export class UserStore {
     return { username: record.username, roles: record.roles, disabled: record.disabled };
   }
 
+  /**
+   * Sets a password. Set by anyone but the user (an admin's reset, the CLI), it is a temporary one: the user must
+   * choose their own at next sign-in. Set by the user, it clears that demand.
+   */
   async setPassword(username: string, password: string, now: number, actor: string): Promise<void> {
     const record = await this.must(username);
     const problems = passwordProblems(username, password);
     if (problems.length > 0) throw new UserError('E_WEAK_PASSWORD', problems.join('; '), problems);
-    const next = { ...record, passwordHash: await hashSecret(password), passwordChangedAt: now };
+    const { mustChangePassword: _was, ...rest } = record;
+    const next: UserRecord = {
+      ...rest,
+      passwordHash: await hashSecret(password),
+      passwordChangedAt: now,
+      ...(actor === `user:${username}` ? {} : { mustChangePassword: true }),
+    };
     await this.commit(actor, 'user.password', record, next);
   }
 
@@ -218,12 +228,16 @@ export class UserStore {
     return view(next);
   }
 
-  /** Clears the TOTP secret: the user enrols again at next sign-in (lost phone). */
+  /**
+   * Clears the TOTP secret: the user enrols again at next sign-in (lost phone), and chooses a new password there too,
+   * since whoever asked for the reset may have learnt the old one.
+   */
   async resetTotp(username: string, actor: string): Promise<UserView> {
     const record = await this.must(username);
     const { totpSecret: _secret, totpLastStep: _step, ...rest } = record;
-    await this.commit(actor, 'user.reset-totp', record, rest);
-    return view(rest);
+    const next: UserRecord = { ...rest, mustChangePassword: true };
+    await this.commit(actor, 'user.reset-totp', record, next);
+    return view(next);
   }
 
   /** Stores the secret confirmed by a first valid code, and that code's step. */

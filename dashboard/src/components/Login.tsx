@@ -1,7 +1,9 @@
 /**
- * Sign-in (S1, S3): username and password, then a six-digit code for roles that see incidents or change policy. A
- * first sign-in of such a role enrols: the secret is shown as text to type into an authenticator app (no QR image:
- * nothing leaves the hub for a QR service, and a typed secret works on every app).
+ * Sign-in (S1, S3): username and password, then a six-digit code for roles that see incidents or change policy, then
+ * a new password when a reset asked for one. A first sign-in of such a role enrols: the secret is shown as text to
+ * type into an authenticator app (no QR image: nothing leaves the hub for a QR service, and a typed secret works on
+ * every app). Each step renders a fresh form (keyed by step), so nothing typed at one step is left in the page's
+ * inputs at the next: the password never shows up in the code field.
  */
 import type { ComponentChildren } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
@@ -11,7 +13,8 @@ import { Input } from './Field.js';
 type Step =
   | { kind: 'password' }
   | { kind: 'totp'; loginToken: string }
-  | { kind: 'enrol'; loginToken: string; secret: string; otpauthUri: string };
+  | { kind: 'enrol'; loginToken: string; secret: string; otpauthUri: string }
+  | { kind: 'new-password'; loginToken: string };
 
 export function Login({
   onSignedIn,
@@ -28,8 +31,9 @@ export function Login({
   const [busy, setBusy] = useState(false);
 
   useEffect(() => {
-    // Focus follows the step, so keyboard and screen-reader users land on the code field.
-    if (step.kind !== 'password') document.getElementById('code')?.focus();
+    // Focus follows the step, so keyboard and screen-reader users land on the field to fill in.
+    if (step.kind === 'new-password') document.getElementById('new-password')?.focus();
+    else if (step.kind !== 'password') document.getElementById('code')?.focus();
   }, [step]);
 
   async function run(call: () => Promise<LoginStep>) {
@@ -39,6 +43,7 @@ export function Login({
     try {
       const result = await call();
       if ('csrf' in result) onSignedIn(result);
+      else if ('needsNewPassword' in result) setStep({ kind: 'new-password', loginToken: result.loginToken });
       else if ('needsTotpEnrolment' in result) setStep({ kind: 'enrol', ...result });
       else setStep({ kind: 'totp', loginToken: result.loginToken });
     } catch (e) {
@@ -61,7 +66,19 @@ export function Login({
           password: text('password'),
         }),
       );
-    else
+    else if (step.kind === 'new-password') {
+      if (text('new-password') !== text('repeat-password')) {
+        setError('');
+        setFields({ repeat: 'the two passwords are not the same' });
+        return;
+      }
+      void run(() =>
+        api<LoginStep>('POST', '/api/login/password', {
+          loginToken: step.loginToken,
+          password: text('new-password'),
+        }),
+      );
+    } else
       void run(() =>
         api<LoginStep>('POST', '/api/login/totp', {
           loginToken: step.loginToken,
@@ -75,8 +92,34 @@ export function Login({
       <h1>phones-away</h1>
       <h2>{heading}</h2>
       {intro}
-      <form onSubmit={submit} noValidate={false}>
-        {step.kind === 'password' ? (
+      <form key={step.kind} onSubmit={submit} noValidate={false}>
+        {step.kind === 'new-password' ? (
+          <>
+            <section aria-labelledby="new-password-heading" class="enrol">
+              <h3 id="new-password-heading">Choose a new password</h3>
+              <p>
+                Your password was reset. Choose a new one that only you know before you carry on. Use at least
+                12 characters: a few unrelated words work well.
+              </p>
+            </section>
+            <Input
+              id="new-password"
+              label="New password"
+              type="password"
+              autocomplete="new-password"
+              required
+              error={fields.password}
+            />
+            <Input
+              id="repeat-password"
+              label="New password again"
+              type="password"
+              autocomplete="new-password"
+              required
+              error={fields.repeat}
+            />
+          </>
+        ) : step.kind === 'password' ? (
           <>
             <Input id="username" label="Username" autocomplete="username" required error={fields.username} />
             <Input
@@ -128,7 +171,11 @@ export function Login({
           </p>
         )}
         <button type="submit" class="primary" disabled={busy}>
-          {step.kind === 'password' ? 'Sign in' : 'Verify code'}
+          {step.kind === 'password'
+            ? 'Sign in'
+            : step.kind === 'new-password'
+              ? 'Save new password and sign in'
+              : 'Verify code'}
         </button>
         {step.kind !== 'password' && (
           <button type="button" onClick={() => setStep({ kind: 'password' })}>

@@ -18,6 +18,8 @@ export interface OpsSnapshot {
   duplicates: number;
   reportsStored: number;
   rejects: Record<string, number>;
+  /** S1: passwords and codes checked at sign-in, and attempts held back by a limit without a check. */
+  login: { passwordChecks: number; codeChecks: number; heldBack: number };
 }
 
 /** The outbox is "stuck" when points wait and nothing reached the store for this long. */
@@ -79,6 +81,21 @@ export function opsRoutes(snapshot: () => Promise<OpsSnapshot>): RouteModule {
           help: 'Input rejected, by reason.',
           type: 'counter',
           values: Object.entries(s.rejects).map(([reason, value]) => ({ labels: { reason }, value })),
+        },
+        {
+          name: 'phones_away_login_checks_total',
+          help: 'Passwords and second-factor codes checked at sign-in (each a counted attempt).',
+          type: 'counter',
+          values: [
+            { labels: { factor: 'password' }, value: s.login.passwordChecks },
+            { labels: { factor: 'code' }, value: s.login.codeChecks },
+          ],
+        },
+        {
+          name: 'phones_away_login_held_back_total',
+          help: 'Sign-in attempts refused by a limit without any check.',
+          type: 'counter',
+          values: [{ value: s.login.heldBack }],
         },
         {
           name: 'phones_away_outbox_depth',

@@ -138,7 +138,11 @@ describe('notifications (R2, D1): real SMTP server and webhook on loopback', () 
       urgency: 'urgent',
       role: 'coordinator',
     });
-    expect(await fixture.hub.safeguarding.notifier?.pending()).toEqual([]);
+    // The hook is received before the hub has read the answer and dropped the job: wait for that, not a race.
+    await waitFor(
+      async () => (await fixture.hub.safeguarding.notifier?.pending())?.length === 0,
+      'the notification queue to empty',
+    );
   });
 
   it('R2: an escalation emails the DSL; the notice never carries note text', async () => {

@@ -292,7 +292,7 @@ describe('safeguarding API (R2–R6, S1–S3, S5, S6)', () => {
     expect(login.csrf).toBeUndefined();
   });
 
-  it('S1: five wrong passwords lock the account (429 with Retry-After), the right one then too', async () => {
+  it('S1: five wrong passwords hold the account back (429 with Retry-After), the right one then too', async () => {
     await fixture.hub.users.add('locked1', PASSWORD, ['office'], Date.now());
     const client = new StaffClient(fixture.hub.httpUrl, 'locked1', PASSWORD);
     const statuses: number[] = [];
@@ -303,6 +303,8 @@ describe('safeguarding API (R2–R6, S1–S3, S5, S6)', () => {
     expect(statuses).toEqual([401, 401, 401, 401, 429]);
     const locked = await client.post('/api/login', { username: 'locked1', password: PASSWORD });
     expect(locked.status).toBe(429);
-    expect(Number(locked.headers.get('retry-after'))).toBeGreaterThan(800);
+    // A growing wait, not a fixed lock: 30 s after the fifth failure (login-limits.test.ts attacks it further).
+    expect(Number(locked.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect(Number(locked.headers.get('retry-after'))).toBeLessThanOrEqual(30);
   });
 });

@@ -15,6 +15,7 @@ const base: OpsSnapshot = {
   duplicates: 0,
   reportsStored: 1,
   rejects: {},
+  login: { passwordChecks: 0, codeChecks: 0, heldBack: 0 },
 };
 
 describe('health and metrics', () => {
