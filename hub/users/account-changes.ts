@@ -9,7 +9,8 @@
  *   changed. Requests, approvals and refusals are audited, each in the same batch as what it does, and the person
  *   affected (and the approvers) are emailed;
  * - after a reset, and for an account someone else set up with a report-reading role, the person chooses a new
- *   password and second factor at the next sign-in, so whoever knew the old ones cannot use them.
+ *   password at the next sign-in (after a second-factor reset, also a new second factor), so whoever knew the old
+ *   ones cannot use them. A password reset keeps the second factor: the temporary password alone opens nothing.
  *
  * One exception, so a school can start: the very first head (while no account has ever held head or DSL) is added
  * without approval, with a first password the head must replace, and a second factor they set up themselves.
@@ -286,17 +287,16 @@ export class AccountChanges {
         next = { ...(target as UserRecord), roles: request.roles };
         action = 'user.roles';
         break;
-      case 'password': {
-        const { totpSecret: _s, totpLastStep: _t, ...rest } = target as UserRecord;
+      case 'password':
+        // The second factor stays: whoever set the temporary password still cannot sign in without the person's phone.
         next = {
-          ...rest,
+          ...(target as UserRecord),
           passwordHash: request.passwordHash,
           passwordChangedAt: now(),
           mustChangePassword: true,
         };
         action = 'user.password';
         break;
-      }
       case 'reset-totp': {
         const { totpSecret: _s, totpLastStep: _t, ...rest } = target as UserRecord;
         next = { ...rest, mustChangePassword: true };

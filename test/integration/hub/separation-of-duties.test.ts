@@ -7,6 +7,7 @@
 import type { AddressInfo } from 'node:net';
 import { SMTPServer } from 'smtp-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { totpCode } from '../../../hub/users/totp.js';
 import { type HubFixture, startTestHub, waitFor } from '../../support/hub-fixture.js';
 import { data, StaffClient } from '../../support/staff-client.js';
 
@@ -103,11 +104,30 @@ describe('separation of duties for accounts (S1, S5, S6)', () => {
     });
     expect(added.status).toBe(201);
     expect(data(added)).toMatchObject({ roles: ['head'], mustChangePassword: true, totpEnrolled: false });
+    // Her first sign-in: her own second factor, then her own password, before any session.
     head = new StaffClient(fixture.hub.httpUrl, 'hattie', PASSWORD);
-    const login = data(
-      await head.post<Record<string, unknown>>('/api/login', { username: 'hattie', password: PASSWORD }),
+    const enrol = data(
+      await head.post<{ needsTotpEnrolment: boolean; loginToken: string; secret: string }>('/api/login', {
+        username: 'hattie',
+        password: PASSWORD,
+      }),
     );
-    expect(login.csrf).toBeUndefined();
+    expect(enrol.needsTotpEnrolment).toBe(true);
+    const forced = data(
+      await head.post<{ needsNewPassword: boolean; loginToken: string }>('/api/login/totp', {
+        loginToken: enrol.loginToken,
+        code: totpCode(enrol.secret, Date.now()),
+      }),
+    );
+    expect(forced.needsNewPassword).toBe(true);
+    const chosen = await head.post<{ csrf: string }>('/api/login/password', {
+      loginToken: forced.loginToken,
+      password: 'our new head chooses 99',
+    });
+    expect(chosen.status).toBe(200);
+    head.csrf = data(chosen).csrf;
+    head.totpSecret = enrol.secret;
+    expect((await fixture.hub.users.get('hattie'))?.mustChangePassword).toBeUndefined();
     // A second head, once one exists, waits for approval like any other grant.
     const second = await admin.post<{ pending: Pending }>('/api/users', {
       username: 'deputy',
@@ -116,13 +136,7 @@ describe('separation of duties for accounts (S1, S5, S6)', () => {
     });
     expect(second.status).toBe(202);
     expect(await fixture.hub.users.get('deputy')).toBeUndefined();
-    // The head, signed in (test helper: straight to the store, as the forced change is the sign-in page's job), and
-    // a DSL set up by the store.
-    await fixture.hub.users.setPassword('hattie', 'our new head chooses 99', Date.now(), 'user:hattie');
-    const record = await fixture.hub.users.get('hattie');
-    if (record) await fixture.hub.db.put('users', 'hattie', { ...record, mustChangePassword: false });
-    head = new StaffClient(fixture.hub.httpUrl, 'hattie', 'our new head chooses 99');
-    expect((await head.signIn()).status).toBe(200);
+    expect((await head.get('/api/session')).status).toBe(200);
     await fixture.hub.users.add('dora', PASSWORD, ['dsl'], Date.now());
     dsl = new StaffClient(fixture.hub.httpUrl, 'dora', PASSWORD);
     expect((await dsl.signIn()).status).toBe(200);
@@ -210,10 +224,8 @@ describe('separation of duties for accounts (S1, S5, S6)', () => {
     const { id } = data(requested).pending;
     expect(data(await dsl.post(`/api/approvals/${id}/approve`))).toMatchObject({
       mustChangePassword: true,
-      totpEnrolled: false,
+      totpEnrolled: true,
     });
-    const record = await fixture.hub.users.get('hattie');
-    expect(record?.totpSecret).toBeUndefined();
     // The head is told, at her own address.
     const told = await waitFor(
       () =>
@@ -225,14 +237,22 @@ describe('separation of duties for accounts (S1, S5, S6)', () => {
     expect(told.raw).toContain('choose a new password');
     // The head's sessions ended with the change.
     expect((await head.get('/api/session')).status).toBe(401);
+    // The temporary password alone opens nothing: the head's own second factor, then a password of her own.
     const afterReset = data(
-      await head.post<Record<string, unknown>>('/api/login', {
+      await head.post<{ needsTotp: boolean; loginToken: string }>('/api/login', {
         username: 'hattie',
         password: 'admin knows this one 55',
       }),
     );
-    expect(afterReset.csrf).toBeUndefined();
-    expect(afterReset.needsTotp).toBeUndefined();
+    expect(afterReset).toEqual({ needsTotp: true, loginToken: expect.any(String) });
+    const forced = data(
+      await head.post<Record<string, unknown>>('/api/login/totp', {
+        loginToken: afterReset.loginToken,
+        code: totpCode(head.totpSecret as string, Date.now() + 30_000),
+      }),
+    );
+    expect(forced).toEqual({ needsNewPassword: true, loginToken: expect.any(String) });
+    expect((await head.get('/api/session')).status).toBe(401);
   });
 
   it('S5: a password reset for a role that reads no report is made at once, still with a new password due', async () => {
