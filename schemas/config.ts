@@ -11,7 +11,8 @@ export const ZONE_KINDS = ['curriculum', 'designated-phone-area', 'office'] as c
 export const ZoneKind = StringEnum(ZONE_KINDS, { description: 'P3: where phones may or may not be used.' });
 export type ZoneKind = Static<typeof ZoneKind>;
 
-export const PERIOD_KINDS = ['registration', 'lesson', 'break', 'lunch'] as const;
+export const PERIOD_KINDS = ['registration', 'assembly', 'lesson', 'break', 'lunch'] as const;
+/** P1, P5: registration and assembly are formal school time: classroom lockers stay locked through them. */
 export const PeriodKind = StringEnum(PERIOD_KINDS);
 export type PeriodKind = Static<typeof PeriodKind>;
 
@@ -19,6 +20,7 @@ export type PeriodKind = Static<typeof PeriodKind>;
 export const TIME_KINDS = [
   'before-school',
   'registration',
+  'assembly',
   'lesson',
   'break',
   'lunch',

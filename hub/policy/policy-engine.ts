@@ -11,7 +11,9 @@
  * - Grace: the locker is commanded locked at the lesson start; `graceMinutes` is how long after the start the
  *   compliance record allows for the door to be shut and locked (hub/compliance). Locking later would only widen the
  *   window where phones are out.
- * - Back-to-back lessons keep the classroom locker locked across the boundary (no unlock flicker).
+ * - A classroom locker is locked through lessons and formal school time: registration and assembly (P1, P5), so
+ *   registration straight into the first lesson is one locked stretch. Back-to-back lessons keep it locked across
+ *   the boundary (no unlock flicker). Compliance (D5) still counts lessons only: the termly figures are per lesson.
  * - A closed day (weekend, holiday, inset day) shows 'off' and leaves lockers unlocked: nobody's phones are held.
  * - Exemption for room + period + date (P6): 'authorised-use' and the room's lockers unlock for that period.
  * - Emergency release overrides everything: every locker unlocks, signage shows 'authorised-use'.
@@ -35,6 +37,14 @@ export type Role = 'pupil' | 'staff';
 /** P8: the matrix cell for role × time × zone; no cell means 'no'. */
 export function permissionAt(policy: Policy, role: Role, time: TimeKind, zone: ZoneKind): Permission {
   return policy.matrix.find((r) => r.role === role && r.time === time && r.zone === zone)?.phones ?? 'no';
+}
+
+/**
+ * P1, P5: the time kinds a classroom locker is locked through: lessons and the rest of formal school time
+ * (registration, assembly). Staff phones in the classroom locker stay locked from registration on.
+ */
+export function lockedInFormalTime(kind: TimeKind): boolean {
+  return kind === 'lesson' || kind === 'registration' || kind === 'assembly';
 }
 
 /** P3, P4: whom a zone's signage speaks to. */
@@ -131,7 +141,7 @@ function baseAt(
   const phones = permissionAt(school.policy, zoneAudience(zone), slot.kind, zone);
   let locked = false;
   if (device.lockerMode === 'lesson')
-    locked = slot.kind === 'lesson'; // P1
+    locked = lockedInFormalTime(slot.kind); // P1, P5
   else if (device.lockerMode === 'day-storage')
     locked = minute >= parseClock(tt.arrival, 'arrival') && minute < parseClock(tt.homeTime, 'homeTime'); // P2
   return {

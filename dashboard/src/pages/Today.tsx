@@ -24,6 +24,7 @@ export const SIGNAGE_TEXT: Record<string, string> = {
 const TIME_TEXT: Record<string, string> = {
   'before-school': 'Before school',
   registration: 'Registration',
+  assembly: 'Assembly',
   lesson: 'Lesson',
   break: 'Break',
   lunch: 'Lunch',

@@ -67,7 +67,7 @@ async function signIn(baseUrl: string, username: string, password: string, now: 
 describe('policy driver, exemptions, emergency release, compliance (real hub)', () => {
   let fixture: HubFixture;
   let device: MqttClient;
-  let clock = at('08:55');
+  let clock = at('08:35');
   let head: Api;
   const commands: Command[] = [];
   const last = (kind: Command['kind']) => commands.filter((c) => c.kind === kind).at(-1);
@@ -125,6 +125,7 @@ describe('policy driver, exemptions, emergency release, compliance (real hub)', 
     expect(schedule).toMatchObject({ kind: 'schedule', timezone: 'Europe/London', otherwise: 'phones-away' });
     if (schedule.kind !== 'schedule') throw new Error('not a schedule');
     expect(schedule.entries.filter((e) => e.locked).map((e) => e.start)).toEqual([
+      '08:40',
       '09:00',
       '10:00',
       '11:20',
@@ -138,15 +139,24 @@ describe('policy driver, exemptions, emergency release, compliance (real hub)', 
     expect(last('signage')).toMatchObject({ mode: 'phones-away' });
   });
 
-  it('P1: at the 09:00 bell the locker is commanded locked', async () => {
+  it('P1, P5: at registration (08:40) the locker is commanded locked, and stays locked into the 09:00 lesson', async () => {
+    clock = at('08:40');
+    await fixture.hub.policy.driver.tick(clock);
+    const lock = await waitFor(
+      () => commands.find((c) => c.kind === 'lock' && c.ts === at('08:40')),
+      'lock at 08:40',
+    );
+    expect(lock).toMatchObject({ locked: true, reason: 'timetable' });
+    // A teacher's key left it open before the bell (reported by the device); the hub never unlocks it.
     await publishState(at('08:56'), false, false);
     clock = at('09:00');
     await fixture.hub.policy.driver.tick(clock);
-    const lock = await waitFor(
-      () => commands.find((c) => c.kind === 'lock' && c.ts === at('09:00')),
-      'lock at 09:00',
-    );
-    expect(lock).toMatchObject({ locked: true, reason: 'timetable' });
+    await fixture.hub.policy.driver.idle();
+    expect(
+      commands
+        .filter((c) => c.kind === 'lock' && c.ts >= at('08:40'))
+        .every((c) => c.kind === 'lock' && c.locked),
+    ).toBe(true);
     // The device locks and shuts the door two minutes in (within the 5-minute grace).
     await publishState(at('09:02'), true, false);
   });
