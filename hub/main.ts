@@ -267,7 +267,7 @@ export async function startHub(options: HubOptions): Promise<Hub> {
       stop: async () => {},
       routes: deviceRoutes(devices),
     });
-    const exemptions = new ExemptionStore(db, school);
+    const exemptions = new ExemptionStore(db, school, audit);
     const policy = {
       exemptions,
       driver: new PolicyDriver({

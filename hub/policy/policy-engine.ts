@@ -15,7 +15,11 @@
  *   registration straight into the first lesson is one locked stretch. Back-to-back lessons keep it locked across
  *   the boundary (no unlock flicker). Compliance (D5) still counts lessons only: the termly figures are per lesson.
  * - A closed day (weekend, holiday, inset day) shows 'off' and leaves lockers unlocked: nobody's phones are held.
- * - Exemption for room + period + date (P6): 'authorised-use' and the room's lockers unlock for that period.
+ * - Exemption for room + period + date (P6): 'authorised-use' and the room's classroom lockers unlock for that
+ *   period. It never unlocks a day-storage locker (P2): pupils' stored phones are released only by an explicit,
+ *   audited action of the head (a storage release for the room, or emergency release), never as a side effect.
+ * - Storage release (P2): the head releases the day-storage lockers of one room; a live decision, like emergency
+ *   release, never part of a schedule; it touches no classroom locker.
  * - Emergency release overrides everything: every locker unlocks, signage shows 'authorised-use'.
  */
 import type { Permission, Policy, SchoolModel, TimeKind, ZoneKind } from '../../schemas/config.js';
@@ -65,7 +69,8 @@ export interface ExemptionGrant {
   date: string;
 }
 
-export type DirectiveReason = 'timetable' | 'exemption' | 'emergency-release';
+/** 'staff': a day-storage locker released by the head for its room (P2). */
+export type DirectiveReason = 'timetable' | 'exemption' | 'emergency-release' | 'staff';
 
 export interface Directive {
   signage: SignageMode;
@@ -79,6 +84,8 @@ export interface Directive {
 
 export interface PolicyContext {
   emergency?: boolean;
+  /** P2: the head has released this device's room's stored phones (day-storage lockers only). */
+  storageReleased?: boolean;
 }
 
 export function zoneOf(school: SchoolModel, roomId: string): ZoneKind {
@@ -134,16 +141,15 @@ function baseAt(
   const exempt =
     period !== undefined &&
     exemptions.some((e) => e.room === device.room && e.period === period && e.date === date);
-  if (exempt) {
-    return { signage: 'authorised-use', locked: false, reason: 'exemption', kind: slot.kind, period };
-  }
-  const zone = zoneOf(school, device.room);
-  const phones = permissionAt(school.policy, zoneAudience(zone), slot.kind, zone);
   let locked = false;
   if (device.lockerMode === 'lesson')
-    locked = lockedInFormalTime(slot.kind); // P1, P5
+    locked = !exempt && lockedInFormalTime(slot.kind); // P1, P5, P6
   else if (device.lockerMode === 'day-storage')
-    locked = minute >= parseClock(tt.arrival, 'arrival') && minute < parseClock(tt.homeTime, 'homeTime'); // P2
+    // P2: the exemption is deliberately not consulted: stored phones stay locked until home time.
+    locked = minute >= parseClock(tt.arrival, 'arrival') && minute < parseClock(tt.homeTime, 'homeTime');
+  if (exempt) return { signage: 'authorised-use', locked, reason: 'exemption', kind: slot.kind, period };
+  const zone = zoneOf(school, device.room);
+  const phones = permissionAt(school.policy, zoneAudience(zone), slot.kind, zone);
   return {
     signage: phones === 'yes' ? 'phones-allowed' : 'phones-away',
     locked,
@@ -165,6 +171,9 @@ export function directiveAtLocal(
   const here = baseAt(school, device, date, minute, exemptions);
   if (context.emergency) {
     return { ...here, signage: 'authorised-use', locked: false, reason: 'emergency-release' };
+  }
+  if (context.storageReleased && device.lockerMode === 'day-storage') {
+    return { ...here, locked: false, reason: 'staff' };
   }
   const w = school.policy.warningMinutes;
   if (here.signage !== 'phones-allowed' || w === 0) return here;

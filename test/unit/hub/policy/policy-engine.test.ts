@@ -334,6 +334,23 @@ describe('device directives', () => {
     expect(d(school, room1, '2026-09-03', '10:30', ex).signage).toBe('phones-away');
   });
 
+  it('P2: an exemption for the office shows authorised use but never unlocks the day-storage locker', () => {
+    const ex: ExemptionGrant[] = [{ room: 'office', period: 'p2', date: WED }];
+    expect(d(school, office, WED, '10:30', ex)).toMatchObject({
+      signage: 'authorised-use',
+      locked: true,
+      reason: 'exemption',
+    });
+    expect(daySchedule(school, office, WED, ex).entries.every((e) => e.locked)).toBe(true);
+  });
+
+  it('P2: only a storage release (the head, for the room) unlocks the stored phones; it leaves classrooms alone', () => {
+    const released = (device: PolicyDevice) =>
+      deviceDirective(school, device, at(WED, '10:30'), [], { storageReleased: true });
+    expect(released(office)).toMatchObject({ locked: false, reason: 'staff', signage: 'phones-away' });
+    expect(released(room1)).toMatchObject({ locked: true, reason: 'timetable' });
+  });
+
   it('emergency release unlocks every locker whatever the timetable says', () => {
     for (const device of [room1, room2, office])
       expect(d(school, device, WED, '09:30', [], true)).toMatchObject({
