@@ -314,12 +314,14 @@ export async function startHub(options: HubOptions): Promise<Hub> {
       phase(extension.name);
     }
 
-    const confiscations = new ConfiscationStore(db);
+    const confiscations = new ConfiscationStore(db, audit);
     const showConfiscated = async (ref: { site: string; room: string; device: string }) => {
       const open = await confiscations.list({ openOnly: true });
       grid.setConfiscated(ref, open.filter((o) => o.device === ref.device).length);
     };
-    for (const c of await confiscations.list({ openOnly: true })) await showConfiscated(c);
+    const openAtStart = await confiscations.list({ openOnly: true });
+    for (const c of openAtStart)
+      grid.setConfiscated(c, openAtStart.filter((o) => o.device === c.device).length);
     const firstRunAdmin = await users.ensureFirstRunAdmin(now());
     const http: RunningHttp = await startHttp({
       host: config.http.host,

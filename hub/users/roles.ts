@@ -30,6 +30,8 @@ export const PERMISSIONS = {
   // P7: the staff who confiscate and return phones; the office keeps the register.
   'confiscations:read': ['office', 'teacher', 'coordinator', 'dsl', 'head', 'admin'],
   'confiscations:write': ['teacher', 'coordinator', 'dsl', 'head'],
+  // P7: the office hands confiscated phones back at the end of the day and records the return.
+  'confiscations:return': ['office', 'teacher', 'coordinator', 'dsl', 'head'],
 } as const satisfies Record<string, readonly StaffRole[]>;
 export type Permission = keyof typeof PERMISSIONS;
 
