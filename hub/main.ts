@@ -41,6 +41,7 @@ import {
 import { SchoolSettings } from './school/school-settings.js';
 import { createInfluxStore } from './store/influx-store.js';
 import type { MetricsStore } from './store/metrics-store.js';
+import { TamperSuspectWatch } from './tamper/tamper-suspect.js';
 import { UserStore } from './users/user-store.js';
 
 export interface HubOptions {
@@ -72,6 +73,8 @@ export interface Hub {
   chain: ChainMonitor;
   /** P1–P4, P6: drives lock and signage from the timetable; exemptions and emergency release (issue 4). */
   policy: { driver: PolicyDriver; exemptions: ExemptionStore; compliance: ComplianceRecorder };
+  /** R7: devices that dropped while locked with phones inside. */
+  tamperSuspects: TamperSuspectWatch;
   users: UserStore;
   incidents: IncidentStore;
   /** S6: the hash-chained audit log. */
@@ -306,7 +309,22 @@ export async function startHub(options: HubOptions): Promise<Hub> {
         await Promise.all([policy.driver.reload(), policy.compliance.reload()]);
       },
     });
-    extensions.push(policy.driver, policy.compliance, settings);
+    // R7: a device dropping while locked with phones inside alerts the coordinator until its journal clears it.
+    const tamperSuspects = new TamperSuspectWatch({
+      db,
+      bus,
+      log: log.child({ part: 'tamper-suspect' }),
+      now,
+      expectedLocked: async (device, at) =>
+        (await policy.driver.directives(at)).find((d) => d.id === device)?.directive.locked ?? false,
+      chainConsistent: (device) => chain.consistent(device),
+      ...(guarding.notifier
+        ? { notify: (notice) => guarding.notifier?.enqueue(notice) ?? Promise.resolve() }
+        : {}),
+      show: (ref, text) => grid.setSuspect(ref, text),
+      ...(config.notifications ? { dashboardUrl: config.notifications.dashboardUrl } : {}),
+    });
+    extensions.push(policy.driver, policy.compliance, settings, tamperSuspects);
     phase('features');
     for (const extension of extensions) {
       await extension.start();
@@ -394,6 +412,7 @@ export async function startHub(options: HubOptions): Promise<Hub> {
       devices,
       chain,
       policy,
+      tamperSuspects,
       users,
       incidents,
       audit,
