@@ -268,7 +268,10 @@ export async function startHub(options: HubOptions): Promise<Hub> {
       name: 'devices',
       start: async () => {},
       stop: async () => {},
-      routes: deviceRoutes(devices),
+      routes: deviceRoutes(devices, {
+        hubVersion: packageVersion(),
+        expected: config.expectedDeviceSoftware,
+      }),
     });
     const exemptions = new ExemptionStore(db, school, audit);
     const policy = {

@@ -272,6 +272,14 @@ export const HubConfig = Type.Object(
     incidents: Type.Optional(IncidentsConfig),
     notifications: Type.Optional(NotificationsConfig),
     retention: Type.Optional(RetentionConfig),
+    expectedDeviceSoftware: Type.Optional(
+      Type.String({
+        pattern: '^[0-9A-Za-z.+-]{1,32}$',
+        description:
+          'S8: the device software version every device should run; older devices are flagged out of date. ' +
+          "Absent: the hub's own version.",
+      }),
+    ),
   },
   { $id: 'hub-config', additionalProperties: false, title: 'HubConfig' },
 );
