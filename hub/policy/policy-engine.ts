@@ -3,8 +3,11 @@
  * over a whole day. Time is always an argument (P1–P4, P6, P8).
  *
  * Decisions worth knowing:
- * - Signage speaks to the zone's audience: pupils in curriculum areas and the office, staff in designated phone areas
- *   (P3, P4). It shows 'phones-allowed' only where the matrix says 'yes'; 'if-unavoidable' and 'no' show
+ * - Signage is read by everyone in the zone, pupils and staff alike (P3). It shows 'phones-allowed' only where the
+ *   matrix says 'yes' for both; where staff may and pupils may not (a staff room or reception at break), it shows
+ *   'staff-phones-only', a distinct pattern and words, so a pupil never reads a staff green as their own (P3, P4).
+ *   Where only pupils may (no preset does this), the zone's main audience decides: pupils in curriculum areas and the
+ *   office see 'phones-allowed', staff in a designated area 'phones-away'. 'if-unavoidable' and 'no' show
  *   'phones-away'. A missing matrix cell means 'no' (phone-free by default).
  * - Warning: signage turns to 'phones-away' `warningMinutes` before phones must be away (e.g. before break ends), so
  *   the sign is the pre-warning; the lock itself engages at the lesson start. There is no separate warning mode.
@@ -125,6 +128,16 @@ function computeBoundaries(school: SchoolModel): number[] {
   return [...all].filter((m) => m > 0 && m < 1440).sort((a, b) => a - b);
 }
 
+/** P3, P4: what a zone's sign shows for a time kind, read by pupils and staff alike (see the file comment). */
+export function signageFor(policy: Policy, time: TimeKind, zone: ZoneKind): SignageMode {
+  const pupils = permissionAt(policy, 'pupil', time, zone) === 'yes';
+  const staff = permissionAt(policy, 'staff', time, zone) === 'yes';
+  if (pupils && staff) return 'phones-allowed';
+  if (staff) return 'staff-phones-only';
+  if (pupils) return zoneAudience(zone) === 'pupil' ? 'phones-allowed' : 'phones-away';
+  return 'phones-away';
+}
+
 /** The directive before the warning is applied. */
 function baseAt(
   school: SchoolModel,
@@ -149,9 +162,8 @@ function baseAt(
     locked = minute >= parseClock(tt.arrival, 'arrival') && minute < parseClock(tt.homeTime, 'homeTime');
   if (exempt) return { signage: 'authorised-use', locked, reason: 'exemption', kind: slot.kind, period };
   const zone = zoneOf(school, device.room);
-  const phones = permissionAt(school.policy, zoneAudience(zone), slot.kind, zone);
   return {
-    signage: phones === 'yes' ? 'phones-allowed' : 'phones-away',
+    signage: signageFor(school.policy, slot.kind, zone),
     locked,
     reason: 'timetable',
     kind: slot.kind,
@@ -176,7 +188,7 @@ export function directiveAtLocal(
     return { ...here, locked: false, reason: 'staff' };
   }
   const w = school.policy.warningMinutes;
-  if (here.signage !== 'phones-allowed' || w === 0) return here;
+  if ((here.signage !== 'phones-allowed' && here.signage !== 'staff-phones-only') || w === 0) return here;
   const ahead = dayBoundaries(school).filter((b) => b > minute && b <= minute + w);
   if (ahead.some((b) => baseAt(school, device, date, b, exemptions).signage === 'phones-away')) {
     return { ...here, signage: 'phones-away', warning: true };

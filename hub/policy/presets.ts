@@ -57,11 +57,15 @@ export const seedPolicy = (): Policy =>
 
 /**
  * DfE 2026 phone-free day (January 2026 guidance): phone-free by default through the whole school day, lessons,
- * breaks and lunch; exceptions only by exemption (P6). Staff use only where unavoidable, away from pupils.
+ * breaks and lunch; exceptions only by exemption (P6). Staff use only where unavoidable, away from pupils. Never in a
+ * curriculum area, at any hour (P4). Outside school hours the guidance is silent: phones are allowed outside
+ * curriculum areas, to pupils and staff alike (the office hands pupils' phones back at home time).
  */
 export const dfe2026Policy = (): Policy =>
   build('dfe-2026', (role, time, zone) => {
-    if (!schoolDay(time)) return role === 'staff' || zone !== 'curriculum' ? 'yes' : 'no';
+    // Seed 000's "not ... in the classroom" has no time exception, and DfE 2026 is stricter, never looser (P4).
+    if (zone === 'curriculum') return 'no';
+    if (!schoolDay(time)) return 'yes';
     if (role === 'pupil') return 'no';
     return zone === 'designated-phone-area' ? 'if-unavoidable' : 'no';
   });

@@ -16,6 +16,7 @@ import type { DeviceView, ExemptionView, PolicyView } from '../types.js';
 export const SIGNAGE_TEXT: Record<string, string> = {
   'phones-away': 'Phones away',
   'phones-allowed': 'Phones allowed',
+  'staff-phones-only': "Staff phones allowed; pupils' phones away",
   'authorised-use': 'Authorised use',
   fault: 'Fault',
   off: 'Off',

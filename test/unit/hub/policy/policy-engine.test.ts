@@ -18,6 +18,7 @@ import {
   nextBoundary,
   type PolicyDevice,
   permissionAt,
+  signageFor,
 } from '../../../../hub/policy/policy-engine.js';
 import { dfe2026Policy, presetPolicy, seedPolicy } from '../../../../hub/policy/presets.js';
 import { type SchoolModel, TIME_KINDS, ZONE_KINDS } from '../../../../schemas/config.js';
@@ -278,11 +279,29 @@ describe('device directives', () => {
     expect(d(asBreak, room1, WED, '11:50').locked).toBe(false);
   });
 
-  it('P2, P4: before and after school the office sign (read by pupils) stays phones away; the staff room is green', () => {
-    for (const hhmm of ['07:30', '08:29', '15:20', '17:00']) {
-      expect(d(school, office, WED, hhmm)).toMatchObject({ signage: 'phones-away', locked: false });
-      expect(d(school, staffroom, WED, hhmm).signage).toBe('phones-allowed');
+  it('P2, P3, P4: before and after school the office and staff room signs say staff only, never plain green to pupils', () => {
+    for (const hhmm of ['07:30', '15:20', '17:00']) {
+      expect(d(school, office, WED, hhmm)).toMatchObject({ signage: 'staff-phones-only', locked: false });
+      expect(d(school, staffroom, WED, hhmm).signage).toBe('staff-phones-only');
+      expect(d(school, room1, WED, hhmm).signage).toBe('phones-away'); // staff never in curriculum areas
     }
+    expect(d(school, office, WED, '08:29').signage).toBe('phones-away'); // the warning before arrival
+  });
+
+  it('P3: where pupils and staff are both allowed the sign is plain green; where only staff are, it says so', () => {
+    const both = {
+      ...school,
+      policy: {
+        ...school.policy,
+        matrix: school.policy.matrix.map((r) =>
+          r.time === 'lunch' && r.zone === 'designated-phone-area' ? { ...r, phones: 'yes' as const } : r,
+        ),
+      },
+    };
+    expect(d(both, staffroom, WED, '12:30').signage).toBe('phones-allowed');
+    expect(d(both, staffroom, WED, '11:05').signage).toBe('staff-phones-only');
+    expect(signageFor(seedPolicy(), 'break', 'designated-phone-area')).toBe('staff-phones-only');
+    expect(signageFor(seedPolicy(), 'break', 'curriculum')).toBe('phones-away');
   });
 
   it('P2: the office locker is locked from arrival to home time, released at home time', () => {
@@ -293,13 +312,13 @@ describe('device directives', () => {
     expect(d(school, office, WED, '15:20').locked).toBe(false);
   });
 
-  it('P3, P4 (seed): the designated phone area is green for staff at break and lunch, never in curriculum areas', () => {
+  it('P3, P4 (seed): the designated phone area is green for staff only at break and lunch, never in curriculum areas', () => {
     expect(d(school, staffroom, WED, '11:05')).toMatchObject({
-      signage: 'phones-allowed',
+      signage: 'staff-phones-only',
       locked: false,
       kind: 'break',
     });
-    expect(d(school, staffroom, WED, '12:30').signage).toBe('phones-allowed');
+    expect(d(school, staffroom, WED, '12:30').signage).toBe('staff-phones-only');
     expect(d(school, room1, WED, '11:05').signage).toBe('phones-away');
     expect(d(school, staffroom, WED, '09:30').signage).toBe('phones-away'); // 'not if avoidable' is not green
   });
@@ -313,10 +332,10 @@ describe('device directives', () => {
   });
 
   it('warning: the sign turns phones-away warningMinutes before break ends; the lock waits for the bell', () => {
-    expect(d(school, staffroom, WED, '11:17').signage).toBe('phones-allowed');
+    expect(d(school, staffroom, WED, '11:17').signage).toBe('staff-phones-only');
     expect(d(school, staffroom, WED, '11:18')).toMatchObject({ signage: 'phones-away', warning: true });
     const noWarning = { ...school, policy: { ...school.policy, warningMinutes: 0 } };
-    expect(d(noWarning, staffroom, WED, '11:19').signage).toBe('phones-allowed');
+    expect(d(noWarning, staffroom, WED, '11:19').signage).toBe('staff-phones-only');
     expect(d(school, room1, WED, '08:39').locked).toBe(false); // registration starts 08:40
   });
 
@@ -341,7 +360,11 @@ describe('device directives', () => {
       locked: true,
       reason: 'exemption',
     });
-    expect(daySchedule(school, office, WED, ex).entries.every((e) => e.locked)).toBe(true);
+    const locked = daySchedule(school, office, WED, ex).entries.filter((e) => e.locked);
+    expect(locked.map((e) => [e.start, e.end])).toContainEqual(['10:00', '11:00']);
+    expect(locked[0]?.start).toBe('08:30');
+    expect(locked.at(-1)?.end).toBe('15:20');
+    expect(locked.every((e, i) => i === 0 || e.start === locked[i - 1]?.end)).toBe(true); // no unlocked gap
   });
 
   it('P2: only a storage release (the head, for the room) unlocks the stored phones; it leaves classrooms alone', () => {
@@ -396,18 +419,20 @@ describe('day schedule for offline enforcement', () => {
     });
   });
 
-  it('P2: the office locker is one locked stretch from arrival to home time, its sign phones away all day', () => {
+  it('P2: the office locker is one locked stretch from arrival to home time, its sign phones away all that time', () => {
     const s = daySchedule(school, office, WED, []);
-    expect(s.otherwise).toBe('phones-away');
-    const locked = s.entries;
+    expect(s.otherwise).toBe('staff-phones-only'); // at midnight: staff only (P3)
+    const [warning, ...locked] = s.entries;
+    expect(warning).toMatchObject({ start: '08:28', end: '08:30', signage: 'phones-away', locked: false });
     expect(locked.every((e) => e.locked && e.signage === 'phones-away')).toBe(true);
+    expect(locked.every((e, i) => i === 0 || e.start === locked[i - 1]?.end)).toBe(true);
     expect(locked[0]?.start).toBe('08:30');
     expect(locked.at(-1)?.end).toBe('15:20');
   });
 
   it('P4: the staff room schedule carries the warnings before break and lunch end', () => {
     const s = daySchedule(school, staffroom, WED, []);
-    expect(s.otherwise).toBe('phones-allowed');
+    expect(s.otherwise).toBe('staff-phones-only');
     expect(s.entries).toContainEqual({
       start: '11:18',
       end: '11:20',
