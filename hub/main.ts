@@ -20,6 +20,7 @@ import type { HubExtension } from './extension.js';
 import { type RunningHttp, startHttp } from './http/http-server.js';
 import { confiscationRoutes } from './http/routes/confiscation-routes.js';
 import { deviceRoutes } from './http/routes/device-routes.js';
+import { evidenceRoutes } from './http/routes/evidence-routes.js';
 import { opsRoutes } from './http/routes/ops-routes.js';
 import { IncidentService } from './incidents/incident-service.js';
 import { IncidentStore } from './incidents/incident-store.js';
@@ -264,6 +265,12 @@ export async function startHub(options: HubOptions): Promise<Hub> {
       log,
     });
     const extensions: HubExtension[] = [...guarding.extensions];
+    extensions.push({
+      name: 'evidence',
+      start: async () => {},
+      stop: async () => {},
+      routes: evidenceRoutes({ incidents, timeZone: school.timetable.timezone }),
+    });
     extensions.unshift(chain, {
       name: 'devices',
       start: async () => {},

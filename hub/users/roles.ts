@@ -4,7 +4,8 @@ export const STAFF_ROLES = ['office', 'teacher', 'coordinator', 'dsl', 'head', '
 export type StaffRole = (typeof STAFF_ROLES)[number];
 
 export const PERMISSIONS = {
-  'compliance:read': ['office', 'coordinator', 'dsl', 'head', 'admin'],
+  // R5: governors "regularly monitor" and read the evidence pack's figures (never an incident's content).
+  'compliance:read': ['office', 'coordinator', 'dsl', 'head', 'admin', 'governor'],
   'devices:read': ['office', 'head', 'admin'],
   // S4: approving, revoking and re-keying devices, and issuing enrolment tokens.
   'devices:approve': ['admin'],
@@ -18,7 +19,8 @@ export const PERMISSIONS = {
   'users:write': ['admin'],
   'audit:read': ['admin', 'head'],
   // P8: every member of staff may see the policy and today's exemptions.
-  'policy:read': ['office', 'teacher', 'coordinator', 'dsl', 'head', 'admin'],
+  // R5: governors too, for room names and terms in the evidence pack.
+  'policy:read': ['office', 'teacher', 'coordinator', 'dsl', 'head', 'admin', 'governor'],
   // P1–P4, P8, S6: the timetable, zones and rooms, and the policy matrix. Admin alone (least privilege): the head
   // decides policy and the admin enters it; the head sees every change in the audit log and holds the levers that
   // act at once (exemptions, emergency release).
