@@ -9,6 +9,7 @@ import { ConfiscationRegister } from '../components/ConfiscationRegister.js';
 import { ConfirmDialog } from '../components/Dialog.js';
 import { Notice } from '../components/Field.js';
 import { Icon, type IconName } from '../components/Icon.js';
+import { StoredPhones } from '../components/StoredPhones.js';
 import { fmtDateTime, fmtTime } from '../format.js';
 import type { Live } from '../main.js';
 import type { DeviceView, ExemptionView, PolicyView } from '../types.js';
@@ -211,6 +212,9 @@ export function Today({ live }: { live: Live }) {
             </button>
           )}
         </p>
+      )}
+      {live.may('emergency:release') && policy && !emergencyOn && (
+        <StoredPhones policy={policy} roomName={roomName} onChanged={load} />
       )}
       <h2 id="rooms-heading">Rooms</h2>
       {live.devices.length === 0 ? (
