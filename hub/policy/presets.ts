@@ -32,7 +32,7 @@ const formalTime = (time: PolicyRule['time']) =>
  * - Pupils: 'no' in every zone at every time, before and after school included. Seed 000: pupils' phones "will then be
  *   stored in the office"; seed 003: "stored in the school office until collection at the end of the day"; seed 002:
  *   pupils' phones "not allowed in school", used outside lessons "No". No seed lets a pupil use a phone on site, so
- *   the office and classroom signs (which speak to pupils, P3) never show phones-allowed (P2, P4).
+ *   no sign ever shows plain phones-allowed under this preset: where staff may, it shows staff-phones-only (P2-P4).
  * - Staff in curriculum areas: 'no' at every time, before and after school included. Seed 000: staff "are not
  *   permitted to use their mobile phones within curriculum areas" and "not permitted to use their mobile phone in the
  *   classroom", with no time exception (P4).
