@@ -20,6 +20,7 @@ import type { HubExtension } from './extension.js';
 import { type RunningHttp, startHttp } from './http/http-server.js';
 import { confiscationRoutes } from './http/routes/confiscation-routes.js';
 import { deviceRoutes } from './http/routes/device-routes.js';
+import { evidenceRoutes } from './http/routes/evidence-routes.js';
 import { opsRoutes } from './http/routes/ops-routes.js';
 import { IncidentService } from './incidents/incident-service.js';
 import { IncidentStore } from './incidents/incident-store.js';
@@ -41,6 +42,7 @@ import {
 import { SchoolSettings } from './school/school-settings.js';
 import { createInfluxStore } from './store/influx-store.js';
 import type { MetricsStore } from './store/metrics-store.js';
+import { TamperSuspectWatch } from './tamper/tamper-suspect.js';
 import { LoginFlow, limitsFromConfig } from './users/login-flow.js';
 import { UserStore } from './users/user-store.js';
 
@@ -73,6 +75,8 @@ export interface Hub {
   chain: ChainMonitor;
   /** P1–P4, P6: drives lock and signage from the timetable; exemptions and emergency release. */
   policy: { driver: PolicyDriver; exemptions: ExemptionStore; compliance: ComplianceRecorder };
+  /** R7: devices that dropped while locked with phones inside. */
+  tamperSuspects: TamperSuspectWatch;
   users: UserStore;
   /** S1, S3: sign-in steps, attempt limits (kept in the DB) and remembered browsers. */
   login: LoginFlow;
@@ -264,13 +268,22 @@ export async function startHub(options: HubOptions): Promise<Hub> {
       log,
     });
     const extensions: HubExtension[] = [...guarding.extensions];
+    extensions.push({
+      name: 'evidence',
+      start: async () => {},
+      stop: async () => {},
+      routes: evidenceRoutes({ incidents, timeZone: school.timetable.timezone }),
+    });
     extensions.unshift(chain, {
       name: 'devices',
       start: async () => {},
       stop: async () => {},
-      routes: deviceRoutes(devices),
+      routes: deviceRoutes(devices, {
+        hubVersion: packageVersion(),
+        expected: config.expectedDeviceSoftware,
+      }),
     });
-    const exemptions = new ExemptionStore(db, school);
+    const exemptions = new ExemptionStore(db, school, audit);
     const policy = {
       exemptions,
       driver: new PolicyDriver({
@@ -309,7 +322,22 @@ export async function startHub(options: HubOptions): Promise<Hub> {
         await Promise.all([policy.driver.reload(), policy.compliance.reload()]);
       },
     });
-    extensions.push(policy.driver, policy.compliance, settings);
+    // R7: a device dropping while locked with phones inside alerts the coordinator until its journal clears it.
+    const tamperSuspects = new TamperSuspectWatch({
+      db,
+      bus,
+      log: log.child({ part: 'tamper-suspect' }),
+      now,
+      expectedLocked: async (device, at) =>
+        (await policy.driver.directives(at)).find((d) => d.id === device)?.directive.locked ?? false,
+      chainConsistent: (device) => chain.consistent(device),
+      ...(guarding.notifier
+        ? { notify: (notice) => guarding.notifier?.enqueue(notice) ?? Promise.resolve() }
+        : {}),
+      show: (ref, text) => grid.setSuspect(ref, text),
+      ...(config.notifications ? { dashboardUrl: config.notifications.dashboardUrl } : {}),
+    });
+    extensions.push(policy.driver, policy.compliance, settings, tamperSuspects);
     phase('features');
     for (const extension of extensions) {
       await extension.start();
@@ -317,12 +345,14 @@ export async function startHub(options: HubOptions): Promise<Hub> {
       phase(extension.name);
     }
 
-    const confiscations = new ConfiscationStore(db);
+    const confiscations = new ConfiscationStore(db, audit);
     const showConfiscated = async (ref: { site: string; room: string; device: string }) => {
       const open = await confiscations.list({ openOnly: true });
       grid.setConfiscated(ref, open.filter((o) => o.device === ref.device).length);
     };
-    for (const c of await confiscations.list({ openOnly: true })) await showConfiscated(c);
+    const openAtStart = await confiscations.list({ openOnly: true });
+    for (const c of openAtStart)
+      grid.setConfiscated(c, openAtStart.filter((o) => o.device === c.device).length);
     const firstRunAdmin = await users.ensureFirstRunAdmin(now());
     const loginLog = log.child({ part: 'login' });
     const login = new LoginFlow(users, db, now, {
@@ -410,6 +440,7 @@ export async function startHub(options: HubOptions): Promise<Hub> {
       devices,
       chain,
       policy,
+      tamperSuspects,
       users,
       login,
       incidents,

@@ -11,7 +11,8 @@ export const ZONE_KINDS = ['curriculum', 'designated-phone-area', 'office'] as c
 export const ZoneKind = StringEnum(ZONE_KINDS, { description: 'P3: where phones may or may not be used.' });
 export type ZoneKind = Static<typeof ZoneKind>;
 
-export const PERIOD_KINDS = ['registration', 'lesson', 'break', 'lunch'] as const;
+export const PERIOD_KINDS = ['registration', 'assembly', 'lesson', 'break', 'lunch'] as const;
+/** P1, P5: registration and assembly are formal school time: classroom lockers stay locked through them. */
 export const PeriodKind = StringEnum(PERIOD_KINDS);
 export type PeriodKind = Static<typeof PeriodKind>;
 
@@ -19,6 +20,7 @@ export type PeriodKind = Static<typeof PeriodKind>;
 export const TIME_KINDS = [
   'before-school',
   'registration',
+  'assembly',
   'lesson',
   'break',
   'lunch',
@@ -335,6 +337,14 @@ export const HubConfig = Type.Object(
     notifications: Type.Optional(NotificationsConfig),
     retention: Type.Optional(RetentionConfig),
     login: Type.Optional(LoginConfig),
+    expectedDeviceSoftware: Type.Optional(
+      Type.String({
+        pattern: '^[0-9A-Za-z.+-]{1,32}$',
+        description:
+          'S8: the device software version every device should run; older devices are flagged out of date. ' +
+          "Absent: the hub's own version.",
+      }),
+    ),
   },
   { $id: 'hub-config', additionalProperties: false, title: 'HubConfig' },
 );

@@ -15,9 +15,18 @@ import {
   StringEnum,
 } from './common.js';
 
-export const SIGNAGE_MODES = ['phones-away', 'phones-allowed', 'authorised-use', 'fault', 'off'] as const;
+export const SIGNAGE_MODES = [
+  'phones-away',
+  'phones-allowed',
+  'staff-phones-only',
+  'authorised-use',
+  'fault',
+  'off',
+] as const;
 export const SignageMode = StringEnum(SIGNAGE_MODES, {
-  description: 'What the room signage tells people (P1, P3, P6). fault also covers offline-too-long.',
+  description:
+    "What the room signage tells people (P1, P3, P6). 'staff-phones-only': staff may use phones here now, pupils " +
+    'may not (P3, P4). fault also covers offline-too-long.',
 });
 export type SignageMode = Static<typeof SignageMode>;
 

@@ -101,6 +101,7 @@ export const LOCKER_MODES = ['lesson', 'day-storage', 'open'] as const satisfies
 export const TIME_KINDS = [
   'before-school',
   'registration',
+  'assembly',
   'lesson',
   'break',
   'lunch',

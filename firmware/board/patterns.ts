@@ -58,6 +58,23 @@ export const SIGNAGE_LOOKS: Readonly<Record<SignageMode, SignageLook>> = {
     policy: 'P3',
     legend: 'green with a short dip every 4 s: phones allowed in this zone now',
   },
+  // P3, P4: staff may, pupils may not. Green like phones-allowed (it is allowed, for staff) but a double dip every
+  // 8 s: twice the period of phones-allowed (rhythms differ by at least 2x) and a double, not single, dip, so a pupil
+  // who learnt the legend never reads it as "phones allowed" for them.
+  'staff-phones-only': {
+    colour: GREEN,
+    pattern: {
+      steps: [
+        { level: 0, ms: 250 },
+        { level: 1, ms: 250 },
+        { level: 0, ms: 250 },
+        { level: 1, ms: 7250 },
+      ],
+      repeat: true,
+    },
+    policy: 'P3',
+    legend: "green with a double dip every 8 s: staff phones allowed here now; pupils' phones stay away",
+  },
   'authorised-use': {
     colour: BLUE,
     pattern: blink(1000, 1000),

@@ -5,8 +5,10 @@
  * are never deleted by hand; the return is an appended step.
  */
 import { randomUUID } from 'node:crypto';
-import type { HubDb } from '../db/hub-db.js';
+import type { AuditLog } from '../audit/audit-log.js';
+import type { BatchOp, HubDb } from '../db/hub-db.js';
 import { HubError } from '../errors.js';
+import type { AuditRecord } from '../event-bus.js';
 
 export interface Confiscation {
   id: string;
@@ -31,18 +33,53 @@ export function isOpen(c: Confiscation): boolean {
   return c.returnedAt === undefined;
 }
 
+/**
+ * The register. Open confiscations are held in memory (loaded by one full scan on first use, then kept by this store,
+ * the only writer), so the open list and the same-slot check see every open record however old: the register's read
+ * cap (`limit`) applies to the full history only, never to open ones. Writes are serialised, so two staff recording
+ * the same slot at once cannot both succeed.
+ */
 export class ConfiscationStore {
-  constructor(private readonly db: HubDb) {}
+  private open: Map<string, Confiscation> | null = null;
+  private chain: Promise<unknown> = Promise.resolve();
 
-  async list(options: { openOnly?: boolean; limit?: number } = {}): Promise<Confiscation[]> {
-    const all = await this.db.values<Confiscation>('confiscations', {
-      reverse: true,
-      limit: options.limit ?? 500,
-    });
-    return options.openOnly ? all.filter(isOpen) : all;
+  constructor(
+    private readonly db: HubDb,
+    /** S6: where present, each record and return is committed with its audit entry in one batch. */
+    private readonly audit?: Pick<AuditLog, 'commit'>,
+  ) {}
+
+  private serial<T>(task: () => Promise<T>): Promise<T> {
+    const run = this.chain.then(task);
+    this.chain = run.catch(() => undefined);
+    return run;
   }
 
-  async record(input: {
+  private async openMap(): Promise<Map<string, Confiscation>> {
+    if (!this.open) {
+      const open = new Map<string, Confiscation>();
+      for await (const [, c] of this.db.entries<Confiscation>('confiscations'))
+        if (isOpen(c)) open.set(c.id, c);
+      this.open = open;
+    }
+    return this.open;
+  }
+
+  /** Newest first. `openOnly`: every open confiscation, uncapped; otherwise the newest `limit` (default 500). */
+  async list(options: { openOnly?: boolean; limit?: number } = {}): Promise<Confiscation[]> {
+    if (options.openOnly) {
+      const open = await this.serial(() => this.openMap());
+      return [...open.values()].sort((a, b) => keyOf(b).localeCompare(keyOf(a)));
+    }
+    return this.db.values<Confiscation>('confiscations', { reverse: true, limit: options.limit ?? 500 });
+  }
+
+  private async commit(ops: BatchOp[], record: AuditRecord): Promise<void> {
+    if (this.audit) await this.audit.commit([record], ops);
+    else await this.db.batch(ops, { sync: true });
+  }
+
+  record(input: {
     site: string;
     room: string;
     device: string;
@@ -52,43 +89,55 @@ export class ConfiscationStore {
     by: string;
     now: number;
   }): Promise<Confiscation> {
-    if (input.slot < 0 || input.slot >= input.slots) {
-      throw new ConfiscationError('E_SLOT', `/slot: this locker has slots 0–${input.slots - 1}`);
-    }
-    const open = (await this.list({ openOnly: true })).find(
-      (c) => c.device === input.device && c.slot === input.slot,
-    );
-    if (open)
-      throw new ConfiscationError(
-        'E_SLOT_TAKEN',
-        `/slot: slot ${input.slot} already holds a confiscated phone`,
+    return this.serial(async () => {
+      if (input.slot < 0 || input.slot >= input.slots) {
+        throw new ConfiscationError('E_SLOT', `/slot: this locker has slots 0–${input.slots - 1}`);
+      }
+      const open = await this.openMap();
+      if ([...open.values()].some((c) => c.device === input.device && c.slot === input.slot))
+        throw new ConfiscationError(
+          'E_SLOT_TAKEN',
+          `/slot: slot ${input.slot} already holds a confiscated phone`,
+        );
+      const c: Confiscation = {
+        id: randomUUID(),
+        site: input.site,
+        room: input.room,
+        device: input.device,
+        slot: input.slot,
+        note: input.note,
+        recordedBy: input.by,
+        recordedAt: input.now,
+      };
+      await this.commit(
+        [
+          { type: 'put', sublevel: 'confiscations', key: keyOf(c), value: c },
+          { type: 'put', sublevel: 'meta', key: `confiscation/${c.id}`, value: keyOf(c) },
+        ],
+        { actor: input.by, action: 'confiscation.recorded', target: c.id, after: c },
       );
-    const c: Confiscation = {
-      id: randomUUID(),
-      site: input.site,
-      room: input.room,
-      device: input.device,
-      slot: input.slot,
-      note: input.note,
-      recordedBy: input.by,
-      recordedAt: input.now,
-    };
-    await this.db.put('confiscations', keyOf(c), c);
-    await this.db.put('meta', `confiscation/${c.id}`, keyOf(c));
-    return c;
+      open.set(c.id, c);
+      return c;
+    });
   }
 
-  async markReturned(
-    id: string,
-    by: string,
-    now: number,
-  ): Promise<{ before: Confiscation; after: Confiscation }> {
-    const key = await this.db.get<string>('meta', `confiscation/${id}`);
-    const before = key ? await this.db.get<Confiscation>('confiscations', key) : undefined;
-    if (!key || !before) throw new ConfiscationError('E_NOT_FOUND', 'no such confiscation');
-    if (!isOpen(before)) throw new ConfiscationError('E_RETURNED', 'already returned');
-    const after: Confiscation = { ...before, returnedBy: by, returnedAt: now };
-    await this.db.put('confiscations', key, after);
-    return { before, after };
+  markReturned(id: string, by: string, now: number): Promise<{ before: Confiscation; after: Confiscation }> {
+    return this.serial(async () => {
+      const key = await this.db.get<string>('meta', `confiscation/${id}`);
+      const before = key ? await this.db.get<Confiscation>('confiscations', key) : undefined;
+      if (!key || !before) throw new ConfiscationError('E_NOT_FOUND', 'no such confiscation');
+      if (!isOpen(before)) throw new ConfiscationError('E_RETURNED', 'already returned');
+      const after: Confiscation = { ...before, returnedBy: by, returnedAt: now };
+      const open = await this.openMap();
+      await this.commit([{ type: 'put', sublevel: 'confiscations', key, value: after }], {
+        actor: by,
+        action: 'confiscation.returned',
+        target: id,
+        before,
+        after,
+      });
+      open.delete(id);
+      return { before, after };
+    });
   }
 }

@@ -23,6 +23,7 @@ export const SUBLEVELS = [
   'enrolment',
   'exemptions',
   'emergencies',
+  'storage-releases',
   'compliance',
   'confiscations',
   'policy-sent',

@@ -86,17 +86,20 @@ export class DeviceAdmin {
 
   async approve(
     id: string,
-    input: { room: string; lockerMode?: LockerMode },
+    input: { room: string; lockerMode?: LockerMode; serial?: string; installed?: string },
     who: string,
   ): Promise<PublicDevice> {
     this.checkRoom(input.room);
     const current = await this.require(id);
     if (current.status !== 'pending')
       throw new HubError('E_DEVICE_STATE', `device '${id}' is ${current.status}, not pending`);
+    // D4: the approver, holding the hardware, enters its serial and installed date: the inventory is complete.
     const { before, after } = await this.deps.registry.update(id, {
       status: 'approved',
       room: input.room,
       ...(input.lockerMode ? { lockerMode: input.lockerMode } : {}),
+      ...(input.serial ? { serial: input.serial } : {}),
+      ...(input.installed ? { installed: input.installed } : {}),
     });
     this.record(who, 'approved', id, before, after);
     return after;

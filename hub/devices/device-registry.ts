@@ -109,7 +109,14 @@ export class DeviceRegistry {
   /** Changes a device's status, room, locker mode or secret; returns the public record before and after. */
   async update(
     id: string,
-    patch: { status?: DeviceStatus; room?: string; lockerMode?: LockerMode; secret?: string },
+    patch: {
+      status?: DeviceStatus;
+      room?: string;
+      lockerMode?: LockerMode;
+      secret?: string;
+      serial?: string;
+      installed?: string;
+    },
   ): Promise<{ before: PublicDevice; after: PublicDevice }> {
     const record = await this.get(id);
     if (!record) throw new HubError('E_UNKNOWN_DEVICE', `no device '${id}'`);

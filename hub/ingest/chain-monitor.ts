@@ -76,6 +76,11 @@ export class ChainMonitor implements HubExtension {
     return [{ type: 'put', sublevel: 'chain', key: ref.device, value: { ref, state: result.state } }];
   }
 
+  /** Whether the hub holds the device's chain with no event it is still waiting for (R7: a returned device). */
+  consistent(device: string): boolean {
+    return (this.states.get(device)?.state.open.length ?? 0) === 0;
+  }
+
   /** Declares missing every awaited event whose window has passed. */
   async sweep(): Promise<void> {
     const now = this.deps.now();

@@ -15,6 +15,8 @@ export interface DeviceView {
   fault?: string;
   /** Phones confiscated into this locker and not yet returned (P7). */
   confiscated?: number;
+  /** R7: why tampering is suspected (it went offline while locked with phones), until its journal clears it. */
+  suspect?: string;
 }
 
 export class LiveGrid {
@@ -44,6 +46,15 @@ export class LiveGrid {
 
   setConfiscated(ref: DeviceRef, confiscated: number): void {
     this.update(ref, { confiscated });
+  }
+
+  setSuspect(ref: DeviceRef, suspect: string | undefined): void {
+    const current = this.views.get(ref.device);
+    if (suspect === undefined && current) {
+      const { suspect: _cleared, ...rest } = current;
+      this.views.set(ref.device, rest);
+    }
+    this.update(ref, suspect === undefined ? {} : { suspect });
   }
 
   setOnline(ref: DeviceRef, online: boolean): void {

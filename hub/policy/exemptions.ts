@@ -4,12 +4,20 @@
  * recorded") is complete. Current state is the fold of the steps, held in memory after load().
  *
  * An exemption covers one room, one period, one date. It expires by itself when the period ends (derived from time,
- * no write needed) and can be revoked at any moment before that.
+ * no write needed) and can be revoked at any moment before that. It never releases a day-storage locker (P2).
+ *
+ * Storage release (P2): pupils' phones stored in a room's day-storage locker are released before home time only by
+ * the head's explicit action for that room, ended by the head or by the end of that day.
+ *
+ * S6: with an audit log, every step is committed in the same fsynced LevelDB batch as its audit entry, so a change
+ * without its record (or a record without its change) cannot exist.
  */
 import { randomBytes } from 'node:crypto';
 import type { SchoolModel } from '../../schemas/config.js';
-import type { HubDb } from '../db/hub-db.js';
-import { dayStatus, PolicyError } from './calendar.js';
+import type { AuditLog } from '../audit/audit-log.js';
+import type { BatchOp, HubDb } from '../db/hub-db.js';
+import type { AuditRecord } from '../event-bus.js';
+import { dayStatus, localClock, PolicyError } from './calendar.js';
 import { type ExemptionGrant, periodWindow } from './policy-engine.js';
 
 export type ExemptionAction = 'requested' | 'granted' | 'revoked';
@@ -64,6 +72,28 @@ export interface Emergency {
   endedAt?: number;
 }
 
+export interface StorageReleaseStep {
+  id: string;
+  action: 'release' | 'relock';
+  room: string;
+  /** The local date the release holds for: it ends by itself with that day. */
+  date: string;
+  by: string;
+  at: number;
+  reason?: string;
+}
+
+export interface StorageRelease {
+  id: string;
+  room: string;
+  date: string;
+  reason: string;
+  releasedBy: string;
+  releasedAt: number;
+  relockedBy?: string;
+  relockedAt?: number;
+}
+
 export interface ExemptionRequest {
   room: string;
   period: string;
@@ -81,18 +111,30 @@ const key = (n: number, width = 15) => String(n).padStart(width, '0');
 export class ExemptionStore {
   private readonly exemptions = new Map<string, Exemption>();
   private readonly emergencies: Emergency[] = [];
+  private readonly storageReleases: StorageRelease[] = [];
   private readonly listeners = new Set<() => void>();
 
   constructor(
     private readonly db: HubDb,
     private readonly school: SchoolModel,
+    /** S6: where present, each step is committed with its audit entry in one batch. */
+    private readonly audit?: Pick<AuditLog, 'commit'>,
   ) {}
+
+  /** Commits `ops` and, with an audit log, the audit record in the same fsynced batch. */
+  private async commit(ops: BatchOp[], record: AuditRecord): Promise<void> {
+    if (this.audit) await this.audit.commit([record], ops);
+    else await this.db.batch(ops, { sync: true });
+  }
 
   async load(): Promise<void> {
     this.exemptions.clear();
     this.emergencies.length = 0;
+    this.storageReleases.length = 0;
     for await (const [, step] of this.db.entries<ExemptionStep>('exemptions')) this.apply(step);
     for await (const [, step] of this.db.entries<EmergencyStep>('emergencies')) this.applyEmergency(step);
+    for await (const [, step] of this.db.entries<StorageReleaseStep>('storage-releases'))
+      this.applyStorage(step);
   }
 
   /** Called after every change (grant, revoke, emergency): the driver re-decides the devices. */
@@ -139,14 +181,49 @@ export class ExemptionStore {
     }
   }
 
-  private async append(step: ExemptionStep): Promise<void> {
-    await this.db.batch(
-      [{ type: 'put', sublevel: 'exemptions', key: `${step.exemption}:${key(step.step, 4)}`, value: step }],
+  private applyStorage(step: StorageReleaseStep): void {
+    if (step.action === 'release')
+      this.storageReleases.push({
+        id: step.id,
+        room: step.room,
+        date: step.date,
+        reason: step.reason ?? '',
+        releasedBy: step.by,
+        releasedAt: step.at,
+      });
+    else {
+      const r = this.storageReleases.find((x) => x.id === step.id);
+      if (r) Object.assign(r, { relockedBy: step.by, relockedAt: step.at });
+    }
+  }
+
+  /** S6: a grant or revocation and its audit entry are one batch; `steps` are the steps written together. */
+  private async append(steps: ExemptionStep[], action: string): Promise<void> {
+    const first = steps[0] as ExemptionStep;
+    const e = this.exemptions.get(first.exemption);
+    const subject = e ?? first;
+    await this.commit(
+      steps.map((step) => ({
+        type: 'put' as const,
+        sublevel: 'exemptions' as const,
+        key: `${step.exemption}:${key(step.step, 4)}`,
+        value: step,
+      })),
       {
-        sync: true,
+        actor: (steps.at(-1) as ExemptionStep).by,
+        action,
+        target: `exemption:${first.exemption}`,
+        after: {
+          room: subject.room,
+          period: subject.period,
+          date: subject.date,
+          reason: subject.reason,
+          status: action.replace('exemption.', ''),
+          ...((steps.at(-1) as ExemptionStep).note ? { note: (steps.at(-1) as ExemptionStep).note } : {}),
+        },
       },
     );
-    this.apply(step);
+    for (const step of steps) this.apply(step);
   }
 
   /** Checks an exemption request against the school model and the clock; every problem names its field. */
@@ -167,8 +244,9 @@ export class ExemptionStore {
     const problems = this.validate(input, now);
     if (problems.length > 0) throw new InvalidExemptionError(problems);
     const id = `ex-${now.toString(36)}-${randomBytes(3).toString('hex')}`;
-    await this.append({ exemption: id, step: 0, action: 'requested', by, at: now, ...input });
-    if (grant) await this.append({ exemption: id, step: 1, action: 'granted', by, at: now });
+    const steps: ExemptionStep[] = [{ exemption: id, step: 0, action: 'requested', by, at: now, ...input }];
+    if (grant) steps.push({ exemption: id, step: 1, action: 'granted', by, at: now });
+    await this.append(steps, grant ? 'exemption.granted' : 'exemption.requested');
     this.changed();
     return this.mustGet(id);
   }
@@ -178,7 +256,10 @@ export class ExemptionStore {
     const status = statusAt(e, now);
     if (status !== 'requested')
       throw new PolicyError('E_EXEMPTION_STATE', `exemption is ${status}, not requested`);
-    await this.append({ exemption: id, step: e.steps.length, action: 'granted', by, at: now });
+    await this.append(
+      [{ exemption: id, step: e.steps.length, action: 'granted', by, at: now }],
+      'exemption.granted',
+    );
     this.changed();
     return this.mustGet(id);
   }
@@ -189,14 +270,10 @@ export class ExemptionStore {
     const status = statusAt(e, now);
     if (status === 'revoked' || status === 'expired')
       throw new PolicyError('E_EXEMPTION_STATE', `exemption is already ${status}`);
-    await this.append({
-      exemption: id,
-      step: e.steps.length,
-      action: 'revoked',
-      by,
-      at: now,
-      ...(note ? { note } : {}),
-    });
+    await this.append(
+      [{ exemption: id, step: e.steps.length, action: 'revoked', by, at: now, ...(note ? { note } : {}) }],
+      'exemption.revoked',
+    );
     this.changed();
     return this.mustGet(id);
   }
@@ -262,10 +339,13 @@ export class ExemptionStore {
       by,
       at: now,
     };
-    await this.db.batch(
+    await this.commit(
       [{ type: 'put', sublevel: 'emergencies', key: `${key(now)}-${step.id}-0`, value: step }],
       {
-        sync: true,
+        actor: by,
+        action: 'emergency.release',
+        target: 'lockers:all',
+        after: { id: step.id, startedBy: by, startedAt: now },
       },
     );
     this.applyEmergency(step);
@@ -277,13 +357,78 @@ export class ExemptionStore {
     const active = this.activeEmergency();
     if (!active) throw new PolicyError('E_NO_EMERGENCY', 'no emergency release is active');
     const step: EmergencyStep = { id: active.id, action: 'end', by, at: now };
-    await this.db.batch(
+    await this.commit(
       [{ type: 'put', sublevel: 'emergencies', key: `${key(now)}-${step.id}-1`, value: step }],
       {
-        sync: true,
+        actor: by,
+        action: 'emergency.end',
+        target: 'lockers:all',
+        before: { ...active },
       },
     );
     this.applyEmergency(step);
+    this.changed();
+    return active;
+  }
+
+  // Storage release (P2) ---------------------------------------------------------------------------------------
+
+  /** The release holding a room's stored phones open at `now`, if any (it lapses with its day). */
+  activeStorageRelease(room: string, now: number): StorageRelease | null {
+    const today = localClock(now, this.school.timetable.timezone).date;
+    return (
+      this.storageReleases.find((r) => r.room === room && r.date === today && r.relockedAt === undefined) ??
+      null
+    );
+  }
+
+  storageReleaseHistory(): StorageRelease[] {
+    return [...this.storageReleases];
+  }
+
+  /** P2: the head releases the pupils' phones stored in one room's day-storage locker. Idempotent per room and day. */
+  async releaseStorage(room: string, reason: string, by: string, now: number): Promise<StorageRelease> {
+    const problems: string[] = [];
+    if (!this.school.rooms.some((r) => r.id === room)) problems.push(`room: unknown room '${room}'`);
+    if (reason.trim().length < 3) problems.push('reason: say why the stored phones are released');
+    if (problems.length > 0) throw new InvalidExemptionError(problems);
+    const active = this.activeStorageRelease(room, now);
+    if (active) return active;
+    const step: StorageReleaseStep = {
+      id: `sr-${now.toString(36)}-${randomBytes(3).toString('hex')}`,
+      action: 'release',
+      room,
+      date: localClock(now, this.school.timetable.timezone).date,
+      by,
+      at: now,
+      reason,
+    };
+    await this.commit(
+      [{ type: 'put', sublevel: 'storage-releases', key: `${key(now)}-${step.id}-0`, value: step }],
+      { actor: by, action: 'storage.release', target: `room:${room}`, after: { id: step.id, room, reason } },
+    );
+    this.applyStorage(step);
+    this.changed();
+    return this.activeStorageRelease(room, now) as StorageRelease;
+  }
+
+  /** The head locks the room's stored phones again before home time. */
+  async relockStorage(room: string, by: string, now: number): Promise<StorageRelease> {
+    const active = this.activeStorageRelease(room, now);
+    if (!active) throw new PolicyError('E_NO_RELEASE', `no storage release is active for room '${room}'`);
+    const step: StorageReleaseStep = {
+      id: active.id,
+      action: 'relock',
+      room,
+      date: active.date,
+      by,
+      at: now,
+    };
+    await this.commit(
+      [{ type: 'put', sublevel: 'storage-releases', key: `${key(now)}-${step.id}-1`, value: step }],
+      { actor: by, action: 'storage.relock', target: `room:${room}`, before: { ...active } },
+    );
+    this.applyStorage(step);
     this.changed();
     return active;
   }

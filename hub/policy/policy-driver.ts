@@ -235,6 +235,7 @@ export class PolicyDriver implements HubExtension {
     const { school, exemptions } = this.deps;
     return deviceDirective(school, device, now, exemptions.grants(), {
       emergency: exemptions.activeEmergency() !== null,
+      storageReleased: exemptions.activeStorageRelease(device.room, now) !== null,
     });
   }
 

@@ -3,17 +3,26 @@
  * over a whole day. Time is always an argument (P1–P4, P6, P8).
  *
  * Decisions worth knowing:
- * - Signage speaks to the zone's audience: pupils in curriculum areas and the office, staff in designated phone areas
- *   (P3, P4). It shows 'phones-allowed' only where the matrix says 'yes'; 'if-unavoidable' and 'no' show
+ * - Signage is read by everyone in the zone, pupils and staff alike (P3). It shows 'phones-allowed' only where the
+ *   matrix says 'yes' for both; where staff may and pupils may not (a staff room or reception at break), it shows
+ *   'staff-phones-only', a distinct pattern and words, so a pupil never reads a staff green as their own (P3, P4).
+ *   Where only pupils may (no preset does this), the zone's main audience decides: pupils in curriculum areas and the
+ *   office see 'phones-allowed', staff in a designated area 'phones-away'. 'if-unavoidable' and 'no' show
  *   'phones-away'. A missing matrix cell means 'no' (phone-free by default).
  * - Warning: signage turns to 'phones-away' `warningMinutes` before phones must be away (e.g. before break ends), so
  *   the sign is the pre-warning; the lock itself engages at the lesson start. There is no separate warning mode.
  * - Grace: the locker is commanded locked at the lesson start; `graceMinutes` is how long after the start the
  *   compliance record allows for the door to be shut and locked (hub/compliance). Locking later would only widen the
  *   window where phones are out.
- * - Back-to-back lessons keep the classroom locker locked across the boundary (no unlock flicker).
+ * - A classroom locker is locked through lessons and formal school time: registration and assembly (P1, P5), so
+ *   registration straight into the first lesson is one locked stretch. Back-to-back lessons keep it locked across
+ *   the boundary (no unlock flicker). Compliance (D5) still counts lessons only: the termly figures are per lesson.
  * - A closed day (weekend, holiday, inset day) shows 'off' and leaves lockers unlocked: nobody's phones are held.
- * - Exemption for room + period + date (P6): 'authorised-use' and the room's lockers unlock for that period.
+ * - Exemption for room + period + date (P6): 'authorised-use' and the room's classroom lockers unlock for that
+ *   period. It never unlocks a day-storage locker (P2): pupils' stored phones are released only by an explicit,
+ *   audited action of the head (a storage release for the room, or emergency release), never as a side effect.
+ * - Storage release (P2): the head releases the day-storage lockers of one room; a live decision, like emergency
+ *   release, never part of a schedule; it touches no classroom locker.
  * - Emergency release overrides everything: every locker unlocks, signage shows 'authorised-use'.
  */
 import type { Permission, Policy, SchoolModel, TimeKind, ZoneKind } from '../../schemas/config.js';
@@ -37,6 +46,14 @@ export function permissionAt(policy: Policy, role: Role, time: TimeKind, zone: Z
   return policy.matrix.find((r) => r.role === role && r.time === time && r.zone === zone)?.phones ?? 'no';
 }
 
+/**
+ * P1, P5: the time kinds a classroom locker is locked through: lessons and the rest of formal school time
+ * (registration, assembly). Staff phones in the classroom locker stay locked from registration on.
+ */
+export function lockedInFormalTime(kind: TimeKind): boolean {
+  return kind === 'lesson' || kind === 'registration' || kind === 'assembly';
+}
+
 /** P3, P4: whom a zone's signage speaks to. */
 export function zoneAudience(zone: ZoneKind): Role {
   return zone === 'designated-phone-area' ? 'staff' : 'pupil';
@@ -55,7 +72,8 @@ export interface ExemptionGrant {
   date: string;
 }
 
-export type DirectiveReason = 'timetable' | 'exemption' | 'emergency-release';
+/** 'staff': a day-storage locker released by the head for its room (P2). */
+export type DirectiveReason = 'timetable' | 'exemption' | 'emergency-release' | 'staff';
 
 export interface Directive {
   signage: SignageMode;
@@ -69,6 +87,8 @@ export interface Directive {
 
 export interface PolicyContext {
   emergency?: boolean;
+  /** P2: the head has released this device's room's stored phones (day-storage lockers only). */
+  storageReleased?: boolean;
 }
 
 export function zoneOf(school: SchoolModel, roomId: string): ZoneKind {
@@ -108,6 +128,16 @@ function computeBoundaries(school: SchoolModel): number[] {
   return [...all].filter((m) => m > 0 && m < 1440).sort((a, b) => a - b);
 }
 
+/** P3, P4: what a zone's sign shows for a time kind, read by pupils and staff alike (see the file comment). */
+export function signageFor(policy: Policy, time: TimeKind, zone: ZoneKind): SignageMode {
+  const pupils = permissionAt(policy, 'pupil', time, zone) === 'yes';
+  const staff = permissionAt(policy, 'staff', time, zone) === 'yes';
+  if (pupils && staff) return 'phones-allowed';
+  if (staff) return 'staff-phones-only';
+  if (pupils) return zoneAudience(zone) === 'pupil' ? 'phones-allowed' : 'phones-away';
+  return 'phones-away';
+}
+
 /** The directive before the warning is applied. */
 function baseAt(
   school: SchoolModel,
@@ -124,18 +154,16 @@ function baseAt(
   const exempt =
     period !== undefined &&
     exemptions.some((e) => e.room === device.room && e.period === period && e.date === date);
-  if (exempt) {
-    return { signage: 'authorised-use', locked: false, reason: 'exemption', kind: slot.kind, period };
-  }
-  const zone = zoneOf(school, device.room);
-  const phones = permissionAt(school.policy, zoneAudience(zone), slot.kind, zone);
   let locked = false;
   if (device.lockerMode === 'lesson')
-    locked = slot.kind === 'lesson'; // P1
+    locked = !exempt && lockedInFormalTime(slot.kind); // P1, P5, P6
   else if (device.lockerMode === 'day-storage')
-    locked = minute >= parseClock(tt.arrival, 'arrival') && minute < parseClock(tt.homeTime, 'homeTime'); // P2
+    // P2: the exemption is deliberately not consulted: stored phones stay locked until home time.
+    locked = minute >= parseClock(tt.arrival, 'arrival') && minute < parseClock(tt.homeTime, 'homeTime');
+  if (exempt) return { signage: 'authorised-use', locked, reason: 'exemption', kind: slot.kind, period };
+  const zone = zoneOf(school, device.room);
   return {
-    signage: phones === 'yes' ? 'phones-allowed' : 'phones-away',
+    signage: signageFor(school.policy, slot.kind, zone),
     locked,
     reason: 'timetable',
     kind: slot.kind,
@@ -156,8 +184,11 @@ export function directiveAtLocal(
   if (context.emergency) {
     return { ...here, signage: 'authorised-use', locked: false, reason: 'emergency-release' };
   }
+  if (context.storageReleased && device.lockerMode === 'day-storage') {
+    return { ...here, locked: false, reason: 'staff' };
+  }
   const w = school.policy.warningMinutes;
-  if (here.signage !== 'phones-allowed' || w === 0) return here;
+  if ((here.signage !== 'phones-allowed' && here.signage !== 'staff-phones-only') || w === 0) return here;
   const ahead = dayBoundaries(school).filter((b) => b > minute && b <= minute + w);
   if (ahead.some((b) => baseAt(school, device, date, b, exemptions).signage === 'phones-away')) {
     return { ...here, signage: 'phones-away', warning: true };

@@ -4,7 +4,8 @@ export const STAFF_ROLES = ['office', 'teacher', 'coordinator', 'dsl', 'head', '
 export type StaffRole = (typeof STAFF_ROLES)[number];
 
 export const PERMISSIONS = {
-  'compliance:read': ['office', 'coordinator', 'dsl', 'head', 'admin'],
+  // R5: governors "regularly monitor" and read the evidence pack's figures (never an incident's content).
+  'compliance:read': ['office', 'coordinator', 'dsl', 'head', 'admin', 'governor'],
   'devices:read': ['office', 'head', 'admin'],
   // S4: approving, revoking and re-keying devices, and issuing enrolment tokens.
   'devices:approve': ['admin'],
@@ -21,7 +22,8 @@ export const PERMISSIONS = {
   'accounts:approve': ['head', 'dsl'],
   'audit:read': ['admin', 'head'],
   // P8: every member of staff may see the policy and today's exemptions.
-  'policy:read': ['office', 'teacher', 'coordinator', 'dsl', 'head', 'admin'],
+  // R5: governors too, for room names and terms in the evidence pack.
+  'policy:read': ['office', 'teacher', 'coordinator', 'dsl', 'head', 'admin', 'governor'],
   // P1–P4, P8, S6: the timetable, zones and rooms, and the policy matrix. Admin alone (least privilege): the head
   // decides policy and the admin enters it; the head sees every change in the audit log and holds the levers that
   // act at once (exemptions, emergency release).
@@ -33,6 +35,8 @@ export const PERMISSIONS = {
   // P7: the staff who confiscate and return phones; the office keeps the register.
   'confiscations:read': ['office', 'teacher', 'coordinator', 'dsl', 'head', 'admin'],
   'confiscations:write': ['teacher', 'coordinator', 'dsl', 'head'],
+  // P7: the office hands confiscated phones back at the end of the day and records the return.
+  'confiscations:return': ['office', 'teacher', 'coordinator', 'dsl', 'head'],
 } as const satisfies Record<string, readonly StaffRole[]>;
 export type Permission = keyof typeof PERMISSIONS;
 

@@ -1,7 +1,7 @@
 /**
  * Confiscation register (P7): record a phone confiscated into a locker slot, and its return. What is recorded is the
  * locker, the slot and what happened, never whose phone it is (D1). Teachers and senior staff record and return;
- * the office reads the register (S5).
+ * the office reads the register and records returns, as it hands phones back at the end of the day (S5).
  */
 import { useEffect, useState } from 'preact/hooks';
 import { useAction } from '../action.js';
@@ -16,6 +16,7 @@ export function ConfiscationRegister({ live, roomName }: { live: Live; roomName:
   const [device, setDevice] = useState('');
   const { busy, error, ok, fields, setError, act } = useAction(() => load());
   const write = live.may('confiscations:write');
+  const giveBack = live.may('confiscations:return');
   // A pending device has no room yet: nothing can be confiscated into it.
   const lockers = live.devices.filter((d) => d.room !== 'unassigned');
   const chosen = lockers.find((d) => d.device === device) ?? lockers[0];
@@ -95,7 +96,7 @@ export function ConfiscationRegister({ live, roomName }: { live: Live; roomName:
                 <th scope="col">Slot</th>
                 <th scope="col">What happened</th>
                 <th scope="col">Recorded</th>
-                {write && (
+                {giveBack && (
                   <th scope="col">
                     <span class="visually-hidden">Action</span>
                   </th>
@@ -111,7 +112,7 @@ export function ConfiscationRegister({ live, roomName }: { live: Live; roomName:
                   <td>
                     {fmtDateTime(c.recordedAt)} by {c.recordedBy}
                   </td>
-                  {write && (
+                  {giveBack && (
                     <td>
                       <button
                         type="button"

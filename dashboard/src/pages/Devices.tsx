@@ -1,7 +1,8 @@
 /**
  * Devices (S4, S8, D4): the hardware inventory (room, zone, serial, software, installed, last seen, health), devices
- * waiting for approval, revocation behind a confirmation, and enrolment tokens. Out-of-date software is flagged
- * against the newest version in the fleet.
+ * waiting for approval (the approver enters the serial and installed date), revocation behind a confirmation, and
+ * enrolment tokens. Out-of-date software is flagged against the version the hub expects (its own, or the configured
+ * one), never the newest in the fleet: a fleet that is all old is all flagged.
  */
 import { useEffect, useState } from 'preact/hooks';
 import { useAction } from '../action.js';
@@ -14,13 +15,11 @@ import type { Live } from '../main.js';
 import { LOCKER_MODES, type PolicyView, type PublicDevice, type PublicToken } from '../types.js';
 import { health } from './Today.js';
 
-/** Numeric-aware version order: 1.10.0 after 1.9.2. */
-export const compareVersions = (a: string, b: string) => a.localeCompare(b, 'en', { numeric: true });
-
 export function Devices({ live }: { live: Live }) {
   const [devices, setDevices] = useState<PublicDevice[] | null>(null);
   const [policy, setPolicy] = useState<PolicyView | null>(null);
   const [tokens, setTokens] = useState<PublicToken[]>([]);
+  const [versions, setVersions] = useState<{ expected: string; outOfDate: string[] } | null>(null);
   const [issued, setIssued] = useState<string>('');
   const { error, ok, fields, setError, act } = useAction(() => load());
   const [revoke, setRevoke] = useState<PublicDevice | null>(null);
@@ -29,6 +28,7 @@ export function Devices({ live }: { live: Live }) {
   async function load() {
     try {
       setDevices(await api<PublicDevice[]>('GET', '/api/devices'));
+      setVersions(await api<{ expected: string; outOfDate: string[] }>('GET', '/api/software'));
       if (admin) setTokens(await api<PublicToken[]>('GET', '/api/enrolment-tokens'));
     } catch (e) {
       setError(errorText(e));
@@ -44,11 +44,6 @@ export function Devices({ live }: { live: Live }) {
     return policy?.zones.find((z) => z.id === zone)?.name ?? zone ?? '–';
   };
   const roomName = (id: string) => policy?.rooms.find((r) => r.id === id)?.name ?? id;
-  const newest = (devices ?? [])
-    .map((d) => live.devices.find((v) => v.device === d.id)?.software ?? d.software)
-    .filter((v): v is string => !!v)
-    .sort(compareVersions)
-    .pop();
   const inventory = (devices ?? []).filter((d) => d.status !== 'pending');
   const pending = (devices ?? []).filter((d) => d.status === 'pending');
 
@@ -58,9 +53,10 @@ export function Devices({ live }: { live: Live }) {
       <Notice error={error} ok={ok} />
       {admin && pending.length > 0 && (
         <section aria-labelledby="pending-heading" class="pending">
-          <h2 id="pending-heading">Waiting for approval (S4)</h2>
+          <h2 id="pending-heading">Waiting for approval</h2>
           <p>
-            A device is not trusted until you approve it into a room. Check the serial against the hardware.
+            A device is not trusted until you approve it into a room. Enter the serial from the hardware and
+            the date it was installed: they go into the inventory.
           </p>
           {pending.map((d) => (
             <form
@@ -75,6 +71,12 @@ export function Devices({ live }: { live: Live }) {
                     api('POST', `/api/devices/${encodeURIComponent(d.id)}/approve`, {
                       room: String(data.get(`room-${d.id}`)),
                       lockerMode: String(data.get(`mode-${d.id}`)),
+                      ...(String(data.get(`serial-${d.id}`) ?? '').trim()
+                        ? { serial: String(data.get(`serial-${d.id}`)).trim() }
+                        : {}),
+                      ...(data.get(`installed-${d.id}`)
+                        ? { installed: String(data.get(`installed-${d.id}`)) }
+                        : {}),
                     }),
                   `${d.id} approved.`,
                 );
@@ -95,10 +97,22 @@ export function Devices({ live }: { live: Live }) {
                 label="Locker mode"
                 options={LOCKER_MODES.map((m) => [
                   m,
-                  m === 'day-storage' ? 'Day storage (office, P2)' : m === 'lesson' ? 'Lesson (P1)' : 'Open',
+                  m === 'day-storage'
+                    ? 'Day storage (office)'
+                    : m === 'lesson'
+                      ? 'Lesson (classroom)'
+                      : 'Open',
                 ])}
                 error={fields.lockerMode}
               />
+              <Input
+                id={`serial-${d.id}`}
+                label="Serial"
+                maxLength={64}
+                defaultValue={d.serial ?? ''}
+                error={fields.serial}
+              />
+              <Input id={`installed-${d.id}`} label="Installed on" type="date" error={fields.installed} />
               <button type="submit" class="primary">
                 Approve
               </button>
@@ -109,7 +123,7 @@ export function Devices({ live }: { live: Live }) {
           ))}
         </section>
       )}
-      <h2 id="inventory-heading">Inventory (D4)</h2>
+      <h2 id="inventory-heading">Inventory</h2>
       {!devices ? (
         <p>Loading…</p>
       ) : (
@@ -133,7 +147,7 @@ export function Devices({ live }: { live: Live }) {
               {inventory.map((d) => {
                 const view = live.devices.find((v) => v.device === d.id);
                 const software = view?.software ?? d.software;
-                const old = software && newest && compareVersions(software, newest) < 0;
+                const old = versions?.outOfDate.includes(d.id) ?? false;
                 const h = view ? health(view) : { icon: 'offline' as const, text: 'Offline' };
                 return (
                   <tr key={d.id} data-device-row={d.id}>
@@ -146,7 +160,7 @@ export function Devices({ live }: { live: Live }) {
                       {old && (
                         <strong class="warn">
                           {' '}
-                          <Icon name="alert" /> Out of date (S8)
+                          <Icon name="alert" /> Out of date (expected {versions?.expected})
                         </strong>
                       )}
                     </td>

@@ -1,12 +1,13 @@
 /**
  * The governor and Ofsted evidence pack (R5) for a date range: compliance by room and week, exemptions granted
- * (P6), incidents by category with time to acknowledge (R3). Printable (print CSS: no navigation, tables whole) and
- * saved as PDF from the browser's print dialog. No free text of any incident is included (D1, R4).
+ * (P6), incidents by category with time to acknowledge (R3). A term from the timetable fills in the range. Printable
+ * (print CSS: no navigation, tables whole) and saved as PDF from the browser's print dialog; the incident figures are
+ * also a CSV. No free text of any incident is included (D1, R4). Governors count every incident (R5).
  */
 import { useEffect, useState } from 'preact/hooks';
 import { api, errorText } from '../api.js';
 import { roomWeeks } from '../compliance-data.js';
-import { Input, Notice } from '../components/Field.js';
+import { Input, Notice, Select } from '../components/Field.js';
 import { addDays, count, fmtAge, fmtDateTime, isoDate, pct, who } from '../format.js';
 import type { Live } from '../main.js';
 import type { ComplianceResult, ExemptionView, IncidentStatsView, PolicyView } from '../types.js';
@@ -32,7 +33,7 @@ export function EvidencePack({ live, query }: { live: Live; query: URLSearchPara
         setExemptions(all.filter((e) => e.grantedAt !== undefined));
         // Figures only, counted by the hub over the incidents this role may see (R5, R6).
         if (live.may('incidents:read'))
-          setStats(await api<IncidentStatsView>('GET', `/api/incidents/stats?from=${from}&to=${to}`));
+          setStats(await api<IncidentStatsView>('GET', `/api/evidence/incidents?from=${from}&to=${to}`));
       } catch (e) {
         setError(errorText(e));
       }
@@ -42,7 +43,13 @@ export function EvidencePack({ live, query }: { live: Live; query: URLSearchPara
   function submit(event: Event) {
     event.preventDefault();
     const data = new FormData(event.currentTarget as HTMLFormElement);
-    location.hash = `#/evidence?from=${String(data.get('from'))}&to=${String(data.get('to'))}`;
+    location.hash = `#/evidence?from=${String(data.get('pack-from'))}&to=${String(data.get('pack-to'))}`;
+  }
+  const terms = policy?.timetable.terms ?? [];
+  const term = terms.find((t) => t.start === from && t.end === to);
+  function chooseTerm(name: string) {
+    const t = terms.find((x) => x.name === name);
+    if (t) location.hash = `#/evidence?from=${t.start}&to=${t.end}`;
   }
 
   const roomName = (id: string) => policy?.rooms.find((r) => r.id === id)?.name ?? id;
@@ -56,7 +63,19 @@ export function EvidencePack({ live, query }: { live: Live; query: URLSearchPara
       <p class="meta">
         {policy?.name ?? ''} · {from} to {to} · generated {fmtDateTime(generated)} by {live.session.username}
       </p>
-      <form class="filters no-print" onSubmit={submit} aria-label="Date range">
+      {terms.length > 0 && (
+        <form class="filters no-print" aria-label="Pick a term" onSubmit={(e) => e.preventDefault()}>
+          <Select
+            id="pack-term"
+            label="Term"
+            value={term?.name ?? ''}
+            empty="Choose a term…"
+            options={terms.map((t) => [t.name, `${t.name} (${t.start} to ${t.end})`] as const)}
+            onChange={chooseTerm}
+          />
+        </form>
+      )}
+      <form class="filters no-print" onSubmit={submit} aria-label="Date range" key={`${from}-${to}`}>
         <Input id="pack-from" label="From" type="date" defaultValue={from} required />
         <Input id="pack-to" label="To" type="date" defaultValue={to} required />
         <button type="submit">Update</button>{' '}
@@ -67,7 +86,7 @@ export function EvidencePack({ live, query }: { live: Live; query: URLSearchPara
       <Notice error={error} />
 
       <section aria-labelledby="pack-compliance">
-        <h2 id="pack-compliance">1. Compliance by room and week (P1, D5)</h2>
+        <h2 id="pack-compliance">1. Compliance by room and week</h2>
         <p>
           Share of lesson time due in which each room's locker was locked and closed. Exempt time is not due.
         </p>
@@ -107,7 +126,7 @@ export function EvidencePack({ live, query }: { live: Live; query: URLSearchPara
       </section>
 
       <section aria-labelledby="pack-exemptions">
-        <h2 id="pack-exemptions">2. Exemptions granted (P6)</h2>
+        <h2 id="pack-exemptions">2. Exemptions granted</h2>
         {!exemptions ? (
           <p>Loading…</p>
         ) : exemptions.length === 0 ? (
@@ -144,10 +163,18 @@ export function EvidencePack({ live, query }: { live: Live; query: URLSearchPara
       </section>
 
       <section aria-labelledby="pack-incidents">
-        <h2 id="pack-incidents">3. Incidents by category and time to acknowledge (R3, R5)</h2>
+        <h2 id="pack-incidents">3. Incidents by category and time to acknowledge</h2>
+        {live.may('incidents:read') && (
+          <p class="no-print">
+            <a href={`/api/evidence/incidents.csv?from=${from}&to=${to}`} download>
+              Download incident figures (CSV)
+            </a>
+          </p>
+        )}
         {!live.may('incidents:read') ? (
           <p>
-            Incident figures are included when the pack is produced by the coordinator, DSL or Headteacher.
+            Incident figures are included when the pack is produced by the coordinator, DSL, Headteacher or a
+            governor.
           </p>
         ) : !categories ? (
           <p>Loading…</p>

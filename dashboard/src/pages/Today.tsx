@@ -9,6 +9,7 @@ import { ConfiscationRegister } from '../components/ConfiscationRegister.js';
 import { ConfirmDialog } from '../components/Dialog.js';
 import { Notice } from '../components/Field.js';
 import { Icon, type IconName } from '../components/Icon.js';
+import { StoredPhones } from '../components/StoredPhones.js';
 import { fmtDateTime, fmtTime } from '../format.js';
 import type { Live } from '../main.js';
 import type { DeviceView, ExemptionView, PolicyView } from '../types.js';
@@ -16,6 +17,7 @@ import type { DeviceView, ExemptionView, PolicyView } from '../types.js';
 export const SIGNAGE_TEXT: Record<string, string> = {
   'phones-away': 'Phones away',
   'phones-allowed': 'Phones allowed',
+  'staff-phones-only': "Staff phones allowed; pupils' phones away",
   'authorised-use': 'Authorised use',
   fault: 'Fault',
   off: 'Off',
@@ -24,6 +26,7 @@ export const SIGNAGE_TEXT: Record<string, string> = {
 const TIME_TEXT: Record<string, string> = {
   'before-school': 'Before school',
   registration: 'Registration',
+  assembly: 'Assembly',
   lesson: 'Lesson',
   break: 'Break',
   lunch: 'Lunch',
@@ -42,6 +45,8 @@ export function lockerStatus(view: DeviceView): { icon: IconName; text: string; 
 }
 
 export function health(view: DeviceView): { icon: IconName; text: string } {
+  // Tampering suspected outranks any other fault: the coordinator should go and look.
+  if (view.suspect) return { icon: 'fault', text: `Tamper suspected: ${view.suspect}` };
   if (view.fault) return { icon: 'fault', text: `Fault: ${view.fault}` };
   return view.online ? { icon: 'online', text: 'Online' } : { icon: 'offline', text: 'Offline' };
 }
@@ -207,6 +212,9 @@ export function Today({ live }: { live: Live }) {
             </button>
           )}
         </p>
+      )}
+      {live.may('emergency:release') && policy && !emergencyOn && (
+        <StoredPhones policy={policy} roomName={roomName} onChanged={load} />
       )}
       <h2 id="rooms-heading">Rooms</h2>
       {live.devices.length === 0 ? (

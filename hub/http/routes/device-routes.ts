@@ -5,14 +5,22 @@
  */
 import { Type } from '@sinclair/typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { IsoDate } from '../../../schemas/common.js';
 import { LockerMode } from '../../../schemas/messages.js';
 import type { DeviceAdmin } from '../../devices/device-admin.js';
+import { softwareStatus } from '../../devices/software-version.js';
 import { HubError } from '../../errors.js';
 import type { RouteKit, RouteModule } from '../http-server.js';
 
 const Slug = Type.String({ pattern: '^[a-z0-9][a-z0-9-]{0,47}$' });
 const ApproveBody = Type.Object(
-  { room: Slug, lockerMode: Type.Optional(LockerMode) },
+  {
+    room: Slug,
+    lockerMode: Type.Optional(LockerMode),
+    // D4: the hardware inventory's serial and installed date, entered by the approver.
+    serial: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+    installed: Type.Optional(IsoDate),
+  },
   { additionalProperties: false },
 );
 const AddBody = Type.Object(
@@ -35,7 +43,10 @@ const STATUS: Record<string, number> = {
   E_VALIDATION: 400,
 };
 
-export function deviceRoutes(admin: DeviceAdmin): RouteModule {
+export function deviceRoutes(
+  admin: DeviceAdmin,
+  software: { hubVersion: string; expected?: string | undefined },
+): RouteModule {
   return (app, kit) => {
     const who = (request: FastifyRequest) => kit.session(request).username;
     const guard = { preHandler: kit.guard('devices:approve') };
@@ -46,6 +57,11 @@ export function deviceRoutes(admin: DeviceAdmin): RouteModule {
         return failWith(kit, reply, error);
       }
     };
+
+    // S8: which devices run software older than the hub expects.
+    app.get('/api/software', { preHandler: kit.guard('devices:read') }, async (_request, reply) =>
+      run(reply, async () => softwareStatus(await admin.list(), software.hubVersion, software.expected)),
+    );
 
     app.post<{ Params: { id: string } }>('/api/devices/:id/approve', guard, async (request, reply) => {
       const input = kit.body('device-approve', ApproveBody, request);

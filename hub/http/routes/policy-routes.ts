@@ -39,6 +39,15 @@ const RevokeBody = Type.Object(
   { additionalProperties: false },
 );
 const ConfirmBody = Type.Object({ confirm: Type.Literal(true) }, { additionalProperties: false });
+const StorageReleaseBody = Type.Object(
+  {
+    room: Slug,
+    reason: Type.String({ minLength: 3, maxLength: 200, description: 'Why. Never name a pupil (D1).' }),
+    confirm: Type.Literal(true),
+  },
+  { additionalProperties: false },
+);
+const StorageRelockBody = Type.Object({ room: Slug }, { additionalProperties: false });
 const EndBody = Type.Object({ confirm: Type.Optional(Type.Boolean()) }, { additionalProperties: false });
 const ListQuery = Type.Object(
   { from: Type.Optional(IsoDate), to: Type.Optional(IsoDate), room: Type.Optional(Slug) },
@@ -55,14 +64,7 @@ export interface PolicyRouteDeps {
 export function policyRoutes(deps: PolicyRouteDeps): RouteModule {
   const { school, exemptions, driver } = deps;
   const view = (e: Exemption, now: number) => ({ ...e, status: statusAt(e, now) });
-  // S6: every exemption change goes to the audit log.
-  const audit = (actor: string, action: string, e: Exemption) =>
-    deps.bus?.emit('audit.record', {
-      actor,
-      action,
-      target: `exemption:${e.id}`,
-      after: { room: e.room, period: e.period, date: e.date, reason: e.reason, status: e.status },
-    });
+  // S6: the store commits each exemption, emergency and storage-release step with its audit entry in one batch.
 
   function failPolicy(kit: RouteKit, reply: FastifyReply, error: unknown) {
     if (error instanceof InvalidExemptionError)
@@ -114,7 +116,6 @@ export function policyRoutes(deps: PolicyRouteDeps): RouteModule {
       const now = kit.now();
       try {
         const e = await exemptions.create(input, session.username, now, grant);
-        audit(session.username, grant ? 'exemption.granted' : 'exemption.requested', e);
         await driver.idle();
         return reply.code(201).send({ status: 'ok', data: view(e, now) });
       } catch (error) {
@@ -131,7 +132,6 @@ export function policyRoutes(deps: PolicyRouteDeps): RouteModule {
         const now = kit.now();
         try {
           const e = await exemptions.grant(id, session.username, now);
-          audit(session.username, 'exemption.granted', e);
           await driver.idle();
           return { status: 'ok', data: view(e, now) };
         } catch (error) {
@@ -159,7 +159,6 @@ export function policyRoutes(deps: PolicyRouteDeps): RouteModule {
         const now = kit.now();
         try {
           const e = await exemptions.revoke(id, session.username, now, input.note);
-          audit(session.username, 'exemption.revoked', e);
           await driver.idle();
           return { status: 'ok', data: view(e, now) };
         } catch (error) {
@@ -178,12 +177,6 @@ export function policyRoutes(deps: PolicyRouteDeps): RouteModule {
         const session = kit.session(request);
         const now = kit.now();
         const emergency = await exemptions.releaseAll(session.username, now);
-        deps.bus?.emit('audit.record', {
-          actor: session.username,
-          action: 'emergency.release',
-          target: 'lockers:all',
-          after: emergency,
-        });
         kit.log.warn({ by: session.username, id: emergency.id }, 'emergency release: every locker unlocked');
         await driver.idle();
         return { status: 'ok', data: { emergency, devices: (await driver.directives(now)).length } };
@@ -201,15 +194,48 @@ export function policyRoutes(deps: PolicyRouteDeps): RouteModule {
         const now = kit.now();
         try {
           const emergency = await exemptions.endEmergency(session.username, now);
-          deps.bus?.emit('audit.record', {
-            actor: session.username,
-            action: 'emergency.end',
-            target: 'lockers:all',
-            before: emergency,
-          });
           kit.log.warn({ by: session.username, id: emergency.id }, 'emergency release ended');
           await driver.idle();
           return { status: 'ok', data: { emergency } };
+        } catch (error) {
+          return failPolicy(kit, reply, error);
+        }
+      },
+    );
+
+    // P2: the head alone releases pupils' phones stored in one room's day-storage locker before home time.
+    app.post(
+      '/api/stored-phones/release',
+      { preHandler: kit.guard('emergency:release') },
+      async (request, reply) => {
+        const input = kit.body('stored phones release', StorageReleaseBody, request);
+        if (Array.isArray(input))
+          return kit.fail(reply, 400, 'E_VALIDATION', 'send the room, a reason and {"confirm": true}', input);
+        const session = kit.session(request);
+        const now = kit.now();
+        try {
+          const release = await exemptions.releaseStorage(input.room, input.reason, session.username, now);
+          kit.log.warn({ by: session.username, room: input.room }, 'stored phones released');
+          await driver.idle();
+          return { status: 'ok', data: { release } };
+        } catch (error) {
+          return failPolicy(kit, reply, error);
+        }
+      },
+    );
+
+    app.post(
+      '/api/stored-phones/relock',
+      { preHandler: kit.guard('emergency:release') },
+      async (request, reply) => {
+        const input = kit.body('stored phones relock', StorageRelockBody, request);
+        if (Array.isArray(input)) return kit.fail(reply, 400, 'E_VALIDATION', 'invalid body', input);
+        const session = kit.session(request);
+        const now = kit.now();
+        try {
+          const release = await exemptions.relockStorage(input.room, session.username, now);
+          await driver.idle();
+          return { status: 'ok', data: { release } };
         } catch (error) {
           return failPolicy(kit, reply, error);
         }

@@ -6,6 +6,7 @@ import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { enrolPassword } from '../../../hub/devices/enrolment.js';
 import type { AuditRecord, HubEvents } from '../../../hub/event-bus.js';
+import { packageVersion } from '../../../hub/main.js';
 import { totpCode } from '../../../hub/users/totp.js';
 import type { Report, ReportAck } from '../../../schemas/messages.js';
 import { topics } from '../../../schemas/topics.js';
@@ -157,14 +158,35 @@ describe('device enrolment (S4)', () => {
     expect((await fixture.hub.registry.get(id))?.status).toBe('pending');
   });
 
-  it('S4: once an admin approves it, the device connects and its report is stored and acknowledged', async () => {
+  it('D4: the approver enters serial and installed date; a bad date is refused and changes nothing', async () => {
+    const bad = await admin.call('POST', `/api/devices/${id}/approve`, {
+      room: 'room-2',
+      serial: 'PA-0042',
+      installed: '1 September',
+    });
+    expect(bad.status).toBe(400);
+    expect((await fixture.hub.registry.get(id))?.status).toBe('pending');
+  });
+
+  it('S4, D4: once an admin approves it (with serial and installed date), the device connects and its report is stored and acknowledged', async () => {
     const approved = await admin.call<{ data: { status: string; room: string } }>(
       'POST',
       `/api/devices/${id}/approve`,
-      { room: 'room-2' },
+      { room: 'room-2', lockerMode: 'lesson', serial: 'PA-0042', installed: '2026-09-01' },
     );
     expect(approved.status).toBe(200);
     expect(approved.body.data).toMatchObject({ status: 'approved', room: 'room-2' });
+    // D4: the inventory row is complete: room, locker mode, serial, installed date, status.
+    const inventory = await admin.call<{ data: Record<string, unknown>[] }>('GET', '/api/devices');
+    expect(inventory.body.data.find((d) => d.id === id)).toMatchObject({
+      id,
+      site: 'demo-school',
+      room: 'room-2',
+      lockerMode: 'lesson',
+      serial: 'PA-0042',
+      installed: '2026-09-01',
+      status: 'approved',
+    });
     const device = await connect(secret);
     const address = { site: 'demo-school', room: 'room-2', device: id };
     const acks: ReportAck[] = [];
@@ -176,6 +198,34 @@ describe('device enrolment (S4)', () => {
     expect(audit).toContainEqual(
       expect.objectContaining({ actor: 'admin', action: 'device.approved', target: id }),
     );
+  });
+
+  it('S8: a fleet that is all on old software is flagged against the hub version, not the newest in the fleet', async () => {
+    const device = clients.at(-1) as MqttClient;
+    const address = { site: 'demo-school', room: 'room-2', device: id };
+    const beat = {
+      v: 1,
+      id: `${id}:2`,
+      seq: 2,
+      ts: Date.now(),
+      uptimeS: 9,
+      software: '0.0.9',
+      queued: 0,
+      board: 'emulated-uno',
+    };
+    await device.publishAsync(topics.event(address, 'heartbeat'), JSON.stringify(beat), { qos: 1 });
+    await waitFor(
+      async () => (await fixture.hub.registry.list()).find((d) => d.id === id)?.software === '0.0.9',
+      'software recorded',
+    );
+    // Every device that reports a version runs 0.0.9: the newest in the fleet is 0.0.9, yet all are out of date.
+    const reported = (await fixture.hub.registry.list()).filter((d) => d.software);
+    expect(reported.map((d) => d.software)).toEqual(['0.0.9']);
+    const status = await admin.call<{ data: { expected: string; source: string; outOfDate: string[] } }>(
+      'GET',
+      '/api/software',
+    );
+    expect(status.body.data).toEqual({ expected: packageVersion(), source: 'hub', outOfDate: [id] });
   });
 
   it('S4: revocation disconnects the device at once and refuses it afterwards', async () => {

@@ -297,27 +297,28 @@ describe('hub resilience (real aedes, MQTT.js, influxd; hub restarted on its dat
       await other.publishAsync(topics.event(room2, 'locker'), lockerEvent(room2, seq), { qos: 1 });
     expect(await fixture.hub.outbox.pending()).toBeGreaterThanOrEqual(20);
 
-    // The 09:00 bell while room 1 is away: its lock command is queued in room 1's session.
-    clock = at('09:00');
+    // The 11:00 bell (break) while room 1 is away: its unlock command is queued in room 1's session. (From 08:40
+    // registration the locker is already locked, so 09:00 sends no lock command: P1, P5.)
+    clock = at('11:00');
     await fixture.hub.policy.driver.tick(clock);
     await fixture.stop();
 
-    clock = at('09:01');
+    clock = at('11:01');
     const dataDir = fixture.dataDir;
     fixture = await startTestHub({ dataDir, now: () => clock });
 
-    // Back without subscribing again. The restarted driver has since re-sent room 1's commands at 09:01, so the
-    // retained lock command is the 09:01 one: a command stamped 09:00 can only come from the stored session queue.
+    // Back without subscribing again. The restarted driver has since re-sent room 1's commands at 11:01, so the
+    // retained lock command is the 11:01 one: a command stamped 11:00 can only come from the stored session queue.
     const back = await connectWithAck(fixture.hub.mqttPort, room1, { clean: false });
     track(back.client);
     expect(back.sessionPresent).toBe(true);
     const received: Command[] = [];
     back.client.on('message', (_topic, payload) => received.push(JSON.parse(payload.toString()) as Command));
     const queued = await waitFor(
-      () => received.find((c) => c.kind === 'lock' && c.ts === at('09:00')),
-      'the lock command queued at 09:00',
+      () => received.find((c) => c.kind === 'lock' && c.ts === at('11:00')),
+      'the lock command queued at 11:00',
     );
-    expect(queued).toMatchObject({ locked: true, reason: 'timetable' });
+    expect(queued).toMatchObject({ locked: false, reason: 'timetable' });
 
     // The outbox's pending points reach the new influxd (same data dir): room 2's 30 + 1 + 1 earlier plus these 20.
     await fixture.hub.outbox.drain();

@@ -25,6 +25,9 @@ interface Api {
   text(path: string): Promise<{ status: number; type: string; body: string }>;
 }
 
+/** TOTP secrets enrolled at first sign-in, by username. */
+const totpSecrets = new Map<string, string>();
+
 async function signIn(baseUrl: string, username: string, password: string, now: number): Promise<Api> {
   const post = (path: string, body: unknown) =>
     fetch(`${baseUrl}${path}`, {
@@ -35,11 +38,14 @@ async function signIn(baseUrl: string, username: string, password: string, now: 
   let response = await post('/api/login', { username, password });
   let data = ((await response.json()) as { data: { csrf?: string; loginToken?: string; secret?: string } })
     .data;
-  if (data.loginToken && data.secret) {
-    // S3: the head enrols a TOTP second factor at first sign-in (codes on the hub's fake clock).
+  if (data.secret) totpSecrets.set(username, data.secret);
+  const totp = totpSecrets.get(username);
+  if (data.loginToken && totp) {
+    // S3: the head enrols a TOTP second factor at first sign-in, and gives a code at every later one (codes on the
+    // hub's fake clock).
     response = await post('/api/login/totp', {
       loginToken: data.loginToken,
-      code: totpCode(data.secret, now),
+      code: totpCode(totp, now),
     });
     data = ((await response.json()) as { data: typeof data }).data;
   }
@@ -67,7 +73,7 @@ async function signIn(baseUrl: string, username: string, password: string, now: 
 describe('policy driver, exemptions, emergency release, compliance (real hub)', () => {
   let fixture: HubFixture;
   let device: MqttClient;
-  let clock = at('08:55');
+  let clock = at('08:35');
   let head: Api;
   const commands: Command[] = [];
   const last = (kind: Command['kind']) => commands.filter((c) => c.kind === kind).at(-1);
@@ -125,6 +131,7 @@ describe('policy driver, exemptions, emergency release, compliance (real hub)', 
     expect(schedule).toMatchObject({ kind: 'schedule', timezone: 'Europe/London', otherwise: 'phones-away' });
     if (schedule.kind !== 'schedule') throw new Error('not a schedule');
     expect(schedule.entries.filter((e) => e.locked).map((e) => e.start)).toEqual([
+      '08:40',
       '09:00',
       '10:00',
       '11:20',
@@ -138,15 +145,24 @@ describe('policy driver, exemptions, emergency release, compliance (real hub)', 
     expect(last('signage')).toMatchObject({ mode: 'phones-away' });
   });
 
-  it('P1: at the 09:00 bell the locker is commanded locked', async () => {
+  it('P1, P5: at registration (08:40) the locker is commanded locked, and stays locked into the 09:00 lesson', async () => {
+    clock = at('08:40');
+    await fixture.hub.policy.driver.tick(clock);
+    const lock = await waitFor(
+      () => commands.find((c) => c.kind === 'lock' && c.ts === at('08:40')),
+      'lock at 08:40',
+    );
+    expect(lock).toMatchObject({ locked: true, reason: 'timetable' });
+    // A teacher's key left it open before the bell (reported by the device); the hub never unlocks it.
     await publishState(at('08:56'), false, false);
     clock = at('09:00');
     await fixture.hub.policy.driver.tick(clock);
-    const lock = await waitFor(
-      () => commands.find((c) => c.kind === 'lock' && c.ts === at('09:00')),
-      'lock at 09:00',
-    );
-    expect(lock).toMatchObject({ locked: true, reason: 'timetable' });
+    await fixture.hub.policy.driver.idle();
+    expect(
+      commands
+        .filter((c) => c.kind === 'lock' && c.ts >= at('08:40'))
+        .every((c) => c.kind === 'lock' && c.locked),
+    ).toBe(true);
     // The device locks and shuts the door two minutes in (within the 5-minute grace).
     await publishState(at('09:02'), true, false);
   });
@@ -251,6 +267,48 @@ describe('policy driver, exemptions, emergency release, compliance (real hub)', 
       'granted:head',
       'revoked:head',
     ]);
+    // S6: each step is in the audit log, attributed, with what was exempted and why; the chain verifies.
+    const id = requested.body.data.id;
+    const entries = (await fixture.hub.audit.list({ reverse: false })).filter(
+      (e) => e.target === `exemption:${id}`,
+    );
+    expect(entries.map((e) => ({ actor: e.actor, action: e.action, after: e.after }))).toEqual([
+      {
+        actor: 'teacher',
+        action: 'exemption.requested',
+        after: {
+          room: 'room-1',
+          period: 'p2',
+          date: WED,
+          reason: 'Year 9 data logging with phones',
+          status: 'requested',
+        },
+      },
+      {
+        actor: 'head',
+        action: 'exemption.granted',
+        after: {
+          room: 'room-1',
+          period: 'p2',
+          date: WED,
+          reason: 'Year 9 data logging with phones',
+          status: 'granted',
+        },
+      },
+      {
+        actor: 'head',
+        action: 'exemption.revoked',
+        after: {
+          room: 'room-1',
+          period: 'p2',
+          date: WED,
+          reason: 'Year 9 data logging with phones',
+          status: 'revoked',
+          note: 'lesson plan changed',
+        },
+      },
+    ]);
+    expect((await fixture.hub.audit.verify()).ok).toBe(true);
   });
 
   it('emergency release: one action by the head unlocks every locker at once, recorded; ending it restores the timetable', async () => {
@@ -276,9 +334,71 @@ describe('policy driver, exemptions, emergency release, compliance (real hub)', 
     expect((await api.call('POST', '/api/emergency-release/end')).status).toBe(200);
     await waitFor(() => (last('lock') as { reason?: string }).reason === 'timetable', 'end of emergency');
     expect(last('lock')).toMatchObject({ locked: true });
-    expect(fixture.hub.policy.exemptions.emergencyHistory()).toMatchObject([
-      { startedBy: 'head', endedBy: 'head' },
+    const history = fixture.hub.policy.exemptions.emergencyHistory();
+    expect(history).toMatchObject([{ startedBy: 'head', endedBy: 'head' }]);
+    // S6, P6: the release and its end are each one audit entry, by the head, naming the same emergency.
+    const entries = (await fixture.hub.audit.list({ reverse: false })).filter(
+      (e) => e.target === 'lockers:all',
+    );
+    expect(entries.map((e) => [e.actor, e.action, e.at])).toEqual([
+      ['head', 'emergency.release', at('10:12')],
+      ['head', 'emergency.end', at('10:20')],
     ]);
+    expect(entries[0]?.after).toMatchObject({ id: history[0]?.id, startedBy: 'head' });
+    expect(entries[1]?.before).toMatchObject({ id: history[0]?.id });
+  });
+
+  it('P2: an exemption for the office never unlocks the day-storage locker; only the head releases stored phones, audited', async () => {
+    clock = at('10:25');
+    const officeLocker = fixture.hub.policy.driver;
+    const officeNow = async () =>
+      (await officeLocker.directives(clock)).find((d) => d.id === 'office-locker')?.directive;
+    expect(await officeNow()).toMatchObject({ locked: true, reason: 'timetable' });
+    // The head grants an exemption for the office's Period 3: authorised use, but the stored phones stay locked.
+    const ex = await head.call<{ data: { status: string } }>('POST', '/api/exemptions', {
+      room: 'office',
+      period: 'p3',
+      date: WED,
+      reason: 'Office staff calls during the trip',
+    });
+    expect(ex).toMatchObject({ status: 201, body: { data: { status: 'granted' } } });
+    clock = at('11:30');
+    await fixture.hub.policy.driver.tick(clock);
+    expect(await officeNow()).toMatchObject({ signage: 'authorised-use', locked: true, reason: 'exemption' });
+    expect(
+      (await officeLocker.directives(clock)).find((d) => d.id === 'room-1-locker')?.directive.locked,
+    ).toBe(true); // P3 in room 1: no exemption there
+    // Stored phones: a teacher or the office cannot release them; the head can, with a reason, and it is audited.
+    const teacher = await signIn(fixture.hub.httpUrl, 'teacher', 'Copper-meadow-57-ridge', clock);
+    head = await signIn(fixture.hub.httpUrl, 'head', 'Lantern-orchard-91-quay', clock); // idle-locked since 10:20
+    const body = { room: 'office', reason: 'Pupil collected early by a parent', confirm: true };
+    expect((await teacher.call('POST', '/api/stored-phones/release', body)).status).toBe(403);
+    expect(
+      (await head.call('POST', '/api/stored-phones/release', { room: 'office', confirm: true })).status,
+    ).toBe(400);
+    const released = await head.call<{ data: { release: { id: string; releasedBy: string } } }>(
+      'POST',
+      '/api/stored-phones/release',
+      body,
+    );
+    expect(released).toMatchObject({ status: 200, body: { data: { release: { releasedBy: 'head' } } } });
+    expect(await officeNow()).toMatchObject({ locked: false, reason: 'staff' });
+    expect(
+      (await officeLocker.directives(clock)).find((d) => d.id === 'room-1-locker')?.directive.locked,
+    ).toBe(true); // only the office's stored phones
+    clock = at('11:40');
+    expect((await head.call('POST', '/api/stored-phones/relock', { room: 'office' })).status).toBe(200);
+    expect(await officeNow()).toMatchObject({ locked: true });
+    expect((await head.call('POST', '/api/stored-phones/relock', { room: 'office' })).status).toBe(409);
+    const audit = (await fixture.hub.audit.list({ reverse: false })).filter(
+      (e) => e.target === 'room:office',
+    );
+    expect(audit.map((e) => [e.actor, e.action, e.at])).toEqual([
+      ['head', 'storage.release', at('11:30')],
+      ['head', 'storage.relock', at('11:40')],
+    ]);
+    expect(audit[0]?.after).toMatchObject({ id: released.body.data.release.id, reason: body.reason });
+    expect((await fixture.hub.audit.verify()).ok).toBe(true);
   });
 
   it('D5, R5: the compliance API and CSV read the lesson and roll-up points back from InfluxDB', async () => {

@@ -60,7 +60,7 @@ const online = (client: MqttClient, ts: number) =>
 
 describe('policy driver across restarts', () => {
   it('a restart with nothing changed republishes nothing; the next bell still commands the lockers', async () => {
-    const clock = { now: at('08:55') };
+    const clock = { now: at('08:35') };
     const first = await hubAt(clock);
     await provision(first, clock.now);
     await first.hub.policy.driver.reload();
@@ -71,7 +71,7 @@ describe('policy driver across restarts', () => {
     await second.hub.policy.driver.idle();
     expect(second.hub.policy.driver.published).toBe(0);
 
-    clock.now = at('09:00');
+    clock.now = at('08:40'); // registration: formal school time (P1, P5)
     await second.hub.policy.driver.tick();
     expect(second.hub.policy.driver.published).toBeGreaterThan(0);
     const { got } = await device(second, true);

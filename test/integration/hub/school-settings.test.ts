@@ -127,7 +127,16 @@ describe('school settings API (P1–P4, P8, S5, S6)', () => {
       'republished schedule',
     );
     if (schedule.kind !== 'schedule') throw new Error('not a schedule');
-    expect(schedule.entries.filter((e) => e.locked).map((e) => e.start)[0]).toBe('09:05');
+    // Registration (08:40–09:00) is formal school time and stays locked (P1, P5); Period 1 now locks at 09:05.
+    expect(
+      schedule.entries
+        .filter((e) => e.locked)
+        .map((e) => [e.start, e.end])
+        .slice(0, 2),
+    ).toEqual([
+      ['08:40', '09:00'],
+      ['09:05', '10:00'],
+    ]);
     expect(fixture.hub.policy.driver.published).toBeGreaterThan(published);
     const entry = await waitFor(
       async () => (await fixture.hub.audit.list()).find((e) => e.action === 'school.timetable.updated'),

@@ -15,7 +15,7 @@ import { KIND_TEXT, MatrixTable, ROLE_TEXT, TIME_TEXT, WEEKDAYS } from './School
 type Timetable = SchoolModel['timetable'];
 type Policy = SchoolModel['policy'];
 
-const PERIOD_KINDS = ['registration', 'lesson', 'break', 'lunch'] as const;
+const PERIOD_KINDS = ['registration', 'assembly', 'lesson', 'break', 'lunch'] as const;
 const PHONES = [
   ['no', 'No'],
   ['yes', 'Yes'],

@@ -15,6 +15,7 @@ export const KIND_TEXT: Record<string, string> = {
 export const TIME_TEXT: Record<string, string> = {
   'before-school': 'Before school',
   registration: 'Registration',
+  assembly: 'Assembly',
   lesson: 'Lessons',
   break: 'Break',
   lunch: 'Lunch',

@@ -18,9 +18,10 @@ import {
   nextBoundary,
   type PolicyDevice,
   permissionAt,
+  signageFor,
 } from '../../../../hub/policy/policy-engine.js';
 import { dfe2026Policy, presetPolicy, seedPolicy } from '../../../../hub/policy/presets.js';
-import type { SchoolModel } from '../../../../schemas/config.js';
+import { type SchoolModel, TIME_KINDS, ZONE_KINDS } from '../../../../schemas/config.js';
 
 const school: SchoolModel = JSON.parse(
   readFileSync(join(import.meta.dirname, '..', '..', '..', '..', 'config', 'school.example.json'), 'utf8'),
@@ -137,12 +138,59 @@ describe('P8: the policy matrix', () => {
     ['seed', 'staff', 'break', 'designated-phone-area', 'yes'],
     ['seed', 'staff', 'break', 'curriculum', 'no'],
     ['seed', 'staff', 'lesson', 'designated-phone-area', 'if-unavoidable'],
-    ['seed', 'staff', 'after-school', 'curriculum', 'yes'],
+    ['seed', 'staff', 'after-school', 'curriculum', 'no'],
+    ['seed', 'staff', 'before-school', 'curriculum', 'no'],
+    ['seed', 'staff', 'after-school', 'designated-phone-area', 'yes'],
+    ['seed', 'staff', 'break', 'office', 'if-unavoidable'],
+    ['seed', 'staff', 'registration', 'designated-phone-area', 'if-unavoidable'],
+    ['seed', 'staff', 'assembly', 'designated-phone-area', 'if-unavoidable'],
+    ['seed', 'pupil', 'before-school', 'office', 'no'],
+    ['seed', 'pupil', 'after-school', 'designated-phone-area', 'no'],
     ['dfe-2026', 'staff', 'break', 'designated-phone-area', 'if-unavoidable'],
     ['dfe-2026', 'staff', 'lunch', 'office', 'no'],
     ['dfe-2026', 'pupil', 'lunch', 'designated-phone-area', 'no'],
   ] as const)('P8: %s %s at %s in %s: %s', (preset, role, time, zone, expected) => {
     expect(permissionAt(presetPolicy(preset), role, time, zone)).toBe(expected);
+  });
+
+  it('P4 (seed): staff phones are never allowed in curriculum areas, at any time of day', () => {
+    const policy = seedPolicy();
+    for (const time of TIME_KINDS) expect(permissionAt(policy, 'staff', time, 'curriculum'), time).toBe('no');
+  });
+
+  it('P2, P4 (seed): pupils may not use phones anywhere on site, before and after school included', () => {
+    const policy = seedPolicy();
+    for (const time of TIME_KINDS)
+      for (const zone of ZONE_KINDS)
+        expect(permissionAt(policy, 'pupil', time, zone), `${time} ${zone}`).toBe('no');
+  });
+
+  it('P4 (seed): staff green only at break and lunch in designated areas, and outside school hours', () => {
+    const policy = seedPolicy();
+    const green = policy.matrix.filter((r) => r.phones === 'yes').map((r) => `${r.role} ${r.time} ${r.zone}`);
+    expect(green.sort()).toEqual(
+      [
+        'staff after-school designated-phone-area',
+        'staff after-school office',
+        'staff before-school designated-phone-area',
+        'staff before-school office',
+        'staff break designated-phone-area',
+        'staff closed designated-phone-area',
+        'staff closed office',
+        'staff lunch designated-phone-area',
+      ].sort(),
+    );
+  });
+
+  it('P1, P5: registration and assembly are formal school time in both presets: never green, for anyone', () => {
+    for (const preset of ['seed', 'dfe-2026'] as const)
+      for (const role of ['pupil', 'staff'] as const)
+        for (const time of ['registration', 'assembly'] as const)
+          for (const zone of ZONE_KINDS)
+            expect(
+              permissionAt(presetPolicy(preset), role, time, zone),
+              `${preset} ${role} ${time} ${zone}`,
+            ).not.toBe('yes');
   });
 
   it('P8: a missing cell means no (phone-free by default)', () => {
@@ -177,9 +225,83 @@ describe('device directives', () => {
     expect(d(school, room1, WED, '09:30').period).toBe('p1');
   });
 
-  it('P1: outside lessons the classroom locker is released, the classroom sign still says phones away to pupils', () => {
-    for (const hhmm of ['08:00', '08:45', '11:05', '12:30', '15:10', '16:00'])
+  it('P1: outside lessons and formal school time the classroom locker is released, its sign still says phones away to pupils', () => {
+    for (const hhmm of ['08:00', '08:39', '11:05', '12:30', '15:10', '16:00'])
       expect(d(school, room1, WED, hhmm)).toMatchObject({ signage: 'phones-away', locked: false });
+  });
+
+  it('P1, P5: registration is formal school time: the classroom locker holding staff phones locks at registration', () => {
+    expect(d(school, room1, WED, '08:39').locked).toBe(false);
+    for (const hhmm of ['08:40', '08:45', '08:59'])
+      expect(d(school, room1, WED, hhmm)).toMatchObject({
+        signage: 'phones-away',
+        locked: true,
+        reason: 'timetable',
+        kind: 'registration',
+        period: 'reg',
+      });
+    expect(d(school, staffroom, WED, '08:45').signage).toBe('phones-away'); // staff: not if avoidable
+  });
+
+  it('P1, P5: an assembly is formal school time: classroom lockers stay locked, the staff room is not green', () => {
+    const withAssembly: SchoolModel = {
+      ...school,
+      timetable: {
+        ...school.timetable,
+        periods: school.timetable.periods.map((p) =>
+          p.id === 'p3' ? { ...p, id: 'assembly', name: 'Assembly', kind: 'assembly' as const } : p,
+        ),
+      },
+    };
+    expect(timeKindAt(withAssembly.timetable, at(WED, '11:30'))).toMatchObject({ kind: 'assembly' });
+    for (const hhmm of ['11:20', '11:50', '12:19']) {
+      expect(d(withAssembly, room1, WED, hhmm)).toMatchObject({ locked: true, signage: 'phones-away' });
+      expect(d(withAssembly, staffroom, WED, hhmm).signage).toBe('phones-away');
+    }
+    expect(d(withAssembly, room1, WED, '12:20').locked).toBe(false); // lunch
+    expect(daySchedule(withAssembly, room1, WED, []).entries).toContainEqual({
+      start: '11:20',
+      end: '12:20',
+      signage: 'phones-away',
+      locked: true,
+      label: 'Assembly',
+    });
+    // The same timetable with the assembly as a break would release the locker: the kind is what locks it.
+    const asBreak: SchoolModel = {
+      ...withAssembly,
+      timetable: {
+        ...withAssembly.timetable,
+        periods: withAssembly.timetable.periods.map((p) =>
+          p.id === 'assembly' ? { ...p, kind: 'break' as const } : p,
+        ),
+      },
+    };
+    expect(d(asBreak, room1, WED, '11:50').locked).toBe(false);
+  });
+
+  it('P2, P3, P4: before and after school the office and staff room signs say staff only, never plain green to pupils', () => {
+    for (const hhmm of ['07:30', '15:20', '17:00']) {
+      expect(d(school, office, WED, hhmm)).toMatchObject({ signage: 'staff-phones-only', locked: false });
+      expect(d(school, staffroom, WED, hhmm).signage).toBe('staff-phones-only');
+      expect(d(school, room1, WED, hhmm).signage).toBe('phones-away'); // staff never in curriculum areas
+    }
+    expect(d(school, office, WED, '08:29').signage).toBe('phones-away'); // the warning before arrival
+  });
+
+  it('P3: where pupils and staff are both allowed the sign is plain green; where only staff are, it says so', () => {
+    const both = {
+      ...school,
+      policy: {
+        ...school.policy,
+        matrix: school.policy.matrix.map((r) =>
+          r.time === 'lunch' && r.zone === 'designated-phone-area' ? { ...r, phones: 'yes' as const } : r,
+        ),
+      },
+    };
+    expect(d(both, staffroom, WED, '12:30').signage).toBe('phones-allowed');
+    expect(d(both, staffroom, WED, '11:05').signage).toBe('staff-phones-only');
+    expect(signageFor(seedPolicy(), 'break', 'designated-phone-area')).toBe('staff-phones-only');
+    expect(signageFor(seedPolicy(), 'break', 'curriculum')).toBe('phones-away');
   });
 
   it('P2: the office locker is locked from arrival to home time, released at home time', () => {
@@ -190,13 +312,13 @@ describe('device directives', () => {
     expect(d(school, office, WED, '15:20').locked).toBe(false);
   });
 
-  it('P3, P4 (seed): the designated phone area is green for staff at break and lunch, never in curriculum areas', () => {
+  it('P3, P4 (seed): the designated phone area is green for staff only at break and lunch, never in curriculum areas', () => {
     expect(d(school, staffroom, WED, '11:05')).toMatchObject({
-      signage: 'phones-allowed',
+      signage: 'staff-phones-only',
       locked: false,
       kind: 'break',
     });
-    expect(d(school, staffroom, WED, '12:30').signage).toBe('phones-allowed');
+    expect(d(school, staffroom, WED, '12:30').signage).toBe('staff-phones-only');
     expect(d(school, room1, WED, '11:05').signage).toBe('phones-away');
     expect(d(school, staffroom, WED, '09:30').signage).toBe('phones-away'); // 'not if avoidable' is not green
   });
@@ -210,11 +332,11 @@ describe('device directives', () => {
   });
 
   it('warning: the sign turns phones-away warningMinutes before break ends; the lock waits for the bell', () => {
-    expect(d(school, staffroom, WED, '11:17').signage).toBe('phones-allowed');
+    expect(d(school, staffroom, WED, '11:17').signage).toBe('staff-phones-only');
     expect(d(school, staffroom, WED, '11:18')).toMatchObject({ signage: 'phones-away', warning: true });
     const noWarning = { ...school, policy: { ...school.policy, warningMinutes: 0 } };
-    expect(d(noWarning, staffroom, WED, '11:19').signage).toBe('phones-allowed');
-    expect(d(school, room1, WED, '08:59').locked).toBe(false);
+    expect(d(noWarning, staffroom, WED, '11:19').signage).toBe('staff-phones-only');
+    expect(d(school, room1, WED, '08:39').locked).toBe(false); // registration starts 08:40
   });
 
   it('P6: an exemption for room and period shows authorised use and releases that room only, that period only', () => {
@@ -229,6 +351,27 @@ describe('device directives', () => {
     expect(d(school, room1, WED, '09:30', ex).signage).toBe('phones-away');
     expect(d(school, room1, WED, '11:20', ex).locked).toBe(true); // expired with the period
     expect(d(school, room1, '2026-09-03', '10:30', ex).signage).toBe('phones-away');
+  });
+
+  it('P2: an exemption for the office shows authorised use but never unlocks the day-storage locker', () => {
+    const ex: ExemptionGrant[] = [{ room: 'office', period: 'p2', date: WED }];
+    expect(d(school, office, WED, '10:30', ex)).toMatchObject({
+      signage: 'authorised-use',
+      locked: true,
+      reason: 'exemption',
+    });
+    const locked = daySchedule(school, office, WED, ex).entries.filter((e) => e.locked);
+    expect(locked.map((e) => [e.start, e.end])).toContainEqual(['10:00', '11:00']);
+    expect(locked[0]?.start).toBe('08:30');
+    expect(locked.at(-1)?.end).toBe('15:20');
+    expect(locked.every((e, i) => i === 0 || e.start === locked[i - 1]?.end)).toBe(true); // no unlocked gap
+  });
+
+  it('P2: only a storage release (the head, for the room) unlocks the stored phones; it leaves classrooms alone', () => {
+    const released = (device: PolicyDevice) =>
+      deviceDirective(school, device, at(WED, '10:30'), [], { storageReleased: true });
+    expect(released(office)).toMatchObject({ locked: false, reason: 'staff', signage: 'phones-away' });
+    expect(released(room1)).toMatchObject({ locked: true, reason: 'timetable' });
   });
 
   it('emergency release unlocks every locker whatever the timetable says', () => {
@@ -252,10 +395,11 @@ describe('device directives', () => {
 });
 
 describe('day schedule for offline enforcement', () => {
-  it('P1: a classroom gets its five lessons locked, phones-away otherwise', () => {
+  it('P1, P5: a classroom gets registration and its five lessons locked, phones-away otherwise', () => {
     const s = daySchedule(school, room1, WED, []);
     expect(s).toMatchObject({ date: WED, timezone: tz, otherwise: 'phones-away' });
     expect(s.entries).toEqual([
+      { start: '08:40', end: '09:00', signage: 'phones-away', locked: true, label: 'Registration' },
       { start: '09:00', end: '10:00', signage: 'phones-away', locked: true, label: 'Period 1' },
       { start: '10:00', end: '11:00', signage: 'phones-away', locked: true, label: 'Period 2' },
       { start: '11:20', end: '12:20', signage: 'phones-away', locked: true, label: 'Period 3' },
@@ -266,7 +410,7 @@ describe('day schedule for offline enforcement', () => {
 
   it('P6: an exemption is part of the schedule', () => {
     const s = daySchedule(school, room1, WED, [{ room: 'room-1', period: 'p2', date: WED }]);
-    expect(s.entries[1]).toEqual({
+    expect(s.entries[2]).toEqual({
       start: '10:00',
       end: '11:00',
       signage: 'authorised-use',
@@ -275,18 +419,20 @@ describe('day schedule for offline enforcement', () => {
     });
   });
 
-  it('P2: the office locker is one locked stretch from arrival to home time, its sign warning 2 min before', () => {
+  it('P2: the office locker is one locked stretch from arrival to home time, its sign phones away all that time', () => {
     const s = daySchedule(school, office, WED, []);
+    expect(s.otherwise).toBe('staff-phones-only'); // at midnight: staff only (P3)
     const [warning, ...locked] = s.entries;
     expect(warning).toMatchObject({ start: '08:28', end: '08:30', signage: 'phones-away', locked: false });
     expect(locked.every((e) => e.locked && e.signage === 'phones-away')).toBe(true);
+    expect(locked.every((e, i) => i === 0 || e.start === locked[i - 1]?.end)).toBe(true);
     expect(locked[0]?.start).toBe('08:30');
     expect(locked.at(-1)?.end).toBe('15:20');
   });
 
   it('P4: the staff room schedule carries the warnings before break and lunch end', () => {
     const s = daySchedule(school, staffroom, WED, []);
-    expect(s.otherwise).toBe('phones-allowed');
+    expect(s.otherwise).toBe('staff-phones-only');
     expect(s.entries).toContainEqual({
       start: '11:18',
       end: '11:20',
