@@ -3,6 +3,7 @@
  * age of the oldest; a CSV export of the list (no free text: notes stay in the incident's own hand-off export).
  */
 import { useEffect, useState } from 'preact/hooks';
+import { toCsv } from '../../../shared/csv.js';
 import { fmtAge, fmtDateTime } from '../format.js';
 import type { Live } from '../main.js';
 import { href } from '../router.js';
@@ -18,13 +19,10 @@ export const STATUS_TEXT: Record<IncidentSummary['status'], string> = {
 const KIND_TEXT = { report: 'Report button', tamper: 'Tamper alert' } as const;
 
 function csv(rows: IncidentSummary[]): string {
-  const cell = (v: unknown) => {
-    const s = v === undefined ? '' : String(v);
-    return /[",\r\n]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s;
-  };
   const head = ['ref', 'kind', 'room', 'urgency', 'received', 'status', 'routed_to', 'category'];
-  const lines = rows.map((i) =>
-    [
+  return toCsv([
+    head,
+    ...rows.map((i) => [
       i.ref,
       i.kind,
       i.room,
@@ -33,11 +31,8 @@ function csv(rows: IncidentSummary[]): string {
       i.status,
       i.routeTo ?? 'coordinator',
       i.category,
-    ]
-      .map(cell)
-      .join(','),
-  );
-  return `${[head.join(','), ...lines].join('\r\n')}\r\n`;
+    ]),
+  ]);
 }
 
 export function Reports({ live }: { live: Live }) {
