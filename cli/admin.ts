@@ -24,8 +24,8 @@ import { DeviceAdmin } from '../hub/devices/device-admin.js';
 import { DeviceRegistry } from '../hub/devices/device-registry.js';
 import { HubError } from '../hub/errors.js';
 import { EventBus } from '../hub/event-bus.js';
-import { silentLogger } from '../hub/log.js';
 import { LOCKER_MODES, type LockerMode } from '../schemas/messages.js';
+import { silentLogger } from '../shared/log.js';
 
 export const DEVICE_ACTIONS = ['list', 'add', 'approve', 'revoke', 'rotate', 'token'] as const;
 

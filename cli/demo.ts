@@ -9,10 +9,10 @@ import { startEmulatedBoard } from '../firmware/board/emulated-session.js';
 import { DEFAULT_UNO_PINS } from '../firmware/board/pin-map.js';
 import { startDevice } from '../firmware/device.js';
 import { generateSecret } from '../hub/devices/password-hash.js';
-import { createLogger } from '../hub/log.js';
 import { packageRoot, startHub } from '../hub/main.js';
 import type { DeviceConfig, HubConfig, SchoolModel } from '../schemas/config.js';
 import { parse } from '../schemas/validate.js';
+import { createLogger } from '../shared/log.js';
 import { waitForSignal } from './run-hub.js';
 
 export interface DemoOptions {

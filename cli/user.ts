@@ -9,9 +9,9 @@ import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { AuditLog } from '../hub/audit/audit-log.js';
 import { generateSecret } from '../hub/devices/password-hash.js';
-import { silentLogger } from '../hub/log.js';
 import { STAFF_ROLES, type StaffRole } from '../hub/users/roles.js';
 import { UserStore } from '../hub/users/user-store.js';
+import { silentLogger } from '../shared/log.js';
 import { openStoppedHubDb, resolveDataDir } from './hub-data.js';
 
 export const USER_USAGE = `Usage: phones-away user <action> --data-dir <dir> [options]

@@ -33,6 +33,7 @@ import type {
   SignageMode,
   SignageState,
 } from '../schemas/messages.js';
+import { isValidTimeZone, localClock } from '../shared/zoned-time.js';
 import type { ButtonLight, InputEvent, Outputs } from './board/board-port.js';
 
 export type ScheduleCommand = Extract<Command, { kind: 'schedule' }>;
@@ -411,54 +412,6 @@ export function inLesson(s: MachineState, now: number): boolean {
   if (planned)
     return planned.entry !== null && (planned.entry.locked || planned.entry.signage === 'phones-away');
   return s.locker.locked || s.signage.mode === 'phones-away';
-}
-
-// ---------------------------------------------------------------------------------------------------------------
-// Wall clock: pure functions of (epoch ms, IANA timezone).
-
-const formatters = new Map<string, Intl.DateTimeFormat>();
-
-function formatterFor(timeZone: string): Intl.DateTimeFormat {
-  let f = formatters.get(timeZone);
-  if (!f) {
-    // hourCycle h23 so midnight is 00, never 24.
-    f = new Intl.DateTimeFormat('en-GB', {
-      timeZone,
-      year: 'numeric',
-      month: '2-digit',
-      day: '2-digit',
-      hour: '2-digit',
-      minute: '2-digit',
-      hourCycle: 'h23',
-    });
-    formatters.set(timeZone, f);
-  }
-  return f;
-}
-
-export function isValidTimeZone(timeZone: string): boolean {
-  try {
-    formatterFor(timeZone);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-const clockMemo = new Map<string, { minute: number; value: { date: string; time: string } }>();
-
-/** Local calendar date (YYYY-MM-DD) and time (HH:MM) at `now` in `timeZone`. */
-export function localClock(now: number, timeZone: string): { date: string; time: string } {
-  // Every real UTC offset is a whole number of minutes, so the answer only changes on a UTC minute boundary:
-  // remembering the last minute per zone keeps the 20 Hz tick cheap and the function pure.
-  const minute = Math.floor(now / 60_000);
-  const memo = clockMemo.get(timeZone);
-  if (memo && memo.minute === minute) return memo.value;
-  const parts: Record<string, string> = {};
-  for (const p of formatterFor(timeZone).formatToParts(now)) parts[p.type] = p.value;
-  const value = { date: `${parts.year}-${parts.month}-${parts.day}`, time: `${parts.hour}:${parts.minute}` };
-  clockMemo.set(timeZone, { minute, value });
-  return value;
 }
 
 /** The schedule for the local date at `now`, and the entry covering the local time (start inclusive, end exclusive). */

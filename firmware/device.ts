@@ -11,9 +11,9 @@
 import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Logger } from '../hub/log.js';
 import type { DeviceConfig } from '../schemas/config.js';
 import { check } from '../schemas/validate.js';
+import type { Logger } from '../shared/log.js';
 import type { BoardPort, Outputs } from './board/board-port.js';
 import { type ClockSyncProbe, ClockSyncWatcher, clockSyncProbeFor } from './clock-sync.js';
 import {

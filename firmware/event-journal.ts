@@ -35,9 +35,9 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, open, readdir, readFile, rename, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Logger } from '../hub/log.js';
 import type { LockerEvent, Report } from '../schemas/messages.js';
 import { check } from '../schemas/validate.js';
+import type { Logger } from '../shared/log.js';
 
 export type JournalLog = Pick<Logger, 'debug' | 'info' | 'warn' | 'error'>;
 

@@ -10,7 +10,6 @@
  * journal is the queue and the device resends from it on every connect (see firmware/device.ts).
  */
 import { connect, type IClientOptions, type MqttClient } from 'mqtt';
-import type { Logger } from '../hub/log.js';
 import type {
   Availability,
   Command,
@@ -23,6 +22,7 @@ import type {
 } from '../schemas/messages.js';
 import { type DeviceAddress, parseTopic, topics } from '../schemas/topics.js';
 import { parse, parsePayload } from '../schemas/validate.js';
+import type { Logger } from '../shared/log.js';
 import { type BackoffOptions, backoffDelay, LINK_BACKOFF } from './backoff.js';
 
 export type LinkLog = Pick<Logger, 'debug' | 'info' | 'warn' | 'error'>;

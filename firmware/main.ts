@@ -9,9 +9,9 @@
 import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { createLogger, type Logger } from '../hub/log.js';
 import type { DeviceConfig } from '../schemas/config.js';
 import { check } from '../schemas/validate.js';
+import { createLogger, type Logger } from '../shared/log.js';
 import type { BoardPort } from './board/board-port.js';
 import { EMULATOR_CONTROL_ENV, EmulatorControl } from './board/emulator-control.js';
 import { boardOpener } from './board/open-board.js';

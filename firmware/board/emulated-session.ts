@@ -1,7 +1,8 @@
 /** One emulated classroom board, ready to use: for end-to-end tests and the demo (several can share a process). */
+
+import type { BoardLog } from '../../shared/log.js';
 import type { BoardPort } from './board-port.js';
 import type { EmulatedUno, EmulatedUnoOptions } from './emulated-uno.js';
-import type { BoardLog } from './log.js';
 import { openBoard } from './open-board.js';
 import { type BoardPins, DEFAULT_UNO_PINS } from './pin-map.js';
 

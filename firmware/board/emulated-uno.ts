@@ -13,7 +13,7 @@ import { performance } from 'node:perf_hooks';
 import { Duplex } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { type BoardLog, silentLog } from './log.js';
+import { type BoardLog, silentLogger } from '../../shared/log.js';
 import { type PinName, unoPin } from './pin-map.js';
 import {
   CYCLES_PER_MS,
@@ -102,7 +102,7 @@ export class EmulatedUno {
     this.clock = options.clock ?? 'realtime';
     const speed = options.speed ?? 1;
     if (!(speed > 0)) throw new RangeError('speed must be positive');
-    this.log = options.log ?? silentLog;
+    this.log = options.log ?? silentLogger;
     const image = loadUnoImage(options.hexPath);
     const releasedPins = [...(options.releasedPins ?? DEFAULT_RELEASED_PINS)];
 

@@ -13,9 +13,9 @@
  * cable is pulled).
  */
 import { open as openFile, writeFile } from 'node:fs/promises';
+import type { BoardLog } from '../../shared/log.js';
 import type { BoardPort } from './board-port.js';
 import type { EmulatedUno } from './emulated-uno.js';
-import type { BoardLog } from './log.js';
 import { type BoardOpener, BoardUnavailableError } from './open-board.js';
 import type { PinName } from './pin-map.js';
 

@@ -15,9 +15,9 @@
  * Inputs may use 'A0'..'A5' (Button resolves those itself; johnny-five's Switch does not, which is why it is unused).
  */
 import five from 'johnny-five';
+import { type BoardLog, silentLogger } from '../../shared/log.js';
 import type { BoardPort, BoardStatus, ButtonLight, InputEvent, Outputs } from './board-port.js';
 import { EdgeLockout } from './edge-lockout.js';
-import { type BoardLog, silentLog } from './log.js';
 import {
   BUTTON_LIGHT_PATTERNS,
   CHIRP_PATTERNS,
@@ -152,7 +152,7 @@ export class JohnnyFiveBoard implements BoardPort {
 
   constructor(options: JohnnyFiveBoardOptions) {
     this.pins = options.pins;
-    this.log = options.log ?? silentLog;
+    this.log = options.log ?? silentLogger;
     this.settleMs = options.settleMs ?? 250;
     this.watchdogMs = options.watchdogMs;
     this.readyPromise = new Promise<void>((resolve, reject) => {

@@ -11,10 +11,10 @@ import { existsSync } from 'node:fs';
 import firmataIo from 'firmata-io';
 import { SerialPort } from 'serialport';
 import type { DeviceConfig } from '../../schemas/config.js';
+import { type BoardLog, silentLogger } from '../../shared/log.js';
 import type { BoardPort } from './board-port.js';
 import { EmulatedUno, type EmulatedUnoOptions } from './emulated-uno.js';
 import { JohnnyFiveBoard } from './johnny-five-board.js';
-import { type BoardLog, silentLog } from './log.js';
 import type { BoardPins } from './pin-map.js';
 
 export interface OpenedBoard {
@@ -48,7 +48,7 @@ export type BoardOpener = () => Promise<OpenedBoard>;
 export function boardOpener(
   config: DeviceConfig['board'],
   pins: BoardPins,
-  log: BoardLog = silentLog,
+  log: BoardLog = silentLogger,
   options: OpenBoardOptions = {},
 ): BoardOpener {
   return () => openBoard(config, pins, log, options);
@@ -58,7 +58,7 @@ export function boardOpener(
 export async function openBoard(
   config: DeviceConfig['board'],
   pins: BoardPins,
-  log: BoardLog = silentLog,
+  log: BoardLog = silentLogger,
   options: OpenBoardOptions = {},
 ): Promise<OpenedBoard> {
   const { id } = options;

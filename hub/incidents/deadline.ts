@@ -5,42 +5,9 @@
  * Pure: no clock, no I/O.
  */
 import type { IncidentsConfig, Timetable } from '../../schemas/config.js';
+import { wallParts, zonedInstant } from '../../shared/zoned-time.js';
 
 export const DEFAULT_MIN_WAIT_MINUTES = 60;
-
-interface LocalParts {
-  year: number;
-  month: number;
-  day: number;
-  hour: number;
-  minute: number;
-  second: number;
-}
-
-function localParts(ts: number, timeZone: string): LocalParts {
-  const parts = Object.fromEntries(
-    new Intl.DateTimeFormat('en-GB', {
-      timeZone,
-      year: 'numeric',
-      month: 'numeric',
-      day: 'numeric',
-      hour: 'numeric',
-      minute: 'numeric',
-      second: 'numeric',
-      hourCycle: 'h23',
-    })
-      .formatToParts(new Date(ts))
-      .filter((p) => p.type !== 'literal')
-      .map((p) => [p.type, Number(p.value)]),
-  ) as unknown as LocalParts;
-  return parts;
-}
-
-/** Milliseconds the zone is ahead of UTC at instant `ts`. */
-export function zoneOffsetMs(ts: number, timeZone: string): number {
-  const p = localParts(ts, timeZone);
-  return Date.UTC(p.year, p.month - 1, p.day, p.hour, p.minute, p.second) - Math.floor(ts / 1000) * 1000;
-}
 
 /** The instant a local wall-clock time occurs in the zone (the later one across a DST change). */
 export function localTimeToUtc(
@@ -49,10 +16,7 @@ export function localTimeToUtc(
   minute: number,
   timeZone: string,
 ): number {
-  const guess = Date.UTC(date.year, date.month - 1, date.day, hour, minute);
-  const first = guess - zoneOffsetMs(guess, timeZone);
-  const second = guess - zoneOffsetMs(first, timeZone);
-  return Math.max(first, second);
+  return zonedInstant(date, hour * 60 + minute, timeZone, 'later');
 }
 
 export function acknowledgeDeadline(
@@ -63,7 +27,7 @@ export function acknowledgeDeadline(
   const clock =
     !config.acknowledgeBy || config.acknowledgeBy === 'home-time' ? timetable.homeTime : config.acknowledgeBy;
   const [hour, minute] = clock.split(':').map(Number) as [number, number];
-  const day = localParts(receivedAt, timetable.timezone);
+  const day = wallParts(receivedAt, timetable.timezone);
   const endOfDay = localTimeToUtc(day, hour, minute, timetable.timezone);
   const minWait = (config.escalateAfterMinutes ?? DEFAULT_MIN_WAIT_MINUTES) * 60_000;
   return Math.max(endOfDay, receivedAt + minWait);

@@ -3,6 +3,8 @@
  * expect (date and time, who recorded it, category, description, actions, outcome, chronology), as JSON, plain text or
  * CSV. Pure: the incident and the school's time zone in, text out. No pupil is named anywhere in an incident (D1).
  */
+import { toCsv } from '../../shared/csv.js';
+import { localClock } from '../../shared/zoned-time.js';
 import type { Incident, IncidentStep } from './incident-store.js';
 
 export interface HandOffRecord {
@@ -31,21 +33,7 @@ export interface HandOffRecord {
 }
 
 function local(ts: number, timeZone: string): { date: string; time: string; both: string } {
-  const parts = Object.fromEntries(
-    new Intl.DateTimeFormat('en-GB', {
-      timeZone,
-      year: 'numeric',
-      month: '2-digit',
-      day: '2-digit',
-      hour: '2-digit',
-      minute: '2-digit',
-      hourCycle: 'h23',
-    })
-      .formatToParts(new Date(ts))
-      .map((p) => [p.type, p.value]),
-  );
-  const date = `${parts.year}-${parts.month}-${parts.day}`;
-  const time = `${parts.hour}:${parts.minute}`;
+  const { date, time } = localClock(ts, timeZone);
   return { date, time, both: `${date} ${time}` };
 }
 
@@ -154,12 +142,6 @@ export function handOffText(r: HandOffRecord): string {
   return `${lines.join('\n')}\n`;
 }
 
-/** RFC 4180 quoting, and a leading quote on cells a spreadsheet would run as a formula (CSV injection). */
-function cell(value: string): string {
-  const safe = /^[=+\-@\t\r]/.test(value) ? `'${value}` : value;
-  return /[",\n\r]/.test(safe) ? `"${safe.replaceAll('"', '""')}"` : safe;
-}
-
 /** One row per chronology entry with the incident's fields repeated: imports cleanly into a safeguarding log. */
 export function handOffCsv(r: HandOffRecord): string {
   const header = [
@@ -191,5 +173,5 @@ export function handOffCsv(r: HandOffRecord): string {
       c.detail,
     ]),
   ];
-  return `${rows.map((row) => row.map(cell).join(',')).join('\r\n')}\r\n`;
+  return toCsv(rows);
 }

@@ -1,96 +1,37 @@
 /**
- * The school calendar as pure functions of (timetable, time). Local dates and clock times come from Intl in the
- * timetable's own timezone, never from the host's, so a hub in UTC and a DST change day both give the school's wall
+ * The school calendar as pure functions of (timetable, time). Local dates and clock times come from shared/zoned-time.ts
+ * in the timetable's own timezone, never the host's, so a hub in UTC and a DST change day both give the school's wall
  * clock (P1, P2). Times of day are minutes since local midnight.
  */
 import type { Period, PeriodKind, TimeKind, Timetable } from '../../schemas/config.js';
+import {
+  isoWeekdayOf,
+  type LocalClock,
+  localClock as sharedLocalClock,
+  UnknownTimeZoneError,
+  zonedInstant,
+} from '../../shared/zoned-time.js';
 import { HubError } from '../errors.js';
 
 export class PolicyError extends HubError {}
 
-const MINUTE = 60_000;
 const DAY = 86_400_000;
 
-export interface LocalClock {
-  /** YYYY-MM-DD in the timetable's zone. */
-  date: string;
-  /** Whole minutes since local midnight (seconds dropped: every boundary is on a whole minute). */
-  minute: number;
-  /** ISO weekday, 1 = Monday. */
-  weekday: number;
-}
+export type { LocalClock } from '../../shared/zoned-time.js';
 
-const formatters = new Map<string, Intl.DateTimeFormat>();
-
-function formatter(timezone: string): Intl.DateTimeFormat {
-  let f = formatters.get(timezone);
-  if (!f) {
-    try {
-      f = new Intl.DateTimeFormat('en-GB', {
-        timeZone: timezone,
-        year: 'numeric',
-        month: '2-digit',
-        day: '2-digit',
-        hour: '2-digit',
-        minute: '2-digit',
-        second: '2-digit',
-        hourCycle: 'h23',
-      });
-    } catch {
+/** Zoned time with an unknown zone is a configuration error naming the field. */
+function inZone<T>(timezone: string, read: () => T): T {
+  try {
+    return read();
+  } catch (error) {
+    if (error instanceof UnknownTimeZoneError)
       throw new PolicyError('E_TIMEZONE', `timetable.timezone: unknown timezone '${timezone}'`);
-    }
-    formatters.set(timezone, f);
+    throw error;
   }
-  return f;
-}
-
-interface WallParts {
-  readonly year: number;
-  readonly month: number;
-  readonly day: number;
-  readonly hour: number;
-  readonly minute: number;
-  readonly second: number;
-}
-
-/**
- * Memo of wallParts: a policy round asks for the same few instants (today's boundaries) for every device, and
- * formatToParts was the largest single cost of a round over 3,000 devices. Bounded; cleared when full.
- */
-const wallMemo = new Map<string, WallParts>();
-const WALL_MEMO_MAX = 10_000;
-
-function wallParts(ms: number, timezone: string): WallParts {
-  const key = `${timezone}|${ms}`;
-  const memo = wallMemo.get(key);
-  if (memo) return memo;
-  const out: Record<string, number> = {};
-  for (const p of formatter(timezone).formatToParts(ms))
-    if (p.type !== 'literal') out[p.type] = Number(p.value);
-  const parts: WallParts = {
-    year: out.year ?? 0,
-    month: out.month ?? 0,
-    day: out.day ?? 0,
-    hour: out.hour ?? 0,
-    minute: out.minute ?? 0,
-    second: out.second ?? 0,
-  };
-  if (wallMemo.size >= WALL_MEMO_MAX) wallMemo.clear();
-  wallMemo.set(key, parts);
-  return parts;
-}
-
-/** Offset of the zone from UTC at an instant, in ms (BST: +3 600 000). */
-function offsetAt(ms: number, timezone: string): number {
-  const p = wallParts(ms, timezone);
-  const wall = Date.UTC(p.year, p.month - 1, p.day, p.hour, p.minute, p.second);
-  return wall - Math.floor(ms / 1000) * 1000;
 }
 
 export function localClock(now: number, timezone: string): LocalClock {
-  const p = wallParts(now, timezone);
-  const date = `${p.year}-${pad(p.month)}-${pad(p.day)}`;
-  return { date, minute: p.hour * 60 + p.minute, weekday: isoWeekday(date) };
+  return inZone(timezone, () => sharedLocalClock(now, timezone));
 }
 
 /**
@@ -99,15 +40,8 @@ export function localClock(now: number, timezone: string): LocalClock {
  * `minute` may be 1440 (the next midnight).
  */
 export function zonedTime(date: string, minute: number, timezone: string): number {
-  const [y, m, d] = parseDate(date);
-  const wall = Date.UTC(y, m - 1, d) + minute * MINUTE;
-  const before = offsetAt(wall - DAY, timezone);
-  const after = offsetAt(wall + DAY, timezone);
-  const valid = [wall - before, wall - after].filter(
-    (t, i) => offsetAt(t, timezone) === (i === 0 ? before : after),
-  );
-  if (valid.length === 0) return wall - before; // in the gap: shifted forward
-  return Math.min(...valid);
+  const [year, month, day] = parseDate(date);
+  return inZone(timezone, () => zonedInstant({ year, month, day }, minute, timezone));
 }
 
 export function parseClock(hhmm: string, field = 'time'): number {
@@ -128,9 +62,7 @@ function parseDate(date: string): [number, number, number] {
 }
 
 export function isoWeekday(date: string): number {
-  const [y, m, d] = parseDate(date);
-  const day = new Date(Date.UTC(y, m - 1, d)).getUTCDay();
-  return day === 0 ? 7 : day;
+  return isoWeekdayOf(...parseDate(date));
 }
 
 /** Calendar arithmetic on YYYY-MM-DD (no timezone involved). */

@@ -28,7 +28,7 @@ const COMPILED_HUB = join(ROOT, 'dist', 'hub', 'main.js');
 
 /**
  * The entry for a compiled hub: hub-entry.ts transpiled (types erased) next to the build, or null when there is no
- * build. The build itself is whatever `npm run build` last produced; `stale` says if a hub/ or schemas/ source is newer.
+ * build. The build itself is whatever `npm run build` last produced; `stale` says if a hub/, schemas/ or shared/ source is newer.
  */
 async function compiledEntry(): Promise<{ entry: string; stale: boolean } | null> {
   if (!existsSync(COMPILED_HUB)) return null;
@@ -52,7 +52,10 @@ async function compiledEntry(): Promise<{ entry: string; stale: boolean } | null
         .filter((f) => !f.endsWith('.test.ts'))
         .map((f) => statSync(f).mtimeMs),
     );
-  return { entry: COMPILED_ENTRY, stale: Math.max(newest('hub'), newest('schemas')) > built };
+  return {
+    entry: COMPILED_ENTRY,
+    stale: Math.max(newest('hub'), newest('schemas'), newest('shared')) > built,
+  };
 }
 
 export interface HubReady {

@@ -3,6 +3,7 @@
  * age of the oldest; a CSV export of the list (no free text: notes stay in the incident's own hand-off export).
  */
 import { useEffect, useState } from 'preact/hooks';
+import { toCsv } from '../../../shared/csv.js';
 import { fmtAge, fmtDateTime } from '../format.js';
 import type { Live } from '../main.js';
 import { href } from '../router.js';
@@ -21,29 +22,24 @@ const KIND_TEXT = { report: 'Report button', tamper: 'Tamper alert' } as const;
 const RESTRICTED_TEXT = 'Waiting for the coordinator or DSL';
 
 function csv(rows: InboxItem[]): string {
-  const cell = (v: unknown) => {
-    const s = v === undefined ? '' : String(v);
-    return /[",\r\n]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s;
-  };
   const head = ['ref', 'kind', 'room', 'urgency', 'received', 'status', 'routed_to', 'category'];
-  const lines = rows.map((i) =>
-    (isRestricted(i)
-      ? ['', '', '', '', new Date(i.receivedAt).toISOString(), i.status, '', '']
-      : [
-          i.ref,
-          i.kind,
-          i.room,
-          i.urgency,
-          new Date(i.receivedAt).toISOString(),
-          i.status,
-          i.routeTo ?? 'coordinator',
-          i.category,
-        ]
-    )
-      .map(cell)
-      .join(','),
-  );
-  return `${[head.join(','), ...lines].join('\r\n')}\r\n`;
+  return toCsv([
+    head,
+    ...rows.map((i) =>
+      isRestricted(i)
+        ? ['', '', '', '', new Date(i.receivedAt).toISOString(), i.status, '', '']
+        : [
+            i.ref,
+            i.kind,
+            i.room,
+            i.urgency,
+            new Date(i.receivedAt).toISOString(),
+            i.status,
+            i.routeTo ?? 'coordinator',
+            i.category,
+          ],
+    ),
+  ]);
 }
 
 export function Reports({ live }: { live: Live }) {

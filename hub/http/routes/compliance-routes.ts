@@ -7,6 +7,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { IsoDate, Slug, StringEnum } from '../../../schemas/common.js';
 import type { SchoolModel } from '../../../schemas/config.js';
 import { checkSchema } from '../../../schemas/validate.js';
+import { toCsv } from '../../../shared/csv.js';
 import { addDays, localClock, termOf, weekStart, zonedTime } from '../../policy/calendar.js';
 import { msTime, quoteIdent, quoteString } from '../../store/influxql.js';
 import type { MetricsStore } from '../../store/metrics-store.js';
@@ -100,9 +101,9 @@ export function complianceRoutes(deps: { store: MetricsStore; school: SchoolMode
       if ('error' in result) return result.error;
       const columns = result.columns.length > 0 ? result.columns : ['time'];
       const lines = [
-        columns.map(csvCell).join(','),
+        columns,
         ...result.rows.map((r) =>
-          columns.map((c) => csvCell(c === 'time' ? new Date(Number(r[c])).toISOString() : r[c])).join(','),
+          columns.map((c) => (c === 'time' ? new Date(Number(r[c])).toISOString() : r[c])),
         ),
       ];
       reply.header('content-type', 'text/csv; charset=utf-8');
@@ -110,15 +111,7 @@ export function complianceRoutes(deps: { store: MetricsStore; school: SchoolMode
         'content-disposition',
         `attachment; filename="compliance-${result.level}-${result.from}-${result.to}.csv"`,
       );
-      return `${lines.join('\r\n')}\r\n`;
+      return toCsv(lines);
     });
   };
-}
-
-/** RFC 4180 quoting, and a leading quote for cells a spreadsheet would run as a formula. */
-function csvCell(value: unknown): string {
-  if (value === null || value === undefined) return '';
-  let s = String(value);
-  if (/^[=+\-@\t\r]/.test(s) && typeof value === 'string') s = `'${s}`;
-  return /[",\r\n]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s;
 }

@@ -13,8 +13,8 @@ import type { EmulatedUno } from '../../../firmware/board/emulated-uno.js';
 import { BoardUnavailableError, openBoard } from '../../../firmware/board/open-board.js';
 import { DEFAULT_UNO_PINS as PINS } from '../../../firmware/board/pin-map.js';
 import { type RunningDevice, startDevice } from '../../../firmware/device.js';
-import { silentLogger } from '../../../hub/log.js';
 import type { Heartbeat, LockerEvent, LockerState, SignageState } from '../../../schemas/messages.js';
+import { silentLogger } from '../../../shared/log.js';
 import {
   allDayLessonSchool,
   provisionDevice,

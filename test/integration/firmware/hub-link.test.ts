@@ -13,11 +13,11 @@ import { connect, type MqttClient } from 'mqtt';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { BoardPort, ButtonLight, InputEvent, Outputs } from '../../../firmware/board/board-port.js';
 import { type RunningDevice, startDevice } from '../../../firmware/device.js';
-import { silentLogger } from '../../../hub/log.js';
 import type { DeviceConfig } from '../../../schemas/config.js';
 import type { Availability, Heartbeat, LockerEvent, LockerState, Report } from '../../../schemas/messages.js';
 import { parseTopic, topics } from '../../../schemas/topics.js';
 import { parse, parsePayload } from '../../../schemas/validate.js';
+import { silentLogger } from '../../../shared/log.js';
 
 const ADDRESS = { site: 'test-site', room: 'room-1', device: 'room-1-locker' };
 

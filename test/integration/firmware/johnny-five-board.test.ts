@@ -12,6 +12,12 @@ import { DEFAULT_UNO_PINS } from '../../../firmware/board/pin-map.js';
 import { boardCaughtUp } from '../../support/board-sync.js';
 
 const pins = DEFAULT_UNO_PINS;
+/**
+ * How long a wait for the board may take before the test fails. Not a sleep: waits end as soon as the board answers
+ * (milliseconds when idle). Generous because a loaded 2-core machine can hold the chip's thread or this one for
+ * seconds (2 s was seen to be too short with four busy processes).
+ */
+const WAIT_MS = 15_000;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 let port: BoardPort;
@@ -19,7 +25,11 @@ let emulator: EmulatedUno;
 const events: InputEvent[] = [];
 
 /** Waits until an event matching `match` has arrived since index `from`. */
-async function waitForEvent(match: Partial<InputEvent>, from: number, timeoutMs = 2000): Promise<InputEvent> {
+async function waitForEvent(
+  match: Partial<InputEvent>,
+  from: number,
+  timeoutMs = WAIT_MS,
+): Promise<InputEvent> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const found = events
@@ -36,7 +46,7 @@ async function waitForEvent(match: Partial<InputEvent>, from: number, timeoutMs 
  * Waits until the board shows what was applied (the command's trip: Firmata to the emulated chip in its worker
  * thread, slower on a loaded machine), then the test samples what it shows from there. Fails after timeoutMs.
  */
-async function until(test: () => boolean, what: string, timeoutMs = 2000): Promise<void> {
+async function until(test: () => boolean, what: string, timeoutMs = WAIT_MS): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!test()) {
     if (Date.now() > deadline) throw new Error(`board never showed ${what}`);
@@ -154,7 +164,8 @@ describe('JohnnyFiveBoard over Firmata on an emulated Uno', () => {
     while (performance.now() < stallUntil) {
       // This thread reads no serial bytes now; the chip, in its worker, sees the whole 120 ms press meanwhile.
     }
-    for (let t = 0; t < 2000 && read.length < 2; t += 5) await sleep(5);
+    const readBy = performance.now() + WAIT_MS;
+    while (read.length < 2 && performance.now() < readBy) await sleep(5);
     const [press, release] = read;
     expect(press?.event).toEqual({ kind: 'button', pressed: true });
     // Both edges were read after the stall, when the contact had long been released on the chip, so their arrival
@@ -177,14 +188,17 @@ describe('JohnnyFiveBoard over Firmata on an emulated Uno', () => {
 
   it('drives the lock pin HIGH when locked and LOW when unlocked', async () => {
     port.apply({ ...base, locked: true });
-    await until(() => emulator.readPin(pins.lock), 'the lock pin HIGH');
+    await boardCaughtUp(emulator);
+    expect(emulator.readPin(pins.lock)).toBe(true);
     port.apply({ ...base, locked: false });
-    await until(() => !emulator.readPin(pins.lock), 'the lock pin LOW');
+    await boardCaughtUp(emulator);
+    expect(emulator.readPin(pins.lock)).toBe(false);
   });
 
   it('P1: shows phones-away as steady red PWM on the signage pins', async () => {
     port.apply({ ...base, signage: 'phones-away' });
-    await until(() => rgb().join() === '255,0,0', 'red');
+    await boardCaughtUp(emulator);
+    expect(rgb()).toEqual([255, 0, 0]);
     const seen = await samples(rgb, 300);
     expect(new Set(seen.map((c) => c.join()))).toEqual(new Set(['255,0,0']));
   });
@@ -225,7 +239,8 @@ describe('JohnnyFiveBoard over Firmata on an emulated Uno', () => {
 
   it('R1: the button light is dim and steady when ready, blinks when sending, is full when confirmed', async () => {
     port.apply({ ...base, buttonLight: 'ready' });
-    await until(() => emulator.pwmDuty(pins.buttonLight) === 38 / 255, 'a dim light');
+    await boardCaughtUp(emulator);
+    expect(emulator.pwmDuty(pins.buttonLight)).toBe(38 / 255);
     const ready = await samples(() => emulator.pwmDuty(pins.buttonLight), 300);
     expect(new Set(ready)).toEqual(new Set([38 / 255]));
 

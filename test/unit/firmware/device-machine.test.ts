@@ -3,7 +3,6 @@ import type { InputEvent } from '../../../firmware/board/board-port.js';
 import {
   type Effect,
   initialState,
-  localClock,
   type MachineConfig,
   type MachineInput,
   type MachineState,
@@ -13,6 +12,7 @@ import {
 } from '../../../firmware/device-machine.js';
 import type { Command } from '../../../schemas/messages.js';
 import { parse } from '../../../schemas/validate.js';
+import { localClock } from '../../../shared/zoned-time.js';
 
 const CONFIG: MachineConfig = {
   lockerMode: 'lesson',
@@ -415,14 +415,20 @@ describe('device machine: hub commands and the offline schedule', () => {
     expect(localClock(Date.UTC(2026, 2, 29, 0, 59), 'Europe/London')).toEqual({
       date: '2026-03-29',
       time: '00:59',
+      minute: 59,
+      weekday: 7,
     });
     expect(localClock(Date.UTC(2026, 2, 29, 1, 0), 'Europe/London')).toEqual({
       date: '2026-03-29',
       time: '02:00',
+      minute: 120,
+      weekday: 7,
     });
     expect(localClock(Date.UTC(2026, 5, 14, 23, 0), 'Europe/London')).toEqual({
       date: '2026-06-15',
       time: '00:00',
+      minute: 0,
+      weekday: 1,
     });
   });
 

@@ -42,6 +42,7 @@ describe('calendar', () => {
   it('reads the school wall clock in its timezone, not the host one', () => {
     expect(localClock(Date.parse('2026-09-02T08:30:00Z'), tz)).toEqual({
       date: WED,
+      time: '09:30',
       minute: 9 * 60 + 30,
       weekday: 3,
     });
