@@ -26,6 +26,7 @@ import { IncidentStore } from './incidents/incident-store.js';
 import { type InfluxdHandle, startInfluxd } from './influx/influxd-process.js';
 import { ChainMonitor } from './ingest/chain-monitor.js';
 import { Ingest } from './ingest/ingest.js';
+import { resolveLimits } from './limits.js';
 import { LiveGrid } from './live/live-grid.js';
 import { createLogger, type Logger } from './log.js';
 import { RejectCounter } from './metrics/reject-counter.js';
@@ -223,7 +224,12 @@ export async function startHub(options: HubOptions): Promise<Hub> {
       now,
       chain,
     });
+    const limits = resolveLimits(config.limits);
     const broker = await startBroker({
+      maxConnections: limits.mqtt.maxConnections,
+      maxConnectionsPerAddress: limits.mqtt.maxConnectionsPerAddress,
+      connectTimeoutMs: limits.mqtt.connectTimeoutMs,
+      tlsHandshakeTimeoutMs: limits.mqtt.tlsHandshakeTimeoutMs,
       ...(config.monitors?.length ? { monitors: new MonitorAccounts(config.monitors, config.site) } : {}),
       dataDir: config.dataDir,
       host: config.mqtt.host,
@@ -325,6 +331,7 @@ export async function startHub(options: HubOptions): Promise<Hub> {
       host: config.http.host,
       port: config.http.port,
       ...(config.http.tls ? { tls: config.http.tls } : {}),
+      limits: limits.http,
       dashboardDir: options.dashboardDir ?? join(packageRoot, 'dashboard', 'dist'),
       users,
       incidents,

@@ -139,6 +139,7 @@ process.on('disconnect', () => {
 process.send({
   ready: true,
   mqttPort: hub.mqttPort,
+  mqttTlsPort: hub.mqttTlsPort ?? null,
   httpUrl: hub.httpUrl,
   influxUrl: hub.influxUrl,
   influxdPid: hub.influxd?.pid ?? null,
