@@ -30,6 +30,7 @@ import { resolveLimits } from './limits.js';
 import { LiveGrid } from './live/live-grid.js';
 import { createLogger, type Logger } from './log.js';
 import { RejectCounter } from './metrics/reject-counter.js';
+import { Notifier } from './notify/notifier.js';
 import { MetricsOutbox } from './outbox/metrics-outbox.js';
 import { ExemptionStore } from './policy/exemptions.js';
 import { PolicyDriver } from './policy/policy-driver.js';
@@ -212,7 +213,11 @@ export async function startHub(options: HubOptions): Promise<Hub> {
       disconnect: (id) => disconnect(id),
     });
     const chain = new ChainMonitor({ db, bus, log: log.child({ part: 'chain' }), now });
+    const notifier = config.notifications
+      ? new Notifier({ config: config.notifications, db, bus, now, log: log.child({ part: 'notify' }) })
+      : null;
     const ingest = new Ingest({
+      ...(notifier ? { notices: notifier } : {}),
       db,
       incidents,
       outbox,
@@ -265,6 +270,7 @@ export async function startHub(options: HubOptions): Promise<Hub> {
       store,
       now,
       log,
+      notifier,
     });
     const extensions: HubExtension[] = [...guarding.extensions];
     extensions.unshift(chain, {
@@ -369,6 +375,7 @@ export async function startHub(options: HubOptions): Promise<Hub> {
             duplicates: ingest.stats.duplicates,
             reportsStored: ingest.stats.reportsStored,
             rejects: rejects.snapshot(),
+            notificationsFailed: ((await notifier?.failed()) ?? []).length > 0,
           };
         }),
       ],

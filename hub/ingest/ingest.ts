@@ -16,9 +16,9 @@ import type {
 import { type DeviceAddress, parseTopic, schemaFor, topics } from '../../schemas/topics.js';
 import { parsePayload } from '../../schemas/validate.js';
 import type { DevicePublish } from '../broker/broker.js';
-import type { HubDb } from '../db/hub-db.js';
+import type { BatchOp, HubDb } from '../db/hub-db.js';
 import type { DeviceRegistry } from '../devices/device-registry.js';
-import type { EventBus } from '../event-bus.js';
+import type { EventBus, IncidentSummary } from '../event-bus.js';
 import { type IncidentStore, summarise } from '../incidents/incident-store.js';
 import type { Logger } from '../log.js';
 import type { RejectCounter } from '../metrics/reject-counter.js';
@@ -37,6 +37,11 @@ export interface IngestDeps {
   log: Logger;
   publish: (topic: string, payload: string, options: { qos: 0 | 1; retain: boolean }) => Promise<void>;
   now: () => number;
+  /**
+   * The first notice of each new incident, queued in the incident's own batch so a crash cannot come between them;
+   * kick() once the batch is committed. Absent: no notifications configured.
+   */
+  notices?: { createdOps(incident: IncidentSummary): BatchOp[]; kick(): void };
   /** Hash-chain and gap checks (R7); optional so a bare ingest can run without them. */
   chain?: ChainMonitor;
   /**
@@ -147,8 +152,13 @@ export class Ingest {
             receivedAt: this.deps.now(),
             ...(event.reason ? { tamperReason: event.reason } : {}),
           });
-          await this.deps.db.batch([...ops.slice(0, -1), ...prepared.ops], { sync: true });
-          bus.emit('incident.created', { incident: summarise(prepared.incident) });
+          const summary = summarise(prepared.incident);
+          await this.deps.db.batch(
+            [...ops.slice(0, -1), ...prepared.ops, ...(this.deps.notices?.createdOps(summary) ?? [])],
+            { sync: true },
+          );
+          this.deps.notices?.kick();
+          bus.emit('incident.created', { incident: summary });
         } else {
           // fsynced too: the device drops the event once the broker acknowledges it, so it must survive a power cut.
           await this.deps.db.batch(ops, { sync: true });
@@ -243,18 +253,23 @@ export class Ingest {
       reportedAt: report.ts,
       receivedAt,
     });
+    const summary = summarise(prepared.incident);
     await this.deps.db.batch(
-      [...prepared.ops, ...chainOps, ...outbox.enqueueOps([reportPoint(ref, report, receivedAt)])],
-      {
-        sync: true,
-      },
+      [
+        ...prepared.ops,
+        ...chainOps,
+        ...outbox.enqueueOps([reportPoint(ref, report, receivedAt)]),
+        ...(this.deps.notices?.createdOps(summary) ?? []),
+      ],
+      { sync: true },
     );
     outbox.kick();
     this.stats.accepted += 1;
     this.stats.reportsStored += 1;
     // The pupil's ack light first: the publish is queued before the dashboard's listeners run.
     const acknowledged = this.acknowledge(ref, report.id, prepared.incident.ref, receivedAt);
-    bus.emit('incident.created', { incident: summarise(prepared.incident) });
+    this.deps.notices?.kick();
+    bus.emit('incident.created', { incident: summary });
     await acknowledged;
   }
 

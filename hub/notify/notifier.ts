@@ -3,12 +3,16 @@
  * pupil-identifying data and no report content (D1): only the reference, room, urgency, time and a link to the
  * dashboard, where staff sign in to read it. Jobs wait in the hub DB ('notify' sublevel) and are retried with
  * back-off, so a mail server being down delays a notice but never loses one or touches the incident itself.
+ *
+ * The first notice of an incident is durable with the incident: ingest writes its jobs (createdOps) in the same atomic
+ * batch, so a crash between storing the report and sending the notice leaves the job to be sent after the restart.
+ * A job whose retries ran out stays, marked failed: /healthz turns unhealthy and the dashboard lists it.
  */
 import { createHmac, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import nodemailer, { type Transporter } from 'nodemailer';
 import type { NotificationsConfig } from '../../schemas/config.js';
-import type { HubDb } from '../db/hub-db.js';
+import type { BatchOp, HubDb } from '../db/hub-db.js';
 import type { EventBus, IncidentSummary } from '../event-bus.js';
 import type { HubExtension } from '../extension.js';
 import type { Logger } from '../log.js';
@@ -128,9 +132,6 @@ export class Notifier implements HubExtension {
       });
     }
     this.offs.push(
-      bus.on('incident.created', ({ incident }) =>
-        this.enqueue(noticeFor(incident, undefined, config.dashboardUrl)),
-      ),
       bus.on('incident.updated', ({ incident, step }) =>
         step ? this.enqueue(noticeFor(incident, step, config.dashboardUrl)) : undefined,
       ),
@@ -153,20 +154,40 @@ export class Notifier implements HubExtension {
     return this.deps.config.email?.to[role] ?? [];
   }
 
-  async enqueue(notice: Notice | null): Promise<void> {
-    if (!notice) return;
+  /** The ops that queue a notice's jobs (one per channel that has recipients for its role). */
+  jobOps(notice: Notice | null): BatchOp[] {
+    if (!notice) return [];
     const jobs: NotifyJob[] = [];
     const base = { notice, attempts: 0, nextAt: this.deps.now() };
-    if (this.transport && this.recipients(notice.role).length > 0)
+    if (this.deps.config.email && this.recipients(notice.role).length > 0)
       jobs.push({ id: randomUUID(), channel: 'email', ...base });
     // A concern about the head goes to the governors only: not to a shared channel the head may read (R6).
     if (this.deps.config.webhook && notice.role !== 'governor')
       jobs.push({ id: randomUUID(), channel: 'webhook', ...base });
-    if (jobs.length === 0) return;
-    await this.deps.db.batch(
-      jobs.map((job) => ({ type: 'put', sublevel: 'notify', key: job.id, value: job })),
-    );
+    return jobs.map((job) => ({ type: 'put', sublevel: 'notify', key: job.id, value: job }));
+  }
+
+  /** The first notice of a new incident, for the caller to commit in the incident's own batch, then kick(). */
+  createdOps(incident: IncidentSummary): BatchOp[] {
+    return this.jobOps(noticeFor(incident, undefined, this.deps.config.dashboardUrl));
+  }
+
+  /** Sends what is due now (after a batch with createdOps committed). Never throws. */
+  kick(): void {
+    // Before start() the transport is not open yet; start() flushes everything stored meanwhile.
+    if (this.timer) void this.flush();
+  }
+
+  async enqueue(notice: Notice | null): Promise<void> {
+    const ops = this.jobOps(notice);
+    if (ops.length === 0) return;
+    await this.deps.db.batch(ops);
     void this.flush();
+  }
+
+  /** Jobs whose retries ran out: nobody was told. Shown on the dashboard; /healthz is unhealthy while any exist. */
+  async failed(): Promise<NotifyJob[]> {
+    return (await this.deps.db.values<NotifyJob>('notify')).filter((job) => job.failed);
   }
 
   /** Sends every due job once; overlapping calls coalesce. Resolves when the queue has been worked through. */

@@ -21,6 +21,7 @@ export type HubRequest =
   | { cmd: 'latency'; reset?: boolean }
   | { cmd: 'publish'; topic: string; payload: string; qos: 0 | 1; retain: boolean }
   | { cmd: 'heap-snapshot'; file: string }
+  | { cmd: 'notify-jobs' }
   | { cmd: 'stop' };
 
 export interface HubStats {
@@ -113,6 +114,9 @@ async function handle(request: HubRequest): Promise<unknown> {
       // As the hub's policy driver would (benchmarks: lesson-change commands to devices).
       await hub.broker.publish(request.topic, request.payload, { qos: request.qos, retain: request.retain });
       return true;
+    case 'notify-jobs':
+      // Notification jobs still waiting (or failed) in the hub DB.
+      return (await hub.safeguarding.notifier?.pending()) ?? [];
     case 'heap-snapshot':
       // For finding what holds the hub's memory (BENCH_HEAP_SNAPSHOT in bench/run.ts).
       return writeHeapSnapshot(request.file);

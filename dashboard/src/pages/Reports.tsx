@@ -3,6 +3,7 @@
  * age of the oldest; a CSV export of the list (no free text: notes stay in the incident's own hand-off export).
  */
 import { useEffect, useState } from 'preact/hooks';
+import { FailedNotices } from '../components/FailedNotices.js';
 import { fmtAge, fmtDateTime } from '../format.js';
 import type { Live } from '../main.js';
 import { href } from '../router.js';
@@ -65,6 +66,7 @@ export function Reports({ live }: { live: Live }) {
   return (
     <section aria-labelledby="reports-heading">
       <h1 id="reports-heading">Reports</h1>
+      <FailedNotices />
       <p class="summary">
         <span class="badge" data-testid="unacknowledged-count">
           {unack.length} unacknowledged

@@ -18,6 +18,8 @@ export interface OpsSnapshot {
   duplicates: number;
   reportsStored: number;
   rejects: Record<string, number>;
+  /** Some notice could not be sent after every retry (which, only signed in: /api/notifications/failed). */
+  notificationsFailed: boolean;
 }
 
 /** The outbox is "stuck" when points wait and nothing reached the store for this long. */
@@ -29,6 +31,8 @@ export function healthOf(s: OpsSnapshot, now: number): { healthy: boolean; probl
   if (s.outboxDepth > 0 && (s.lastStoreWriteAt === null || now - s.lastStoreWriteAt > OUTBOX_STUCK_MS)) {
     problems.push(`outbox holds ${s.outboxDepth} points and nothing was written for over 5 minutes`);
   }
+  if (s.notificationsFailed)
+    problems.push('a notification could not be sent after every retry (listed on the dashboard)');
   return { healthy: problems.length === 0, problems };
 }
 
