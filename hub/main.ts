@@ -213,6 +213,7 @@ export async function startHub(options: HubOptions): Promise<Hub> {
       disconnect: (id) => disconnect(id),
     });
     const chain = new ChainMonitor({ db, bus, log: log.child({ part: 'chain' }), now });
+    const limits = resolveLimits(config.limits);
     const notifier = config.notifications
       ? new Notifier({ config: config.notifications, db, bus, now, log: log.child({ part: 'notify' }) })
       : null;
@@ -228,8 +229,8 @@ export async function startHub(options: HubOptions): Promise<Hub> {
       publish: (topic, payload, opts) => publish(topic, payload, opts),
       now,
       chain,
+      reportRate: limits.reports,
     });
-    const limits = resolveLimits(config.limits);
     const broker = await startBroker({
       maxConnections: limits.mqtt.maxConnections,
       maxConnectionsPerAddress: limits.mqtt.maxConnectionsPerAddress,

@@ -120,7 +120,10 @@ export const ReportAck = Type.Object(
   {
     v: SchemaVersion,
     id: EventId,
-    ref: Type.String({ pattern: '^[A-Z2-9]{4}$', description: 'Incident reference staff can quote.' }),
+    ref: Type.String({
+      pattern: '^[A-Z2-9]{4,16}$',
+      description: 'Incident reference staff can quote: 4 characters, longer once those are used up.',
+    }),
     storedAt: EpochMs,
   },
   { $id: 'report-ack', additionalProperties: false, title: 'ReportAck' },

@@ -22,10 +22,11 @@ export type HubRequest =
   | { cmd: 'publish'; topic: string; payload: string; qos: 0 | 1; retain: boolean }
   | { cmd: 'heap-snapshot'; file: string }
   | { cmd: 'notify-jobs' }
+  | { cmd: 'incident'; ref: string }
   | { cmd: 'stop' };
 
 export interface HubStats {
-  ingest: { accepted: number; duplicates: number; reportsStored: number };
+  ingest: { accepted: number; duplicates: number; reportsStored: number; reportsCollapsed: number };
   rejects: Record<string, number>;
   outboxDelivered: number;
   outboxLastError: string | null;
@@ -114,6 +115,8 @@ async function handle(request: HubRequest): Promise<unknown> {
       // As the hub's policy driver would (benchmarks: lesson-change commands to devices).
       await hub.broker.publish(request.topic, request.payload, { qos: request.qos, retain: request.retain });
       return true;
+    case 'incident':
+      return (await hub.incidents.getByRef(request.ref)) ?? null;
     case 'notify-jobs':
       // Notification jobs still waiting (or failed) in the hub DB.
       return (await hub.safeguarding.notifier?.pending()) ?? [];
