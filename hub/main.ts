@@ -15,6 +15,7 @@ import { ConfiscationStore } from './confiscations/confiscations.js';
 import { HubDb } from './db/hub-db.js';
 import { DeviceAdmin } from './devices/device-admin.js';
 import { DeviceRegistry } from './devices/device-registry.js';
+import { StorageFaults } from './devices/storage-faults.js';
 import { EventBus } from './event-bus.js';
 import type { HubExtension } from './extension.js';
 import { type RunningHttp, startHttp } from './http/http-server.js';
@@ -86,6 +87,8 @@ export interface Hub {
   broker: RunningBroker;
   bus: EventBus;
   rejects: RejectCounter;
+  /** What the dashboard's Today grid shows per device. */
+  grid: LiveGrid;
   /** Set only on the very first start: shown once to the operator, never stored in clear. */
   firstRunAdmin: { username: string; password: string } | null;
   influxd: InfluxdHandle | null;
@@ -319,7 +322,19 @@ export async function startHub(options: HubOptions): Promise<Hub> {
         await Promise.all([policy.driver.reload(), policy.compliance.reload()]);
       },
     });
-    extensions.push(policy.driver, policy.compliance, settings);
+    extensions.push(
+      policy.driver,
+      policy.compliance,
+      settings,
+      new StorageFaults({
+        db,
+        bus,
+        notifier,
+        dashboardUrl: config.notifications?.dashboardUrl ?? '',
+        log: log.child({ part: 'devices' }),
+        now,
+      }),
+    );
     phase('features');
     for (const extension of extensions) {
       await extension.start();
@@ -417,6 +432,7 @@ export async function startHub(options: HubOptions): Promise<Hub> {
       broker,
       bus,
       rejects,
+      grid,
       firstRunAdmin,
       influxd,
       startup,

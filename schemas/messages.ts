@@ -147,6 +147,13 @@ export const Heartbeat = Type.Object(
     boardConnected: Type.Optional(
       Type.Boolean({ description: 'false while the board (Arduino on USB) is lost; the device retries it.' }),
     ),
+    journalFault: Type.Optional(
+      Type.Boolean({
+        description:
+          'true while the device cannot write its journal (SD card full, read-only or failing): reports are held in ' +
+          'memory and retried, but one raised offline would not survive a restart.',
+      }),
+    ),
   },
   { $id: 'heartbeat', additionalProperties: false, title: 'Heartbeat' },
 );

@@ -20,9 +20,10 @@ import type { Logger } from '../log.js';
 export type NoticeRole = 'coordinator' | 'dsl' | 'head' | 'governor';
 
 export interface Notice {
-  event: 'reported' | 'escalated' | 'routed';
+  event: 'reported' | 'escalated' | 'routed' | 'device-fault';
+  /** The incident's reference; for a device fault, the device's id. */
   ref: string;
-  kind: IncidentSummary['kind'];
+  kind: IncidentSummary['kind'] | 'device';
   room: string;
   urgency: IncidentSummary['urgency'];
   /** ISO 8601 of the report. */
@@ -73,7 +74,38 @@ export function noticeFor(
   };
 }
 
+/** R1: a device that cannot store reports on its own storage (journal fault), for the coordinator to have it seen to. */
+export function deviceFaultNotice(
+  device: { device: string; room: string },
+  at: number,
+  dashboardUrl: string,
+): Notice {
+  return {
+    event: 'device-fault',
+    ref: device.device,
+    kind: 'device',
+    room: device.room,
+    urgency: 'urgent',
+    at: new Date(at).toISOString(),
+    role: 'coordinator',
+    link: `${dashboardUrl.replace(/\/+$/, '')}/devices`,
+  };
+}
+
 export function emailFor(notice: Notice): { subject: string; text: string } {
+  if (notice.event === 'device-fault') {
+    return {
+      subject: `[phones-away] Device fault in ${notice.room}: it cannot save reports`,
+      text: [
+        `The report button device in ${notice.room} (${notice.ref}) could not write to its memory card at ${notice.at}.`,
+        'Reports pressed there still reach the hub while the network is up, but one pressed while the network is',
+        "down is held only in the device's memory until then. Please have the device checked today (its card may be",
+        'full or failing).',
+        '',
+        `Devices on the dashboard (sign-in required): ${notice.link}`,
+      ].join('\n'),
+    };
+  }
   const what = notice.kind === 'tamper' ? 'Tamper alert' : 'Safeguarding report';
   const why =
     notice.event === 'escalated'

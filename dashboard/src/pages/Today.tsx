@@ -42,6 +42,7 @@ export function lockerStatus(view: DeviceView): { icon: IconName; text: string; 
 }
 
 export function health(view: DeviceView): { icon: IconName; text: string } {
+  if (view.storageFault) return { icon: 'fault', text: 'Fault: cannot save reports on its memory card' };
   if (view.fault) return { icon: 'fault', text: `Fault: ${view.fault}` };
   return view.online ? { icon: 'online', text: 'Online' } : { icon: 'offline', text: 'Offline' };
 }
