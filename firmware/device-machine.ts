@@ -70,7 +70,9 @@ export type MachineInput =
   /** A report is durable in the journal; `offline` when it could not be handed to the link (waits on disk). */
   | { kind: 'report-queued'; id: string; offline: boolean; restored?: boolean }
   | { kind: 'report-ack'; id: string }
-  | { kind: 'link'; up: boolean };
+  | { kind: 'link'; up: boolean }
+  /** The journal's storage fails (reports held in memory only) or works again. */
+  | { kind: 'journal'; fault: boolean };
 
 export type Effect =
   | { kind: 'locker-event'; event: LockerEventDraft }
@@ -87,6 +89,8 @@ export interface MachineState {
   booting: boolean;
   /** The board has been lost and is not back yet. */
   boardLost: boolean;
+  /** The journal cannot write: a report raised offline is held in memory only, so the light must not say 'stored'. */
+  journalFault: boolean;
   locker: { locked: boolean; doorOpen: boolean; slots: readonly boolean[]; keyOn: boolean };
   signage: { mode: SignageMode; source: SignageSource };
   /** Last hub commands; null when none yet or forgotten as stale after going offline. */
@@ -124,6 +128,7 @@ export function initialState(
     config,
     booting: true,
     boardLost: false,
+    journalFault: false,
     locker: {
       locked: config.lockerMode !== 'open',
       doorOpen: false,
@@ -187,11 +192,14 @@ export function step(state: MachineState, input: MachineInput, now: number): Ste
     case 'command':
       onCommand(s, input.command, effects);
       break;
+    case 'journal':
+      s.journalFault = input.fault;
+      break;
     case 'report-queued':
       if (!s.awaiting.includes(input.id)) s.awaiting = [...s.awaiting, input.id];
       if (!input.restored) s.unqueued = Math.max(0, s.unqueued - 1);
       if (input.offline || !s.link.up) {
-        if (s.light.mode !== 'stored' && !input.restored) chirp = 'stored';
+        if (s.light.mode !== 'stored' && !input.restored && !s.journalFault) chirp = 'stored';
         setLight('stored');
       } else if (s.light.mode !== 'stored') {
         setLight('sending');
@@ -210,7 +218,8 @@ export function step(state: MachineState, input: MachineInput, now: number): Ste
       if (input.up) {
         s.link = { up: true, downSince: null };
         // The journal resends everything on connect, so waiting reports are on their way again.
-        if (s.light.mode === 'stored' && s.awaiting.length > 0) setLight('sending');
+        if ((s.light.mode === 'stored' || s.light.mode === 'fault') && s.awaiting.length > 0)
+          setLight('sending');
       } else {
         if (s.link.up || s.link.downSince === null) s.link = { up: false, downSince: now };
         if (s.light.mode === 'sending' && s.awaiting.length > 0) setLight('stored');
@@ -219,6 +228,7 @@ export function step(state: MachineState, input: MachineInput, now: number): Ste
   }
 
   onTime(config, s, now, lockerEvent, setLight);
+  journalLight(s, setLight);
   settle(config, s, now, lockerEvent, effects, chirp);
   return { state: s, effects };
 }
@@ -315,6 +325,17 @@ function onCommand(s: MachineState, command: Command, effects: Effect[]): void {
       return;
     }
   }
+}
+
+/**
+ * R1, the light tells the truth: while the journal cannot write, 'stored' would be a lie (the report is in memory
+ * only) and 'ready' would hide that a press made offline may not survive a restart, so both show the fault rhythm.
+ * 'sending' and 'confirmed' stay true: the report is on its way, or the hub has it.
+ */
+function journalLight(s: MachineState, setLight: (mode: ButtonLight) => void): void {
+  if (s.journalFault && (s.light.mode === 'stored' || s.light.mode === 'ready')) setLight('fault');
+  else if (!s.journalFault && s.light.mode === 'fault')
+    setLight(s.awaiting.length === 0 ? 'ready' : s.link.up ? 'sending' : 'stored');
 }
 
 /** Time-driven transitions: held button, light timeouts, stale hub commands. */

@@ -144,6 +144,16 @@ export async function startDevice(opts: DeviceOptions): Promise<RunningDevice> {
     for (const effect of result.effects) perform(effect);
   };
 
+  /** Tells the machine when the journal's storage starts or stops failing (the button light, R1). */
+  const syncJournalFault = () => {
+    if (journal.faulty !== state.journalFault) {
+      if (journal.faulty)
+        log.error({}, 'device: journal storage failing; reports held in memory and retried');
+      else log.info({}, 'device: journal storage works again');
+      dispatch({ kind: 'journal', fault: journal.faulty });
+    }
+  };
+
   const send = (item: PendingItem) => {
     const now = clock();
     lastSent.set(item.event.id, now);
@@ -196,6 +206,8 @@ export async function startDevice(opts: DeviceOptions): Promise<RunningDevice> {
               },
             );
             log.info({ id: report.id, urgency, offline: !sent }, 'device: report raised');
+            // A write that failed kept the report in memory (resent like the rest): the light must say so.
+            syncJournalFault();
             // Offline: 'stored' on the light only now that the journal holds it.
             if (!sent) dispatch({ kind: 'report-queued', id: report.id, offline: true });
           });
@@ -205,6 +217,7 @@ export async function startDevice(opts: DeviceOptions): Promise<RunningDevice> {
           const { ts, ...draft } = effect.event;
           enqueue(async () => {
             const event = await journal.appendLockerEvent({ ...draft, ...synced(clockSync.synced) }, ts);
+            syncJournalFault();
             if (event.kind === 'tamper') log.warn({ id: event.id, reason: event.reason }, 'device: tamper');
             if (link.connected) send({ type: 'locker', event });
           });
@@ -322,6 +335,12 @@ export async function startDevice(opts: DeviceOptions): Promise<RunningDevice> {
     if (now - lastResendCheck >= 1_000) {
       lastResendCheck = now;
       resendStale(now);
+      // Storage failing: try again to write what is held in memory (a full card may have been cleared).
+      if (journal.faulty)
+        enqueue(async () => {
+          await journal.retryUnsaved();
+          syncJournalFault();
+        });
     }
   }, opts.tickMs ?? 50);
 
@@ -337,6 +356,7 @@ export async function startDevice(opts: DeviceOptions): Promise<RunningDevice> {
         queued: journal.queued,
         board: config.board.kind,
         boardConnected: !state.boardLost,
+        ...(journal.faulty ? { journalFault: true } : {}),
       };
       // QoS 0 by design: a heartbeat lost to a reconnect race is replaced by the next one.
       await link.publishHeartbeat(heartbeat).catch((error: unknown) => {

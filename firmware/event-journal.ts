@@ -27,6 +27,14 @@
  * durably raised in blocks before a seq beyond it leaves the process. After a power cut the next seq is
  * reserved + 1, so at most one block of numbers is skipped (gaps are harmless; repeats would not be).
  *
+ * When the storage fails (SD card full, read-only or worn out), nothing raised is lost while the device runs: an event
+ * whose file cannot be written is kept in memory with the others, sent and resent the same way, and written when
+ * writes work again (retryUnsaved, called by the device). `faulty` says so meanwhile; the device shows it on the
+ * button light and in its heartbeats. A seq reservation that cannot be written is used in memory all the same: the
+ * alternative is to refuse the event. The one case this leaves open is a restart while the card still fails (or
+ * before the reservation was written after it recovered): numbers issued since the last written reservation may be
+ * issued again, and the hub would take such a report for a resend of the earlier one.
+ *
  * Hash chain: each durable event's `prev` is the SHA-256 of the previous durable event's canonical JSON
  * (see eventHash). Heartbeats carry the current head as `prev` but are not links themselves: they are QoS 0
  * and may be lost, and the hub can compare their `prev` with the last event it holds to see that it is missing
@@ -104,6 +112,10 @@ export class EventJournal {
   /** meta.json on disk is behind `meta` (a head not yet written); see flushMeta. */
   private metaBehind = false;
   private metaFlushQueued = false;
+  /** Seqs of pending items held in memory only: their file could not be written. */
+  private readonly unsaved = new Set<number>();
+  /** The last write failed and has not been retried successfully since. */
+  private writeFailed = false;
 
   private constructor(
     private readonly opts: JournalOptions,
@@ -154,6 +166,41 @@ export class EventJournal {
   /** Reports and events waiting for the hub. */
   get queued(): number {
     return this.items.size;
+  }
+
+  /** Storage is failing: some pending items (or the seq reservation) are held in memory only. */
+  get faulty(): boolean {
+    return this.writeFailed || this.unsaved.size > 0;
+  }
+
+  /** Pending items held in memory only, waiting for storage to work again. */
+  get unsavedCount(): number {
+    return this.unsaved.size;
+  }
+
+  /**
+   * Writes what is held in memory only (oldest first) and the meta it is behind on. Resolves true once everything is
+   * on disk, false while storage still fails. The device calls it every second or so while `faulty`.
+   */
+  retryUnsaved(): Promise<boolean> {
+    return this.serial(async () => {
+      try {
+        for (const seq of [...this.unsaved].sort((a, b) => a - b)) {
+          const item = this.items.get(seq);
+          if (item) await writeDurable(this.pendingDir, fileName(seq), JSON.stringify(item));
+          this.unsaved.delete(seq);
+        }
+        await this.flushMeta();
+        if (this.writeFailed)
+          this.log.info({}, 'journal: storage works again; everything pending is on disk');
+        this.writeFailed = false;
+        return true;
+      } catch (error) {
+        this.writeFailed = true;
+        this.log.debug({ err: String(error) }, 'journal: storage still failing');
+        return false;
+      }
+    });
   }
 
   /** Locker events dropped to keep the store bounded since open. */
@@ -237,6 +284,13 @@ export class EventJournal {
     return this.serial(async () => {
       const seq = this.seqOf(id);
       if (seq === null || !this.items.has(seq)) return false;
+      if (this.unsaved.has(seq)) {
+        // Delivered, and never on disk: nothing to remove. The head is kept in memory until meta can be written.
+        this.items.delete(seq);
+        this.unsaved.delete(seq);
+        await this.flushMeta().catch((error: unknown) => this.failed('meta', error));
+        return true;
+      }
       await this.flushMeta(); // the head must outlive the file that carried it
       this.items.delete(seq);
       await unlinkDurable(this.pendingDir, fileName(seq));
@@ -298,7 +352,8 @@ export class EventJournal {
     if (seq > this.meta.reserved) {
       this.meta = { ...this.meta, reserved: seq + this.seqBlock - 1 };
       this.metaBehind = true;
-      await this.flushMeta();
+      // An event must not be refused for a failing card: the number is used in memory (see the file header).
+      await this.flushMeta().catch((error: unknown) => this.failed('meta', error));
     }
     this.lastSeq = seq;
     return seq;
@@ -319,7 +374,13 @@ export class EventJournal {
 
   private async persist(item: PendingItem): Promise<void> {
     const { seq } = item.event;
-    await writeDurable(this.pendingDir, fileName(seq), JSON.stringify(item));
+    try {
+      await writeDurable(this.pendingDir, fileName(seq), JSON.stringify(item));
+    } catch (error) {
+      // Kept in memory, sent and resent like the rest, and written by retryUnsaved once storage works again.
+      this.unsaved.add(seq);
+      this.failed(item.type, error);
+    }
     this.items.set(seq, item);
     // Event before meta: a power cut in between is repaired on open (the newest pending event is the head). The meta
     // write is queued behind this append, so the caller publishes without waiting for two more fsyncs.
@@ -346,19 +407,26 @@ export class EventJournal {
       await this.flushMeta();
     }).catch((error: unknown) => {
       // Not lost: ack, the bound and close() flush again first, and fail (leaving the event pending) if it still fails.
-      if (!(error instanceof JournalError))
-        this.log.warn({ err: String(error) }, 'journal: meta write deferred');
+      if (!(error instanceof JournalError)) this.failed('meta', error);
     });
+  }
+
+  private failed(what: string, error: unknown): void {
+    if (!this.writeFailed)
+      this.log.error({ what, err: String(error) }, 'journal: storage failed; held in memory and retried');
+    this.writeFailed = true;
   }
 
   private async enforceBound(): Promise<void> {
     if (this.items.size <= this.maxPending) return;
     for (const [seq, item] of this.items) {
       if (this.items.size <= this.maxPending) break;
-      if (item.type === 'report') continue; // never drop a pupil's report (R1)
-      await this.flushMeta(); // the dropped event may be the head
+      // Never a pupil's report (R1), never a tamper event (R7): whatever the backlog, only routine events go.
+      if (item.type === 'report' || item.event.kind === 'tamper') continue;
       this.items.delete(seq);
       this.droppedCount += 1;
+      if (this.unsaved.delete(seq)) continue;
+      await this.flushMeta(); // the dropped event may be the head
       await unlinkDurable(this.pendingDir, fileName(seq));
     }
     if (this.droppedCount > 0) {
@@ -435,14 +503,20 @@ async function removeTempFiles(dir: string, log: JournalLog): Promise<void> {
 /** write-temp + fsync + rename + fsync(dir): the file is either absent, old or complete. */
 async function writeDurable(dir: string, name: string, data: string): Promise<void> {
   const tmp = join(dir, `${name}.tmp-${randomBytes(4).toString('hex')}`);
-  const fh = await open(tmp, 'w');
   try {
-    await fh.writeFile(data);
-    await fh.sync();
-  } finally {
-    await fh.close();
+    const fh = await open(tmp, 'w');
+    try {
+      await fh.writeFile(data);
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    await rename(tmp, join(dir, name));
+  } catch (error) {
+    // A full card leaves a half-written temp file: remove it, so it holds no space the retry needs.
+    await unlink(tmp).catch(() => undefined);
+    throw error;
   }
-  await rename(tmp, join(dir, name));
   await syncDir(dir);
 }
 

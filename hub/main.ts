@@ -15,6 +15,7 @@ import { ConfiscationStore } from './confiscations/confiscations.js';
 import { HubDb } from './db/hub-db.js';
 import { DeviceAdmin } from './devices/device-admin.js';
 import { DeviceRegistry } from './devices/device-registry.js';
+import { StorageFaults } from './devices/storage-faults.js';
 import { EventBus } from './event-bus.js';
 import type { HubExtension } from './extension.js';
 import { type RunningHttp, startHttp } from './http/http-server.js';
@@ -27,9 +28,11 @@ import { IncidentStore } from './incidents/incident-store.js';
 import { type InfluxdHandle, startInfluxd } from './influx/influxd-process.js';
 import { ChainMonitor } from './ingest/chain-monitor.js';
 import { Ingest } from './ingest/ingest.js';
+import { resolveLimits } from './limits.js';
 import { LiveGrid } from './live/live-grid.js';
 import { createLogger, type Logger } from './log.js';
 import { RejectCounter } from './metrics/reject-counter.js';
+import { Notifier } from './notify/notifier.js';
 import { MetricsOutbox } from './outbox/metrics-outbox.js';
 import { ExemptionStore } from './policy/exemptions.js';
 import { PolicyDriver } from './policy/policy-driver.js';
@@ -91,6 +94,8 @@ export interface Hub {
   broker: RunningBroker;
   bus: EventBus;
   rejects: RejectCounter;
+  /** What the dashboard's Today grid shows per device. */
+  grid: LiveGrid;
   /** Set only on the very first start: shown once to the operator, never stored in clear. */
   firstRunAdmin: { username: string; password: string } | null;
   influxd: InfluxdHandle | null;
@@ -218,7 +223,12 @@ export async function startHub(options: HubOptions): Promise<Hub> {
       disconnect: (id) => disconnect(id),
     });
     const chain = new ChainMonitor({ db, bus, log: log.child({ part: 'chain' }), now });
+    const limits = resolveLimits(config.limits);
+    const notifier = config.notifications
+      ? new Notifier({ config: config.notifications, db, bus, now, log: log.child({ part: 'notify' }) })
+      : null;
     const ingest = new Ingest({
+      ...(notifier ? { notices: notifier } : {}),
       db,
       incidents,
       outbox,
@@ -229,8 +239,13 @@ export async function startHub(options: HubOptions): Promise<Hub> {
       publish: (topic, payload, opts) => publish(topic, payload, opts),
       now,
       chain,
+      reportRate: limits.reports,
     });
     const broker = await startBroker({
+      maxConnections: limits.mqtt.maxConnections,
+      maxConnectionsPerAddress: limits.mqtt.maxConnectionsPerAddress,
+      connectTimeoutMs: limits.mqtt.connectTimeoutMs,
+      tlsHandshakeTimeoutMs: limits.mqtt.tlsHandshakeTimeoutMs,
       ...(config.monitors?.length ? { monitors: new MonitorAccounts(config.monitors, config.site) } : {}),
       dataDir: config.dataDir,
       host: config.mqtt.host,
@@ -266,6 +281,7 @@ export async function startHub(options: HubOptions): Promise<Hub> {
       store,
       now,
       log,
+      notifier,
     });
     const extensions: HubExtension[] = [...guarding.extensions];
     extensions.push({
@@ -337,7 +353,20 @@ export async function startHub(options: HubOptions): Promise<Hub> {
       show: (ref, text) => grid.setSuspect(ref, text),
       ...(config.notifications ? { dashboardUrl: config.notifications.dashboardUrl } : {}),
     });
-    extensions.push(policy.driver, policy.compliance, settings, tamperSuspects);
+    extensions.push(
+      policy.driver,
+      policy.compliance,
+      settings,
+      tamperSuspects,
+      new StorageFaults({
+        db,
+        bus,
+        notifier,
+        dashboardUrl: config.notifications?.dashboardUrl ?? '',
+        log: log.child({ part: 'devices' }),
+        now,
+      }),
+    );
     phase('features');
     for (const extension of extensions) {
       await extension.start();
@@ -371,6 +400,7 @@ export async function startHub(options: HubOptions): Promise<Hub> {
       host: config.http.host,
       port: config.http.port,
       ...(config.http.tls ? { tls: config.http.tls } : {}),
+      limits: limits.http,
       dashboardDir: options.dashboardDir ?? join(packageRoot, 'dashboard', 'dist'),
       users,
       login,
@@ -410,6 +440,7 @@ export async function startHub(options: HubOptions): Promise<Hub> {
             reportsStored: ingest.stats.reportsStored,
             rejects: rejects.snapshot(),
             login: { ...login.stats },
+            notificationsFailed: ((await notifier?.failed()) ?? []).length > 0,
           };
         }),
       ],
@@ -452,6 +483,7 @@ export async function startHub(options: HubOptions): Promise<Hub> {
       broker,
       bus,
       rejects,
+      grid,
       firstRunAdmin,
       influxd,
       startup,

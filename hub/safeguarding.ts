@@ -9,11 +9,12 @@ import type { EventBus } from './event-bus.js';
 import type { HubExtension } from './extension.js';
 import { auditRoutes } from './http/routes/audit-routes.js';
 import { incidentRoutes } from './http/routes/incident-routes.js';
+import { notificationRoutes } from './http/routes/notification-routes.js';
 import { userRoutes } from './http/routes/user-routes.js';
 import { Escalation } from './incidents/escalation.js';
 import type { IncidentService } from './incidents/incident-service.js';
 import type { Logger } from './log.js';
-import { Notifier } from './notify/notifier.js';
+import type { Notifier } from './notify/notifier.js';
 import { Retention } from './retention/retention.js';
 import type { MetricsStore } from './store/metrics-store.js';
 import { AccountChanges } from './users/account-changes.js';
@@ -30,6 +31,8 @@ export interface SafeguardingDeps {
   store: MetricsStore;
   now: () => number;
   log: Logger;
+  /** Made by the composition root before ingest, which queues each new incident's first notice with it. */
+  notifier: Notifier | null;
 }
 
 export interface Safeguarding {
@@ -41,7 +44,7 @@ export interface Safeguarding {
 }
 
 export function safeguarding(deps: SafeguardingDeps): Safeguarding {
-  const { config, school, db, bus, audit, users, incidents, store, now, log } = deps;
+  const { config, school, db, bus, audit, users, incidents, store, now, log, notifier } = deps;
   const routes = (name: string, module: HubExtension['routes']): HubExtension => ({
     name,
     routes: module,
@@ -55,9 +58,6 @@ export function safeguarding(deps: SafeguardingDeps): Safeguarding {
     now,
     log: log.child({ part: 'escalation' }),
   });
-  const notifier = config.notifications
-    ? new Notifier({ config: config.notifications, db, bus, now, log: log.child({ part: 'notify' }) })
-    : null;
   const to = config.notifications?.email?.to;
   const changes = new AccountChanges({
     users,
@@ -88,6 +88,7 @@ export function safeguarding(deps: SafeguardingDeps): Safeguarding {
       routes('incident-routes', incidentRoutes({ service: incidents, timeZone: school.timetable.timezone })),
       routes('user-routes', userRoutes({ users, changes, bus })),
       routes('audit-routes', auditRoutes(audit, incidents.store)),
+      routes('notification-routes', notificationRoutes(notifier)),
       escalation,
       ...(notifier ? [notifier] : []),
       ...(retention ? [retention] : []),

@@ -277,6 +277,66 @@ export const RetentionConfig = Type.Object(
 );
 export type RetentionConfig = Static<typeof RetentionConfig>;
 
+const Count = (description: string, def: number) =>
+  Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000, default: def, description }));
+const Millis = (description: string, def: number) =>
+  Type.Optional(Type.Integer({ minimum: 100, maximum: 600_000, default: def, description }));
+
+/**
+ * Limits that hold before anyone has authenticated (connection caps, handshake and CONNECT timeouts) and after
+ * (a device's report rate). Defaults are in hub/limits.ts and fit a school of up to a few thousand devices.
+ */
+export const LimitsConfig = Type.Object(
+  {
+    mqtt: Type.Optional(
+      Type.Object(
+        {
+          maxConnections: Count(
+            'Open connections per MQTT listener (TCP, TLS); more are closed at once.',
+            10_000,
+          ),
+          maxConnectionsPerAddress: Count(
+            'Open connections from one IP address per MQTT listener. Raise it when devices share an address (NAT).',
+            100,
+          ),
+          connectTimeoutMs: Millis('A connection that has not sent MQTT CONNECT by then is closed.', 5_000),
+          tlsHandshakeTimeoutMs: Millis('A TLS handshake not finished by then is abandoned.', 5_000),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+    http: Type.Optional(
+      Type.Object(
+        {
+          maxConnections: Count('Open connections to the dashboard and API.', 1_000),
+          maxConnectionsPerAddress: Count('Open connections from one IP address.', 64),
+          requestTimeoutMs: Millis(
+            'A request (headers and body) not received in full by then is answered 408.',
+            10_000,
+          ),
+          tlsHandshakeTimeoutMs: Millis('A TLS handshake not finished by then is abandoned.', 5_000),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+    reports: Type.Optional(
+      Type.Object(
+        {
+          perDevicePerMinute: Count(
+            'Reports one device may raise as separate incidents per minute, on average. Beyond it (and the burst) ' +
+              'reports are still stored and acknowledged, but collapsed into one "flood" tamper incident.',
+            6,
+          ),
+          burst: Count('Reports one device may raise back to back before the rate applies.', 10),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+  },
+  { additionalProperties: false },
+);
+export type LimitsConfig = Static<typeof LimitsConfig>;
+
 export const HubConfig = Type.Object(
   {
     version: SchemaVersion,
@@ -345,6 +405,7 @@ export const HubConfig = Type.Object(
           "Absent: the hub's own version.",
       }),
     ),
+    limits: Type.Optional(LimitsConfig),
   },
   { $id: 'hub-config', additionalProperties: false, title: 'HubConfig' },
 );

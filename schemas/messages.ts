@@ -129,7 +129,10 @@ export const ReportAck = Type.Object(
   {
     v: SchemaVersion,
     id: EventId,
-    ref: Type.String({ pattern: '^[A-Z2-9]{4}$', description: 'Incident reference staff can quote.' }),
+    ref: Type.String({
+      pattern: '^[A-Z2-9]{4,16}$',
+      description: 'Incident reference staff can quote: 4 characters, longer once those are used up.',
+    }),
     storedAt: EpochMs,
   },
   { $id: 'report-ack', additionalProperties: false, title: 'ReportAck' },
@@ -152,6 +155,13 @@ export const Heartbeat = Type.Object(
     board: StringEnum(['emulated-uno', 'firmata-serial', 'raspi'] as const),
     boardConnected: Type.Optional(
       Type.Boolean({ description: 'false while the board (Arduino on USB) is lost; the device retries it.' }),
+    ),
+    journalFault: Type.Optional(
+      Type.Boolean({
+        description:
+          'true while the device cannot write its journal (SD card full, read-only or failing): reports are held in ' +
+          'memory and retried, but one raised offline would not survive a restart.',
+      }),
     ),
   },
   { $id: 'heartbeat', additionalProperties: false, title: 'Heartbeat' },

@@ -15,7 +15,8 @@ export type InputEvent =
   | { kind: 'button'; pressed: boolean; heldMs?: number };
 
 /** What the report button's light says to the pupil (R1). */
-export type ButtonLight = 'off' | 'ready' | 'sending' | 'confirmed' | 'stored';
+/** 'fault': the device cannot store reports (its journal's storage fails); what the hub has is still 'confirmed'. */
+export type ButtonLight = 'off' | 'ready' | 'sending' | 'confirmed' | 'stored' | 'fault';
 
 export interface Outputs {
   locked: boolean;

@@ -108,6 +108,8 @@ export const BUTTON_LIGHT_PATTERNS: Readonly<Record<ButtonLight, Pattern>> = {
     ],
     repeat: true,
   },
+  /** The device cannot store reports (storage failing): the fault rhythm of the signage, 4 per second. */
+  fault: blink(250, 250),
 };
 
 /** Buzzer chirps: one beep when the hub confirms, two when the report was stored for later. Played once. */

@@ -6,6 +6,8 @@
  * Listeners: plain TCP and, when configured, TLS (S7). With a CA configured, TLS clients may present a client
  * certificate: if they do it must verify against the CA and name the device (CN = username); a username and password
  * are required either way. Every connection passes through MqttFrameGuard (maximum packet size, garbage dropped).
+ * Before any of that, each listener caps its open connections in total and per address (hub/net/connection-gate.ts),
+ * and a socket that has not finished its TLS handshake or sent CONNECT within a few seconds is closed.
  */
 import { mkdirSync, readFileSync } from 'node:fs';
 import { type AddressInfo, createServer, type Server, type Socket } from 'node:net';
@@ -19,6 +21,7 @@ import type { DeviceRegistry } from '../devices/device-registry.js';
 import { parseEnrolPassword } from '../devices/enrolment.js';
 import type { Logger } from '../log.js';
 import type { RejectCounter } from '../metrics/reject-counter.js';
+import { gateConnections } from '../net/connection-gate.js';
 import { mayPublish, maySubscribe, type Principal } from './access-policy.js';
 import { FrameError, MqttFrameGuard } from './frame-guard.js';
 import { LevelPersistence } from './level-persistence.js';
@@ -53,8 +56,13 @@ export interface BrokerOptions {
   enrol?: (id: string, token: string, secret: string) => Promise<AuthResult>;
   /** Largest MQTT packet accepted, header included; larger ones drop the connection. Default 64 KiB. */
   maxPacketBytes?: number;
-  /** A connection that has not sent CONNECT by then is dropped. Default 10 s. */
+  /** A connection that has not sent CONNECT by then is dropped. Default 5 s. */
   connectTimeoutMs?: number;
+  /** A TLS handshake not finished by then is abandoned (Node's own default is 120 s). Default 5 s. */
+  tlsHandshakeTimeoutMs?: number;
+  /** Caps on open connections per listener, in total and from one address; defaults 10,000 and 100. */
+  maxConnections?: number;
+  maxConnectionsPerAddress?: number;
 }
 
 export interface RunningBroker {
@@ -99,7 +107,7 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
     // A device id is a slug of at most 48 characters; refuse anything longer before it reaches our hooks.
     maxClientsIdLength: 48,
     maxTopicLevels: 10,
-    connectTimeout: options.connectTimeoutMs ?? 10_000,
+    connectTimeout: options.connectTimeoutMs ?? 5_000,
     authenticate(client, username, password, done) {
       const secret = password?.toString('utf8') ?? '';
       if (!username || !secret) {
@@ -260,7 +268,22 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
     broker.handle(conn as never);
   };
 
-  const server: Server = createServer((socket) => accept(socket));
+  // Before any byte of MQTT or TLS: a peer holding sockets open uses up its own address's share, not the school's.
+  const gate = (listener: Server, name: 'tcp' | 'tls') =>
+    gateConnections(listener, {
+      maxTotal: options.maxConnections ?? 10_000,
+      maxPerAddress: options.maxConnectionsPerAddress ?? 100,
+      onRefused: (cap, remote) => {
+        rejects.add(`${name}: connection cap (${cap})`);
+        log.debug({ remote, cap }, 'connection refused: cap reached');
+      },
+    });
+
+  const server: Server = createServer();
+  gate(server, 'tcp');
+  server.on('connection', (socket: Socket) => {
+    if (!socket.destroyed) accept(socket);
+  });
   await listen(server, options.port, options.host);
   const port = (server.address() as AddressInfo).port;
   log.info({ host: options.host, port }, 'MQTT broker listening');
@@ -273,6 +296,7 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
         cert: readFileSync(options.tls.cert),
         key: readFileSync(options.tls.key),
         minVersion: 'TLSv1.2',
+        handshakeTimeout: options.tlsHandshakeTimeoutMs ?? 5_000,
         // Client certificates are optional (verified in authenticate when presented); passwords are always required.
         ...(ca ? { ca, requestCert: true, rejectUnauthorized: false } : {}),
       },
@@ -286,8 +310,14 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
         });
       },
     );
-    tlsServer.on('tlsClientError', (error) => {
-      rejects.add('tls: handshake failed');
+    gate(tlsServer, 'tls');
+    tlsServer.on('tlsClientError', (error, socket) => {
+      // With a listener here Node leaves the socket open (its default, without one, is to destroy it): a handshake
+      // that timed out or failed would otherwise hold its socket until the peer goes away.
+      socket.destroy();
+      rejects.add(
+        error.code === 'ERR_TLS_HANDSHAKE_TIMEOUT' ? 'tls: handshake timeout' : 'tls: handshake failed',
+      );
       log.debug({ err: error.message }, 'TLS handshake failed');
     });
     await listen(tlsServer, options.tls.port, options.host);

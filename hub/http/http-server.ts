@@ -3,7 +3,9 @@
  * decided here, in one place; every request body is validated against its schema and errors name the field.
  */
 import { readFileSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
+import { createServer as createHttpServer } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import type { AddressInfo, Server, Socket } from 'node:net';
 import { type Static, type TSchema, Type } from '@sinclair/typebox';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { checkSchema } from '../../schemas/validate.js';
@@ -11,9 +13,11 @@ import type { DeviceRegistry } from '../devices/device-registry.js';
 import type { EventBus, IncidentSummary } from '../event-bus.js';
 import type { IncidentStore } from '../incidents/incident-store.js';
 import { incidentAccess, restrictedView } from '../incidents/visibility.js';
+import { DEFAULT_LIMITS, type Limits } from '../limits.js';
 import type { LiveGrid } from '../live/live-grid.js';
 import type { Logger } from '../log.js';
 import type { RejectCounter } from '../metrics/reject-counter.js';
+import { gateConnections } from '../net/connection-gate.js';
 import type { LoginClient, LoginFlow } from '../users/login-flow.js';
 import { can, type Permission } from '../users/roles.js';
 import { UserError, type UserStore } from '../users/user-store.js';
@@ -47,6 +51,8 @@ export interface HttpDeps {
   routes?: RouteModule[];
   /** S2: idle limit of a session; 10 minutes unless a test shortens it. The dashboard warns and locks by it. */
   idleLimitMs?: number;
+  /** Connection caps and timeouts that hold before anyone signs in (hub/limits.ts has the defaults). */
+  limits?: Limits['http'];
 }
 
 /** What a feature's routes get: the guards and helpers, so who-may-do-what stays decided in this one file. */
@@ -118,11 +124,44 @@ export async function startHttp(deps: HttpDeps): Promise<RunningHttp> {
   // An account disabled, re-roled or reset loses its sessions at once.
   deps.bus.on('account.changed', ({ username }) => sessions.destroyUser(username));
   const files = loadStaticFiles(deps.dashboardDir);
+  const limits = deps.limits ?? DEFAULT_LIMITS.http;
+  // Our own server, so its timeouts are set where Node reads them (at construction): a request not received in full
+  // within requestTimeout is answered 408, checked every second rather than Node's 30 s, and a TLS handshake is
+  // abandoned after tlsHandshakeTimeoutMs instead of Node's 120 s. The gate caps connections before either.
+  const serverOptions = {
+    requestTimeout: limits.requestTimeoutMs,
+    headersTimeout: limits.requestTimeoutMs,
+    connectionsCheckingInterval: Math.min(1_000, limits.requestTimeoutMs),
+  };
   const app = Fastify({
     logger: false,
     bodyLimit: 64 * 1024,
     trustProxy: false,
-    ...(deps.tls ? { https: { cert: readFileSync(deps.tls.cert), key: readFileSync(deps.tls.key) } } : {}),
+    serverFactory: (handler) => {
+      const server = deps.tls
+        ? createHttpsServer(
+            {
+              ...serverOptions,
+              cert: readFileSync(deps.tls.cert),
+              key: readFileSync(deps.tls.key),
+              handshakeTimeout: limits.tlsHandshakeTimeoutMs,
+            },
+            handler,
+          )
+        : createHttpServer(serverOptions, handler);
+      gateConnections(server, {
+        maxTotal: limits.maxConnections,
+        maxPerAddress: limits.maxConnectionsPerAddress,
+        onRefused: (cap) => deps.rejects.add(`http: connection cap (${cap})`),
+      });
+      dropIdleBeforeFirstRequest(
+        server,
+        deps.tls ? 'secureConnection' : 'connection',
+        limits.requestTimeoutMs,
+        () => deps.rejects.add('http: no request before the timeout'),
+      );
+      return server;
+    },
   });
   const secureCookies = deps.secureCookies ?? deps.tls !== undefined;
 
@@ -408,6 +447,31 @@ export async function startHttp(deps: HttpDeps): Promise<RunningHttp> {
       await app.close();
     },
   };
+}
+
+/**
+ * Node times out a request once its first byte has arrived (requestTimeout, headersTimeout), but not a connection
+ * that never sends one: without this, an idle socket stays open until the peer goes away. Keep-alive connections
+ * idle between requests are Node's keepAliveTimeout's business.
+ */
+function dropIdleBeforeFirstRequest(
+  server: Server,
+  event: 'connection' | 'secureConnection',
+  ms: number,
+  onDrop: () => void,
+): void {
+  const served = new WeakSet<object>();
+  server.on('request', (request: { socket: object }) => served.add(request.socket));
+  server.on(event, (socket: Socket) => {
+    if (socket.destroyed) return;
+    const timer = setTimeout(() => {
+      if (served.has(socket) || socket.destroyed) return;
+      onDrop();
+      socket.destroy();
+    }, ms);
+    timer.unref();
+    socket.once('close', () => clearTimeout(timer));
+  });
 }
 
 function extnameless(path: string): boolean {

@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import type { BatchOp, HubDb } from '../db/hub-db.js';
 import type { IncidentSummary } from '../event-bus.js';
-import { randomIncidentRef } from './incident-ref.js';
+import { allocateRef } from './incident-ref.js';
 
 export type StepAction =
   | 'reported'
@@ -42,7 +42,17 @@ export interface Incident extends IncidentSummary {
   eventId: string;
   tamperReason?: string;
   steps: IncidentStep[];
+  /** A report flood (tamperReason 'report-flood'): how many reports it collapsed, and when the last arrived. */
+  flood?: FloodTally;
 }
+
+export interface FloodTally {
+  reports: number;
+  lastAt: number;
+}
+
+/** The tamper reason of an incident that collapses one device's reports beyond its rate. */
+export const REPORT_FLOOD = 'report-flood';
 
 export interface NewIncident {
   kind: Incident['kind'];
@@ -70,12 +80,8 @@ export class IncidentStore {
     return key ? this.db.get<Incident>('incidents', key) : undefined;
   }
 
-  private async uniqueRef(): Promise<string> {
-    for (let attempt = 0; attempt < 20; attempt += 1) {
-      const ref = randomIncidentRef();
-      if ((await this.db.get('meta', `ref/${ref}`)) === undefined) return ref;
-    }
-    throw new Error('could not allocate an incident reference');
+  private uniqueRef(): Promise<string> {
+    return allocateRef(async (ref) => (await this.db.get('meta', `ref/${ref}`)) !== undefined);
   }
 
   /** Builds the record and the batch that stores it; the caller adds its own ops and commits atomically. */
@@ -103,7 +109,25 @@ export class IncidentStore {
 
   async get(id: string): Promise<Incident | undefined> {
     const key = await this.db.get<string>('meta', `incident/${id}`);
-    return key ? this.db.get<Incident>('incidents', key) : undefined;
+    return this.withFlood(key ? await this.db.get<Incident>('incidents', key) : undefined);
+  }
+
+  /**
+   * A flood's tally lives in its own key, written with each collapsed report, so those writes never rewrite the
+   * incident record that staff are updating through the workflow at the same time.
+   */
+  private async withFlood(incident: Incident | undefined): Promise<Incident | undefined> {
+    if (incident?.tamperReason !== REPORT_FLOOD) return incident;
+    const flood = await this.db.get<FloodTally>('meta', `flood/${incident.id}`);
+    return flood ? { ...incident, flood } : incident;
+  }
+
+  /** A flooded report's ops: its dedupe key (so a resend finds the flood incident) and the flood's new tally. */
+  floodOps(incident: Incident, eventId: string, tally: FloodTally): BatchOp[] {
+    return [
+      { type: 'put', sublevel: 'dedupe', key: eventId, value: incidentKey(incident.receivedAt, incident.id) },
+      { type: 'put', sublevel: 'meta', key: `flood/${incident.id}`, value: tally },
+    ];
   }
 
   async list(options: { limit?: number } = {}): Promise<Incident[]> {
@@ -117,7 +141,7 @@ export class IncidentStore {
 
   async getByRef(ref: string): Promise<Incident | undefined> {
     const key = await this.db.get<string>('meta', `ref/${ref}`);
-    return key ? this.db.get<Incident>('incidents', key) : undefined;
+    return this.withFlood(key ? await this.db.get<Incident>('incidents', key) : undefined);
   }
 
   /** The ops that replace an incident's record; the caller commits them atomically (with its audit entry). */
@@ -138,6 +162,7 @@ export class IncidentStore {
       { type: 'del', sublevel: 'incidents', key: incidentKey(incident.receivedAt, incident.id) },
       { type: 'del', sublevel: 'meta', key: `ref/${incident.ref}` },
       { type: 'del', sublevel: 'meta', key: `incident/${incident.id}` },
+      { type: 'del', sublevel: 'meta', key: `flood/${incident.id}` },
       { type: 'del', sublevel: 'dedupe', key: incident.eventId },
     ];
   }

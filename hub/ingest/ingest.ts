@@ -16,16 +16,18 @@ import type {
 import { type DeviceAddress, parseTopic, schemaFor, topics } from '../../schemas/topics.js';
 import { parsePayload } from '../../schemas/validate.js';
 import type { DevicePublish } from '../broker/broker.js';
-import type { HubDb } from '../db/hub-db.js';
+import type { BatchOp, HubDb } from '../db/hub-db.js';
 import type { DeviceRegistry } from '../devices/device-registry.js';
-import type { EventBus } from '../event-bus.js';
-import { type IncidentStore, summarise } from '../incidents/incident-store.js';
+import type { EventBus, IncidentSummary } from '../event-bus.js';
+import { type Incident, type IncidentStore, REPORT_FLOOD, summarise } from '../incidents/incident-store.js';
+import { DEFAULT_LIMITS } from '../limits.js';
 import type { Logger } from '../log.js';
 import type { RejectCounter } from '../metrics/reject-counter.js';
 import type { MetricsOutbox } from '../outbox/metrics-outbox.js';
 import type { ChainMonitor } from './chain-monitor.js';
 import { KeyedQueue } from './keyed-queue.js';
 import { heartbeatPoint, lockerEventPoint, lockerStatePoint, reportPoint } from './metric-points.js';
+import { ReportRate, type ReportRateOptions } from './report-rate.js';
 
 export interface IngestDeps {
   db: HubDb;
@@ -37,6 +39,11 @@ export interface IngestDeps {
   log: Logger;
   publish: (topic: string, payload: string, options: { qos: 0 | 1; retain: boolean }) => Promise<void>;
   now: () => number;
+  /**
+   * The first notice of each new incident, queued in the incident's own batch so a crash cannot come between them;
+   * kick() once the batch is committed. Absent: no notifications configured.
+   */
+  notices?: { createdOps(incident: IncidentSummary): BatchOp[]; kick(): void };
   /** Hash-chain and gap checks (R7); optional so a bare ingest can run without them. */
   chain?: ChainMonitor;
   /**
@@ -45,6 +52,8 @@ export interface IngestDeps {
    * retention, and at 3,000 devices every 10 s, one a minute spares a Pi's SD card 22M points a day. Default 60 s.
    */
   heartbeatPointMs?: number;
+  /** Reports per device that become incidents one by one; beyond it they are collapsed into one flood incident. */
+  reportRate?: ReportRateOptions;
 }
 
 /** A message whose write is submitted but not yet committed; `stored` settles with the write. */
@@ -56,15 +65,22 @@ export interface IngestStats {
   accepted: number;
   duplicates: number;
   reportsStored: number;
+  /** Of reportsStored: those collapsed into a flood incident. */
+  reportsCollapsed: number;
 }
 
 export class Ingest {
-  readonly stats: IngestStats = { accepted: 0, duplicates: 0, reportsStored: 0 };
+  readonly stats: IngestStats = { accepted: 0, duplicates: 0, reportsStored: 0, reportsCollapsed: 0 };
   private readonly queue = new KeyedQueue();
   /** When each device's last heartbeat point was taken (hub clock). */
   private readonly heartbeatPointAt = new Map<string, number>();
+  private readonly rate: ReportRate;
+  /** Each flooding device's flood incident id (touched only inside that device's queue). */
+  private readonly floods = new Map<string, string>();
 
-  constructor(private readonly deps: IngestDeps) {}
+  constructor(private readonly deps: IngestDeps) {
+    this.rate = new ReportRate(deps.reportRate ?? DEFAULT_LIMITS.reports);
+  }
 
   private reject(reason: string, message: DevicePublish, detail?: string): false {
     this.deps.rejects.add(reason);
@@ -147,8 +163,13 @@ export class Ingest {
             receivedAt: this.deps.now(),
             ...(event.reason ? { tamperReason: event.reason } : {}),
           });
-          await this.deps.db.batch([...ops.slice(0, -1), ...prepared.ops], { sync: true });
-          bus.emit('incident.created', { incident: summarise(prepared.incident) });
+          const summary = summarise(prepared.incident);
+          await this.deps.db.batch(
+            [...ops.slice(0, -1), ...prepared.ops, ...(this.deps.notices?.createdOps(summary) ?? [])],
+            { sync: true },
+          );
+          this.deps.notices?.kick();
+          bus.emit('incident.created', { incident: summary });
         } else {
           // fsynced too: the device drops the event once the broker acknowledges it, so it must survive a power cut.
           await this.deps.db.batch(ops, { sync: true });
@@ -233,6 +254,10 @@ export class Ingest {
       return this.acknowledge(ref, report.id, existing.ref, existing.receivedAt);
     }
     const receivedAt = now();
+    if (this.rate.take(ref.device, receivedAt) === 'flood') {
+      return this.storeFlooded(ref, report, chainOps, receivedAt);
+    }
+    this.floods.delete(ref.device);
     const prepared = await incidents.prepare({
       kind: 'report',
       site: ref.site,
@@ -243,19 +268,82 @@ export class Ingest {
       reportedAt: report.ts,
       receivedAt,
     });
+    const summary = summarise(prepared.incident);
     await this.deps.db.batch(
-      [...prepared.ops, ...chainOps, ...outbox.enqueueOps([reportPoint(ref, report, receivedAt)])],
-      {
-        sync: true,
-      },
+      [
+        ...prepared.ops,
+        ...chainOps,
+        ...outbox.enqueueOps([reportPoint(ref, report, receivedAt)]),
+        ...(this.deps.notices?.createdOps(summary) ?? []),
+      ],
+      { sync: true },
     );
     outbox.kick();
     this.stats.accepted += 1;
     this.stats.reportsStored += 1;
     // The pupil's ack light first: the publish is queued before the dashboard's listeners run.
     const acknowledged = this.acknowledge(ref, report.id, prepared.incident.ref, receivedAt);
-    bus.emit('incident.created', { incident: summarise(prepared.incident) });
+    this.deps.notices?.kick();
+    bus.emit('incident.created', { incident: summary });
     await acknowledged;
+  }
+
+  /**
+   * A report beyond the device's rate (one device's credentials pressing without limit). Still stored, fsynced and
+   * acknowledged like any other, but collapsed: the first opens one urgent tamper incident ('report-flood', one
+   * notice), the rest only add to its tally. Other devices are never queued behind this: each device has its own queue.
+   */
+  private async storeFlooded(
+    ref: DeviceAddress,
+    report: Report,
+    chainOps: Awaited<ReturnType<Ingest['checkChain']>>,
+    receivedAt: number,
+  ): Promise<void> {
+    const { incidents, outbox, bus } = this.deps;
+    const floodId = this.floods.get(ref.device);
+    const existing = floodId ? await incidents.get(floodId) : undefined;
+    const point = outbox.enqueueOps([reportPoint(ref, report, receivedAt)]);
+    let incident: Incident;
+    if (existing) {
+      incident = existing;
+      const tally = { reports: (existing.flood?.reports ?? 1) + 1, lastAt: receivedAt };
+      await this.deps.db.batch([...incidents.floodOps(existing, report.id, tally), ...chainOps, ...point], {
+        sync: true,
+      });
+    } else {
+      const prepared = await incidents.prepare({
+        kind: 'tamper',
+        site: ref.site,
+        room: ref.room,
+        device: ref.device,
+        eventId: report.id,
+        urgency: 'urgent',
+        reportedAt: report.ts,
+        receivedAt,
+        tamperReason: REPORT_FLOOD,
+      });
+      incident = prepared.incident;
+      const summary = summarise(incident);
+      await this.deps.db.batch(
+        [
+          ...prepared.ops,
+          ...incidents.floodOps(incident, report.id, { reports: 1, lastAt: receivedAt }),
+          ...chainOps,
+          ...point,
+          ...(this.deps.notices?.createdOps(summary) ?? []),
+        ],
+        { sync: true },
+      );
+      this.floods.set(ref.device, incident.id);
+      this.deps.log.warn({ device: ref.device, ref: incident.ref }, 'report flood: later reports collapsed');
+      this.deps.notices?.kick();
+      bus.emit('incident.created', { incident: summary });
+    }
+    outbox.kick();
+    this.stats.accepted += 1;
+    this.stats.reportsStored += 1;
+    this.stats.reportsCollapsed += 1;
+    await this.acknowledge(ref, report.id, incident.ref, receivedAt);
   }
 
   private async acknowledge(

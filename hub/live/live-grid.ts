@@ -13,6 +13,8 @@ export interface DeviceView {
   queued?: number;
   lastSeen?: number;
   fault?: string;
+  /** R1: the device cannot write its journal (from its heartbeats; clears when it can again). */
+  storageFault?: boolean;
   /** Phones confiscated into this locker and not yet returned (P7). */
   confiscated?: number;
   /** R7: why tampering is suspected (it went offline while locked with phones), until its journal clears it. */
@@ -33,7 +35,12 @@ export class LiveGrid {
     bus.on('device.locker-state', ({ ref, state }) => this.update(ref, { locker: state, online: true }));
     bus.on('device.signage-state', ({ ref, state }) => this.update(ref, { signage: state, online: true }));
     bus.on('device.heartbeat', ({ ref, heartbeat }) =>
-      this.update(ref, { software: heartbeat.software, queued: heartbeat.queued, online: true }),
+      this.update(ref, {
+        software: heartbeat.software,
+        queued: heartbeat.queued,
+        online: true,
+        storageFault: heartbeat.journalFault === true,
+      }),
     );
     bus.on('device.fault', ({ ref, reason }) => this.update(ref, { fault: reason }));
   }

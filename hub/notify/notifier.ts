@@ -3,12 +3,16 @@
  * pupil-identifying data and no report content (D1): only the reference, room, urgency, time and a link to the
  * dashboard, where staff sign in to read it. Jobs wait in the hub DB ('notify' sublevel) and are retried with
  * back-off, so a mail server being down delays a notice but never loses one or touches the incident itself.
+ *
+ * The first notice of an incident is durable with the incident: ingest writes its jobs (createdOps) in the same atomic
+ * batch, so a crash between storing the report and sending the notice leaves the job to be sent after the restart.
+ * A job whose retries ran out stays, marked failed: /healthz turns unhealthy and the dashboard lists it.
  */
 import { createHmac, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import nodemailer, { type Transporter } from 'nodemailer';
 import type { NotificationsConfig } from '../../schemas/config.js';
-import type { HubDb } from '../db/hub-db.js';
+import type { BatchOp, HubDb } from '../db/hub-db.js';
 import type { EventBus, IncidentSummary } from '../event-bus.js';
 import type { HubExtension } from '../extension.js';
 import type { Logger } from '../log.js';
@@ -16,9 +20,10 @@ import type { Logger } from '../log.js';
 export type NoticeRole = 'coordinator' | 'dsl' | 'head' | 'governor';
 
 export interface Notice {
-  event: 'reported' | 'escalated' | 'routed';
+  event: 'reported' | 'escalated' | 'routed' | 'device-fault';
+  /** The incident's reference; for a device fault, the device's id. */
   ref: string;
-  kind: IncidentSummary['kind'];
+  kind: IncidentSummary['kind'] | 'device';
   room: string;
   urgency: IncidentSummary['urgency'];
   /** ISO 8601 of the report. */
@@ -41,7 +46,7 @@ export interface AccountAlert {
 }
 
 export type Message = Notice | AccountAlert;
-const isAlert = (m: Message): m is AccountAlert => m.event === 'account-attack';
+export const isAlert = (m: Message): m is AccountAlert => m.event === 'account-attack';
 
 /** A message about an account (a change awaiting approval, a reset): to named addresses, email only. */
 export interface AccountMail {
@@ -108,6 +113,24 @@ export function accountAlertFor(
   };
 }
 
+/** R1: a device that cannot store reports on its own storage (journal fault), for the coordinator to have it seen to. */
+export function deviceFaultNotice(
+  device: { device: string; room: string },
+  at: number,
+  dashboardUrl: string,
+): Notice {
+  return {
+    event: 'device-fault',
+    ref: device.device,
+    kind: 'device',
+    room: device.room,
+    urgency: 'urgent',
+    at: new Date(at).toISOString(),
+    role: 'coordinator',
+    link: `${dashboardUrl.replace(/\/+$/, '')}/devices`,
+  };
+}
+
 export function emailFor(notice: Message): { subject: string; text: string } {
   if (isAlert(notice))
     return {
@@ -121,6 +144,19 @@ export function emailFor(notice: Message): { subject: string; text: string } {
         'This message is sent once for each spell of failed sign-ins on an account, not for every try.',
       ].join('\n'),
     };
+  if (notice.event === 'device-fault') {
+    return {
+      subject: `[phones-away] Device fault in ${notice.room}: it cannot save reports`,
+      text: [
+        `The report button device in ${notice.room} (${notice.ref}) could not write to its memory card at ${notice.at}.`,
+        'Reports pressed there still reach the hub while the network is up, but one pressed while the network is',
+        "down is held only in the device's memory until then. Please have the device checked today (its card may be",
+        'full or failing).',
+        '',
+        `Devices on the dashboard (sign-in required): ${notice.link}`,
+      ].join('\n'),
+    };
+  }
   const what = notice.kind === 'tamper' ? 'Tamper alert' : 'Safeguarding report';
   const why =
     notice.event === 'escalated'
@@ -179,9 +215,6 @@ export class Notifier implements HubExtension {
       });
     }
     this.offs.push(
-      bus.on('incident.created', ({ incident }) =>
-        this.enqueue(noticeFor(incident, undefined, config.dashboardUrl)),
-      ),
       bus.on('incident.updated', ({ incident, step }) =>
         step ? this.enqueue(noticeFor(incident, step, config.dashboardUrl)) : undefined,
       ),
@@ -212,19 +245,34 @@ export class Notifier implements HubExtension {
     await this.enqueue(accountAlertFor(alert, this.deps.config.dashboardUrl));
   }
 
-  async enqueue(notice: Message | null): Promise<void> {
-    if (!notice) return;
+  /** The ops that queue a notice's jobs (one per channel that has recipients for its role). */
+  jobOps(notice: Message | null): BatchOp[] {
+    if (!notice) return [];
     const jobs: NotifyJob[] = [];
     const base = { notice, attempts: 0, nextAt: this.deps.now() };
-    if (this.transport && this.recipients(notice).length > 0)
+    if (this.deps.config.email && this.recipients(notice).length > 0)
       jobs.push({ id: randomUUID(), channel: 'email', ...base });
     // A concern about the head goes to the governors only: not to a shared channel the head may read (R6).
     if (this.deps.config.webhook && (isAlert(notice) || notice.role !== 'governor'))
       jobs.push({ id: randomUUID(), channel: 'webhook', ...base });
-    if (jobs.length === 0) return;
-    await this.deps.db.batch(
-      jobs.map((job) => ({ type: 'put', sublevel: 'notify', key: job.id, value: job })),
-    );
+    return jobs.map((job) => ({ type: 'put', sublevel: 'notify', key: job.id, value: job }));
+  }
+
+  /** The first notice of a new incident, for the caller to commit in the incident's own batch, then kick(). */
+  createdOps(incident: IncidentSummary): BatchOp[] {
+    return this.jobOps(noticeFor(incident, undefined, this.deps.config.dashboardUrl));
+  }
+
+  /** Sends what is due now (after a batch with createdOps committed). Never throws. */
+  kick(): void {
+    // Before start() the transport is not open yet; start() flushes everything stored meanwhile.
+    if (this.timer) void this.flush();
+  }
+
+  async enqueue(notice: Message | null): Promise<void> {
+    const ops = this.jobOps(notice);
+    if (ops.length === 0) return;
+    await this.deps.db.batch(ops);
     void this.flush();
   }
 
@@ -234,6 +282,11 @@ export class Notifier implements HubExtension {
     const job: NotifyJob = { id: randomUUID(), channel: 'email', mail, attempts: 0, nextAt: this.deps.now() };
     await this.deps.db.put('notify', job.id, job);
     void this.flush();
+  }
+
+  /** Jobs whose retries ran out: nobody was told. Shown on the dashboard; /healthz is unhealthy while any exist. */
+  async failed(): Promise<NotifyJob[]> {
+    return (await this.deps.db.values<NotifyJob>('notify')).filter((job) => job.failed);
   }
 
   /** Sends every due job once; overlapping calls coalesce. Resolves when the queue has been worked through. */

@@ -21,10 +21,12 @@ export type HubRequest =
   | { cmd: 'latency'; reset?: boolean }
   | { cmd: 'publish'; topic: string; payload: string; qos: 0 | 1; retain: boolean }
   | { cmd: 'heap-snapshot'; file: string }
+  | { cmd: 'notify-jobs' }
+  | { cmd: 'incident'; ref: string }
   | { cmd: 'stop' };
 
 export interface HubStats {
-  ingest: { accepted: number; duplicates: number; reportsStored: number };
+  ingest: { accepted: number; duplicates: number; reportsStored: number; reportsCollapsed: number };
   rejects: Record<string, number>;
   outboxDelivered: number;
   outboxLastError: string | null;
@@ -113,6 +115,11 @@ async function handle(request: HubRequest): Promise<unknown> {
       // As the hub's policy driver would (benchmarks: lesson-change commands to devices).
       await hub.broker.publish(request.topic, request.payload, { qos: request.qos, retain: request.retain });
       return true;
+    case 'incident':
+      return (await hub.incidents.getByRef(request.ref)) ?? null;
+    case 'notify-jobs':
+      // Notification jobs still waiting (or failed) in the hub DB.
+      return (await hub.safeguarding.notifier?.pending()) ?? [];
     case 'heap-snapshot':
       // For finding what holds the hub's memory (BENCH_HEAP_SNAPSHOT in bench/run.ts).
       return writeHeapSnapshot(request.file);
@@ -139,6 +146,7 @@ process.on('disconnect', () => {
 process.send({
   ready: true,
   mqttPort: hub.mqttPort,
+  mqttTlsPort: hub.mqttTlsPort ?? null,
   httpUrl: hub.httpUrl,
   influxUrl: hub.influxUrl,
   influxdPid: hub.influxd?.pid ?? null,

@@ -60,6 +60,8 @@ async function compiledEntry(): Promise<{ entry: string; stale: boolean } | null
 
 export interface HubReady {
   mqttPort: number;
+  /** Set when the config has mqtt.tls. */
+  mqttTlsPort: number | null;
   httpUrl: string;
   influxUrl: string;
   influxdPid: number | null;

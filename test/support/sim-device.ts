@@ -32,6 +32,9 @@ export class SimDevice {
   readonly address: DeviceAddress;
   readonly sent = { reports: [] as string[], lockers: [] as string[], heartbeats: 0 };
   readonly acks = new Map<string, ReportAck>();
+  /** performance.now() at each report's first send and at its ack: the round trip as the device sees it. */
+  readonly reportSentAt = new Map<string, number>();
+  readonly ackedAt = new Map<string, number>();
   /** The journal: what has not been confirmed yet. */
   readonly pending = new Map<string, PendingItem>();
   private client: MqttClient | null = null;
@@ -81,6 +84,7 @@ export class SimDevice {
     client.on('message', (topic, payload) => {
       if (topic !== topics.reportAck(this.address)) return;
       const ack = JSON.parse(payload.toString()) as ReportAck;
+      if (!this.acks.has(ack.id)) this.ackedAt.set(ack.id, performance.now());
       this.acks.set(ack.id, ack);
       this.pending.delete(ack.id);
     });
@@ -123,6 +127,7 @@ export class SimDevice {
     };
     this.pending.set(report.id, item);
     this.sent.reports.push(report.id);
+    this.reportSentAt.set(report.id, performance.now());
     this.send(report.id, item);
     return report.id;
   }

@@ -212,9 +212,7 @@ export function ReportDetail({ live, id }: { live: Live; id: string }) {
       <dl class="facts">
         <dt>Kind</dt>
         <dd>
-          {incident.kind === 'report'
-            ? 'Report button (anonymous)'
-            : `Tamper alert: ${incident.tamperReason ?? ''}`}
+          {incident.kind === 'report' ? 'Report button (anonymous)' : `Tamper alert: ${tamperText(incident)}`}
         </dd>
         <dt>Room</dt>
         <dd>{incident.room}</dd>
@@ -406,4 +404,20 @@ export function ReportDetail({ live, id }: { live: Live; id: string }) {
       )}
     </section>
   );
+}
+
+const TAMPER_TEXT: Record<string, string> = {
+  'door-opened-while-locked': 'the locker door was opened while locked',
+  'button-held': 'the report button was held down',
+  'unplugged-in-lesson': 'the device was unplugged in a lesson',
+  forced: 'the locker was forced',
+};
+
+/** Plain words for staff: the device's reason code never shows as it is. */
+function tamperText(incident: IncidentDetail): string {
+  if (incident.tamperReason === 'report-flood') {
+    const n = incident.flood?.reports ?? 1;
+    return `the report button sent far more reports than anyone could press (${n} collapsed into this alert; check the device)`;
+  }
+  return TAMPER_TEXT[incident.tamperReason ?? ''] ?? incident.tamperReason ?? '';
 }

@@ -4,6 +4,7 @@
  */
 import { useEffect, useState } from 'preact/hooks';
 import { toCsv } from '../../../shared/csv.js';
+import { FailedNotices } from '../components/FailedNotices.js';
 import { fmtAge, fmtDateTime } from '../format.js';
 import type { Live } from '../main.js';
 import { href } from '../router.js';
@@ -67,6 +68,7 @@ export function Reports({ live }: { live: Live }) {
   return (
     <section aria-labelledby="reports-heading">
       <h1 id="reports-heading">Reports</h1>
+      <FailedNotices />
       <p class="summary">
         <span class="badge" data-testid="unacknowledged-count">
           {unack.length} unacknowledged

@@ -47,6 +47,7 @@ export function lockerStatus(view: DeviceView): { icon: IconName; text: string; 
 export function health(view: DeviceView): { icon: IconName; text: string } {
   // Tampering suspected outranks any other fault: the coordinator should go and look.
   if (view.suspect) return { icon: 'fault', text: `Tamper suspected: ${view.suspect}` };
+  if (view.storageFault) return { icon: 'fault', text: 'Fault: cannot save reports on its memory card' };
   if (view.fault) return { icon: 'fault', text: `Fault: ${view.fault}` };
   return view.online ? { icon: 'online', text: 'Online' } : { icon: 'offline', text: 'Offline' };
 }

@@ -62,7 +62,7 @@ const RouteBody = Type.Object(
 
 const STATUS_FILTERS = ['open', 'closed', 'all'] as const;
 const StatsQuery = Type.Object({ from: IsoDate, to: IsoDate }, { additionalProperties: false });
-const REF = /^[A-Z2-9]{4}$/;
+const REF = /^[A-Z2-9]{4,16}$/;
 
 export interface IncidentRouteDeps {
   service: IncidentService;

@@ -20,6 +20,8 @@ export interface OpsSnapshot {
   rejects: Record<string, number>;
   /** S1: passwords and codes checked at sign-in, and attempts held back by a limit without a check. */
   login: { passwordChecks: number; codeChecks: number; heldBack: number };
+  /** Some notice could not be sent after every retry (which, only signed in: /api/notifications/failed). */
+  notificationsFailed: boolean;
 }
 
 /** The outbox is "stuck" when points wait and nothing reached the store for this long. */
@@ -31,6 +33,8 @@ export function healthOf(s: OpsSnapshot, now: number): { healthy: boolean; probl
   if (s.outboxDepth > 0 && (s.lastStoreWriteAt === null || now - s.lastStoreWriteAt > OUTBOX_STUCK_MS)) {
     problems.push(`outbox holds ${s.outboxDepth} points and nothing was written for over 5 minutes`);
   }
+  if (s.notificationsFailed)
+    problems.push('a notification could not be sent after every retry (listed on the dashboard)');
   return { healthy: problems.length === 0, problems };
 }
 

@@ -218,6 +218,25 @@ describe('device machine: the button light tells the truth (R1)', () => {
     expect(d.light).toBe('confirmed');
   });
 
+  it('R1: with the journal failing, an offline report shows the fault (never stored, no stored chirp), then the truth', () => {
+    const d = new Driver().boot();
+    d.send({ kind: 'link', up: false });
+    d.send({ kind: 'journal', fault: true });
+    expect(d.light).toBe('fault'); // ready would hide that a press cannot be kept
+    d.press(200);
+    const queued = d.send({ kind: 'report-queued', id: 'dev:1', offline: true });
+    expect(d.light).toBe('fault');
+    expect(lastOf(queued, 'outputs')?.outputs.chirp).toBeUndefined();
+    d.send({ kind: 'link', up: true });
+    expect(d.light).toBe('sending');
+    d.send({ kind: 'report-ack', id: 'dev:1' });
+    expect(d.light).toBe('confirmed');
+    d.advance(3_000);
+    expect(d.light).toBe('fault');
+    d.send({ kind: 'journal', fault: false });
+    expect(d.light).toBe('ready');
+  });
+
   it('R1: the link dropping while a report is sending turns the light to stored', () => {
     const d = new Driver().boot();
     d.press(200);

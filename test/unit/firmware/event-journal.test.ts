@@ -233,6 +233,28 @@ describe('event journal: pending until acknowledged', () => {
   });
 });
 
+describe('event journal: tamper events under backlog (R7)', () => {
+  it('R7: pending tamper events are never dropped, whatever the backlog; routine events give way', async () => {
+    const j = await open({ maxPending: 4 });
+    const tampers: string[] = [];
+    for (let i = 0; i < 30; i++) {
+      if (i % 3 === 0)
+        tampers.push((await j.appendLockerEvent({ kind: 'tamper', phones: 0, reason: 'forced' }, i)).id);
+      else await j.appendLockerEvent({ kind: 'door-opened', phones: 0 }, i);
+    }
+    const pending = j.pending();
+    expect(
+      pending.filter((p) => p.event.id.length > 0 && tampers.includes(p.event.id)).map((p) => p.event.id),
+    ).toEqual(tampers);
+    expect(pending).toHaveLength(tampers.length);
+    expect(j.dropped).toBe(30 - tampers.length);
+    await j.close();
+    const again = await open({ maxPending: 4 });
+    expect(again.pending().map((p) => p.event.id)).toEqual(tampers);
+    await again.close();
+  });
+});
+
 describe('event journal: housekeeping', () => {
   it('refuses a journal that belongs to another device', async () => {
     const j = await open();

@@ -16,6 +16,7 @@ const base: OpsSnapshot = {
   reportsStored: 1,
   rejects: {},
   login: { passwordChecks: 0, codeChecks: 0, heldBack: 0 },
+  notificationsFailed: false,
 };
 
 describe('health and metrics', () => {
@@ -31,6 +32,14 @@ describe('health and metrics', () => {
     const stuck = { ...base, outboxDepth: 5, lastStoreWriteAt: 0 };
     expect(healthOf(stuck, OUTBOX_STUCK_MS - 1).healthy).toBe(true);
     expect(healthOf(stuck, OUTBOX_STUCK_MS + 1).problems[0]).toMatch(/outbox holds 5 points/);
+  });
+
+  it('R2: is unhealthy while a notice could not be sent after every retry, and says so without counts', () => {
+    const health = healthOf({ ...base, notificationsFailed: true }, 2_000);
+    expect(health.healthy).toBe(false);
+    expect(health.problems).toEqual([
+      'a notification could not be sent after every retry (listed on the dashboard)',
+    ]);
   });
 
   it('renders Prometheus text with escaped labels', () => {

@@ -1,0 +1,178 @@
+/**
+ * Report flood (R1, R7): one device's credentials (a Pi's SD card copied) publish 10,000 reports as fast as MQTT.js
+ * sends them, against the real hub in its own process. Every one is stored and acknowledged (never dropped), but
+ * beyond the device's rate they collapse into one urgent tamper incident with one notice; the coordinator gets one
+ * email per report within the burst and one tamper alert, not 10,000. Meanwhile reports from six other rooms are
+ * acknowledged while the flood is still going: they are not queued behind it. Their round trip is measured and
+ * written to artifacts/faults/report-flood.md (not asserted: this machine is shared).
+ */
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import mqtt from 'mqtt';
+import { SMTPServer } from 'smtp-server';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Incident } from '../../hub/incidents/incident-store.js';
+import { DEFAULT_LIMITS } from '../../hub/limits.js';
+import type { ReportAck } from '../../schemas/messages.js';
+import { topics } from '../../schemas/topics.js';
+import { percentile, writeArtifact } from '../support/artifacts.js';
+import { waitFor } from '../support/hub-fixture.js';
+import { freePorts, HubProcess } from '../support/hub-process.js';
+import { SECRET, SITE, startDevices } from './fault-support.js';
+
+const FLOOD = 10_000;
+const flooder = { site: SITE, room: 'staffroom', device: 'flood-1' };
+
+describe('faults: 10,000 reports from one device', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'phones-away-flood-'));
+  let hub: HubProcess;
+  let smtp: SMTPServer;
+  const mails: string[] = [];
+
+  beforeAll(async () => {
+    const [smtpPort] = (await freePorts(1)) as [number];
+    smtp = new SMTPServer({
+      authOptional: true,
+      disabledCommands: ['STARTTLS'],
+      logger: false,
+      onData(stream, _session, callback) {
+        const chunks: Buffer[] = [];
+        stream.on('data', (c: Buffer) => chunks.push(c));
+        stream.on('end', () => {
+          mails.push(Buffer.concat(chunks).toString('utf8'));
+          callback();
+        });
+      },
+    });
+    await new Promise<void>((ok) => smtp.listen(smtpPort, '127.0.0.1', ok));
+    const dataDir = join(dir, 'hub');
+    mkdirSync(dataDir);
+    hub = await HubProcess.start({
+      dataDir,
+      config: {
+        notifications: {
+          dashboardUrl: 'https://hub.school.example/',
+          email: {
+            host: '127.0.0.1',
+            port: smtpPort,
+            from: 'hub@school.example',
+            to: { coordinator: ['coord@school.example'] },
+          },
+          retryDelaySeconds: 1,
+        },
+      },
+    });
+  });
+
+  afterAll(async () => {
+    await hub?.dispose();
+    await new Promise<void>((ok) => smtp.close(() => ok()));
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('R1, R7: all 10,000 stored and acked, collapsed into one tamper alert; other rooms are acked during the flood', async () => {
+    const calm = await startDevices(hub, 'calm', 6);
+    await hub.request({ cmd: 'provision', secret: SECRET, devices: [{ ...flooder, id: flooder.device }] });
+    const client = await mqtt.connectAsync({
+      host: '127.0.0.1',
+      port: hub.mqttPort,
+      clientId: flooder.device,
+      username: flooder.device,
+      password: SECRET,
+      reconnectPeriod: 0,
+    });
+    await client.subscribeAsync(topics.reportAck(flooder), { qos: 1 });
+    const acked = new Map<string, ReportAck>();
+    let floodDoneAt = 0;
+    client.on('message', (_topic, payload) => {
+      const ack = JSON.parse(payload.toString()) as ReportAck;
+      acked.set(ack.id, ack);
+      if (acked.size === FLOOD) floodDoneAt = performance.now();
+    });
+
+    const started = performance.now();
+    const reportTopic = topics.event(flooder, 'report');
+    for (let seq = 1; seq <= FLOOD; seq++) {
+      const report = {
+        v: 1,
+        id: `${flooder.device}:${seq}`,
+        seq,
+        ts: Date.now(),
+        urgency: 'normal',
+        pressMs: 90,
+        queuedMs: 0,
+      };
+      client.publish(reportTopic, JSON.stringify(report), { qos: 1 });
+    }
+    // Other rooms report every 250 ms (each within its rate) for as long as the flood runs.
+    let calmSent = 0;
+    while (acked.size < FLOOD && performance.now() - started < 180_000) {
+      for (const d of calm) if (d.sent.reports.length < DEFAULT_LIMITS.reports.burst) d.report('normal');
+      calmSent = calm.reduce((n, d) => n + d.sent.reports.length, 0);
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    await waitFor(() => acked.size === FLOOD, 'every flood report acknowledged', 30_000);
+    const floodMs = floodDoneAt - started;
+    await waitFor(() => calm.every((d) => d.pending.size === 0), 'every other room acknowledged', 30_000);
+
+    // Not queued behind the flood: every other room's report sent during it was acknowledged before it ended.
+    const calmAcks = calm.flatMap((d) => [...d.ackedAt.entries()].map(([id, at]) => ({ d, id, at })));
+    expect(calmAcks.length).toBe(calmSent);
+    expect(calmSent).toBeGreaterThanOrEqual(calm.length);
+    const sentDuring = calmAcks.filter(({ d, id }) => (d.reportSentAt.get(id) as number) < floodDoneAt);
+    expect(sentDuring.length).toBeGreaterThanOrEqual(calm.length);
+    for (const { at } of sentDuring) expect(at).toBeLessThan(floodDoneAt);
+    const rtt = calmAcks.map(({ d, id, at }) => at - (d.reportSentAt.get(id) as number));
+
+    // Stored, every one: burst single incidents, then one flood incident holding the rest.
+    const incidents = (
+      await hub.request<{ eventId: string; ref: string; kind: string }[]>({ cmd: 'incidents' })
+    ).filter((i) => i.eventId.startsWith(`${flooder.device}:`));
+    const singles = incidents.filter((i) => i.kind === 'report');
+    const floods = incidents.filter((i) => i.kind === 'tamper');
+    expect(singles).toHaveLength(DEFAULT_LIMITS.reports.burst);
+    expect(floods).toHaveLength(1);
+    const flood = (await hub.request<Incident>({
+      cmd: 'incident',
+      ref: floods[0]?.ref as string,
+    })) as Incident;
+    expect(flood).toMatchObject({ tamperReason: 'report-flood', urgency: 'urgent', room: flooder.room });
+    expect(flood.flood?.reports).toBe(FLOOD - DEFAULT_LIMITS.reports.burst);
+    const refs = new Set([...acked.values()].map((a) => a.ref));
+    expect(refs).toEqual(new Set([...singles.map((i) => i.ref), flood.ref]));
+    const stats = await hub.stats();
+    expect(stats.ingest.reportsCollapsed).toBe(FLOOD - DEFAULT_LIMITS.reports.burst);
+
+    // Notifications coalesced: one email per single report and one tamper alert for the whole flood.
+    const fromFlooder = () => mails.filter((m) => m.includes(`from ${flooder.room}`));
+    await waitFor(
+      () => fromFlooder().length >= DEFAULT_LIMITS.reports.burst + 1,
+      'the flood room emails',
+      60_000,
+    );
+    await waitFor(
+      async () => (await hub.request<unknown[]>({ cmd: 'notify-jobs' })).length === 0,
+      'notices sent',
+      60_000,
+    );
+    expect(fromFlooder()).toHaveLength(DEFAULT_LIMITS.reports.burst + 1);
+    expect(fromFlooder().filter((m) => /Tamper alert/.test(m))).toHaveLength(1);
+
+    writeArtifact(
+      'report-flood.md',
+      [
+        '| measure | value |',
+        '|---|---|',
+        `| flood: reports from one device, all stored and acked | ${acked.size} of ${FLOOD} in ${(floodMs / 1000).toFixed(1)} s (${Math.round(FLOOD / (floodMs / 1000))}/s, each fsynced before its ack) |`,
+        `| incidents from the flood | ${singles.length} single reports (the burst) + 1 tamper alert holding ${flood.flood?.reports} |`,
+        `| emails for the flood room | ${fromFlooder().length} (${singles.length} reports + 1 tamper alert) |`,
+        `| other rooms' reports sent during the flood, acked before it ended | ${sentDuring.length} of ${sentDuring.length} |`,
+        `| other rooms: report → ack at the device, p50 / p99 / max (ms) | ${percentile(rtt, 50).toFixed(1)} / ${percentile(rtt, 99).toFixed(1)} / ${Math.max(...rtt).toFixed(1)} (target for the whole pin → light path: p99 ≤ 50 ms) |`,
+        `| hub RSS after (MB) | ${(stats.rssBytes / 1e6).toFixed(0)} |`,
+      ].join('\n'),
+    );
+    await client.endAsync(true);
+    await Promise.all(calm.map((d) => d.stop()));
+  }, 300_000);
+});
