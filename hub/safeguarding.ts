@@ -59,6 +59,8 @@ export function safeguarding(deps: SafeguardingDeps): Safeguarding {
   const retention = config.retention
     ? new Retention({
         config: config.retention,
+        // Points carry the school model's site (ingest by device address, compliance by school.site).
+        site: school.site,
         db,
         store,
         incidents: incidents.store,
