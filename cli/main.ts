@@ -22,6 +22,8 @@ Commands:
 
 async function main(argv: string[]): Promise<void> {
   const [command, ...rest] = argv;
+  // Everything these commands write (databases, keys, certificates, device secrets, backups) is for this user only.
+  process.umask(0o077);
   // Admin subcommands parse their own options (see cli/admin.ts).
   if (command === 'certs') return (await import('./admin.js')).runCerts(rest);
   if (command === 'user') return (await import('./user.js')).runUser(rest);

@@ -13,6 +13,7 @@ import { MonitorAccounts } from './broker/monitor-accounts.js';
 import { ComplianceRecorder } from './compliance/compliance-recorder.js';
 import { ConfiscationStore } from './confiscations/confiscations.js';
 import { HubDb } from './db/hub-db.js';
+import { setPrivateUmask, tightenTree } from './db/private-files.js';
 import { DeviceAdmin } from './devices/device-admin.js';
 import { DeviceRegistry } from './devices/device-registry.js';
 import { EventBus } from './event-bus.js';
@@ -39,6 +40,7 @@ import {
   storedSchoolModel,
 } from './school/school-persistence.js';
 import { SchoolSettings } from './school/school-settings.js';
+import { DEFAULT_KEY_FILE, loadOrCreateKey } from './secrets/key-file.js';
 import { createInfluxStore } from './store/influx-store.js';
 import type { MetricsStore } from './store/metrics-store.js';
 import { UserStore } from './users/user-store.js';
@@ -122,6 +124,9 @@ export async function startHub(options: HubOptions): Promise<Hub> {
   };
 
   try {
+    // Private whatever the umask the hub was started under: 0700 directories, 0600 files.
+    setPrivateUmask();
+    tightenTree(config.dataDir);
     const db = await HubDb.open(join(config.dataDir, 'hub-db'));
     phase('db');
     stack.push(() => db.close());
@@ -186,7 +191,17 @@ export async function startHub(options: HubOptions): Promise<Hub> {
       await registry.flushSeen();
     });
     const audit = new AuditLog(db, now, log.child({ part: 'audit' }), bus);
-    const users = new UserStore(db, audit);
+    const secrets = loadOrCreateKey(config.secretsKeyFile ?? join(config.dataDir, DEFAULT_KEY_FILE), {
+      sealedSecretsExist: await new UserStore(db).anySealed(),
+    });
+    if (secrets.created) log.info('created the secrets key file (keep a copy apart from your backups)');
+    if (secrets.tightened) log.warn('the secrets key file was readable by others; set to 0600');
+    const users = new UserStore(db, audit, secrets.box);
+    const sealed = await users.sealPlaintext();
+    if (sealed > 0) {
+      await db.compact();
+      log.info({ sealed }, 'sealed TOTP secrets stored in clear by an earlier version');
+    }
     const incidents = new IncidentStore(db);
     const incidentService = new IncidentService(incidents, audit, bus, now);
     const outbox = new MetricsOutbox(db, store, log.child({ part: 'outbox' }));
@@ -380,6 +395,8 @@ export async function startHub(options: HubOptions): Promise<Hub> {
     phase('http');
     await influxReady;
     phase('influxd (started alongside)');
+    // Where the umask could not be set (a worker thread), what influxd and LevelDB made meanwhile is tightened here.
+    tightenTree(config.dataDir);
     log.info({ ms: startup }, 'hub started');
 
     return {

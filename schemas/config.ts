@@ -217,6 +217,15 @@ export const HubConfig = Type.Object(
     site: Slug,
     dataDir: FilePath,
     school: FilePath,
+    secretsKeyFile: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 4096,
+        description:
+          'S3: the key (its own 0600 file, created on first start) that seals staff TOTP secrets in the database. ' +
+          'Default: secrets.key in dataDir, beside the database and left out of backups; keep a copy apart from them.',
+      }),
+    ),
     mqtt: Type.Object(
       {
         host: Host,

@@ -6,6 +6,7 @@
  */
 import { spawn } from 'node:child_process';
 import {
+  chmodSync,
   cpSync,
   existsSync,
   mkdirSync,
@@ -21,6 +22,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { type BackupManifest, parse } from '../../schemas/index.js';
 import { startInfluxd } from '../influx/influxd-process.js';
 import { type Logger, silentLogger } from '../log.js';
+import { DEFAULT_KEY_FILE } from '../secrets/key-file.js';
 import {
   BackupError,
   memberProblems,
@@ -118,7 +120,8 @@ export async function backup(options: BackupOptions): Promise<BackupManifest> {
   const dataDir = resolve(options.dataDir);
   const staging = mkdtempSync(join(tmpdir(), 'phones-away-backup-'));
   try {
-    const entries = readdirSync(dataDir).filter((name) => name !== 'influxdb');
+    // The secrets key stays out: an archive that travels must not carry what opens the TOTP secrets inside it.
+    const entries = readdirSync(dataDir).filter((name) => name !== 'influxdb' && name !== DEFAULT_KEY_FILE);
     progress(
       `hub data: ${entries.join(', ')} (${mb(entries.reduce((s, e) => s + sizeOf(join(dataDir, e)), 0))})`,
     );
@@ -177,6 +180,7 @@ export async function backup(options: BackupOptions): Promise<BackupManifest> {
       's,^\\./,data/,',
       ...entries.map((e) => `./${e}`),
     ]);
+    chmodSync(resolve(options.out), 0o600);
     progress(`done: ${options.out} (${mb(statSync(options.out).size)})`);
     return manifest;
   } finally {

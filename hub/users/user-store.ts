@@ -7,6 +7,7 @@ import type { AuditLog } from '../audit/audit-log.js';
 import type { BatchOp, HubDb } from '../db/hub-db.js';
 import { generateSecret, hashSecret, verifySecret } from '../devices/password-hash.js';
 import { HubError } from '../errors.js';
+import type { SecretBox } from '../secrets/secret-box.js';
 import { passwordProblems } from './password-policy.js';
 import { STAFF_ROLES, type StaffRole } from './roles.js';
 
@@ -22,6 +23,13 @@ export interface UserRecord {
   totpLastStep?: number;
   passwordChangedAt?: number;
 }
+
+/**
+ * The record as stored: the TOTP secret sealed (secret-box.ts) under a key outside the database. `totpSecret` in a
+ * stored record is plaintext from before sealing, or from a store made without a box (unit tests); sealPlaintext()
+ * migrates it.
+ */
+type StoredUser = Omit<UserRecord, 'totpSecret'> & { totpSealed?: string; totpSecret?: string };
 
 export type PublicUser = Pick<UserRecord, 'username' | 'roles' | 'disabled'>;
 export interface UserView extends PublicUser {
@@ -42,15 +50,17 @@ export class UserError extends HubError {
   }
 }
 
-function view(record: UserRecord): UserView {
+function view(record: StoredUser): UserView {
   return {
     username: record.username,
     roles: record.roles,
     disabled: record.disabled,
     createdAt: record.createdAt,
-    totpEnrolled: record.totpSecret !== undefined,
+    totpEnrolled: record.totpSecret !== undefined || record.totpSealed !== undefined,
   };
 }
+
+const totpContext = (username: string) => `totp:${username}`;
 
 function checkRoles(roles: readonly string[]): StaffRole[] {
   const bad = roles.filter((r) => !(STAFF_ROLES as readonly string[]).includes(r));
@@ -65,9 +75,11 @@ export class UserStore {
   constructor(
     private readonly db: HubDb,
     private readonly audit?: AuditLog,
+    /** Seals TOTP secrets; the hub always passes one. Without it (CLI, unit tests) secrets are never opened. */
+    private readonly box?: SecretBox,
   ) {}
 
-  private async commit(actor: string, action: string, username: string, before: unknown, after: UserRecord) {
+  private async commit(actor: string, action: string, username: string, before: unknown, after: StoredUser) {
     const ops: BatchOp[] = [{ type: 'put', sublevel: 'users', key: username, value: after }];
     const afterView = view(after);
     if (this.audit)
@@ -75,12 +87,53 @@ export class UserStore {
     else await this.db.batch(ops, { sync: true });
   }
 
+  /** The record with its TOTP secret opened, for sign-in. */
   async get(username: string): Promise<UserRecord | undefined> {
-    return this.db.get<UserRecord>('users', username);
+    const stored = await this.stored(username);
+    if (!stored) return undefined;
+    const { totpSealed, ...rest } = stored;
+    if (totpSealed === undefined) return rest;
+    if (!this.box) throw new UserError('E_SECRETS_KEY', 'this user store cannot open sealed TOTP secrets');
+    return { ...rest, totpSecret: this.box.open(totpSealed, totpContext(username)) };
   }
 
-  private async must(username: string): Promise<UserRecord> {
-    const record = await this.get(username);
+  private stored(username: string): Promise<StoredUser | undefined> {
+    return this.db.get<StoredUser>('users', username);
+  }
+
+  /** Whether any account holds a sealed TOTP secret (the key file must then exist). */
+  async anySealed(): Promise<boolean> {
+    return (await this.db.values<StoredUser>('users')).some((u) => u.totpSealed !== undefined);
+  }
+
+  /**
+   * Seals every TOTP secret still stored in clear (written before sealing existed), in one audited batch. Returns how
+   * many; the caller compacts the database so the old plaintext leaves LevelDB's files too.
+   */
+  async sealPlaintext(): Promise<number> {
+    const box = this.box;
+    if (!box) return 0;
+    const plain = (await this.db.values<StoredUser>('users')).filter((u) => u.totpSecret !== undefined);
+    if (plain.length === 0) return 0;
+    const ops: BatchOp[] = plain.map(({ totpSecret, ...rest }) => ({
+      type: 'put',
+      sublevel: 'users',
+      key: rest.username,
+      value: { ...rest, totpSealed: box.seal(totpSecret as string, totpContext(rest.username)) },
+    }));
+    const entry = {
+      actor: 'system:secrets',
+      action: 'user.seal-totp',
+      target: 'users',
+      after: { sealed: plain.map((u) => u.username) },
+    };
+    if (this.audit) await this.audit.commit([entry], ops);
+    else await this.db.batch(ops, { sync: true });
+    return plain.length;
+  }
+
+  private async must(username: string): Promise<StoredUser> {
+    const record = await this.stored(username);
     if (!record) throw new UserError('E_NOT_FOUND', `no user '${username}'`);
     return record;
   }
@@ -99,7 +152,7 @@ export class UserStore {
     const problems = passwordProblems(username, password);
     if (problems.length > 0) throw new UserError('E_WEAK_PASSWORD', problems.join('; '), problems);
     const checked = checkRoles(roles);
-    if (await this.get(username)) throw new UserError('E_USER_EXISTS', `user '${username}' exists`);
+    if (await this.stored(username)) throw new UserError('E_USER_EXISTS', `user '${username}' exists`);
     const record: UserRecord = {
       username,
       roles: checked,
@@ -113,7 +166,7 @@ export class UserStore {
   }
 
   async list(): Promise<UserView[]> {
-    return (await this.db.values<UserRecord>('users')).map(view);
+    return (await this.db.values<StoredUser>('users')).map(view);
   }
 
   async count(): Promise<number> {
@@ -129,7 +182,7 @@ export class UserStore {
   }
 
   async verify(username: string, password: string): Promise<PublicUser | null> {
-    const record = await this.get(username);
+    const record = await this.stored(username);
     // Hash even for unknown users so timing does not reveal which usernames exist.
     const ok = await verifySecret(password, record?.passwordHash ?? DUMMY_HASH);
     if (!record || !ok || record.disabled) return null;
@@ -163,17 +216,20 @@ export class UserStore {
   /** Clears the TOTP secret: the user enrols again at next sign-in (lost phone). */
   async resetTotp(username: string, actor: string): Promise<UserView> {
     const record = await this.must(username);
-    const { totpSecret: _secret, totpLastStep: _step, ...rest } = record;
+    const { totpSecret: _secret, totpSealed: _sealed, totpLastStep: _step, ...rest } = record;
     await this.commit(actor, 'user.reset-totp', username, view(record), rest);
     return view(rest);
   }
 
   /** Stores the secret confirmed by a first valid code, and that code's step. */
   async enrolTotp(username: string, secret: string, step: number): Promise<void> {
-    const record = await this.must(username);
+    const { totpSecret: _plain, ...record } = await this.must(username);
+    const stored = this.box
+      ? { totpSealed: this.box.seal(secret, totpContext(username)) }
+      : { totpSecret: secret };
     await this.commit(`user:${username}`, 'user.enrol-totp', username, view(record), {
       ...record,
-      totpSecret: secret,
+      ...stored,
       totpLastStep: step,
     });
   }
@@ -186,7 +242,7 @@ export class UserStore {
 
   /** Refuses to remove the last enabled admin: the school would be locked out of its own accounts. */
   private async keepAnAdmin(except: string): Promise<void> {
-    const others = (await this.db.values<UserRecord>('users')).filter(
+    const others = (await this.db.values<StoredUser>('users')).filter(
       (u) => u.username !== except && !u.disabled && u.roles.includes('admin'),
     );
     if (others.length === 0)
