@@ -16,12 +16,13 @@ import { HubDb } from './db/hub-db.js';
 import { setPrivateUmask, tightenTree } from './db/private-files.js';
 import { DeviceAdmin } from './devices/device-admin.js';
 import { DeviceRegistry } from './devices/device-registry.js';
+import { HubError } from './errors.js';
 import { EventBus } from './event-bus.js';
 import type { HubExtension } from './extension.js';
 import { type RunningHttp, startHttp } from './http/http-server.js';
 import { confiscationRoutes } from './http/routes/confiscation-routes.js';
 import { deviceRoutes } from './http/routes/device-routes.js';
-import { opsRoutes } from './http/routes/ops-routes.js';
+import { healthOf, type OpsSnapshot, opsRoutes } from './http/routes/ops-routes.js';
 import { IncidentService } from './incidents/incident-service.js';
 import { IncidentStore } from './incidents/incident-store.js';
 import { type InfluxdHandle, startInfluxd } from './influx/influxd-process.js';
@@ -102,6 +103,14 @@ export const packageRoot = join(
 
 export function packageVersion(): string {
   return (JSON.parse(readFileSync(join(packageRoot, 'package.json'), 'utf8')) as { version: string }).version;
+}
+
+/** The operations bearer token: one line, 16+ characters, so it cannot be guessed from the network. */
+function readOpsToken(file: string): string {
+  const token = readFileSync(file, 'utf8').trim();
+  if (token.length < 16 || /\s/.test(token))
+    throw new HubError('E_CONFIG', `${file}: the metrics token must be one line of 16 or more characters`);
+  return token;
 }
 
 export async function startHub(options: HubOptions): Promise<Hub> {
@@ -335,6 +344,24 @@ export async function startHub(options: HubOptions): Promise<Hub> {
       grid.setConfiscated(ref, open.filter((o) => o.device === ref.device).length);
     };
     for (const c of await confiscations.list({ openOnly: true })) await showConfiscated(c);
+    const opsSnapshot = async (): Promise<OpsSnapshot> => {
+      const views = grid.all();
+      return {
+        mqttClients: broker.connectedClients(),
+        devicesOnline: views.filter((v) => v.online).length,
+        devicesKnown: views.length,
+        storeReachable: await store.ping(),
+        outboxDepth: outbox.waiting(),
+        outboxDelivered: outbox.delivered,
+        lastStoreWriteAt,
+        messagesIn: ingest.stats.accepted,
+        messagesOut,
+        duplicates: ingest.stats.duplicates,
+        reportsStored: ingest.stats.reportsStored,
+        rejects: rejects.snapshot(),
+      };
+    };
+    const opsToken = config.metrics ? readOpsToken(config.metrics.credentialsFile) : undefined;
     const firstRunAdmin = await users.ensureFirstRunAdmin(now());
     const http: RunningHttp = await startHttp({
       host: config.http.host,
@@ -362,25 +389,11 @@ export async function startHub(options: HubOptions): Promise<Hub> {
             showConfiscated(c).catch((error) => log.warn({ err: error }, 'could not update the grid'));
           },
         }),
-        opsRoutes(async () => {
-          const views = grid.all();
-          return {
-            mqttClients: broker.connectedClients(),
-            devicesOnline: views.filter((v) => v.online).length,
-            devicesKnown: views.length,
-            storeReachable: await store.ping(),
-            outboxDepth: outbox.waiting(),
-            outboxDelivered: outbox.delivered,
-            lastStoreWriteAt,
-            messagesIn: ingest.stats.accepted,
-            messagesOut,
-            duplicates: ingest.stats.duplicates,
-            reportsStored: ingest.stats.reportsStored,
-            rejects: rejects.snapshot(),
-          };
-        }),
+        opsRoutes(opsSnapshot),
       ],
+      ...(opsToken ? { opsToken } : {}),
       health: async () => ({
+        healthy: healthOf(await opsSnapshot(), now()).healthy,
         version: packageVersion(),
         mqttClients: broker.connectedClients(),
         outboxPending: outbox.waiting(),

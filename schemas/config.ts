@@ -276,6 +276,20 @@ export const HubConfig = Type.Object(
           'phones-away/v1/<site>/# and publish nothing. The secret (16+ characters) is read from passwordFile at start.',
       }),
     ),
+    metrics: Type.Optional(
+      Type.Object(
+        {
+          credentialsFile: Type.String({
+            minLength: 1,
+            maxLength: 4096,
+            description:
+              'S7: file holding the bearer token (16+ characters) that Prometheus sends to GET /metrics ' +
+              '(its authorization.credentials_file); the same token opens the details of /healthz and /api/health.',
+          }),
+        },
+        { additionalProperties: false },
+      ),
+    ),
     incidents: Type.Optional(IncidentsConfig),
     notifications: Type.Optional(NotificationsConfig),
     retention: Type.Optional(RetentionConfig),
