@@ -9,6 +9,7 @@ import type { HubConfig, SchoolModel } from '../schemas/config.js';
 import { topics } from '../schemas/topics.js';
 import { AuditLog } from './audit/audit-log.js';
 import { type RunningBroker, startBroker } from './broker/broker.js';
+import { mqttListeners } from './broker/listeners.js';
 import { MonitorAccounts } from './broker/monitor-accounts.js';
 import { ComplianceRecorder } from './compliance/compliance-recorder.js';
 import { ConfiscationStore } from './confiscations/confiscations.js';
@@ -16,7 +17,7 @@ import { HubDb } from './db/hub-db.js';
 import { setPrivateUmask, tightenTree } from './db/private-files.js';
 import { DeviceAdmin } from './devices/device-admin.js';
 import { DeviceRegistry } from './devices/device-registry.js';
-import { HubError } from './errors.js';
+import { ConfigError, HubError } from './errors.js';
 import { EventBus } from './event-bus.js';
 import type { HubExtension } from './extension.js';
 import { type RunningHttp, startHttp } from './http/http-server.js';
@@ -63,6 +64,7 @@ export interface HubOptions {
 }
 
 export interface Hub {
+  /** The plain MQTT listener's port; 0 when plain MQTT is off (TLS only, S7). */
   mqttPort: number;
   /** Set when config.mqtt.tls is. */
   mqttTlsPort: number | undefined;
@@ -131,6 +133,10 @@ export async function startHub(options: HubOptions): Promise<Hub> {
     startup[name] = Math.round(t - phaseStart);
     phaseStart = t;
   };
+
+  const listeners = mqttListeners(config.mqtt);
+  if (listeners.problems.length > 0) throw new ConfigError('hub config', listeners.problems);
+  for (const warning of listeners.warnings) log.warn(warning);
 
   try {
     // Private whatever the umask the hub was started under: 0700 directories, 0600 files.
@@ -251,11 +257,11 @@ export async function startHub(options: HubOptions): Promise<Hub> {
       ...(config.monitors?.length ? { monitors: new MonitorAccounts(config.monitors, config.site) } : {}),
       dataDir: config.dataDir,
       host: config.mqtt.host,
-      port: config.mqtt.port,
+      ...(listeners.plainPort !== undefined ? { port: listeners.plainPort } : {}),
       registry,
       rejects,
       log: log.child({ part: 'broker' }),
-      ...(config.mqtt.tls ? { tls: config.mqtt.tls } : {}),
+      ...(listeners.tls ? { tls: listeners.tls } : {}),
       enrol: (id, token, secret) => devices.enrol(id, token, secret),
       onDevicePublish: (message) => ingest.handle(message),
       onDeviceConnection: (principal, connected) => {
@@ -413,7 +419,7 @@ export async function startHub(options: HubOptions): Promise<Hub> {
     log.info({ ms: startup }, 'hub started');
 
     return {
-      mqttPort: broker.port,
+      mqttPort: broker.port ?? 0,
       mqttTlsPort: broker.tlsPort,
       httpUrl: http.url,
       influxUrl,

@@ -229,7 +229,21 @@ export const HubConfig = Type.Object(
     mqtt: Type.Object(
       {
         host: Host,
-        port: Port,
+        port: Type.Optional(
+          Type.Integer({
+            minimum: 0,
+            maximum: 65535,
+            description:
+              'Plain MQTT port (0 picks a free port). Required without tls; with tls it is used only when plain is true.',
+          }),
+        ),
+        plain: Type.Optional(
+          Type.Boolean({
+            description:
+              'S7: with tls set, plain MQTT is off (device secrets and enrolment tokens would cross the network in ' +
+              'clear) unless this is true.',
+          }),
+        ),
         tls: Type.Optional(
           Type.Object(
             { port: Port, cert: FilePath, key: FilePath, ca: Type.Optional(FilePath) },
