@@ -27,15 +27,32 @@ export interface Notice {
   link: string;
 }
 
+/**
+ * The audit chain's head, sent daily (hub/audit/audit-anchor.ts): a copy outside the hub, so cutting off or
+ * rewriting the log afterwards shows when it is verified against this. Carries no content, only a count and a hash.
+ */
+export interface AnchorNotice {
+  event: 'audit-anchor';
+  /** Entries ever written (the last sequence number). */
+  seq: number;
+  hash: string;
+  /** ISO 8601 of when it was taken. */
+  at: string;
+  site: string;
+}
+
 export interface NotifyJob {
   id: string;
   channel: 'email' | 'webhook';
-  notice: Notice;
+  notice: Notice | AnchorNotice;
   attempts: number;
   nextAt: number;
   lastError?: string;
   failed?: boolean;
 }
+
+const refOf = (notice: Notice | AnchorNotice) =>
+  notice.event === 'audit-anchor' ? `audit-anchor:${notice.seq}` : notice.ref;
 
 /** Pure: which notice an incident event calls for, if any. */
 export function noticeFor(
@@ -87,6 +104,20 @@ export function emailFor(notice: Notice): { subject: string; text: string } {
       `Open it on the dashboard (sign-in required): ${notice.link}`,
       '',
       'This message deliberately contains no details. Do not forward it.',
+    ].join('\n'),
+  };
+}
+
+export function anchorEmail(notice: AnchorNotice): { subject: string; text: string } {
+  return {
+    subject: `[phones-away] Audit log fingerprint for ${notice.site}, ${notice.at.slice(0, 10)}`,
+    text: [
+      `The ${notice.site} audit log held ${notice.seq} entries at ${notice.at}.`,
+      `Fingerprint of entry ${notice.seq}: ${notice.hash}`,
+      '',
+      'Keep this message. If the log is ever questioned, check it against this fingerprint:',
+      `  phones-away audit verify --data-dir <dir> --against ${notice.seq}:${notice.hash}`,
+      'A log cut short or rewritten after today will not match.',
     ].join('\n'),
   };
 }
@@ -153,14 +184,21 @@ export class Notifier implements HubExtension {
     return this.deps.config.email?.to[role] ?? [];
   }
 
-  async enqueue(notice: Notice | null): Promise<void> {
+  /** Audit anchors go to the governors (oversight of the school's own staff), else the DSL. */
+  private anchorRecipients(): string[] {
+    const governors = this.recipients('governor');
+    return governors.length > 0 ? governors : this.recipients('dsl');
+  }
+
+  async enqueue(notice: Notice | AnchorNotice | null): Promise<void> {
     if (!notice) return;
     const jobs: NotifyJob[] = [];
     const base = { notice, attempts: 0, nextAt: this.deps.now() };
-    if (this.transport && this.recipients(notice.role).length > 0)
-      jobs.push({ id: randomUUID(), channel: 'email', ...base });
+    const anchor = notice.event === 'audit-anchor';
+    const to = anchor ? this.anchorRecipients() : this.recipients(notice.role);
+    if (this.transport && to.length > 0) jobs.push({ id: randomUUID(), channel: 'email', ...base });
     // A concern about the head goes to the governors only: not to a shared channel the head may read (R6).
-    if (this.deps.config.webhook && notice.role !== 'governor')
+    if (this.deps.config.webhook && (anchor || notice.role !== 'governor'))
       jobs.push({ id: randomUUID(), channel: 'webhook', ...base });
     if (jobs.length === 0) return;
     await this.deps.db.batch(
@@ -216,30 +254,33 @@ export class Notifier implements HubExtension {
       if (failed) {
         this.stats.failed += 1;
         log.error(
-          { channel: job.channel, ref: job.notice.ref, attempts, err: error },
+          { channel: job.channel, ref: refOf(job.notice), attempts, err: error },
           'notification gave up',
         );
       } else {
         this.stats.retried += 1;
         log.warn(
-          { channel: job.channel, ref: job.notice.ref, attempts, err: error },
+          { channel: job.channel, ref: refOf(job.notice), attempts, err: error },
           'notification failed; will retry',
         );
       }
     }
   }
 
-  private async sendEmail(notice: Notice): Promise<void> {
+  private async sendEmail(notice: Notice | AnchorNotice): Promise<void> {
     const email = this.deps.config.email;
     if (!this.transport || !email) throw new Error('email not configured');
-    const { subject, text } = emailFor(notice);
-    await this.transport.sendMail({ from: email.from, to: this.recipients(notice.role), subject, text });
+    const anchor = notice.event === 'audit-anchor';
+    const { subject, text } = anchor ? anchorEmail(notice) : emailFor(notice);
+    const to = anchor ? this.anchorRecipients() : this.recipients(notice.role);
+    await this.transport.sendMail({ from: email.from, to, subject, text });
   }
 
-  private async sendWebhook(notice: Notice): Promise<void> {
+  private async sendWebhook(notice: Notice | AnchorNotice): Promise<void> {
     const webhook = this.deps.config.webhook;
     if (!webhook) throw new Error('webhook not configured');
-    const body = JSON.stringify({ type: `incident.${notice.event}`, ...notice });
+    const type = notice.event === 'audit-anchor' ? 'audit.anchor' : `incident.${notice.event}`;
+    const body = JSON.stringify({ type, ...notice });
     const headers: Record<string, string> = { 'content-type': 'application/json' };
     if (webhook.secretFile) {
       const secret = readFileSync(webhook.secretFile, 'utf8').trim();

@@ -284,6 +284,10 @@ describe('dashboard: a new user’s path and the guards around it', () => {
       .getByTestId('audit-verify')
       .getByText(/Chain intact/)
       .waitFor();
+    // S6: the chain head in plain words, what a daily anchor email carries.
+    expect(await page.getByTestId('audit-head').textContent()).toMatch(
+      /^The log has \d+ entries\. Fingerprint of the latest: [0-9a-f]{64}\.$/,
+    );
   });
 
   it('S5: office staff see no Reports page and cannot open a report, even by its address', async () => {

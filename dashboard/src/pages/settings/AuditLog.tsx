@@ -50,11 +50,24 @@ export function AuditLogView() {
       </p>
       <Notice error={error} />
       {verify && (
-        <p role="status" class={verify.ok ? 'ok' : 'error'} data-testid="audit-verify">
-          {verify.ok
-            ? `✓ Chain intact: ${verify.checked} entries checked.`
-            : `✗ Chain broken at entry ${verify.broken?.seq}: ${verify.broken?.reason}.`}
-        </p>
+        <>
+          <p role="status" class={verify.ok ? 'ok' : 'error'} data-testid="audit-verify">
+            {verify.ok
+              ? `✓ Chain intact: ${verify.checked} entries checked.`
+              : `✗ Chain broken at entry ${verify.broken?.seq}: ${verify.broken?.reason}.`}
+          </p>
+          <p data-testid="audit-head">
+            {`The log has ${verify.head.seq} entries. Fingerprint of the latest: ${verify.head.hash}.`}
+          </p>
+          <p data-testid="audit-last-sent">
+            {verify.lastSent
+              ? `A fingerprint (entry ${verify.lastSent.seq}: ${verify.lastSent.hash}) was sent by email and ` +
+                `webhook on ${fmtDateTime(verify.lastSent.sentAt)}; the log still ${
+                  verify.against?.result === 'matched' ? 'matches it' : 'does not match it'
+                }. Compare it with the copy in that email.`
+              : 'No fingerprint has been sent yet: set up email or a webhook for notifications, and one is sent daily.'}
+          </p>
+        </>
       )}
       <div class="table-wrap">
         <table>
