@@ -43,7 +43,9 @@ describe('audit chain anchoring (S6)', () => {
           mails.push({
             to: session.envelope.rcptTo.map((r) => r.address),
             // Quoted-printable wraps long lines with soft breaks: undone, so the fingerprint reads as one line.
-            raw: Buffer.concat(chunks).toString('utf8').replace(/=\r?\n/g, ''),
+            raw: Buffer.concat(chunks)
+              .toString('utf8')
+              .replace(/=\r?\n/g, ''),
           });
           callback();
         });
