@@ -43,6 +43,7 @@ import {
 } from './school/school-persistence.js';
 import { SchoolSettings } from './school/school-settings.js';
 import { DEFAULT_KEY_FILE, loadOrCreateKey } from './secrets/key-file.js';
+import { looseSecretFiles, secretFilesOf } from './secrets/secret-files.js';
 import { createInfluxStore } from './store/influx-store.js';
 import type { MetricsStore } from './store/metrics-store.js';
 import { UserStore } from './users/user-store.js';
@@ -137,6 +138,12 @@ export async function startHub(options: HubOptions): Promise<Hub> {
   const listeners = mqttListeners(config.mqtt);
   if (listeners.problems.length > 0) throw new ConfigError('hub config', listeners.problems);
   for (const warning of listeners.warnings) log.warn(warning);
+  const loose = looseSecretFiles(secretFilesOf(config));
+  if (loose.length > 0)
+    log.warn(
+      { files: loose },
+      'secret files readable by other users: chmod 600 them (and chown to the hub user)',
+    );
 
   try {
     // Private whatever the umask the hub was started under: 0700 directories, 0600 files.

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadOrCreateKey } from '../../../../hub/secrets/key-file.js';
 import { SecretBox } from '../../../../hub/secrets/secret-box.js';
+import { looseSecretFiles, secretFilesOf } from '../../../../hub/secrets/secret-files.js';
 
 describe('SecretBox (S3)', () => {
   const box = new SecretBox(randomBytes(32));
@@ -63,5 +64,32 @@ describe('key file (S3)', () => {
     expect(() => loadOrCreateKey(join(dir, 'short.key'), { sealedSecretsExist: false })).toThrow(
       expect.objectContaining({ code: 'E_SECRETS_KEY' }),
     );
+  });
+});
+
+describe('secret files named in the hub config (S3)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'pa-secret-files-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('S3: the webhook secret, passwords and tokens readable by others are listed; private ones are not', () => {
+    const hook = join(dir, 'webhook.secret');
+    const token = join(dir, 'metrics.token');
+    writeFileSync(hook, 'x', { mode: 0o644 });
+    chmodSync(hook, 0o644);
+    writeFileSync(token, 'y', { mode: 0o600 });
+    const files = secretFilesOf({
+      version: 1,
+      site: 's',
+      dataDir: dir,
+      school: 'school.json',
+      mqtt: { host: '127.0.0.1', port: 0 },
+      http: { host: '127.0.0.1', port: 0 },
+      influx: { mode: 'embedded', database: 'd' },
+      logLevel: 'info',
+      metrics: { credentialsFile: token },
+      notifications: { dashboardUrl: 'https://hub/', webhook: { url: 'https://x/', secretFile: hook } },
+    });
+    expect(files.sort()).toEqual([token, hook].sort());
+    expect(looseSecretFiles([...files, join(dir, 'absent')])).toEqual([`${hook} (0644)`]);
   });
 });
