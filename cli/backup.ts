@@ -5,7 +5,7 @@
  */
 import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { backup, restore } from '../hub/backup/backup.js';
+import { backup, readBackup, restore, type StagedBackup } from '../hub/backup/backup.js';
 import { openStoppedHubDb, resolveDataDir } from './hub-data.js';
 
 export async function runBackup(
@@ -32,16 +32,24 @@ export async function runBackup(
     database = values.database ?? config.influx.database;
     configFiles.push(resolve(values.config), resolve(dirname(values.config), config.school));
   }
-  // Proves the hub is stopped (LevelDB lock), and leaves the database closed and consistent on disk.
-  await (
-    await openStoppedHubDb(dataDir, `phones-away ${command}`, { create: command === 'restore' })
-  ).close();
+  if (command === 'backup' && !values.out) throw new Error('backup needs --out <file.tar.gz>');
+  if (command === 'restore' && !values.from) throw new Error('restore needs --from <file.tar.gz>');
   const progress = (message: string) => out(`${command}: ${message}`);
-  if (command === 'backup') {
-    if (!values.out) throw new Error('backup needs --out <file.tar.gz>');
-    await backup({ dataDir, out: values.out, database, configFiles, progress });
-  } else {
-    if (!values.from) throw new Error('restore needs --from <file.tar.gz>');
-    await restore({ dataDir, from: values.from, progress });
+  // A restore checks the archive first: a refused archive leaves the data directory exactly as it was.
+  let staged: StagedBackup | undefined;
+  if (command === 'restore' && values.from) {
+    progress(`checking ${values.from} …`);
+    staged = await readBackup(values.from);
+  }
+  try {
+    // Proves the hub is stopped (LevelDB lock), and leaves the database closed and consistent on disk.
+    await (
+      await openStoppedHubDb(dataDir, `phones-away ${command}`, { create: command === 'restore' })
+    ).close();
+    if (command === 'backup' && values.out)
+      await backup({ dataDir, out: values.out, database, configFiles, progress });
+    if (staged && values.from) await restore({ dataDir, from: values.from, staged, progress });
+  } finally {
+    staged?.dispose();
   }
 }

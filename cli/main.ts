@@ -15,6 +15,8 @@ Commands:
                                    manage devices and enrolment tokens (hub stopped; else use the dashboard)
   user add|passwd|role|disable|enable|reset-totp|list --data-dir <dir> [<username>] [--role <r1,r2>]
                                    manage staff accounts (hub stopped; else use the dashboard)
+  audit verify --data-dir <dir> [--against <entries>:<hash>]
+                                   check the audit chain, against a fingerprint from an anchor email (hub stopped)
   backup --data-dir <dir> --out <file.tar.gz> [--config <hub.json>]
   restore --data-dir <dir> --from <file.tar.gz>
                                    back up / restore hub database, configuration and InfluxDB (hub stopped)
@@ -22,9 +24,15 @@ Commands:
 
 async function main(argv: string[]): Promise<void> {
   const [command, ...rest] = argv;
+  // Everything these commands write (databases, keys, certificates, device secrets, backups) is for this user only.
+  process.umask(0o077);
   // Admin subcommands parse their own options (see cli/admin.ts).
   if (command === 'certs') return (await import('./admin.js')).runCerts(rest);
   if (command === 'user') return (await import('./user.js')).runUser(rest);
+  if (command === 'audit') {
+    if (!(await (await import('./audit.js')).runAudit(rest))) process.exitCode = 1;
+    return;
+  }
   if (command === 'backup' || command === 'restore')
     return (await import('./backup.js')).runBackup(command, rest);
   if (command === 'device' && rest[0] && !rest[0].startsWith('-')) {

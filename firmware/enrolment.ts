@@ -3,10 +3,11 @@
  * (0600) and connects with `enrol:<token>:<secret>`; the hub holds it as pending until an admin approves it, and
  * refuses it meanwhile (the link keeps retrying with backoff). The first accepted connect means approved: from then
  * on the plain secret is used. `<dataDir>/enrolment.json` records where we are, so a restart resumes enrolling
- * rather than presenting a secret the hub has never seen.
+ * rather than presenting a secret the hub has never seen. Once approved, the enrolment token file is deleted: a
+ * copied SD card must not carry a token that may still have uses left.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, readFile, rename } from 'node:fs/promises';
+import { mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { DeviceConfig } from '../schemas/config.js';
 
@@ -46,6 +47,8 @@ export async function deviceCredentials(
     await writeDurable(statusFile, JSON.stringify({ status: 'enrolling' } satisfies EnrolmentStatus));
     await writeDurable(config.hub.passwordFile, password, 0o600);
   } else if (status?.status !== 'enrolling') {
+    // Approved earlier (a power cut between recording it and deleting the token, or an older version kept it).
+    if (tokenFile) await removeToken(tokenFile);
     return { password };
   }
   const token = tokenFile ? await readOptional(tokenFile) : undefined;
@@ -54,10 +57,28 @@ export async function deviceCredentials(
     password,
     enrolment: {
       password: `enrol:${token}:${password}`,
-      onApproved: () =>
-        writeDurable(statusFile, JSON.stringify({ status: 'approved' } satisfies EnrolmentStatus)),
+      onApproved: async () => {
+        await writeDurable(statusFile, JSON.stringify({ status: 'approved' } satisfies EnrolmentStatus));
+        if (tokenFile) await removeToken(tokenFile);
+      },
     },
   };
+}
+
+/** Deletes the enrolment token file and makes the deletion durable; already gone is fine. */
+async function removeToken(file: string): Promise<void> {
+  try {
+    await unlink(file);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw error;
+  }
+  const dir = await open(dirname(file), 'r');
+  try {
+    await dir.sync();
+  } finally {
+    await dir.close();
+  }
 }
 
 async function readOptional(file: string): Promise<string | undefined> {

@@ -9,20 +9,23 @@ import type { HubConfig, SchoolModel } from '../schemas/config.js';
 import { topics } from '../schemas/topics.js';
 import { AuditLog } from './audit/audit-log.js';
 import { type RunningBroker, startBroker } from './broker/broker.js';
+import { mqttListeners } from './broker/listeners.js';
 import { MonitorAccounts } from './broker/monitor-accounts.js';
 import { ComplianceRecorder } from './compliance/compliance-recorder.js';
 import { ConfiscationStore } from './confiscations/confiscations.js';
 import { HubDb } from './db/hub-db.js';
+import { setPrivateUmask, tightenTree } from './db/private-files.js';
 import { DeviceAdmin } from './devices/device-admin.js';
 import { DeviceRegistry } from './devices/device-registry.js';
 import { StorageFaults } from './devices/storage-faults.js';
+import { ConfigError, HubError } from './errors.js';
 import { EventBus } from './event-bus.js';
 import type { HubExtension } from './extension.js';
 import { type RunningHttp, startHttp } from './http/http-server.js';
 import { confiscationRoutes } from './http/routes/confiscation-routes.js';
 import { deviceRoutes } from './http/routes/device-routes.js';
 import { evidenceRoutes } from './http/routes/evidence-routes.js';
-import { opsRoutes } from './http/routes/ops-routes.js';
+import { healthOf, type OpsSnapshot, opsRoutes } from './http/routes/ops-routes.js';
 import { IncidentService } from './incidents/incident-service.js';
 import { IncidentStore } from './incidents/incident-store.js';
 import { type InfluxdHandle, startInfluxd } from './influx/influxd-process.js';
@@ -43,6 +46,8 @@ import {
   storedSchoolModel,
 } from './school/school-persistence.js';
 import { SchoolSettings } from './school/school-settings.js';
+import { DEFAULT_KEY_FILE, loadOrCreateKey } from './secrets/key-file.js';
+import { looseSecretFiles, secretFilesOf } from './secrets/secret-files.js';
 import { createInfluxStore } from './store/influx-store.js';
 import type { MetricsStore } from './store/metrics-store.js';
 import { TamperSuspectWatch } from './tamper/tamper-suspect.js';
@@ -66,6 +71,7 @@ export interface HubOptions {
 }
 
 export interface Hub {
+  /** The plain MQTT listener's port; 0 when plain MQTT is off (TLS only, S7). */
   mqttPort: number;
   /** Set when config.mqtt.tls is. */
   mqttTlsPort: number | undefined;
@@ -114,6 +120,14 @@ export function packageVersion(): string {
   return (JSON.parse(readFileSync(join(packageRoot, 'package.json'), 'utf8')) as { version: string }).version;
 }
 
+/** The operations bearer token: one line, 16+ characters, so it cannot be guessed from the network. */
+function readOpsToken(file: string): string {
+  const token = readFileSync(file, 'utf8').trim();
+  if (token.length < 16 || /\s/.test(token))
+    throw new HubError('E_CONFIG', `${file}: the metrics token must be one line of 16 or more characters`);
+  return token;
+}
+
 export async function startHub(options: HubOptions): Promise<Hub> {
   const { config } = options;
   const log = options.log ?? createLogger('hub', config.logLevel);
@@ -133,7 +147,20 @@ export async function startHub(options: HubOptions): Promise<Hub> {
     phaseStart = t;
   };
 
+  const listeners = mqttListeners(config.mqtt);
+  if (listeners.problems.length > 0) throw new ConfigError('hub config', listeners.problems);
+  for (const warning of listeners.warnings) log.warn(warning);
+  const loose = looseSecretFiles(secretFilesOf(config));
+  if (loose.length > 0)
+    log.warn(
+      { files: loose },
+      'secret files readable by other users: chmod 600 them (and chown to the hub user)',
+    );
+
   try {
+    // Private whatever the umask the hub was started under: 0700 directories, 0600 files.
+    setPrivateUmask();
+    tightenTree(config.dataDir);
     const db = await HubDb.open(join(config.dataDir, 'hub-db'));
     phase('db');
     stack.push(() => db.close());
@@ -198,7 +225,17 @@ export async function startHub(options: HubOptions): Promise<Hub> {
       await registry.flushSeen();
     });
     const audit = new AuditLog(db, now, log.child({ part: 'audit' }), bus);
-    const users = new UserStore(db, audit);
+    const secrets = loadOrCreateKey(config.secretsKeyFile ?? join(config.dataDir, DEFAULT_KEY_FILE), {
+      sealedSecretsExist: await new UserStore(db).anySealed(),
+    });
+    if (secrets.created) log.info('created the secrets key file (keep a copy apart from your backups)');
+    if (secrets.tightened) log.warn('the secrets key file was readable by others; set to 0600');
+    const users = new UserStore(db, audit, secrets.box);
+    const sealed = await users.sealPlaintext();
+    if (sealed > 0) {
+      await db.compact();
+      log.info({ sealed }, 'sealed TOTP secrets stored in clear by an earlier version');
+    }
     const incidents = new IncidentStore(db);
     const incidentService = new IncidentService(incidents, audit, bus, now);
     const outbox = new MetricsOutbox(db, store, log.child({ part: 'outbox' }));
@@ -249,11 +286,11 @@ export async function startHub(options: HubOptions): Promise<Hub> {
       ...(config.monitors?.length ? { monitors: new MonitorAccounts(config.monitors, config.site) } : {}),
       dataDir: config.dataDir,
       host: config.mqtt.host,
-      port: config.mqtt.port,
+      ...(listeners.plainPort !== undefined ? { port: listeners.plainPort } : {}),
       registry,
       rejects,
       log: log.child({ part: 'broker' }),
-      ...(config.mqtt.tls ? { tls: config.mqtt.tls } : {}),
+      ...(listeners.tls ? { tls: listeners.tls } : {}),
       enrol: (id, token, secret) => devices.enrol(id, token, secret),
       onDevicePublish: (message) => ingest.handle(message),
       onDeviceConnection: (principal, connected) => {
@@ -382,6 +419,26 @@ export async function startHub(options: HubOptions): Promise<Hub> {
     const openAtStart = await confiscations.list({ openOnly: true });
     for (const c of openAtStart)
       grid.setConfiscated(c, openAtStart.filter((o) => o.device === c.device).length);
+    const opsSnapshot = async (): Promise<OpsSnapshot> => {
+      const views = grid.all();
+      return {
+        mqttClients: broker.connectedClients(),
+        devicesOnline: views.filter((v) => v.online).length,
+        devicesKnown: views.length,
+        storeReachable: await store.ping(),
+        outboxDepth: outbox.waiting(),
+        outboxDelivered: outbox.delivered,
+        lastStoreWriteAt,
+        messagesIn: ingest.stats.accepted,
+        messagesOut,
+        duplicates: ingest.stats.duplicates,
+        reportsStored: ingest.stats.reportsStored,
+        rejects: rejects.snapshot(),
+        login: { ...login.stats },
+        notificationsFailed: ((await notifier?.failed()) ?? []).length > 0,
+      };
+    };
+    const opsToken = config.metrics ? readOpsToken(config.metrics.credentialsFile) : undefined;
     const firstRunAdmin = await users.ensureFirstRunAdmin(now());
     const loginLog = log.child({ part: 'login' });
     const login = new LoginFlow(users, db, now, {
@@ -424,27 +481,11 @@ export async function startHub(options: HubOptions): Promise<Hub> {
             showConfiscated(c).catch((error) => log.warn({ err: error }, 'could not update the grid'));
           },
         }),
-        opsRoutes(async () => {
-          const views = grid.all();
-          return {
-            mqttClients: broker.connectedClients(),
-            devicesOnline: views.filter((v) => v.online).length,
-            devicesKnown: views.length,
-            storeReachable: await store.ping(),
-            outboxDepth: outbox.waiting(),
-            outboxDelivered: outbox.delivered,
-            lastStoreWriteAt,
-            messagesIn: ingest.stats.accepted,
-            messagesOut,
-            duplicates: ingest.stats.duplicates,
-            reportsStored: ingest.stats.reportsStored,
-            rejects: rejects.snapshot(),
-            login: { ...login.stats },
-            notificationsFailed: ((await notifier?.failed()) ?? []).length > 0,
-          };
-        }),
+        opsRoutes(opsSnapshot),
       ],
+      ...(opsToken ? { opsToken } : {}),
       health: async () => ({
+        healthy: healthOf(await opsSnapshot(), now()).healthy,
         version: packageVersion(),
         mqttClients: broker.connectedClients(),
         outboxPending: outbox.waiting(),
@@ -459,10 +500,12 @@ export async function startHub(options: HubOptions): Promise<Hub> {
     phase('http');
     await influxReady;
     phase('influxd (started alongside)');
+    // Where the umask could not be set (a worker thread), what influxd and LevelDB made meanwhile is tightened here.
+    tightenTree(config.dataDir);
     log.info({ ms: startup }, 'hub started');
 
     return {
-      mqttPort: broker.port,
+      mqttPort: broker.port ?? 0,
       mqttTlsPort: broker.tlsPort,
       httpUrl: http.url,
       influxUrl,

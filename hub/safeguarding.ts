@@ -3,6 +3,7 @@
  * incident workflow routes, account administration, same-day escalation, notifications and retention.
  */
 import type { HubConfig, SchoolModel } from '../schemas/config.js';
+import { AuditAnchor } from './audit/audit-anchor.js';
 import type { AuditLog } from './audit/audit-log.js';
 import type { HubDb } from './db/hub-db.js';
 import type { EventBus } from './event-bus.js';
@@ -41,6 +42,8 @@ export interface Safeguarding {
   escalation: Escalation;
   notifier: Notifier | null;
   retention: Retention | null;
+  /** S6: the daily audit chain head, sent by the notifier; absent without notifications. */
+  anchor: AuditAnchor | null;
 }
 
 export function safeguarding(deps: SafeguardingDeps): Safeguarding {
@@ -70,6 +73,8 @@ export function safeguarding(deps: SafeguardingDeps): Safeguarding {
   const retention = config.retention
     ? new Retention({
         config: config.retention,
+        // Points carry the school model's site (ingest by device address, compliance by school.site).
+        site: school.site,
         db,
         store,
         incidents: incidents.store,
@@ -78,11 +83,27 @@ export function safeguarding(deps: SafeguardingDeps): Safeguarding {
         log: log.child({ part: 'retention' }),
       })
     : null;
+  const anchor = notifier
+    ? new AuditAnchor({
+        audit,
+        send: (head, at) =>
+          notifier.enqueue({
+            event: 'audit-anchor',
+            seq: head.seq,
+            hash: head.hash,
+            at: new Date(at).toISOString(),
+            site: school.site,
+          }),
+        now,
+        log: log.child({ part: 'audit-anchor' }),
+      })
+    : null;
   return {
     changes,
     escalation,
     notifier,
     retention,
+    anchor,
     extensions: [
       audit,
       routes('incident-routes', incidentRoutes({ service: incidents, timeZone: school.timetable.timezone })),
@@ -91,6 +112,7 @@ export function safeguarding(deps: SafeguardingDeps): Safeguarding {
       routes('notification-routes', notificationRoutes(notifier)),
       escalation,
       ...(notifier ? [notifier] : []),
+      ...(anchor ? [anchor] : []),
       ...(retention ? [retention] : []),
     ],
   };

@@ -343,10 +343,33 @@ export const HubConfig = Type.Object(
     site: Slug,
     dataDir: FilePath,
     school: FilePath,
+    secretsKeyFile: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 4096,
+        description:
+          'S3: the key (its own 0600 file, created on first start) that seals staff TOTP secrets in the database. ' +
+          'Default: secrets.key in dataDir, beside the database and left out of backups; keep a copy apart from them.',
+      }),
+    ),
     mqtt: Type.Object(
       {
         host: Host,
-        port: Port,
+        port: Type.Optional(
+          Type.Integer({
+            minimum: 0,
+            maximum: 65535,
+            description:
+              'Plain MQTT port (0 picks a free port). Required without tls; with tls it is used only when plain is true.',
+          }),
+        ),
+        plain: Type.Optional(
+          Type.Boolean({
+            description:
+              'S7: with tls set, plain MQTT is off (device secrets and enrolment tokens would cross the network in ' +
+              'clear) unless this is true.',
+          }),
+        ),
         tls: Type.Optional(
           Type.Object(
             { port: Port, cert: FilePath, key: FilePath, ca: Type.Optional(FilePath) },
@@ -392,6 +415,20 @@ export const HubConfig = Type.Object(
           'S5: read-only MQTT accounts (a monitoring or building-management system): may subscribe to ' +
           'phones-away/v1/<site>/# and publish nothing. The secret (16+ characters) is read from passwordFile at start.',
       }),
+    ),
+    metrics: Type.Optional(
+      Type.Object(
+        {
+          credentialsFile: Type.String({
+            minLength: 1,
+            maxLength: 4096,
+            description:
+              'S7: file holding the bearer token (16+ characters) that Prometheus sends to GET /metrics ' +
+              '(its authorization.credentials_file); the same token opens the details of /healthz and /api/health.',
+          }),
+        },
+        { additionalProperties: false },
+      ),
     ),
     incidents: Type.Optional(IncidentsConfig),
     notifications: Type.Optional(NotificationsConfig),

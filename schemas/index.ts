@@ -1,3 +1,4 @@
+export * from './backup.js';
 export * from './common.js';
 export * from './config.js';
 export * from './messages.js';

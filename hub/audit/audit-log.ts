@@ -19,6 +19,17 @@ export interface AuditEntry extends AuditRecord {
   hash: string;
 }
 
+/** The chain's head: how many entries were ever written (the last sequence number) and the last entry's hash. */
+export interface ChainHead {
+  seq: number;
+  hash: string;
+}
+
+/** A head sent off the hub (audit-anchor.ts), kept so the chain can be checked against it later. */
+export interface SentAnchor extends ChainHead {
+  sentAt: number;
+}
+
 export interface VerifyResult {
   ok: boolean;
   checked: number;
@@ -26,7 +37,18 @@ export interface VerifyResult {
   broken?: { seq: number; reason: string };
   /** Set when retention removed the oldest entries: the chain is verified from this anchor on (D2). */
   anchor?: { seq: number; hash: string };
+  /** The head as it stands now (what a daily anchor sends). */
+  head: ChainHead;
+  /** The last head sent off the hub, when there is one. */
+  lastSent?: SentAnchor;
+  /**
+   * A saved head the chain was checked against: `matched`, or why not. A chain cut short or rewritten from some
+   * point on still links up within itself; only a head kept elsewhere shows it.
+   */
+  against?: ChainHead & { result: 'matched' | 'truncated' | 'rewritten' | 'pruned' };
 }
+
+const SENT_KEY = 'audit/anchor-sent';
 
 const key = (seq: number) => seq.toString().padStart(12, '0');
 
@@ -150,17 +172,43 @@ export class AuditLog implements HubExtension {
     for await (const [, entry] of this.db.entries<AuditEntry>('audit')) yield entry;
   }
 
-  /** Recomputes every hash and link from the anchor (or genesis) on; reports the first break. */
-  async verify(): Promise<VerifyResult> {
+  /** The chain's head now. */
+  async currentHead(): Promise<ChainHead> {
+    await this.tail.catch(() => undefined);
+    const { seq, hash } = await this.loadHead();
+    return { seq, hash };
+  }
+
+  /** Records that a head has left the hub (email, webhook): verify() checks the chain against it from then on. */
+  async markSent(head: ChainHead, sentAt: number): Promise<void> {
+    await this.db.put('meta', SENT_KEY, { seq: head.seq, hash: head.hash, sentAt } satisfies SentAnchor);
+  }
+
+  async lastSent(): Promise<SentAnchor | undefined> {
+    return this.db.get<SentAnchor>('meta', SENT_KEY);
+  }
+
+  /**
+   * Recomputes every hash and link from the anchor (or genesis) on; reports the first break. Then checks the chain
+   * against a saved head (`against`, e.g. from a daily anchor email; else the last head this hub sent): the entry
+   * with that sequence number must exist and carry that hash. Cutting off the newest rows, or rewriting the chain
+   * from some entry on (every hash recomputed), both fail here.
+   */
+  async verify(options: { against?: ChainHead } = {}): Promise<VerifyResult> {
     const anchor = await this.db.get<{ seq: number; hash: string }>('meta', 'audit/anchor');
+    const lastSent = await this.lastSent();
+    const against = options.against ?? lastSent;
     let expected = anchor ?? { seq: 0, hash: GENESIS };
     let checked = 0;
+    let atAgainst: string | undefined;
+    const extra = () => ({ ...(anchor ? { anchor } : {}), ...(lastSent ? { lastSent } : {}) });
     for await (const [k, entry] of this.db.entries<AuditEntry>('audit')) {
       const fail = (reason: string): VerifyResult => ({
         ok: false,
         checked,
         broken: { seq: entry.seq ?? Number(k), reason },
-        ...(anchor ? { anchor } : {}),
+        head: { seq: expected.seq, hash: expected.hash },
+        ...extra(),
       });
       if (k !== key(entry.seq)) return fail('stored under another sequence number');
       if (entry.seq !== expected.seq + 1) return fail(`sequence gap: expected ${expected.seq + 1}`);
@@ -168,9 +216,33 @@ export class AuditLog implements HubExtension {
       const { hash, ...rest } = entry;
       if (entryHash(rest) !== hash) return fail('content does not match its hash');
       expected = { seq: entry.seq, hash };
+      if (against && entry.seq === against.seq) atAgainst = hash;
       checked += 1;
     }
-    return { ok: true, checked, ...(anchor ? { anchor } : {}) };
+    const head = { seq: expected.seq, hash: expected.hash };
+    if (!against) return { ok: true, checked, head, ...extra() };
+    let result: NonNullable<VerifyResult['against']>['result'];
+    if (against.seq > head.seq) result = 'truncated';
+    else if (against.seq === head.seq && anchor?.seq === head.seq)
+      result = head.hash === against.hash ? 'matched' : 'rewritten';
+    else if (atAgainst === undefined) result = 'pruned';
+    else result = atAgainst === against.hash ? 'matched' : 'rewritten';
+    const checkedAgainst = { seq: against.seq, hash: against.hash, result };
+    if (result === 'truncated' || result === 'rewritten') {
+      const reason =
+        result === 'truncated'
+          ? `the log ends at entry ${head.seq}, but entry ${against.seq} was recorded in a saved fingerprint: entries were removed`
+          : `entry ${against.seq} differs from the saved fingerprint: the log was rewritten`;
+      return {
+        ok: false,
+        checked,
+        broken: { seq: Math.min(against.seq, head.seq + 1), reason },
+        head,
+        against: checkedAgainst,
+        ...extra(),
+      };
+    }
+    return { ok: true, checked, head, against: checkedAgainst, ...extra() };
   }
 
   /**

@@ -18,6 +18,11 @@ export interface ReaderVerifyResult {
   checked: number;
   /** Why the chain does not hold; which row, only when the reader may read it. */
   broken?: { reason: string; at?: number };
+  /**
+   * The last fingerprint sent off the hub (daily, by email and webhook) and whether the log still matches it: its hash
+   * and date only. Its entry number, like the live head, would count rows this reader may not read.
+   */
+  lastSent?: { hash: string; sentAt: number; matches: boolean };
 }
 
 /** The incident reference an audit row is about, if any. */
@@ -81,11 +86,21 @@ export function readerVerify(
   brokenRow: AuditEntry | undefined,
   brokenVisible: boolean,
 ): ReaderVerifyResult {
-  if (result.ok) return { ok: true, checked: visibleCount };
+  const lastSent = result.lastSent
+    ? {
+        lastSent: {
+          hash: result.lastSent.hash,
+          sentAt: result.lastSent.sentAt,
+          matches: result.against?.result === 'matched',
+        },
+      }
+    : {};
+  if (result.ok) return { ok: true, checked: visibleCount, ...lastSent };
   const reason = result.broken?.reason ?? 'the chain does not hold';
   return {
     ok: false,
     checked: visibleCount,
+    ...lastSent,
     broken:
       brokenVisible && brokenRow
         ? { reason, at: brokenRow.at }

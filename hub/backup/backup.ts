@@ -6,6 +6,7 @@
  */
 import { spawn } from 'node:child_process';
 import {
+  chmodSync,
   cpSync,
   existsSync,
   mkdirSync,
@@ -18,20 +19,22 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
-import { HubError } from '../errors.js';
+import { type BackupManifest, parse } from '../../schemas/index.js';
 import { startInfluxd } from '../influx/influxd-process.js';
 import { type Logger, silentLogger } from '../log.js';
+import { DEFAULT_KEY_FILE } from '../secrets/key-file.js';
+import {
+  BackupError,
+  memberProblems,
+  parseManifest,
+  refuseUnsafe,
+  specialFileProblems,
+} from './archive-checks.js';
 
 export const BACKUP_FORMAT = 1;
 
-export interface BackupManifest {
-  format: number;
-  createdAt: string;
-  database: string;
-  dataDirEntries: string[];
-  influx: 'portable' | 'none';
-  configFiles: string[];
-}
+export type { BackupManifest };
+export { BackupError };
 
 export interface BackupOptions {
   dataDir: string;
@@ -47,28 +50,33 @@ export interface BackupOptions {
 export interface RestoreOptions {
   dataDir: string;
   from: string;
+  /** Already extracted and checked by readBackup (the caller disposes it). */
+  staged?: StagedBackup;
   progress?: (message: string) => void;
   log?: Logger;
 }
 
-export class BackupError extends HubError {}
-
-function run(cmd: string, args: string[]): Promise<string> {
+function run(cmd: string, args: string[], stdoutOnly = false): Promise<string> {
   return new Promise((ok, fail) => {
     const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
     child.stdout.on('data', (c) => {
       output += c;
     });
+    let errors = '';
     child.stderr.on('data', (c) => {
-      output += c;
+      if (stdoutOnly) errors += c;
+      else output += c;
     });
     child.once('error', fail);
     child.once('exit', (code) =>
       code === 0
         ? ok(output)
         : fail(
-            new BackupError('E_BACKUP_TOOL', `${cmd} ${args[0]} failed (${code}): ${output.slice(-2000)}`),
+            new BackupError(
+              'E_BACKUP_TOOL',
+              `${cmd} ${args[0]} failed (${code}): ${(output + errors).slice(-2000)}`,
+            ),
           ),
     );
   });
@@ -112,7 +120,8 @@ export async function backup(options: BackupOptions): Promise<BackupManifest> {
   const dataDir = resolve(options.dataDir);
   const staging = mkdtempSync(join(tmpdir(), 'phones-away-backup-'));
   try {
-    const entries = readdirSync(dataDir).filter((name) => name !== 'influxdb');
+    // The secrets key stays out: an archive that travels must not carry what opens the TOTP secrets inside it.
+    const entries = readdirSync(dataDir).filter((name) => name !== 'influxdb' && name !== DEFAULT_KEY_FILE);
     progress(
       `hub data: ${entries.join(', ')} (${mb(entries.reduce((s, e) => s + sizeOf(join(dataDir, e)), 0))})`,
     );
@@ -153,6 +162,8 @@ export async function backup(options: BackupOptions): Promise<BackupManifest> {
       influx,
       configFiles,
     };
+    // What restore will accept: a data directory entry restore would refuse fails the backup now, not the restore later.
+    parse('backup-manifest', manifest);
     writeFileSync(join(staging, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
 
     progress('writing archive …');
@@ -169,6 +180,7 @@ export async function backup(options: BackupOptions): Promise<BackupManifest> {
       's,^\\./,data/,',
       ...entries.map((e) => `./${e}`),
     ]);
+    chmodSync(resolve(options.out), 0o600);
     progress(`done: ${options.out} (${mb(statSync(options.out).size)})`);
     return manifest;
   } finally {
@@ -176,25 +188,55 @@ export async function backup(options: BackupOptions): Promise<BackupManifest> {
   }
 }
 
-/** Replaces the data directory's contents with the backup's. The hub must be stopped. */
+/** An archive extracted into a private staging directory and checked: nothing outside staging has been touched. */
+export interface StagedBackup {
+  manifest: BackupManifest;
+  dir: string;
+  dispose(): void;
+}
+
+/**
+ * Extracts and checks an archive before anything is changed: member names (no absolute paths, no `..`, only the
+ * parts a backup has), only plain files and directories (a symlink copied into the data directory would let the hub
+ * write outside it), and the manifest against its schema. Throws BackupError (`E_BACKUP_UNSAFE` or
+ * `E_BACKUP_FORMAT`) naming what is wrong.
+ */
+export async function readBackup(from: string): Promise<StagedBackup> {
+  const archive = resolve(from);
+  const names = (await run('tar', ['-tzf', archive], true)).split('\n');
+  const verbose = (await run('tar', ['-tvzf', archive], true)).split('\n');
+  refuseUnsafe(memberProblems(names, verbose));
+  const dir = mkdtempSync(join(tmpdir(), 'phones-away-restore-'));
+  const dispose = () => rmSync(dir, { recursive: true, force: true });
+  try {
+    // GNU tar also refuses `..` members and strips a leading `/`: a second guard behind the listing check.
+    await run('tar', ['-xzf', archive, '-C', dir, '--no-same-owner', '--no-same-permissions']);
+    refuseUnsafe(specialFileProblems(dir));
+    const manifestFile = join(dir, 'manifest.json');
+    if (!existsSync(manifestFile))
+      throw new BackupError('E_BACKUP_FORMAT', 'not a phones-away backup (no manifest)');
+    const manifest = parseManifest(dir, readFileSync(manifestFile, 'utf8'));
+    return { manifest, dir, dispose };
+  } catch (error) {
+    dispose();
+    throw error;
+  }
+}
+
+/**
+ * Replaces the data directory's contents with the backup's. The hub must be stopped. Pass `staged` (from readBackup)
+ * to check the archive before taking the hub's lock; otherwise the archive at `from` is read and checked here.
+ */
 export async function restore(options: RestoreOptions): Promise<BackupManifest> {
   const progress = options.progress ?? (() => {});
   const log = options.log ?? silentLogger;
   const dataDir = resolve(options.dataDir);
-  const staging = mkdtempSync(join(tmpdir(), 'phones-away-restore-'));
+  progress(`reading ${options.from} …`);
+  const staged = options.staged ?? (await readBackup(options.from));
+  const { manifest, dir: staging } = staged;
   try {
-    progress(`reading ${options.from} …`);
-    // GNU tar refuses absolute names and `..` members by default, so an archive cannot write outside staging.
-    await run('tar', ['-xzf', resolve(options.from), '-C', staging]);
-    const manifestFile = join(staging, 'manifest.json');
-    if (!existsSync(manifestFile))
-      throw new BackupError('E_BACKUP_FORMAT', 'not a phones-away backup (no manifest)');
-    const manifest = JSON.parse(readFileSync(manifestFile, 'utf8')) as BackupManifest;
-    if (manifest.format !== BACKUP_FORMAT)
-      throw new BackupError('E_BACKUP_FORMAT', `backup format ${manifest.format} is not supported`);
-
     progress(`replacing hub data in ${dataDir}`);
-    mkdirSync(dataDir, { recursive: true });
+    mkdirSync(dataDir, { recursive: true, mode: 0o700 });
     for (const name of readdirSync(dataDir)) rmSync(join(dataDir, name), { recursive: true, force: true });
     for (const name of manifest.dataDirEntries)
       cpSync(join(staging, 'data', name), join(dataDir, name), { recursive: true });
@@ -218,13 +260,14 @@ export async function restore(options: RestoreOptions): Promise<BackupManifest> 
     }
     if (manifest.configFiles.length) {
       const target = join(dataDir, 'restored-config');
-      cpSync(join(staging, 'config'), target, { recursive: true });
+      mkdirSync(target, { mode: 0o700 });
+      for (const name of manifest.configFiles) cpSync(join(staging, 'config', name), join(target, name));
       progress(`configuration copied to ${target} (compare with your live files before replacing them)`);
     }
     progress('done');
     return manifest;
   } finally {
-    rmSync(staging, { recursive: true, force: true });
+    if (!options.staged) staged.dispose();
   }
 }
 
@@ -232,7 +275,10 @@ async function fetchDrop(dataDir: string, database: string): Promise<void> {
   const conf = readFileSync(join(dataDir, 'influxdb', 'influxd.conf'), 'utf8');
   const http = /\[http\][^[]*?bind-address = "([^"]+)"/s.exec(conf)?.[1];
   if (!http) throw new BackupError('E_BACKUP_INFLUX', 'cannot find influxd HTTP bind-address');
-  const body = new URLSearchParams({ q: `DROP DATABASE "${database.replaceAll('"', '\\"')}"` });
+  // The name reaches here schema-checked as a slug; checked again because it is placed into InfluxQL.
+  if (!/^[a-z0-9][a-z0-9-]{0,47}$/.test(database))
+    throw new BackupError('E_BACKUP_FORMAT', `not a valid database name: ${JSON.stringify(database)}`);
+  const body = new URLSearchParams({ q: `DROP DATABASE "${database}"` });
   const response = await fetch(`http://${http}/query`, { method: 'POST', body });
   if (!response.ok) throw new BackupError('E_BACKUP_INFLUX', `DROP DATABASE failed: ${response.status}`);
 }

@@ -38,7 +38,8 @@ export interface DevicePublish {
 export interface BrokerOptions {
   dataDir: string;
   host: string;
-  port: number;
+  /** Plain MQTT port; absent: no plain listener (TLS only, S7). */
+  port?: number;
   registry: DeviceRegistry;
   rejects: RejectCounter;
   log: Logger;
@@ -66,7 +67,8 @@ export interface BrokerOptions {
 }
 
 export interface RunningBroker {
-  port: number;
+  /** The plain listener's port; undefined when plain MQTT is off. */
+  port: number | undefined;
   /** The TLS listener's port, when configured. */
   tlsPort: number | undefined;
   publish(topic: string, payload: string | Buffer, options: { qos: 0 | 1; retain: boolean }): Promise<void>;
@@ -279,14 +281,19 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
       },
     });
 
-  const server: Server = createServer();
-  gate(server, 'tcp');
-  server.on('connection', (socket: Socket) => {
-    if (!socket.destroyed) accept(socket);
-  });
-  await listen(server, options.port, options.host);
-  const port = (server.address() as AddressInfo).port;
-  log.info({ host: options.host, port }, 'MQTT broker listening');
+  let server: Server | undefined;
+  let port: number | undefined;
+  if (options.port !== undefined) {
+    const plain: Server = createServer();
+    gate(plain, 'tcp');
+    plain.on('connection', (socket: Socket) => {
+      if (!socket.destroyed) accept(socket);
+    });
+    await listen(plain, options.port, options.host);
+    server = plain;
+    port = (plain.address() as AddressInfo).port;
+    log.info({ host: options.host, port }, 'MQTT broker listening');
+  }
 
   let tlsServer: Server | undefined;
   if (options.tls) {
@@ -362,7 +369,7 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
     },
     connectedClients: () => broker.connectedClients,
     async close() {
-      const serverClosed = [server, ...(tlsServer ? [tlsServer] : [])].map(
+      const serverClosed = [...(server ? [server] : []), ...(tlsServer ? [tlsServer] : [])].map(
         (s) => new Promise<void>((resolve) => s.close(() => resolve())),
       );
       await new Promise<void>((resolve) => broker.close(() => resolve()));

@@ -183,6 +183,16 @@ export class HubDb {
     return out;
   }
 
+  /**
+   * Compacts the whole database: LevelDB keeps overwritten values in its log and table files until a compaction, so
+   * after replacing a secret in clear this is what removes the old bytes from disk.
+   */
+  async compact(): Promise<void> {
+    // `level` resolves to classic-level on Node, which has compactRange; its browser typing does not.
+    const native = this.db as unknown as { compactRange(start: string, end: string): Promise<void> };
+    await native.compactRange('\x00', '\xff');
+  }
+
   async close(): Promise<void> {
     // Let grouped writes that callers are awaiting reach the disk first.
     while (this.writing || this.pending.length > 0) await new Promise((r) => setTimeout(r, 5));

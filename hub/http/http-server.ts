@@ -2,6 +2,7 @@
  * The hub's HTTP API and dashboard host: the only file that touches fastify. Guards (session, CSRF, permission) are
  * decided here, in one place; every request body is validated against its schema and errors name the field.
  */
+import { createHash, timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createServer as createHttpServer } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
@@ -40,7 +41,13 @@ export interface HttpDeps {
   grid: LiveGrid;
   bus: EventBus;
   rejects: RejectCounter;
-  health: () => Promise<Record<string, unknown>>;
+  /** Details for an operator; `healthy` alone is what an unauthenticated caller of /api/health gets. */
+  health: () => Promise<{ healthy: boolean } & Record<string, unknown>>;
+  /**
+   * S7: the bearer token (from the hub config's metrics.credentialsFile) that opens /metrics and the health details.
+   * Without one, /metrics is off and health answers only healthy or not.
+   */
+  opsToken?: string;
   log: Logger;
   now: () => number;
   /** Secure cookies when served over HTTPS (S7); defaults to on when `tls` is set. */
@@ -63,6 +70,11 @@ export interface RouteKit {
   body<T extends TSchema>(name: string, schema: T, request: FastifyRequest): Static<T> | string[];
   /** The signed-in session of a guarded request. */
   session(request: FastifyRequest): Session;
+  /**
+   * Operations access (monitoring): 'ok' for the right bearer token; 'off' when no token is configured; 'refused'
+   * when it is absent or wrong.
+   */
+  operator(request: FastifyRequest): 'ok' | 'off' | 'refused';
   now(): number;
   log: Logger;
 }
@@ -206,7 +218,16 @@ export async function startHttp(deps: HttpDeps): Promise<RunningHttp> {
   const clearSessionCookie = (reply: FastifyReply) =>
     reply.header('set-cookie', `${COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0`);
   const sessionOf = (request: FastifyRequest) => (request as FastifyRequest & { session: Session }).session;
-  const kit: RouteKit = { guard, fail, body, session: sessionOf, now, log };
+  // Compared as digests: equal length whatever the caller sends, and timingSafeEqual leaks nothing of the token.
+  const opsDigest = deps.opsToken ? createHash('sha256').update(deps.opsToken).digest() : null;
+  function operator(request: FastifyRequest): 'ok' | 'off' | 'refused' {
+    if (!opsDigest) return 'off';
+    const match = /^Bearer (\S+)$/.exec(request.headers.authorization ?? '');
+    if (!match?.[1]) return 'refused';
+    const given = createHash('sha256').update(match[1]).digest();
+    return timingSafeEqual(given, opsDigest) ? 'ok' : 'refused';
+  }
+  const kit: RouteKit = { guard, fail, body, session: sessionOf, now, log, operator };
   for (const register of deps.routes ?? []) register(app, kit);
 
   const clientOf = (request: FastifyRequest): LoginClient => ({
@@ -331,7 +352,12 @@ export async function startHttp(deps: HttpDeps): Promise<RunningHttp> {
     data: await deps.registry.list(),
   }));
 
-  app.get('/api/health', async () => ({ status: 'ok', data: await deps.health() }));
+  // S7: anyone may ask whether the hub is healthy; the figures behind it (counts that move when a pupil reports) need
+  // the operations token.
+  app.get('/api/health', async (request) => {
+    const health = await deps.health();
+    return { status: 'ok', data: operator(request) === 'ok' ? health : { healthy: health.healthy } };
+  });
 
   /**
    * Server-sent events: the Today grid and the reports inbox update within a second of a change, no reload. Each

@@ -45,7 +45,7 @@ export interface AccountAlert {
   link: string;
 }
 
-export type Message = Notice | AccountAlert;
+export type Message = Notice | AccountAlert | AnchorNotice;
 export const isAlert = (m: Message): m is AccountAlert => m.event === 'account-attack';
 
 /** A message about an account (a change awaiting approval, a reset): to named addresses, email only. */
@@ -53,6 +53,20 @@ export interface AccountMail {
   to: string[];
   subject: string;
   text: string;
+}
+
+/**
+ * The audit chain's head, sent daily (hub/audit/audit-anchor.ts): a copy outside the hub, so cutting off or
+ * rewriting the log afterwards shows when it is verified against this. Carries no content, only a count and a hash.
+ */
+export interface AnchorNotice {
+  event: 'audit-anchor';
+  /** Entries ever written (the last sequence number). */
+  seq: number;
+  hash: string;
+  /** ISO 8601 of when it was taken. */
+  at: string;
+  site: string;
 }
 
 export interface NotifyJob {
@@ -66,6 +80,13 @@ export interface NotifyJob {
   lastError?: string;
   failed?: boolean;
 }
+
+const refOf = (notice: Message) =>
+  notice.event === 'audit-anchor'
+    ? `audit-anchor:${notice.seq}`
+    : notice.event === 'account-attack'
+      ? `account:${notice.username}`
+      : notice.ref;
 
 /** Pure: which notice an incident event calls for, if any. */
 export function noticeFor(
@@ -131,7 +152,7 @@ export function deviceFaultNotice(
   };
 }
 
-export function emailFor(notice: Message): { subject: string; text: string } {
+export function emailFor(notice: Exclude<Message, AnchorNotice>): { subject: string; text: string } {
   if (isAlert(notice))
     return {
       subject: `[phones-away] Someone may be trying to guess the password of ${notice.username}`,
@@ -174,6 +195,20 @@ export function emailFor(notice: Message): { subject: string; text: string } {
       `Open it on the dashboard (sign-in required): ${notice.link}`,
       '',
       'This message deliberately contains no details. Do not forward it.',
+    ].join('\n'),
+  };
+}
+
+export function anchorEmail(notice: AnchorNotice): { subject: string; text: string } {
+  return {
+    subject: `[phones-away] Audit log fingerprint for ${notice.site}, ${notice.at.slice(0, 10)}`,
+    text: [
+      `The ${notice.site} audit log held ${notice.seq} entries at ${notice.at}.`,
+      `Fingerprint of entry ${notice.seq}: ${notice.hash}`,
+      '',
+      'Keep this message. If the log is ever questioned, check it against this fingerprint:',
+      `  phones-away audit verify --data-dir <dir> --against ${notice.seq}:${notice.hash}`,
+      'A log cut short or rewritten after today will not match.',
     ].join('\n'),
   };
 }
@@ -237,6 +272,8 @@ export class Notifier implements HubExtension {
     const to = this.deps.config.email?.to;
     if (!to) return [];
     if (isAlert(message)) return [...new Set([...(to.admin ?? []), ...(to.dsl ?? [])])];
+    // Audit anchors go to the governors (oversight of the school's own staff), else the DSL.
+    if (message.event === 'audit-anchor') return to.governor?.length ? to.governor : (to.dsl ?? []);
     return to[message.role] ?? [];
   }
 
@@ -253,7 +290,7 @@ export class Notifier implements HubExtension {
     if (this.deps.config.email && this.recipients(notice).length > 0)
       jobs.push({ id: randomUUID(), channel: 'email', ...base });
     // A concern about the head goes to the governors only: not to a shared channel the head may read (R6).
-    if (this.deps.config.webhook && (isAlert(notice) || notice.role !== 'governor'))
+    if (this.deps.config.webhook && (!('role' in notice) || notice.role !== 'governor'))
       jobs.push({ id: randomUUID(), channel: 'webhook', ...base });
     return jobs.map((job) => ({ type: 'put', sublevel: 'notify', key: job.id, value: job }));
   }
@@ -338,13 +375,23 @@ export class Notifier implements HubExtension {
       if (failed) {
         this.stats.failed += 1;
         log.error(
-          { channel: job.channel, event: job.notice?.event, attempts, err: error },
+          {
+            channel: job.channel,
+            ref: job.notice ? refOf(job.notice) : 'account mail',
+            attempts,
+            err: error,
+          },
           'notification gave up',
         );
       } else {
         this.stats.retried += 1;
         log.warn(
-          { channel: job.channel, event: job.notice?.event, attempts, err: error },
+          {
+            channel: job.channel,
+            ref: job.notice ? refOf(job.notice) : 'account mail',
+            attempts,
+            err: error,
+          },
           'notification failed; will retry',
         );
       }
@@ -354,7 +401,7 @@ export class Notifier implements HubExtension {
   private async sendEmail(notice: Message): Promise<void> {
     const email = this.deps.config.email;
     if (!this.transport || !email) throw new Error('email not configured');
-    const { subject, text } = emailFor(notice);
+    const { subject, text } = notice.event === 'audit-anchor' ? anchorEmail(notice) : emailFor(notice);
     await this.transport.sendMail({ from: email.from, to: this.recipients(notice), subject, text });
   }
 
@@ -367,7 +414,11 @@ export class Notifier implements HubExtension {
   private async sendWebhook(notice: Message): Promise<void> {
     const webhook = this.deps.config.webhook;
     if (!webhook) throw new Error('webhook not configured');
-    const type = isAlert(notice) ? 'account.attack' : `incident.${notice.event}`;
+    const type = isAlert(notice)
+      ? 'account.attack'
+      : notice.event === 'audit-anchor'
+        ? 'audit.anchor'
+        : `incident.${notice.event}`;
     const body = JSON.stringify({ type, ...notice });
     const headers: Record<string, string> = { 'content-type': 'application/json' };
     if (webhook.secretFile) {

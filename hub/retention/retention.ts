@@ -2,7 +2,8 @@
  * Retention (D2): each kind of data is kept for its configured number of days, then deleted by a daily job, in
  * InfluxDB (raw device events and derived aggregates) and in the hub DB (closed incidents, audit entries). Each run is
  * itself recorded in the audit log with what it removed. A kind with no setting is kept. Open incidents are never
- * removed, whatever their age: a safeguarding concern still being handled outlives any retention period.
+ * removed, whatever their age: a safeguarding concern still being handled outlives any retention period. InfluxDB
+ * deletes touch only this hub's `site` series.
  */
 import type { RetentionConfig } from '../../schemas/config.js';
 import type { AuditLog } from '../audit/audit-log.js';
@@ -10,6 +11,7 @@ import type { HubDb } from '../db/hub-db.js';
 import type { HubExtension } from '../extension.js';
 import type { IncidentStore } from '../incidents/incident-store.js';
 import type { Logger } from '../log.js';
+import { quoteIdent, quoteString } from '../store/influxql.js';
 import type { MetricsStore } from '../store/metrics-store.js';
 
 /** Measurements written straight from device messages (hub/ingest/metric-points.ts); every other one is derived. */
@@ -25,10 +27,13 @@ export interface RetentionResult {
   auditEntriesDeleted: number;
 }
 
-const quote = (name: string) => `"${name.replaceAll('\\', '\\\\').replaceAll('"', '\\"')}"`;
-
 export interface RetentionDeps {
   config: RetentionConfig;
+  /**
+   * This hub's `site` tag. An InfluxDB may be shared by several schools (a trust's server): every delete is scoped to
+   * this site's series, so one school's retention never removes another's data.
+   */
+  site: string;
   db: HubDb;
   store: MetricsStore;
   incidents: IncidentStore;
@@ -78,14 +83,15 @@ export class Retention implements HubExtension {
     const iso = (days: number) => new Date(now - days * DAY_MS).toISOString();
 
     if (config.rawEventsDays !== undefined || config.aggregatesDays !== undefined) {
-      const measurements = (await store.query('SHOW MEASUREMENTS')).flatMap((s) =>
+      const site = `${quoteIdent('site')} = ${quoteString(this.deps.site)}`;
+      const measurements = (await store.query(`SHOW MEASUREMENTS WHERE ${site}`)).flatMap((s) =>
         s.values.map((v) => String(v[0])),
       );
       for (const m of measurements) {
         const raw = (RAW_MEASUREMENTS as readonly string[]).includes(m);
         const days = raw ? config.rawEventsDays : config.aggregatesDays;
         if (days === undefined) continue;
-        await store.query(`DELETE FROM ${quote(m)} WHERE time < '${iso(days)}'`);
+        await store.query(`DELETE FROM ${quoteIdent(m)} WHERE ${site} AND time < '${iso(days)}'`);
         result.measurementsCleared.push(m);
       }
       if (config.rawEventsDays !== undefined) result.rawEventsBefore = iso(config.rawEventsDays);

@@ -20,7 +20,7 @@ import type { BatchOp, HubDb } from '../db/hub-db.js';
 import type { AuditRecord } from '../event-bus.js';
 import type { Logger } from '../log.js';
 import type { StaffRole } from './roles.js';
-import { UserError, type UserRecord, type UserStore, type UserView, view as userView } from './user-store.js';
+import { type StoredUser, UserError, type UserStore, type UserView, view as userView } from './user-store.js';
 
 /** Roles that read safeguarding reports: changes that grant or touch them need a second person. */
 export const REPORT_ROLES: readonly StaffRole[] = ['coordinator', 'dsl', 'head', 'governor'];
@@ -80,7 +80,7 @@ const ROLE_WORDS: Record<StaffRole, string> = {
 const roleList = (roles: readonly StaffRole[]) => roles.map((r) => ROLE_WORDS[r]).join(', ');
 
 /** Pure: whether a change must wait for a second person, given the account as it is now. */
-export function needsApproval(request: ChangeRequest, target: UserRecord | undefined): boolean {
+export function needsApproval(request: ChangeRequest, target: StoredUser | undefined): boolean {
   switch (request.kind) {
     case 'add':
       return readsReports(request.roles);
@@ -96,7 +96,7 @@ export function needsApproval(request: ChangeRequest, target: UserRecord | undef
 }
 
 /** Pure: the change in plain words, for the approver, the audit log and the email. */
-export function describe(request: ChangeRequest, target: UserRecord | undefined): string {
+export function describe(request: ChangeRequest, target: StoredUser | undefined): string {
   switch (request.kind) {
     case 'add':
       return `add the account ${request.username} as ${roleList(request.roles)}`;
@@ -128,7 +128,7 @@ export class AccountChanges {
     const all = await this.deps.db.values<PendingChange>('approvals');
     const views: PendingView[] = [];
     for (const change of all.sort((a, b) => a.requestedAt - b.requestedAt))
-      views.push(this.view(change, await this.deps.users.get(change.request.username)));
+      views.push(this.view(change, await this.deps.users.stored(change.request.username)));
     return views;
   }
 
@@ -143,7 +143,7 @@ export class AccountChanges {
           : 'change your own password on Your account',
       );
     const target = request.kind === 'add' ? undefined : await users.must(request.username);
-    if (request.kind === 'add' && (await users.get(request.username)))
+    if (request.kind === 'add' && (await users.stored(request.username)))
       throw new UserError('E_USER_EXISTS', `user '${request.username}' exists`);
     if (request.kind === 'roles' && target?.roles.includes('admin') && !request.roles.includes('admin'))
       await users.keepAnAdmin(request.username);
@@ -186,7 +186,7 @@ export class AccountChanges {
   async approve(approver: Actor, id: string): Promise<UserView | null> {
     const change = await this.mustPending(id);
     this.checkApprover(approver, change);
-    const target = await this.deps.users.get(change.request.username);
+    const target = await this.deps.users.stored(change.request.username);
     if (change.request.kind !== 'add' && !target)
       throw new UserError('E_NOT_FOUND', `no user '${change.request.username}'`);
     if (change.request.kind === 'add' && target)
@@ -222,7 +222,7 @@ export class AccountChanges {
     const change = await this.mustPending(id);
     const by = `user:${actor.username}`;
     if (by !== change.requestedBy) this.checkApprover(actor, change);
-    const target = await this.deps.users.get(change.request.username);
+    const target = await this.deps.users.stored(change.request.username);
     const description = describe(change.request, target);
     await this.deps.users.commitAll(
       [
@@ -262,11 +262,11 @@ export class AccountChanges {
   /** The ops and audit records that carry out a change, attributed to the person who asked for it. */
   private async applyOps(
     request: ChangeRequest,
-    target: UserRecord | undefined,
+    target: StoredUser | undefined,
     by: string,
   ): Promise<{ ops: BatchOp[]; records: AuditRecord[]; user: UserView | null }> {
     const { users, now } = this.deps;
-    let next: UserRecord;
+    let next: StoredUser;
     let action: string;
     switch (request.kind) {
       case 'add':
@@ -284,13 +284,13 @@ export class AccountChanges {
         action = 'user.add';
         break;
       case 'roles':
-        next = { ...(target as UserRecord), roles: request.roles };
+        next = { ...(target as StoredUser), roles: request.roles };
         action = 'user.roles';
         break;
       case 'password':
         // The second factor stays: whoever set the temporary password still cannot sign in without the person's phone.
         next = {
-          ...(target as UserRecord),
+          ...(target as StoredUser),
           passwordHash: request.passwordHash,
           passwordChangedAt: now(),
           mustChangePassword: true,
@@ -298,7 +298,7 @@ export class AccountChanges {
         action = 'user.password';
         break;
       case 'reset-totp': {
-        const { totpSecret: _s, totpLastStep: _t, ...rest } = target as UserRecord;
+        const { totpSecret: _s, totpSealed: _x, totpLastStep: _t, ...rest } = target as StoredUser;
         next = { ...rest, mustChangePassword: true };
         action = 'user.reset-totp';
         break;
@@ -308,7 +308,7 @@ export class AccountChanges {
     return { ops, records, user: userView(next) };
   }
 
-  private view(change: PendingChange, target: UserRecord | undefined): PendingView {
+  private view(change: PendingChange, target: StoredUser | undefined): PendingView {
     const { request } = change;
     return {
       id: change.id,

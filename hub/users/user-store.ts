@@ -8,6 +8,7 @@ import type { BatchOp, HubDb } from '../db/hub-db.js';
 import { generateSecret, hashSecret, verifySecret } from '../devices/password-hash.js';
 import { HubError } from '../errors.js';
 import type { AuditRecord } from '../event-bus.js';
+import type { SecretBox } from '../secrets/secret-box.js';
 import { passwordProblems } from './password-policy.js';
 import { STAFF_ROLES, type StaffRole } from './roles.js';
 
@@ -28,6 +29,13 @@ export interface UserRecord {
   /** Where account notices for this person go (a change awaiting approval, a reset). Optional. */
   email?: string;
 }
+
+/**
+ * The record as stored: the TOTP secret sealed (secret-box.ts) under a key outside the database. `totpSecret` in a
+ * stored record is plaintext from before sealing, or from a store made without a box (unit tests); sealPlaintext()
+ * migrates it. Every write goes through a stored record, never an opened one, so no opened secret is written back.
+ */
+export type StoredUser = Omit<UserRecord, 'totpSecret'> & { totpSealed?: string; totpSecret?: string };
 
 export type PublicUser = Pick<UserRecord, 'username' | 'roles' | 'disabled'>;
 export interface UserView extends PublicUser {
@@ -51,17 +59,19 @@ export class UserError extends HubError {
   }
 }
 
-export function view(record: UserRecord): UserView {
+export function view(record: StoredUser): UserView {
   return {
     username: record.username,
     roles: record.roles,
     disabled: record.disabled,
     createdAt: record.createdAt,
-    totpEnrolled: record.totpSecret !== undefined,
+    totpEnrolled: record.totpSecret !== undefined || record.totpSealed !== undefined,
     mustChangePassword: record.mustChangePassword === true,
     ...(record.email ? { email: record.email } : {}),
   };
 }
+
+const totpContext = (username: string) => `totp:${username}`;
 
 function checkRoles(roles: readonly string[]): StaffRole[] {
   const bad = roles.filter((r) => !(STAFF_ROLES as readonly string[]).includes(r));
@@ -76,14 +86,16 @@ export class UserStore {
   constructor(
     private readonly db: HubDb,
     private readonly audit?: AuditLog,
+    /** Seals TOTP secrets; the hub always passes one. Without it (CLI, unit tests) secrets are never opened. */
+    private readonly box?: SecretBox,
   ) {}
 
   /** The op and audit record that replace one account's record; never a hash or secret in the audit record. */
   change(
     actor: string,
     action: string,
-    before: UserRecord | undefined,
-    after: UserRecord,
+    before: StoredUser | undefined,
+    after: StoredUser,
   ): { ops: BatchOp[]; records: AuditRecord[] } {
     return {
       ops: [{ type: 'put', sublevel: 'users', key: after.username, value: after }],
@@ -105,7 +117,7 @@ export class UserStore {
     else await this.db.batch(ops, { sync: true });
   }
 
-  private async commit(actor: string, action: string, before: UserRecord | undefined, after: UserRecord) {
+  private async commit(actor: string, action: string, before: StoredUser | undefined, after: StoredUser) {
     const { ops, records } = this.change(actor, action, before, after);
     await this.commitAll(records, ops);
   }
@@ -117,7 +129,7 @@ export class UserStore {
     roles: readonly string[],
     now: number,
     extra: Pick<UserRecord, 'mustChangePassword' | 'email'> = {},
-  ): Promise<UserRecord> {
+  ): Promise<StoredUser> {
     if (!USERNAME.test(username))
       throw new UserError('E_USERNAME', 'username: 2–32 of a-z, 0-9, . _ -', [
         'username: 2–32 of a-z, 0-9, . _ -',
@@ -125,7 +137,7 @@ export class UserStore {
     const problems = passwordProblems(username, password);
     if (problems.length > 0) throw new UserError('E_WEAK_PASSWORD', problems.join('; '), problems);
     const checked = checkRoles(roles);
-    if (await this.get(username)) throw new UserError('E_USER_EXISTS', `user '${username}' exists`);
+    if (await this.stored(username)) throw new UserError('E_USER_EXISTS', `user '${username}' exists`);
     return {
       username,
       roles: checked,
@@ -144,12 +156,53 @@ export class UserStore {
     return hashSecret(password);
   }
 
+  /** The record with its TOTP secret opened, for sign-in. Never written back: writes use stored(). */
   async get(username: string): Promise<UserRecord | undefined> {
-    return this.db.get<UserRecord>('users', username);
+    const stored = await this.stored(username);
+    if (!stored) return undefined;
+    const { totpSealed, ...rest } = stored;
+    if (totpSealed === undefined) return rest;
+    if (!this.box) throw new UserError('E_SECRETS_KEY', 'this user store cannot open sealed TOTP secrets');
+    return { ...rest, totpSecret: this.box.open(totpSealed, totpContext(username)) };
   }
 
-  async must(username: string): Promise<UserRecord> {
-    const record = await this.get(username);
+  /** The record as stored (secret sealed), for changes that write it back. */
+  stored(username: string): Promise<StoredUser | undefined> {
+    return this.db.get<StoredUser>('users', username);
+  }
+
+  /** Whether any account holds a sealed TOTP secret (the key file must then exist). */
+  async anySealed(): Promise<boolean> {
+    return (await this.db.values<StoredUser>('users')).some((u) => u.totpSealed !== undefined);
+  }
+
+  /**
+   * Seals every TOTP secret still stored in clear (written before sealing existed), in one audited batch. Returns how
+   * many; the caller compacts the database so the old plaintext leaves LevelDB's files too.
+   */
+  async sealPlaintext(): Promise<number> {
+    const box = this.box;
+    if (!box) return 0;
+    const plain = (await this.db.values<StoredUser>('users')).filter((u) => u.totpSecret !== undefined);
+    if (plain.length === 0) return 0;
+    const ops: BatchOp[] = plain.map(({ totpSecret, ...rest }) => ({
+      type: 'put',
+      sublevel: 'users',
+      key: rest.username,
+      value: { ...rest, totpSealed: box.seal(totpSecret as string, totpContext(rest.username)) },
+    }));
+    const entry = {
+      actor: 'system:secrets',
+      action: 'user.seal-totp',
+      target: 'users',
+      after: { sealed: plain.map((u) => u.username) },
+    };
+    await this.commitAll([entry], ops);
+    return plain.length;
+  }
+
+  async must(username: string): Promise<StoredUser> {
+    const record = await this.stored(username);
     if (!record) throw new UserError('E_NOT_FOUND', `no user '${username}'`);
     return record;
   }
@@ -167,7 +220,7 @@ export class UserStore {
   }
 
   async list(): Promise<UserView[]> {
-    return (await this.db.values<UserRecord>('users')).map(view);
+    return (await this.db.values<StoredUser>('users')).map(view);
   }
 
   async count(): Promise<number> {
@@ -187,7 +240,7 @@ export class UserStore {
   }
 
   async verify(username: string, password: string): Promise<PublicUser | null> {
-    const record = await this.get(username);
+    const record = await this.stored(username);
     // Hash even for unknown users so timing does not reveal which usernames exist.
     const ok = await verifySecret(password, record?.passwordHash ?? DUMMY_HASH);
     if (!record || !ok || record.disabled) return null;
@@ -203,7 +256,7 @@ export class UserStore {
     const problems = passwordProblems(username, password);
     if (problems.length > 0) throw new UserError('E_WEAK_PASSWORD', problems.join('; '), problems);
     const { mustChangePassword: _was, ...rest } = record;
-    const next: UserRecord = {
+    const next: StoredUser = {
       ...rest,
       passwordHash: await hashSecret(password),
       passwordChangedAt: now,
@@ -234,18 +287,21 @@ export class UserStore {
    */
   async resetTotp(username: string, actor: string): Promise<UserView> {
     const record = await this.must(username);
-    const { totpSecret: _secret, totpLastStep: _step, ...rest } = record;
-    const next: UserRecord = { ...rest, mustChangePassword: true };
+    const { totpSecret: _secret, totpSealed: _sealed, totpLastStep: _step, ...rest } = record;
+    const next: StoredUser = { ...rest, mustChangePassword: true };
     await this.commit(actor, 'user.reset-totp', record, next);
     return view(next);
   }
 
   /** Stores the secret confirmed by a first valid code, and that code's step. */
   async enrolTotp(username: string, secret: string, step: number): Promise<void> {
-    const record = await this.must(username);
+    const { totpSecret: _plain, ...record } = await this.must(username);
+    const stored = this.box
+      ? { totpSealed: this.box.seal(secret, totpContext(username)) }
+      : { totpSecret: secret };
     await this.commit(`user:${username}`, 'user.enrol-totp', record, {
       ...record,
-      totpSecret: secret,
+      ...stored,
       totpLastStep: step,
     });
   }
@@ -258,12 +314,12 @@ export class UserStore {
 
   /** Whether any account, enabled or not, holds one of these roles. */
   async anyWithRole(roles: readonly StaffRole[]): Promise<boolean> {
-    return (await this.db.values<UserRecord>('users')).some((u) => u.roles.some((r) => roles.includes(r)));
+    return (await this.db.values<StoredUser>('users')).some((u) => u.roles.some((r) => roles.includes(r)));
   }
 
   /** Refuses to remove the last enabled admin: the school would be locked out of its own accounts. */
   async keepAnAdmin(except: string): Promise<void> {
-    const others = (await this.db.values<UserRecord>('users')).filter(
+    const others = (await this.db.values<StoredUser>('users')).filter(
       (u) => u.username !== except && !u.disabled && u.roles.includes('admin'),
     );
     if (others.length === 0)

@@ -284,6 +284,11 @@ describe('dashboard: a new user’s path and the guards around it', () => {
       .getByTestId('audit-verify')
       .getByText(/Chain intact/)
       .waitFor();
+    // S6: the last fingerprint sent off the hub in plain words (its hash and date; never a count of entries, which
+    // would count rows this reader may not read). This hub has no notifications set up, so none was sent.
+    expect(await page.getByTestId('audit-last-sent').textContent()).toMatch(
+      /^No fingerprint has been sent yet/,
+    );
   });
 
   it('S5: office staff see no Reports page and cannot open a report, even by its address', async () => {

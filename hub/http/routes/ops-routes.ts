@@ -1,6 +1,8 @@
 /**
- * Operations endpoints for the school's technician and monitoring: `GET /healthz` (200 when healthy, 503 with the
- * reasons when not) and Prometheus `GET /metrics`. Counts and states only: no secrets, nothing about pupils.
+ * Operations endpoints for the school's technician and monitoring: `GET /healthz` (200 when healthy, 503 when not)
+ * and Prometheus `GET /metrics`. Counts and states only: no secrets, nothing about pupils. Even counts tell something
+ * (reports_stored_total moves when a pupil reports), so /metrics and the details of /healthz need the operations
+ * bearer token (S7); without it /healthz says only ok or degraded.
  */
 import { renderPrometheus, type Sample } from '../../metrics/prometheus.js';
 import type { RouteModule } from '../http-server.js';
@@ -40,11 +42,13 @@ export function healthOf(s: OpsSnapshot, now: number): { healthy: boolean; probl
 
 export function opsRoutes(snapshot: () => Promise<OpsSnapshot>): RouteModule {
   return (app, kit) => {
-    app.get('/healthz', async (_request, reply) => {
+    app.get('/healthz', async (request, reply) => {
       const s = await snapshot();
       const { healthy, problems } = healthOf(s, kit.now());
+      const status = healthy ? 'ok' : 'degraded';
+      if (kit.operator(request) !== 'ok') return reply.code(healthy ? 200 : 503).send({ status });
       return reply.code(healthy ? 200 : 503).send({
-        status: healthy ? 'ok' : 'degraded',
+        status,
         problems,
         broker: { clients: s.mqttClients },
         devices: { online: s.devicesOnline, known: s.devicesKnown },
@@ -53,7 +57,19 @@ export function opsRoutes(snapshot: () => Promise<OpsSnapshot>): RouteModule {
       });
     });
 
-    app.get('/metrics', async (_request, reply) => {
+    app.get('/metrics', async (request, reply) => {
+      const access = kit.operator(request);
+      if (access === 'off')
+        return kit.fail(
+          reply,
+          404,
+          'E_METRICS_OFF',
+          'metrics are off: set metrics.credentialsFile in the hub config',
+        );
+      if (access === 'refused')
+        return kit
+          .fail(reply, 401, 'E_METRICS_AUTH', 'a bearer token is required (metrics.credentialsFile)')
+          .header('www-authenticate', 'Bearer realm="phones-away metrics"');
       const s = await snapshot();
       const samples: Sample[] = [
         {

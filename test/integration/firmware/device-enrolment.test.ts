@@ -3,7 +3,7 @@
  * pending, and connects once an admin approves it; after that it uses its plain secret. The real device program
  * (runDevice: config file, emulated Uno, journal, hub link) against a real hub.
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -72,18 +72,23 @@ describe('device enrolment (S4)', () => {
 
     await hub.devices.approve(ADDRESS.device, { room: ADDRESS.room, lockerMode: 'lesson' }, 'test-admin');
     await waitFor(() => program?.device.connected(), 'connected after approval', 20_000);
-    // Recorded on disk, so a restart does not enrol again.
+    // Recorded on disk, so a restart does not enrol again; and the token file is deleted (S7: a copied SD card
+    // carries no token that might still have uses left).
     await waitFor(
       () => readFileSync(join(dir, 'data', 'enrolment.json'), 'utf8').includes('"approved"'),
       'approval recorded',
     );
+    await waitFor(() => !existsSync(join(dir, 'enrol.token')), 'enrolment token file deleted');
   });
 
   it('S4: once approved it connects with its plain secret: the token is no longer needed', async () => {
     await program?.stop();
     program = undefined;
-    unlinkSync(join(dir, 'enrol.token'));
+    // A token file put back (an older version left it, or a power cut came between recording and deleting) goes at
+    // the next start.
+    writeFileSync(join(dir, 'enrol.token'), 'left-over-token\n');
     program = await runDevice(configFile, { log, handleSignals: false });
+    expect(existsSync(join(dir, 'enrol.token'))).toBe(false);
     await waitFor(() => program?.device.connected(), 'reconnected with the plain secret');
     expect((await fixture.hub.registry.get(ADDRESS.device))?.status).toBe('approved');
   });

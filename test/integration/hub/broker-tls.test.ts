@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type CertificateFiles, makeCertificates } from '../../../hub/devices/certificates.js';
 import { connectClient, type HubFixture, startTestHub } from '../../support/hub-fixture.js';
+import { freePorts } from '../../support/hub-process.js';
 
 const address = { site: 'demo-school', room: 'room-1', device: 'room-1-locker' };
 const secret = 'correct-horse-battery-staple-1';
@@ -16,6 +17,8 @@ describe('MQTT over TLS (S7)', () => {
   let certs: CertificateFiles;
   let fixture: HubFixture;
   let tlsPort: number;
+  /** The port plain MQTT would use: named in the config, and must not be listening. */
+  let plainPort: number;
 
   const mqtts = (options: Parameters<typeof connectClient>[1]) =>
     connectClient(tlsPort, {
@@ -35,8 +38,12 @@ describe('MQTT over TLS (S7)', () => {
       hubHost: 'localhost',
       devices: ['room-1-locker', 'room-2-locker'],
     });
+    [plainPort] = (await freePorts(1)) as [number];
+    // An upgraded config still names the plain port beside TLS: plain stays off unless `plain: true`.
     fixture = await startTestHub({
-      config: { mqtt: { host: '127.0.0.1', port: 0, tls: { port: 0, ...certs.hub, ca: certs.ca.cert } } },
+      config: {
+        mqtt: { host: '127.0.0.1', port: plainPort, tls: { port: 0, ...certs.hub, ca: certs.ca.cert } },
+      },
     });
     tlsPort = fixture.hub.mqttTlsPort as number;
     await fixture.hub.registry.provision({
@@ -98,6 +105,41 @@ describe('MQTT over TLS (S7)', () => {
       /Not authorized/i,
     );
     expect(fixture.hub.rejects.snapshot()['auth: client certificate not valid for this device']).toBe(1);
+  });
+
+  it('S7: with TLS configured there is no plain MQTT listener: a device secret cannot be sent in clear', async () => {
+    expect(fixture.hub.mqttPort).toBe(0);
+    await expect(
+      connectClient(plainPort, { clientId: address.device, username: address.device, password: secret }),
+    ).rejects.toThrow(/ECONNREFUSED/);
+  });
+
+  it('S7: plain MQTT beside TLS only when the config asks for it (plain: true)', async () => {
+    const [port] = (await freePorts(1)) as [number];
+    const both = await startTestHub({
+      config: {
+        mqtt: { host: '127.0.0.1', port, plain: true, tls: { port: 0, ...certs.hub, ca: certs.ca.cert } },
+      },
+    });
+    try {
+      expect(both.hub.mqttPort).toBe(port);
+      await both.hub.registry.provision({
+        id: address.device,
+        address,
+        secret,
+        lockerMode: 'lesson',
+        now: Date.now(),
+      });
+      const client = await connectClient(port, {
+        clientId: address.device,
+        username: address.device,
+        password: secret,
+      });
+      expect(client.connected).toBe(true);
+      client.end(true);
+    } finally {
+      await both.dispose();
+    }
   });
 
   it('refuses a bad --hub-host before running openssl', async () => {

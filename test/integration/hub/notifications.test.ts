@@ -26,6 +26,8 @@ describe('notifications (R2, D1): real SMTP server and webhook on loopback', () 
   const mails: Mail[] = [];
   const hooks: Record<string, unknown>[] = [];
   let webhookCalls = 0;
+  let incidentCalls = 0;
+  let failedOnce = false;
   const acks: ReportAck[] = [];
 
   beforeAll(async () => {
@@ -54,8 +56,11 @@ describe('notifications (R2, D1): real SMTP server and webhook on loopback', () 
       });
       req.on('end', () => {
         webhookCalls += 1;
-        // The first delivery fails: the notifier must retry, not drop it.
-        if (webhookCalls === 1) {
+        // The first incident delivery fails: the notifier must retry, not drop it. (The daily audit anchor, sent
+        // at start, is not an incident notice.)
+        if ((JSON.parse(body) as { type: string }).type.startsWith('incident.')) incidentCalls += 1;
+        if (incidentCalls === 1 && !failedOnce) {
+          failedOnce = true;
           res.writeHead(503).end();
           return;
         }

@@ -17,4 +17,9 @@ describe('config/phones-away-hub.service', () => {
       'hub',
     ]);
   });
+
+  it('S3: sets UMask=0077 so everything the hub writes is private to its user', () => {
+    const unit = readFileSync(new URL('../../../config/phones-away-hub.service', import.meta.url), 'utf8');
+    expect(unit).toMatch(/^UMask=0077$/m);
+  });
 });

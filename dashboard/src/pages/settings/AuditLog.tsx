@@ -50,11 +50,21 @@ export function AuditLogView() {
       </p>
       <Notice error={error} />
       {verify && (
-        <p role="status" class={verify.ok ? 'ok' : 'error'} data-testid="audit-verify">
-          {verify.ok
-            ? `✓ Chain intact: every entry checked, ${verify.checked} of them yours to read.`
-            : `✗ Chain broken${verify.broken?.at ? ` at the entry of ${fmtDateTime(verify.broken.at)}` : ''}: ${verify.broken?.reason}.`}
-        </p>
+        <>
+          <p role="status" class={verify.ok ? 'ok' : 'error'} data-testid="audit-verify">
+            {verify.ok
+              ? `✓ Chain intact: every entry checked, ${verify.checked} of them yours to read.`
+              : `✗ Chain broken${verify.broken?.at ? ` at the entry of ${fmtDateTime(verify.broken.at)}` : ''}: ${verify.broken?.reason}.`}
+          </p>
+          <p data-testid="audit-last-sent">
+            {verify.lastSent
+              ? `A fingerprint of the log (${verify.lastSent.hash}) was sent by email and webhook on ` +
+                `${fmtDateTime(verify.lastSent.sentAt)}; the log still ${
+                  verify.lastSent.matches ? 'matches it' : 'does not match it'
+                }. Compare it with the copy in that email.`
+              : 'No fingerprint has been sent yet: set up email or a webhook for notifications, and one is sent daily.'}
+          </p>
+        </>
       )}
       <div class="table-wrap">
         <table>

@@ -44,7 +44,7 @@ describe('audit log (S6)', () => {
     expect(entries[0]?.prev).toBe(GENESIS);
     expect(entries[1]?.prev).toBe(entries[0]?.hash);
     expect(entries[2]?.prev).toBe(entries[1]?.hash);
-    expect(await audit.verify()).toEqual({ ok: true, checked: 3 });
+    expect(await audit.verify()).toEqual({ ok: true, checked: 3, head: await audit.currentHead() });
   });
 
   it('S6: detects an altered row', async () => {
@@ -75,7 +75,7 @@ describe('audit log (S6)', () => {
     );
     const reopened = new AuditLog(db, () => clock, silentLogger);
     await reopened.record({ actor: 'a', action: 'x', target: 'after-restart' });
-    expect(await reopened.verify()).toEqual({ ok: true, checked: 21 });
+    expect(await reopened.verify()).toEqual({ ok: true, checked: 21, head: await reopened.currentHead() });
   });
 
   it("S6: consumes 'audit.record' events from any feature", async () => {

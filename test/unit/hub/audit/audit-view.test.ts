@@ -42,13 +42,37 @@ describe('audit view for one reader (S6, R6)', () => {
   });
 
   it('S6: verification places a break only in a row the reader may read', () => {
-    const broken = { ok: false, checked: 9, broken: { seq: 5, reason: 'content does not match its hash' } };
-    expect(readerVerify({ ok: true, checked: 9 }, 4, undefined, false)).toEqual({ ok: true, checked: 4 });
+    const head = { seq: 9, hash: 'f'.repeat(64) };
+    const broken = {
+      ok: false,
+      checked: 9,
+      head,
+      broken: { seq: 5, reason: 'content does not match its hash' },
+    };
+    expect(readerVerify({ ok: true, checked: 9, head }, 4, undefined, false)).toEqual({
+      ok: true,
+      checked: 4,
+    });
     const hidden = readerVerify(broken, 2, entry(5, 'incident:HIDE'), false);
     expect(hidden.broken).toEqual({
       reason: 'content does not match its hash (in a row your role may not read)',
     });
     const shown = readerVerify(broken, 2, entry(5, 'user:x'), true);
     expect(shown.broken).toEqual({ reason: 'content does not match its hash', at: 1005 });
+    // Neither the live head nor a sent anchor's entry number reaches the reader: both count every row.
+    const sent = readerVerify(
+      {
+        ok: true,
+        checked: 9,
+        head,
+        lastSent: { ...head, sentAt: 5 },
+        against: { ...head, result: 'matched' },
+      },
+      4,
+      undefined,
+      false,
+    );
+    expect(sent).toEqual({ ok: true, checked: 4, lastSent: { hash: head.hash, sentAt: 5, matches: true } });
+    expect(JSON.stringify(sent)).not.toContain('"seq"');
   });
 });
