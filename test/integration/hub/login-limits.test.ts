@@ -3,7 +3,10 @@
  * LevelDB, private influxd), from several loopback source addresses (127.0.0.x), a real SMTP server for the alert,
  * and a restart on the same data directory. Checks are counted by the hub's own /metrics.
  */
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { SMTPServer } from 'smtp-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { totpCode, totpStep } from '../../../hub/users/totp.js';
@@ -18,8 +21,17 @@ interface Mail {
   raw: string;
 }
 
+/** The scrape token /metrics asks for (hub config metrics.credentialsFile). */
+const METRICS_TOKEN = 'login-limits-scrape-token-0123';
+const metricsDir = mkdtempSync(join(tmpdir(), 'pa-login-metrics-'));
+writeFileSync(join(metricsDir, 'metrics.token'), `${METRICS_TOKEN}\n`, { mode: 0o600 });
+
 async function checks(baseUrl: string): Promise<{ password: number; code: number; heldBack: number }> {
-  const text = await (await fetch(`${baseUrl}/metrics`)).text();
+  const response = await fetch(`${baseUrl}/metrics`, {
+    headers: { authorization: `Bearer ${METRICS_TOKEN}` },
+  });
+  if (response.status !== 200) throw new Error(`/metrics answered ${response.status}`);
+  const text = await response.text();
   const read = (pattern: RegExp) => Number(pattern.exec(text)?.[1] ?? Number.NaN);
   return {
     password: read(/^phones_away_login_checks_total\{factor="password"\} (\d+)$/m),
@@ -66,6 +78,7 @@ describe('sign-in limits under attack (S1, S3)', () => {
           },
           retryDelaySeconds: 1,
         },
+        metrics: { credentialsFile: join(metricsDir, 'metrics.token') },
         // A long first wait, so the hub's restart below happens well inside it even on a loaded machine.
         login: { account: { firstDelaySeconds: 600, maxDelaySeconds: 3600 } },
       },
