@@ -12,10 +12,17 @@ import { type EmulatedSession, startEmulatedBoard } from '../../firmware/board/e
 import { DEFAULT_UNO_PINS } from '../../firmware/board/pin-map.js';
 import { type RunningDevice, startDevice } from '../../firmware/device.js';
 import { silentLogger } from '../../hub/log.js';
+import { STAFF_ROLES } from '../../hub/users/roles.js';
 import { generateTotpSecret } from '../../hub/users/totp.js';
 import { topics } from '../../schemas/topics.js';
 import { launchBrowser, screenshot } from '../support/browser.js';
-import { axeViolations, describeViolations, ensureDashboardBuilt, signIn } from '../support/dashboard.js';
+import {
+  axeViolations,
+  describeViolations,
+  ensureDashboardBuilt,
+  ruleIdsShown,
+  signIn,
+} from '../support/dashboard.js';
 import { deviceConfig } from '../support/device-fixture.js';
 import { type HubFixture, repoRoot, startTestHub, waitFor } from '../support/hub-fixture.js';
 
@@ -194,7 +201,7 @@ describe('dashboard: a new user’s path and the guards around it', () => {
 
     // Server-side validation shown beside the field: whitespace is not an outcome.
     await page.getByLabel('Outcome').fill('   ');
-    await page.getByLabel('Safeguarding category (R4)').selectOption('online-safety');
+    await page.getByLabel('Safeguarding category').selectOption('online-safety');
     await page.getByRole('button', { name: 'Close incident' }).click();
     await page.locator('#outcome-error').getByText('must not be empty').waitFor();
     await expect(page.getByLabel('Outcome').getAttribute('aria-invalid')).resolves.toBe('true');
@@ -353,5 +360,54 @@ describe('dashboard: a new user’s path and the guards around it', () => {
     expect(answer.status).toBe(403);
     expect(answer.body.error.code).toBe('E_CSRF');
     expect((await fixture.hub.incidents.get(open!.id))?.status).toBe(open!.status);
+  });
+  it('staff read plain words: no rule id (P1, S3, D1 …) on any page, for every role', async () => {
+    const today = new Date().toISOString().slice(0, 10);
+    const paths = [
+      'today',
+      'reports',
+      `reports/${ref}`,
+      'compliance',
+      `evidence?from=2026-01-01&to=${today}`,
+      'devices',
+      ...['timetable', 'rooms', 'policy', 'exemptions', 'accounts', 'audit'].map((t) => `settings/${t}`),
+      'account',
+      'no-such-page',
+    ];
+    const found: string[] = [];
+    const scan = async (p: Page, where: string) => {
+      // A page has settled when its heading is up and nothing in it is still loading.
+      await p.locator('main h1, main h2, form h1, form h2').first().waitFor();
+      await p.waitForFunction(() => !/Loading…/.test(document.body.textContent ?? ''));
+      for (const hit of await ruleIdsShown(p)) found.push(`${where}: ${hit}`);
+    };
+    const loginPage = await browser.newPage();
+    await loginPage.goto(fixture.hub.httpUrl);
+    await loginPage.getByLabel('Username').waitFor();
+    for (const hit of await ruleIdsShown(loginPage)) found.push(`sign-in: ${hit}`);
+    await loginPage.close();
+
+    for (const role of STAFF_ROLES) {
+      let p = page; // the admin is signed in already
+      let context: BrowserContext | undefined;
+      if (role !== 'admin') {
+        const user = {
+          username: `plain-${role}`,
+          password: `${role}-plain-words-pass-8317`,
+          totpSecret: generateTotpSecret(),
+        };
+        await fixture.hub.users.add(user.username, user.password, [role], Date.now());
+        await fixture.hub.users.enrolTotp(user.username, user.totpSecret, -1);
+        context = await browser.newContext({ viewport: { width: 1024, height: 768 } });
+        p = await context.newPage();
+        await signIn(p, fixture.hub.httpUrl, user);
+      }
+      for (const path of paths) {
+        await p.goto(`${fixture.hub.httpUrl}/#/${path}`);
+        await scan(p, `${role} #/${path}`);
+      }
+      await context?.close();
+    }
+    expect(found).toEqual([]);
   });
 });

@@ -94,8 +94,8 @@ export function Login({
               <section aria-labelledby="enrol-heading" class="enrol">
                 <h3 id="enrol-heading">Set up your second factor</h3>
                 <p>
-                  Your role needs a code from an authenticator app (S3). Add an account in the app with this
-                  secret key, then enter the six-digit code it shows.
+                  Your role needs a code from an authenticator app. Add an account in the app with this secret
+                  key, then enter the six-digit code it shows.
                 </p>
                 <p>
                   Secret key:{' '}

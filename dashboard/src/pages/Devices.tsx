@@ -58,7 +58,7 @@ export function Devices({ live }: { live: Live }) {
       <Notice error={error} ok={ok} />
       {admin && pending.length > 0 && (
         <section aria-labelledby="pending-heading" class="pending">
-          <h2 id="pending-heading">Waiting for approval (S4)</h2>
+          <h2 id="pending-heading">Waiting for approval</h2>
           <p>
             A device is not trusted until you approve it into a room. Check the serial against the hardware.
           </p>
@@ -95,7 +95,7 @@ export function Devices({ live }: { live: Live }) {
                 label="Locker mode"
                 options={LOCKER_MODES.map((m) => [
                   m,
-                  m === 'day-storage' ? 'Day storage (office, P2)' : m === 'lesson' ? 'Lesson (P1)' : 'Open',
+                  m === 'day-storage' ? 'Day storage (office)' : m === 'lesson' ? 'Lesson' : 'Open',
                 ])}
                 error={fields.lockerMode}
               />
@@ -109,7 +109,7 @@ export function Devices({ live }: { live: Live }) {
           ))}
         </section>
       )}
-      <h2 id="inventory-heading">Inventory (D4)</h2>
+      <h2 id="inventory-heading">Inventory</h2>
       {!devices ? (
         <p>Loading…</p>
       ) : (
@@ -146,7 +146,7 @@ export function Devices({ live }: { live: Live }) {
                       {old && (
                         <strong class="warn">
                           {' '}
-                          <Icon name="alert" /> Out of date (S8)
+                          <Icon name="alert" /> Out of date
                         </strong>
                       )}
                     </td>
@@ -245,8 +245,7 @@ export function Devices({ live }: { live: Live }) {
         }}
       >
         <p>
-          {revoke?.id} is disconnected at once and the hub refuses its messages until it is approved again
-          (S4).
+          {revoke?.id} is disconnected at once and the hub refuses its messages until it is approved again.
         </p>
       </ConfirmDialog>
     </section>

@@ -67,7 +67,7 @@ export function EvidencePack({ live, query }: { live: Live; query: URLSearchPara
       <Notice error={error} />
 
       <section aria-labelledby="pack-compliance">
-        <h2 id="pack-compliance">1. Compliance by room and week (P1, D5)</h2>
+        <h2 id="pack-compliance">1. Compliance by room and week</h2>
         <p>
           Share of lesson time due in which each room's locker was locked and closed. Exempt time is not due.
         </p>
@@ -107,7 +107,7 @@ export function EvidencePack({ live, query }: { live: Live; query: URLSearchPara
       </section>
 
       <section aria-labelledby="pack-exemptions">
-        <h2 id="pack-exemptions">2. Exemptions granted (P6)</h2>
+        <h2 id="pack-exemptions">2. Exemptions granted</h2>
         {!exemptions ? (
           <p>Loading…</p>
         ) : exemptions.length === 0 ? (
@@ -144,7 +144,7 @@ export function EvidencePack({ live, query }: { live: Live; query: URLSearchPara
       </section>
 
       <section aria-labelledby="pack-incidents">
-        <h2 id="pack-incidents">3. Incidents by category and time to acknowledge (R3, R5)</h2>
+        <h2 id="pack-incidents">3. Incidents by category and time to acknowledge</h2>
         {!live.may('incidents:read') ? (
           <p>
             Incident figures are included when the pack is produced by the coordinator, DSL or Headteacher.

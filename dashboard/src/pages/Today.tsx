@@ -85,7 +85,7 @@ function RoomCard({
             'None'
           )}
         </dd>
-        <dt>Confiscated (P7)</dt>
+        <dt>Confiscated</dt>
         <dd data-testid="confiscated">
           {view.confiscated ? (
             <>
@@ -183,8 +183,8 @@ export function Today({ live }: { live: Live }) {
           <p>
             Policy in force: <strong>{policy.policy.preset}</strong> preset
             {policy.now.timeKind === 'lesson'
-              ? ' – phones away and lockers locked in every curriculum room (P1).'
-              : ' – see Settings › Policy for where phones may be used now (P3, P4).'}{' '}
+              ? ' – phones away and lockers locked in every curriculum room.'
+              : ' – see Settings › Policy for where phones may be used now.'}{' '}
             {locked} of {live.devices.length} lockers locked.
           </p>
         </div>
