@@ -25,6 +25,7 @@ import {
 } from '../support/dashboard.js';
 import { deviceConfig } from '../support/device-fixture.js';
 import { type HubFixture, repoRoot, startTestHub, waitFor } from '../support/hub-fixture.js';
+import { decodeQrElement } from '../support/qr.js';
 
 const address = { site: 'demo-school', room: 'room-1', device: 'room-1-locker' };
 const secret = 'e2e-device-secret-0123456789';
@@ -144,10 +145,31 @@ describe('dashboard: a new user’s path and the guards around it', () => {
     await fixture?.dispose();
   });
 
-  it('S1, S3: the first-run admin enrols a second factor shown as text, then signs in with a TOTP code', async () => {
+  it('S1, S3: the first-run admin enrols a second factor shown as a QR code and as text, then signs in with a TOTP code', async () => {
     const admin = fixture.hub.firstRunAdmin!;
     await page.goto(fixture.hub.httpUrl);
     await expectAccessible(page, 'login');
+    // The enrolment step: the QR code, read from its pixels, is the otpauth:// link the page also gives as text.
+    await page.getByLabel('Username').fill(admin.username);
+    await page.getByLabel('Password').fill(admin.password);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    const qr = page.getByRole('img', { name: 'QR code for your authenticator app' });
+    await qr.waitFor();
+    const shownSecret = (await page.getByTestId('totp-secret').textContent())?.trim() ?? '';
+    const shownUri = (await page.locator('.enrol .uri').textContent())?.trim() ?? '';
+    const decoded = await decodeQrElement(browser, qr);
+    expect(decoded).toBe(shownUri);
+    expect(decoded).toMatch(/^otpauth:\/\/totp\/phones-away%3Aadmin\?/);
+    expect(new URL(decoded ?? '').searchParams.get('secret')).toBe(shownSecret);
+    await screenshot(page, 'dashboard-totp-enrol');
+    await expectAccessible(page, 'totp-enrol');
+    // A phone camera is not the only reader: nothing here fetched anything from outside the hub.
+    const hubOrigin = new URL(fixture.hub.httpUrl).origin;
+    expect(
+      await page.evaluate(() =>
+        performance.getEntriesByType('resource').map((e) => (e as PerformanceResourceTiming).name),
+      ),
+    ).toSatisfy((names: string[]) => names.every((n) => n.startsWith(hubOrigin)));
     const enrolled = await signIn(page, fixture.hub.httpUrl, admin);
     expect(enrolled).toMatch(/^[A-Z2-7]{32}$/);
     expect((await fixture.hub.users.list()).find((u) => u.username === 'admin')?.totpEnrolled).toBe(true);

@@ -1,12 +1,13 @@
 /**
  * Sign-in (S1, S3): username and password, then a six-digit code for roles that see incidents or change policy. A
- * first sign-in of such a role enrols: the secret is shown as text to type into an authenticator app (no QR image:
- * nothing leaves the hub for a QR service, and a typed secret works on every app).
+ * first sign-in of such a role enrols: a QR code of the `otpauth://` link to scan with an authenticator app, drawn in
+ * the browser (nothing leaves the hub for a QR service), and the secret as text for apps or people that type it.
  */
 import type { ComponentChildren } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { api, errorText, fieldErrors, type LoginStep, type SessionInfo } from '../api.js';
 import { Input } from './Field.js';
+import { QrCode } from './QrCode.js';
 
 type Step =
   | { kind: 'password' }
@@ -94,9 +95,10 @@ export function Login({
               <section aria-labelledby="enrol-heading" class="enrol">
                 <h3 id="enrol-heading">Set up your second factor</h3>
                 <p>
-                  Your role needs a code from an authenticator app. Add an account in the app with this secret
-                  key, then enter the six-digit code it shows.
+                  Your role needs a code from an authenticator app. Scan this code with the app, or type the
+                  secret key below into it, then enter the six-digit code it shows.
                 </p>
+                <QrCode text={step.otpauthUri} label="QR code for your authenticator app" />
                 <p>
                   Secret key:{' '}
                   <code class="secret" data-testid="totp-secret">
