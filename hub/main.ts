@@ -326,6 +326,7 @@ export async function startHub(options: HubOptions): Promise<Hub> {
       port: config.http.port,
       ...(config.http.tls ? { tls: config.http.tls } : {}),
       dashboardDir: options.dashboardDir ?? join(packageRoot, 'dashboard', 'dist'),
+      version: packageVersion(),
       users,
       incidents,
       registry,

@@ -17,8 +17,23 @@ import type { RejectCounter } from '../metrics/reject-counter.js';
 import { LoginFlow } from '../users/login-flow.js';
 import { can, type Permission } from '../users/roles.js';
 import { UserError, type UserStore } from '../users/user-store.js';
+import { openApiDocument, type RouteDoc } from './openapi.js';
 import { IDLE_LIMIT_MS, type Session, SessionStore } from './sessions.js';
 import { loadStaticFiles } from './static-files.js';
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    // TypeBox schemas, typed loosely here: their deep types inside fastify's route generics overwhelm tsc.
+    /** The request body's schema: what kit.body validates, and what /api/openapi.json publishes. */
+    body?: object;
+    /** The query string's schema, likewise. */
+    query?: object;
+    /** The answer's content type when it is not the JSON envelope. */
+    produces?: string;
+    /** A route that checks the session itself rather than through a guard. */
+    signedIn?: boolean;
+  }
+}
 
 const COOKIE = 'pa_session';
 
@@ -26,6 +41,8 @@ export interface HttpDeps {
   host: string;
   port: number;
   dashboardDir: string;
+  /** The hub's version, published in /api/openapi.json. */
+  version?: string;
   users: UserStore;
   incidents: IncidentStore;
   registry: DeviceRegistry;
@@ -133,13 +150,18 @@ export async function startHttp(deps: HttpDeps): Promise<RunningHttp> {
   }
 
   function body<T extends TSchema>(name: string, schema: T, request: FastifyRequest): Static<T> | string[] {
+    // The route's declared schema is the one published in the API document; validating against another is a bug.
+    if (request.routeOptions.config.body !== schema)
+      throw new Error(
+        `${request.method} ${request.routeOptions.url}: body schema '${name}' is not the route's config.body`,
+      );
     const result = checkSchema(name, schema, request.body);
     return result.ok ? result.value : result.error.problems;
   }
 
   /** Session guard: GETs need a live session; writes also need the session's CSRF token in a header. */
   function guard(permission?: Permission) {
-    return async (request: FastifyRequest, reply: FastifyReply) => {
+    const check = async (request: FastifyRequest, reply: FastifyReply) => {
       const session = sessions.touch(readCookie(request, COOKIE), now());
       if (!session) return fail(reply, 401, 'E_SESSION', 'not signed in, or locked after 10 minutes idle');
       if (request.method !== 'GET' && request.headers['x-csrf-token'] !== session.csrf) {
@@ -150,7 +172,33 @@ export async function startHttp(deps: HttpDeps): Promise<RunningHttp> {
       }
       (request as FastifyRequest & { session: Session }).session = session;
     };
+    // Read back by the API document: who may call each route.
+    return Object.assign(check, { permission: permission ?? null });
   }
+
+  // Every route as it is registered, for /api/openapi.json: nothing can be served and left undocumented.
+  const documented: RouteDoc[] = [];
+  app.addHook('onRoute', (route) => {
+    const handlers = [route.preHandler ?? []].flat() as { permission?: Permission | null }[];
+    const guarded = handlers.find((h) => h.permission !== undefined);
+    const config = (route.config ?? {}) as NonNullable<(typeof route)['config']>;
+    for (const method of [route.method].flat()) {
+      documented.push({
+        method,
+        url: route.url,
+        signedIn: guarded !== undefined || config.signedIn === true,
+        ...(guarded ? { permission: guarded.permission } : {}),
+        ...(config.body ? { body: config.body as TSchema } : {}),
+        ...(config.query ? { query: config.query as TSchema } : {}),
+        ...(config.produces ? { produces: config.produces } : {}),
+      });
+    }
+  });
+  let apiDocument: ReturnType<typeof openApiDocument> | undefined;
+  app.get('/api/openapi.json', async () => {
+    apiDocument ??= openApiDocument(documented, { version: deps.version ?? '0.0.0' });
+    return apiDocument;
+  });
 
   /** The browser forgets the session cookie (sign-out, own password changed). */
   const clearSessionCookie = (reply: FastifyReply) =>
@@ -199,14 +247,14 @@ export async function startHttp(deps: HttpDeps): Promise<RunningHttp> {
     }
   }
 
-  app.post('/api/login', async (request, reply) => {
+  app.post('/api/login', { config: { body: LoginBody } }, async (request, reply) => {
     const input = body('login', LoginBody, request);
     if (Array.isArray(input)) return fail(reply, 400, 'E_VALIDATION', 'invalid login', input);
     const outcome = await login.password(input.username, input.password, request.ip);
     return answerLogin(request, reply, outcome, input.username);
   });
 
-  app.post('/api/login/totp', async (request, reply) => {
+  app.post('/api/login/totp', { config: { body: TotpBody } }, async (request, reply) => {
     const input = body('login-totp', TotpBody, request);
     if (Array.isArray(input)) return fail(reply, 400, 'E_VALIDATION', 'invalid code', input);
     const outcome = await login.totp(input.loginToken, input.code, request.ip);
@@ -224,31 +272,41 @@ export async function startHttp(deps: HttpDeps): Promise<RunningHttp> {
    * must pass the password policy. Audited by the store; every session of the account ends, this one too, so the
    * new password is used at once wherever the account was open.
    */
-  app.post('/api/session/password', { preHandler: guard() }, async (request, reply) => {
-    const input = body('password-change', PasswordChangeBody, request);
-    if (Array.isArray(input)) return fail(reply, 400, 'E_VALIDATION', 'invalid password change', input);
-    const { username } = sessionOf(request);
-    const confirmed = await login.confirm(username, input.current, request.ip);
-    if (confirmed.kind === 'refused') {
-      log.warn({ username, code: confirmed.code }, 'password change refused');
-      if (confirmed.retryAfterS) reply.header('retry-after', String(confirmed.retryAfterS));
-      return fail(
-        reply,
-        confirmed.status === 401 ? 403 : confirmed.status,
-        confirmed.code,
-        confirmed.message,
-      );
-    }
-    try {
-      await deps.users.setPassword(username, input.password, now(), `user:${username}`);
-    } catch (error) {
-      if (!(error instanceof UserError)) throw error;
-      return fail(reply, 400, error.code, error.message, error.problems.length ? error.problems : undefined);
-    }
-    deps.bus.emit('account.changed', { username });
-    clearSessionCookie(reply);
-    return { status: 'ok', data: { signedOut: true } };
-  });
+  app.post(
+    '/api/session/password',
+    { preHandler: guard(), config: { body: PasswordChangeBody } },
+    async (request, reply) => {
+      const input = body('password-change', PasswordChangeBody, request);
+      if (Array.isArray(input)) return fail(reply, 400, 'E_VALIDATION', 'invalid password change', input);
+      const { username } = sessionOf(request);
+      const confirmed = await login.confirm(username, input.current, request.ip);
+      if (confirmed.kind === 'refused') {
+        log.warn({ username, code: confirmed.code }, 'password change refused');
+        if (confirmed.retryAfterS) reply.header('retry-after', String(confirmed.retryAfterS));
+        return fail(
+          reply,
+          confirmed.status === 401 ? 403 : confirmed.status,
+          confirmed.code,
+          confirmed.message,
+        );
+      }
+      try {
+        await deps.users.setPassword(username, input.password, now(), `user:${username}`);
+      } catch (error) {
+        if (!(error instanceof UserError)) throw error;
+        return fail(
+          reply,
+          400,
+          error.code,
+          error.message,
+          error.problems.length ? error.problems : undefined,
+        );
+      }
+      deps.bus.emit('account.changed', { username });
+      clearSessionCookie(reply);
+      return { status: 'ok', data: { signedOut: true } };
+    },
+  );
 
   app.get('/api/session', { preHandler: guard() }, async (request) => {
     const { username, roles, csrf } = (request as FastifyRequest & { session: Session }).session;
@@ -268,47 +326,51 @@ export async function startHttp(deps: HttpDeps): Promise<RunningHttp> {
   app.get('/api/health', async () => ({ status: 'ok', data: await deps.health() }));
 
   /** Server-sent events: the Today grid and the reports inbox update within a second of a change, no reload. */
-  app.get('/api/stream', async (request, reply) => {
-    const token = readCookie(request, COOKIE);
-    const session = sessions.peek(token, now());
-    if (!session) return fail(reply, 401, 'E_SESSION', 'not signed in');
-    reply.hijack();
-    const res = reply.raw;
-    res.writeHead(200, {
-      'content-type': 'text/event-stream',
-      'cache-control': 'no-cache, no-transform',
-      connection: 'keep-alive',
-      'x-accel-buffering': 'no',
-    });
-    const send = (event: string, data: unknown): void => {
-      res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
-    };
-    send('hello', { at: now() });
-    const unsubscribers = [
-      deps.grid.onChange((view) => send('device', view)),
-      ...(can(session.roles, 'incidents:read')
-        ? [
-            deps.bus.on('incident.created', ({ incident }) => {
-              if (canSeeIncident(session.roles, incident)) send('incident', incident);
-            }),
-            deps.bus.on('incident.updated', ({ incident }) => {
-              if (canSeeIncident(session.roles, incident)) send('incident', incident);
-            }),
-          ]
-        : []),
-    ];
-    // Ends the stream when the session goes idle or is signed out, so the page locks too (S2).
-    const keepalive = setInterval(() => {
-      if (!sessions.peek(token, now())) {
-        send('locked', {});
-        res.end();
-      } else res.write(': keepalive\n\n');
-    }, 15_000);
-    request.raw.on('close', () => {
-      clearInterval(keepalive);
-      for (const off of unsubscribers) off();
-    });
-  });
+  app.get(
+    '/api/stream',
+    { config: { signedIn: true, produces: 'text/event-stream' } },
+    async (request, reply) => {
+      const token = readCookie(request, COOKIE);
+      const session = sessions.peek(token, now());
+      if (!session) return fail(reply, 401, 'E_SESSION', 'not signed in');
+      reply.hijack();
+      const res = reply.raw;
+      res.writeHead(200, {
+        'content-type': 'text/event-stream',
+        'cache-control': 'no-cache, no-transform',
+        connection: 'keep-alive',
+        'x-accel-buffering': 'no',
+      });
+      const send = (event: string, data: unknown): void => {
+        res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+      };
+      send('hello', { at: now() });
+      const unsubscribers = [
+        deps.grid.onChange((view) => send('device', view)),
+        ...(can(session.roles, 'incidents:read')
+          ? [
+              deps.bus.on('incident.created', ({ incident }) => {
+                if (canSeeIncident(session.roles, incident)) send('incident', incident);
+              }),
+              deps.bus.on('incident.updated', ({ incident }) => {
+                if (canSeeIncident(session.roles, incident)) send('incident', incident);
+              }),
+            ]
+          : []),
+      ];
+      // Ends the stream when the session goes idle or is signed out, so the page locks too (S2).
+      const keepalive = setInterval(() => {
+        if (!sessions.peek(token, now())) {
+          send('locked', {});
+          res.end();
+        } else res.write(': keepalive\n\n');
+      }, 15_000);
+      request.raw.on('close', () => {
+        clearInterval(keepalive);
+        for (const off of unsubscribers) off();
+      });
+    },
+  );
 
   app.setNotFoundHandler(async (request, reply) => {
     if (request.url.startsWith('/api/')) return fail(reply, 404, 'E_NOT_FOUND', 'no such endpoint');

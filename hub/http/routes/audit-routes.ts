@@ -23,13 +23,17 @@ export function auditRoutes(audit: AuditLog): RouteModule {
       data: await audit.verify(),
     }));
 
-    app.get('/api/audit/export', { preHandler: kit.guard('audit:read') }, async (_request, reply) => {
-      const lines: string[] = [];
-      for await (const entry of audit.stream()) lines.push(JSON.stringify(entry));
-      reply.header('content-type', 'application/x-ndjson; charset=utf-8');
-      reply.header('content-disposition', 'attachment; filename="audit.jsonl"');
-      reply.header('cache-control', 'no-store');
-      return reply.send(lines.length ? `${lines.join('\n')}\n` : '');
-    });
+    app.get(
+      '/api/audit/export',
+      { preHandler: kit.guard('audit:read'), config: { produces: 'application/x-ndjson' } },
+      async (_request, reply) => {
+        const lines: string[] = [];
+        for await (const entry of audit.stream()) lines.push(JSON.stringify(entry));
+        reply.header('content-type', 'application/x-ndjson; charset=utf-8');
+        reply.header('content-disposition', 'attachment; filename="audit.jsonl"');
+        reply.header('cache-control', 'no-store');
+        return reply.send(lines.length ? `${lines.join('\n')}\n` : '');
+      },
+    );
   };
 }

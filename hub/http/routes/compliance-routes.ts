@@ -89,29 +89,37 @@ export function complianceRoutes(deps: { store: MetricsStore; school: SchoolMode
   }
 
   return (app, kit) => {
-    app.get('/api/compliance', { preHandler: kit.guard('compliance:read') }, async (request, reply) => {
-      const result = await rows(request, reply, kit);
-      if ('error' in result) return result.error;
-      return { status: 'ok', data: result };
-    });
+    app.get(
+      '/api/compliance',
+      { preHandler: kit.guard('compliance:read'), config: { query: ComplianceQuery } },
+      async (request, reply) => {
+        const result = await rows(request, reply, kit);
+        if ('error' in result) return result.error;
+        return { status: 'ok', data: result };
+      },
+    );
 
-    app.get('/api/compliance.csv', { preHandler: kit.guard('compliance:read') }, async (request, reply) => {
-      const result = await rows(request, reply, kit);
-      if ('error' in result) return result.error;
-      const columns = result.columns.length > 0 ? result.columns : ['time'];
-      const lines = [
-        columns.map(csvCell).join(','),
-        ...result.rows.map((r) =>
-          columns.map((c) => csvCell(c === 'time' ? new Date(Number(r[c])).toISOString() : r[c])).join(','),
-        ),
-      ];
-      reply.header('content-type', 'text/csv; charset=utf-8');
-      reply.header(
-        'content-disposition',
-        `attachment; filename="compliance-${result.level}-${result.from}-${result.to}.csv"`,
-      );
-      return `${lines.join('\r\n')}\r\n`;
-    });
+    app.get(
+      '/api/compliance.csv',
+      { preHandler: kit.guard('compliance:read'), config: { query: ComplianceQuery, produces: 'text/csv' } },
+      async (request, reply) => {
+        const result = await rows(request, reply, kit);
+        if ('error' in result) return result.error;
+        const columns = result.columns.length > 0 ? result.columns : ['time'];
+        const lines = [
+          columns.map(csvCell).join(','),
+          ...result.rows.map((r) =>
+            columns.map((c) => csvCell(c === 'time' ? new Date(Number(r[c])).toISOString() : r[c])).join(','),
+          ),
+        ];
+        reply.header('content-type', 'text/csv; charset=utf-8');
+        reply.header(
+          'content-disposition',
+          `attachment; filename="compliance-${result.level}-${result.from}-${result.to}.csv"`,
+        );
+        return `${lines.join('\r\n')}\r\n`;
+      },
+    );
   };
 }
 

@@ -3,7 +3,7 @@
  * workflow steps and the hand-off export. Per-incident visibility (a concern about the head is the governors') is
  * checked on every route; an incident the caller may not see answers 404, so its existence is not disclosed either.
  */
-import { Type } from '@sinclair/typebox';
+import { type TSchema, Type } from '@sinclair/typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { IsoDate, StringEnum } from '../../../schemas/common.js';
 import { checkSchema } from '../../../schemas/validate.js';
@@ -110,21 +110,25 @@ export function incidentRoutes(deps: IncidentRouteDeps): RouteModule {
     });
 
     // R5: figures for the evidence pack, local dates inclusive; only incidents the caller may see (R6), no free text.
-    app.get('/api/incidents/stats', { preHandler: kit.guard('incidents:read') }, async (request, reply) => {
-      const q = checkSchema('incident stats query', StatsQuery, request.query ?? {});
-      if (!q.ok) return kit.fail(reply, 400, 'E_VALIDATION', 'invalid query', q.error.problems);
-      if (q.value.from > q.value.to)
-        return kit.fail(reply, 400, 'E_VALIDATION', 'invalid query', ['/to: must not be before from']);
-      const { roles } = kit.session(request);
-      const visible: Incident[] = [];
-      for await (const incident of store.all()) if (canSeeIncident(roles, incident)) visible.push(incident);
-      const from = zonedTime(q.value.from, 0, deps.timeZone);
-      const to = zonedTime(addDays(q.value.to, 1), 0, deps.timeZone);
-      return {
-        status: 'ok',
-        data: { from: q.value.from, to: q.value.to, ...incidentStats(visible, from, to) },
-      };
-    });
+    app.get(
+      '/api/incidents/stats',
+      { preHandler: kit.guard('incidents:read'), config: { query: StatsQuery } },
+      async (request, reply) => {
+        const q = checkSchema('incident stats query', StatsQuery, request.query ?? {});
+        if (!q.ok) return kit.fail(reply, 400, 'E_VALIDATION', 'invalid query', q.error.problems);
+        if (q.value.from > q.value.to)
+          return kit.fail(reply, 400, 'E_VALIDATION', 'invalid query', ['/to: must not be before from']);
+        const { roles } = kit.session(request);
+        const visible: Incident[] = [];
+        for await (const incident of store.all()) if (canSeeIncident(roles, incident)) visible.push(incident);
+        const from = zonedTime(q.value.from, 0, deps.timeZone);
+        const to = zonedTime(addDays(q.value.to, 1), 0, deps.timeZone);
+        return {
+          status: 'ok',
+          data: { from: q.value.from, to: q.value.to, ...incidentStats(visible, from, to) },
+        };
+      },
+    );
 
     app.get('/api/incidents/:id', { preHandler: kit.guard('incidents:read') }, async (request, reply) => {
       const incident = await visible(request, (request.params as { id: string }).id);
@@ -137,10 +141,11 @@ export function incidentRoutes(deps: IncidentRouteDeps): RouteModule {
       path: string,
       permission: 'incidents:write' | 'incidents:route',
       command: (request: FastifyRequest) => WorkflowCommand | string[],
+      body?: TSchema,
     ) =>
       app.post(
         `/api/incidents/:id/${path}`,
-        { preHandler: kit.guard(permission) },
+        { preHandler: kit.guard(permission), config: body ? { body } : {} },
         async (request, reply) => {
           const incident = await visible(request, (request.params as { id: string }).id);
           if (!incident) return kit.fail(reply, 404, 'E_NOT_FOUND', 'no such incident');
@@ -153,22 +158,37 @@ export function incidentRoutes(deps: IncidentRouteDeps): RouteModule {
       );
 
     step('acknowledge', 'incidents:write', () => ({ type: 'acknowledge' }));
-    step('note', 'incidents:write', (request) => {
-      const input = kit.body('note', NoteBody, request);
-      if (Array.isArray(input)) return input;
-      return { type: 'note', text: input.text, ...(input.referral ? { referral: input.referral } : {}) };
-    });
-    step('close', 'incidents:write', (request) => {
-      const input = kit.body('close', CloseBody, request);
-      if (Array.isArray(input)) return input;
-      return { type: 'close', outcome: input.outcome, category: input.category };
-    });
+    step(
+      'note',
+      'incidents:write',
+      (request) => {
+        const input = kit.body('note', NoteBody, request);
+        if (Array.isArray(input)) return input;
+        return { type: 'note', text: input.text, ...(input.referral ? { referral: input.referral } : {}) };
+      },
+      NoteBody,
+    );
+    step(
+      'close',
+      'incidents:write',
+      (request) => {
+        const input = kit.body('close', CloseBody, request);
+        if (Array.isArray(input)) return input;
+        return { type: 'close', outcome: input.outcome, category: input.category };
+      },
+      CloseBody,
+    );
     // R6: a concern about staff goes to the head, about the head to the chair of governors.
-    step('route', 'incidents:route', (request) => {
-      const input = kit.body('route', RouteBody, request);
-      if (Array.isArray(input)) return input;
-      return { type: 'route', to: input.to, ...(input.text !== undefined ? { text: input.text } : {}) };
-    });
+    step(
+      'route',
+      'incidents:route',
+      (request) => {
+        const input = kit.body('route', RouteBody, request);
+        if (Array.isArray(input)) return input;
+        return { type: 'route', to: input.to, ...(input.text !== undefined ? { text: input.text } : {}) };
+      },
+      RouteBody,
+    );
 
     app.get(
       '/api/incidents/:id/export',

@@ -34,7 +34,7 @@ export function healthOf(s: OpsSnapshot, now: number): { healthy: boolean; probl
 
 export function opsRoutes(snapshot: () => Promise<OpsSnapshot>): RouteModule {
   return (app, kit) => {
-    app.get('/healthz', async (_request, reply) => {
+    app.get('/healthz', { config: { produces: 'application/json' } }, async (_request, reply) => {
       const s = await snapshot();
       const { healthy, problems } = healthOf(s, kit.now());
       return reply.code(healthy ? 200 : 503).send({
@@ -47,7 +47,7 @@ export function opsRoutes(snapshot: () => Promise<OpsSnapshot>): RouteModule {
       });
     });
 
-    app.get('/metrics', async (_request, reply) => {
+    app.get('/metrics', { config: { produces: 'text/plain' } }, async (_request, reply) => {
       const s = await snapshot();
       const samples: Sample[] = [
         {

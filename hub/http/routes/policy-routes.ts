@@ -99,28 +99,36 @@ export function policyRoutes(deps: PolicyRouteDeps): RouteModule {
       };
     });
 
-    app.get('/api/exemptions', { preHandler: kit.guard('policy:read') }, async (request, reply) => {
-      const q = checkSchema('exemptions query', ListQuery, request.query ?? {});
-      if (!q.ok) return kit.fail(reply, 400, 'E_VALIDATION', 'invalid query', q.error.problems);
-      const now = kit.now();
-      return { status: 'ok', data: exemptions.list(q.value).map((e) => view(e, now)) };
-    });
+    app.get(
+      '/api/exemptions',
+      { preHandler: kit.guard('policy:read'), config: { query: ListQuery } },
+      async (request, reply) => {
+        const q = checkSchema('exemptions query', ListQuery, request.query ?? {});
+        if (!q.ok) return kit.fail(reply, 400, 'E_VALIDATION', 'invalid query', q.error.problems);
+        const now = kit.now();
+        return { status: 'ok', data: exemptions.list(q.value).map((e) => view(e, now)) };
+      },
+    );
 
-    app.post('/api/exemptions', { preHandler: kit.guard('exemptions:request') }, async (request, reply) => {
-      const input = kit.body('exemption', ExemptionBody, request);
-      if (Array.isArray(input)) return kit.fail(reply, 400, 'E_VALIDATION', 'invalid exemption', input);
-      const session = kit.session(request);
-      const grant = can(session.roles, 'exemptions:grant');
-      const now = kit.now();
-      try {
-        const e = await exemptions.create(input, session.username, now, grant);
-        audit(session.username, grant ? 'exemption.granted' : 'exemption.requested', e);
-        await driver.idle();
-        return reply.code(201).send({ status: 'ok', data: view(e, now) });
-      } catch (error) {
-        return failPolicy(kit, reply, error);
-      }
-    });
+    app.post(
+      '/api/exemptions',
+      { preHandler: kit.guard('exemptions:request'), config: { body: ExemptionBody } },
+      async (request, reply) => {
+        const input = kit.body('exemption', ExemptionBody, request);
+        if (Array.isArray(input)) return kit.fail(reply, 400, 'E_VALIDATION', 'invalid exemption', input);
+        const session = kit.session(request);
+        const grant = can(session.roles, 'exemptions:grant');
+        const now = kit.now();
+        try {
+          const e = await exemptions.create(input, session.username, now, grant);
+          audit(session.username, grant ? 'exemption.granted' : 'exemption.requested', e);
+          await driver.idle();
+          return reply.code(201).send({ status: 'ok', data: view(e, now) });
+        } catch (error) {
+          return failPolicy(kit, reply, error);
+        }
+      },
+    );
 
     app.post(
       '/api/exemptions/:id/grant',
@@ -142,7 +150,7 @@ export function policyRoutes(deps: PolicyRouteDeps): RouteModule {
 
     app.post(
       '/api/exemptions/:id/revoke',
-      { preHandler: kit.guard('exemptions:request') },
+      { preHandler: kit.guard('exemptions:request'), config: { body: RevokeBody } },
       async (request, reply) => {
         const { id } = request.params as { id: string };
         request.body ??= {};
@@ -170,7 +178,7 @@ export function policyRoutes(deps: PolicyRouteDeps): RouteModule {
 
     app.post(
       '/api/emergency-release',
-      { preHandler: kit.guard('emergency:release') },
+      { preHandler: kit.guard('emergency:release'), config: { body: ConfirmBody } },
       async (request, reply) => {
         const input = kit.body('emergency release', ConfirmBody, request);
         if (Array.isArray(input))
@@ -192,7 +200,7 @@ export function policyRoutes(deps: PolicyRouteDeps): RouteModule {
 
     app.post(
       '/api/emergency-release/end',
-      { preHandler: kit.guard('emergency:release') },
+      { preHandler: kit.guard('emergency:release'), config: { body: EndBody } },
       async (request, reply) => {
         request.body ??= {};
         const input = kit.body('end emergency', EndBody, request);

@@ -3,7 +3,7 @@
  * Admin is not an incident role: nothing here reveals incident content. Every change is audited by the store (S6) and
  * ends the account's live sessions.
  */
-import { Type } from '@sinclair/typebox';
+import { type TSchema, Type } from '@sinclair/typebox';
 import type { FastifyReply } from 'fastify';
 import { StringEnum } from '../../../schemas/common.js';
 import type { EventBus } from '../../event-bus.js';
@@ -59,24 +59,35 @@ export function userRoutes(deps: { users: UserStore; bus: EventBus }): RouteModu
       data: await users.list(),
     }));
 
-    app.post('/api/users', { preHandler: kit.guard('users:write') }, async (request, reply) => {
-      const input = kit.body('user', AddBody, request);
-      if (Array.isArray(input)) return kit.fail(reply, 400, 'E_VALIDATION', 'invalid user', input);
-      try {
-        const user = await users.add(input.username, input.password, input.roles, kit.now(), actor(request));
-        return reply.code(201).send({ status: 'ok', data: user });
-      } catch (error) {
-        return failUser(kit, reply, error);
-      }
-    });
+    app.post(
+      '/api/users',
+      { preHandler: kit.guard('users:write'), config: { body: AddBody } },
+      async (request, reply) => {
+        const input = kit.body('user', AddBody, request);
+        if (Array.isArray(input)) return kit.fail(reply, 400, 'E_VALIDATION', 'invalid user', input);
+        try {
+          const user = await users.add(
+            input.username,
+            input.password,
+            input.roles,
+            kit.now(),
+            actor(request),
+          );
+          return reply.code(201).send({ status: 'ok', data: user });
+        } catch (error) {
+          return failUser(kit, reply, error);
+        }
+      },
+    );
 
     const change = (
       path: string,
       run: (request: Parameters<RouteKit['session']>[0]) => Promise<unknown> | string[],
+      body?: TSchema,
     ) =>
       app.post(
         `/api/users/:name/${path}`,
-        { preHandler: kit.guard('users:write') },
+        { preHandler: kit.guard('users:write'), config: body ? { body } : {} },
         async (request, reply) => {
           try {
             const result = await run(request);
@@ -89,20 +100,34 @@ export function userRoutes(deps: { users: UserStore; bus: EventBus }): RouteModu
         },
       );
 
-    change('role', (request) => {
-      const input = kit.body('role', RolesBody, request);
-      return Array.isArray(input) ? input : users.setRoles(name(request), input.roles, actor(request));
-    });
-    change('disable', (request) => {
-      const input = kit.body('disable', DisableBody, request);
-      return Array.isArray(input) ? input : users.setDisabled(name(request), input.disabled, actor(request));
-    });
+    change(
+      'role',
+      (request) => {
+        const input = kit.body('role', RolesBody, request);
+        return Array.isArray(input) ? input : users.setRoles(name(request), input.roles, actor(request));
+      },
+      RolesBody,
+    );
+    change(
+      'disable',
+      (request) => {
+        const input = kit.body('disable', DisableBody, request);
+        return Array.isArray(input)
+          ? input
+          : users.setDisabled(name(request), input.disabled, actor(request));
+      },
+      DisableBody,
+    );
     change('reset-totp', (request) => users.resetTotp(name(request), actor(request)));
-    change('password', (request) => {
-      const input = kit.body('password', PasswordBody, request);
-      return Array.isArray(input)
-        ? input
-        : users.setPassword(name(request), input.password, kit.now(), actor(request)).then(() => null);
-    });
+    change(
+      'password',
+      (request) => {
+        const input = kit.body('password', PasswordBody, request);
+        return Array.isArray(input)
+          ? input
+          : users.setPassword(name(request), input.password, kit.now(), actor(request)).then(() => null);
+      },
+      PasswordBody,
+    );
   };
 }
