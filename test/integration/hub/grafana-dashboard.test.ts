@@ -238,9 +238,9 @@ describe('Grafana dashboard over the real InfluxDB', () => {
     for (const urgency of ['normal', 'urgent'] as const) {
       const s = series.find((x) => x.tags?.urgency === urgency);
       const byWeek = new Map(s?.values.map((v) => [v[0] as number, v[1] as number]));
-      weeks.forEach((monday, w) =>
-        expect(byWeek.get(monday), `${urgency} week ${w}`).toBe(reportsPerWeek[w]?.[urgency]),
-      );
+      weeks.forEach((monday, w) => {
+        expect(byWeek.get(monday), `${urgency} week ${w}`).toBe(reportsPerWeek[w]?.[urgency]);
+      });
     }
   });
 });
