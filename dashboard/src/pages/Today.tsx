@@ -159,9 +159,8 @@ export function Today({ live }: { live: Live }) {
   }
 
   const roomName = (id: string) => policy?.rooms.find((r) => r.id === id)?.name ?? id;
-  const period = policy?.now.period
-    ? policy.timetable.periods.find((p) => p.id === policy.now.period)
-    : undefined;
+  // The hub sends the period in force itself (name and times), not its id.
+  const period = policy?.now.period ?? undefined;
   const activeExemption = (room: string) =>
     exemptions.find((e) => e.room === room && e.status === 'granted' && e.start <= clock && clock < e.end);
   const emergencyOn = policy?.now.emergency;

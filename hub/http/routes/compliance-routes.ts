@@ -64,6 +64,37 @@ export function complianceQuery(
   };
 }
 
+/**
+ * GET /api/compliance: the answer's `data`, declared here where it is built; the dashboard imports this type. A row
+ * is one InfluxDB row of compliance_<level> keyed by column: the fields the compliance recorder writes (lessonPoint,
+ * rollUpPoint) and the tags (room, device, period, term).
+ */
+export interface ComplianceResult {
+  level: ComplianceLevel;
+  from: string;
+  to: string;
+  columns: string[];
+  rows: ComplianceRow[];
+}
+export interface ComplianceRow {
+  time: number | string;
+  room: string;
+  device?: string;
+  period?: string;
+  term?: string;
+  date?: string;
+  lessons?: number;
+  scheduled_min?: number;
+  due_min?: number;
+  locked_closed_min?: number;
+  exempt_min?: number;
+  offline_min?: number;
+  breach_min?: number;
+  tamper_count?: number;
+  ratio?: number;
+  [column: string]: unknown;
+}
+
 export function complianceRoutes(deps: { store: MetricsStore; school: SchoolModel }): RouteModule {
   const { store, school } = deps;
   const tz = school.timetable.timezone;
@@ -83,9 +114,10 @@ export function complianceRoutes(deps: { store: MetricsStore; school: SchoolMode
     const series = await store.query(influxql);
     const columns = series[0]?.columns ?? [];
     const out = series.flatMap((s) =>
-      s.values.map((v) => Object.fromEntries(s.columns.map((c, i) => [c, v[i]]))),
+      s.values.map((v) => Object.fromEntries(s.columns.map((c, i) => [c, v[i]])) as ComplianceRow),
     );
-    return { level, from, to, columns, rows: out };
+    const result: ComplianceResult = { level, from, to, columns, rows: out };
+    return result;
   }
 
   return (app, kit) => {

@@ -8,9 +8,10 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { IsoDate, StringEnum } from '../../../schemas/common.js';
 import { checkSchema } from '../../../schemas/validate.js';
 import { HubError } from '../../errors.js';
+import type { IncidentSummary } from '../../event-bus.js';
 import { handOffCsv, handOffRecord, handOffText } from '../../incidents/hand-off.js';
 import type { IncidentService } from '../../incidents/incident-service.js';
-import { incidentStats } from '../../incidents/incident-stats.js';
+import { type IncidentStats, incidentStats } from '../../incidents/incident-stats.js';
 import { type Incident, summarise } from '../../incidents/incident-store.js';
 import {
   CATEGORIES,
@@ -60,6 +61,17 @@ export interface IncidentRouteDeps {
   timeZone: string;
 }
 
+/** GET /api/incidents: the answer's `data`, declared here where it is built; the dashboard imports this type. */
+export interface InboxView {
+  items: (IncidentSummary & { ageMs: number })[];
+  unacknowledged: number;
+  oldestUnacknowledgedAgeMs: number | null;
+}
+/** GET /api/incidents/stats?from=&to=: figures only. */
+export type IncidentStatsView = IncidentStats & { from: string; to: string };
+/** GET /api/incidents/:id: the incident with its chronology (`steps`, oldest first). */
+export type IncidentDetail = Incident & { ageMs: number };
+
 export function incidentRoutes(deps: IncidentRouteDeps): RouteModule {
   const { service } = deps;
   const store = service.store;
@@ -82,7 +94,7 @@ export function incidentRoutes(deps: IncidentRouteDeps): RouteModule {
         return kit.fail(reply, 400, 'E_VALIDATION', 'invalid query', ['limit: an integer from 1 to 1000']);
       const { roles } = kit.session(request);
       const now = kit.now();
-      const items: (ReturnType<typeof summarise> & { ageMs: number })[] = [];
+      const items: InboxView['items'] = [];
       let unacknowledged = 0;
       let oldestUnacknowledgedAt: number | null = null;
       // Newest first; the count covers every visible incident, not just the page.
@@ -99,14 +111,12 @@ export function incidentRoutes(deps: IncidentRouteDeps): RouteModule {
         if (items.length < limit && (status === 'all' || (status === 'open') === open))
           items.push({ ...summarise(incident), ageMs: now - incident.receivedAt });
       }
-      return {
-        status: 'ok',
-        data: {
-          items,
-          unacknowledged,
-          oldestUnacknowledgedAgeMs: oldestUnacknowledgedAt === null ? null : now - oldestUnacknowledgedAt,
-        },
+      const data: InboxView = {
+        items,
+        unacknowledged,
+        oldestUnacknowledgedAgeMs: oldestUnacknowledgedAt === null ? null : now - oldestUnacknowledgedAt,
       };
+      return { status: 'ok', data };
     });
 
     // R5: figures for the evidence pack, local dates inclusive; only incidents the caller may see (R6), no free text.
@@ -123,10 +133,12 @@ export function incidentRoutes(deps: IncidentRouteDeps): RouteModule {
         for await (const incident of store.all()) if (canSeeIncident(roles, incident)) visible.push(incident);
         const from = zonedTime(q.value.from, 0, deps.timeZone);
         const to = zonedTime(addDays(q.value.to, 1), 0, deps.timeZone);
-        return {
-          status: 'ok',
-          data: { from: q.value.from, to: q.value.to, ...incidentStats(visible, from, to) },
+        const data: IncidentStatsView = {
+          from: q.value.from,
+          to: q.value.to,
+          ...incidentStats(visible, from, to),
         };
+        return { status: 'ok', data };
       },
     );
 
@@ -134,7 +146,8 @@ export function incidentRoutes(deps: IncidentRouteDeps): RouteModule {
       const incident = await visible(request, (request.params as { id: string }).id);
       if (!incident) return kit.fail(reply, 404, 'E_NOT_FOUND', 'no such incident');
       // `steps` is the chronology, oldest first.
-      return { status: 'ok', data: { ...incident, ageMs: kit.now() - incident.receivedAt } };
+      const data: IncidentDetail = { ...incident, ageMs: kit.now() - incident.receivedAt };
+      return { status: 'ok', data };
     });
 
     const step = (

@@ -7,16 +7,19 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyReply } from 'fastify';
 import { IsoDate, Slug } from '../../../schemas/common.js';
 import type { SchoolModel } from '../../../schemas/config.js';
+import type { LockerMode } from '../../../schemas/messages.js';
 import { checkSchema } from '../../../schemas/validate.js';
 import type { EventBus } from '../../event-bus.js';
-import { dayStatus, PolicyError } from '../../policy/calendar.js';
+import { type DayStatus, dayStatus, PolicyError } from '../../policy/calendar.js';
 import {
   type Exemption,
+  type ExemptionStatus,
   type ExemptionStore,
   InvalidExemptionError,
   statusAt,
 } from '../../policy/exemptions.js';
 import type { PolicyDriver } from '../../policy/policy-driver.js';
+import type { Directive } from '../../policy/policy-engine.js';
 import { SCHOOL_SECTIONS, sectionVersion } from '../../school/school-settings.js';
 import { can } from '../../users/roles.js';
 import type { RouteKit, RouteModule } from '../http-server.js';
@@ -45,6 +48,24 @@ const ListQuery = Type.Object(
   { additionalProperties: false },
 );
 
+/** GET /api/policy: the answer's `data`, declared here where it is built; the dashboard imports this type. */
+export interface PolicyView {
+  site: string;
+  name: string;
+  timetable: SchoolModel['timetable'];
+  zones: SchoolModel['zones'];
+  rooms: SchoolModel['rooms'];
+  policy: SchoolModel['policy'];
+  /** Per section, what an editor sends back as If-Match: a save over someone else's newer change is refused. */
+  versions: Partial<Record<(typeof SCHOOL_SECTIONS)[number], string>>;
+  today: { date: string; status: DayStatus };
+  now: ReturnType<PolicyDriver['status']>;
+  devices: { id: string; room: string; lockerMode: LockerMode; directive: Directive }[];
+}
+
+/** GET /api/exemptions: the record plus its status now ('expired' derived). */
+export type ExemptionView = Omit<Exemption, 'status'> & { status: ExemptionStatus };
+
 export interface PolicyRouteDeps {
   school: SchoolModel;
   exemptions: ExemptionStore;
@@ -54,7 +75,7 @@ export interface PolicyRouteDeps {
 
 export function policyRoutes(deps: PolicyRouteDeps): RouteModule {
   const { school, exemptions, driver } = deps;
-  const view = (e: Exemption, now: number) => ({ ...e, status: statusAt(e, now) });
+  const view = (e: Exemption, now: number): ExemptionView => ({ ...e, status: statusAt(e, now) });
   // S6: every exemption change goes to the audit log.
   const audit = (actor: string, action: string, e: Exemption) =>
     deps.bus?.emit('audit.record', {
@@ -76,27 +97,25 @@ export function policyRoutes(deps: PolicyRouteDeps): RouteModule {
     app.get('/api/policy', { preHandler: kit.guard('policy:read') }, async () => {
       const now = kit.now();
       const status = driver.status(now);
-      return {
-        status: 'ok',
-        data: {
-          site: school.site,
-          name: school.name,
-          timetable: school.timetable,
-          zones: school.zones,
-          rooms: school.rooms,
-          policy: school.policy,
-          // What an editor sends back as If-Match, so a save over someone else's change is refused (409).
-          versions: Object.fromEntries(SCHOOL_SECTIONS.map((s) => [s, sectionVersion(school, s)])),
-          today: { date: status.date, status: dayStatus(school.timetable, status.date) },
-          now: status,
-          devices: (await driver.directives(now)).map(({ id, room, lockerMode, directive }) => ({
-            id,
-            room,
-            lockerMode,
-            directive,
-          })),
-        },
+      const data: PolicyView = {
+        site: school.site,
+        name: school.name,
+        timetable: school.timetable,
+        zones: school.zones,
+        rooms: school.rooms,
+        policy: school.policy,
+        // What an editor sends back as If-Match, so a save over someone else's change is refused (409).
+        versions: Object.fromEntries(SCHOOL_SECTIONS.map((s) => [s, sectionVersion(school, s)])),
+        today: { date: status.date, status: dayStatus(school.timetable, status.date) },
+        now: status,
+        devices: (await driver.directives(now)).map(({ id, room, lockerMode, directive }) => ({
+          id,
+          room,
+          lockerMode,
+          directive,
+        })),
       };
+      return { status: 'ok', data };
     });
 
     app.get(
