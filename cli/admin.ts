@@ -15,7 +15,6 @@
  */
 import { userInfo } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import { AuditLog } from '../hub/audit/audit-log.js';
 import { loadConfigFile } from '../hub/config-file.js';
 import { HubDb } from '../hub/db/hub-db.js';
@@ -27,18 +26,26 @@ import { EventBus } from '../hub/event-bus.js';
 import { LOCKER_MODES, type LockerMode } from '../schemas/messages.js';
 import { silentLogger } from '../shared/log.js';
 
-export const DEVICE_ACTIONS = ['list', 'add', 'approve', 'revoke', 'rotate', 'token'] as const;
+import { DEVICE_ACTIONS, type ParsedValues } from './commands.js';
 
-export async function runCerts(args: string[]): Promise<void> {
-  const { values } = parseArgs({
-    args,
-    options: {
-      dir: { type: 'string' },
-      'hub-host': { type: 'string' },
-      device: { type: 'string', multiple: true },
-      'school-name': { type: 'string' },
-    },
-  });
+interface CertsValues {
+  dir?: string;
+  'hub-host'?: string;
+  device?: string[];
+  'school-name'?: string;
+}
+
+interface DeviceAdminValues {
+  config?: string;
+  room?: string;
+  'locker-mode'?: string;
+  'max-uses'?: string;
+  'ttl-minutes'?: string;
+}
+
+/** Options as parsed and checked by `cli/commands.ts` (required ones are present). */
+export async function runCerts(parsed: ParsedValues): Promise<void> {
+  const values = parsed as CertsValues;
   if (!values.dir || !values['hub-host']) throw new Error('certs needs --dir <dir> --hub-host <name>');
   const files = await makeCertificates({
     dir: values.dir,
@@ -58,18 +65,12 @@ export async function runCerts(args: string[]): Promise<void> {
   );
 }
 
-export async function runDeviceAdmin(action: string, args: string[]): Promise<void> {
-  const { values, positionals } = parseArgs({
-    args,
-    allowPositionals: true,
-    options: {
-      config: { type: 'string' },
-      room: { type: 'string' },
-      'locker-mode': { type: 'string' },
-      'max-uses': { type: 'string' },
-      'ttl-minutes': { type: 'string' },
-    },
-  });
+export async function runDeviceAdmin(
+  action: string,
+  id: string | undefined,
+  parsed: ParsedValues,
+): Promise<void> {
+  const values = parsed as DeviceAdminValues;
   if (!values.config) throw new Error(`device ${action} needs --config <hub.json>`);
   const config = loadConfigFile(values.config, 'hub-config');
   const school = loadConfigFile(resolve(dirname(values.config), config.school), 'school-model');
@@ -86,7 +87,6 @@ export async function runDeviceAdmin(action: string, args: string[]): Promise<vo
     bus,
   });
   const who = `cli:${userInfo().username}`;
-  const id = positionals[0];
   const needId = () => {
     if (!id) throw new Error(`device ${action} needs a device id`);
     return id;

@@ -4,25 +4,35 @@
  * while it runs); progress is printed as each part is done.
  */
 import { dirname, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import { backup, readBackup, restore, type StagedBackup } from '../hub/backup/backup.js';
+import { type ParsedValues, parseCommandLine } from './commands.js';
 import { openStoppedHubDb, resolveDataDir } from './hub-data.js';
 
+interface BackupValues {
+  'data-dir'?: string;
+  config?: string;
+  out?: string;
+  from?: string;
+  database?: string;
+}
+
+/** `args` as typed after `phones-away backup|restore`. */
 export async function runBackup(
   command: 'backup' | 'restore',
   args: string[],
   out = console.log,
 ): Promise<void> {
-  const { values } = parseArgs({
-    args,
-    options: {
-      'data-dir': { type: 'string' },
-      config: { type: 'string' },
-      out: { type: 'string' },
-      from: { type: 'string' },
-      database: { type: 'string' },
-    },
-  });
+  const parsed = parseCommandLine([command, ...args]);
+  if (parsed.kind === 'help') return out(parsed.text);
+  return runBackupParsed(command, parsed.values, out);
+}
+
+export async function runBackupParsed(
+  command: 'backup' | 'restore',
+  parsed: ParsedValues,
+  out = console.log,
+): Promise<void> {
+  const values = parsed as BackupValues;
   const dataDir = await resolveDataDir(values);
   let database = values.database ?? 'phones-away';
   const configFiles: string[] = [];

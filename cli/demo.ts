@@ -126,7 +126,7 @@ export async function runDemo(options: DemoOptions): Promise<void> {
   );
   for (const line of staffLines) console.log(line);
   console.log(
-    'At the first sign-in the dashboard asks you to add it to an authenticator app (TOTP, S3): the secret is shown as text.',
+    'At the first sign-in the dashboard asks you to add it to an authenticator app (TOTP, S3): scan the QR code, or type the secret shown beside it.',
   );
   console.log(`MQTT broker: mqtt://127.0.0.1:${hub.mqttPort}   InfluxDB: ${hub.influxUrl}`);
   console.log('Press Ctrl+C to stop.');

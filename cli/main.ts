@@ -1,82 +1,63 @@
 #!/usr/bin/env node
-/** The `phones-away` command: one subcommand per program. */
-import { parseArgs } from 'node:util';
+/**
+ * The `phones-away` command: one subcommand per program. The command line is declared and parsed in
+ * `cli/commands.ts`; each program is imported only when it runs, so `--help` and usage errors are quick.
+ */
+import { type Parsed, parseCommandLine, UsageError } from './commands.js';
 
-const USAGE = `Usage: phones-away <command> [options]
-
-Commands:
-  hub --config <hub.json>          run the school hub (broker, policy, incident log, dashboard)
-  device --config <device.json>    run a classroom device program (locker, signage, report button)
-  demo [--data-dir <dir>] [--http-port <n>]
-                                   run everything on this machine with simulated classrooms
-  certs --dir <dir> --hub-host <name> [--device <id> ...]
-                                   make the school's CA, the hub's TLS certificate and device certificates
-  device list|add|approve|revoke|rotate|token --config <hub.json> [<id>] [--room <room>] ...
-                                   manage devices and enrolment tokens (hub stopped; else use the dashboard)
-  user add|passwd|role|disable|enable|reset-totp|list --data-dir <dir> [<username>] [--role <r1,r2>]
-                                   manage staff accounts (hub stopped; else use the dashboard)
-  audit verify --data-dir <dir> [--against <entries>:<hash>]
-                                   check the audit chain, against a fingerprint from an anchor email (hub stopped)
-  backup --data-dir <dir> --out <file.tar.gz> [--config <hub.json>]
-  restore --data-dir <dir> --from <file.tar.gz>
-                                   back up / restore hub database, configuration and InfluxDB (hub stopped)
-`;
-
-async function main(argv: string[]): Promise<void> {
-  const [command, ...rest] = argv;
-  // Everything these commands write (databases, keys, certificates, device secrets, backups) is for this user only.
-  process.umask(0o077);
-  // Admin subcommands parse their own options (see cli/admin.ts).
-  if (command === 'certs') return (await import('./admin.js')).runCerts(rest);
-  if (command === 'user') return (await import('./user.js')).runUser(rest);
-  if (command === 'audit') {
-    if (!(await (await import('./audit.js')).runAudit(rest))) process.exitCode = 1;
-    return;
-  }
-  if (command === 'backup' || command === 'restore')
-    return (await import('./backup.js')).runBackup(command, rest);
-  if (command === 'device' && rest[0] && !rest[0].startsWith('-')) {
-    return (await import('./admin.js')).runDeviceAdmin(rest[0], rest.slice(1));
-  }
-  const { values } = parseArgs({
-    args: rest,
-    options: {
-      config: { type: 'string' },
-      'data-dir': { type: 'string' },
-      'http-port': { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
-    },
-    allowPositionals: true,
-  });
-  if (!command || values.help || command === 'help') {
-    console.log(USAGE);
-    return;
-  }
+async function run(parsed: Extract<Parsed, { kind: 'run' }>): Promise<void> {
+  const { command, values, positionals } = parsed;
+  const str = (key: string) => values[key] as string | undefined;
   switch (command) {
-    case 'hub': {
-      if (!values.config) throw new Error('hub needs --config <hub.json>');
-      const { runHub } = await import('./run-hub.js');
-      return runHub(values.config);
-    }
+    case 'hub':
+      return (await import('./run-hub.js')).runHub(str('config') as string);
     case 'device': {
-      if (!values.config) throw new Error('device needs --config <device.json>');
-      const { runDevice } = await import('../firmware/main.js');
-      await runDevice(values.config);
+      const [action, id] = positionals;
+      if (action) return (await import('./admin.js')).runDeviceAdmin(action, id, values);
+      await (await import('../firmware/main.js')).runDevice(str('config') as string);
       return;
     }
     case 'demo': {
-      const { runDemo } = await import('./demo.js');
-      return runDemo({
-        dataDir: values['data-dir'] ?? '.data/demo',
-        httpPort: values['http-port'] ? Number(values['http-port']) : 0,
+      const port = str('http-port');
+      if (port !== undefined && !/^\d+$/.test(port))
+        throw new UsageError(`--http-port must be a port number, not '${port}'`, 'demo');
+      return (await import('./demo.js')).runDemo({
+        dataDir: str('data-dir') ?? '.data/demo',
+        httpPort: port ? Number(port) : 0,
       });
     }
+    case 'certs':
+      return (await import('./admin.js')).runCerts(values);
+    case 'user':
+      return (await import('./user.js')).runUserParsed(values, positionals);
+    case 'audit':
+      if (!(await (await import('./audit.js')).runAuditParsed(values))) process.exitCode = 1;
+      return;
+    case 'backup':
+    case 'restore':
+      return (await import('./backup.js')).runBackupParsed(command, values);
     default:
-      throw new Error(`unknown command '${command}'\n\n${USAGE}`);
+      throw new Error(`no program for '${command}'`);
   }
 }
 
+async function main(argv: string[]): Promise<void> {
+  // Everything these commands write (databases, keys, certificates, device secrets, backups) is for this user only.
+  process.umask(0o077);
+  const parsed = parseCommandLine(argv);
+  if (parsed.kind === 'help') {
+    console.log(parsed.text);
+    return;
+  }
+  await run(parsed);
+}
+
 main(process.argv.slice(2)).catch((error: Error) => {
+  if (error instanceof UsageError) {
+    const help = error.command ? `phones-away ${error.command} --help` : 'phones-away --help';
+    console.error(`phones-away: ${error.message}\nRun '${help}' for usage.`);
+    process.exit(2);
+  }
   console.error(`phones-away: ${error.message}`);
   process.exit(1);
 });

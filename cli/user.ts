@@ -6,22 +6,15 @@
 import { readFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { createInterface } from 'node:readline';
-import { parseArgs } from 'node:util';
 import { AuditLog } from '../hub/audit/audit-log.js';
 import { generateSecret } from '../hub/devices/password-hash.js';
 import { STAFF_ROLES, type StaffRole } from '../hub/users/roles.js';
 import { UserStore } from '../hub/users/user-store.js';
 import { silentLogger } from '../shared/log.js';
+import { COMMANDS, commandUsage, type ParsedValues, parseCommandLine } from './commands.js';
 import { openStoppedHubDb, resolveDataDir } from './hub-data.js';
 
-export const USER_USAGE = `Usage: phones-away user <action> --data-dir <dir> [options]
-  add <username> --role <r1,r2> [--password-file <f>]
-  passwd <username> [--password-file <f>]
-  role <username> --role <r1,r2>
-  disable <username> | enable <username> | reset-totp <username>
-  list
-Roles: ${STAFF_ROLES.join(', ')}. Coordinator, DSL, head, admin and governor enrol TOTP at first sign-in.
-Run with the hub stopped; while it runs, use the dashboard (Accounts).`;
+export const USER_USAGE = commandUsage(COMMANDS.find((c) => c.name === 'user') as (typeof COMMANDS)[number]);
 
 async function readPassword(file: string | undefined): Promise<{ password: string; generated: boolean }> {
   if (file) return { password: readFileSync(file, 'utf8').replace(/\r?\n$/, ''), generated: false };
@@ -44,23 +37,28 @@ function parseRoles(text: string | undefined): StaffRole[] {
   return roles as StaffRole[];
 }
 
+interface UserValues {
+  'data-dir'?: string;
+  config?: string;
+  role?: string;
+  'password-file'?: string;
+}
+
+/** `args` as typed after `phones-away user`. */
 export async function runUser(args: string[], out: (line: string) => void = console.log): Promise<void> {
-  const { values, positionals } = parseArgs({
-    args,
-    options: {
-      'data-dir': { type: 'string' },
-      config: { type: 'string' },
-      role: { type: 'string' },
-      'password-file': { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
-    },
-    allowPositionals: true,
-  });
+  const parsed = parseCommandLine(['user', ...args]);
+  if (parsed.kind === 'help') return out(parsed.text);
+  return runUserParsed(parsed.values, parsed.positionals, out);
+}
+
+export async function runUserParsed(
+  parsed: ParsedValues,
+  positionals: string[],
+  out: (line: string) => void = console.log,
+): Promise<void> {
+  const values = parsed as UserValues;
   const [action, username] = positionals;
-  if (!action || values.help) {
-    out(USER_USAGE);
-    return;
-  }
+  if (!action) throw new Error(`user needs an action\n\n${USER_USAGE}`);
   if (action !== 'list' && !username) throw new Error(`user ${action} needs a username\n\n${USER_USAGE}`);
   const dataDir = await resolveDataDir(values);
   const db = await openStoppedHubDb(dataDir, `phones-away user ${action}`);

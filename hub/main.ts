@@ -459,6 +459,7 @@ export async function startHub(options: HubOptions): Promise<Hub> {
       ...(config.http.tls ? { tls: config.http.tls } : {}),
       limits: limits.http,
       dashboardDir: options.dashboardDir ?? join(packageRoot, 'dashboard', 'dist'),
+      version: packageVersion(),
       users,
       login,
       incidents,

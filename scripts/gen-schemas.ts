@@ -1,6 +1,10 @@
-/** Writes schemas/json/<name>.schema.json from the TypeBox sources; --check fails when they are stale. */
+/**
+ * Writes schemas/json/<name>.schema.json from the TypeBox sources, and schemas/asyncapi.json (the MQTT topic tree as
+ * AsyncAPI 3) from the same schemas and schemas/topics.ts; --check fails when any of them is stale.
+ */
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { asyncApiDocument } from '../schemas/asyncapi.js';
 import { allSchemas } from '../schemas/validate.js';
 
 const dir = join(import.meta.dirname, '..', 'schemas', 'json');
@@ -21,8 +25,26 @@ for (const [name, schema] of Object.entries(allSchemas)) {
   else writeFileSync(join(dir, file), text);
 }
 for (const file of readdirSync(dir)) if (!expected.has(file)) stale.push(`${file} (no longer generated)`);
+
+const asyncApiFile = join(dir, '..', 'asyncapi.json');
+const { version } = JSON.parse(readFileSync(join(dir, '..', '..', 'package.json'), 'utf8')) as {
+  version: string;
+};
+const asyncApiText = `${JSON.stringify(asyncApiDocument(version), null, 2)}\n`;
+let asyncApiCurrent = '';
+try {
+  asyncApiCurrent = readFileSync(asyncApiFile, 'utf8');
+} catch {}
+if (asyncApiCurrent !== asyncApiText) {
+  if (checkOnly) stale.push('../asyncapi.json');
+  else writeFileSync(asyncApiFile, asyncApiText);
+}
 if (checkOnly && stale.length > 0) {
   console.error(`schemas/json is stale; run npm run gen:schemas:\n  ${stale.join('\n  ')}`);
   process.exit(1);
 }
-console.log(checkOnly ? 'schemas/json is fresh' : `wrote ${expected.size} schemas to schemas/json`);
+console.log(
+  checkOnly
+    ? 'schemas/json and schemas/asyncapi.json are fresh'
+    : `wrote ${expected.size} schemas to schemas/json, and schemas/asyncapi.json`,
+);

@@ -46,8 +46,8 @@ function Forbidden() {
     <section aria-labelledby="forbidden-heading">
       <h2 id="forbidden-heading">Not available for your role</h2>
       <p data-testid="forbidden">
-        Your account does not have access to this page (S5: each role sees only what it needs). Ask the
-        school's administrator if you think it should.
+        Your account does not have access to this page: each role sees only what it needs. Ask the school's
+        administrator if you think it should.
       </p>
     </section>
   );
@@ -198,8 +198,7 @@ function App() {
           intro={
             <p class="lock-note">
               <Icon name="locked" /> Locked after {Math.max(1, Math.round(idleLimit / 60_000))} minutes
-              without use, to keep safeguarding information private (S2). Sign in again to carry on where you
-              were.
+              without use, to keep safeguarding information private. Sign in again to carry on where you were.
             </p>
           }
         />

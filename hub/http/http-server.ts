@@ -22,8 +22,23 @@ import { gateConnections } from '../net/connection-gate.js';
 import type { LoginClient, LoginFlow } from '../users/login-flow.js';
 import { can, type Permission } from '../users/roles.js';
 import { UserError, type UserStore } from '../users/user-store.js';
+import { openApiDocument, type RouteDoc } from './openapi.js';
 import { IDLE_LIMIT_MS, type Session, SessionStore } from './sessions.js';
 import { loadStaticFiles } from './static-files.js';
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    // TypeBox schemas, typed loosely here: their deep types inside fastify's route generics overwhelm tsc.
+    /** The request body's schema: what kit.body validates, and what /api/openapi.json publishes. */
+    body?: object;
+    /** The query string's schema, likewise. */
+    query?: object;
+    /** The answer's content type when it is not the JSON envelope. */
+    produces?: string;
+    /** A route that checks the session itself rather than through a guard. */
+    signedIn?: boolean;
+  }
+}
 
 const COOKIE = 'pa_session';
 /** The remembered-browser token (device cookie): only sign-in and password confirmation read it. */
@@ -33,6 +48,8 @@ export interface HttpDeps {
   host: string;
   port: number;
   dashboardDir: string;
+  /** The hub's version, published in /api/openapi.json. */
+  version?: string;
   users: UserStore;
   /** S1, S3: the sign-in steps and their limits. */
   login: LoginFlow;
@@ -195,13 +212,18 @@ export async function startHttp(deps: HttpDeps): Promise<RunningHttp> {
   }
 
   function body<T extends TSchema>(name: string, schema: T, request: FastifyRequest): Static<T> | string[] {
+    // The route's declared schema is the one published in the API document; validating against another is a bug.
+    if (request.routeOptions.config.body !== schema)
+      throw new Error(
+        `${request.method} ${request.routeOptions.url}: body schema '${name}' is not the route's config.body`,
+      );
     const result = checkSchema(name, schema, request.body);
     return result.ok ? result.value : result.error.problems;
   }
 
   /** Session guard: GETs need a live session; writes also need the session's CSRF token in a header. */
   function guard(permission?: Permission) {
-    return async (request: FastifyRequest, reply: FastifyReply) => {
+    const check = async (request: FastifyRequest, reply: FastifyReply) => {
       const session = sessions.touch(readCookie(request, COOKIE), now());
       if (!session) return fail(reply, 401, 'E_SESSION', 'not signed in, or locked after 10 minutes idle');
       if (request.method !== 'GET' && request.headers['x-csrf-token'] !== session.csrf) {
@@ -212,7 +234,33 @@ export async function startHttp(deps: HttpDeps): Promise<RunningHttp> {
       }
       (request as FastifyRequest & { session: Session }).session = session;
     };
+    // Read back by the API document: who may call each route.
+    return Object.assign(check, { permission: permission ?? null });
   }
+
+  // Every route as it is registered, for /api/openapi.json: nothing can be served and left undocumented.
+  const documented: RouteDoc[] = [];
+  app.addHook('onRoute', (route) => {
+    const handlers = [route.preHandler ?? []].flat() as { permission?: Permission | null }[];
+    const guarded = handlers.find((h) => h.permission !== undefined);
+    const config = (route.config ?? {}) as NonNullable<(typeof route)['config']>;
+    for (const method of [route.method].flat()) {
+      documented.push({
+        method,
+        url: route.url,
+        signedIn: guarded !== undefined || config.signedIn === true,
+        ...(guarded ? { permission: guarded.permission } : {}),
+        ...(config.body ? { body: config.body as TSchema } : {}),
+        ...(config.query ? { query: config.query as TSchema } : {}),
+        ...(config.produces ? { produces: config.produces } : {}),
+      });
+    }
+  });
+  let apiDocument: ReturnType<typeof openApiDocument> | undefined;
+  app.get('/api/openapi.json', async () => {
+    apiDocument ??= openApiDocument(documented, { version: deps.version ?? '0.0.0' });
+    return apiDocument;
+  });
 
   /** The browser forgets the session cookie (sign-out, own password changed). */
   const clearSessionCookie = (reply: FastifyReply) =>
@@ -278,14 +326,14 @@ export async function startHttp(deps: HttpDeps): Promise<RunningHttp> {
     }
   }
 
-  app.post('/api/login', async (request, reply) => {
+  app.post('/api/login', { config: { body: LoginBody } }, async (request, reply) => {
     const input = body('login', LoginBody, request);
     if (Array.isArray(input)) return fail(reply, 400, 'E_VALIDATION', 'invalid login', input);
     const outcome = await login.password(input.username, input.password, clientOf(request));
     return answerLogin(request, reply, outcome, input.username);
   });
 
-  app.post('/api/login/totp', async (request, reply) => {
+  app.post('/api/login/totp', { config: { body: TotpBody } }, async (request, reply) => {
     const input = body('login-totp', TotpBody, request);
     if (Array.isArray(input)) return fail(reply, 400, 'E_VALIDATION', 'invalid code', input);
     const outcome = await login.totp(input.loginToken, input.code, clientOf(request));
@@ -293,7 +341,7 @@ export async function startHttp(deps: HttpDeps): Promise<RunningHttp> {
   });
 
   /** The new password a reset asked for, before the session opens. */
-  app.post('/api/login/password', async (request, reply) => {
+  app.post('/api/login/password', { config: { body: NewPasswordBody } }, async (request, reply) => {
     const input = body('login-password', NewPasswordBody, request);
     if (Array.isArray(input)) return fail(reply, 400, 'E_VALIDATION', 'invalid new password', input);
     const outcome = await login.newPassword(input.loginToken, input.password, clientOf(request));
@@ -311,31 +359,41 @@ export async function startHttp(deps: HttpDeps): Promise<RunningHttp> {
    * must pass the password policy. Audited by the store; every session of the account ends, this one too, so the
    * new password is used at once wherever the account was open.
    */
-  app.post('/api/session/password', { preHandler: guard() }, async (request, reply) => {
-    const input = body('password-change', PasswordChangeBody, request);
-    if (Array.isArray(input)) return fail(reply, 400, 'E_VALIDATION', 'invalid password change', input);
-    const { username } = sessionOf(request);
-    const confirmed = await login.confirm(username, input.current, clientOf(request));
-    if (confirmed.kind === 'refused') {
-      log.warn({ username, code: confirmed.code }, 'password change refused');
-      if (confirmed.retryAfterS) reply.header('retry-after', String(confirmed.retryAfterS));
-      return fail(
-        reply,
-        confirmed.status === 401 ? 403 : confirmed.status,
-        confirmed.code,
-        confirmed.message,
-      );
-    }
-    try {
-      await deps.users.setPassword(username, input.password, now(), `user:${username}`);
-    } catch (error) {
-      if (!(error instanceof UserError)) throw error;
-      return fail(reply, 400, error.code, error.message, error.problems.length ? error.problems : undefined);
-    }
-    deps.bus.emit('account.changed', { username });
-    clearSessionCookie(reply);
-    return { status: 'ok', data: { signedOut: true } };
-  });
+  app.post(
+    '/api/session/password',
+    { preHandler: guard(), config: { body: PasswordChangeBody } },
+    async (request, reply) => {
+      const input = body('password-change', PasswordChangeBody, request);
+      if (Array.isArray(input)) return fail(reply, 400, 'E_VALIDATION', 'invalid password change', input);
+      const { username } = sessionOf(request);
+      const confirmed = await login.confirm(username, input.current, clientOf(request));
+      if (confirmed.kind === 'refused') {
+        log.warn({ username, code: confirmed.code }, 'password change refused');
+        if (confirmed.retryAfterS) reply.header('retry-after', String(confirmed.retryAfterS));
+        return fail(
+          reply,
+          confirmed.status === 401 ? 403 : confirmed.status,
+          confirmed.code,
+          confirmed.message,
+        );
+      }
+      try {
+        await deps.users.setPassword(username, input.password, now(), `user:${username}`);
+      } catch (error) {
+        if (!(error instanceof UserError)) throw error;
+        return fail(
+          reply,
+          400,
+          error.code,
+          error.message,
+          error.problems.length ? error.problems : undefined,
+        );
+      }
+      deps.bus.emit('account.changed', { username });
+      clearSessionCookie(reply);
+      return { status: 'ok', data: { signedOut: true } };
+    },
+  );
 
   app.get('/api/session', { preHandler: guard() }, async (request) => {
     const { username, roles, csrf } = (request as FastifyRequest & { session: Session }).session;
@@ -365,74 +423,78 @@ export async function startHttp(deps: HttpDeps): Promise<RunningHttp> {
    * `GET /api/incidents` would list it), and the stream ends the moment the session does: sign-out, an account change
    * (which ends the account's sessions) or the idle limit.
    */
-  app.get('/api/stream', async (request, reply) => {
-    const token = readCookie(request, COOKIE);
-    const session = sessions.peek(token, now());
-    if (!token || !session) return fail(reply, 401, 'E_SESSION', 'not signed in');
-    const { roles } = session;
-    reply.hijack();
-    const res = reply.raw;
-    res.writeHead(200, {
-      'content-type': 'text/event-stream',
-      'cache-control': 'no-cache, no-transform',
-      connection: 'keep-alive',
-      'x-accel-buffering': 'no',
-    });
-    const send = (event: string, data: unknown): void => {
-      res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
-    };
-    const incidentEvent = ({
-      incident,
-      step,
-    }: {
-      incident: IncidentSummary;
-      step?: { routeTo?: string };
-    }) => {
-      const access = incidentAccess(roles, incident);
-      if (access === 'full') send('incident', incident);
-      else if (access === 'exists') send('incident', restrictedView(incident));
-      // Routed away to the governors: this reader saw it a moment ago (as waiting, or in full) and GET no longer lists it.
-      else if (
-        step?.routeTo === 'governor' &&
-        incidentAccess(roles, { ...incident, routeTo: 'coordinator' }) !== 'none'
-      )
-        send('incident-removed', { id: incident.id });
-    };
-    send('hello', { at: now() });
-    const unsubscribers = [
-      ...(can(roles, 'rooms:read') ? [deps.grid.onChange((view) => send('device', view))] : []),
-      ...(can(roles, 'incidents:read')
-        ? [deps.bus.on('incident.created', incidentEvent), deps.bus.on('incident.updated', incidentEvent)]
-        : []),
-    ];
-    let idleTimer: NodeJS.Timeout | undefined;
-    let ended = false;
-    const close = (locked: boolean) => {
-      if (ended) return;
-      ended = true;
-      clearTimeout(idleTimer);
-      clearInterval(keepalive);
-      offEnd();
-      for (const off of unsubscribers) off();
-      if (locked && !res.writableEnded) {
-        send('locked', {});
-        res.end();
-      }
-    };
-    const offEnd = sessions.onEnd(token, () => close(true));
-    // The idle limit falls due at a known moment: check then, not on the next keepalive (S2).
-    const armIdle = () => {
-      const live = sessions.peek(token, now());
-      if (!live) return close(true);
-      idleTimer = setTimeout(armIdle, Math.max(50, live.lastActive + idleLimitMs - now() + 1));
-    };
-    const keepalive = setInterval(() => {
-      if (!sessions.peek(token, now())) close(true);
-      else res.write(': keepalive\n\n');
-    }, 15_000);
-    armIdle();
-    request.raw.on('close', () => close(false));
-  });
+  app.get(
+    '/api/stream',
+    { config: { signedIn: true, produces: 'text/event-stream' } },
+    async (request, reply) => {
+      const token = readCookie(request, COOKIE);
+      const session = sessions.peek(token, now());
+      if (!token || !session) return fail(reply, 401, 'E_SESSION', 'not signed in');
+      const { roles } = session;
+      reply.hijack();
+      const res = reply.raw;
+      res.writeHead(200, {
+        'content-type': 'text/event-stream',
+        'cache-control': 'no-cache, no-transform',
+        connection: 'keep-alive',
+        'x-accel-buffering': 'no',
+      });
+      const send = (event: string, data: unknown): void => {
+        res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+      };
+      const incidentEvent = ({
+        incident,
+        step,
+      }: {
+        incident: IncidentSummary;
+        step?: { routeTo?: string };
+      }) => {
+        const access = incidentAccess(roles, incident);
+        if (access === 'full') send('incident', incident);
+        else if (access === 'exists') send('incident', restrictedView(incident));
+        // Routed away to the governors: this reader saw it a moment ago (as waiting, or in full) and GET no longer lists it.
+        else if (
+          step?.routeTo === 'governor' &&
+          incidentAccess(roles, { ...incident, routeTo: 'coordinator' }) !== 'none'
+        )
+          send('incident-removed', { id: incident.id });
+      };
+      send('hello', { at: now() });
+      const unsubscribers = [
+        ...(can(roles, 'rooms:read') ? [deps.grid.onChange((view) => send('device', view))] : []),
+        ...(can(roles, 'incidents:read')
+          ? [deps.bus.on('incident.created', incidentEvent), deps.bus.on('incident.updated', incidentEvent)]
+          : []),
+      ];
+      let idleTimer: NodeJS.Timeout | undefined;
+      let ended = false;
+      const close = (locked: boolean) => {
+        if (ended) return;
+        ended = true;
+        clearTimeout(idleTimer);
+        clearInterval(keepalive);
+        offEnd();
+        for (const off of unsubscribers) off();
+        if (locked && !res.writableEnded) {
+          send('locked', {});
+          res.end();
+        }
+      };
+      const offEnd = sessions.onEnd(token, () => close(true));
+      // The idle limit falls due at a known moment: check then, not on the next keepalive (S2).
+      const armIdle = () => {
+        const live = sessions.peek(token, now());
+        if (!live) return close(true);
+        idleTimer = setTimeout(armIdle, Math.max(50, live.lastActive + idleLimitMs - now() + 1));
+      };
+      const keepalive = setInterval(() => {
+        if (!sessions.peek(token, now())) close(true);
+        else res.write(': keepalive\n\n');
+      }, 15_000);
+      armIdle();
+      request.raw.on('close', () => close(false));
+    },
+  );
 
   app.setNotFoundHandler(async (request, reply) => {
     if (request.url.startsWith('/api/')) return fail(reply, 404, 'E_NOT_FOUND', 'no such endpoint');

@@ -77,8 +77,8 @@ export function handOffRecord(incident: Incident, timeZone: string): HandOffReco
   const closed = [...incident.steps].reverse().find((s) => s.action === 'closed');
   const description =
     incident.kind === 'report'
-      ? `Anonymous ${incident.urgency === 'urgent' ? 'urgent ' : ''}report from the report button in ${incident.room} (R1). No pupil is identified by the system.`
-      : `Tamper alert from the locker in ${incident.room}${incident.tamperReason ? `: ${incident.tamperReason}` : ''} (R7).`;
+      ? `Anonymous ${incident.urgency === 'urgent' ? 'urgent ' : ''}report from the report button in ${incident.room}. No pupil is identified by the system.`
+      : `Tamper alert from the locker in ${incident.room}${incident.tamperReason ? `: ${incident.tamperReason}` : ''}.`;
   return {
     reference: incident.ref,
     kind: incident.kind,

@@ -12,12 +12,20 @@ import { type EmulatedSession, startEmulatedBoard } from '../../firmware/board/e
 import { DEFAULT_UNO_PINS } from '../../firmware/board/pin-map.js';
 import { type RunningDevice, startDevice } from '../../firmware/device.js';
 import { silentLogger } from '../../hub/log.js';
+import { STAFF_ROLES } from '../../hub/users/roles.js';
 import { generateTotpSecret } from '../../hub/users/totp.js';
 import { topics } from '../../schemas/topics.js';
 import { launchBrowser, screenshot } from '../support/browser.js';
-import { axeViolations, describeViolations, ensureDashboardBuilt, signIn } from '../support/dashboard.js';
+import {
+  axeViolations,
+  describeViolations,
+  ensureDashboardBuilt,
+  ruleIdsShown,
+  signIn,
+} from '../support/dashboard.js';
 import { deviceConfig } from '../support/device-fixture.js';
 import { type HubFixture, repoRoot, startTestHub, waitFor } from '../support/hub-fixture.js';
+import { decodeQrElement } from '../support/qr.js';
 
 const address = { site: 'demo-school', room: 'room-1', device: 'room-1-locker' };
 const secret = 'e2e-device-secret-0123456789';
@@ -137,10 +145,31 @@ describe('dashboard: a new user’s path and the guards around it', () => {
     await fixture?.dispose();
   });
 
-  it('S1, S3: the first-run admin enrols a second factor shown as text, then signs in with a TOTP code', async () => {
+  it('S1, S3: the first-run admin enrols a second factor shown as a QR code and as text, then signs in with a TOTP code', async () => {
     const admin = fixture.hub.firstRunAdmin!;
     await page.goto(fixture.hub.httpUrl);
     await expectAccessible(page, 'login');
+    // The enrolment step: the QR code, read from its pixels, is the otpauth:// link the page also gives as text.
+    await page.getByLabel('Username').fill(admin.username);
+    await page.getByLabel('Password').fill(admin.password);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    const qr = page.getByRole('img', { name: 'QR code for your authenticator app' });
+    await qr.waitFor();
+    const shownSecret = (await page.getByTestId('totp-secret').textContent())?.trim() ?? '';
+    const shownUri = (await page.locator('.enrol .uri').textContent())?.trim() ?? '';
+    const decoded = await decodeQrElement(browser, qr);
+    expect(decoded).toBe(shownUri);
+    expect(decoded).toMatch(/^otpauth:\/\/totp\/phones-away%3Aadmin\?/);
+    expect(new URL(decoded ?? '').searchParams.get('secret')).toBe(shownSecret);
+    await screenshot(page, 'dashboard-totp-enrol');
+    await expectAccessible(page, 'totp-enrol');
+    // A phone camera is not the only reader: nothing here fetched anything from outside the hub.
+    const hubOrigin = new URL(fixture.hub.httpUrl).origin;
+    expect(
+      await page.evaluate(() =>
+        performance.getEntriesByType('resource').map((e) => (e as PerformanceResourceTiming).name),
+      ),
+    ).toSatisfy((names: string[]) => names.every((n) => n.startsWith(hubOrigin)));
     const enrolled = await signIn(page, fixture.hub.httpUrl, admin);
     expect(enrolled).toMatch(/^[A-Z2-7]{32}$/);
     expect((await fixture.hub.users.list()).find((u) => u.username === 'admin')?.totpEnrolled).toBe(true);
@@ -194,7 +223,7 @@ describe('dashboard: a new user’s path and the guards around it', () => {
 
     // Server-side validation shown beside the field: whitespace is not an outcome.
     await page.getByLabel('Outcome').fill('   ');
-    await page.getByLabel('Safeguarding category (R4)').selectOption('online-safety');
+    await page.getByLabel('Safeguarding category').selectOption('online-safety');
     await page.getByRole('button', { name: 'Close incident' }).click();
     await page.locator('#outcome-error').getByText('must not be empty').waitFor();
     await expect(page.getByLabel('Outcome').getAttribute('aria-invalid')).resolves.toBe('true');
@@ -358,5 +387,54 @@ describe('dashboard: a new user’s path and the guards around it', () => {
     expect(answer.status).toBe(403);
     expect(answer.body.error.code).toBe('E_CSRF');
     expect((await fixture.hub.incidents.get(open!.id))?.status).toBe(open!.status);
+  });
+  it('staff read plain words: no rule id (P1, S3, D1 …) on any page, for every role', async () => {
+    const today = new Date().toISOString().slice(0, 10);
+    const paths = [
+      'today',
+      'reports',
+      `reports/${ref}`,
+      'compliance',
+      `evidence?from=2026-01-01&to=${today}`,
+      'devices',
+      ...['timetable', 'rooms', 'policy', 'exemptions', 'accounts', 'audit'].map((t) => `settings/${t}`),
+      'account',
+      'no-such-page',
+    ];
+    const found: string[] = [];
+    const scan = async (p: Page, where: string) => {
+      // A page has settled when its heading is up and nothing in it is still loading.
+      await p.locator('main h1, main h2, form h1, form h2').first().waitFor();
+      await p.waitForFunction(() => !/Loading…/.test(document.body.textContent ?? ''));
+      for (const hit of await ruleIdsShown(p)) found.push(`${where}: ${hit}`);
+    };
+    const loginPage = await browser.newPage();
+    await loginPage.goto(fixture.hub.httpUrl);
+    await loginPage.getByLabel('Username').waitFor();
+    for (const hit of await ruleIdsShown(loginPage)) found.push(`sign-in: ${hit}`);
+    await loginPage.close();
+
+    for (const role of STAFF_ROLES) {
+      let p = page; // the admin is signed in already
+      let context: BrowserContext | undefined;
+      if (role !== 'admin') {
+        const user = {
+          username: `plain-${role}`,
+          password: `${role}-plain-words-pass-8317`,
+          totpSecret: generateTotpSecret(),
+        };
+        await fixture.hub.users.add(user.username, user.password, [role], Date.now());
+        await fixture.hub.users.enrolTotp(user.username, user.totpSecret, -1);
+        context = await browser.newContext({ viewport: { width: 1024, height: 768 } });
+        p = await context.newPage();
+        await signIn(p, fixture.hub.httpUrl, user);
+      }
+      for (const path of paths) {
+        await p.goto(`${fixture.hub.httpUrl}/#/${path}`);
+        await scan(p, `${role} #/${path}`);
+      }
+      await context?.close();
+    }
+    expect(found).toEqual([]);
   });
 });

@@ -115,3 +115,30 @@ export const describeViolations = (violations: AxeViolation[]) =>
           .join(', ')}`,
     )
     .join('\n');
+
+/** A policy rule id as the docs write them (P1, R3, S5, D1 …): for code, tests and docs, never for staff to read. */
+export const RULE_ID = /\b[PRSD]\d\b/g;
+
+/**
+ * Every rule id a person could read on the page: its whole text (hidden parts too: screen readers read them), its
+ * title, and the names screen readers announce (aria-label, title, alt, placeholder). Empty when the page speaks
+ * plain words.
+ */
+export async function ruleIdsShown(page: Page): Promise<string[]> {
+  const texts = await page.evaluate(() => {
+    const out = [document.title, document.body.textContent ?? ''];
+    for (const el of Array.from(document.querySelectorAll('[aria-label], [title], [alt], [placeholder]'))) {
+      for (const name of ['aria-label', 'title', 'alt', 'placeholder']) {
+        const value = el.getAttribute(name);
+        if (value) out.push(value);
+      }
+    }
+    return out;
+  });
+  return texts.flatMap((text) =>
+    [...text.matchAll(RULE_ID)].map((m) => {
+      const at = m.index ?? 0;
+      return `"${m[0]}" in …${text.slice(Math.max(0, at - 40), at + 10).replace(/\s+/g, ' ')}…`;
+    }),
+  );
+}

@@ -48,13 +48,11 @@ export function ConfiscationRegister({ live, roomName }: { live: Live; roomName:
 
   return (
     <section aria-labelledby="conf-heading" data-testid="confiscations">
-      <h2 id="conf-heading">Confiscated phones (P7)</h2>
+      <h2 id="conf-heading">Confiscated phones</h2>
       <Notice error={error} ok={ok} />
       {write && lockers.length > 0 && (
         <form class="inline-form" onSubmit={submit} noValidate>
-          <p class="hint">
-            Record the locker, the slot and what happened. Never name or describe the pupil (D1).
-          </p>
+          <p class="hint">Record the locker, the slot and what happened. Never name or describe the pupil.</p>
           <Select
             id="conf-device"
             label="Locker"

@@ -1,14 +1,15 @@
 /**
  * Sign-in (S1, S3): username and password, then a six-digit code for roles that see incidents or change policy, then
- * a new password when a reset asked for one. A first sign-in of such a role enrols: the secret is shown as text to
- * type into an authenticator app (no QR image: nothing leaves the hub for a QR service, and a typed secret works on
- * every app). Each step renders a fresh form (keyed by step), so nothing typed at one step is left in the page's
- * inputs at the next: the password never shows up in the code field.
+ * a new password when a reset asked for one. A first sign-in of such a role enrols: a QR code of the `otpauth://` link
+ * to scan with an authenticator app, drawn in the browser (nothing leaves the hub for a QR service), and the secret as
+ * text for apps or people that type it. Each step renders a fresh form (keyed by step), so nothing typed at one step
+ * is left in the page's inputs at the next: the password never shows up in the code field.
  */
 import type { ComponentChildren } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { api, errorText, fieldErrors, type LoginStep, type SessionInfo } from '../api.js';
 import { Input } from './Field.js';
+import { QrCode } from './QrCode.js';
 
 type Step =
   | { kind: 'password' }
@@ -137,9 +138,10 @@ export function Login({
               <section aria-labelledby="enrol-heading" class="enrol">
                 <h3 id="enrol-heading">Set up your second factor</h3>
                 <p>
-                  Your role needs a code from an authenticator app (S3). Add an account in the app with this
-                  secret key, then enter the six-digit code it shows.
+                  Your role needs a code from an authenticator app. Scan this code with the app, or type the
+                  secret key below into it, then enter the six-digit code it shows.
                 </p>
+                <QrCode text={step.otpauthUri} label="QR code for your authenticator app" />
                 <p>
                   Secret key:{' '}
                   <code class="secret" data-testid="totp-secret">

@@ -76,7 +76,7 @@ export function Compliance(_: { live: Live }) {
       <h1 id="compliance-heading">Compliance</h1>
       <p>
         The share of each lesson's due time that the room's locker was locked and closed (exempt time is not
-        due; P6).
+        due).
       </p>
       <form class="filters" onSubmit={submit} aria-label="Filters">
         <Select
@@ -105,10 +105,7 @@ export function Compliance(_: { live: Live }) {
         <a href={`/api/compliance.csv?${query}`} download>
           Download CSV
         </a>{' '}
-        ·{' '}
-        <a href={`#/evidence?from=${filters.from}&to=${filters.to}`}>
-          Governor and Ofsted evidence pack (R5)
-        </a>
+        · <a href={`#/evidence?from=${filters.from}&to=${filters.to}`}>Governor and Ofsted evidence pack</a>
       </p>
       {result && chart && (
         <>

@@ -97,11 +97,7 @@ export function Devices({ live }: { live: Live }) {
                 label="Locker mode"
                 options={LOCKER_MODES.map((m) => [
                   m,
-                  m === 'day-storage'
-                    ? 'Day storage (office)'
-                    : m === 'lesson'
-                      ? 'Lesson (classroom)'
-                      : 'Open',
+                  m === 'day-storage' ? 'Day storage (office)' : m === 'lesson' ? 'Lesson' : 'Open',
                 ])}
                 error={fields.lockerMode}
               />
@@ -259,8 +255,7 @@ export function Devices({ live }: { live: Live }) {
         }}
       >
         <p>
-          {revoke?.id} is disconnected at once and the hub refuses its messages until it is approved again
-          (S4).
+          {revoke?.id} is disconnected at once and the hub refuses its messages until it is approved again.
         </p>
       </ConfirmDialog>
     </section>

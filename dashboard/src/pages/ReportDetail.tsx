@@ -279,7 +279,7 @@ export function ReportDetail({ live, id }: { live: Live; id: string }) {
                 <TextArea
                   id="text"
                   label="Action taken"
-                  hint="Never name a pupil (D1)."
+                  hint="Never name a pupil."
                   required
                   maxLength={4000}
                   rows={4}
@@ -291,7 +291,7 @@ export function ReportDetail({ live, id }: { live: Live; id: string }) {
                     checked={referral}
                     onChange={(e) => setReferral((e.currentTarget as HTMLInputElement).checked)}
                   />{' '}
-                  Record an external referral (R6)
+                  Record an external referral
                 </label>
                 {referral && (
                   <fieldset>
@@ -376,7 +376,7 @@ export function ReportDetail({ live, id }: { live: Live; id: string }) {
           )}
           {live.may('incidents:route') && mayRouteOrClose && (
             <form onSubmit={submitRoute} aria-labelledby="route-heading" class="route">
-              <h3 id="route-heading">Route (R6)</h3>
+              <h3 id="route-heading">Route</h3>
               <p class="hint">
                 A concern about staff goes to the Headteacher; about the Headteacher, to the chair of
                 governors.

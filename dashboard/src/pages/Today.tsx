@@ -91,7 +91,7 @@ function RoomCard({
             'None'
           )}
         </dd>
-        <dt>Confiscated (P7)</dt>
+        <dt>Confiscated</dt>
         <dd data-testid="confiscated">
           {view.confiscated ? (
             <>
@@ -165,9 +165,8 @@ export function Today({ live }: { live: Live }) {
   }
 
   const roomName = (id: string) => policy?.rooms.find((r) => r.id === id)?.name ?? id;
-  const period = policy?.now.period
-    ? policy.timetable.periods.find((p) => p.id === policy.now.period)
-    : undefined;
+  // The hub sends the period in force itself (name and times), not its id.
+  const period = policy?.now.period ?? undefined;
   const activeExemption = (room: string) =>
     exemptions.find((e) => e.room === room && e.status === 'granted' && e.start <= clock && clock < e.end);
   const emergencyOn = policy?.now.emergency;
@@ -189,8 +188,8 @@ export function Today({ live }: { live: Live }) {
           <p>
             Policy in force: <strong>{policy.policy.preset}</strong> preset
             {policy.now.timeKind === 'lesson'
-              ? ' – phones away and lockers locked in every curriculum room (P1).'
-              : ' – see Settings › Policy for where phones may be used now (P3, P4).'}{' '}
+              ? ' – phones away and lockers locked in every curriculum room.'
+              : ' – see Settings › Policy for where phones may be used now.'}{' '}
             {locked} of {live.devices.length} lockers locked.
           </p>
         </div>

@@ -60,18 +60,22 @@ export function auditRoutes(audit: AuditLog, incidents: IncidentStore): RouteMod
       return { status: 'ok', data: readerVerify(result, count, brokenRow, brokenVisible) };
     });
 
-    app.get('/api/audit/export', { preHandler: kit.guard('audit:read') }, async (request, reply) => {
-      const visible = filterFor(kit.session(request).roles);
-      const lines: string[] = [];
-      for await (const entry of audit.stream()) {
-        if (!(await visible(entry))) continue;
-        const { cursor: _cursor, ...row } = toRow(entry, seal);
-        lines.push(JSON.stringify(row));
-      }
-      reply.header('content-type', 'application/x-ndjson; charset=utf-8');
-      reply.header('content-disposition', 'attachment; filename="audit.jsonl"');
-      reply.header('cache-control', 'no-store');
-      return reply.send(lines.length ? `${lines.join('\n')}\n` : '');
-    });
+    app.get(
+      '/api/audit/export',
+      { preHandler: kit.guard('audit:read'), config: { produces: 'application/x-ndjson' } },
+      async (request, reply) => {
+        const visible = filterFor(kit.session(request).roles);
+        const lines: string[] = [];
+        for await (const entry of audit.stream()) {
+          if (!(await visible(entry))) continue;
+          const { cursor: _cursor, ...row } = toRow(entry, seal);
+          lines.push(JSON.stringify(row));
+        }
+        reply.header('content-type', 'application/x-ndjson; charset=utf-8');
+        reply.header('content-disposition', 'attachment; filename="audit.jsonl"');
+        reply.header('cache-control', 'no-store');
+        return reply.send(lines.length ? `${lines.join('\n')}\n` : '');
+      },
+    );
   };
 }

@@ -65,6 +65,37 @@ export function complianceQuery(
   };
 }
 
+/**
+ * GET /api/compliance: the answer's `data`, declared here where it is built; the dashboard imports this type. A row
+ * is one InfluxDB row of compliance_<level> keyed by column: the fields the compliance recorder writes (lessonPoint,
+ * rollUpPoint) and the tags (room, device, period, term).
+ */
+export interface ComplianceResult {
+  level: ComplianceLevel;
+  from: string;
+  to: string;
+  columns: string[];
+  rows: ComplianceRow[];
+}
+export interface ComplianceRow {
+  time: number | string;
+  room: string;
+  device?: string;
+  period?: string;
+  term?: string;
+  date?: string;
+  lessons?: number;
+  scheduled_min?: number;
+  due_min?: number;
+  locked_closed_min?: number;
+  exempt_min?: number;
+  offline_min?: number;
+  breach_min?: number;
+  tamper_count?: number;
+  ratio?: number;
+  [column: string]: unknown;
+}
+
 export function complianceRoutes(deps: { store: MetricsStore; school: SchoolModel }): RouteModule {
   const { store, school } = deps;
   const tz = school.timetable.timezone;
@@ -84,34 +115,43 @@ export function complianceRoutes(deps: { store: MetricsStore; school: SchoolMode
     const series = await store.query(influxql);
     const columns = series[0]?.columns ?? [];
     const out = series.flatMap((s) =>
-      s.values.map((v) => Object.fromEntries(s.columns.map((c, i) => [c, v[i]]))),
+      s.values.map((v) => Object.fromEntries(s.columns.map((c, i) => [c, v[i]])) as ComplianceRow),
     );
-    return { level, from, to, columns, rows: out };
+    const result: ComplianceResult = { level, from, to, columns, rows: out };
+    return result;
   }
 
   return (app, kit) => {
-    app.get('/api/compliance', { preHandler: kit.guard('compliance:read') }, async (request, reply) => {
-      const result = await rows(request, reply, kit);
-      if ('error' in result) return result.error;
-      return { status: 'ok', data: result };
-    });
+    app.get(
+      '/api/compliance',
+      { preHandler: kit.guard('compliance:read'), config: { query: ComplianceQuery } },
+      async (request, reply) => {
+        const result = await rows(request, reply, kit);
+        if ('error' in result) return result.error;
+        return { status: 'ok', data: result };
+      },
+    );
 
-    app.get('/api/compliance.csv', { preHandler: kit.guard('compliance:read') }, async (request, reply) => {
-      const result = await rows(request, reply, kit);
-      if ('error' in result) return result.error;
-      const columns = result.columns.length > 0 ? result.columns : ['time'];
-      const lines = [
-        columns,
-        ...result.rows.map((r) =>
-          columns.map((c) => (c === 'time' ? new Date(Number(r[c])).toISOString() : r[c])),
-        ),
-      ];
-      reply.header('content-type', 'text/csv; charset=utf-8');
-      reply.header(
-        'content-disposition',
-        `attachment; filename="compliance-${result.level}-${result.from}-${result.to}.csv"`,
-      );
-      return toCsv(lines);
-    });
+    app.get(
+      '/api/compliance.csv',
+      { preHandler: kit.guard('compliance:read'), config: { query: ComplianceQuery, produces: 'text/csv' } },
+      async (request, reply) => {
+        const result = await rows(request, reply, kit);
+        if ('error' in result) return result.error;
+        const columns = result.columns.length > 0 ? result.columns : ['time'];
+        const lines = [
+          columns,
+          ...result.rows.map((r) =>
+            columns.map((c) => (c === 'time' ? new Date(Number(r[c])).toISOString() : r[c])),
+          ),
+        ];
+        reply.header('content-type', 'text/csv; charset=utf-8');
+        reply.header(
+          'content-disposition',
+          `attachment; filename="compliance-${result.level}-${result.from}-${result.to}.csv"`,
+        );
+        return toCsv(lines);
+      },
+    );
   };
 }

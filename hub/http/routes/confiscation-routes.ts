@@ -37,7 +37,7 @@ export function confiscationRoutes(deps: {
 
     app.post(
       '/api/confiscations',
-      { preHandler: kit.guard('confiscations:write') },
+      { preHandler: kit.guard('confiscations:write'), config: { body: RecordBody } },
       async (request, reply) => {
         const input = kit.body('confiscation', RecordBody, request);
         if (Array.isArray(input)) return kit.fail(reply, 400, 'E_VALIDATION', 'invalid confiscation', input);

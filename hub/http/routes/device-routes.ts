@@ -63,11 +63,15 @@ export function deviceRoutes(
       run(reply, async () => softwareStatus(await admin.list(), software.hubVersion, software.expected)),
     );
 
-    app.post<{ Params: { id: string } }>('/api/devices/:id/approve', guard, async (request, reply) => {
-      const input = kit.body('device-approve', ApproveBody, request);
-      if (Array.isArray(input)) return kit.fail(reply, 400, 'E_VALIDATION', 'invalid approval', input);
-      return run(reply, () => admin.approve(request.params.id, input, who(request)));
-    });
+    app.post<{ Params: { id: string } }>(
+      '/api/devices/:id/approve',
+      { ...guard, config: { body: ApproveBody } },
+      async (request, reply) => {
+        const input = kit.body('device-approve', ApproveBody, request);
+        if (Array.isArray(input)) return kit.fail(reply, 400, 'E_VALIDATION', 'invalid approval', input);
+        return run(reply, () => admin.approve(request.params.id, input, who(request)));
+      },
+    );
 
     app.post<{ Params: { id: string } }>('/api/devices/:id/revoke', guard, async (request, reply) =>
       run(reply, () => admin.revoke(request.params.id, who(request))),
@@ -77,7 +81,7 @@ export function deviceRoutes(
       run(reply, () => admin.rotate(request.params.id, who(request))),
     );
 
-    app.post('/api/devices', guard, async (request, reply) => {
+    app.post('/api/devices', { ...guard, config: { body: AddBody } }, async (request, reply) => {
       const input = kit.body('device-add', AddBody, request);
       if (Array.isArray(input)) return kit.fail(reply, 400, 'E_VALIDATION', 'invalid device', input);
       return run(reply, () => admin.add(input, who(request)));
@@ -85,7 +89,7 @@ export function deviceRoutes(
 
     app.get('/api/enrolment-tokens', guard, async (_request, reply) => run(reply, () => admin.tokens.list()));
 
-    app.post('/api/enrolment-tokens', guard, async (request, reply) => {
+    app.post('/api/enrolment-tokens', { ...guard, config: { body: TokenBody } }, async (request, reply) => {
       const input = kit.body('enrolment-token', TokenBody, request);
       if (Array.isArray(input)) return kit.fail(reply, 400, 'E_VALIDATION', 'invalid token request', input);
       return run(reply, () => admin.issueToken({ ...input, who: who(request) }));

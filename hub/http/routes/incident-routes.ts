@@ -3,16 +3,22 @@
  * workflow steps and the hand-off export. Per-incident visibility (a concern about the head is the governors') is
  * checked on every route; an incident the caller may not see answers 404, so its existence is not disclosed either.
  */
-import { Type } from '@sinclair/typebox';
+import { type TSchema, Type } from '@sinclair/typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { IsoDate, StringEnum } from '../../../schemas/common.js';
 import { checkSchema } from '../../../schemas/validate.js';
 import { HubError } from '../../errors.js';
+import type { IncidentSummary } from '../../event-bus.js';
 import { handOffCsv, handOffRecord, handOffText } from '../../incidents/hand-off.js';
 import type { IncidentService } from '../../incidents/incident-service.js';
-import { incidentStats } from '../../incidents/incident-stats.js';
+import { type IncidentStats, incidentStats } from '../../incidents/incident-stats.js';
 import { type Incident, summarise } from '../../incidents/incident-store.js';
-import { type IncidentAccess, incidentAccess, restrictedView } from '../../incidents/visibility.js';
+import {
+  type IncidentAccess,
+  type IncidentNotice,
+  incidentAccess,
+  restrictedView,
+} from '../../incidents/visibility.js';
 import {
   ABOUT_STAFF,
   CATEGORIES,
@@ -70,6 +76,18 @@ export interface IncidentRouteDeps {
   timeZone: string;
 }
 
+/** GET /api/incidents: the answer's `data`, declared here where it is built; the dashboard imports this type. */
+export interface InboxView {
+  /** Summaries; for the head, a report nobody has read yet shows only that it is waiting (visibility.ts). */
+  items: ((IncidentSummary | IncidentNotice) & { ageMs: number })[];
+  unacknowledged: number;
+  oldestUnacknowledgedAgeMs: number | null;
+}
+/** GET /api/incidents/stats?from=&to=: figures only. */
+export type IncidentStatsView = IncidentStats & { from: string; to: string };
+/** GET /api/incidents/:id: the incident with its chronology (`steps`, oldest first). */
+export type IncidentDetail = Incident & { ageMs: number };
+
 export function incidentRoutes(deps: IncidentRouteDeps): RouteModule {
   const { service } = deps;
   const store = service.store;
@@ -100,9 +118,7 @@ export function incidentRoutes(deps: IncidentRouteDeps): RouteModule {
         return kit.fail(reply, 400, 'E_VALIDATION', 'invalid query', ['limit: an integer from 1 to 1000']);
       const { roles } = kit.session(request);
       const now = kit.now();
-      const items: ((ReturnType<typeof summarise> | ReturnType<typeof restrictedView>) & {
-        ageMs: number;
-      })[] = [];
+      const items: InboxView['items'] = [];
       let unacknowledged = 0;
       let oldestUnacknowledgedAt: number | null = null;
       // Newest first; the count covers every visible incident, not just the page.
@@ -123,33 +139,37 @@ export function incidentRoutes(deps: IncidentRouteDeps): RouteModule {
             ageMs: now - incident.receivedAt,
           });
       }
-      return {
-        status: 'ok',
-        data: {
-          items,
-          unacknowledged,
-          oldestUnacknowledgedAgeMs: oldestUnacknowledgedAt === null ? null : now - oldestUnacknowledgedAt,
-        },
+      const data: InboxView = {
+        items,
+        unacknowledged,
+        oldestUnacknowledgedAgeMs: oldestUnacknowledgedAt === null ? null : now - oldestUnacknowledgedAt,
       };
+      return { status: 'ok', data };
     });
 
     // R5: figures for the evidence pack, local dates inclusive; only incidents the caller may see (R6), no free text.
-    app.get('/api/incidents/stats', { preHandler: kit.guard('incidents:read') }, async (request, reply) => {
-      const q = checkSchema('incident stats query', StatsQuery, request.query ?? {});
-      if (!q.ok) return kit.fail(reply, 400, 'E_VALIDATION', 'invalid query', q.error.problems);
-      if (q.value.from > q.value.to)
-        return kit.fail(reply, 400, 'E_VALIDATION', 'invalid query', ['/to: must not be before from']);
-      const { roles } = kit.session(request);
-      const visible: Incident[] = [];
-      for await (const incident of store.all())
-        if (incidentAccess(roles, incident) === 'full') visible.push(incident);
-      const from = zonedTime(q.value.from, 0, deps.timeZone);
-      const to = zonedTime(addDays(q.value.to, 1), 0, deps.timeZone);
-      return {
-        status: 'ok',
-        data: { from: q.value.from, to: q.value.to, ...incidentStats(visible, from, to) },
-      };
-    });
+    app.get(
+      '/api/incidents/stats',
+      { preHandler: kit.guard('incidents:read'), config: { query: StatsQuery } },
+      async (request, reply) => {
+        const q = checkSchema('incident stats query', StatsQuery, request.query ?? {});
+        if (!q.ok) return kit.fail(reply, 400, 'E_VALIDATION', 'invalid query', q.error.problems);
+        if (q.value.from > q.value.to)
+          return kit.fail(reply, 400, 'E_VALIDATION', 'invalid query', ['/to: must not be before from']);
+        const { roles } = kit.session(request);
+        const visible: Incident[] = [];
+        for await (const incident of store.all())
+          if (incidentAccess(roles, incident) === 'full') visible.push(incident);
+        const from = zonedTime(q.value.from, 0, deps.timeZone);
+        const to = zonedTime(addDays(q.value.to, 1), 0, deps.timeZone);
+        const data: IncidentStatsView = {
+          from: q.value.from,
+          to: q.value.to,
+          ...incidentStats(visible, from, to),
+        };
+        return { status: 'ok', data };
+      },
+    );
 
     app.get('/api/incidents/:id', { preHandler: kit.guard('incidents:read') }, async (request, reply) => {
       const found = await lookup(request);
@@ -157,17 +177,19 @@ export function incidentRoutes(deps: IncidentRouteDeps): RouteModule {
       if (found.access !== 'full') return notYet(reply);
       const { incident } = found;
       // `steps` is the chronology, oldest first.
-      return { status: 'ok', data: { ...incident, ageMs: kit.now() - incident.receivedAt } };
+      const data: IncidentDetail = { ...incident, ageMs: kit.now() - incident.receivedAt };
+      return { status: 'ok', data };
     });
 
     const step = (
       path: string,
       permission: 'incidents:write' | 'incidents:route',
       command: (request: FastifyRequest) => WorkflowCommand | string[],
+      body?: TSchema,
     ) =>
       app.post(
         `/api/incidents/:id/${path}`,
-        { preHandler: kit.guard(permission) },
+        { preHandler: kit.guard(permission), config: body ? { body } : {} },
         async (request, reply) => {
           const found = await lookup(request);
           if (!found) return kit.fail(reply, 404, 'E_NOT_FOUND', 'no such incident');
@@ -180,36 +202,61 @@ export function incidentRoutes(deps: IncidentRouteDeps): RouteModule {
       );
 
     // R4, R6: a category, and whether the report is about a member of staff, may be given at acknowledgement.
-    step('acknowledge', 'incidents:write', (request) => {
-      const input = checkSchema('acknowledge', AcknowledgeBody, request.body ?? {});
-      if (!input.ok) return input.error.problems;
-      return { type: 'acknowledge', ...input.value };
-    });
-    step('category', 'incidents:write', (request) => {
-      const input = kit.body('category', CategoryBody, request);
-      if (Array.isArray(input)) return input;
-      return { type: 'categorise', category: input.category, reason: input.reason };
-    });
-    step('note', 'incidents:write', (request) => {
-      const input = kit.body('note', NoteBody, request);
-      if (Array.isArray(input)) return input;
-      return { type: 'note', text: input.text, ...(input.referral ? { referral: input.referral } : {}) };
-    });
-    step('close', 'incidents:write', (request) => {
-      const input = kit.body('close', CloseBody, request);
-      if (Array.isArray(input)) return input;
-      return {
-        type: 'close',
-        outcome: input.outcome,
-        ...(input.category ? { category: input.category } : {}),
-      };
-    });
+    step(
+      'acknowledge',
+      'incidents:write',
+      (request) => {
+        const input = checkSchema('acknowledge', AcknowledgeBody, request.body ?? {});
+        if (!input.ok) return input.error.problems;
+        return { type: 'acknowledge', ...input.value };
+      },
+      AcknowledgeBody,
+    );
+    step(
+      'category',
+      'incidents:write',
+      (request) => {
+        const input = kit.body('category', CategoryBody, request);
+        if (Array.isArray(input)) return input;
+        return { type: 'categorise', category: input.category, reason: input.reason };
+      },
+      CategoryBody,
+    );
+    step(
+      'note',
+      'incidents:write',
+      (request) => {
+        const input = kit.body('note', NoteBody, request);
+        if (Array.isArray(input)) return input;
+        return { type: 'note', text: input.text, ...(input.referral ? { referral: input.referral } : {}) };
+      },
+      NoteBody,
+    );
+    step(
+      'close',
+      'incidents:write',
+      (request) => {
+        const input = kit.body('close', CloseBody, request);
+        if (Array.isArray(input)) return input;
+        return {
+          type: 'close',
+          outcome: input.outcome,
+          ...(input.category ? { category: input.category } : {}),
+        };
+      },
+      CloseBody,
+    );
     // R6: a concern about staff goes to the head, about the head to the chair of governors.
-    step('route', 'incidents:route', (request) => {
-      const input = kit.body('route', RouteBody, request);
-      if (Array.isArray(input)) return input;
-      return { type: 'route', to: input.to, ...(input.text !== undefined ? { text: input.text } : {}) };
-    });
+    step(
+      'route',
+      'incidents:route',
+      (request) => {
+        const input = kit.body('route', RouteBody, request);
+        if (Array.isArray(input)) return input;
+        return { type: 'route', to: input.to, ...(input.text !== undefined ? { text: input.text } : {}) };
+      },
+      RouteBody,
+    );
 
     app.get(
       '/api/incidents/:id/export',

@@ -42,7 +42,7 @@ export function healthOf(s: OpsSnapshot, now: number): { healthy: boolean; probl
 
 export function opsRoutes(snapshot: () => Promise<OpsSnapshot>): RouteModule {
   return (app, kit) => {
-    app.get('/healthz', async (request, reply) => {
+    app.get('/healthz', { config: { produces: 'application/json' } }, async (request, reply) => {
       const s = await snapshot();
       const { healthy, problems } = healthOf(s, kit.now());
       const status = healthy ? 'ok' : 'degraded';
@@ -57,7 +57,7 @@ export function opsRoutes(snapshot: () => Promise<OpsSnapshot>): RouteModule {
       });
     });
 
-    app.get('/metrics', async (request, reply) => {
+    app.get('/metrics', { config: { produces: 'text/plain' } }, async (request, reply) => {
       const access = kit.operator(request);
       if (access === 'off')
         return kit.fail(

@@ -7,16 +7,19 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyReply } from 'fastify';
 import { IsoDate, Slug } from '../../../schemas/common.js';
 import type { SchoolModel } from '../../../schemas/config.js';
+import type { LockerMode } from '../../../schemas/messages.js';
 import { checkSchema } from '../../../schemas/validate.js';
 import type { EventBus } from '../../event-bus.js';
-import { dayStatus, PolicyError } from '../../policy/calendar.js';
+import { type DayStatus, dayStatus, PolicyError } from '../../policy/calendar.js';
 import {
   type Exemption,
+  type ExemptionStatus,
   type ExemptionStore,
   InvalidExemptionError,
   statusAt,
 } from '../../policy/exemptions.js';
 import type { PolicyDriver } from '../../policy/policy-driver.js';
+import type { Directive } from '../../policy/policy-engine.js';
 import { SCHOOL_SECTIONS, sectionVersion } from '../../school/school-settings.js';
 import { can } from '../../users/roles.js';
 import type { RouteKit, RouteModule } from '../http-server.js';
@@ -54,6 +57,24 @@ const ListQuery = Type.Object(
   { additionalProperties: false },
 );
 
+/** GET /api/policy: the answer's `data`, declared here where it is built; the dashboard imports this type. */
+export interface PolicyView {
+  site: string;
+  name: string;
+  timetable: SchoolModel['timetable'];
+  zones: SchoolModel['zones'];
+  rooms: SchoolModel['rooms'];
+  policy: SchoolModel['policy'];
+  /** Per section, what an editor sends back as If-Match: a save over someone else's newer change is refused. */
+  versions: Partial<Record<(typeof SCHOOL_SECTIONS)[number], string>>;
+  today: { date: string; status: DayStatus };
+  now: ReturnType<PolicyDriver['status']>;
+  devices: { id: string; room: string; lockerMode: LockerMode; directive: Directive }[];
+}
+
+/** GET /api/exemptions: the record plus its status now ('expired' derived). */
+export type ExemptionView = Omit<Exemption, 'status'> & { status: ExemptionStatus };
+
 export interface PolicyRouteDeps {
   school: SchoolModel;
   exemptions: ExemptionStore;
@@ -63,7 +84,7 @@ export interface PolicyRouteDeps {
 
 export function policyRoutes(deps: PolicyRouteDeps): RouteModule {
   const { school, exemptions, driver } = deps;
-  const view = (e: Exemption, now: number) => ({ ...e, status: statusAt(e, now) });
+  const view = (e: Exemption, now: number): ExemptionView => ({ ...e, status: statusAt(e, now) });
   // S6: the store commits each exemption, emergency and storage-release step with its audit entry in one batch.
 
   function failPolicy(kit: RouteKit, reply: FastifyReply, error: unknown) {
@@ -78,50 +99,56 @@ export function policyRoutes(deps: PolicyRouteDeps): RouteModule {
     app.get('/api/policy', { preHandler: kit.guard('policy:read') }, async () => {
       const now = kit.now();
       const status = driver.status(now);
-      return {
-        status: 'ok',
-        data: {
-          site: school.site,
-          name: school.name,
-          timetable: school.timetable,
-          zones: school.zones,
-          rooms: school.rooms,
-          policy: school.policy,
-          // What an editor sends back as If-Match, so a save over someone else's change is refused (409).
-          versions: Object.fromEntries(SCHOOL_SECTIONS.map((s) => [s, sectionVersion(school, s)])),
-          today: { date: status.date, status: dayStatus(school.timetable, status.date) },
-          now: status,
-          devices: (await driver.directives(now)).map(({ id, room, lockerMode, directive }) => ({
-            id,
-            room,
-            lockerMode,
-            directive,
-          })),
-        },
+      const data: PolicyView = {
+        site: school.site,
+        name: school.name,
+        timetable: school.timetable,
+        zones: school.zones,
+        rooms: school.rooms,
+        policy: school.policy,
+        // What an editor sends back as If-Match, so a save over someone else's change is refused (409).
+        versions: Object.fromEntries(SCHOOL_SECTIONS.map((s) => [s, sectionVersion(school, s)])),
+        today: { date: status.date, status: dayStatus(school.timetable, status.date) },
+        now: status,
+        devices: (await driver.directives(now)).map(({ id, room, lockerMode, directive }) => ({
+          id,
+          room,
+          lockerMode,
+          directive,
+        })),
       };
+      return { status: 'ok', data };
     });
 
-    app.get('/api/exemptions', { preHandler: kit.guard('policy:read') }, async (request, reply) => {
-      const q = checkSchema('exemptions query', ListQuery, request.query ?? {});
-      if (!q.ok) return kit.fail(reply, 400, 'E_VALIDATION', 'invalid query', q.error.problems);
-      const now = kit.now();
-      return { status: 'ok', data: exemptions.list(q.value).map((e) => view(e, now)) };
-    });
+    app.get(
+      '/api/exemptions',
+      { preHandler: kit.guard('policy:read'), config: { query: ListQuery } },
+      async (request, reply) => {
+        const q = checkSchema('exemptions query', ListQuery, request.query ?? {});
+        if (!q.ok) return kit.fail(reply, 400, 'E_VALIDATION', 'invalid query', q.error.problems);
+        const now = kit.now();
+        return { status: 'ok', data: exemptions.list(q.value).map((e) => view(e, now)) };
+      },
+    );
 
-    app.post('/api/exemptions', { preHandler: kit.guard('exemptions:request') }, async (request, reply) => {
-      const input = kit.body('exemption', ExemptionBody, request);
-      if (Array.isArray(input)) return kit.fail(reply, 400, 'E_VALIDATION', 'invalid exemption', input);
-      const session = kit.session(request);
-      const grant = can(session.roles, 'exemptions:grant');
-      const now = kit.now();
-      try {
-        const e = await exemptions.create(input, session.username, now, grant);
-        await driver.idle();
-        return reply.code(201).send({ status: 'ok', data: view(e, now) });
-      } catch (error) {
-        return failPolicy(kit, reply, error);
-      }
-    });
+    app.post(
+      '/api/exemptions',
+      { preHandler: kit.guard('exemptions:request'), config: { body: ExemptionBody } },
+      async (request, reply) => {
+        const input = kit.body('exemption', ExemptionBody, request);
+        if (Array.isArray(input)) return kit.fail(reply, 400, 'E_VALIDATION', 'invalid exemption', input);
+        const session = kit.session(request);
+        const grant = can(session.roles, 'exemptions:grant');
+        const now = kit.now();
+        try {
+          const e = await exemptions.create(input, session.username, now, grant);
+          await driver.idle();
+          return reply.code(201).send({ status: 'ok', data: view(e, now) });
+        } catch (error) {
+          return failPolicy(kit, reply, error);
+        }
+      },
+    );
 
     app.post(
       '/api/exemptions/:id/grant',
@@ -142,7 +169,7 @@ export function policyRoutes(deps: PolicyRouteDeps): RouteModule {
 
     app.post(
       '/api/exemptions/:id/revoke',
-      { preHandler: kit.guard('exemptions:request') },
+      { preHandler: kit.guard('exemptions:request'), config: { body: RevokeBody } },
       async (request, reply) => {
         const { id } = request.params as { id: string };
         request.body ??= {};
@@ -169,7 +196,7 @@ export function policyRoutes(deps: PolicyRouteDeps): RouteModule {
 
     app.post(
       '/api/emergency-release',
-      { preHandler: kit.guard('emergency:release') },
+      { preHandler: kit.guard('emergency:release'), config: { body: ConfirmBody } },
       async (request, reply) => {
         const input = kit.body('emergency release', ConfirmBody, request);
         if (Array.isArray(input))
@@ -185,7 +212,7 @@ export function policyRoutes(deps: PolicyRouteDeps): RouteModule {
 
     app.post(
       '/api/emergency-release/end',
-      { preHandler: kit.guard('emergency:release') },
+      { preHandler: kit.guard('emergency:release'), config: { body: EndBody } },
       async (request, reply) => {
         request.body ??= {};
         const input = kit.body('end emergency', EndBody, request);
@@ -206,7 +233,7 @@ export function policyRoutes(deps: PolicyRouteDeps): RouteModule {
     // P2: the head alone releases pupils' phones stored in one room's day-storage locker before home time.
     app.post(
       '/api/stored-phones/release',
-      { preHandler: kit.guard('emergency:release') },
+      { preHandler: kit.guard('emergency:release'), config: { body: StorageReleaseBody } },
       async (request, reply) => {
         const input = kit.body('stored phones release', StorageReleaseBody, request);
         if (Array.isArray(input))
@@ -226,7 +253,7 @@ export function policyRoutes(deps: PolicyRouteDeps): RouteModule {
 
     app.post(
       '/api/stored-phones/relock',
-      { preHandler: kit.guard('emergency:release') },
+      { preHandler: kit.guard('emergency:release'), config: { body: StorageRelockBody } },
       async (request, reply) => {
         const input = kit.body('stored phones relock', StorageRelockBody, request);
         if (Array.isArray(input)) return kit.fail(reply, 400, 'E_VALIDATION', 'invalid body', input);

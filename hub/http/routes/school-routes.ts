@@ -82,32 +82,44 @@ export function schoolRoutes(settings: SchoolSettings): RouteModule {
       }
     };
 
-    app.put('/api/school/timetable', { preHandler: kit.guard('school:write') }, async (request, reply) => {
-      const input = kit.body('timetable', Timetable, request);
-      if (Array.isArray(input)) return refuse(reply, input, 'timetable');
-      return save(kit, request, reply, 'timetable', { timetable: input });
-    });
+    app.put(
+      '/api/school/timetable',
+      { preHandler: kit.guard('school:write'), config: { body: Timetable } },
+      async (request, reply) => {
+        const input = kit.body('timetable', Timetable, request);
+        if (Array.isArray(input)) return refuse(reply, input, 'timetable');
+        return save(kit, request, reply, 'timetable', { timetable: input });
+      },
+    );
 
-    app.put('/api/school/zones-rooms', { preHandler: kit.guard('school:write') }, async (request, reply) => {
-      const input = kit.body('zones and rooms', ZonesRooms, request);
-      if (Array.isArray(input)) return refuse(reply, input, 'zones-rooms');
-      return save(kit, request, reply, 'zones-rooms', input);
-    });
+    app.put(
+      '/api/school/zones-rooms',
+      { preHandler: kit.guard('school:write'), config: { body: ZonesRooms } },
+      async (request, reply) => {
+        const input = kit.body('zones and rooms', ZonesRooms, request);
+        if (Array.isArray(input)) return refuse(reply, input, 'zones-rooms');
+        return save(kit, request, reply, 'zones-rooms', input);
+      },
+    );
 
-    app.put('/api/school/policy', { preHandler: kit.guard('school:write') }, async (request, reply) => {
-      const input = kit.body('policy', Policy, request);
-      if (Array.isArray(input)) return refuse(reply, input, 'policy');
-      // The label never claims a preset the matrix no longer is (P8: the dashboard shows what is enforced).
-      const preset =
-        input.preset !== 'custom' && !sameMatrix(input.matrix, presetPolicy(input.preset).matrix)
-          ? 'custom'
-          : input.preset;
-      return save(kit, request, reply, 'policy', { policy: { ...input, preset } });
-    });
+    app.put(
+      '/api/school/policy',
+      { preHandler: kit.guard('school:write'), config: { body: Policy } },
+      async (request, reply) => {
+        const input = kit.body('policy', Policy, request);
+        if (Array.isArray(input)) return refuse(reply, input, 'policy');
+        // The label never claims a preset the matrix no longer is (P8: the dashboard shows what is enforced).
+        const preset =
+          input.preset !== 'custom' && !sameMatrix(input.matrix, presetPolicy(input.preset).matrix)
+            ? 'custom'
+            : input.preset;
+        return save(kit, request, reply, 'policy', { policy: { ...input, preset } });
+      },
+    );
 
     app.post(
       '/api/school/policy/preset',
-      { preHandler: kit.guard('school:write') },
+      { preHandler: kit.guard('school:write'), config: { body: PresetBody } },
       async (request, reply) => {
         const input = kit.body('policy preset', PresetBody, request);
         if (Array.isArray(input)) return refuse(reply, input, 'policy');

@@ -4,7 +4,7 @@
  * role: nothing here reveals incident content. Every change is audited in the same batch as the change (S6) and ends
  * the account's live sessions.
  */
-import { Type } from '@sinclair/typebox';
+import { type TSchema, Type } from '@sinclair/typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { StringEnum } from '../../../schemas/common.js';
 import type { EventBus } from '../../event-bus.js';
@@ -73,29 +73,37 @@ export function userRoutes(deps: { users: UserStore; changes: AccountChanges; bu
       data: await users.list(),
     }));
 
-    app.post('/api/users', { preHandler: kit.guard('users:write') }, async (request, reply) => {
-      const input = kit.body('user', AddBody, request);
-      if (Array.isArray(input)) return kit.fail(reply, 400, 'E_VALIDATION', 'invalid user', input);
-      try {
-        // Checks name, password and roles before anything is kept, pending or not.
-        const record = await users.newRecord(input.username, input.password, input.roles, kit.now());
-        const outcome = await changes.request(actorOf(request), {
-          kind: 'add',
-          username: record.username,
-          roles: record.roles,
-          passwordHash: record.passwordHash,
-          ...(input.email ? { email: input.email } : {}),
-        });
-        return answer(reply, record.username, outcome, true);
-      } catch (error) {
-        return failUser(kit, reply, error);
-      }
-    });
+    app.post(
+      '/api/users',
+      { preHandler: kit.guard('users:write'), config: { body: AddBody } },
+      async (request, reply) => {
+        const input = kit.body('user', AddBody, request);
+        if (Array.isArray(input)) return kit.fail(reply, 400, 'E_VALIDATION', 'invalid user', input);
+        try {
+          // Checks name, password and roles before anything is kept, pending or not.
+          const record = await users.newRecord(input.username, input.password, input.roles, kit.now());
+          const outcome = await changes.request(actorOf(request), {
+            kind: 'add',
+            username: record.username,
+            roles: record.roles,
+            passwordHash: record.passwordHash,
+            ...(input.email ? { email: input.email } : {}),
+          });
+          return answer(reply, record.username, outcome, true);
+        } catch (error) {
+          return failUser(kit, reply, error);
+        }
+      },
+    );
 
-    const change = (path: string, build: (request: FastifyRequest) => Promise<ChangeRequest | string[]>) =>
+    const change = (
+      path: string,
+      build: (request: FastifyRequest) => Promise<ChangeRequest | string[]>,
+      body?: TSchema,
+    ) =>
       app.post(
         `/api/users/:name/${path}`,
-        { preHandler: kit.guard('users:write') },
+        { preHandler: kit.guard('users:write'), config: body ? { body } : {} },
         async (request, reply) => {
           try {
             const built = await build(request);
@@ -107,41 +115,53 @@ export function userRoutes(deps: { users: UserStore; changes: AccountChanges; bu
         },
       );
 
-    change('role', async (request) => {
-      const input = kit.body('role', RolesBody, request);
-      return Array.isArray(input) ? input : { kind: 'roles', username: name(request), roles: input.roles };
-    });
+    change(
+      'role',
+      async (request) => {
+        const input = kit.body('role', RolesBody, request);
+        return Array.isArray(input) ? input : { kind: 'roles', username: name(request), roles: input.roles };
+      },
+      RolesBody,
+    );
     change('reset-totp', async (request) => ({ kind: 'reset-totp', username: name(request) }));
-    change('password', async (request) => {
-      const input = kit.body('password', PasswordBody, request);
-      if (Array.isArray(input)) return input;
-      const username = name(request);
-      return {
-        kind: 'password',
-        username,
-        passwordHash: await users.hashNewPassword(username, input.password),
-      };
-    });
+    change(
+      'password',
+      async (request) => {
+        const input = kit.body('password', PasswordBody, request);
+        if (Array.isArray(input)) return input;
+        const username = name(request);
+        return {
+          kind: 'password',
+          username,
+          passwordHash: await users.hashNewPassword(username, input.password),
+        };
+      },
+      PasswordBody,
+    );
 
     // Disabling takes access away and never grants it: at once, by an admin, never to the admin's own account.
-    app.post('/api/users/:name/disable', { preHandler: kit.guard('users:write') }, async (request, reply) => {
-      const input = kit.body('disable', DisableBody, request);
-      if (Array.isArray(input)) return kit.fail(reply, 400, 'E_VALIDATION', 'invalid disable', input);
-      const username = name(request);
-      if (username === kit.session(request).username)
-        return kit.fail(reply, 403, 'E_SELF', 'no account may disable or enable itself');
-      try {
-        const user = await users.setDisabled(
-          username,
-          input.disabled,
-          `user:${kit.session(request).username}`,
-        );
-        bus.emit('account.changed', { username });
-        return { status: 'ok', data: user };
-      } catch (error) {
-        return failUser(kit, reply, error);
-      }
-    });
+    app.post(
+      '/api/users/:name/disable',
+      { preHandler: kit.guard('users:write'), config: { body: DisableBody } },
+      async (request, reply) => {
+        const input = kit.body('disable', DisableBody, request);
+        if (Array.isArray(input)) return kit.fail(reply, 400, 'E_VALIDATION', 'invalid disable', input);
+        const username = name(request);
+        if (username === kit.session(request).username)
+          return kit.fail(reply, 403, 'E_SELF', 'no account may disable or enable itself');
+        try {
+          const user = await users.setDisabled(
+            username,
+            input.disabled,
+            `user:${kit.session(request).username}`,
+          );
+          bus.emit('account.changed', { username });
+          return { status: 'ok', data: user };
+        } catch (error) {
+          return failUser(kit, reply, error);
+        }
+      },
+    );
 
     // Pending changes: the approvers decide them; administrators see (and may withdraw) what they asked for.
     app.get('/api/approvals', { preHandler: kit.guard() }, async (request, reply) => {

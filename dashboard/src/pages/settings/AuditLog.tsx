@@ -34,7 +34,7 @@ export function AuditLogView() {
 
   return (
     <section aria-labelledby="audit-heading">
-      <h2 id="audit-heading">Audit log (S6)</h2>
+      <h2 id="audit-heading">Audit log</h2>
       <p>
         <button
           type="button"

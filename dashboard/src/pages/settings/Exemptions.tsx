@@ -39,7 +39,7 @@ export function Exemptions({ live, policy }: { live: Live; policy: PolicyView })
 
   return (
     <section aria-labelledby="ex-heading">
-      <h2 id="ex-heading">Exemptions register (P6)</h2>
+      <h2 id="ex-heading">Exemptions register</h2>
       <Notice error={error} ok={ok} />
       {live.may('exemptions:request') && (
         <form
@@ -81,7 +81,7 @@ export function Exemptions({ live, policy }: { live: Live; policy: PolicyView })
           <TextArea
             id="ex-reason"
             label="Reason"
-            hint="What the phones are for, e.g. a curriculum activity. Never name a pupil (D1)."
+            hint="What the phones are for, e.g. a curriculum activity. Never name a pupil."
             required
             minLength={3}
             maxLength={200}

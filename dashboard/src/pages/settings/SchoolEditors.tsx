@@ -106,7 +106,7 @@ export function TimetableEditor({ policy, onSaved }: { policy: PolicyView; onSav
   return (
     <section aria-labelledby="tt-edit-heading">
       <h2 id="tt-edit-heading">Timetable</h2>
-      <p class="hint">Times are 24-hour, such as 09:05. Every change is recorded in the audit log (S6).</p>
+      <p class="hint">Times are 24-hour, such as 09:05. Every change is recorded in the audit log.</p>
       <form onSubmit={submit} noValidate>
         <div class="inline-form">
           <Input
@@ -338,7 +338,7 @@ export function ZonesRoomsEditor({ policy, onSaved }: { policy: PolicyView; onSa
 
   return (
     <section aria-labelledby="zr-edit-heading">
-      <h2 id="zr-edit-heading">Zones and rooms (P3)</h2>
+      <h2 id="zr-edit-heading">Zones and rooms</h2>
       <p class="hint">
         A zone says where phones may be used; a room belongs to one zone. A zone with rooms, or a room with a
         device, cannot be removed. Identifiers use lower-case letters, digits and hyphens and cannot change
@@ -478,10 +478,10 @@ export function PolicyEditor({ policy, onSaved }: { policy: PolicyView; onSaved:
 
   return (
     <section aria-labelledby="pol-edit-heading">
-      <h2 id="pol-edit-heading">Policy (P8)</h2>
+      <h2 id="pol-edit-heading">Policy</h2>
       <p>
         In force: <strong data-testid="preset">{p.preset}</strong> preset. Editing any cell makes it a custom
-        policy. Every change is recorded in the audit log (S6).
+        policy. Every change is recorded in the audit log.
       </p>
       <div class="inline-form">
         <Select

@@ -66,7 +66,7 @@ export function MatrixTable(props: {
 }
 
 const EditNote = () => (
-  <p class="hint">Changed by the school's administrator; every change is recorded in the audit log (S6).</p>
+  <p class="hint">Changed by the school's administrator; every change is recorded in the audit log.</p>
 );
 
 export function TimetableView({ policy }: { policy: PolicyView }) {
@@ -119,7 +119,7 @@ export function TimetableView({ policy }: { policy: PolicyView }) {
 export function RoomsView({ policy }: { policy: PolicyView }) {
   return (
     <section aria-labelledby="rooms-set-heading">
-      <h2 id="rooms-set-heading">Zones and rooms (P3)</h2>
+      <h2 id="rooms-set-heading">Zones and rooms</h2>
       <EditNote />
       {policy.zones.map((z) => (
         <div key={z.id}>
@@ -147,7 +147,7 @@ export function PolicyMatrix({ policy }: { policy: PolicyView }) {
     p.matrix.find((r) => r.role === role && r.time === time && r.zone === zone)?.phones;
   return (
     <section aria-labelledby="matrix-heading">
-      <h2 id="matrix-heading">Policy (P8)</h2>
+      <h2 id="matrix-heading">Policy</h2>
       <p>
         Preset <strong>{p.preset}</strong> · signage warns {p.warningMinutes} min before a lesson · lockers
         must lock within {p.graceMinutes} min of its start.
