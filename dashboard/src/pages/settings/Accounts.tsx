@@ -107,7 +107,13 @@ export function Accounts({ live }: { live: Live }) {
                   <th scope="row">{u.username}</th>
                   <td>{u.roles.map((r) => ROLE_TEXT[r] ?? r).join(', ')}</td>
                   <td>{u.totpEnrolled ? 'Set up' : 'Not set up'}</td>
-                  <td>{u.disabled ? 'Disabled' : 'Active'}</td>
+                  <td>
+                    {u.disabled
+                      ? 'Disabled'
+                      : u.mustChangePassword
+                        ? 'Active: chooses a new password at next sign-in'
+                        : 'Active'}
+                  </td>
                   <td>{fmtDateTime(u.createdAt)}</td>
                   {write && (
                     <td class="actions">
