@@ -117,12 +117,15 @@ export async function runDemo(options: DemoOptions): Promise<void> {
 
   console.log(`\nDashboard: ${hub.httpUrl}`);
   console.log(
-    existsSync(adminFile)
-      ? `Sign in as 'admin' with password ${readFileSync(adminFile, 'utf8').trim()}` +
+    !existsSync(adminFile)
+      ? 'Sign in with your account (the first-run password was shown when this data directory was created).'
+      : // Only a terminal sees the password itself; a log (systemd's journal, a CI log) gets the file's path.
+        process.stdout.isTTY
+        ? `Sign in as 'admin' with password ${readFileSync(adminFile, 'utf8').trim()}` +
           (hub.firstRunAdmin
             ? ' (generated now, first run)'
             : ` (generated on the first run; kept in ${adminFile})`)
-      : 'Sign in with your account (the first-run password was shown when this data directory was created).',
+        : `Sign in as 'admin' with the password in ${adminFile} (readable only by this user).`,
   );
   for (const line of staffLines) console.log(line);
   console.log(

@@ -2,18 +2,15 @@
 import { dirname, resolve } from 'node:path';
 import { loadConfigFile } from '../hub/config-file.js';
 import { startHub } from '../hub/main.js';
+import { announceFirstRun } from './first-run-notice.js';
 
 export async function runHub(configPath: string): Promise<void> {
   const config = loadConfigFile(configPath, 'hub-config');
   const schoolFile = resolve(dirname(configPath), config.school);
   const school = loadConfigFile(schoolFile, 'school-model');
   const hub = await startHub({ config, school, schoolFile });
-  if (hub.firstRunAdmin) {
-    console.log(
-      `First run: sign in as '${hub.firstRunAdmin.username}' with password ${hub.firstRunAdmin.password}\n` +
-        'It is shown only now. Create individual accounts and disable this one.',
-    );
-  }
+  if (hub.firstRunAdmin)
+    announceFirstRun(hub.firstRunAdmin, { dataDir: resolve(config.dataDir), out: process.stdout });
   console.log(`Dashboard: ${hub.httpUrl}   MQTT: port ${hub.mqttPort}`);
   await waitForSignal();
   await hub.stop();

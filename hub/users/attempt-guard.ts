@@ -19,7 +19,7 @@ export interface GuardOptions {
   forgetMs: number;
   /** Counters kept at most (unknown usernames and addresses cost memory): the quietest are dropped first. */
   maxCounters?: number;
-  /** An account has used its free attempts from browsers it was never signed in on: someone may be guessing. */
+  /** An account's free attempts (from browsers never signed in on it) are used up by failures: someone may be guessing. */
   onAccountHeld?: (username: string, counter: Counter) => void;
 }
 
@@ -81,10 +81,7 @@ export class AttemptGuard {
     if (worst) return { ok: false, ...worst };
     for (const key of keys) {
       const before = this.get(key, now);
-      const counter = { failures: (before?.failures ?? 0) + 1, lastAt: now };
-      this.counters.set(name(key), counter);
-      if (key.kind === 'account' && counter.failures === this.options.rules.account.freeAttempts)
-        this.maybeAlert(key.id, counter, now);
+      this.counters.set(name(key), { failures: (before?.failures ?? 0) + 1, lastAt: now });
     }
     this.trim();
     return { ok: true, reservation: { keys } };
@@ -97,6 +94,19 @@ export class AttemptGuard {
       if (!counter) continue;
       if (clear.includes(key.kind) || counter.failures <= 1) this.counters.delete(name(key));
       else this.counters.set(name(key), { ...counter, failures: counter.failures - 1 });
+    }
+  }
+
+  /**
+   * A counted attempt turned out wrong. When that leaves an account out of free attempts, `onAccountHeld` is called,
+   * at most once per account per `forgetMs` (the attack window), however many failures follow.
+   */
+  failed(keys: LimitKey[], now: number): void {
+    for (const key of keys) {
+      if (key.kind !== 'account') continue;
+      const counter = this.get(key, now);
+      if (counter && counter.failures >= this.options.rules.account.freeAttempts)
+        this.maybeAlert(key.id, counter, now);
     }
   }
 

@@ -210,9 +210,11 @@ export class LoginFlow {
   }
 
   /** A wrong answer: the attempt stays counted. The reply says when the next try is possible, if not at once. */
-  private failed(keys: LimitKey[], reason: string, message: string): Refused {
+  private failed(keys: LimitKey[], reason: string, message: string, knownAccount = true): Refused {
     this.options.onFailure?.(reason);
     const now = this.now();
+    // Only real accounts raise the alert: guesses at made-up usernames must not become a flood of emails.
+    if (knownAccount) this.guard.failed(keys, now);
     const next = keys
       .map((key) => ({ kind: key.kind, wait: this.guard.wait(key, now) }))
       .sort((a, b) => b.wait - a.wait)[0];
@@ -275,7 +277,8 @@ export class LoginFlow {
       this.stats.passwordChecks += 1;
       const user = await this.users.verify(username, password);
       if (!user) {
-        outcome = this.failed(keys, 'http: failed login', 'wrong username or password');
+        const known = (await this.users.get(username)) !== undefined;
+        outcome = this.failed(keys, 'http: failed login', 'wrong username or password', known);
         return;
       }
       const record = await this.users.get(username);

@@ -122,14 +122,14 @@ export function Accounts({ live }: { live: Live }) {
                 <tr key={u.username}>
                   <th scope="row">{u.username}</th>
                   <td>{u.roles.map((r) => ROLE_TEXT[r] ?? r).join(', ')}</td>
+                  <td>{u.totpEnrolled ? 'Set up' : 'Not set up'}</td>
                   <td>
-                    {u.mustChangePassword
-                      ? 'New password and second factor due at next sign-in'
-                      : u.totpEnrolled
-                        ? 'Set up'
-                        : 'Not set up'}
+                    {u.disabled
+                      ? 'Disabled'
+                      : u.mustChangePassword
+                        ? 'Active: chooses a new password at next sign-in'
+                        : 'Active'}
                   </td>
-                  <td>{u.disabled ? 'Disabled' : 'Active'}</td>
                   <td>{fmtDateTime(u.createdAt)}</td>
                   {write && u.username === me && (
                     <td class="actions">Change your password on Your account.</td>

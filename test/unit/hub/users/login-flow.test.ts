@@ -173,7 +173,7 @@ describe('sign-in flow (S1, S3)', () => {
     expect(login.stats.passwordChecks).toBe(5);
   });
 
-  it('S1: the alert fires once per attack window, not per attempt', async () => {
+  it('S1: the alert fires once per attack window, not per attempt, and only for real accounts', async () => {
     await users.add('target', PASSWORD, ['teacher'], clock);
     const alerts: AttackAlert[] = [];
     const login = flow({ onAttack: (a) => alerts.push(a) });
@@ -182,6 +182,12 @@ describe('sign-in flow (S1, S3)', () => {
       clock += 16 * 60_000;
     }
     expect(alerts).toEqual([{ username: 'target', failures: 5, at: expect.any(Number) }]);
+    // A right password in between does not start a new window; made-up usernames never alert.
+    expect(await login.password('target', PASSWORD, from('10.7.1.1'))).toMatchObject({ kind: 'session' });
+    for (let i = 0; i < 6; i += 1) await login.password('target', 'wrong password!!', from(`10.7.2.${i}`));
+    for (let i = 0; i < 6; i += 1)
+      await login.password('nobody-here', 'wrong password!!', from(`10.7.3.${i}`));
+    expect(alerts).toHaveLength(1);
   });
 
   it('S1: after a reset by someone else, a new password is chosen before any session; the policy applies', async () => {
