@@ -74,6 +74,9 @@ describe('dashboard: a new user’s path and the guards around it', () => {
     const { hub } = fixture;
     const now = Date.now();
     await hub.registry.provision({ id: address.device, address, secret, lockerMode: 'lesson', now });
+    // A small school: the administrator is also the head and the DSL. Set in the store, as a fixture: through the hub
+    // no account may grant itself a role (separation-of-duties.test.ts).
+    await hub.users.setRoles('admin', ['admin', 'head', 'dsl'], 'system:test-setup');
     await hub.users.add(office.username, office.password, ['office'], now);
     await hub.users.add(coordinator.username, coordinator.password, ['coordinator'], now);
     await hub.users.enrolTotp(coordinator.username, coordinator.totpSecret, -1);

@@ -9,7 +9,7 @@ import { totpCode } from '../../hub/users/totp.js';
 import { launchBrowser, screenshot } from '../support/browser.js';
 import { axeViolations, describeViolations, ensureDashboardBuilt, signIn } from '../support/dashboard.js';
 import { type HubFixture, startTestHub } from '../support/hub-fixture.js';
-import { StaffClient } from '../support/staff-client.js';
+import { data, StaffClient } from '../support/staff-client.js';
 
 const coord = { username: 'cora', password: 'marble kettle zephyr 31' };
 const dsl = { username: 'dee', password: 'copper meadow violin 58' };
@@ -83,9 +83,18 @@ describe('dashboard: sign-in (S1, S3)', () => {
     const adminClient = new StaffClient(fixture.hub.httpUrl, admin.username, admin.password);
     expect((await adminClient.signIn()).status).toBe(200);
     const temporary = 'temporary ladder 4821';
-    expect(
-      (await adminClient.post(`/api/users/${dsl.username}/password`, { password: temporary })).status,
-    ).toBe(200);
+    // A reset of a report reader's account waits for a second person (S5): a deputy DSL approves it.
+    const requested = await adminClient.post<{ pending: { id: string } }>(
+      `/api/users/${dsl.username}/password`,
+      {
+        password: temporary,
+      },
+    );
+    expect(requested.status).toBe(202);
+    await fixture.hub.users.add('deputy', 'deputy lantern orbit 42', ['dsl'], Date.now());
+    const deputy = new StaffClient(fixture.hub.httpUrl, 'deputy', 'deputy lantern orbit 42');
+    expect((await deputy.signIn()).status).toBe(200);
+    expect((await deputy.post(`/api/approvals/${data(requested).pending.id}/approve`)).status).toBe(200);
 
     // Signing in with the temporary password still needs the DSL's own second factor, then a new password.
     const p = await freshPage();

@@ -20,7 +20,6 @@ import {
 import { createServer, type Server, type Socket, connect as tcpConnect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SMTPServer } from 'smtp-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EmulatedUno } from '../../firmware/board/emulated-uno.js';
 import { openBoard } from '../../firmware/board/open-board.js';
@@ -32,6 +31,7 @@ import { writeArtifact } from '../support/artifacts.js';
 import { allDayLessonSchool, provisionDevice, ROOM1, sleep } from '../support/device-fixture.js';
 import { type HubFixture, startTestHub, waitFor } from '../support/hub-fixture.js';
 import { freePorts } from '../support/hub-process.js';
+import { type SmtpCapture, startSmtpCapture } from '../support/smtp-capture.js';
 
 /** A cuttable TCP path to the broker on a fixed port: cut, the hub is gone for the device. */
 class BrokerPath {
@@ -113,8 +113,7 @@ describe('faults: the device journal on a full disk while the hub is unreachable
   let path: BrokerPath;
   let device: RunningDevice | undefined;
   let emulator: EmulatedUno;
-  let smtp: SMTPServer;
-  const mails: string[] = [];
+  let smtp: SmtpCapture;
   const heartbeats: Heartbeat[] = [];
 
   beforeAll(async () => {
@@ -122,20 +121,7 @@ describe('faults: the device journal on a full disk while the hub is unreachable
     mountError = tryMount(dataDir, '1m');
     if (mountError) return;
     const [smtpPort] = (await freePorts(1)) as [number];
-    smtp = new SMTPServer({
-      authOptional: true,
-      disabledCommands: ['STARTTLS'],
-      logger: false,
-      onData(stream, _session, callback) {
-        const chunks: Buffer[] = [];
-        stream.on('data', (c: Buffer) => chunks.push(c));
-        stream.on('end', () => {
-          mails.push(Buffer.concat(chunks).toString('utf8'));
-          callback();
-        });
-      },
-    });
-    await new Promise<void>((ok) => smtp.listen(smtpPort, '127.0.0.1', ok));
+    smtp = await startSmtpCapture(smtpPort);
     fixture = await startTestHub({
       school: allDayLessonSchool(),
       config: {
@@ -182,7 +168,7 @@ describe('faults: the device journal on a full disk while the hub is unreachable
     await device?.board().close();
     await fixture?.dispose();
     await path?.down();
-    if (smtp) await new Promise<void>((ok) => smtp.close(() => ok()));
+    if (smtp) await smtp?.close();
     if (!mountError) execFileSync('umount', ['-l', dataDir]);
     rmSync(dir, { recursive: true, force: true });
   });
@@ -222,7 +208,7 @@ describe('faults: the device journal on a full disk while the hub is unreachable
       10_000,
     );
     await waitFor(
-      () => mails.some((m) => m.includes('Device fault in room-1')),
+      () => smtp.mails.some((m) => m.raw.includes('Device fault in room-1')),
       'the coordinator emailed',
       20_000,
     );
@@ -240,7 +226,7 @@ describe('faults: the device journal on a full disk while the hub is unreachable
     );
     await waitFor(() => view()?.storageFault === false, 'the dashboard grid clear', 10_000);
     expect((await reports()).length).toBe(1);
-    expect(mails.filter((m) => m.includes('Device fault'))).toHaveLength(1);
+    expect(smtp.mails.filter((m) => m.raw.includes('Device fault'))).toHaveLength(1);
     writeArtifact(
       'device-journal-full.md',
       [
@@ -248,7 +234,7 @@ describe('faults: the device journal on a full disk while the hub is unreachable
         '|---|---|',
         `| reports pressed with the journal full and the hub unreachable / stored at the hub | 1 / ${(await reports()).length} |`,
         `| button light lit stretches while faulty (ms) | ${stretches.map((s) => s.toFixed(0)).join(', ')} |`,
-        `| coordinator emails about the fault | ${mails.filter((m) => m.includes('Device fault')).length} |`,
+        `| coordinator emails about the fault | ${smtp.mails.filter((m) => m.raw.includes('Device fault')).length} |`,
       ].join('\n'),
     );
   }, 90_000);

@@ -10,7 +10,6 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
-import { SMTPServer } from 'smtp-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Incident } from '../../hub/incidents/incident-store.js';
 import { DEFAULT_LIMITS } from '../../hub/limits.js';
@@ -19,6 +18,7 @@ import { topics } from '../../schemas/topics.js';
 import { percentile, writeArtifact } from '../support/artifacts.js';
 import { waitFor } from '../support/hub-fixture.js';
 import { freePorts, HubProcess } from '../support/hub-process.js';
+import { type SmtpCapture, startSmtpCapture } from '../support/smtp-capture.js';
 import { SECRET, SITE, startDevices } from './fault-support.js';
 
 const FLOOD = 10_000;
@@ -27,25 +27,11 @@ const flooder = { site: SITE, room: 'staffroom', device: 'flood-1' };
 describe('faults: 10,000 reports from one device', () => {
   const dir = mkdtempSync(join(tmpdir(), 'phones-away-flood-'));
   let hub: HubProcess;
-  let smtp: SMTPServer;
-  const mails: string[] = [];
+  let smtp: SmtpCapture;
 
   beforeAll(async () => {
     const [smtpPort] = (await freePorts(1)) as [number];
-    smtp = new SMTPServer({
-      authOptional: true,
-      disabledCommands: ['STARTTLS'],
-      logger: false,
-      onData(stream, _session, callback) {
-        const chunks: Buffer[] = [];
-        stream.on('data', (c: Buffer) => chunks.push(c));
-        stream.on('end', () => {
-          mails.push(Buffer.concat(chunks).toString('utf8'));
-          callback();
-        });
-      },
-    });
-    await new Promise<void>((ok) => smtp.listen(smtpPort, '127.0.0.1', ok));
+    smtp = await startSmtpCapture(smtpPort);
     const dataDir = join(dir, 'hub');
     mkdirSync(dataDir);
     hub = await HubProcess.start({
@@ -67,7 +53,7 @@ describe('faults: 10,000 reports from one device', () => {
 
   afterAll(async () => {
     await hub?.dispose();
-    await new Promise<void>((ok) => smtp.close(() => ok()));
+    await smtp?.close();
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -145,7 +131,7 @@ describe('faults: 10,000 reports from one device', () => {
     expect(stats.ingest.reportsCollapsed).toBe(FLOOD - DEFAULT_LIMITS.reports.burst);
 
     // Notifications coalesced: one email per single report and one tamper alert for the whole flood.
-    const fromFlooder = () => mails.filter((m) => m.includes(`from ${flooder.room}`));
+    const fromFlooder = () => smtp.mails.filter((m) => m.raw.includes(`from ${flooder.room}`));
     await waitFor(
       () => fromFlooder().length >= DEFAULT_LIMITS.reports.burst + 1,
       'the flood room emails',
@@ -157,7 +143,7 @@ describe('faults: 10,000 reports from one device', () => {
       60_000,
     );
     expect(fromFlooder()).toHaveLength(DEFAULT_LIMITS.reports.burst + 1);
-    expect(fromFlooder().filter((m) => /Tamper alert/.test(m))).toHaveLength(1);
+    expect(fromFlooder().filter((m) => /Tamper alert/.test(m.raw))).toHaveLength(1);
 
     writeArtifact(
       'report-flood.md',

@@ -10,48 +10,28 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SMTPServer } from 'smtp-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAnchor, runAudit } from '../../../cli/audit.js';
 import { type AuditEntry, AuditLog, entryHash } from '../../../hub/audit/audit-log.js';
 import { HubDb } from '../../../hub/db/hub-db.js';
 import { silentLogger } from '../../../hub/log.js';
 import { type HubFixture, startTestHub, waitFor } from '../../support/hub-fixture.js';
+import { type SmtpCapture, startSmtpCapture } from '../../support/smtp-capture.js';
 
 const PASSWORD = 'tulip lantern orbit 42';
 const key = (seq: number) => seq.toString().padStart(12, '0');
 
 describe('audit chain anchoring (S6)', () => {
   const work = mkdtempSync(join(tmpdir(), 'pa-anchor-'));
-  let smtp: SMTPServer;
+  let smtp: SmtpCapture;
   let web: Server;
   let fixture: HubFixture;
-  const mails: { to: string[]; raw: string }[] = [];
   const hooks: Record<string, unknown>[] = [];
   /** The fingerprint as the governors' email carries it. */
   let emailed = '';
 
   beforeAll(async () => {
-    smtp = new SMTPServer({
-      authOptional: true,
-      disabledCommands: ['STARTTLS'],
-      logger: false,
-      onData(stream, session, callback) {
-        const chunks: Buffer[] = [];
-        stream.on('data', (c: Buffer) => chunks.push(c));
-        stream.on('end', () => {
-          mails.push({
-            to: session.envelope.rcptTo.map((r) => r.address),
-            // Quoted-printable wraps long lines with soft breaks: undone, so the fingerprint reads as one line.
-            raw: Buffer.concat(chunks)
-              .toString('utf8')
-              .replace(/=\r?\n/g, ''),
-          });
-          callback();
-        });
-      },
-    });
-    await new Promise<void>((ok) => smtp.listen(0, '127.0.0.1', ok));
+    smtp = await startSmtpCapture();
     web = createServer((req, res) => {
       let body = '';
       req.on('data', (c) => {
@@ -70,7 +50,7 @@ describe('audit chain anchoring (S6)', () => {
           dashboardUrl: 'https://hub.school.example/',
           email: {
             host: '127.0.0.1',
-            port: (smtp.server.address() as AddressInfo).port,
+            port: smtp.port,
             from: 'hub@school.example',
             to: { governor: ['chair@school.example'], dsl: ['dsl@school.example'] },
           },
@@ -83,7 +63,7 @@ describe('audit chain anchoring (S6)', () => {
 
   afterAll(async () => {
     await fixture?.dispose();
-    await new Promise<void>((ok) => smtp?.close(() => ok()));
+    await smtp?.close();
     await new Promise<void>((ok) => web?.close(() => ok()));
     rmSync(work, { recursive: true, force: true });
   });
@@ -99,7 +79,7 @@ describe('audit chain anchoring (S6)', () => {
     await hub.safeguarding.anchor?.anchor(Date.now());
 
     const mail = await waitFor(
-      () => mails.find((m) => m.raw.includes(`--against ${head.seq}:${head.hash}`)),
+      () => smtp.mails.find((m) => m.raw.includes(`--against ${head.seq}:${head.hash}`)),
       'anchor email',
     );
     expect(mail.to).toEqual(['chair@school.example']);

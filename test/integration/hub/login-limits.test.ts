@@ -4,22 +4,16 @@
  * and a restart on the same data directory. Checks are counted by the hub's own /metrics.
  */
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SMTPServer } from 'smtp-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { totpCode, totpStep } from '../../../hub/users/totp.js';
 import { type HubFixture, startTestHub, waitFor } from '../../support/hub-fixture.js';
+import { type SmtpCapture, startSmtpCapture } from '../../support/smtp-capture.js';
 import { data, StaffClient } from '../../support/staff-client.js';
 
 const PASSWORD = 'tulip lantern orbit 42';
 const BURST = 300;
-
-interface Mail {
-  to: string[];
-  raw: string;
-}
 
 /** The scrape token /metrics asks for (hub config metrics.credentialsFile). */
 const METRICS_TOKEN = 'login-limits-scrape-token-0123';
@@ -41,38 +35,21 @@ async function checks(baseUrl: string): Promise<{ password: number; code: number
 }
 
 describe('sign-in limits under attack (S1, S3)', () => {
-  let smtp: SMTPServer;
+  let smtp: SmtpCapture;
   let fixture: HubFixture;
-  const mails: Mail[] = [];
   let config: Parameters<typeof startTestHub>[0];
   /** Kept from the first start: a restarted hub has no first-run account to report. */
   let admin: { username: string; password: string };
 
   beforeAll(async () => {
-    smtp = new SMTPServer({
-      authOptional: true,
-      disabledCommands: ['STARTTLS'],
-      logger: false,
-      onData(stream, session, callback) {
-        const chunks: Buffer[] = [];
-        stream.on('data', (c: Buffer) => chunks.push(c));
-        stream.on('end', () => {
-          mails.push({
-            to: session.envelope.rcptTo.map((r) => r.address),
-            raw: Buffer.concat(chunks).toString('utf8'),
-          });
-          callback();
-        });
-      },
-    });
-    await new Promise<void>((ok) => smtp.listen(0, '127.0.0.1', ok));
+    smtp = await startSmtpCapture();
     config = {
       config: {
         notifications: {
           dashboardUrl: 'https://hub.school.example/',
           email: {
             host: '127.0.0.1',
-            port: (smtp.server.address() as AddressInfo).port,
+            port: smtp.port,
             from: 'hub@school.example',
             to: { admin: ['it@school.example'], dsl: ['dsl@school.example'] },
           },
@@ -93,7 +70,7 @@ describe('sign-in limits under attack (S1, S3)', () => {
 
   afterAll(async () => {
     await fixture?.dispose();
-    await new Promise<void>((ok) => smtp?.close(() => ok()));
+    await smtp?.close();
   });
 
   it(`S1: ${BURST} passwords at once, the right one at 150: no session, and only 5 checked`, async () => {
@@ -204,9 +181,9 @@ describe('sign-in limits under attack (S1, S3)', () => {
     // One alert, to the admins and the DSL, in plain words and with no password in it.
     const notifier = fixture.hub.safeguarding.notifier;
     if (!notifier) throw new Error('no notifier');
-    const alert = await waitFor(() => mails.find((m) => m.raw.includes('head1')), 'the alert email');
+    const alert = await waitFor(() => smtp.mails.find((m) => m.raw.includes('head1')), 'the alert email');
     await notifier.flush();
-    expect(mails.filter((m) => m.raw.includes('head1'))).toHaveLength(1);
+    expect(smtp.mails.filter((m) => m.raw.includes('head1'))).toHaveLength(1);
     expect(alert.to.sort()).toEqual(['dsl@school.example', 'it@school.example']);
     const unfolded = alert.raw.replace(/\r?\n[ \t]+/g, ' ');
     expect(unfolded).toContain('Subject: [phones-away] Someone may be trying to guess the password of head1');
@@ -235,7 +212,7 @@ describe('sign-in limits under attack (S1, S3)', () => {
 
     // Still one alert: the restart did not start a new attack window.
     await fixture.hub.safeguarding.notifier?.flush();
-    expect(mails.filter((m) => m.raw.includes('head1'))).toHaveLength(1);
+    expect(smtp.mails.filter((m) => m.raw.includes('head1'))).toHaveLength(1);
   });
 
   it("S1, S3: after an admin's reset the user enrols again and chooses a new password before any session opens", async () => {

@@ -1,9 +1,13 @@
 /**
- * A notice whose retries ran out (R2) is not only logged: /healthz turns unhealthy and says why (without counts of
- * anything), and the staff who handle incidents get the detail signed in, at /api/notifications/failed (the Reports
- * page shows it). The mail server here is a closed port on loopback; the report comes over real MQTT.
+ * A notice whose retries ran out (R2) is not only logged: /healthz turns unhealthy (and, to the operator's token, says
+ * why, without counts of anything), and the staff who handle incidents get the detail signed in, at
+ * /api/notifications/failed (the Reports page shows it). The mail server here is a closed port on loopback; the
+ * report comes over real MQTT.
  */
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FailedNotice } from '../../../hub/http/routes/notification-routes.js';
@@ -14,6 +18,9 @@ import { data, StaffClient } from '../../support/staff-client.js';
 
 const address = { site: 'demo-school', room: 'room-3', device: 'room-3-locker' };
 const PASSWORD = 'a-long-enough-staff-passphrase-42';
+/** The operator's token: /healthz gives its reasons only with it (bare, it says healthy or degraded). */
+const TOKEN = 'notification-failures-scrape-token';
+const operator = { authorization: `Bearer ${TOKEN}` };
 
 /** A loopback port that nothing listens on (held, then released). */
 async function closedPort(): Promise<number> {
@@ -29,8 +36,11 @@ describe('notifications whose retries ran out (R2)', () => {
   let device: MqttClient;
 
   beforeAll(async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pa-notify-failed-'));
+    writeFileSync(join(dir, 'metrics.token'), `${TOKEN}\n`, { mode: 0o600 });
     fixture = await startTestHub({
       config: {
+        metrics: { credentialsFile: join(dir, 'metrics.token') },
         notifications: {
           dashboardUrl: 'https://hub.school.example/',
           email: {
@@ -54,7 +64,7 @@ describe('notifications whose retries ran out (R2)', () => {
 
   it('R2: /healthz says a notice failed, without counts; signed-in staff see which one', async () => {
     const { hub } = fixture;
-    const healthy = await fetch(`${hub.httpUrl}/healthz`);
+    const healthy = await fetch(`${hub.httpUrl}/healthz`, { headers: operator });
     const before = (await healthy.json()) as { problems: string[] };
     expect(before.problems.join(' ')).not.toMatch(/notification/);
 
@@ -79,7 +89,11 @@ describe('notifications whose retries ran out (R2)', () => {
       20_000,
     );
 
-    const response = await fetch(`${hub.httpUrl}/healthz`);
+    // Anyone may ask whether the hub is healthy, and learns only that it is not.
+    const bare = await fetch(`${hub.httpUrl}/healthz`);
+    expect(bare.status).toBe(503);
+    expect(await bare.json()).toEqual({ status: 'degraded' });
+    const response = await fetch(`${hub.httpUrl}/healthz`, { headers: operator });
     expect(response.status).toBe(503);
     const health = (await response.json()) as { problems: string[] };
     expect(health.problems).toContain(

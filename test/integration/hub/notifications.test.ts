@@ -5,25 +5,19 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { MqttClient } from 'mqtt';
-import { SMTPServer } from 'smtp-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ReportAck } from '../../../schemas/messages.js';
 import { topics } from '../../../schemas/topics.js';
 import { connectClient, type HubFixture, startTestHub, waitFor } from '../../support/hub-fixture.js';
+import { type SmtpCapture, startSmtpCapture } from '../../support/smtp-capture.js';
 
 const address = { site: 'demo-school', room: 'room-2', device: 'room-2-locker' };
 
-interface Mail {
-  to: string[];
-  raw: string;
-}
-
 describe('notifications (R2, D1): real SMTP server and webhook on loopback', () => {
-  let smtp: SMTPServer;
+  let smtp: SmtpCapture;
   let web: Server;
   let fixture: HubFixture;
   let device: MqttClient;
-  const mails: Mail[] = [];
   const hooks: Record<string, unknown>[] = [];
   let webhookCalls = 0;
   let incidentCalls = 0;
@@ -31,24 +25,8 @@ describe('notifications (R2, D1): real SMTP server and webhook on loopback', () 
   const acks: ReportAck[] = [];
 
   beforeAll(async () => {
-    smtp = new SMTPServer({
-      authOptional: true,
-      disabledCommands: ['STARTTLS'],
-      logger: false,
-      onData(stream, session, callback) {
-        const chunks: Buffer[] = [];
-        stream.on('data', (c: Buffer) => chunks.push(c));
-        stream.on('end', () => {
-          mails.push({
-            to: session.envelope.rcptTo.map((r) => r.address),
-            raw: Buffer.concat(chunks).toString('utf8'),
-          });
-          callback();
-        });
-      },
-    });
-    await new Promise<void>((ok) => smtp.listen(0, '127.0.0.1', ok));
-    const smtpPort = (smtp.server.address() as AddressInfo).port;
+    smtp = await startSmtpCapture();
+    const smtpPort = smtp.port;
     web = createServer((req, res) => {
       let body = '';
       req.on('data', (c) => {
@@ -108,7 +86,7 @@ describe('notifications (R2, D1): real SMTP server and webhook on loopback', () 
   afterAll(async () => {
     device?.end(true);
     await fixture?.dispose();
-    await new Promise<void>((ok) => smtp?.close(() => ok()));
+    await smtp?.close();
     await new Promise<void>((ok) => web?.close(() => ok()));
   });
 
@@ -118,7 +96,7 @@ describe('notifications (R2, D1): real SMTP server and webhook on loopback', () 
     await device.publishAsync(topics.event(address, 'report'), JSON.stringify(report), { qos: 1 });
     const { ref } = await waitFor(() => acks.find((a) => a.id === id), 'report ack');
 
-    const mail = await waitFor(() => mails.find((m) => m.raw.includes(ref)), 'email to the coordinator');
+    const mail = await waitFor(() => smtp.mails.find((m) => m.raw.includes(ref)), 'email to the coordinator');
     expect(mail.to).toEqual(['coord@school.example']);
     expect(mail.raw).toMatch(new RegExp(`Subject: \\[phones-away\\] URGENT Safeguarding report ${ref}`));
     expect(mail.raw).toContain(`https://hub.school.example/incidents/${ref}`);
@@ -158,7 +136,7 @@ describe('notifications (R2, D1): real SMTP server and webhook on loopback', () 
     const escalated = await fixture.hub.safeguarding.escalation.tick(Date.now() + 2 * 86_400_000);
     expect(escalated).toContain(incident.ref);
     const mail = await waitFor(
-      () => mails.find((m) => m.to.includes('dsl@school.example') && m.raw.includes(incident.ref)),
+      () => smtp.mails.find((m) => m.to.includes('dsl@school.example') && m.raw.includes(incident.ref)),
       'escalation email',
     );
     expect(mail.raw).toContain('(escalated)');
@@ -170,6 +148,6 @@ describe('notifications (R2, D1): real SMTP server and webhook on loopback', () 
     );
     await waitFor(() => hooks.some((h) => h.type === 'incident.escalated'), 'escalation webhook');
     await fixture.hub.safeguarding.notifier?.flush();
-    expect(JSON.stringify({ mails, hooks })).not.toContain('SECRET-NOTE-TEXT');
+    expect(JSON.stringify({ mails: smtp.mails, hooks })).not.toContain('SECRET-NOTE-TEXT');
   });
 });

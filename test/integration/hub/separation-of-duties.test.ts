@@ -4,11 +4,10 @@
  * password; afterwards no administrator can give anyone (themselves included) the power to read reports, or take over
  * a report reader's account, without a second person.
  */
-import type { AddressInfo } from 'node:net';
-import { SMTPServer } from 'smtp-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { totpCode } from '../../../hub/users/totp.js';
 import { type HubFixture, startTestHub, waitFor } from '../../support/hub-fixture.js';
+import { type SmtpCapture, startSmtpCapture } from '../../support/smtp-capture.js';
 import { data, StaffClient } from '../../support/staff-client.js';
 
 const PASSWORD = 'tulip lantern orbit 42';
@@ -21,9 +20,8 @@ interface Pending {
 }
 
 describe('separation of duties for accounts (S1, S5, S6)', () => {
-  let smtp: SMTPServer;
+  let smtp: SmtpCapture;
   let fixture: HubFixture;
-  const mails: { to: string[]; raw: string }[] = [];
   let admin: StaffClient;
   let admin2: StaffClient;
   let head: StaffClient;
@@ -34,30 +32,14 @@ describe('separation of duties for accounts (S1, S5, S6)', () => {
     (await fixture.hub.audit.list({ limit: 1000, reverse: false })).map((e) => e.action);
 
   beforeAll(async () => {
-    smtp = new SMTPServer({
-      authOptional: true,
-      disabledCommands: ['STARTTLS'],
-      logger: false,
-      onData(stream, session, callback) {
-        const chunks: Buffer[] = [];
-        stream.on('data', (c: Buffer) => chunks.push(c));
-        stream.on('end', () => {
-          mails.push({
-            to: session.envelope.rcptTo.map((r) => r.address),
-            raw: Buffer.concat(chunks).toString(),
-          });
-          callback();
-        });
-      },
-    });
-    await new Promise<void>((ok) => smtp.listen(0, '127.0.0.1', ok));
+    smtp = await startSmtpCapture();
     fixture = await startTestHub({
       config: {
         notifications: {
           dashboardUrl: 'https://hub.school.example/',
           email: {
             host: '127.0.0.1',
-            port: (smtp.server.address() as AddressInfo).port,
+            port: smtp.port,
             from: 'hub@school.example',
             to: { head: ['head-office@school.example'], dsl: ['dsl-office@school.example'] },
           },
@@ -73,7 +55,7 @@ describe('separation of duties for accounts (S1, S5, S6)', () => {
 
   afterAll(async () => {
     await fixture?.dispose();
-    await new Promise<void>((ok) => smtp?.close(() => ok()));
+    await smtp?.close();
   });
 
   it('S5: the first-run account is administrator only and reads no report', async () => {
@@ -148,7 +130,7 @@ describe('separation of duties for accounts (S1, S5, S6)', () => {
     await fixture.hub.users.add('adam', PASSWORD, ['admin', 'head'], Date.now());
     admin2 = new StaffClient(fixture.hub.httpUrl, 'adam', PASSWORD);
     expect((await admin2.signIn()).status).toBe(200);
-    const mailsBefore = mails.length;
+    const mailsBefore = smtp.mails.length;
     const requested = await admin2.post<{ pending: Pending }>('/api/users/tom/role', {
       roles: ['teacher', 'dsl'],
     });
@@ -165,7 +147,7 @@ describe('separation of duties for accounts (S1, S5, S6)', () => {
     expect(await roles('tom')).toEqual(['teacher']);
     // The approvers are told by email.
     const notice = await waitFor(
-      () => mails.slice(mailsBefore).find((m) => m.to.includes('head-office@school.example')),
+      () => smtp.mails.slice(mailsBefore).find((m) => m.to.includes('head-office@school.example')),
       'approval request email',
     );
     expect(notice.raw).toContain('waiting for your approval');
@@ -210,7 +192,7 @@ describe('separation of duties for accounts (S1, S5, S6)', () => {
   });
 
   it('S1, S5: a reset of a report reader waits; the old password works until approved, then a new one is due', async () => {
-    const mailsBefore = mails.length;
+    const mailsBefore = smtp.mails.length;
     const requested = await admin.post<{ pending: Pending }>('/api/users/hattie/password', {
       password: 'admin knows this one 55',
     });
@@ -229,7 +211,7 @@ describe('separation of duties for accounts (S1, S5, S6)', () => {
     // The head is told, at her own address.
     const told = await waitFor(
       () =>
-        mails
+        smtp.mails
           .slice(mailsBefore)
           .find((m) => m.to.includes('hattie@school.example') && /approved/.test(m.raw)),
       'reset email to the head',
