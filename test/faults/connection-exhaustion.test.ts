@@ -113,7 +113,7 @@ describe('faults: 2,000 half-open sockets before authentication (MQTT TCP, MQTT 
     hub = await HubProcess.start({
       dataDir: mkdirSync(join(dir, 'hub'), { recursive: true }) ?? join(dir, 'hub'),
       config: {
-        mqtt: { host: '127.0.0.1', port: mqttPort, tls: { port: tlsPort, ...certs.hub } },
+        mqtt: { host: '127.0.0.1', port: mqttPort, plain: true, tls: { port: tlsPort, ...certs.hub } },
         http: { host: '127.0.0.1', port: httpPort },
       },
     });
