@@ -5,7 +5,8 @@ import { SMTPServer } from 'smtp-server';
 export interface CapturedMail {
   /** Envelope recipients. */
   to: string[];
-  /** The whole message as received: headers and body. */
+  /** The whole message as received, headers and body, with quoted-printable soft line breaks undone (a long line, such
+   * as a fingerprint or a link, reads as one). */
   raw: string;
 }
 
@@ -28,7 +29,9 @@ export async function startSmtpCapture(port = 0): Promise<SmtpCapture> {
       stream.on('end', () => {
         mails.push({
           to: session.envelope.rcptTo.map((r) => r.address),
-          raw: Buffer.concat(chunks).toString('utf8'),
+          raw: Buffer.concat(chunks)
+            .toString('utf8')
+            .replace(/=\r?\n/g, ''),
         });
         callback();
       });
