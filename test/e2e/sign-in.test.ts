@@ -91,8 +91,8 @@ describe('dashboard: sign-in (S1, S3)', () => {
       },
     );
     expect(requested.status).toBe(202);
-    await fixture.hub.users.add('deputy', 'deputy lantern orbit 42', ['dsl'], Date.now());
-    const deputy = new StaffClient(fixture.hub.httpUrl, 'deputy', 'deputy lantern orbit 42');
+    await fixture.hub.users.add('deputy', 'amber harbour violin 58', ['dsl'], Date.now());
+    const deputy = new StaffClient(fixture.hub.httpUrl, 'deputy', 'amber harbour violin 58');
     expect((await deputy.signIn()).status).toBe(200);
     expect((await deputy.post(`/api/approvals/${data(requested).pending.id}/approve`)).status).toBe(200);
 

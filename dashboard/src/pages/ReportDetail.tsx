@@ -329,7 +329,7 @@ export function ReportDetail({ live, id }: { live: Live; id: string }) {
                 </h3>
                 <Select
                   id="new-category"
-                  label="Safeguarding category"
+                  label="New category"
                   options={CATEGORIES.filter((c) => c !== incident.category).map((c) => [c, label(c)])}
                   required
                   error={fieldsOf('category').category}
