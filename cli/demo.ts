@@ -67,7 +67,12 @@ export async function runDemo(options: DemoOptions): Promise<void> {
     const { secret, created } = persistentSecret(file);
     if (created && !(await hub.users.get(person.username)))
       await hub.users.add(person.username, secret, [...person.roles], Date.now(), 'system:demo');
-    staffLines.push(`${person.title}: sign in as '${person.username}' with password ${secret}`);
+    // As the admin's: a password goes to a terminal only, never into a log or journal the output may be kept in.
+    staffLines.push(
+      process.stdout.isTTY
+        ? `${person.title}: sign in as '${person.username}' with password ${secret}`
+        : `${person.title}: sign in as '${person.username}' with the password in ${file} (readable only by this user).`,
+    );
   }
 
   for (const entry of school.devices) {
