@@ -14,6 +14,7 @@ import type {
   IncidentDetail,
   IncidentStatsView,
 } from '../../hub/http/routes/incident-routes.js';
+import type { FailedNotice } from '../../hub/http/routes/notification-routes.js';
 import type { ExemptionView, PolicyView } from '../../hub/http/routes/policy-routes.js';
 import type { Incident, IncidentStep } from '../../hub/incidents/incident-store.js';
 import type { IncidentNotice } from '../../hub/incidents/visibility.js';
@@ -30,6 +31,7 @@ export type {
   Confiscation,
   DeviceView,
   ExemptionView,
+  FailedNotice,
   Inbox,
   Incident,
   IncidentDetail,

@@ -315,7 +315,8 @@ export class Notifier implements HubExtension {
 
   /** Queues an account message (durably, retried like a notice). A no-op without email configured. */
   async enqueueMessage(mail: AccountMail): Promise<void> {
-    if (!this.transport || mail.to.length === 0) return;
+    // As jobOps: queued when email is configured, even before start() opens the transport.
+    if (!this.deps.config.email || mail.to.length === 0) return;
     const job: NotifyJob = { id: randomUUID(), channel: 'email', mail, attempts: 0, nextAt: this.deps.now() };
     await this.deps.db.put('notify', job.id, job);
     void this.flush();

@@ -53,7 +53,7 @@ export interface PendingView {
 }
 
 export type ChangeOutcome =
-  | { applied: true; user: UserView | null }
+  | { applied: true; user: UserView }
   | { applied: false; pending: PendingView };
 
 export interface Actor {
@@ -183,7 +183,7 @@ export class AccountChanges {
   }
 
   /** A second person approves: the change and its audit entries are committed together. */
-  async approve(approver: Actor, id: string): Promise<UserView | null> {
+  async approve(approver: Actor, id: string): Promise<UserView> {
     const change = await this.mustPending(id);
     this.checkApprover(approver, change);
     const target = await this.deps.users.stored(change.request.username);
@@ -264,7 +264,7 @@ export class AccountChanges {
     request: ChangeRequest,
     target: StoredUser | undefined,
     by: string,
-  ): Promise<{ ops: BatchOp[]; records: AuditRecord[]; user: UserView | null }> {
+  ): Promise<{ ops: BatchOp[]; records: AuditRecord[]; user: UserView }> {
     const { users, now } = this.deps;
     let next: StoredUser;
     let action: string;

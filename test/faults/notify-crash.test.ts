@@ -9,10 +9,10 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SMTPServer } from 'smtp-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from '../support/hub-fixture.js';
 import { freePorts, HubProcess } from '../support/hub-process.js';
+import { type SmtpCapture, startSmtpCapture } from '../support/smtp-capture.js';
 import { startDevices } from './fault-support.js';
 
 describe('faults: hub killed between storing a report and sending its notice', () => {
@@ -20,8 +20,9 @@ describe('faults: hub killed between storing a report and sending its notice', (
   let smtpPort: number;
   let stall: Server;
   const stalled: Socket[] = [];
-  let smtp: SMTPServer | undefined;
-  const mails: string[] = [];
+  let smtp: SmtpCapture | undefined;
+  /** The messages received (none before the mail server comes back). */
+  const mails = () => (smtp?.mails ?? []).map((m) => m.raw);
   let hub: HubProcess;
 
   beforeAll(async () => {
@@ -55,7 +56,7 @@ describe('faults: hub killed between storing a report and sending its notice', (
     for (const s of stalled) s.destroy();
     stall?.close();
     await hub?.dispose();
-    await new Promise<void>((ok) => (smtp ? smtp.close(() => ok()) : ok()));
+    await smtp?.close();
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -68,41 +69,28 @@ describe('faults: hub killed between storing a report and sending its notice', (
     // Stored and acknowledged; the email cannot have gone (the mail server has not even greeted). Crash now.
     await hub.kill('SIGKILL');
     await device.stop();
-    expect(mails).toEqual([]);
+    expect(mails()).toEqual([]);
 
     // The mail server comes back as a real one on the same port; then the hub.
     for (const s of stalled) s.destroy();
     await new Promise<void>((ok) => stall.close(() => ok()));
-    smtp = new SMTPServer({
-      authOptional: true,
-      disabledCommands: ['STARTTLS'],
-      logger: false,
-      onData(stream, _session, callback) {
-        const chunks: Buffer[] = [];
-        stream.on('data', (c: Buffer) => chunks.push(c));
-        stream.on('end', () => {
-          mails.push(Buffer.concat(chunks).toString('utf8'));
-          callback();
-        });
-      },
-    });
-    await new Promise<void>((ok) => smtp?.listen(smtpPort, '127.0.0.1', ok));
+    smtp = await startSmtpCapture(smtpPort);
     await hub.restart();
 
-    await waitFor(() => mails.length > 0, 'the email after the restart', 30_000);
+    await waitFor(() => mails().length > 0, 'the email after the restart', 30_000);
     await waitFor(
       async () => (await hub.request<unknown[]>({ cmd: 'notify-jobs' })).length === 0,
       'the notification job to be done',
       30_000,
     );
-    expect(mails).toHaveLength(1);
-    expect(mails[0]).toContain(ref);
-    expect(mails[0]).toMatch(/URGENT Safeguarding report/);
+    expect(mails()).toHaveLength(1);
+    expect(mails()[0]).toContain(ref);
+    expect(mails()[0]).toMatch(/URGENT Safeguarding report/);
 
     // A second restart sends nothing again: the job left with the email.
     await hub.restart();
     await hub.stats();
     expect(await hub.request<unknown[]>({ cmd: 'notify-jobs' })).toEqual([]);
-    expect(mails).toHaveLength(1);
+    expect(mails()).toHaveLength(1);
   }, 120_000);
 });

@@ -6,18 +6,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { api } from '../api.js';
 import { fmtDateTime } from '../format.js';
 import { href } from '../router.js';
-
-interface FailedNotice {
-  id: string;
-  channel: 'email' | 'webhook';
-  event: string;
-  ref: string;
-  kind: string;
-  room: string;
-  at: string;
-  attempts: number;
-  lastError: string;
-}
+import type { FailedNotice } from '../types.js';
 
 const EVENT_TEXT: Record<string, string> = {
   reported: 'new report',

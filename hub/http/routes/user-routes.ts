@@ -176,10 +176,8 @@ export function userRoutes(deps: { users: UserStore; changes: AccountChanges; bu
       { preHandler: kit.guard('accounts:approve') },
       async (request, reply) => {
         try {
-          const id = (request.params as { id: string }).id;
-          const pending = (await changes.pending()).find((p) => p.id === id);
-          const user = await changes.approve(actorOf(request), id);
-          if (pending) bus.emit('account.changed', { username: pending.username });
+          const user = await changes.approve(actorOf(request), (request.params as { id: string }).id);
+          bus.emit('account.changed', { username: user.username });
           return { status: 'ok', data: user };
         } catch (error) {
           return failUser(kit, reply, error);

@@ -9,7 +9,7 @@ import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ReportAck } from '../../../schemas/messages.js';
 import { topics } from '../../../schemas/topics.js';
-import { connectClient, type HubFixture, startTestHub, waitFor } from '../../support/hub-fixture.js';
+import { type HubFixture, provisionAndConnect, startTestHub, waitFor } from '../../support/hub-fixture.js';
 import { type LiveStream, openStream } from '../../support/sse-client.js';
 import { data, StaffClient } from '../../support/staff-client.js';
 
@@ -69,18 +69,7 @@ describe('report confidentiality (R4, R6, S5, S6)', () => {
   beforeAll(async () => {
     fixture = await startTestHub();
     const { hub } = fixture;
-    await hub.registry.provision({
-      id: address.device,
-      address,
-      secret: 'device-secret-123456',
-      lockerMode: 'lesson',
-      now: Date.now(),
-    });
-    device = await connectClient(hub.mqttPort, {
-      clientId: address.device,
-      username: address.device,
-      password: 'device-secret-123456',
-    });
+    device = await provisionAndConnect(hub, address, 'device-secret-123456');
     device.on('message', (topic, payload) => {
       if (topic === topics.reportAck(address)) acks.push(JSON.parse(payload.toString()) as ReportAck);
     });
