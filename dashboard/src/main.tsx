@@ -164,7 +164,7 @@ function App() {
         incident: (data) => mergeIncident(data as InboxItem),
         'incident-removed': (data) => {
           const { id } = data as { id: string };
-          setIncidents((all) => all && all.filter((i) => i.id !== id));
+          setIncidents((all) => all?.filter((i) => i.id !== id) ?? null);
         },
         locked: lock,
       },

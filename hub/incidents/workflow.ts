@@ -3,7 +3,6 @@
  * escalation (R2) and routing (R6). A command either yields the new incident with exactly one appended step, or a
  * refusal with a code; it never edits or removes an earlier step. Time and actor are inputs.
  */
-import type { IncidentSummary } from '../event-bus.js';
 import type { Incident, IncidentStep, Referral } from './incident-store.js';
 
 /** Safeguarding categories (R4), as schools' safeguarding logs group online-safety concerns. */

@@ -52,9 +52,7 @@ export interface PendingView {
   description: string;
 }
 
-export type ChangeOutcome =
-  | { applied: true; user: UserView }
-  | { applied: false; pending: PendingView };
+export type ChangeOutcome = { applied: true; user: UserView } | { applied: false; pending: PendingView };
 
 export interface Actor {
   username: string;
