@@ -130,7 +130,7 @@ export function Compliance(_: { live: Live }) {
                 <tr>
                   <th scope="col">{filters.level === 'lesson' ? 'Lesson start' : 'From'}</th>
                   <th scope="col">Room</th>
-                  {filters.level === 'lesson' ? <th scope="col">Period</th> : <th scope="col">Lessons</th>}
+                  {filters.level === 'lesson' ? <th scope="col">Period</th> : <th scope="col">Periods</th>}
                   <th scope="col">Due (min)</th>
                   <th scope="col">Locked (min)</th>
                   <th scope="col">Exempt (min)</th>
