@@ -90,6 +90,8 @@ export interface Hub {
   /** S1, S3: sign-in steps, attempt limits (kept in the DB) and remembered browsers. */
   login: LoginFlow;
   incidents: IncidentStore;
+  /** P7: the confiscation register. */
+  confiscations: ConfiscationStore;
   /** S6: the hash-chained audit log. */
   audit: AuditLog;
   /** Incident workflow, escalation, notifications, retention. */
@@ -412,6 +414,27 @@ export async function startHub(options: HubOptions): Promise<Hub> {
     }
 
     const confiscations = new ConfiscationStore(db, audit);
+    // D2: the stores in the hub DB whose records expire, each by its own setting.
+    guarding.retention.add(
+      {
+        kind: 'complianceTimelineDays',
+        action: 'compliance.retention-delete',
+        target: 'compliance',
+        plan: (before) => policy.compliance.retentionPlan(before),
+      },
+      {
+        kind: 'exemptionsDays',
+        action: 'exemption.retention-delete',
+        target: 'exemptions',
+        plan: async (before) => exemptions.retentionPlan(before),
+      },
+      {
+        kind: 'confiscationsDays',
+        action: 'confiscation.retention-delete',
+        target: 'confiscations',
+        plan: (before) => confiscations.retentionPlan(before),
+      },
+    );
     const showConfiscated = async (ref: { site: string; room: string; device: string }) => {
       const open = await confiscations.list({ openOnly: true });
       grid.setConfiscated(ref, open.filter((o) => o.device === ref.device).length);
@@ -519,6 +542,7 @@ export async function startHub(options: HubOptions): Promise<Hub> {
       users,
       login,
       incidents,
+      confiscations,
       audit,
       safeguarding: { ...guarding, incidents: incidentService },
       ingest,

@@ -11,12 +11,14 @@ import type { HubExtension } from './extension.js';
 import { auditRoutes } from './http/routes/audit-routes.js';
 import { incidentRoutes } from './http/routes/incident-routes.js';
 import { notificationRoutes } from './http/routes/notification-routes.js';
+import { retentionRoutes } from './http/routes/retention-routes.js';
 import { userRoutes } from './http/routes/user-routes.js';
 import { Escalation } from './incidents/escalation.js';
 import type { IncidentService } from './incidents/incident-service.js';
 import type { Logger } from './log.js';
 import type { Notifier } from './notify/notifier.js';
 import { Retention } from './retention/retention.js';
+import { resolveRetention } from './retention/retention-defaults.js';
 import type { MetricsStore } from './store/metrics-store.js';
 import { AccountChanges } from './users/account-changes.js';
 import type { UserStore } from './users/user-store.js';
@@ -41,7 +43,7 @@ export interface Safeguarding {
   extensions: HubExtension[];
   escalation: Escalation;
   notifier: Notifier | null;
-  retention: Retention | null;
+  retention: Retention;
   /** S6: the daily audit chain head, sent by the notifier; absent without notifications. */
   anchor: AuditAnchor | null;
 }
@@ -70,19 +72,25 @@ export function safeguarding(deps: SafeguardingDeps): Safeguarding {
     ...(notifier ? { mail: (mail) => notifier.enqueueMessage(mail) } : {}),
     approverAddresses: [...new Set([...(to?.head ?? []), ...(to?.dsl ?? [])])],
   });
-  const retention = config.retention
-    ? new Retention({
-        config: config.retention,
-        // Points carry the school model's site (ingest by device address, compliance by school.site).
-        site: school.site,
-        db,
-        store,
-        incidents: incidents.store,
-        audit,
-        now,
-        log: log.child({ part: 'retention' }),
-      })
-    : null;
+  // D2: always on; every kind has a default period (retention-defaults.ts).
+  const retention = new Retention({
+    config: resolveRetention(config.retention),
+    // Points carry the school model's site (ingest by device address, compliance by school.site).
+    site: school.site,
+    db,
+    store,
+    incidents: incidents.store,
+    audit,
+    now,
+    log: log.child({ part: 'retention' }),
+  });
+  if (notifier)
+    retention.add({
+      kind: 'notificationJobsDays',
+      action: 'notification.retention-delete',
+      target: 'notifications',
+      plan: (before) => notifier.retentionPlan(before),
+    });
   const anchor = notifier
     ? new AuditAnchor({
         audit,
@@ -110,10 +118,18 @@ export function safeguarding(deps: SafeguardingDeps): Safeguarding {
       routes('user-routes', userRoutes({ users, changes, bus })),
       routes('audit-routes', auditRoutes(audit, incidents.store)),
       routes('notification-routes', notificationRoutes(notifier)),
+      routes(
+        'retention-routes',
+        retentionRoutes({
+          periods: retention.periods,
+          backupsKept: () => null,
+          lastRunAt: () => db.get<number>('meta', 'retention/last-run'),
+        }),
+      ),
       escalation,
       ...(notifier ? [notifier] : []),
       ...(anchor ? [anchor] : []),
-      ...(retention ? [retention] : []),
+      retention,
     ],
   };
 }

@@ -264,16 +264,39 @@ export const LoginConfig = Type.Object(
 );
 export type LoginConfig = Static<typeof LoginConfig>;
 
-const Days = Type.Integer({ minimum: 1, maximum: 36_500 });
+const Days = (description: string, def: number, minimum = 1) =>
+  Type.Optional(Type.Integer({ minimum, maximum: 36_500, default: def, description }));
+/**
+ * D2: how long each kind of data is kept, in days. Absent = the default (hub/retention/retention-defaults.ts says why
+ * each one); to keep a kind for good, give it 36500. Open incidents and unreturned confiscations are never removed.
+ */
 export const RetentionConfig = Type.Object(
   {
-    rawEventsDays: Type.Optional(Days),
-    aggregatesDays: Type.Optional(Days),
-    closedIncidentsDays: Type.Optional(Days),
-    auditDays: Type.Optional(Days),
+    rawEventsDays: Days('Raw device events in InfluxDB (reports, locker events and states, heartbeats).', 28),
+    aggregatesDays: Days(
+      'Derived series in InfluxDB (compliance per slot, day, week, term; report counts).',
+      730,
+    ),
+    closedIncidentsDays: Days('Incidents, counted from when they were closed.', 2190),
+    auditDays: Days('Audit log entries; removed only up to a head already sent off the hub.', 2190),
+    complianceTimelineDays: Days(
+      "Each locker's timeline and per-slot records in the hub database (the last known state is always kept; a " +
+        'slot record stays until its term has ended). At least 15: lessons missed while the hub was down are ' +
+        'recorded up to 14 days later from it.',
+      28,
+      15,
+    ),
+    exemptionsDays: Days(
+      'Exemptions, emergency releases and stored-phone releases, counted from their end. At least 15 (compliance ' +
+        'catch-up reads them).',
+      730,
+      15,
+    ),
+    confiscationsDays: Days('Returned confiscations, counted from their return.', 730),
+    notificationJobsDays: Days('Notifications that could not be sent after every retry.', 28),
     runAt: Type.Optional(ClockTime),
   },
-  { additionalProperties: false, description: 'D2: absent = kept indefinitely.' },
+  { additionalProperties: false, description: 'D2: absent = the documented default for each kind.' },
 );
 export type RetentionConfig = Static<typeof RetentionConfig>;
 

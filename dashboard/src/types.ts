@@ -16,6 +16,7 @@ import type {
 } from '../../hub/http/routes/incident-routes.js';
 import type { FailedNotice } from '../../hub/http/routes/notification-routes.js';
 import type { ExemptionView, PolicyView } from '../../hub/http/routes/policy-routes.js';
+import type { RetentionView } from '../../hub/http/routes/retention-routes.js';
 import type { Incident, IncidentStep } from '../../hub/incidents/incident-store.js';
 import type { IncidentNotice } from '../../hub/incidents/visibility.js';
 import type { DeviceView } from '../../hub/live/live-grid.js';
@@ -43,6 +44,7 @@ export type {
   PolicyView,
   PublicDevice,
   PublicToken,
+  RetentionView,
   SchoolModel,
   UserView,
   VerifyResult,

@@ -49,6 +49,7 @@ export interface VerifyResult {
 }
 
 const SENT_KEY = 'audit/anchor-sent';
+const SENT_HISTORY = 'audit/sent/';
 
 const key = (seq: number) => seq.toString().padStart(12, '0');
 
@@ -181,7 +182,23 @@ export class AuditLog implements HubExtension {
 
   /** Records that a head has left the hub (email, webhook): verify() checks the chain against it from then on. */
   async markSent(head: ChainHead, sentAt: number): Promise<void> {
-    await this.db.put('meta', SENT_KEY, { seq: head.seq, hash: head.hash, sentAt } satisfies SentAnchor);
+    const sent = { seq: head.seq, hash: head.hash, sentAt } satisfies SentAnchor;
+    // Every head sent is kept (a few bytes a day): retention prunes only up to one of them (prune()).
+    await this.db.batch([
+      { type: 'put', sublevel: 'meta', key: SENT_KEY, value: sent },
+      { type: 'put', sublevel: 'meta', key: `${SENT_HISTORY}${key(head.seq)}`, value: sent },
+    ]);
+  }
+
+  /** Every head ever sent off the hub, oldest first (the last one too, for hubs that sent it before the history). */
+  private async sentHeads(): Promise<SentAnchor[]> {
+    const heads = await this.db.values<SentAnchor>('meta', {
+      gte: SENT_HISTORY,
+      lt: `${SENT_HISTORY}~`,
+    });
+    const last = await this.lastSent();
+    if (last && !heads.some((h) => h.seq === last.seq)) heads.push(last);
+    return heads.sort((a, b) => a.seq - b.seq);
   }
 
   async lastSent(): Promise<SentAnchor | undefined> {
@@ -246,15 +263,29 @@ export class AuditLog implements HubExtension {
   }
 
   /**
-   * D2: removes entries older than `before`, keeping the chain verifiable by anchoring at the last removed entry.
-   * The removal itself is audited by the caller.
+   * D2: removes the oldest entries, those older than `before`, as a whole prefix of the chain, and keeps the last
+   * removed entry's sequence number and hash as the checkpoint the rest is verified from. Once a head has been sent
+   * off the hub (audit-anchor.ts), the prefix ends exactly at a sent head: the checkpoint is then a fingerprint held
+   * elsewhere too, and no entry that no sent head yet covers is ever removed. A hub that never sent one (no
+   * notifications) prunes by age alone, with the checkpoint kept on the hub. The removal itself is audited by the
+   * caller.
    */
   async prune(before: number): Promise<number> {
     const run = this.tail.then(async () => {
+      const sent = await this.sentHeads();
+      let upTo = Number.POSITIVE_INFINITY;
+      if (sent.length > 0) {
+        // The newest sent head whose entry is itself older than `before`.
+        upTo = 0;
+        for (const head of sent) {
+          const entry = await this.db.get<AuditEntry>('audit', key(head.seq));
+          if (entry && entry.at < before && entry.hash === head.hash) upTo = head.seq;
+        }
+      }
       const ops: BatchOp[] = [];
       let last: AuditEntry | undefined;
       for await (const [k, entry] of this.db.entries<AuditEntry>('audit')) {
-        if (entry.at >= before) break;
+        if (entry.at >= before || entry.seq > upTo) break;
         ops.push({ type: 'del', sublevel: 'audit', key: k });
         last = entry;
       }

@@ -19,7 +19,7 @@
 import { randomBytes } from 'node:crypto';
 import type { SchoolModel } from '../../schemas/config.js';
 import type { DeviceAddress } from '../../schemas/topics.js';
-import type { HubDb } from '../db/hub-db.js';
+import type { BatchOp, HubDb } from '../db/hub-db.js';
 import type { DeviceRegistry } from '../devices/device-registry.js';
 import type { EventBus } from '../event-bus.js';
 import type { HubExtension } from '../extension.js';
@@ -275,6 +275,47 @@ export class ComplianceRecorder implements HubExtension {
     ]);
     outbox.kick();
     this.lessonsRecorded += 1;
+  }
+
+  /**
+   * D2: timeline entries and slot records older than `before`, as the ops that delete them. Each device keeps its
+   * newest entry before `before` for each of locked, door and online, so a slot recorded or re-rolled later still
+   * starts in the state the locker was in; a slot record stays until its term has ended, as the term roll-up is
+   * re-read from every record of the term.
+   */
+  async retentionPlan(before: number): Promise<{ ops: BatchOp[]; count: number }> {
+    const { db, school } = this.deps;
+    const ops: BatchOp[] = [];
+    const byDevice = new Map<string, [string, TimelineEvent][]>();
+    for await (const [key, event] of db.entries<TimelineEvent>('compliance', { gte: 'ev:', lt: 'ev;' })) {
+      if (event.ts >= before) continue;
+      const device = key.split(':')[1] as string;
+      const list = byDevice.get(device) ?? [];
+      list.push([key, event]);
+      byDevice.set(device, list);
+    }
+    for (const list of byDevice.values()) {
+      const seen = { locked: false, doorOpen: false, online: false };
+      // Newest first (keys sort by time within a device): the first entry to set a field is the state to keep.
+      for (const [key, event] of list.reverse()) {
+        let needed = false;
+        for (const field of ['locked', 'doorOpen', 'online'] as const)
+          if (event[field] !== undefined && !seen[field]) {
+            seen[field] = true;
+            needed = true;
+          }
+        if (!needed) ops.push({ type: 'del', sublevel: 'compliance', key });
+      }
+    }
+    const cutoffDate = localClock(before, school.timetable.timezone).date;
+    for await (const [key, record] of db.entries<LessonRecord>('compliance', {
+      gte: 'lesson:',
+      lt: `lesson:${cutoffDate}`,
+    })) {
+      const term = termOf(school.timetable, record.date);
+      if (!term || term.end < cutoffDate) ops.push({ type: 'del', sublevel: 'compliance', key });
+    }
+    return { ops, count: ops.length };
   }
 
   private async lessonsBetween(from: string, toExclusive: string): Promise<LessonRecord[]> {

@@ -121,6 +121,27 @@ export class ConfiscationStore {
     });
   }
 
+  /**
+   * D2: returned confiscations whose return is older than `before`, as the ops that delete them (and their id index).
+   * A phone not yet returned is never removed, however old its record.
+   */
+  async retentionPlan(before: number): Promise<{ ops: BatchOp[]; count: number }> {
+    const ops: BatchOp[] = [];
+    let count = 0;
+    // Keyed by time recorded: nothing recorded at or after `before` can have been returned before it.
+    for await (const [key, c] of this.db.entries<Confiscation>('confiscations', {
+      lt: `${before.toString().padStart(15, '0')}-`,
+    })) {
+      if (c.returnedAt === undefined || c.returnedAt >= before) continue;
+      ops.push(
+        { type: 'del', sublevel: 'confiscations', key },
+        { type: 'del', sublevel: 'meta', key: `confiscation/${c.id}` },
+      );
+      count += 1;
+    }
+    return { ops, count };
+  }
+
   markReturned(id: string, by: string, now: number): Promise<{ before: Confiscation; after: Confiscation }> {
     return this.serial(async () => {
       const key = await this.db.get<string>('meta', `confiscation/${id}`);

@@ -78,6 +78,8 @@ export interface NotifyJob {
   attempts: number;
   nextAt: number;
   lastError?: string;
+  /** When it was last tried (D2: a failed job expires counted from here). */
+  lastAttemptAt?: number;
   failed?: boolean;
 }
 
@@ -349,6 +351,18 @@ export class Notifier implements HubExtension {
     return this.flushing;
   }
 
+  /**
+   * D2: jobs that gave up (failed after every retry) whose last attempt is older than `before`. Jobs still being
+   * retried are never removed: each still has someone to tell.
+   */
+  async retentionPlan(before: number): Promise<{ ops: BatchOp[]; count: number }> {
+    const ops: BatchOp[] = [];
+    for await (const [key, job] of this.deps.db.entries<NotifyJob>('notify'))
+      if (job.failed && (job.lastAttemptAt ?? job.nextAt) < before)
+        ops.push({ type: 'del', sublevel: 'notify', key });
+    return { ops, count: ops.length };
+  }
+
   async pending(): Promise<NotifyJob[]> {
     return this.deps.db.values<NotifyJob>('notify');
   }
@@ -368,6 +382,7 @@ export class Notifier implements HubExtension {
       const next: NotifyJob = {
         ...job,
         attempts,
+        lastAttemptAt: now(),
         nextAt: now() + (this.deps.config.retryDelaySeconds ?? 30) * 1000 * 2 ** (attempts - 1),
         lastError: (error as Error).message.slice(0, 300),
         ...(failed ? { failed: true } : {}),

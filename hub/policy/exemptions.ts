@@ -107,6 +107,7 @@ export function statusAt(e: Exemption, now: number): ExemptionStatus {
 }
 
 const key = (n: number, width = 15) => String(n).padStart(width, '0');
+const DAY_MS = 86_400_000;
 
 export class ExemptionStore {
   private readonly exemptions = new Map<string, Exemption>();
@@ -431,6 +432,47 @@ export class ExemptionStore {
     this.applyStorage(step);
     this.changed();
     return active;
+  }
+
+  /**
+   * D2: exemptions, emergency releases and storage releases that ended before `before` (an exemption at its period's
+   * end or its revocation; a storage release at its relock, else a day after it was made, as it lapses with its day),
+   * as the ops that delete their steps; once committed, `applied` drops them from memory. Anything still running is
+   * kept, whatever its age.
+   */
+  retentionPlan(before: number): { ops: BatchOp[]; count: number; applied: () => void } {
+    const ops: BatchOp[] = [];
+    const exemptions = [...this.exemptions.values()].filter((e) => {
+      const end = e.end > 0 ? Math.min(e.end, e.revokedAt ?? e.end) : (e.revokedAt ?? e.requestedAt);
+      return end < before;
+    });
+    for (const e of exemptions)
+      for (const step of e.steps)
+        ops.push({ type: 'del', sublevel: 'exemptions', key: `${e.id}:${key(step.step, 4)}` });
+    const emergencies = this.emergencies.filter((e) => e.endedAt !== undefined && e.endedAt < before);
+    for (const e of emergencies)
+      ops.push(
+        { type: 'del', sublevel: 'emergencies', key: `${key(e.startedAt)}-${e.id}-0` },
+        { type: 'del', sublevel: 'emergencies', key: `${key(e.endedAt as number)}-${e.id}-1` },
+      );
+    const releases = this.storageReleases.filter((r) => (r.relockedAt ?? r.releasedAt + DAY_MS) < before);
+    for (const r of releases) {
+      ops.push({ type: 'del', sublevel: 'storage-releases', key: `${key(r.releasedAt)}-${r.id}-0` });
+      if (r.relockedAt !== undefined)
+        ops.push({ type: 'del', sublevel: 'storage-releases', key: `${key(r.relockedAt)}-${r.id}-1` });
+    }
+    return {
+      ops,
+      count: exemptions.length + emergencies.length + releases.length,
+      applied: () => {
+        for (const e of exemptions) this.exemptions.delete(e.id);
+        const kept = this.emergencies.filter((e) => !emergencies.includes(e));
+        this.emergencies.splice(0, this.emergencies.length, ...kept);
+        const keptReleases = this.storageReleases.filter((r) => !releases.includes(r));
+        this.storageReleases.splice(0, this.storageReleases.length, ...keptReleases);
+        this.changed();
+      },
+    };
   }
 
   emergencyIntervals(from: number, to: number, now: number): { start: number; end: number }[] {

@@ -282,7 +282,7 @@ describe('dashboard: a new user’s path and the guards around it', () => {
     await page.emulateMedia({ media: 'screen' });
   });
 
-  it('S4, D4, P8, S6: devices, settings, the policy matrix and the audit log are readable and accessible', async () => {
+  it('S4, D4, P8, S6, D2: devices, settings, the policy matrix, the audit log and the retention schedule are readable and accessible', async () => {
     await page.getByRole('link', { name: 'Devices' }).click();
     const row = page.locator(`[data-device-row="${address.device}"]`);
     await row.getByText('Online').waitFor();
@@ -297,6 +297,8 @@ describe('dashboard: a new user’s path and the guards around it', () => {
       ['Exemptions', 'settings-exemptions', 'Grant an exemption'],
       ['Accounts', 'settings-accounts', 'cora'],
       ['Audit log', 'settings-audit', 'user.add'],
+      // D2: the retention schedule in plain words (no rule ids: the scan below covers this page too).
+      ['Data retention', 'settings-retention', 'Reports and tamper incidents'],
     ] as const) {
       await page.goto(`${fixture.hub.httpUrl}/#/settings`);
       await page
@@ -400,7 +402,9 @@ describe('dashboard: a new user’s path and the guards around it', () => {
       'compliance',
       `evidence?from=2026-01-01&to=${today}`,
       'devices',
-      ...['timetable', 'rooms', 'policy', 'exemptions', 'accounts', 'audit'].map((t) => `settings/${t}`),
+      ...['timetable', 'rooms', 'policy', 'exemptions', 'accounts', 'audit', 'retention'].map(
+        (t) => `settings/${t}`,
+      ),
       'account',
       'no-such-page',
     ];

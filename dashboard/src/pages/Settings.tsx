@@ -1,6 +1,7 @@
 /**
  * Settings: timetable, zones and rooms, the policy preset and matrix (P8), the exemptions register (P6), accounts and
- * roles (S1, S5), approvals of account changes (S5) and the audit log with its chain check (S6). Each section is shown only to the roles that may use it.
+ * roles (S1, S5), approvals of account changes (S5), the audit log with its chain check (S6) and the data retention
+ * schedule (D2). Each section is shown only to the roles that may use it.
  */
 import { useEffect, useState } from 'preact/hooks';
 import type { Permission } from '../../../hub/users/roles.js';
@@ -13,6 +14,7 @@ import { Accounts } from './settings/Accounts.js';
 import { Approvals } from './settings/Approvals.js';
 import { AuditLogView } from './settings/AuditLog.js';
 import { Exemptions } from './settings/Exemptions.js';
+import { RetentionSchedule } from './settings/Retention.js';
 import { PolicyEditor, TimetableEditor, ZonesRoomsEditor } from './settings/SchoolEditors.js';
 import { PolicyMatrix, RoomsView, TimetableView } from './settings/SchoolViews.js';
 
@@ -24,6 +26,7 @@ const TABS: { id: string; label: string; permission: Permission }[] = [
   { id: 'accounts', label: 'Accounts', permission: 'users:read' },
   { id: 'approvals', label: 'Approvals', permission: 'accounts:approve' },
   { id: 'audit', label: 'Audit log', permission: 'audit:read' },
+  { id: 'retention', label: 'Data retention', permission: 'audit:read' },
 ];
 
 export function Settings({ live, tab }: { live: Live; tab: string | undefined }) {
@@ -59,6 +62,8 @@ export function Settings({ live, tab }: { live: Live; tab: string | undefined })
         <Approvals live={live} />
       ) : current?.id === 'audit' ? (
         <AuditLogView />
+      ) : current?.id === 'retention' ? (
+        <RetentionSchedule />
       ) : !policy ? (
         <p>Loading…</p>
       ) : current?.id === 'rooms' ? (
