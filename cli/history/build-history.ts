@@ -14,8 +14,8 @@
  */
 import { join } from 'node:path';
 import { EventJournal } from '../../firmware/event-journal.js';
-import { localClock, parseClock, zonedTime } from '../../hub/policy/calendar.js';
 import type { Hub } from '../../hub/main.js';
+import { localClock, parseClock, zonedTime } from '../../hub/policy/calendar.js';
 import { nextBoundary } from '../../hub/policy/policy-engine.js';
 import type { StaffRole } from '../../hub/users/roles.js';
 import type { SchoolModel } from '../../schemas/config.js';
@@ -127,7 +127,10 @@ class Classroom {
   }
 
   async report(urgency: Report['urgency'], ts: number): Promise<Report> {
-    const report = await this.journal.appendReport({ urgency, pressMs: urgency === 'urgent' ? 2600 : 180 }, ts);
+    const report = await this.journal.appendReport(
+      { urgency, pressMs: urgency === 'urgent' ? 2600 : 180 },
+      ts,
+    );
     await this.send(topics.event(this.address, 'report'), report, false);
     await this.journal.ack(report.id);
     return report;
@@ -284,7 +287,11 @@ export async function buildHistory(options: HistoryOptions): Promise<HistorySumm
       }) as (Miss & { minutes: number }) | undefined;
     const phonesToday = 2 + ((date.charCodeAt(9) + device.length) % 5);
     let locked = false;
-    for (let t = zonedTime(date, DAY_FROM, tz); t < zonedTime(date, DAY_TO, tz); t = nextBoundary(school, t)) {
+    for (
+      let t = zonedTime(date, DAY_FROM, tz);
+      t < zonedTime(date, DAY_TO, tz);
+      t = nextBoundary(school, t)
+    ) {
       const directive = (await hub.policy.driver.directives(t)).find((d) => d.id === device)?.directive;
       if (!directive || directive.locked === locked) continue;
       locked = directive.locked;
@@ -337,4 +344,3 @@ export async function buildHistory(options: HistoryOptions): Promise<HistorySumm
 /** The journal directory of a demo device, as cli/demo.ts lays out its data directory. */
 export const demoJournalDir = (dataDir: string) => (deviceId: string) =>
   join(dataDir, 'devices', deviceId, 'journal');
-
