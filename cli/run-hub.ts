@@ -8,7 +8,8 @@ export async function runHub(configPath: string): Promise<void> {
   const config = loadConfigFile(configPath, 'hub-config');
   const schoolFile = resolve(dirname(configPath), config.school);
   const school = loadConfigFile(schoolFile, 'school-model');
-  const hub = await startHub({ config, school, schoolFile });
+  // D3: the daily backup carries the configuration files with the data.
+  const hub = await startHub({ config, school, schoolFile, configFiles: [resolve(configPath), schoolFile] });
   if (hub.firstRunAdmin)
     announceFirstRun(hub.firstRunAdmin, { dataDir: resolve(config.dataDir), out: process.stdout });
   console.log(`Dashboard: ${hub.httpUrl}   MQTT: port ${hub.mqttPort}`);

@@ -3,11 +3,14 @@
  * outbox and the HTTP server, and stops them in reverse order. Nothing else wires features together.
  */
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join, relative } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { HubConfig, SchoolModel } from '../schemas/config.js';
 import { topics } from '../schemas/topics.js';
 import { AuditLog } from './audit/audit-log.js';
+import type { BackupManifest } from './backup/backup.js';
+import { BackupSchedule } from './backup/backup-schedule.js';
+import { onlineBackup } from './backup/online-backup.js';
 import { type RunningBroker, startBroker } from './broker/broker.js';
 import { mqttListeners } from './broker/listeners.js';
 import { MonitorAccounts } from './broker/monitor-accounts.js';
@@ -22,6 +25,7 @@ import { ConfigError, HubError } from './errors.js';
 import { EventBus } from './event-bus.js';
 import type { HubExtension } from './extension.js';
 import { type RunningHttp, startHttp } from './http/http-server.js';
+import { backupRoutes } from './http/routes/backup-routes.js';
 import { confiscationRoutes } from './http/routes/confiscation-routes.js';
 import { deviceRoutes } from './http/routes/device-routes.js';
 import { evidenceRoutes } from './http/routes/evidence-routes.js';
@@ -66,6 +70,8 @@ export interface HubOptions {
   dashboardDir?: string;
   log?: Logger;
   now?: () => number;
+  /** D3: configuration files the backups carry (hub.json, school.json). */
+  configFiles?: string[];
   /** S2: dashboard session idle limit; 10 minutes unless a test shortens it. */
   sessionIdleMs?: number;
 }
@@ -104,6 +110,11 @@ export interface Hub {
   rejects: RejectCounter;
   /** What the dashboard's Today grid shows per device. */
   grid: LiveGrid;
+  /** D3: a backup of the running hub, and the daily schedule when `backup` is configured. */
+  backups: {
+    take(out: string, progress?: (message: string) => void): Promise<BackupManifest>;
+    schedule: BackupSchedule | null;
+  };
   /** Set only on the very first start: shown once to the operator, never stored in clear. */
   firstRunAdmin: { username: string; password: string } | null;
   influxd: InfluxdHandle | null;
@@ -392,6 +403,38 @@ export async function startHub(options: HubOptions): Promise<Hub> {
       show: (ref, text) => grid.setSuspect(ref, text),
       ...(config.notifications ? { dashboardUrl: config.notifications.dashboardUrl } : {}),
     });
+    // D3: backups of the running hub. The hub database first, then the broker's, then InfluxDB (online-backup.ts says
+    // why that order keeps every acknowledged event exactly once).
+    const takeBackup = async (out: string, progress?: (message: string) => void) => {
+      await influxReady;
+      const backupDir = config.backup ? relative(config.dataDir, config.backup.dir) : '';
+      return onlineBackup({
+        dataDir: config.dataDir,
+        out,
+        database: config.influx.database,
+        databases: [
+          { name: 'hub-db', snapshotTo: (dir, p) => db.snapshotTo(dir, p) },
+          { name: 'broker', snapshotTo: (dir, p) => broker.snapshotTo(dir, p) },
+        ],
+        ...(config.influx.mode === 'embedded' ? { influxDir: join(config.dataDir, 'influxdb') } : {}),
+        configFiles: options.configFiles ?? [],
+        // Backups kept inside the data directory are never put into the next one.
+        ...(backupDir && !backupDir.startsWith('..') ? { exclude: [backupDir.split('/')[0] as string] } : {}),
+        ...(progress ? { progress } : {}),
+        now,
+      });
+    };
+    const backupSchedule = config.backup
+      ? new BackupSchedule({
+          config: config.backup,
+          timezone: school.timetable.timezone,
+          take: takeBackup,
+          db,
+          audit,
+          now,
+          log: log.child({ part: 'backup' }),
+        })
+      : null;
     extensions.push(
       policy.driver,
       policy.compliance,
@@ -406,6 +449,13 @@ export async function startHub(options: HubOptions): Promise<Hub> {
         now,
       }),
     );
+    if (backupSchedule)
+      extensions.push(backupSchedule, {
+        name: 'backup-routes',
+        start: async () => {},
+        stop: async () => {},
+        routes: backupRoutes(backupSchedule),
+      });
     phase('features');
     for (const extension of extensions) {
       await extension.start();
@@ -552,6 +602,7 @@ export async function startHub(options: HubOptions): Promise<Hub> {
       bus,
       rejects,
       grid,
+      backups: { take: takeBackup, schedule: backupSchedule },
       firstRunAdmin,
       influxd,
       startup,

@@ -18,7 +18,7 @@ import type { IncidentService } from './incidents/incident-service.js';
 import type { Logger } from './log.js';
 import type { Notifier } from './notify/notifier.js';
 import { Retention } from './retention/retention.js';
-import { resolveRetention } from './retention/retention-defaults.js';
+import { DEFAULT_BACKUPS_KEPT, resolveRetention } from './retention/retention-defaults.js';
 import type { MetricsStore } from './store/metrics-store.js';
 import { AccountChanges } from './users/account-changes.js';
 import type { UserStore } from './users/user-store.js';
@@ -122,7 +122,7 @@ export function safeguarding(deps: SafeguardingDeps): Safeguarding {
         'retention-routes',
         retentionRoutes({
           periods: retention.periods,
-          backupsKept: () => null,
+          backupsKept: () => (config.backup ? (config.backup.keep ?? DEFAULT_BACKUPS_KEPT) : null),
           lastRunAt: () => db.get<number>('meta', 'retention/last-run'),
         }),
       ),

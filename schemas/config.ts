@@ -300,6 +300,35 @@ export const RetentionConfig = Type.Object(
 );
 export type RetentionConfig = Static<typeof RetentionConfig>;
 
+/** D3: the hub backs itself up once a day while it runs, keeping the newest `keep` archives in `dir`. */
+export const BackupConfig = Type.Object(
+  {
+    dir: Type.String({
+      minLength: 1,
+      maxLength: 4096,
+      description: 'Where the daily archives go (0700). Best on another disk; copy them off the hub as well.',
+    }),
+    keep: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        maximum: 366,
+        default: 14,
+        description: 'Archives kept; older ones are deleted after each new one (D2).',
+      }),
+    ),
+    runAt: Type.Optional(
+      Type.String({
+        pattern: '^([01][0-9]|2[0-3]):[0-5][0-9]$',
+        default: '02:00',
+        description:
+          "Daily, at this time of the school's day (HH:MM, 24-hour); a missed run happens at the next start.",
+      }),
+    ),
+  },
+  { additionalProperties: false, description: 'D3: daily backups of the running hub, with rotation.' },
+);
+export type BackupConfig = Static<typeof BackupConfig>;
+
 const Count = (description: string, def: number) =>
   Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000, default: def, description }));
 const Millis = (description: string, def: number) =>
@@ -456,6 +485,7 @@ export const HubConfig = Type.Object(
     incidents: Type.Optional(IncidentsConfig),
     notifications: Type.Optional(NotificationsConfig),
     retention: Type.Optional(RetentionConfig),
+    backup: Type.Optional(BackupConfig),
     login: Type.Optional(LoginConfig),
     expectedDeviceSoftware: Type.Optional(
       Type.String({

@@ -1,5 +1,5 @@
 /**
- * Backup and restore (D3) of a stopped hub: its data directory (hub LevelDB, broker persistence, device state),
+ * Backup and restore (D3) of a stopped hub (a running hub is backed up by online-backup.ts, into the same format): its data directory (hub LevelDB, broker persistence, device state),
  * configuration files, and InfluxDB through influxd's own portable backup, taken from a private influxd started on the
  * data directory for the purpose. One .tar.gz, written by the system `tar` (GNU tar is on every Debian / Raspberry Pi
  * OS), with a manifest. Progress is reported through a callback; nothing here prints.
@@ -56,7 +56,7 @@ export interface RestoreOptions {
   log?: Logger;
 }
 
-function run(cmd: string, args: string[], stdoutOnly = false): Promise<string> {
+export function run(cmd: string, args: string[], stdoutOnly = false): Promise<string> {
   return new Promise((ok, fail) => {
     const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
@@ -82,16 +82,16 @@ function run(cmd: string, args: string[], stdoutOnly = false): Promise<string> {
   });
 }
 
-function sizeOf(path: string): number {
+export function sizeOf(path: string): number {
   const stat = statSync(path);
   if (!stat.isDirectory()) return stat.size;
   return readdirSync(path).reduce((sum, name) => sum + sizeOf(join(path, name)), 0);
 }
 
-const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MB`;
+export const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MB`;
 
 /** The RPC address influxd was started with, from the config file influxd-process writes on every start. */
-function rpcAddress(influxDir: string): string {
+export function rpcAddress(influxDir: string): string {
   const conf = readFileSync(join(influxDir, 'influxd.conf'), 'utf8');
   const match = /^bind-address = "([^"]+)"/m.exec(conf);
   if (!match?.[1]) throw new BackupError('E_BACKUP_INFLUX', 'cannot find influxd RPC bind-address');

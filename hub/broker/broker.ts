@@ -16,6 +16,7 @@ import { Duplex, pipeline } from 'node:stream';
 import { createServer as createTlsServer, type TLSSocket } from 'node:tls';
 import { Aedes, type AuthenticateError, type Client } from 'aedes';
 import { Level } from 'level';
+import { type SnapshotSource, snapshotLevel } from '../db/level-snapshot.js';
 import type { AuthResult } from '../devices/device-admin.js';
 import type { DeviceRegistry } from '../devices/device-registry.js';
 import { parseEnrolPassword } from '../devices/enrolment.js';
@@ -79,6 +80,8 @@ export interface RunningBroker {
   /** Whether a client's current connection resumed its stored session (CONNACK session present). */
   sessionResumed(clientId: string): boolean;
   connectedClients(): number;
+  /** D3: a consistent copy of the broker's persistence (sessions, queues, retained) into a new LevelDB at `dir`. */
+  snapshotTo(dir: string, progress?: (entries: number) => void): Promise<number>;
   close(): Promise<void>;
 }
 
@@ -368,6 +371,7 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
       return client !== undefined && resumed.get(client) === true;
     },
     connectedClients: () => broker.connectedClients,
+    snapshotTo: (target, progress) => snapshotLevel(level as unknown as SnapshotSource, target, progress),
     async close() {
       const serverClosed = [...(server ? [server] : []), ...(tlsServer ? [tlsServer] : [])].map(
         (s) => new Promise<void>((resolve) => s.close(() => resolve())),

@@ -5,6 +5,7 @@
  */
 import { mkdirSync } from 'node:fs';
 import { Level } from 'level';
+import { type SnapshotSource, snapshotLevel } from './level-snapshot.js';
 
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 
@@ -191,6 +192,11 @@ export class HubDb {
     // `level` resolves to classic-level on Node, which has compactRange; its browser typing does not.
     const native = this.db as unknown as { compactRange(start: string, end: string): Promise<void> };
     await native.compactRange('\x00', '\xff');
+  }
+
+  /** D3: a consistent copy of the whole database as it stands now, into a new LevelDB at `dir`; writers keep going. */
+  snapshotTo(dir: string, progress?: (entries: number) => void): Promise<number> {
+    return snapshotLevel(this.db as unknown as SnapshotSource, dir, progress);
   }
 
   async close(): Promise<void> {

@@ -1,0 +1,187 @@
+/**
+ * D3: the daily backup ("Has daily back-up of school data", seed 001), taken by the running hub at `runAt` in the
+ * school's time zone, into `dir`, keeping the newest `keep` archives (D2: backups expire too). A run missed while the
+ * hub was down happens at the next start. Each archive and each rotation is recorded in the audit log; progress of a
+ * running backup is kept for the dashboard and the log. A failed run is logged and tried again at the next hourly
+ * check; it never stops the hub.
+ */
+import { mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import type { BackupConfig } from '../../schemas/config.js';
+import type { AuditLog } from '../audit/audit-log.js';
+import type { HubDb } from '../db/hub-db.js';
+import type { HubExtension } from '../extension.js';
+import type { Logger } from '../log.js';
+import { localClock, parseClock, zonedTime } from '../policy/calendar.js';
+import { DEFAULT_BACKUPS_KEPT } from '../retention/retention-defaults.js';
+
+/** Archive names the schedule writes, and the only files its rotation ever deletes. */
+const ARCHIVE = /^phones-away-(\d{8}T\d{6}Z)\.tar\.gz$/;
+const LAST_RUN = 'backup/last-run';
+
+export interface BackupArchive {
+  file: string;
+  bytes: number;
+  /** From the name: when the backup started (ms). */
+  at: number;
+}
+
+export interface BackupStatus {
+  dir: string;
+  keep: number;
+  runAt: string;
+  /** The latest progress line of a backup under way; null when none is running. */
+  running: { startedAt: number; step: string } | null;
+  lastRunAt: number | null;
+  lastError: string | null;
+  archives: BackupArchive[];
+}
+
+export interface BackupScheduleDeps {
+  config: BackupConfig;
+  timezone: string;
+  /** Takes one backup into `out`, reporting progress. */
+  take: (out: string, progress: (message: string) => void) => Promise<unknown>;
+  db: HubDb;
+  audit: AuditLog;
+  now: () => number;
+  log: Logger;
+  intervalMs?: number;
+}
+
+const stamp = (ms: number) =>
+  new Date(ms)
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z');
+const fromStamp = (s: string) =>
+  Date.parse(
+    `${s.slice(0, 4)}-${s.slice(4, 6)}-${s.slice(6, 8)}T${s.slice(9, 11)}:${s.slice(11, 13)}:${s.slice(13, 15)}Z`,
+  );
+
+export class BackupSchedule implements HubExtension {
+  readonly name = 'backup-schedule';
+  private timer: NodeJS.Timeout | null = null;
+  private current: Promise<unknown> | null = null;
+  private running: BackupStatus['running'] = null;
+  private lastError: string | null = null;
+
+  constructor(private readonly deps: BackupScheduleDeps) {}
+
+  get keep(): number {
+    return this.deps.config.keep ?? DEFAULT_BACKUPS_KEPT;
+  }
+
+  private get runAt(): string {
+    return this.deps.config.runAt ?? '02:00';
+  }
+
+  async start(): Promise<void> {
+    mkdirSync(this.deps.config.dir, { recursive: true, mode: 0o700 });
+    const check = () => {
+      this.tick(this.deps.now()).catch((error) =>
+        this.deps.log.error({ err: error }, 'backup failed; will try again'),
+      );
+    };
+    this.timer = setInterval(check, this.deps.intervalMs ?? 3_600_000);
+    this.timer.unref();
+    check();
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    await this.current?.catch(() => undefined);
+  }
+
+  /** Due when today's `runAt` has passed and the last backup is from before it. */
+  async due(now: number): Promise<boolean> {
+    const tz = this.deps.timezone;
+    const todayAt = zonedTime(localClock(now, tz).date, parseClock(this.runAt, 'backup.runAt'), tz);
+    const last = await this.deps.db.get<number>('meta', LAST_RUN);
+    return now >= todayAt && (last === undefined || last < todayAt);
+  }
+
+  async tick(now: number): Promise<BackupArchive | null> {
+    if (this.current || !(await this.due(now))) return null;
+    return this.run(now);
+  }
+
+  /** Takes a backup now (the schedule, or an administrator), then rotates. One at a time. */
+  run(now: number): Promise<BackupArchive> {
+    if (this.current) return Promise.reject(new Error('a backup is already running'));
+    const task = this.backup(now).finally(() => {
+      this.current = null;
+      this.running = null;
+    });
+    this.current = task;
+    return task;
+  }
+
+  private async backup(now: number): Promise<BackupArchive> {
+    const { config, take, db, audit, log } = this.deps;
+    const file = `phones-away-${stamp(now)}.tar.gz`;
+    this.running = { startedAt: now, step: 'starting' };
+    log.info({ file }, 'backup started');
+    try {
+      await take(join(config.dir, file), (step) => {
+        if (this.running) this.running.step = step;
+        log.info({ file, step }, 'backup progress');
+      });
+    } catch (error) {
+      this.lastError = (error as Error).message.slice(0, 300);
+      rmSync(join(config.dir, `${file}.partial`), { force: true });
+      throw error;
+    }
+    this.lastError = null;
+    const archive: BackupArchive = { file, bytes: statSync(join(config.dir, file)).size, at: now };
+    await db.put('meta', LAST_RUN, now);
+    await audit.record({
+      actor: 'system:backup',
+      action: 'backup.created',
+      target: 'backups',
+      after: archive,
+    });
+    const removed = this.rotate();
+    if (removed.length > 0)
+      await audit.record({
+        actor: 'system:backup',
+        action: 'backup.rotated',
+        target: 'backups',
+        after: { removed, kept: this.keep },
+      });
+    log.info({ file, bytes: archive.bytes, removed: removed.length }, 'backup done');
+    return archive;
+  }
+
+  /** Archives in `dir`, newest first. */
+  archives(): BackupArchive[] {
+    return readdirSync(this.deps.config.dir)
+      .flatMap((file) => {
+        const match = ARCHIVE.exec(file);
+        return match?.[1]
+          ? [{ file, bytes: statSync(join(this.deps.config.dir, file)).size, at: fromStamp(match[1]) }]
+          : [];
+      })
+      .sort((a, b) => b.at - a.at);
+  }
+
+  /** Deletes all but the newest `keep` archives; only files named as this schedule names them. */
+  private rotate(): string[] {
+    const old = this.archives().slice(this.keep);
+    for (const a of old) rmSync(join(this.deps.config.dir, a.file), { force: true });
+    return old.map((a) => a.file);
+  }
+
+  async status(): Promise<BackupStatus> {
+    return {
+      dir: this.deps.config.dir,
+      keep: this.keep,
+      runAt: this.runAt,
+      running: this.running ? { ...this.running } : null,
+      lastRunAt: (await this.deps.db.get<number>('meta', LAST_RUN)) ?? null,
+      lastError: this.lastError,
+      archives: this.archives(),
+    };
+  }
+}

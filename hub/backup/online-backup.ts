@@ -1,0 +1,139 @@
+/**
+ * D3: a backup of a running hub, in the same archive format `backup()` writes (so `phones-away restore` reads it),
+ * while devices keep reporting. Nothing is paused: the hub database and the broker's persistence are copied from
+ * LevelDB snapshots (hub/db/level-snapshot.ts), so each is the database exactly as it stood at one instant, and a
+ * device's PUBACK is never held up.
+ *
+ * Order matters for "every acknowledged event exactly once": the hub database is snapshotted first, InfluxDB backed
+ * up after. A point the outbox delivered before the snapshot is then in InfluxDB's backup (taken later); a point not
+ * yet delivered is still in the snapshot's outbox and is delivered again after a restore, onto the same series and
+ * time, which InfluxDB overwrites rather than duplicates. The other order would lose points delivered in between.
+ *
+ * InfluxDB: the hub's private influxd (embedded mode) is backed up through its own `influxd backup -portable` while it
+ * runs. An external InfluxDB is not in the archive (manifest `influx: 'none'`): it belongs to its own server's backup
+ * (README, Operations); what the hub has not yet delivered to it is in the archive's outbox.
+ */
+import {
+  chmodSync,
+  cpSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
+import { type BackupManifest, parse } from '../../schemas/index.js';
+import { DEFAULT_KEY_FILE } from '../secrets/key-file.js';
+import { BACKUP_FORMAT, mb, rpcAddress, run, sizeOf } from './backup.js';
+
+/** A running LevelDB the backup copies from a snapshot: its directory name under dataDir, and how to copy it. */
+export interface LiveDatabase {
+  name: string;
+  snapshotTo(dir: string, progress?: (entries: number) => void): Promise<number>;
+}
+
+export interface OnlineBackupOptions {
+  dataDir: string;
+  out: string;
+  database: string;
+  /** In snapshot order: the hub database first (see above). */
+  databases: LiveDatabase[];
+  /** The private influxd's data directory (embedded mode); absent for an external InfluxDB. */
+  influxDir?: string;
+  configFiles?: string[];
+  /** Directories under dataDir never to include (the backups themselves, when kept there). */
+  exclude?: string[];
+  progress?: (message: string) => void;
+  now?: () => number;
+}
+
+/** Progress at most every this many entries copied, so a large database reports as it goes without flooding. */
+const PROGRESS_EVERY = 10_000;
+
+export async function onlineBackup(options: OnlineBackupOptions): Promise<BackupManifest> {
+  const progress = options.progress ?? (() => {});
+  const dataDir = resolve(options.dataDir);
+  const staging = mkdtempSync(join(dirname(resolve(options.out)), '.phones-away-backup-'));
+  try {
+    mkdirSync(join(staging, 'data'));
+    const entries: string[] = [];
+    for (const db of options.databases) {
+      progress(`${db.name}: copying from a snapshot …`);
+      let reported = 0;
+      const copied = await db.snapshotTo(join(staging, 'data', db.name), (n) => {
+        if (n - reported >= PROGRESS_EVERY) {
+          reported = n;
+          progress(`${db.name}: ${n.toLocaleString('en-GB')} entries copied`);
+        }
+      });
+      entries.push(db.name);
+      progress(
+        `${db.name}: ${copied.toLocaleString('en-GB')} entries (${mb(sizeOf(join(staging, 'data', db.name)))})`,
+      );
+    }
+    // Plain files beside the databases (none today; kept as the offline backup keeps them). Never the secrets key,
+    // InfluxDB's own files, the live databases' directories, or the backups.
+    const skip = new Set([
+      'influxdb',
+      DEFAULT_KEY_FILE,
+      ...options.databases.map((d) => d.name),
+      ...(options.exclude ?? []),
+    ]);
+    for (const name of readdirSync(dataDir)) {
+      if (skip.has(name) || !statSync(join(dataDir, name)).isFile()) continue;
+      cpSync(join(dataDir, name), join(staging, 'data', name));
+      entries.push(name);
+    }
+
+    let influx: BackupManifest['influx'] = 'none';
+    if (options.influxDir) {
+      progress('InfluxDB: backing up the running influxd …');
+      await run('influxd', [
+        'backup',
+        '-portable',
+        '-db',
+        options.database,
+        '-host',
+        rpcAddress(options.influxDir),
+        join(staging, 'influx'),
+      ]);
+      influx = 'portable';
+      progress(`InfluxDB: backed up ${mb(sizeOf(join(staging, 'influx')))}`);
+    } else progress('InfluxDB: external, not in this archive (back it up on its own server)');
+
+    const configFiles: string[] = [];
+    if (options.configFiles?.length) {
+      mkdirSync(join(staging, 'config'));
+      for (const file of options.configFiles) {
+        cpSync(file, join(staging, 'config', basename(file)));
+        configFiles.push(basename(file));
+      }
+      progress(`configuration: ${configFiles.join(', ')}`);
+    }
+
+    const manifest: BackupManifest = {
+      format: BACKUP_FORMAT,
+      createdAt: new Date((options.now ?? Date.now)()).toISOString(),
+      database: options.database,
+      dataDirEntries: entries,
+      influx,
+      configFiles,
+    };
+    parse('backup-manifest', manifest);
+    writeFileSync(join(staging, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
+
+    progress('writing archive …');
+    // Written beside its final name and renamed: a half-written archive never carries a backup's name.
+    const partial = `${resolve(options.out)}.partial`;
+    await run('tar', ['-czf', partial, '-C', staging, ...readdirSync(staging)]);
+    chmodSync(partial, 0o600);
+    renameSync(partial, resolve(options.out));
+    progress(`done: ${options.out} (${mb(statSync(options.out).size)})`);
+    return manifest;
+  } finally {
+    rmSync(staging, { recursive: true, force: true });
+  }
+}
