@@ -1,12 +1,13 @@
 /**
  * `phones-away backup --data-dir <dir> --out <file.tar.gz> [--config <hub.json>]` and
  * `phones-away restore --data-dir <dir> --from <file.tar.gz>` (D3). The hub must be stopped (its LevelDB is locked
- * while it runs); progress is printed as each part is done.
+ * while it runs; a running hub backs itself up on the schedule in hub.json `backup`, hub/backup/backup-schedule.ts);
+ * progress is printed as each part is done.
  */
 import { dirname, resolve } from 'node:path';
 import { backup, readBackup, restore, type StagedBackup } from '../hub/backup/backup.js';
 import { type ParsedValues, parseCommandLine } from './commands.js';
-import { openStoppedHubDb, resolveDataDir } from './hub-data.js';
+import { HubRunningError, openStoppedHubDb, resolveDataDir } from './hub-data.js';
 
 interface BackupValues {
   'data-dir'?: string;
@@ -54,7 +55,16 @@ export async function runBackupParsed(
   try {
     // Proves the hub is stopped (LevelDB lock), and leaves the database closed and consistent on disk.
     await (
-      await openStoppedHubDb(dataDir, `phones-away ${command}`, { create: command === 'restore' })
+      await openStoppedHubDb(dataDir, `phones-away ${command}`, { create: command === 'restore' }).catch(
+        (error: unknown) => {
+          // D3: a running hub is backed up by itself, with no stop (hub.json `backup`: daily, rotated).
+          if (error instanceof HubRunningError && command === 'backup')
+            throw new HubRunningError(
+              'phones-away backup (or set `backup` in hub.json: the running hub then backs itself up every day, with no stop)',
+            );
+          throw error;
+        },
+      )
     ).close();
     if (command === 'backup' && values.out)
       await backup({ dataDir, out: values.out, database, configFiles, progress });

@@ -3,7 +3,7 @@
  * outbox and the HTTP server, and stops them in reverse order. Nothing else wires features together.
  */
 import { readFileSync } from 'node:fs';
-import { basename, join, relative } from 'node:path';
+import { join, relative } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { HubConfig, SchoolModel } from '../schemas/config.js';
 import { topics } from '../schemas/topics.js';
@@ -449,13 +449,13 @@ export async function startHub(options: HubOptions): Promise<Hub> {
         now,
       }),
     );
-    if (backupSchedule)
-      extensions.push(backupSchedule, {
-        name: 'backup-routes',
-        start: async () => {},
-        stop: async () => {},
-        routes: backupRoutes(backupSchedule),
-      });
+    if (backupSchedule) extensions.push(backupSchedule);
+    extensions.push({
+      name: 'backup-routes',
+      start: async () => {},
+      stop: async () => {},
+      routes: backupRoutes(backupSchedule),
+    });
     phase('features');
     for (const extension of extensions) {
       await extension.start();

@@ -8,6 +8,7 @@ import type { Confiscation } from '../../hub/confiscations/confiscations.js';
 import type { PublicDevice } from '../../hub/devices/device-registry.js';
 import type { PublicToken } from '../../hub/devices/enrolment.js';
 import type { IncidentSummary } from '../../hub/event-bus.js';
+import type { BackupView } from '../../hub/http/routes/backup-routes.js';
 import type { ComplianceResult, ComplianceRow } from '../../hub/http/routes/compliance-routes.js';
 import type {
   InboxView as Inbox,
@@ -27,6 +28,7 @@ import type { LockerMode } from '../../schemas/messages.js';
 
 export type {
   AuditRow,
+  BackupView,
   ComplianceResult,
   ComplianceRow,
   Confiscation,

@@ -5,12 +5,13 @@
 import type { BackupSchedule, BackupStatus } from '../../backup/backup-schedule.js';
 import type { RouteModule } from '../http-server.js';
 
-export type BackupView = BackupStatus;
+/** null when no daily backup is configured. */
+export type BackupView = BackupStatus | null;
 
-export function backupRoutes(schedule: BackupSchedule): RouteModule {
+export function backupRoutes(schedule: BackupSchedule | null): RouteModule {
   return (app, kit) => {
     app.get('/api/backups', { preHandler: kit.guard('audit:read') }, async () => {
-      const data: BackupView = await schedule.status();
+      const data: BackupView = schedule ? await schedule.status() : null;
       return { status: 'ok', data };
     });
   };

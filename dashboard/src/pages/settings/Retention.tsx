@@ -1,9 +1,93 @@
-/** How long the hub keeps each kind of data, in plain words (the school's data retention schedule). Read-only. */
+/**
+ * How long the hub keeps each kind of data, in plain words (the school's data retention schedule), and the daily
+ * backups: the archives kept and, while one is being taken, how far it has got. Read-only.
+ */
 import { useEffect, useState } from 'preact/hooks';
 import { api, errorText } from '../../api.js';
 import { Notice } from '../../components/Field.js';
 import { fmtDateTime } from '../../format.js';
-import type { RetentionView } from '../../types.js';
+import type { BackupView, RetentionView } from '../../types.js';
+
+const MB = 1024 * 1024;
+
+/** The daily backups; refreshed every few seconds while one is under way, so its progress shows. */
+function Backups() {
+  const [view, setView] = useState<BackupView | undefined>(undefined);
+  const [error, setError] = useState('');
+  useEffect(() => {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    let live = true;
+    const load = () =>
+      api<BackupView>('GET', '/api/backups').then(
+        (v) => {
+          if (!live) return;
+          setView(v);
+          if (v?.running) timer = setTimeout(load, 3_000);
+        },
+        (e) => setError(errorText(e)),
+      );
+    void load();
+    return () => {
+      live = false;
+      clearTimeout(timer);
+    };
+  }, []);
+
+  return (
+    <section aria-labelledby="backups-heading">
+      <h2 id="backups-heading">Backups</h2>
+      <Notice error={error} />
+      {view === undefined ? (
+        !error && <p>Loading…</p>
+      ) : view === null ? (
+        <p data-testid="backups-none">
+          No daily backup is set up on this hub. Ask whoever runs the hub to set one up (the backup section of
+          its configuration file).
+        </p>
+      ) : (
+        <>
+          <p>
+            A backup is taken every day at {view.runAt} while the hub runs; the newest {view.keep} are kept.
+            {view.lastRunAt === null
+              ? ' None has been taken yet.'
+              : ` The last one was taken ${fmtDateTime(view.lastRunAt)}.`}
+          </p>
+          {view.running && (
+            <p role="status" data-testid="backup-running">
+              A backup is being taken (started {fmtDateTime(view.running.startedAt)}): {view.running.step}
+            </p>
+          )}
+          {view.lastError && (
+            <p class="error" data-testid="backup-error">
+              The last backup failed: {view.lastError}. It will be tried again within the hour.
+            </p>
+          )}
+          {view.archives.length > 0 && (
+            <div class="table-wrap">
+              <table data-testid="backup-archives">
+                <caption>Backups kept</caption>
+                <thead>
+                  <tr>
+                    <th scope="col">Taken</th>
+                    <th scope="col">Size</th>
+                  </tr>
+                </thead>
+                <tbody>
+                  {view.archives.map((a) => (
+                    <tr key={a.file}>
+                      <th scope="row">{fmtDateTime(a.at)}</th>
+                      <td>{(a.bytes / MB).toFixed(1)} MB</td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </div>
+          )}
+        </>
+      )}
+    </section>
+  );
+}
 
 export function RetentionSchedule() {
   const [view, setView] = useState<RetentionView | null>(null);
@@ -13,45 +97,48 @@ export function RetentionSchedule() {
   }, []);
 
   return (
-    <section aria-labelledby="retention-heading">
-      <h2 id="retention-heading">Data retention</h2>
-      <p>
-        What this hub keeps and for how long. Older records are deleted once a day, and each deletion is
-        written to the audit log. The periods are set in the hub's configuration file.
-      </p>
-      <Notice error={error} />
-      {!view ? (
-        !error && <p>Loading…</p>
-      ) : (
-        <>
-          <div class="table-wrap">
-            <table data-testid="retention-schedule">
-              <caption>Retention schedule</caption>
-              <thead>
-                <tr>
-                  <th scope="col">What</th>
-                  <th scope="col">Kept for</th>
-                  <th scope="col">Notes</th>
-                </tr>
-              </thead>
-              <tbody>
-                {view.lines.map((line) => (
-                  <tr key={line.what}>
-                    <th scope="row">{line.what}</th>
-                    <td>{line.keptFor}</td>
-                    <td>{line.note}</td>
+    <>
+      <section aria-labelledby="retention-heading">
+        <h2 id="retention-heading">Data retention</h2>
+        <p>
+          What this hub keeps and for how long. Older records are deleted once a day, and each deletion is
+          written to the audit log. The periods are set in the hub's configuration file.
+        </p>
+        <Notice error={error} />
+        {!view ? (
+          !error && <p>Loading…</p>
+        ) : (
+          <>
+            <div class="table-wrap">
+              <table data-testid="retention-schedule">
+                <caption>Retention schedule</caption>
+                <thead>
+                  <tr>
+                    <th scope="col">What</th>
+                    <th scope="col">Kept for</th>
+                    <th scope="col">Notes</th>
                   </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
-          <p data-testid="retention-last-run">
-            {view.lastRunAt === null
-              ? 'Nothing has been deleted yet: the first run is due within a day of the hub starting.'
-              : `Last run: ${fmtDateTime(view.lastRunAt)}.`}
-          </p>
-        </>
-      )}
-    </section>
+                </thead>
+                <tbody>
+                  {view.lines.map((line) => (
+                    <tr key={line.what}>
+                      <th scope="row">{line.what}</th>
+                      <td>{line.keptFor}</td>
+                      <td>{line.note}</td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </div>
+            <p data-testid="retention-last-run">
+              {view.lastRunAt === null
+                ? 'Nothing has been deleted yet: the first run is due within a day of the hub starting.'
+                : `Last run: ${fmtDateTime(view.lastRunAt)}.`}
+            </p>
+          </>
+        )}
+      </section>
+      <Backups />
+    </>
   );
 }
