@@ -5,7 +5,7 @@
 import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { enrolPassword } from '../../../hub/devices/enrolment.js';
-import type { AuditRecord, HubEvents } from '../../../hub/event-bus.js';
+import type { HubEvents } from '../../../hub/event-bus.js';
 import { packageVersion } from '../../../hub/main.js';
 import { totpCode } from '../../../hub/users/totp.js';
 import type { Report, ReportAck } from '../../../schemas/messages.js';
@@ -63,7 +63,6 @@ describe('device enrolment (S4)', () => {
   let admin: Api;
   let token: string;
   const changes: HubEvents['device.changed'][] = [];
-  const audit: AuditRecord[] = [];
   const clients: MqttClient[] = [];
 
   const connect = (password: string, clientId = id) =>
@@ -76,9 +75,6 @@ describe('device enrolment (S4)', () => {
     fixture = await startTestHub();
     fixture.hub.bus.on('device.changed', (e) => {
       changes.push(e);
-    });
-    fixture.hub.bus.on('audit.record', (e) => {
-      audit.push(e);
     });
     const first = fixture.hub.firstRunAdmin as { username: string; password: string };
     admin = await signIn(fixture.hub.httpUrl, first.username, first.password);
@@ -105,6 +101,10 @@ describe('device enrolment (S4)', () => {
     expect(list.body.data.find((d) => d.id === id)).toMatchObject({ status: 'pending', room: 'unassigned' });
     expect(changes).toContainEqual(
       expect.objectContaining({ who: `device:${id}`, what: 'enrolled', device: id }),
+    );
+    // S6: audited in the enrolment's own batch, whether or not any listener had started.
+    expect(await fixture.hub.audit.list()).toContainEqual(
+      expect.objectContaining({ actor: `device:${id}`, action: 'device.enrolled', target: id }),
     );
     // Hashed at rest: neither the token nor the secret is stored in clear.
     const raw = JSON.stringify([
@@ -195,7 +195,7 @@ describe('device enrolment (S4)', () => {
     await device.publishAsync(topics.event(address, 'report'), JSON.stringify(report(1)), { qos: 1 });
     await waitFor(() => acks.find((a) => a.id === `${id}:1`), 'report ack');
     expect(await fixture.hub.incidents.findByEvent(`${id}:1`)).toMatchObject({ room: 'room-2' });
-    expect(audit).toContainEqual(
+    expect(await fixture.hub.audit.list()).toContainEqual(
       expect.objectContaining({ actor: 'admin', action: 'device.approved', target: id }),
     );
   });

@@ -4,14 +4,19 @@
  * the audit trail (S6), the policy driver re-sending every device's schedule at once (P1), and the edit surviving a
  * restart. Time is a fake clock on a school day.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AuditLog } from '../../../hub/audit/audit-log.js';
+import { HubDb } from '../../../hub/db/hub-db.js';
+import { DeviceRegistry } from '../../../hub/devices/device-registry.js';
+import { silentLogger } from '../../../hub/log.js';
 import { parseClock, zonedTime } from '../../../hub/policy/calendar.js';
 import { dfe2026Policy } from '../../../hub/policy/presets.js';
 import { fileSchoolPersistence } from '../../../hub/school/school-persistence.js';
+import { SchoolSettings } from '../../../hub/school/school-settings.js';
 import type { Policy, SchoolModel, Timetable } from '../../../schemas/config.js';
 import type { Command } from '../../../schemas/messages.js';
 import { topics } from '../../../schemas/topics.js';
@@ -276,16 +281,52 @@ describe('school settings API (P1–P4, P8, S5, S6)', () => {
     }
   });
 
-  it('a hub run from a school file gets the edit written back to that file, whole', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'phones-away-school-'));
+  it('S6: a hub run from a school file gets each edit written back whole; one whose file write is cut off is audited and written at the next start', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'phones-away-school-'));
+    const path = join(dataDir, 'school.json');
+    const fileModel = () => JSON.parse(readFileSync(path, 'utf8')) as SchoolModel;
+    writeFileSync(path, JSON.stringify(demoSchool()));
+    const db = await HubDb.open(join(dataDir, 'hub-db'));
+    let restarted: HubFixture | undefined;
     try {
-      const path = join(dir, 'school.json');
-      const model = demoSchool();
-      model.name = 'Renamed School';
-      await fileSchoolPersistence(path).save(model);
-      expect(JSON.parse(readFileSync(path, 'utf8'))).toEqual(model);
+      const audit = new AuditLog(db, () => clock, silentLogger);
+      const settings = new SchoolSettings({
+        school: fileModel(),
+        persistence: fileSchoolPersistence(path, db),
+        registry: new DeviceRegistry(db),
+        audit,
+        log: silentLogger,
+        changed: async () => {},
+      });
+      const edit = (arrival: string) =>
+        settings.update('ada', 'timetable', { timetable: { ...settings.school.timetable, arrival } });
+      await edit('08:10');
+      expect(fileModel()).toEqual(settings.school);
+      // The next write's temporary file cannot be created (a directory is in its place): the edit is committed and
+      // audited, but the file is not written, as if the hub had crashed between the two.
+      const trap = join(dataDir, `.school.json.${process.pid}.tmp`);
+      mkdirSync(trap);
+      await edit('08:20');
+      expect(fileModel().timetable.arrival).toBe('08:10');
+      expect(await audit.list()).toMatchObject([
+        { action: 'school.timetable.updated', after: { arrival: '08:20' } },
+        { action: 'school.timetable.updated', after: { arrival: '08:10' } },
+      ]);
+      rmdirSync(trap);
+      await db.close();
+      // The operator restarts the hub from the file, which still holds the older edit: the audited one is rolled forward.
+      restarted = await startTestHub({ dataDir, now: () => clock, school: fileModel(), schoolFile: path });
+      expect(fileModel().timetable.arrival).toBe('08:20');
+      expect(fileModel()).toEqual({
+        ...demoSchool(),
+        timetable: { ...demoSchool().timetable, arrival: '08:20' },
+      });
+      expect(restarted.hub.school.timetable.arrival).toBe('08:20');
+      expect(await restarted.hub.db.get('meta', 'school-file-pending')).toBeUndefined();
     } finally {
-      rmSync(dir, { recursive: true, force: true });
+      if (restarted) await restarted.stop();
+      else await db.close().catch(() => {});
+      rmSync(dataDir, { recursive: true, force: true });
     }
   });
 });
