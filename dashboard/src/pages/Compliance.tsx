@@ -8,7 +8,8 @@ import { chartData, rowTime } from '../compliance-data.js';
 import { Chart } from '../components/Chart.js';
 import { Input, Notice, Select } from '../components/Field.js';
 import { addDays, fmtDateTime, isoDate, pct } from '../format.js';
-import type { ComplianceResult, PolicyView } from '../types.js';
+import { useSchool } from '../school.js';
+import type { ComplianceResult } from '../types.js';
 
 const LEVELS = [
   ['lesson', 'Lesson'],
@@ -21,7 +22,8 @@ export function Compliance() {
   const today = isoDate(new Date());
   const [filters, setFilters] = useState({ level: 'day', from: addDays(today, -27), to: today, room: '' });
   const [result, setResult] = useState<ComplianceResult | null>(null);
-  const [rooms, setRooms] = useState<PolicyView['rooms']>([]);
+  const { policy, roomName } = useSchool();
+  const rooms = policy?.rooms ?? [];
   const [error, setError] = useState('');
   const [fields, setFields] = useState<Record<string, string>>({});
 
@@ -42,14 +44,6 @@ export function Compliance() {
       setFields(fieldErrors(e));
     }
   }
-  useEffect(() => {
-    api<PolicyView>('GET', '/api/policy').then(
-      (p) => setRooms(p.rooms),
-      () => {},
-    );
-    void load();
-  }, []);
-
   function submit(event: Event) {
     event.preventDefault();
     const data = new FormData(event.currentTarget as HTMLFormElement);
@@ -65,7 +59,6 @@ export function Compliance() {
   }, [query]);
 
   const chart = useMemo(() => (result ? chartData(result.rows) : null), [result]);
-  const roomName = (id: string) => rooms.find((r) => r.id === id)?.name ?? id;
   const rows = result
     ? [...result.rows].sort((a, b) => rowTime(a) - rowTime(b) || a.room.localeCompare(b.room))
     : [];

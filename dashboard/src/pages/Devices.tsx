@@ -12,19 +12,20 @@ import { Input, Notice, Select } from '../components/Field.js';
 import { Icon } from '../components/Icon.js';
 import { fmtDateTime } from '../format.js';
 import { useLive } from '../live.js';
-import { LOCKER_MODES, type PolicyView, type PublicDevice, type PublicToken } from '../types.js';
+import { useSchool } from '../school.js';
+import { LOCKER_MODES, type PublicDevice, type PublicToken } from '../types.js';
 import { health } from './Today.js';
 
 export function Devices() {
   const live = useLive();
   const [devices, setDevices] = useState<PublicDevice[] | null>(null);
-  const [policy, setPolicy] = useState<PolicyView | null>(null);
   const [tokens, setTokens] = useState<PublicToken[]>([]);
   const [versions, setVersions] = useState<{ expected: string; outOfDate: string[] } | null>(null);
   const [issued, setIssued] = useState<string>('');
   const { error, ok, fields, setError, act } = useAction(() => load());
   const [revoke, setRevoke] = useState<PublicDevice | null>(null);
   const admin = live.may('devices:approve');
+  const { policy, roomName, roomZoneName } = useSchool();
 
   async function load() {
     try {
@@ -36,15 +37,9 @@ export function Devices() {
     }
   }
   useEffect(() => {
-    api<PolicyView>('GET', '/api/policy').then(setPolicy, () => {});
     void load();
   }, []);
 
-  const zoneOf = (room: string) => {
-    const zone = policy?.rooms.find((r) => r.id === room)?.zone;
-    return policy?.zones.find((z) => z.id === zone)?.name ?? zone ?? '–';
-  };
-  const roomName = (id: string) => policy?.rooms.find((r) => r.id === id)?.name ?? id;
   const inventory = (devices ?? []).filter((d) => d.status !== 'pending');
   const pending = (devices ?? []).filter((d) => d.status === 'pending');
 
@@ -150,7 +145,7 @@ export function Devices() {
                   <tr key={d.id} data-device-row={d.id}>
                     <th scope="row">{d.id}</th>
                     <td>{roomName(d.room)}</td>
-                    <td>{zoneOf(d.room)}</td>
+                    <td>{roomZoneName(d.room)}</td>
                     <td>{d.serial ?? '–'}</td>
                     <td>
                       {software ?? '–'}

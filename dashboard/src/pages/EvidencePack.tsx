@@ -10,14 +10,15 @@ import { roomWeeks } from '../compliance-data.js';
 import { Input, Notice, Select } from '../components/Field.js';
 import { addDays, count, fmtAge, fmtDateTime, isoDate, pct, who } from '../format.js';
 import { useLive } from '../live.js';
-import type { ComplianceResult, ExemptionView, IncidentStatsView, PolicyView } from '../types.js';
+import { useSchool } from '../school.js';
+import type { ComplianceResult, ExemptionView, IncidentStatsView } from '../types.js';
 
 export function EvidencePack({ query }: { query: URLSearchParams }) {
   const live = useLive();
   const today = isoDate(new Date());
   const from = query.get('from') ?? addDays(today, -90);
   const to = query.get('to') ?? today;
-  const [policy, setPolicy] = useState<PolicyView | null>(null);
+  const { policy, roomName, error: schoolError } = useSchool();
   const [weeks, setWeeks] = useState<ComplianceResult | null>(null);
   const [exemptions, setExemptions] = useState<ExemptionView[] | null>(null);
   const [stats, setStats] = useState<IncidentStatsView | null>(null);
@@ -28,7 +29,6 @@ export function EvidencePack({ query }: { query: URLSearchParams }) {
     setError('');
     void (async () => {
       try {
-        setPolicy(await api<PolicyView>('GET', '/api/policy'));
         setWeeks(await api<ComplianceResult>('GET', `/api/compliance?level=week&from=${from}&to=${to}`));
         const all = await api<ExemptionView[]>('GET', `/api/exemptions?from=${from}&to=${to}`);
         setExemptions(all.filter((e) => e.grantedAt !== undefined));
@@ -53,7 +53,6 @@ export function EvidencePack({ query }: { query: URLSearchParams }) {
     if (t) location.hash = `#/evidence?from=${t.start}&to=${t.end}`;
   }
 
-  const roomName = (id: string) => policy?.rooms.find((r) => r.id === id)?.name ?? id;
   const periodName = (id: string) => policy?.timetable.periods.find((p) => p.id === id)?.name ?? id;
   const matrix = weeks ? roomWeeks(weeks.rows) : null;
   const categories = stats?.byCategory ?? null;
@@ -84,7 +83,7 @@ export function EvidencePack({ query }: { query: URLSearchParams }) {
           Print or save as PDF
         </button>
       </form>
-      <Notice error={error} />
+      <Notice error={error || schoolError} />
 
       <section aria-labelledby="pack-compliance">
         <h2 id="pack-compliance">1. Compliance by room and week</h2>

@@ -12,6 +12,8 @@ import { Icon, type IconName } from '../components/Icon.js';
 import { StoredPhones } from '../components/StoredPhones.js';
 import { fmtDateTime, fmtTime } from '../format.js';
 import { useLive } from '../live.js';
+import { useResource } from '../resource.js';
+import { useSchool } from '../school.js';
 import type { DeviceView, ExemptionView, PolicyView } from '../types.js';
 
 export const SIGNAGE_TEXT: Record<string, string> = {
@@ -112,30 +114,24 @@ function RoomCard({
 
 export function Today() {
   const live = useLive();
-  const [policy, setPolicy] = useState<PolicyView | null>(null);
-  const [exemptions, setExemptions] = useState<ExemptionView[]>([]);
-  const [error, setError] = useState('');
+  const school = useSchool();
+  const { policy, roomName } = school;
+  const date = policy?.today.date;
+  const todays = useResource<ExemptionView[]>(date ? `/api/exemptions?from=${date}&to=${date}` : null);
+  const exemptions = todays.data ?? [];
+  const [failed, setFailed] = useState('');
   const [confirm, setConfirm] = useState<'release' | 'end' | null>(null);
   const [busy, setBusy] = useState(false);
   const [notice, setNotice] = useState('');
   const [clock, setClock] = useState(Date.now());
+  const error = failed || school.error || todays.error;
 
   async function load() {
-    try {
-      const p = await api<PolicyView>('GET', '/api/policy');
-      setPolicy(p);
-      setExemptions(
-        await api<ExemptionView[]>('GET', `/api/exemptions?from=${p.today.date}&to=${p.today.date}`),
-      );
-      setError('');
-    } catch (e) {
-      setError(errorText(e));
-    }
+    setFailed('');
+    await school.reload();
+    await todays.reload();
   }
 
-  useEffect(() => {
-    void load();
-  }, []);
   // Refresh the period and policy at the next timetable boundary, not on a poll.
   useEffect(() => {
     if (!policy) return;
@@ -158,14 +154,13 @@ export function Today() {
       setConfirm(null);
       await load();
     } catch (e) {
-      setError(errorText(e));
+      setFailed(errorText(e));
       setConfirm(null);
     } finally {
       setBusy(false);
     }
   }
 
-  const roomName = (id: string) => policy?.rooms.find((r) => r.id === id)?.name ?? id;
   // The hub sends the period in force itself (name and times), not its id.
   const period = policy?.now.period ?? undefined;
   const activeExemption = (room: string) =>
