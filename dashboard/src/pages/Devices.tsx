@@ -10,11 +10,11 @@ import { api, errorText } from '../api.js';
 import { ConfirmDialog } from '../components/Dialog.js';
 import { Input, Notice, Select } from '../components/Field.js';
 import { Icon } from '../components/Icon.js';
+import { health } from '../device-status.js';
 import { fmtDateTime } from '../format.js';
 import { useLive } from '../live.js';
 import { useSchool } from '../school.js';
 import { LOCKER_MODES, type PublicDevice, type PublicToken } from '../types.js';
-import { health } from './Today.js';
 
 export function Devices() {
   const live = useLive();

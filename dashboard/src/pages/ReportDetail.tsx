@@ -8,28 +8,10 @@ import { CATEGORIES, REFERRAL_AGENCIES, ROUTES } from '../../../hub/incidents/wo
 import { api, errorText, fieldErrors } from '../api.js';
 import { Input, Notice, Select, TextArea } from '../components/Field.js';
 import { fmtAge, fmtDateTime, isoDate, who } from '../format.js';
+import { ACTION_TEXT, AGENCY_TEXT, label, STATUS_TEXT, tamperText } from '../incident-text.js';
 import { useLive } from '../live.js';
 import { href } from '../router.js';
 import type { IncidentDetail, IncidentStep, IncidentSummary } from '../types.js';
-import { STATUS_TEXT } from './Reports.js';
-
-const ACTION_TEXT: Record<IncidentStep['action'], string> = {
-  reported: 'Reported',
-  acknowledged: 'Acknowledged',
-  categorised: 'Category changed',
-  'action-noted': 'Action noted',
-  escalated: 'Escalated',
-  routed: 'Routed',
-  closed: 'Closed',
-};
-const AGENCY_TEXT: Record<string, string> = {
-  police: 'Police',
-  ceop: 'CEOP',
-  iwf: 'Internet Watch Foundation',
-  lado: 'LADO',
-  'childrens-social-care': "Children's social care",
-};
-const label = (s: string) => s.charAt(0).toUpperCase() + s.slice(1).replaceAll('-', ' ');
 
 function Chronology({ steps }: { steps: IncidentStep[] }) {
   return (
@@ -405,20 +387,4 @@ export function ReportDetail({ id }: { id: string }) {
       )}
     </section>
   );
-}
-
-const TAMPER_TEXT: Record<string, string> = {
-  'door-opened-while-locked': 'the locker door was opened while locked',
-  'button-held': 'the report button was held down',
-  'unplugged-in-lesson': 'the device was unplugged in a lesson',
-  forced: 'the locker was forced',
-};
-
-/** Plain words for staff: the device's reason code never shows as it is. */
-function tamperText(incident: IncidentDetail): string {
-  if (incident.tamperReason === 'report-flood') {
-    const n = incident.flood?.reports ?? 1;
-    return `the report button sent far more reports than anyone could press (${n} collapsed into this alert; check the device)`;
-  }
-  return TAMPER_TEXT[incident.tamperReason ?? ''] ?? incident.tamperReason ?? '';
 }

@@ -6,16 +6,10 @@ import { useEffect, useState } from 'preact/hooks';
 import { toCsv } from '../../../shared/csv.js';
 import { FailedNotices } from '../components/FailedNotices.js';
 import { fmtAge, fmtDateTime } from '../format.js';
+import { STATUS_TEXT } from '../incident-text.js';
 import { useLive } from '../live.js';
 import { href } from '../router.js';
-import { type InboxItem, type IncidentSummary, isRestricted } from '../types.js';
-
-export const STATUS_TEXT: Record<IncidentSummary['status'], string> = {
-  reported: 'New – not acknowledged',
-  acknowledged: 'Acknowledged',
-  'action-noted': 'Action noted',
-  closed: 'Closed',
-};
+import { type InboxItem, isRestricted } from '../types.js';
 
 const KIND_TEXT = { report: 'Report button', tamper: 'Tamper alert' } as const;
 

@@ -8,22 +8,14 @@ import { api, errorText } from '../api.js';
 import { ConfiscationRegister } from '../components/ConfiscationRegister.js';
 import { ConfirmDialog } from '../components/Dialog.js';
 import { Notice } from '../components/Field.js';
-import { Icon, type IconName } from '../components/Icon.js';
+import { Icon } from '../components/Icon.js';
 import { StoredPhones } from '../components/StoredPhones.js';
+import { health, lockerStatus, SIGNAGE_TEXT } from '../device-status.js';
 import { fmtDateTime, fmtTime } from '../format.js';
 import { useLive } from '../live.js';
 import { useResource } from '../resource.js';
 import { useSchool } from '../school.js';
 import type { DeviceView, ExemptionView, PolicyView } from '../types.js';
-
-export const SIGNAGE_TEXT: Record<string, string> = {
-  'phones-away': 'Phones away',
-  'phones-allowed': 'Phones allowed',
-  'staff-phones-only': "Staff phones allowed; pupils' phones away",
-  'authorised-use': 'Authorised use',
-  fault: 'Fault',
-  off: 'Off',
-};
 
 const TIME_TEXT: Record<string, string> = {
   'before-school': 'Before school',
@@ -35,24 +27,6 @@ const TIME_TEXT: Record<string, string> = {
   'after-school': 'After school',
   closed: 'School closed',
 };
-
-export function lockerStatus(view: DeviceView): { icon: IconName; text: string; tone: string } {
-  if (!view.online) return { icon: 'offline', text: 'Offline', tone: 'fault' };
-  const locker = view.locker;
-  if (!locker) return { icon: 'unknown', text: 'No state yet', tone: 'unknown' };
-  if (locker.doorOpen) return { icon: 'door', text: 'Door open', tone: 'open' };
-  return locker.locked
-    ? { icon: 'locked', text: 'Locked', tone: 'locked' }
-    : { icon: 'unlocked', text: 'Unlocked', tone: 'open' };
-}
-
-export function health(view: DeviceView): { icon: IconName; text: string } {
-  // Tampering suspected outranks any other fault: the coordinator should go and look.
-  if (view.suspect) return { icon: 'fault', text: `Tamper suspected: ${view.suspect}` };
-  if (view.storageFault) return { icon: 'fault', text: 'Fault: cannot save reports on its memory card' };
-  if (view.fault) return { icon: 'fault', text: `Fault: ${view.fault}` };
-  return view.online ? { icon: 'online', text: 'Online' } : { icon: 'offline', text: 'Offline' };
-}
 
 function RoomCard({
   view,
