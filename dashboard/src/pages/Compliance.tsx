@@ -7,6 +7,7 @@ import { api, errorText, fieldErrors } from '../api.js';
 import { chartData, rowTime } from '../compliance-data.js';
 import { Chart } from '../components/Chart.js';
 import { Input, Notice, Select } from '../components/Field.js';
+import { Table } from '../components/Table.js';
 import { addDays, fmtDateTime, isoDate, pct } from '../format.js';
 import { useSchool } from '../school.js';
 import type { ComplianceResult } from '../types.js';
@@ -113,45 +114,42 @@ export function Compliance() {
               yLabel="Locked when due"
             />
           )}
-          <div class="table-wrap">
-            <table>
-              <caption>
+          <Table
+            caption={
+              <>
                 Compliance by {filters.level}, {result.from} to {result.to}
-              </caption>
-              <thead>
-                <tr>
-                  <th scope="col">{filters.level === 'lesson' ? 'Lesson start' : 'From'}</th>
-                  <th scope="col">Room</th>
-                  {filters.level === 'lesson' ? <th scope="col">Period</th> : <th scope="col">Lessons</th>}
-                  <th scope="col">Due (min)</th>
-                  <th scope="col">Locked (min)</th>
-                  <th scope="col">Exempt (min)</th>
-                  <th scope="col">Offline (min)</th>
-                  <th scope="col">Breach (min)</th>
-                  <th scope="col">Tamper</th>
-                  <th scope="col">Compliance</th>
-                </tr>
-              </thead>
-              <tbody>
-                {rows.map((r, i) => (
-                  <tr key={i}>
-                    <td>
-                      {filters.level === 'lesson' ? fmtDateTime(rowTime(r)) : isoDate(new Date(rowTime(r)))}
-                    </td>
-                    <th scope="row">{roomName(r.room)}</th>
-                    <td>{filters.level === 'lesson' ? (r.period ?? '–') : (r.lessons ?? '–')}</td>
-                    <td>{r.due_min ?? '–'}</td>
-                    <td>{r.locked_closed_min ?? '–'}</td>
-                    <td>{r.exempt_min ?? '–'}</td>
-                    <td>{r.offline_min ?? '–'}</td>
-                    <td>{r.breach_min ?? '–'}</td>
-                    <td>{r.tamper_count ?? '–'}</td>
-                    <td>{pct(r.ratio)}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
+              </>
+            }
+            columns={[
+              filters.level === 'lesson' ? 'Lesson start' : 'From',
+              'Room',
+              filters.level === 'lesson' ? 'Period' : 'Lessons',
+              'Due (min)',
+              'Locked (min)',
+              'Exempt (min)',
+              'Offline (min)',
+              'Breach (min)',
+              'Tamper',
+              'Compliance',
+            ]}
+          >
+            {rows.map((r, i) => (
+              <tr key={i}>
+                <td>
+                  {filters.level === 'lesson' ? fmtDateTime(rowTime(r)) : isoDate(new Date(rowTime(r)))}
+                </td>
+                <th scope="row">{roomName(r.room)}</th>
+                <td>{filters.level === 'lesson' ? (r.period ?? '–') : (r.lessons ?? '–')}</td>
+                <td>{r.due_min ?? '–'}</td>
+                <td>{r.locked_closed_min ?? '–'}</td>
+                <td>{r.exempt_min ?? '–'}</td>
+                <td>{r.offline_min ?? '–'}</td>
+                <td>{r.breach_min ?? '–'}</td>
+                <td>{r.tamper_count ?? '–'}</td>
+                <td>{pct(r.ratio)}</td>
+              </tr>
+            ))}
+          </Table>
         </>
       )}
     </section>

@@ -4,6 +4,7 @@
  * administrator edits them in SchoolEditors.tsx.
  */
 import { type ComponentChildren, Fragment } from 'preact';
+import { Table } from '../../components/Table.js';
 import { type PolicyView, TIME_KINDS, ZONE_KINDS } from '../../types.js';
 
 export const WEEKDAYS = ['', 'Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday', 'Sunday'];
@@ -37,31 +38,21 @@ export function MatrixTable(props: {
   cell: (time: string, zone: string) => ComponentChildren;
 }) {
   return (
-    <div class="table-wrap">
-      <table class="matrix" data-testid={props.testId}>
-        <caption>{props.caption}</caption>
-        <thead>
-          <tr>
-            <th scope="col">Time</th>
-            {ZONE_KINDS.map((z) => (
-              <th scope="col" key={z}>
-                {KIND_TEXT[z]}
-              </th>
-            ))}
-          </tr>
-        </thead>
-        <tbody>
-          {TIME_KINDS.map((time) => (
-            <tr key={time}>
-              <th scope="row">{TIME_TEXT[time]}</th>
-              {ZONE_KINDS.map((zone) => (
-                <Fragment key={zone}>{props.cell(time, zone)}</Fragment>
-              ))}
-            </tr>
+    <Table
+      caption={props.caption}
+      columns={['Time', ...ZONE_KINDS.map((z) => KIND_TEXT[z])]}
+      class="matrix"
+      testId={props.testId}
+    >
+      {TIME_KINDS.map((time) => (
+        <tr key={time}>
+          <th scope="row">{TIME_TEXT[time]}</th>
+          {ZONE_KINDS.map((zone) => (
+            <Fragment key={zone}>{props.cell(time, zone)}</Fragment>
           ))}
-        </tbody>
-      </table>
-    </div>
+        </tr>
+      ))}
+    </Table>
   );
 }
 
@@ -79,29 +70,16 @@ export function TimetableView({ policy }: { policy: PolicyView }) {
         Open {t.weekdays.map((d) => WEEKDAYS[d]).join(', ')} · arrival {t.arrival} · home time {t.homeTime} ·
         time zone {t.timezone}
       </p>
-      <div class="table-wrap">
-        <table>
-          <caption>Periods</caption>
-          <thead>
-            <tr>
-              <th scope="col">Period</th>
-              <th scope="col">Kind</th>
-              <th scope="col">Start</th>
-              <th scope="col">End</th>
-            </tr>
-          </thead>
-          <tbody>
-            {t.periods.map((p) => (
-              <tr key={p.id}>
-                <th scope="row">{p.name}</th>
-                <td>{p.kind}</td>
-                <td>{p.start}</td>
-                <td>{p.end}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
+      <Table caption="Periods" columns={['Period', 'Kind', 'Start', 'End']}>
+        {t.periods.map((p) => (
+          <tr key={p.id}>
+            <th scope="row">{p.name}</th>
+            <td>{p.kind}</td>
+            <td>{p.start}</td>
+            <td>{p.end}</td>
+          </tr>
+        ))}
+      </Table>
       <h3>Terms</h3>
       <ul>
         {t.terms.map((term) => (
