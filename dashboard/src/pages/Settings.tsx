@@ -11,8 +11,10 @@ import { Accounts } from './settings/Accounts.js';
 import { Approvals } from './settings/Approvals.js';
 import { AuditLogView } from './settings/AuditLog.js';
 import { Exemptions } from './settings/Exemptions.js';
-import { PolicyEditor, TimetableEditor, ZonesRoomsEditor } from './settings/SchoolEditors.js';
+import { PolicyEditor } from './settings/PolicyEditor.js';
 import { PolicyMatrix, RoomsView, TimetableView } from './settings/SchoolViews.js';
+import { TimetableEditor } from './settings/TimetableEditor.js';
+import { ZonesRoomsEditor } from './settings/ZonesRoomsEditor.js';
 
 const TABS: { id: string; label: string; permission: Permission }[] = [
   { id: 'timetable', label: 'Timetable', permission: 'policy:read' },

@@ -1,60 +1,18 @@
 /**
  * Read-only views of the school model: timetable (periods, term dates, INSET days), zones and rooms, and the policy
  * matrix (P8: role × time × zone, as the school's own phone table), for every role that may read the policy. The
- * administrator edits them in SchoolEditors.tsx.
+ * administrator edits them in TimetableEditor.tsx, ZonesRoomsEditor.tsx and PolicyEditor.tsx.
  */
-import { type ComponentChildren, Fragment } from 'preact';
+import { MatrixTable } from '../../components/MatrixTable.js';
 import { Table } from '../../components/Table.js';
-import { type PolicyView, TIME_KINDS, ZONE_KINDS } from '../../types.js';
+import { KIND_TEXT, ROLE_TEXT, WEEKDAYS } from '../../school-text.js';
+import type { PolicyView } from '../../types.js';
 
-export const WEEKDAYS = ['', 'Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday', 'Sunday'];
-export const KIND_TEXT: Record<string, string> = {
-  curriculum: 'Curriculum area',
-  'designated-phone-area': 'Designated phone area',
-  office: 'Office',
-};
-export const TIME_TEXT: Record<string, string> = {
-  'before-school': 'Before school',
-  registration: 'Registration',
-  assembly: 'Assembly',
-  lesson: 'Lessons',
-  break: 'Break',
-  lunch: 'Lunch',
-  'after-school': 'After school',
-  closed: 'School closed',
-};
 const PERMISSION_TEXT = {
   yes: { mark: '✓', text: 'Yes' },
   no: { mark: '✗', text: 'No' },
   'if-unavoidable': { mark: '~', text: 'Not if avoidable' },
 } as const;
-
-export const ROLE_TEXT = { pupil: 'Pupils', staff: 'Staff, visitors and volunteers' } as const;
-
-/** One role's policy table (P8): a row a time of day, a column a zone kind; `cell` gives each <td>. */
-export function MatrixTable(props: {
-  testId: string;
-  caption: ComponentChildren;
-  cell: (time: string, zone: string) => ComponentChildren;
-}) {
-  return (
-    <Table
-      caption={props.caption}
-      columns={['Time', ...ZONE_KINDS.map((z) => KIND_TEXT[z])]}
-      class="matrix"
-      testId={props.testId}
-    >
-      {TIME_KINDS.map((time) => (
-        <tr key={time}>
-          <th scope="row">{TIME_TEXT[time]}</th>
-          {ZONE_KINDS.map((zone) => (
-            <Fragment key={zone}>{props.cell(time, zone)}</Fragment>
-          ))}
-        </tr>
-      ))}
-    </Table>
-  );
-}
 
 const EditNote = () => (
   <p class="hint">Changed by the school's administrator; every change is recorded in the audit log.</p>
