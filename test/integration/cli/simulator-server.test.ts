@@ -117,7 +117,10 @@ describe('classroom simulator server', () => {
     events.length = 0;
     // The emulator boots with every contact released: the door reads open until it is shut.
     expect((await action(simulator.url, { action: 'door', open: false })).status).toBe(202);
-    await waitFor(seen((e) => e.kind === 'door' && !e.open), 'door shut reported by the board');
+    await waitFor(
+      seen((e) => e.kind === 'door' && !e.open),
+      'door shut reported by the board',
+    );
     expect((await action(simulator.url, { action: 'door', open: true })).status).toBe(202);
     await waitFor(
       seen((e) => e.kind === 'door' && e.open),
