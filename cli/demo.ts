@@ -13,8 +13,8 @@ import { packageRoot, packageVersion, startHub } from '../hub/main.js';
 import type { DeviceConfig, HubConfig, SchoolModel } from '../schemas/config.js';
 import { parse } from '../schemas/validate.js';
 import { createLogger } from '../shared/log.js';
-import { DemoClock } from './history/demo-clock.js';
 import { buildHistory, demoJournalDir, historyStart } from './history/build-history.js';
+import { DemoClock } from './history/demo-clock.js';
 import { waitForSignal } from './run-hub.js';
 
 export interface DemoOptions {
