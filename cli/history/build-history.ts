@@ -12,6 +12,7 @@
  * Why not real MQTT round trips: four weeks of a school are thousands of messages; a publish through a socket per
  * message would take minutes, and the broker adds nothing to what the hub computes from them.
  */
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { EventJournal } from '../../firmware/event-journal.js';
 import type { Hub } from '../../hub/main.js';
@@ -362,6 +363,14 @@ export async function buildHistory(options: HistoryOptions): Promise<HistorySumm
         at(up, device, () => room.availability('online', up));
       }
   }
+}
+
+/**
+ * Whether the demo should build the history: only on the hub's very first start (no hub database yet). A hub that
+ * has run before keeps what it has, so a second start never rebuilds or duplicates anything.
+ */
+export function historyWanted(hubDataDir: string): boolean {
+  return !existsSync(join(hubDataDir, 'hub-db'));
 }
 
 /** The journal directory of a demo device, as cli/demo.ts lays out its data directory. */
