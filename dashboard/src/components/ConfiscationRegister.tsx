@@ -7,11 +7,12 @@ import { useEffect, useState } from 'preact/hooks';
 import { useAction } from '../action.js';
 import { api, errorText } from '../api.js';
 import { fmtDateTime } from '../format.js';
-import type { Live } from '../main.js';
+import { useLive } from '../live.js';
 import type { Confiscation } from '../types.js';
 import { Input, Notice, Select } from './Field.js';
 
-export function ConfiscationRegister({ live, roomName }: { live: Live; roomName: (id: string) => string }) {
+export function ConfiscationRegister({ roomName }: { roomName: (id: string) => string }) {
+  const live = useLive();
   const [open, setOpen] = useState<Confiscation[] | null>(null);
   const [device, setDevice] = useState('');
   const { busy, error, ok, fields, setError, act } = useAction(() => load());

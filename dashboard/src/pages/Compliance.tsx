@@ -8,7 +8,6 @@ import { chartData, rowTime } from '../compliance-data.js';
 import { Chart } from '../components/Chart.js';
 import { Input, Notice, Select } from '../components/Field.js';
 import { addDays, fmtDateTime, isoDate, pct } from '../format.js';
-import type { Live } from '../main.js';
 import type { ComplianceResult, PolicyView } from '../types.js';
 
 const LEVELS = [
@@ -18,7 +17,7 @@ const LEVELS = [
   ['term', 'Term'],
 ] as const;
 
-export function Compliance(_: { live: Live }) {
+export function Compliance() {
   const today = isoDate(new Date());
   const [filters, setFilters] = useState({ level: 'day', from: addDays(today, -27), to: today, room: '' });
   const [result, setResult] = useState<ComplianceResult | null>(null);
@@ -130,7 +129,7 @@ export function Compliance(_: { live: Live }) {
                 <tr>
                   <th scope="col">{filters.level === 'lesson' ? 'Lesson start' : 'From'}</th>
                   <th scope="col">Room</th>
-                  {filters.level === 'lesson' ? <th scope="col">Period</th> : <th scope="col">Lessons</th>}
+                  {filters.level === 'lesson' ? <th scope="col">Period</th> : <th scope="col">Periods</th>}
                   <th scope="col">Due (min)</th>
                   <th scope="col">Locked (min)</th>
                   <th scope="col">Exempt (min)</th>

@@ -11,11 +11,12 @@ import { ConfirmDialog } from '../components/Dialog.js';
 import { Input, Notice, Select } from '../components/Field.js';
 import { Icon } from '../components/Icon.js';
 import { fmtDateTime } from '../format.js';
-import type { Live } from '../main.js';
+import { useLive } from '../live.js';
 import { LOCKER_MODES, type PolicyView, type PublicDevice, type PublicToken } from '../types.js';
 import { health } from './Today.js';
 
-export function Devices({ live }: { live: Live }) {
+export function Devices() {
+  const live = useLive();
   const [devices, setDevices] = useState<PublicDevice[] | null>(null);
   const [policy, setPolicy] = useState<PolicyView | null>(null);
   const [tokens, setTokens] = useState<PublicToken[]>([]);

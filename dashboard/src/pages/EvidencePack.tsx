@@ -9,10 +9,11 @@ import { api, errorText } from '../api.js';
 import { roomWeeks } from '../compliance-data.js';
 import { Input, Notice, Select } from '../components/Field.js';
 import { addDays, count, fmtAge, fmtDateTime, isoDate, pct, who } from '../format.js';
-import type { Live } from '../main.js';
+import { useLive } from '../live.js';
 import type { ComplianceResult, ExemptionView, IncidentStatsView, PolicyView } from '../types.js';
 
-export function EvidencePack({ live, query }: { live: Live; query: URLSearchParams }) {
+export function EvidencePack({ query }: { query: URLSearchParams }) {
+  const live = useLive();
   const today = isoDate(new Date());
   const from = query.get('from') ?? addDays(today, -90);
   const to = query.get('to') ?? today;
@@ -88,7 +89,8 @@ export function EvidencePack({ live, query }: { live: Live; query: URLSearchPara
       <section aria-labelledby="pack-compliance">
         <h2 id="pack-compliance">1. Compliance by room and week</h2>
         <p>
-          Share of lesson time due in which each room's locker was locked and closed. Exempt time is not due.
+          Share of formal school time due (registration, assemblies and lessons) in which each room's locker
+          was locked and closed. Exempt time is not due.
         </p>
         {!matrix ? (
           <p>Loading…</p>

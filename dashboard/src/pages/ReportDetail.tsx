@@ -8,7 +8,7 @@ import { CATEGORIES, REFERRAL_AGENCIES, ROUTES } from '../../../hub/incidents/wo
 import { api, errorText, fieldErrors } from '../api.js';
 import { Input, Notice, Select, TextArea } from '../components/Field.js';
 import { fmtAge, fmtDateTime, isoDate, who } from '../format.js';
-import type { Live } from '../main.js';
+import { useLive } from '../live.js';
 import { href } from '../router.js';
 import type { IncidentDetail, IncidentStep, IncidentSummary } from '../types.js';
 import { STATUS_TEXT } from './Reports.js';
@@ -56,7 +56,8 @@ function Chronology({ steps }: { steps: IncidentStep[] }) {
   );
 }
 
-export function ReportDetail({ live, id }: { live: Live; id: string }) {
+export function ReportDetail({ id }: { id: string }) {
+  const live = useLive();
   const [incident, setIncident] = useState<IncidentDetail | null>(null);
   const [error, setError] = useState('');
   const [ok, setOk] = useState('');

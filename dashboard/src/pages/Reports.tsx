@@ -6,7 +6,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { toCsv } from '../../../shared/csv.js';
 import { FailedNotices } from '../components/FailedNotices.js';
 import { fmtAge, fmtDateTime } from '../format.js';
-import type { Live } from '../main.js';
+import { useLive } from '../live.js';
 import { href } from '../router.js';
 import { type InboxItem, type IncidentSummary, isRestricted } from '../types.js';
 
@@ -43,7 +43,8 @@ function csv(rows: InboxItem[]): string {
   ]);
 }
 
-export function Reports({ live }: { live: Live }) {
+export function Reports() {
+  const live = useLive();
   const [filter, setFilter] = useState<'open' | 'closed' | 'all'>('open');
   const [now, setNow] = useState(Date.now());
   const [download, setDownload] = useState('');

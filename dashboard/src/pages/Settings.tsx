@@ -6,7 +6,7 @@ import { useEffect, useState } from 'preact/hooks';
 import type { Permission } from '../../../hub/users/roles.js';
 import { api, errorText } from '../api.js';
 import { Notice } from '../components/Field.js';
-import type { Live } from '../main.js';
+import { useLive } from '../live.js';
 import { href } from '../router.js';
 import type { PolicyView } from '../types.js';
 import { Accounts } from './settings/Accounts.js';
@@ -26,7 +26,8 @@ const TABS: { id: string; label: string; permission: Permission }[] = [
   { id: 'audit', label: 'Audit log', permission: 'audit:read' },
 ];
 
-export function Settings({ live, tab }: { live: Live; tab: string | undefined }) {
+export function Settings({ tab }: { tab: string | undefined }) {
+  const live = useLive();
   const tabs = TABS.filter((t) => live.may(t.permission));
   const current = tabs.find((t) => t.id === tab) ?? tabs[0];
   const [policy, setPolicy] = useState<PolicyView | null>(null);
@@ -54,9 +55,9 @@ export function Settings({ live, tab }: { live: Live; tab: string | undefined })
       </nav>
       <Notice error={error} />
       {current?.id === 'accounts' ? (
-        <Accounts live={live} />
+        <Accounts />
       ) : current?.id === 'approvals' ? (
-        <Approvals live={live} />
+        <Approvals />
       ) : current?.id === 'audit' ? (
         <AuditLogView />
       ) : !policy ? (
@@ -74,7 +75,7 @@ export function Settings({ live, tab }: { live: Live; tab: string | undefined })
           <PolicyMatrix policy={policy} />
         )
       ) : current?.id === 'exemptions' ? (
-        <Exemptions live={live} policy={policy} />
+        <Exemptions policy={policy} />
       ) : edit ? (
         <TimetableEditor policy={policy} onSaved={load} />
       ) : (

@@ -11,7 +11,7 @@ import { Notice } from '../components/Field.js';
 import { Icon, type IconName } from '../components/Icon.js';
 import { StoredPhones } from '../components/StoredPhones.js';
 import { fmtDateTime, fmtTime } from '../format.js';
-import type { Live } from '../main.js';
+import { useLive } from '../live.js';
 import type { DeviceView, ExemptionView, PolicyView } from '../types.js';
 
 export const SIGNAGE_TEXT: Record<string, string> = {
@@ -110,7 +110,8 @@ function RoomCard({
   );
 }
 
-export function Today({ live }: { live: Live }) {
+export function Today() {
+  const live = useLive();
   const [policy, setPolicy] = useState<PolicyView | null>(null);
   const [exemptions, setExemptions] = useState<ExemptionView[]>([]);
   const [error, setError] = useState('');
@@ -232,7 +233,7 @@ export function Today({ live }: { live: Live }) {
           ))}
         </ul>
       )}
-      {live.may('confiscations:read') && <ConfiscationRegister live={live} roomName={roomName} />}
+      {live.may('confiscations:read') && <ConfiscationRegister roomName={roomName} />}
       <ConfirmDialog
         open={confirm === 'release'}
         title="Release every locker?"

@@ -7,7 +7,7 @@ import { STAFF_ROLES } from '../../../../hub/users/roles.js';
 import { api, errorText, fieldErrors } from '../../api.js';
 import { Input, Notice } from '../../components/Field.js';
 import { fmtDateTime } from '../../format.js';
-import type { Live } from '../../main.js';
+import { useLive } from '../../live.js';
 import type { PendingView, UserView } from '../../types.js';
 import { Approvals } from './Approvals.js';
 
@@ -48,7 +48,8 @@ function RoleBoxes({
   );
 }
 
-export function Accounts({ live }: { live: Live }) {
+export function Accounts() {
+  const live = useLive();
   const [users, setUsers] = useState<UserView[] | null>(null);
   const [error, setError] = useState('');
   const [ok, setOk] = useState('');
@@ -244,7 +245,7 @@ export function Accounts({ live }: { live: Live }) {
           </button>
         </form>
       )}
-      <Approvals live={live} reload={changed} />
+      <Approvals reload={changed} />
     </section>
   );
 }

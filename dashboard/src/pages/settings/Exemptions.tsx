@@ -7,12 +7,13 @@ import { useAction } from '../../action.js';
 import { api, errorText } from '../../api.js';
 import { Input, Notice, Select, TextArea } from '../../components/Field.js';
 import { addDays, fmtDateTime, isoDate, who } from '../../format.js';
-import type { Live } from '../../main.js';
+import { useLive } from '../../live.js';
 import type { ExemptionView, PolicyView } from '../../types.js';
 
 const STATUS_TEXT = { requested: 'Requested', granted: 'Granted', revoked: 'Withdrawn', expired: 'Expired' };
 
-export function Exemptions({ live, policy }: { live: Live; policy: PolicyView }) {
+export function Exemptions({ policy }: { policy: PolicyView }) {
+  const live = useLive();
   const today = isoDate(new Date());
   const [list, setList] = useState<ExemptionView[] | null>(null);
   const { error, ok, fields, setError, act } = useAction(() => load());
