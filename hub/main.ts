@@ -388,8 +388,7 @@ export async function startHub(options: HubOptions): Promise<Hub> {
       bus,
       log: log.child({ part: 'tamper-suspect' }),
       now,
-      expectedLocked: async (device, at) =>
-        (await policy.driver.directives(at)).find((d) => d.id === device)?.directive.locked ?? false,
+      expectedLocked: async (device, at) => (await policy.driver.directive(device, at))?.locked ?? false,
       chainConsistent: (device) => chain.consistent(device),
       ...(guarding.notifier
         ? { notify: (notice) => guarding.notifier?.enqueue(notice) ?? Promise.resolve() }
