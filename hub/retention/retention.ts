@@ -106,7 +106,7 @@ export class Retention implements HubExtension {
   }
 
   async run(now: number): Promise<RetentionResult> {
-    const { config, db, audit, log } = this.deps;
+    const { config, audit, log } = this.deps;
     const iso = (days: number) => new Date(now - days * DAY_MS).toISOString();
     const result: RetentionResult = {
       at: now,
@@ -140,8 +140,10 @@ export class Retention implements HubExtension {
     // Last, so what this run wrote is not among what it removes.
     result.auditEntriesDeleted = await audit.prune(now - config.auditDays * DAY_MS);
 
-    await audit.record({ actor: 'system:retention', action: 'retention.run', target: 'data', after: result });
-    await db.put('meta', 'retention/last-run', now);
+    await audit.commit(
+      [{ actor: 'system:retention', action: 'retention.run', target: 'data', after: result }],
+      [{ type: 'put', sublevel: 'meta', key: 'retention/last-run', value: now }],
+    );
     log.info(result, 'retention run');
     return result;
   }
