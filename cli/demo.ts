@@ -9,10 +9,12 @@ import { startEmulatedBoard } from '../firmware/board/emulated-session.js';
 import { DEFAULT_UNO_PINS } from '../firmware/board/pin-map.js';
 import { startDevice } from '../firmware/device.js';
 import { generateSecret } from '../hub/devices/password-hash.js';
-import { packageRoot, startHub } from '../hub/main.js';
+import { packageRoot, packageVersion, startHub } from '../hub/main.js';
 import type { DeviceConfig, HubConfig, SchoolModel } from '../schemas/config.js';
 import { parse } from '../schemas/validate.js';
 import { createLogger } from '../shared/log.js';
+import { buildHistory, demoJournalDir, historyStart } from './history/build-history.js';
+import { DemoClock } from './history/demo-clock.js';
 import { waitForSignal } from './run-hub.js';
 
 export interface DemoOptions {
@@ -47,8 +49,13 @@ export async function runDemo(options: DemoOptions): Promise<void> {
     logLevel: 'warn',
   });
 
+  // First start (no hub database yet): the hub starts with its clock held where the four weeks of history begin, and
+  // is handed the real clock once the history is built. Later starts find the history in place and build nothing.
+  const firstStart = !existsSync(join(config.dataDir, 'hub-db'));
+  const clock = new DemoClock(firstStart ? historyStart(school, Date.now()) : null);
+
   console.log('Starting the hub (broker, private InfluxDB, dashboard)…');
-  const hub = await startHub({ config, school, log: log.child({ part: 'hub' }) });
+  const hub = await startHub({ config, school, log: log.child({ part: 'hub' }), now: clock.now });
   const stops: (() => Promise<void>)[] = [() => hub.stop()];
 
   // The first-run password is shown once by the hub; the demo also keeps it in a 0600 file so a restarted demo can
@@ -66,7 +73,7 @@ export async function runDemo(options: DemoOptions): Promise<void> {
     const file = join(dataDir, `${person.username}-password.txt`);
     const { secret, created } = persistentSecret(file);
     if (created && !(await hub.users.get(person.username)))
-      await hub.users.add(person.username, secret, [...person.roles], Date.now(), 'system:demo');
+      await hub.users.add(person.username, secret, [...person.roles], clock.now(), 'system:demo');
     // As the admin's: a password goes to a terminal only, never into a log or journal the output may be kept in.
     staffLines.push(
       process.stdout.isTTY
@@ -87,9 +94,32 @@ export async function runDemo(options: DemoOptions): Promise<void> {
         lockerMode: entry.lockerMode,
         ...(entry.serial ? { serial: entry.serial } : {}),
         ...(entry.installed ? { installed: entry.installed } : {}),
-        now: Date.now(),
+        now: clock.now(),
       });
     }
+  }
+
+  if (firstStart) {
+    console.log('Building the past four school weeks through the hub (first start only)…');
+    const began = performance.now();
+    const history = await buildHistory({
+      hub,
+      school,
+      clock,
+      journalDir: demoJournalDir(dataDir),
+      dsl: { username: 'dsl', roles: ['dsl', 'coordinator'] },
+      head: { username: 'head' },
+      software: packageVersion(),
+    });
+    console.log(
+      `  ${history.days} school days: ${history.messages} device messages, ${history.lessonsRecorded} lessons recorded, ` +
+        `${history.reports} reports, in ${((performance.now() - began) / 1000).toFixed(1)} s`,
+    );
+  }
+
+  for (const entry of school.devices) {
+    const secretFile = join(dataDir, 'devices', `${entry.id}.secret`);
+    const secret = readFileSync(secretFile, 'utf8').trim();
     const deviceConfig: DeviceConfig = parse('device-config', {
       version: 1,
       site: school.site,

@@ -123,7 +123,7 @@ export function Compliance() {
             columns={[
               filters.level === 'lesson' ? 'Lesson start' : 'From',
               'Room',
-              filters.level === 'lesson' ? 'Period' : 'Lessons',
+              filters.level === 'lesson' ? 'Period' : 'Periods',
               'Due (min)',
               'Locked (min)',
               'Exempt (min)',

@@ -89,7 +89,8 @@ export function EvidencePack({ query }: { query: URLSearchParams }) {
       <section aria-labelledby="pack-compliance">
         <h2 id="pack-compliance">1. Compliance by room and week</h2>
         <p>
-          Share of lesson time due in which each room's locker was locked and closed. Exempt time is not due.
+          Share of formal school time due (registration, assemblies and lessons) in which each room's locker
+          was locked and closed. Exempt time is not due.
         </p>
         {!matrix ? (
           <p>Loading…</p>

@@ -167,7 +167,7 @@ describe('policy driver, exemptions, emergency release, compliance (real hub)', 
     await publishState(at('09:02'), true, false);
   });
 
-  it('D5: at the end of the lesson its compliance lands in InfluxDB, with the day roll-up', async () => {
+  it('D5, P1, P5: at the end of the lesson its compliance lands in InfluxDB, registration with it, and the day roll-up counts both', async () => {
     clock = at('10:00');
     await fixture.hub.policy.compliance.tick(clock);
     await fixture.hub.outbox.drain();
@@ -184,13 +184,20 @@ describe('policy driver, exemptions, emergency release, compliance (real hub)', 
       grace: 'met',
       device: 'room-1-locker',
     });
-    const day = await fixture.hub.store.query(
-      `SELECT "lessons", "locked_closed_min" FROM "compliance_day" WHERE "room" = 'room-1'`,
+    // P1, P5: registration (08:40–09:00) is formal school time, so it is a slot of its own in the record: nothing
+    // known until 08:56 (offline, 16 min), then unlocked (breach, 4 min).
+    const reg = await fixture.hub.store.query(
+      `SELECT "scheduled_min", "offline_min", "breach_min", "locked_closed_min" FROM "compliance_lesson" WHERE "room" = 'room-1' AND "period" = 'reg'`,
     );
-    expect(day[0]?.values[0]).toEqual([zonedTime(WED, 0, 'Europe/London'), 1, 58]);
+    expect(reg[0]?.values[0]).toEqual([at('08:40'), 20, 16, 4, 0]);
+    // The day roll-up counts both slots: 20 + 60 due minutes, 58 of them locked.
+    const day = await fixture.hub.store.query(
+      `SELECT "lessons", "due_min", "locked_closed_min" FROM "compliance_day" WHERE "room" = 'room-1'`,
+    );
+    expect(day[0]?.values[0]).toEqual([zonedTime(WED, 0, 'Europe/London'), 2, 80, 58]);
     // A room whose locker never reported is unknown, not compliant.
     const room2 = await fixture.hub.store.query(
-      `SELECT "offline_min", "ratio" FROM "compliance_lesson" WHERE "room" = 'room-2'`,
+      `SELECT "offline_min", "ratio" FROM "compliance_lesson" WHERE "room" = 'room-2' AND "period" = 'p1'`,
     );
     expect(room2[0]?.values[0]?.slice(1)).toEqual([60, 0]);
   });
@@ -407,7 +414,10 @@ describe('policy driver, exemptions, emergency release, compliance (real hub)', 
       `/api/compliance?from=${WED}&to=${WED}&room=room-1`,
     );
     expect(lessons.status).toBe(200);
-    expect(lessons.body.data.rows).toMatchObject([{ period: 'p1', locked_closed_min: 48, room: 'room-1' }]);
+    expect(lessons.body.data.rows).toMatchObject([
+      { period: 'reg', locked_closed_min: 0, room: 'room-1' },
+      { period: 'p1', locked_closed_min: 48, room: 'room-1' },
+    ]);
     const week = await head.call<{ data: { rows: Record<string, unknown>[] } }>(
       'GET',
       `/api/compliance?from=${WED}&to=${WED}&level=week`,
@@ -416,8 +426,9 @@ describe('policy driver, exemptions, emergency release, compliance (real hub)', 
     expect((await head.call('GET', '/api/compliance?room=Room%201')).status).toBe(400);
     const csv = await head.text(`/api/compliance.csv?from=${WED}&to=${WED}&room=room-1`);
     expect(csv.type).toMatch(/^text\/csv/);
-    const [header, row, ...rest] = csv.body.trim().split('\r\n');
+    const [header, reg, row, ...rest] = csv.body.trim().split('\r\n');
     expect(rest).toEqual([]);
+    expect(reg).toContain(',reg,');
     const cells = Object.fromEntries(header?.split(',').map((h, i) => [h, row?.split(',')[i]]) ?? []);
     expect(cells).toMatchObject({
       time: new Date(at('09:00')).toISOString(),

@@ -226,13 +226,15 @@ const lesson = (day: Day, period: Period): LessonCompliance => {
 };
 
 describe('D5: one room, one week, lesson by lesson', () => {
-  it('D5: the lessons due are the five of each open day; none on the inset day', () => {
-    const hand = (day: Day) =>
-      Object.entries(LESSONS).map(([period, [from, to]]) => ({
+  it('D5, P1, P5: the slots due are registration and the five lessons of each open day; none on the inset day', () => {
+    const hand = (day: Day) => [
+      { period: 'reg', start: at(day, '08:40'), end: at(day, '09:00') },
+      ...Object.entries(LESSONS).map(([period, [from, to]]) => ({
         period,
         start: at(day, from),
         end: at(day, to),
-      }));
+      })),
+    ];
     expect(complianceWindows(school, locker, DAYS.mon)).toEqual([]);
     for (const day of ['tue', 'wed', 'thu', 'fri'] as const)
       expect(complianceWindows(school, locker, DAYS[day])).toEqual(hand(day));
