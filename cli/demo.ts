@@ -13,7 +13,7 @@ import { packageRoot, packageVersion, startHub } from '../hub/main.js';
 import type { DeviceConfig, HubConfig, SchoolModel } from '../schemas/config.js';
 import { parse } from '../schemas/validate.js';
 import { createLogger } from '../shared/log.js';
-import { buildHistory, demoJournalDir, historyStart } from './history/build-history.js';
+import { buildHistory, demoJournalDir, historyStart, historyWanted } from './history/build-history.js';
 import { DemoClock } from './history/demo-clock.js';
 import { waitForSignal } from './run-hub.js';
 import { Classroom } from './simulator/classroom.js';
@@ -53,7 +53,7 @@ export async function runDemo(options: DemoOptions): Promise<void> {
 
   // First start (no hub database yet): the hub starts with its clock held where the four weeks of history begin, and
   // is handed the real clock once the history is built. Later starts find the history in place and build nothing.
-  const firstStart = !existsSync(join(config.dataDir, 'hub-db'));
+  const firstStart = historyWanted(config.dataDir);
   const clock = new DemoClock(firstStart ? historyStart(school, Date.now()) : null);
 
   console.log('Starting the hub (broker, private InfluxDB, dashboard)…');

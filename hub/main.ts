@@ -43,6 +43,7 @@ import { type Safeguarding, safeguarding } from './safeguarding.js';
 import {
   dbSchoolPersistence,
   fileSchoolPersistence,
+  rollForwardSchoolFile,
   storedSchoolModel,
 } from './school/school-persistence.js';
 import { SchoolSettings } from './school/school-settings.js';
@@ -78,6 +79,8 @@ export interface Hub {
   httpUrl: string;
   influxUrl: string;
   db: HubDb;
+  /** The live school model (edits replace its contents in place). */
+  school: SchoolModel;
   registry: DeviceRegistry;
   /** Enrolment, approval, revocation and re-keying of devices (S4). */
   devices: DeviceAdmin;
@@ -164,7 +167,10 @@ export async function startHub(options: HubOptions): Promise<Hub> {
     const db = await HubDb.open(join(config.dataDir, 'hub-db'));
     phase('db');
     stack.push(() => db.close());
-    const school = options.schoolFile ? options.school : ((await storedSchoolModel(db)) ?? options.school);
+    // An edit committed and audited whose file write a crash cut off is written to the file before anything reads it.
+    const school = options.schoolFile
+      ? ((await rollForwardSchoolFile(db, options.schoolFile)) ?? options.school)
+      : ((await storedSchoolModel(db)) ?? options.school);
 
     // The private influxd starts alongside the broker and the features (a restart after a crash is not held up by
     // it: devices reconnect meanwhile, their points wait in the outbox). Start-up still fails if influxd does.
@@ -224,7 +230,7 @@ export async function startHub(options: HubOptions): Promise<Hub> {
       clearInterval(seenTimer);
       await registry.flushSeen();
     });
-    const audit = new AuditLog(db, now, log.child({ part: 'audit' }), bus);
+    const audit = new AuditLog(db, now, log.child({ part: 'audit' }));
     const secrets = loadOrCreateKey(config.secretsKeyFile ?? join(config.dataDir, DEFAULT_KEY_FILE), {
       sealedSecretsExist: await new UserStore(db).anySealed(),
     });
@@ -256,6 +262,7 @@ export async function startHub(options: HubOptions): Promise<Hub> {
       site: school.site,
       rooms: roomIds,
       now,
+      audit,
       bus,
       disconnect: (id) => disconnect(id),
     });
@@ -365,9 +372,9 @@ export async function startHub(options: HubOptions): Promise<Hub> {
     };
     const settings = new SchoolSettings({
       school,
-      persistence: options.schoolFile ? fileSchoolPersistence(options.schoolFile) : dbSchoolPersistence(db),
+      persistence: options.schoolFile ? fileSchoolPersistence(options.schoolFile, db) : dbSchoolPersistence(),
       registry,
-      bus,
+      audit,
       log: log.child({ part: 'school' }),
       changed: async (model) => {
         roomIds.clear();
@@ -381,8 +388,7 @@ export async function startHub(options: HubOptions): Promise<Hub> {
       bus,
       log: log.child({ part: 'tamper-suspect' }),
       now,
-      expectedLocked: async (device, at) =>
-        (await policy.driver.directives(at)).find((d) => d.id === device)?.directive.locked ?? false,
+      expectedLocked: async (device, at) => (await policy.driver.directive(device, at))?.locked ?? false,
       chainConsistent: (device) => chain.consistent(device),
       ...(guarding.notifier
         ? { notify: (notice) => guarding.notifier?.enqueue(notice) ?? Promise.resolve() }
@@ -511,6 +517,7 @@ export async function startHub(options: HubOptions): Promise<Hub> {
       httpUrl: http.url,
       influxUrl,
       db,
+      school,
       registry,
       devices,
       chain,

@@ -7,7 +7,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildHistory, type HistorySummary, historyStart } from '../../../cli/history/build-history.js';
+import {
+  buildHistory,
+  type HistorySummary,
+  historyStart,
+  historyWanted,
+} from '../../../cli/history/build-history.js';
 import { DemoClock } from '../../../cli/history/demo-clock.js';
 import type { ComplianceResult, ComplianceRow } from '../../../hub/http/routes/compliance-routes.js';
 import type { InboxView, IncidentDetail } from '../../../hub/http/routes/incident-routes.js';
@@ -24,6 +29,7 @@ describe('demo history through the real pipeline', () => {
   let summary: HistorySummary;
   let head: StaffClient;
   let dsl: StaffClient;
+  let totpSecret: string;
   // Every weekday open, so the test has four full school weeks whatever the date it runs on (no holidays in range).
   const school: SchoolModel = {
     ...demoSchool(),
@@ -43,6 +49,7 @@ describe('demo history through the real pipeline', () => {
   };
 
   beforeAll(async () => {
+    expect(historyWanted(join(tmpdir(), 'phones-away-no-such-hub'))).toBe(true);
     const clock = new DemoClock(historyStart(school, until));
     fixture = await startTestHub({ school, now: clock.now });
     const { hub } = fixture;
@@ -73,6 +80,7 @@ describe('demo history through the real pipeline', () => {
     dsl = new StaffClient(hub.httpUrl, 'dsl', PASSWORD);
     expect((await head.signIn()).status).toBe(200);
     expect((await dsl.signIn()).status).toBe(200);
+    totpSecret = head.totpSecret as string;
   }, 120_000);
 
   afterAll(async () => {
@@ -156,4 +164,18 @@ describe('demo history through the real pipeline', () => {
     expect(summary.messages).toBeGreaterThan(0);
     expect(fixture.hub.chain.stats).toEqual({ gaps: 0, breaks: 0 });
   });
+
+  it('a second start finds the history in place: nothing to build, the same rows', async () => {
+    const before = await compliance('level=day');
+    expect(historyWanted(fixture.dataDir)).toBe(false);
+    await fixture.stop();
+    fixture = await startTestHub({ school, dataDir: fixture.dataDir });
+    head = new StaffClient(fixture.hub.httpUrl, 'head', PASSWORD);
+    head.totpSecret = totpSecret;
+    expect((await head.signIn(Date.now() + 30_000)).status).toBe(200);
+    const after = await compliance('level=day');
+    expect(after.filter((r) => localClock(Number(r.time), tz).date < today)).toEqual(
+      before.filter((r) => localClock(Number(r.time), tz).date < today),
+    );
+  }, 120_000);
 });
