@@ -100,7 +100,13 @@ export class Updater {
     return this.opts.device.software;
   }
 
+  /** Stages already told per offer in this process: the retained offer comes again on every connect. */
+  private readonly told = new Set<string>();
+
   private async report(stage: UpdateStage, offer: Pick<UpdateCommand, 'id' | 'version'>, reason?: string) {
+    const key = `${offer.id}\n${stage}`;
+    if (this.told.has(key)) return;
+    this.told.add(key);
     const progress = {
       v: 1 as const,
       ts: this.now(),

@@ -12,6 +12,7 @@ import type {
   Report,
   ReportAck,
   SignageState,
+  UpdateProgress,
 } from '../../schemas/messages.js';
 import { type DeviceAddress, parseTopic, schemaFor, topics } from '../../schemas/topics.js';
 import { parsePayload } from '../../schemas/validate.js';
@@ -219,6 +220,11 @@ export class Ingest {
       case 'availability':
         this.stats.accepted += 1;
         bus.emit('device.availability', { ref, availability: value as Availability });
+        return true;
+      case 'update-progress':
+        // The roll-out (hub/updates/fleet-updates.ts) records it with the roll-out it belongs to.
+        this.stats.accepted += 1;
+        bus.emit('device.update-progress', { ref, progress: value as UpdateProgress });
         return true;
       default:
         return this.reject(`schema: ${schema} is not accepted from devices`, message);
