@@ -36,7 +36,7 @@ export interface IncidentSummary {
   escalatedAt?: number;
 }
 
-/** Any feature's change worth auditing (S6): policy, timetable, exemptions, devices. The audit log consumes it. */
+/** Any feature's change worth auditing (S6), committed by its domain service with the change (AuditLog.commit). */
 export interface AuditRecord {
   actor: string;
   action: string;
@@ -57,7 +57,6 @@ export interface HubEvents {
   /** `step` is the step just appended (its action and route only: never its free text). */
   'incident.updated': { incident: IncidentSummary; step?: { action: string; routeTo?: string } };
   'ingest.rejected': { reason: string; topic: string; clientId?: string };
-  'audit.record': AuditRecord;
   /** A device was enrolled, approved, revoked, re-keyed or added (S4, S6); `who` is a username, 'cli' or 'device:<id>'. */
   'device.changed': { who: string; what: string; device: string; before?: unknown; after?: unknown };
   /** An account was disabled, re-roled or reset: its sessions must end. */

@@ -44,6 +44,7 @@ import { type Safeguarding, safeguarding } from './safeguarding.js';
 import {
   dbSchoolPersistence,
   fileSchoolPersistence,
+  rollForwardSchoolFile,
   storedSchoolModel,
 } from './school/school-persistence.js';
 import { SchoolSettings } from './school/school-settings.js';
@@ -81,6 +82,8 @@ export interface Hub {
   httpUrl: string;
   influxUrl: string;
   db: HubDb;
+  /** The live school model (edits replace its contents in place). */
+  school: SchoolModel;
   registry: DeviceRegistry;
   /** Enrolment, approval, revocation and re-keying of devices (S4). */
   devices: DeviceAdmin;
@@ -169,7 +172,10 @@ export async function startHub(options: HubOptions): Promise<Hub> {
     const db = await HubDb.open(join(config.dataDir, 'hub-db'));
     phase('db');
     stack.push(() => db.close());
-    const school = options.schoolFile ? options.school : ((await storedSchoolModel(db)) ?? options.school);
+    // An edit committed and audited whose file write a crash cut off is written to the file before anything reads it.
+    const school = options.schoolFile
+      ? ((await rollForwardSchoolFile(db, options.schoolFile)) ?? options.school)
+      : ((await storedSchoolModel(db)) ?? options.school);
 
     // The private influxd starts alongside the broker and the features (a restart after a crash is not held up by
     // it: devices reconnect meanwhile, their points wait in the outbox). Start-up still fails if influxd does.
@@ -229,7 +235,7 @@ export async function startHub(options: HubOptions): Promise<Hub> {
       clearInterval(seenTimer);
       await registry.flushSeen();
     });
-    const audit = new AuditLog(db, now, log.child({ part: 'audit' }), bus);
+    const audit = new AuditLog(db, now, log.child({ part: 'audit' }));
     const secrets = loadOrCreateKey(config.secretsKeyFile ?? join(config.dataDir, DEFAULT_KEY_FILE), {
       sealedSecretsExist: await new UserStore(db).anySealed(),
     });
@@ -261,6 +267,7 @@ export async function startHub(options: HubOptions): Promise<Hub> {
       site: school.site,
       rooms: roomIds,
       now,
+      audit,
       bus,
       disconnect: (id) => disconnect(id),
     });
@@ -370,9 +377,9 @@ export async function startHub(options: HubOptions): Promise<Hub> {
     };
     const settings = new SchoolSettings({
       school,
-      persistence: options.schoolFile ? fileSchoolPersistence(options.schoolFile) : dbSchoolPersistence(db),
+      persistence: options.schoolFile ? fileSchoolPersistence(options.schoolFile, db) : dbSchoolPersistence(),
       registry,
-      bus,
+      audit,
       log: log.child({ part: 'school' }),
       changed: async (model) => {
         roomIds.clear();
@@ -386,8 +393,7 @@ export async function startHub(options: HubOptions): Promise<Hub> {
       bus,
       log: log.child({ part: 'tamper-suspect' }),
       now,
-      expectedLocked: async (device, at) =>
-        (await policy.driver.directives(at)).find((d) => d.id === device)?.directive.locked ?? false,
+      expectedLocked: async (device, at) => (await policy.driver.directive(device, at))?.locked ?? false,
       chainConsistent: (device) => chain.consistent(device),
       ...(guarding.notifier
         ? { notify: (notice) => guarding.notifier?.enqueue(notice) ?? Promise.resolve() }
@@ -538,6 +544,7 @@ export async function startHub(options: HubOptions): Promise<Hub> {
       httpUrl: http.url,
       influxUrl,
       db,
+      school,
       registry,
       devices,
       chain,
