@@ -33,8 +33,9 @@ export interface FleetDevice {
 }
 
 /**
- * The devices offered the update after `steps`. A percentage picks by a hash of (roll-out id, device id): stable
- * across calls and hub restarts, spread over rooms, and each larger percentage contains the smaller one.
+ * The devices offered the update after `steps`. A percentage is of the whole fleet, the devices already offered
+ * included; the rest are picked by a hash of (roll-out id, device id): stable across calls and hub restarts, spread
+ * over rooms, and each larger percentage contains the smaller one.
  */
 export function targetsOf(
   rolloutId: string,
@@ -48,8 +49,14 @@ export function targetsOf(
     .map((x) => x.d);
   for (const step of steps) {
     if (step.kind === 'room') for (const d of devices) if (d.room === step.room) out.add(d.id);
-    if (step.kind === 'percent')
-      for (const d of ranked.slice(0, Math.ceil((devices.length * step.percent) / 100))) out.add(d.id);
+    if (step.kind === 'percent') {
+      // The share is of the whole fleet, counting the devices already offered (the first room's among them).
+      const want = Math.ceil((devices.length * step.percent) / 100);
+      for (const d of ranked) {
+        if (out.size >= want) break;
+        out.add(d.id);
+      }
+    }
     if (step.kind === 'everyone') for (const d of devices) out.add(d.id);
   }
   return out;
