@@ -26,6 +26,7 @@ import { confiscationRoutes } from './http/routes/confiscation-routes.js';
 import { deviceRoutes } from './http/routes/device-routes.js';
 import { evidenceRoutes } from './http/routes/evidence-routes.js';
 import { healthOf, type OpsSnapshot, opsRoutes } from './http/routes/ops-routes.js';
+import { updateRoutes } from './http/routes/update-routes.js';
 import { IncidentService } from './incidents/incident-service.js';
 import { IncidentStore } from './incidents/incident-store.js';
 import { type InfluxdHandle, startInfluxd } from './influx/influxd-process.js';
@@ -52,6 +53,8 @@ import { looseSecretFiles, secretFilesOf } from './secrets/secret-files.js';
 import { createInfluxStore } from './store/influx-store.js';
 import type { MetricsStore } from './store/metrics-store.js';
 import { TamperSuspectWatch } from './tamper/tamper-suspect.js';
+import { FleetUpdates } from './updates/fleet-updates.js';
+import { ReleaseStore } from './updates/release-store.js';
 import { LoginFlow, limitsFromConfig } from './users/login-flow.js';
 import { UserStore } from './users/user-store.js';
 
@@ -87,6 +90,8 @@ export interface Hub {
   chain: ChainMonitor;
   /** P1–P4, P6: drives lock and signage from the timetable; exemptions and emergency release. */
   policy: { driver: PolicyDriver; exemptions: ExemptionStore; compliance: ComplianceRecorder };
+  /** Fleet updates: held releases and the staged roll-out. */
+  updates: { releases: ReleaseStore; fleet: FleetUpdates };
   /** R7: devices that dropped while locked with phones inside. */
   tamperSuspects: TamperSuspectWatch;
   users: UserStore;
@@ -396,7 +401,29 @@ export async function startHub(options: HubOptions): Promise<Hub> {
       show: (ref, text) => grid.setSuspect(ref, text),
       ...(config.notifications ? { dashboardUrl: config.notifications.dashboardUrl } : {}),
     });
+    // Fleet updates: signed releases (verified against the configured keys) and staged roll-outs.
+    const releases = new ReleaseStore({
+      db,
+      audit,
+      dir: join(config.dataDir, 'releases'),
+      publicKeys: (config.updates?.publicKeys ?? []).map((file) => readFileSync(file, 'utf8')),
+      now,
+    });
+    const fleetUpdates = new FleetUpdates({
+      db,
+      audit,
+      bus,
+      registry,
+      releases,
+      publish: (topic, payload, opts) => publish(topic, payload, opts),
+      now,
+      log: log.child({ part: 'updates' }),
+      maxRollbacks: config.updates?.maxRollbacks ?? 1,
+    });
     extensions.push(
+      Object.assign(fleetUpdates, {
+        routes: updateRoutes({ releases, updates: fleetUpdates, registry, rejected: (r) => rejects.add(r) }),
+      }),
       policy.driver,
       policy.compliance,
       settings,
@@ -522,6 +549,7 @@ export async function startHub(options: HubOptions): Promise<Hub> {
       devices,
       chain,
       policy,
+      updates: { releases, fleet: fleetUpdates },
       tamperSuspects,
       users,
       login,

@@ -30,6 +30,8 @@ export const SUBLEVELS = [
   'approvals',
   'login-limits',
   'login-devices',
+  'releases',
+  'rollouts',
 ] as const;
 export type SublevelName = (typeof SUBLEVELS)[number];
 
