@@ -425,16 +425,18 @@ async function durableBench(): Promise<void> {
   /** The hub storing `expect` more locker events while `send` publishes them (every PUBACK follows the fsync). */
   const throughHub = async (expect: number, send: () => Promise<{ latencies: number[] }[]>) => {
     await hub.request({ cmd: 'stored-order', reset: true });
-    const before = (await hub.stats()).ingest.accepted;
+    const start = await hub.stats();
+    const before = start.ingest.accepted;
     const t0 = performance.now();
     const sent = await send();
     const deadline = Date.now() + 300_000;
     while ((await hub.stats()).ingest.accepted - before < expect && Date.now() < deadline) await sleep(20);
     const ms = performance.now() - t0;
     const order = await hub.request<StoredOrder>({ cmd: 'stored-order', reset: true });
-    return { ms, order, latencies: sent.flatMap((s) => s.latencies) };
+    const cpuPerEvent = ((await hub.stats()).cpuMicros - start.cpuMicros) / Math.max(1, order.events);
+    return { ms, order, cpuPerEvent, latencies: sent.flatMap((s) => s.latencies) };
   };
-  const rate = { hub: [] as number[], mosq: [] as number[], hubP99: 0, mosqP99: 0 };
+  const rate = { hub: [] as number[], mosq: [] as number[], hubP99: 0, mosqP99: 0, cpu: [] as number[] };
   let resend:
     | { hubMs: number; mosqMs: number; order: StoredOrder; received: number; hubP99: number }
     | undefined;
@@ -455,6 +457,7 @@ async function durableBench(): Promise<void> {
           throw new Error(`durable rate round ${round + 1}: stored ${JSON.stringify(h.order)}`);
         const m = await throughMosquitto(P * M, () => publish(pubMosq));
         rate.hub.push(((P * M) / h.ms) * 1000);
+        rate.cpu.push(h.cpuPerEvent);
         rate.mosq.push((m.received / m.ms) * 1000);
         rate.hubP99 = Math.max(rate.hubP99, pct(h.latencies, 99));
         rate.mosqP99 = Math.max(rate.mosqP99, pct(m.latencies, 99));
@@ -514,7 +517,7 @@ async function durableBench(): Promise<void> {
   const mosqRate = median(rate.mosq);
   rows.push([
     `${P} devices × ${M} locker events, 100 in flight each: hub, each stored (fsynced, group commit) before its PUBACK`,
-    `${fmt(hubRate)} events/s (p99 PUBACK ${fmt(rate.hubP99, 1)} ms)`,
+    `${fmt(hubRate)} events/s (p99 PUBACK ${fmt(rate.hubP99, 1)} ms; hub CPU ${fmt(median(rate.cpu), 0)} µs per event)`,
   ]);
   rows.push([
     'the same payloads through Mosquitto (routing to one subscriber, nothing persisted)',
