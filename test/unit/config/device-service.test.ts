@@ -1,0 +1,20 @@
+/**
+ * The example systemd unit runs the device program with exactly the node flags the benchmark measures
+ * (cli/device-node-flags.ts), so the memory figure in bench/RESULTS.md is the one a classroom Pi gets.
+ */
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { DEVICE_NODE_FLAGS } from '../../../cli/device-node-flags.js';
+
+describe('config/phones-away-device.service', () => {
+  it('starts the compiled device program with DEVICE_NODE_FLAGS', () => {
+    const unit = readFileSync(new URL('../../../config/phones-away-device.service', import.meta.url), 'utf8');
+    const exec = /^ExecStart=(.*)$/m.exec(unit)?.[1]?.split(' ') ?? [];
+    expect(exec[0]).toMatch(/node$/);
+    expect(exec.slice(1, 1 + DEVICE_NODE_FLAGS.length)).toEqual([...DEVICE_NODE_FLAGS]);
+    expect(exec.slice(1 + DEVICE_NODE_FLAGS.length, 3 + DEVICE_NODE_FLAGS.length)).toEqual([
+      'dist/cli/main.js',
+      'device',
+    ]);
+  });
+});
