@@ -3,7 +3,8 @@
  * the bench section of bench/RESULTS.md. Everything runs on loopback; every loop is bounded; every process it starts
  * it stops. Comparisons run both sides in the same run, interleaved (A, B, A, B …), and report the ratio.
  * Sizes: BENCH_PUBLISHERS, BENCH_MESSAGES, BENCH_ROUNDS, BENCH_FLEET, BENCH_POINTS, BENCH_DAYS (env) override;
- * BENCH_ONLY picks scenarios, BENCH_SPEEDS the emulator speeds of the latency scenario.
+ * BENCH_ONLY picks scenarios (broker, storage, fleet, latency, device), BENCH_SPEEDS the emulator speeds of the latency
+ * scenario.
  */
 import { type ChildProcess, fork, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -32,6 +33,7 @@ import type { SchoolModel } from '../schemas/config.js';
 import type { HubStats, StoredOrder } from '../test/support/hub-entry.js';
 import { demoSchool } from '../test/support/hub-fixture.js';
 import { freePorts, HubProcess } from '../test/support/hub-process.js';
+import { measureDeviceProgram } from './device-program.js';
 import { latencyDevices, runLatency } from './latency.js';
 import { markdownTable, readSection, replaceSection } from './results-file.js';
 
@@ -1129,8 +1131,49 @@ async function latencyBench(): Promise<void> {
   );
 }
 
-type Scenario = 'broker' | 'storage' | 'fleet' | 'latency' | 'durable';
-const SCENARIOS: Scenario[] = ['broker', 'durable', 'storage', 'fleet', 'latency'];
+// ---------------------------------------------------------------- f. device program as a Pi runs it
+async function deviceBench(): Promise<void> {
+  const hub = await HubProcess.start({ config: BENCH_HUB_CONFIG, execArgv: hubExecArgv, compiled: true });
+  const address = { site: SITE, room: 'room-1', device: 'bench-pi-device' };
+  try {
+    await hub.request({
+      cmd: 'provision',
+      secret: SECRET,
+      devices: [{ id: address.device, site: SITE, room: address.room }],
+    });
+    const rows = await measureDeviceProgram({ hub, address, secret: SECRET, windowMs: SIZES.deviceWindowMs });
+    for (const r of rows)
+      log(`device program (${r.flags}), ${r.phase}: ${fmt(r.rssMB)} MB, ${fmt(r.cpuPct, 1)} % CPU`);
+    const tuned = rows.filter((r) => r.flags !== 'node defaults');
+    const idle = tuned.find((r) => r.phase.startsWith('idle'));
+    const defaults = rows.find((r) => r.flags === 'node defaults' && r.phase.startsWith('idle'));
+    if (idle && defaults) {
+      summary.push([
+        'device program (firmata-serial over a pty, DEVICE_NODE_FLAGS), idle: RSS (node defaults in brackets)',
+        `${fmt(idle.rssMB)} MB (${fmt(defaults.rssMB)} MB)`,
+        '≤ 80 MB',
+      ]);
+      summary.push([
+        'device program (firmata-serial over a pty, DEVICE_NODE_FLAGS), idle: CPU of one core',
+        `${fmt(idle.cpuPct, 1)} %`,
+        '≤ 5 %',
+      ]);
+    }
+    sections.push(
+      `### g. Device program as a Pi runs it\n\nThe compiled device program (\`node dist/cli/main.js device\`, as config/phones-away-device.service starts it) on board.kind 'firmata-serial': serialport → Firmata → johnny-five over a pseudo-terminal (socat) to an emulated Uno running in a process of its own (firmware/board/uno-pty.ts), as a Pi talks to a USB Arduino. RSS and CPU are the device program's own, from /proc, over ${SIZES.deviceWindowMs / 1000} s windows: idle, and while the hub sends a lock and a signage command every 2.5 s; once with node's default flags and once with DEVICE_NODE_FLAGS (cli/device-node-flags.ts). The Uno column is the emulator process (on a Pi: the Arduino's own chip, not the Pi's CPU). The device program idles on a Firmata report every 10 ms (the board clock on A5) and its heartbeats; on this shared 2-core VM its CPU share moves with the load of everything else running.\n\n` +
+        markdownTable(
+          ['node flags', 'phase', 'RSS MB', 'CPU % of one core', 'emulated Uno process CPU %'],
+          rows.map((r) => [r.flags, r.phase, fmt(r.rssMB), fmt(r.cpuPct, 1), fmt(r.unoCpuPct)]),
+        ) +
+        '\n',
+    );
+  } finally {
+    await hub.dispose();
+  }
+}
+
+type Scenario = 'broker' | 'storage' | 'fleet' | 'latency' | 'durable' | 'device';
+const SCENARIOS: Scenario[] = ['broker', 'durable', 'storage', 'fleet', 'latency', 'device'];
 /** Which scenario a summary row belongs to, by its label (for merging a BENCH_ONLY run into the file). */
 function rowScenario(label: string): Scenario | null {
   if (label.startsWith('broker')) return 'broker';
@@ -1138,12 +1181,13 @@ function rowScenario(label: string): Scenario | null {
   if (/^(outbox|query)/.test(label)) return 'storage';
   if (label.startsWith('fleet')) return 'fleet';
   if (/^(report pin|device process)/.test(label)) return 'latency';
+  if (label.startsWith('device program')) return 'device';
   return null;
 }
-/** Which scenario a section belongs to, by its heading letter (a broker, b fleet, c storage, d/e latency, f durable). */
+/** Which scenario a section belongs to, by its heading letter (a broker, b fleet, c storage, d/e latency, f durable, g device). */
 function sectionScenario(section: string): Scenario | null {
   if (section.includes('Not run (BENCH_ONLY)')) return null;
-  const letter = /^### ([a-f])[.,]/.exec(section)?.[1];
+  const letter = /^### ([a-g])[.,]/.exec(section)?.[1];
   const byLetter: Record<string, Scenario> = {
     a: 'broker',
     b: 'fleet',
@@ -1151,6 +1195,7 @@ function sectionScenario(section: string): Scenario | null {
     d: 'latency',
     e: 'latency',
     f: 'durable',
+    g: 'device',
   };
   return letter ? (byLetter[letter] ?? null) : null;
 }
@@ -1196,6 +1241,7 @@ async function main(): Promise<void> {
     storage: storageBench,
     fleet: fleetBench,
     latency: latencyBench,
+    device: deviceBench,
   };
   const fresh = new Map<Scenario, { rows: (string | number)[][]; sections: string[] }>();
   for (const scenario of SCENARIOS) {
@@ -1223,7 +1269,7 @@ async function main(): Promise<void> {
     const mine = fresh.get(scenario);
     rows.push(...(mine?.rows ?? before.rows.filter((r) => rowScenario(String(r[0])) === scenario)));
   }
-  for (const scenario of ['broker', 'fleet', 'storage', 'latency', 'durable'] as const) {
+  for (const scenario of ['broker', 'fleet', 'storage', 'latency', 'durable', 'device'] as const) {
     const mine = fresh.get(scenario);
     merged.push(...(mine?.sections ?? before.sections.filter((p) => sectionScenario(p) === scenario)));
   }
