@@ -30,6 +30,7 @@ import { confiscationRoutes } from './http/routes/confiscation-routes.js';
 import { deviceRoutes } from './http/routes/device-routes.js';
 import { evidenceRoutes } from './http/routes/evidence-routes.js';
 import { healthOf, type OpsSnapshot, opsRoutes } from './http/routes/ops-routes.js';
+import { updateRoutes } from './http/routes/update-routes.js';
 import { IncidentService } from './incidents/incident-service.js';
 import { IncidentStore } from './incidents/incident-store.js';
 import { type InfluxdHandle, startInfluxd } from './influx/influxd-process.js';
@@ -53,9 +54,11 @@ import {
 import { SchoolSettings } from './school/school-settings.js';
 import { DEFAULT_KEY_FILE, loadOrCreateKey } from './secrets/key-file.js';
 import { looseSecretFiles, secretFilesOf } from './secrets/secret-files.js';
-import { createInfluxStore } from './store/influx-store.js';
+import { createInfluxStore, toLineProtocol } from './store/influx-store.js';
 import type { MetricsStore } from './store/metrics-store.js';
 import { TamperSuspectWatch } from './tamper/tamper-suspect.js';
+import { FleetUpdates } from './updates/fleet-updates.js';
+import { ReleaseStore } from './updates/release-store.js';
 import { LoginFlow, limitsFromConfig } from './users/login-flow.js';
 import { UserStore } from './users/user-store.js';
 
@@ -93,6 +96,8 @@ export interface Hub {
   chain: ChainMonitor;
   /** P1–P4, P6: drives lock and signage from the timetable; exemptions and emergency release. */
   policy: { driver: PolicyDriver; exemptions: ExemptionStore; compliance: ComplianceRecorder };
+  /** Fleet updates: held releases and the staged roll-out. */
+  updates: { releases: ReleaseStore; fleet: FleetUpdates };
   /** R7: devices that dropped while locked with phones inside. */
   tamperSuspects: TamperSuspectWatch;
   users: UserStore;
@@ -226,6 +231,13 @@ export async function startHub(options: HubOptions): Promise<Hub> {
     const store: MetricsStore = {
       writePoints: async (points) => {
         await (await influxReady).writePoints(points);
+        lastStoreWriteAt = now();
+      },
+      // The outbox queues points encoded (line protocol is a pure function of the point), so its drain sends them as
+      // they are.
+      encode: (point) => toLineProtocol(point),
+      writeEncoded: async (lines) => {
+        await (await influxReady).writeEncoded(lines);
         lastStoreWriteAt = now();
       },
       query: async (influxql) => (await influxReady).query(influxql),
@@ -441,7 +453,29 @@ export async function startHub(options: HubOptions): Promise<Hub> {
           log: log.child({ part: 'backup' }),
         })
       : null;
+    // Fleet updates: signed releases (verified against the configured keys) and staged roll-outs.
+    const releases = new ReleaseStore({
+      db,
+      audit,
+      dir: join(config.dataDir, 'releases'),
+      publicKeys: (config.updates?.publicKeys ?? []).map((file) => readFileSync(file, 'utf8')),
+      now,
+    });
+    const fleetUpdates = new FleetUpdates({
+      db,
+      audit,
+      bus,
+      registry,
+      releases,
+      publish: (topic, payload, opts) => publish(topic, payload, opts),
+      now,
+      log: log.child({ part: 'updates' }),
+      maxRollbacks: config.updates?.maxRollbacks ?? 1,
+    });
     extensions.push(
+      Object.assign(fleetUpdates, {
+        routes: updateRoutes({ releases, updates: fleetUpdates, registry, rejected: (r) => rejects.add(r) }),
+      }),
       policy.driver,
       policy.compliance,
       settings,
@@ -595,6 +629,7 @@ export async function startHub(options: HubOptions): Promise<Hub> {
       devices,
       chain,
       policy,
+      updates: { releases, fleet: fleetUpdates },
       tamperSuspects,
       users,
       login,

@@ -74,8 +74,9 @@ export async function onlineBackup(options: OnlineBackupOptions): Promise<Backup
         `${db.name}: ${copied.toLocaleString('en-GB')} entries (${mb(sizeOf(join(staging, 'data', db.name)))})`,
       );
     }
-    // Plain files beside the databases (none today; kept as the offline backup keeps them). Never the secrets key,
-    // InfluxDB's own files, the live databases' directories, or the backups.
+    // Everything else in the data directory, as the offline backup takes it (signed releases for fleet updates, …):
+    // files written whole, so a plain copy is a consistent one. Never the secrets key, InfluxDB's own files, the live
+    // databases' directories, or the backups.
     const skip = new Set([
       'influxdb',
       DEFAULT_KEY_FILE,
@@ -83,8 +84,8 @@ export async function onlineBackup(options: OnlineBackupOptions): Promise<Backup
       ...(options.exclude ?? []),
     ]);
     for (const name of readdirSync(dataDir)) {
-      if (skip.has(name) || !statSync(join(dataDir, name)).isFile()) continue;
-      cpSync(join(dataDir, name), join(staging, 'data', name));
+      if (skip.has(name) || name.startsWith('.')) continue;
+      cpSync(join(dataDir, name), join(staging, 'data', name), { recursive: true });
       entries.push(name);
     }
 

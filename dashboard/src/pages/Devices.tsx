@@ -9,6 +9,7 @@ import { useAction } from '../action.js';
 import { api, errorText } from '../api.js';
 import { ConfirmDialog } from '../components/Dialog.js';
 import { Input, Notice, Select } from '../components/Field.js';
+import { FleetUpdates } from '../components/FleetUpdates.js';
 import { Icon } from '../components/Icon.js';
 import { Table } from '../components/Table.js';
 import { health } from '../device-status.js';
@@ -231,6 +232,7 @@ export function Devices() {
           )}
         </section>
       )}
+      <FleetUpdates admin={live.may('updates:manage')} policy={policy} />
       <ConfirmDialog
         open={revoke !== null}
         title="Revoke this device?"
