@@ -12,7 +12,14 @@ import { Input, Notice, Select } from '../components/Field.js';
 import { Icon } from '../components/Icon.js';
 import { fmtDateTime } from '../format.js';
 import { useLive } from '../live.js';
-import { LOCKER_MODES, type PolicyView, type PublicDevice, type PublicToken } from '../types.js';
+import {
+  type IssuedToken,
+  LOCKER_MODES,
+  type PolicyView,
+  type PublicDevice,
+  type PublicToken,
+  type SoftwareStatus,
+} from '../types.js';
 import { health } from './Today.js';
 
 export function Devices() {
@@ -29,7 +36,7 @@ export function Devices() {
   async function load() {
     try {
       setDevices(await api<PublicDevice[]>('GET', '/api/devices'));
-      setVersions(await api<{ expected: string; outOfDate: string[] }>('GET', '/api/software'));
+      setVersions(await api<SoftwareStatus>('GET', '/api/software'));
       if (admin) setTokens(await api<PublicToken[]>('GET', '/api/enrolment-tokens'));
     } catch (e) {
       setError(errorText(e));
@@ -195,7 +202,7 @@ export function Devices() {
               event.preventDefault();
               const data = new FormData(event.currentTarget as HTMLFormElement);
               void act(async () => {
-                const r = await api<{ token: string }>('POST', '/api/enrolment-tokens', {
+                const r = await api<IssuedToken>('POST', '/api/enrolment-tokens', {
                   maxUses: Number(data.get('maxUses')),
                   ttlMinutes: Number(data.get('ttlMinutes')),
                 });

@@ -5,6 +5,14 @@
  */
 import { Type } from '@sinclair/typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import {
+  AddedDevice,
+  IssuedToken,
+  PublicDevice,
+  PublicToken,
+  RotatedDevice,
+  SoftwareStatus,
+} from '../../../schemas/api.js';
 import { IsoDate } from '../../../schemas/common.js';
 import { LockerMode } from '../../../schemas/messages.js';
 import type { DeviceAdmin } from '../../devices/device-admin.js';
@@ -59,13 +67,16 @@ export function deviceRoutes(
     };
 
     // S8: which devices run software older than the hub expects.
-    app.get('/api/software', { preHandler: kit.guard('devices:read') }, async (_request, reply) =>
-      run(reply, async () => softwareStatus(await admin.list(), software.hubVersion, software.expected)),
+    app.get(
+      '/api/software',
+      { preHandler: kit.guard('devices:read'), config: { response: SoftwareStatus } },
+      async (_request, reply) =>
+        run(reply, async () => softwareStatus(await admin.list(), software.hubVersion, software.expected)),
     );
 
     app.post<{ Params: { id: string } }>(
       '/api/devices/:id/approve',
-      { ...guard, config: { body: ApproveBody } },
+      { ...guard, config: { body: ApproveBody, response: PublicDevice } },
       async (request, reply) => {
         const input = kit.body('device-approve', ApproveBody, request);
         if (Array.isArray(input)) return kit.fail(reply, 400, 'E_VALIDATION', 'invalid approval', input);
@@ -73,30 +84,48 @@ export function deviceRoutes(
       },
     );
 
-    app.post<{ Params: { id: string } }>('/api/devices/:id/revoke', guard, async (request, reply) =>
-      run(reply, () => admin.revoke(request.params.id, who(request))),
+    app.post<{ Params: { id: string } }>(
+      '/api/devices/:id/revoke',
+      { ...guard, config: { response: PublicDevice } },
+      async (request, reply) => run(reply, () => admin.revoke(request.params.id, who(request))),
     );
 
-    app.post<{ Params: { id: string } }>('/api/devices/:id/rotate', guard, async (request, reply) =>
-      run(reply, () => admin.rotate(request.params.id, who(request))),
+    app.post<{ Params: { id: string } }>(
+      '/api/devices/:id/rotate',
+      { ...guard, config: { response: RotatedDevice } },
+      async (request, reply) => run(reply, () => admin.rotate(request.params.id, who(request))),
     );
 
-    app.post('/api/devices', { ...guard, config: { body: AddBody } }, async (request, reply) => {
-      const input = kit.body('device-add', AddBody, request);
-      if (Array.isArray(input)) return kit.fail(reply, 400, 'E_VALIDATION', 'invalid device', input);
-      return run(reply, () => admin.add(input, who(request)));
-    });
+    app.post(
+      '/api/devices',
+      { ...guard, config: { body: AddBody, response: AddedDevice } },
+      async (request, reply) => {
+        const input = kit.body('device-add', AddBody, request);
+        if (Array.isArray(input)) return kit.fail(reply, 400, 'E_VALIDATION', 'invalid device', input);
+        return run(reply, () => admin.add(input, who(request)));
+      },
+    );
 
-    app.get('/api/enrolment-tokens', guard, async (_request, reply) => run(reply, () => admin.tokens.list()));
+    app.get(
+      '/api/enrolment-tokens',
+      { ...guard, config: { response: Type.Array(PublicToken) } },
+      async (_request, reply) => run(reply, () => admin.tokens.list()),
+    );
 
-    app.post('/api/enrolment-tokens', { ...guard, config: { body: TokenBody } }, async (request, reply) => {
-      const input = kit.body('enrolment-token', TokenBody, request);
-      if (Array.isArray(input)) return kit.fail(reply, 400, 'E_VALIDATION', 'invalid token request', input);
-      return run(reply, () => admin.issueToken({ ...input, who: who(request) }));
-    });
+    app.post(
+      '/api/enrolment-tokens',
+      { ...guard, config: { body: TokenBody, response: IssuedToken } },
+      async (request, reply) => {
+        const input = kit.body('enrolment-token', TokenBody, request);
+        if (Array.isArray(input)) return kit.fail(reply, 400, 'E_VALIDATION', 'invalid token request', input);
+        return run(reply, () => admin.issueToken({ ...input, who: who(request) }));
+      },
+    );
 
-    app.post<{ Params: { id: string } }>('/api/enrolment-tokens/:id/revoke', guard, async (request, reply) =>
-      run(reply, () => admin.revokeToken(request.params.id, who(request))),
+    app.post<{ Params: { id: string } }>(
+      '/api/enrolment-tokens/:id/revoke',
+      { ...guard, config: { response: PublicToken } },
+      async (request, reply) => run(reply, () => admin.revokeToken(request.params.id, who(request))),
     );
   };
 }

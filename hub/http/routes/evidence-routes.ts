@@ -5,6 +5,7 @@
  * never counted in the head's figures).
  */
 import { Type } from '@sinclair/typebox';
+import { IncidentStatsView } from '../../../schemas/api.js';
 import { IsoDate } from '../../../schemas/common.js';
 import { checkSchema } from '../../../schemas/validate.js';
 import { type IncidentStats, incidentStats } from '../../incidents/incident-stats.js';
@@ -90,7 +91,7 @@ export function evidenceRoutes(deps: EvidenceRouteDeps): RouteModule {
 
     app.get(
       '/api/evidence/incidents',
-      { preHandler: kit.guard('incidents:read') },
+      { preHandler: kit.guard('incidents:read'), config: { response: IncidentStatsView } },
       async (request, reply) => {
         const q = query(request.query);
         if (Array.isArray(q)) return kit.fail(reply, 400, 'E_VALIDATION', 'invalid query', q);
@@ -100,7 +101,7 @@ export function evidenceRoutes(deps: EvidenceRouteDeps): RouteModule {
 
     app.get(
       '/api/evidence/incidents.csv',
-      { preHandler: kit.guard('incidents:read') },
+      { preHandler: kit.guard('incidents:read'), config: { produces: 'text/csv' } },
       async (request, reply) => {
         const q = query(request.query);
         if (Array.isArray(q)) return kit.fail(reply, 400, 'E_VALIDATION', 'invalid query', q);
