@@ -32,6 +32,7 @@ import { gateConnections } from '../net/connection-gate.js';
 import type { LoginClient, LoginFlow } from '../users/login-flow.js';
 import { can, type Permission } from '../users/roles.js';
 import { UserError, type UserStore } from '../users/user-store.js';
+import { ok } from './answer.js';
 import { openApiDocument, type RouteDoc } from './openapi.js';
 import { IDLE_LIMIT_MS, type Session, SessionStore } from './sessions.js';
 import { loadStaticFiles } from './static-files.js';
@@ -418,25 +419,19 @@ export async function startHttp(deps: HttpDeps): Promise<RunningHttp> {
 
   app.get('/api/session', { preHandler: guard(), config: { response: SessionInfo } }, async (request) => {
     const { username, roles, csrf } = (request as FastifyRequest & { session: Session }).session;
-    return { status: 'ok', data: { username, roles, csrf, idleLimitMs } };
+    return ok(SessionInfo, { username, roles, csrf, idleLimitMs });
   });
 
   app.get(
     '/api/rooms',
     { preHandler: guard('rooms:read'), config: { response: Type.Array(DeviceView) } },
-    async () => ({
-      status: 'ok',
-      data: deps.grid.all(),
-    }),
+    async () => ok(Type.Array(DeviceView), deps.grid.all()),
   );
 
   app.get(
     '/api/devices',
     { preHandler: guard('devices:read'), config: { response: Type.Array(PublicDevice) } },
-    async () => ({
-      status: 'ok',
-      data: await deps.registry.list(),
-    }),
+    async () => ok(Type.Array(PublicDevice), await deps.registry.list()),
   );
 
   // S7: anyone may ask whether the hub is healthy; the figures behind it (counts that move when a pupil reports) need

@@ -10,6 +10,7 @@ import { CursorSeal, readerVerify, rowFilter, toRow } from '../../audit/audit-vi
 import type { IncidentStore } from '../../incidents/incident-store.js';
 import { incidentAccess } from '../../incidents/visibility.js';
 import type { StaffRole } from '../../users/roles.js';
+import { ok } from '../answer.js';
 import type { RouteModule } from '../http-server.js';
 
 export function auditRoutes(audit: AuditLog, incidents: IncidentStore): RouteModule {
@@ -48,7 +49,10 @@ export function auditRoutes(audit: AuditLog, incidents: IncidentStore): RouteMod
           if (rows.length === limit || page.length < 500 || !last) break;
           beforeSeq = last.seq;
         }
-        return { status: 'ok', data: rows.map((e) => toRow(e, seal)) };
+        return ok(
+          Type.Array(AuditRow),
+          rows.map((e) => toRow(e, seal)),
+        );
       },
     );
 
@@ -66,7 +70,7 @@ export function auditRoutes(audit: AuditLog, incidents: IncidentStore): RouteMod
           else if (await visible(entry)) count += 1;
         }
         const brokenVisible = brokenRow ? await visible(brokenRow) : false;
-        return { status: 'ok', data: readerVerify(result, count, brokenRow, brokenVisible) };
+        return ok(VerifyResult, readerVerify(result, count, brokenRow, brokenVisible));
       },
     );
 

@@ -8,6 +8,7 @@ import {
 } from '../../confiscations/confiscations.js';
 import type { DeviceRegistry } from '../../devices/device-registry.js';
 import type { EventBus } from '../../event-bus.js';
+import { ok } from '../answer.js';
 import type { RouteModule } from '../http-server.js';
 
 const RecordBody = Type.Object(
@@ -36,7 +37,7 @@ export function confiscationRoutes(deps: {
       { preHandler: kit.guard('confiscations:read'), config: { response: Type.Array(ConfiscationSchema) } },
       async (request) => {
         const openOnly = (request.query as { open?: string }).open === '1';
-        return { status: 'ok', data: await deps.store.list({ openOnly }) };
+        return ok(Type.Array(ConfiscationSchema), await deps.store.list({ openOnly }));
       },
     );
 
@@ -65,7 +66,7 @@ export function confiscationRoutes(deps: {
             now: kit.now(),
           });
           deps.changed(record);
-          return { status: 'ok', data: record };
+          return ok(ConfiscationSchema, record);
         } catch (error) {
           if (error instanceof ConfiscationError) {
             return kit.fail(reply, 409, error.code, 'could not record', [error.message]);
@@ -88,7 +89,7 @@ export function confiscationRoutes(deps: {
             kit.now(),
           );
           deps.changed(after);
-          return { status: 'ok', data: after };
+          return ok(ConfiscationSchema, after);
         } catch (error) {
           if (error instanceof ConfiscationError)
             return kit.fail(reply, error.code === 'E_NOT_FOUND' ? 404 : 409, error.code, error.message);

@@ -3,7 +3,7 @@
  * enrolment tokens. Listing is GET /api/devices (http-server.ts, 'devices:read'). Writes need 'devices:approve'.
  * A secret or token is in the response once and never again.
  */
-import { Type } from '@sinclair/typebox';
+import { type Static, type TSchema, Type } from '@sinclair/typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import {
   AddedDevice,
@@ -18,6 +18,7 @@ import { LockerMode } from '../../../schemas/messages.js';
 import type { DeviceAdmin } from '../../devices/device-admin.js';
 import { softwareStatus } from '../../devices/software-version.js';
 import { HubError } from '../../errors.js';
+import { ok } from '../answer.js';
 import type { RouteKit, RouteModule } from '../http-server.js';
 
 const Slug = Type.String({ pattern: '^[a-z0-9][a-z0-9-]{0,47}$' });
@@ -58,9 +59,14 @@ export function deviceRoutes(
   return (app, kit) => {
     const who = (request: FastifyRequest) => kit.session(request).username;
     const guard = { preHandler: kit.guard('devices:approve') };
-    const run = async (reply: FastifyReply, action: () => Promise<unknown>) => {
+    // The schema is the one the route's config publishes: tsc holds the action's result to it.
+    const run = async <S extends TSchema>(
+      reply: FastifyReply,
+      schema: S,
+      action: () => Promise<Static<S>>,
+    ) => {
       try {
-        return { status: 'ok', data: await action() };
+        return ok(schema, await action());
       } catch (error) {
         return failWith(kit, reply, error);
       }
@@ -71,7 +77,9 @@ export function deviceRoutes(
       '/api/software',
       { preHandler: kit.guard('devices:read'), config: { response: SoftwareStatus } },
       async (_request, reply) =>
-        run(reply, async () => softwareStatus(await admin.list(), software.hubVersion, software.expected)),
+        run(reply, SoftwareStatus, async () =>
+          softwareStatus(await admin.list(), software.hubVersion, software.expected),
+        ),
     );
 
     app.post<{ Params: { id: string } }>(
@@ -80,20 +88,21 @@ export function deviceRoutes(
       async (request, reply) => {
         const input = kit.body('device-approve', ApproveBody, request);
         if (Array.isArray(input)) return kit.fail(reply, 400, 'E_VALIDATION', 'invalid approval', input);
-        return run(reply, () => admin.approve(request.params.id, input, who(request)));
+        return run(reply, PublicDevice, () => admin.approve(request.params.id, input, who(request)));
       },
     );
 
     app.post<{ Params: { id: string } }>(
       '/api/devices/:id/revoke',
       { ...guard, config: { response: PublicDevice } },
-      async (request, reply) => run(reply, () => admin.revoke(request.params.id, who(request))),
+      async (request, reply) => run(reply, PublicDevice, () => admin.revoke(request.params.id, who(request))),
     );
 
     app.post<{ Params: { id: string } }>(
       '/api/devices/:id/rotate',
       { ...guard, config: { response: RotatedDevice } },
-      async (request, reply) => run(reply, () => admin.rotate(request.params.id, who(request))),
+      async (request, reply) =>
+        run(reply, RotatedDevice, () => admin.rotate(request.params.id, who(request))),
     );
 
     app.post(
@@ -102,14 +111,14 @@ export function deviceRoutes(
       async (request, reply) => {
         const input = kit.body('device-add', AddBody, request);
         if (Array.isArray(input)) return kit.fail(reply, 400, 'E_VALIDATION', 'invalid device', input);
-        return run(reply, () => admin.add(input, who(request)));
+        return run(reply, AddedDevice, () => admin.add(input, who(request)));
       },
     );
 
     app.get(
       '/api/enrolment-tokens',
       { ...guard, config: { response: Type.Array(PublicToken) } },
-      async (_request, reply) => run(reply, () => admin.tokens.list()),
+      async (_request, reply) => run(reply, Type.Array(PublicToken), () => admin.tokens.list()),
     );
 
     app.post(
@@ -118,14 +127,15 @@ export function deviceRoutes(
       async (request, reply) => {
         const input = kit.body('enrolment-token', TokenBody, request);
         if (Array.isArray(input)) return kit.fail(reply, 400, 'E_VALIDATION', 'invalid token request', input);
-        return run(reply, () => admin.issueToken({ ...input, who: who(request) }));
+        return run(reply, IssuedToken, () => admin.issueToken({ ...input, who: who(request) }));
       },
     );
 
     app.post<{ Params: { id: string } }>(
       '/api/enrolment-tokens/:id/revoke',
       { ...guard, config: { response: PublicToken } },
-      async (request, reply) => run(reply, () => admin.revokeToken(request.params.id, who(request))),
+      async (request, reply) =>
+        run(reply, PublicToken, () => admin.revokeToken(request.params.id, who(request))),
     );
   };
 }

@@ -13,6 +13,7 @@ import type { Incident, IncidentStore } from '../../incidents/incident-store.js'
 import { canSeeIncident } from '../../incidents/visibility.js';
 import { addDays, zonedTime } from '../../policy/calendar.js';
 import type { StaffRole } from '../../users/roles.js';
+import { ok } from '../answer.js';
 import type { RouteModule } from '../http-server.js';
 
 const Query = Type.Object({ from: IsoDate, to: IsoDate }, { additionalProperties: false });
@@ -95,7 +96,7 @@ export function evidenceRoutes(deps: EvidenceRouteDeps): RouteModule {
       async (request, reply) => {
         const q = query(request.query);
         if (Array.isArray(q)) return kit.fail(reply, 400, 'E_VALIDATION', 'invalid query', q);
-        return { status: 'ok', data: await figures(kit.session(request).roles, q.from, q.to) };
+        return ok(IncidentStatsView, await figures(kit.session(request).roles, q.from, q.to));
       },
     );
 

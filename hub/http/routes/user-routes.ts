@@ -17,6 +17,7 @@ import type { EventBus } from '../../event-bus.js';
 import type { AccountChanges, ChangeOutcome, ChangeRequest } from '../../users/account-changes.js';
 import { can, STAFF_ROLES } from '../../users/roles.js';
 import { UserError, type UserStore } from '../../users/user-store.js';
+import { ok } from '../answer.js';
 import type { RouteKit, RouteModule } from '../http-server.js';
 
 const Roles = Type.Array(StringEnum(STAFF_ROLES), {
@@ -69,18 +70,15 @@ export function userRoutes(deps: { users: UserStore; changes: AccountChanges; bu
     const name = (request: { params: unknown }) => (request.params as { name: string }).name;
     /** Applied now (sessions of the account end), or 202 with the pending change a second person must approve. */
     const answer = (reply: FastifyReply, username: string, outcome: ChangeOutcome, created = false) => {
-      if (!outcome.applied) return reply.code(202).send({ status: 'ok', data: { pending: outcome.pending } });
+      if (!outcome.applied) return reply.code(202).send(ok(AccountChange, { pending: outcome.pending }));
       bus.emit('account.changed', { username });
-      return reply.code(created ? 201 : 200).send({ status: 'ok', data: outcome.user });
+      return reply.code(created ? 201 : 200).send(ok(AccountChange, outcome.user));
     };
 
     app.get(
       '/api/users',
       { preHandler: kit.guard('users:read'), config: { response: Type.Array(UserViewSchema) } },
-      async () => ({
-        status: 'ok',
-        data: await users.list(),
-      }),
+      async () => ok(Type.Array(UserViewSchema), await users.list()),
     );
 
     app.post(
@@ -184,7 +182,7 @@ export function userRoutes(deps: { users: UserStore; changes: AccountChanges; bu
         const { roles } = kit.session(request);
         if (!can(roles, 'accounts:approve') && !can(roles, 'users:read'))
           return kit.fail(reply, 403, 'E_FORBIDDEN', 'your role may not see account approvals');
-        return { status: 'ok', data: await changes.pending() };
+        return ok(Type.Array(PendingViewSchema), await changes.pending());
       },
     );
 
