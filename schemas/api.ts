@@ -7,7 +7,7 @@
 import { type Static, type TSchema, Type } from '@sinclair/typebox';
 import { IsoDate, StringEnum } from './common.js';
 import { Period, Policy, Room, SchoolModel, TimeKind, Timetable, Zone } from './config.js';
-import { LockerMode, LockerState, SignageMode, SignageState } from './messages.js';
+import { LockerMode, LockerState, SignageMode, SignageState, UPDATE_STAGES } from './messages.js';
 
 const Opt = Type.Optional;
 const Ms = Type.Number({ description: 'Milliseconds since the Unix epoch.' });
@@ -501,3 +501,48 @@ export const OpenApiDocument = Type.Object(
   },
   { additionalProperties: true },
 );
+
+// Fleet software updates (S8)
+
+export const ReleaseRecord = Type.Object({
+  version: Type.String(),
+  size: Type.Integer({ description: 'Of the bundle file as stored and served.' }),
+  sha256: Type.String(),
+  keyId: Type.String(),
+  target: Type.Object({ platform: Type.String(), arch: Type.String(), nodeMajor: Type.Integer() }),
+  builtAt: Type.String(),
+  addedAt: Ms,
+  addedBy: Type.String(),
+});
+export type ReleaseRecord = Static<typeof ReleaseRecord>;
+
+export const RolloutStep = Type.Union([
+  Type.Object({ kind: Type.Literal('room'), room: Type.String() }),
+  Type.Object({ kind: Type.Literal('percent'), percent: Type.Number() }),
+  Type.Object({ kind: Type.Literal('everyone') }),
+]);
+
+export const DeviceProgress = Type.Object({
+  room: Type.String(),
+  stage: StringEnum([...UPDATE_STAGES, 'offered', 'withdrawn'] as const),
+  reason: Opt(Type.String()),
+  running: Opt(Type.String()),
+  at: Ms,
+});
+
+export const Rollout = Type.Object({
+  id: Type.String(),
+  version: Type.String(),
+  downgrade: Type.Boolean(),
+  maxRollbacks: Type.Integer(),
+  steps: Type.Array(RolloutStep),
+  status: StringEnum(['running', 'halted', 'stopped'] as const),
+  haltReason: Opt(Type.String()),
+  startedAt: Ms,
+  startedBy: Type.String(),
+  devices: Type.Record(Type.String(), DeviceProgress),
+});
+export type Rollout = Static<typeof Rollout>;
+
+/** GET /api/updates: the releases the hub holds and the roll-out in progress, if any. */
+export const UpdatesView = Type.Object({ releases: Type.Array(ReleaseRecord), rollout: Nullable(Rollout) });

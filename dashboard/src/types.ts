@@ -3,6 +3,7 @@
  * in /api/openapi.json (schemas/api.ts), imported with `import type` (esbuild strips these, so neither TypeBox nor any
  * server code reaches the bundle). None is restated here.
  */
+
 import type {
   AuditRow,
   ComplianceResult,
@@ -23,6 +24,8 @@ import type {
   PolicyView,
   PublicDevice,
   PublicToken,
+  ReleaseRecord,
+  Rollout,
   SoftwareStatus,
   UserView,
   VerifyResult,
@@ -50,6 +53,8 @@ export type {
   PolicyView,
   PublicDevice,
   PublicToken,
+  ReleaseRecord,
+  Rollout,
   SchoolModel,
   SoftwareStatus,
   UserView,
@@ -77,3 +82,9 @@ export const ZONE_KINDS = [
   'designated-phone-area',
   'office',
 ] as const satisfies readonly ZoneKind[];
+
+/** GET /api/updates: the releases the hub holds and the current (or last) roll-out. */
+export interface FleetUpdatesView {
+  releases: ReleaseRecord[];
+  rollout: Rollout | null;
+}
