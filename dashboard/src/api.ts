@@ -1,18 +1,8 @@
 /** The dashboard's only network code: JSON calls with the CSRF header, the live event stream, field errors. */
-export interface SessionInfo {
-  username: string;
-  roles: string[];
-  csrf: string;
-  /** S2: the server's idle limit; the client warns before it and locks at it. */
-  idleLimitMs?: number;
-}
+import type { LoginStep, SessionInfo } from '../../schemas/api.js';
 
-/** What POST /api/login answers before a session exists (S3: a second factor for incident and policy roles). */
-export type LoginStep =
-  | SessionInfo
-  | { needsTotp: true; loginToken: string }
-  | { needsTotpEnrolment: true; loginToken: string; secret: string; otpauthUri: string }
-  | { needsNewPassword: true; loginToken: string };
+/** The session and sign-in steps, as POST /api/login and GET /api/session answer (their schemas in schemas/api.ts). */
+export type { LoginStep, SessionInfo };
 
 export class ApiError extends Error {
   constructor(

@@ -21,7 +21,7 @@ import { Reports } from './pages/Reports.js';
 import { Settings } from './pages/Settings.js';
 import { Today } from './pages/Today.js';
 import { href, useRoute } from './router.js';
-import type { DeviceView, InboxItem } from './types.js';
+import type { DeviceView, Inbox, InboxItem } from './types.js';
 
 const NAV: { path: string; label: string; permission: Permission[] }[] = [
   { path: 'today', label: 'Today', permission: ['rooms:read'] },
@@ -143,7 +143,7 @@ function App() {
         () => {},
       );
     if (can(roles, 'incidents:read'))
-      api<{ items: InboxItem[] }>('GET', '/api/incidents?limit=1000').then(
+      api<Inbox>('GET', '/api/incidents?limit=1000').then(
         (inbox) => setIncidents(inbox.items),
         () => {},
       );

@@ -1,30 +1,37 @@
 /**
- * The dashboard's view of the hub's API, typed from the hub's own modules with `import type` (esbuild strips these,
- * so no server code reaches the bundle). Shapes a route builds are declared in that route's module, where tsc checks
- * them against what it sends, and imported from there: none is restated here.
+ * The dashboard's view of the hub's API: every answer's type is the Static<> type of the schema its route publishes
+ * in /api/openapi.json (schemas/api.ts), imported with `import type` (esbuild strips these, so neither TypeBox nor any
+ * server code reaches the bundle). None is restated here.
  */
-import type { AuditRow, ReaderVerifyResult as VerifyResult } from '../../hub/audit/audit-view.js';
-import type { Confiscation } from '../../hub/confiscations/confiscations.js';
-import type { PublicDevice } from '../../hub/devices/device-registry.js';
-import type { PublicToken } from '../../hub/devices/enrolment.js';
-import type { IncidentSummary } from '../../hub/event-bus.js';
-import type { BackupView } from '../../hub/http/routes/backup-routes.js';
-import type { ComplianceResult, ComplianceRow } from '../../hub/http/routes/compliance-routes.js';
+
 import type {
-  InboxView as Inbox,
+  AuditRow,
+  ComplianceResult,
+  ComplianceRow,
+  Confiscation,
+  DeviceView,
+  ExemptionView,
+  FailedNotice,
+  Inbox,
+  Incident,
   IncidentDetail,
+  IncidentNotice,
   IncidentStatsView,
-} from '../../hub/http/routes/incident-routes.js';
-import type { FailedNotice } from '../../hub/http/routes/notification-routes.js';
-import type { ExemptionView, PolicyView } from '../../hub/http/routes/policy-routes.js';
+  IncidentStep,
+  IncidentSummary,
+  IssuedToken,
+  PendingView,
+  PolicyView,
+  PublicDevice,
+  PublicToken,
+  ReleaseRecord,
+  Rollout,
+  SoftwareStatus,
+  UserView,
+  VerifyResult,
+} from '../../schemas/api.js';
+import type { BackupView } from '../../hub/http/routes/backup-routes.js';
 import type { RetentionView } from '../../hub/http/routes/retention-routes.js';
-import type { Incident, IncidentStep } from '../../hub/incidents/incident-store.js';
-import type { IncidentNotice } from '../../hub/incidents/visibility.js';
-import type { DeviceView } from '../../hub/live/live-grid.js';
-import type { Rollout } from '../../hub/updates/fleet-updates.js';
-import type { ReleaseRecord } from '../../hub/updates/release-store.js';
-import type { PendingView } from '../../hub/users/account-changes.js';
-import type { UserView } from '../../hub/users/user-store.js';
 import type { SchoolModel, TimeKind, ZoneKind } from '../../schemas/config.js';
 import type { LockerMode } from '../../schemas/messages.js';
 
@@ -43,13 +50,17 @@ export type {
   IncidentStatsView,
   IncidentStep,
   IncidentSummary,
+  IssuedToken,
   LockerMode,
   PendingView,
   PolicyView,
   PublicDevice,
   PublicToken,
+  ReleaseRecord,
   RetentionView,
+  Rollout,
   SchoolModel,
+  SoftwareStatus,
   UserView,
   VerifyResult,
 };

@@ -9,6 +9,16 @@ import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo, Server, Socket } from 'node:net';
 import { type Static, type TSchema, Type } from '@sinclair/typebox';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import {
+  DeviceView,
+  Health,
+  LoginStep,
+  NoData,
+  OpenApiDocument,
+  PublicDevice,
+  SessionInfo,
+  SignedOut,
+} from '../../schemas/api.js';
 import { checkSchema } from '../../schemas/validate.js';
 import type { DeviceRegistry } from '../devices/device-registry.js';
 import type { EventBus, IncidentSummary } from '../event-bus.js';
@@ -22,6 +32,7 @@ import { gateConnections } from '../net/connection-gate.js';
 import type { LoginClient, LoginFlow } from '../users/login-flow.js';
 import { can, type Permission } from '../users/roles.js';
 import { UserError, type UserStore } from '../users/user-store.js';
+import { ok } from './answer.js';
 import { openApiDocument, type RouteDoc } from './openapi.js';
 import { IDLE_LIMIT_MS, type Session, SessionStore } from './sessions.js';
 import { loadStaticFiles } from './static-files.js';
@@ -33,6 +44,8 @@ declare module 'fastify' {
     body?: object;
     /** The query string's schema, likewise. */
     query?: object;
+    /** The answer's `data` schema (schemas/api.ts), published in /api/openapi.json. */
+    response?: object;
     /** The answer's content type when it is not the JSON envelope. */
     produces?: string;
     /** A route that checks the session itself rather than through a guard. */
@@ -252,15 +265,20 @@ export async function startHttp(deps: HttpDeps): Promise<RunningHttp> {
         ...(guarded ? { permission: guarded.permission } : {}),
         ...(config.body ? { body: config.body as TSchema } : {}),
         ...(config.query ? { query: config.query as TSchema } : {}),
+        ...(config.response ? { response: config.response as TSchema } : {}),
         ...(config.produces ? { produces: config.produces } : {}),
       });
     }
   });
   let apiDocument: ReturnType<typeof openApiDocument> | undefined;
-  app.get('/api/openapi.json', async () => {
-    apiDocument ??= openApiDocument(documented, { version: deps.version ?? '0.0.0' });
-    return apiDocument;
-  });
+  app.get(
+    '/api/openapi.json',
+    { config: { produces: 'application/json', response: OpenApiDocument } },
+    async () => {
+      apiDocument ??= openApiDocument(documented, { version: deps.version ?? '0.0.0' });
+      return apiDocument;
+    },
+  );
 
   /** The browser forgets the session cookie (sign-out, own password changed). */
   const clearSessionCookie = (reply: FastifyReply) =>
@@ -326,14 +344,14 @@ export async function startHttp(deps: HttpDeps): Promise<RunningHttp> {
     }
   }
 
-  app.post('/api/login', { config: { body: LoginBody } }, async (request, reply) => {
+  app.post('/api/login', { config: { body: LoginBody, response: LoginStep } }, async (request, reply) => {
     const input = body('login', LoginBody, request);
     if (Array.isArray(input)) return fail(reply, 400, 'E_VALIDATION', 'invalid login', input);
     const outcome = await login.password(input.username, input.password, clientOf(request));
     return answerLogin(request, reply, outcome, input.username);
   });
 
-  app.post('/api/login/totp', { config: { body: TotpBody } }, async (request, reply) => {
+  app.post('/api/login/totp', { config: { body: TotpBody, response: LoginStep } }, async (request, reply) => {
     const input = body('login-totp', TotpBody, request);
     if (Array.isArray(input)) return fail(reply, 400, 'E_VALIDATION', 'invalid code', input);
     const outcome = await login.totp(input.loginToken, input.code, clientOf(request));
@@ -341,14 +359,18 @@ export async function startHttp(deps: HttpDeps): Promise<RunningHttp> {
   });
 
   /** The new password a reset asked for, before the session opens. */
-  app.post('/api/login/password', { config: { body: NewPasswordBody } }, async (request, reply) => {
-    const input = body('login-password', NewPasswordBody, request);
-    if (Array.isArray(input)) return fail(reply, 400, 'E_VALIDATION', 'invalid new password', input);
-    const outcome = await login.newPassword(input.loginToken, input.password, clientOf(request));
-    return answerLogin(request, reply, outcome, '(new password step)');
-  });
+  app.post(
+    '/api/login/password',
+    { config: { body: NewPasswordBody, response: LoginStep } },
+    async (request, reply) => {
+      const input = body('login-password', NewPasswordBody, request);
+      if (Array.isArray(input)) return fail(reply, 400, 'E_VALIDATION', 'invalid new password', input);
+      const outcome = await login.newPassword(input.loginToken, input.password, clientOf(request));
+      return answerLogin(request, reply, outcome, '(new password step)');
+    },
+  );
 
-  app.post('/api/logout', { preHandler: guard() }, async (request, reply) => {
+  app.post('/api/logout', { preHandler: guard(), config: { response: NoData } }, async (request, reply) => {
     sessions.destroy(readCookie(request, COOKIE));
     clearSessionCookie(reply);
     return { status: 'ok' };
@@ -361,7 +383,7 @@ export async function startHttp(deps: HttpDeps): Promise<RunningHttp> {
    */
   app.post(
     '/api/session/password',
-    { preHandler: guard(), config: { body: PasswordChangeBody } },
+    { preHandler: guard(), config: { body: PasswordChangeBody, response: SignedOut } },
     async (request, reply) => {
       const input = body('password-change', PasswordChangeBody, request);
       if (Array.isArray(input)) return fail(reply, 400, 'E_VALIDATION', 'invalid password change', input);
@@ -395,24 +417,26 @@ export async function startHttp(deps: HttpDeps): Promise<RunningHttp> {
     },
   );
 
-  app.get('/api/session', { preHandler: guard() }, async (request) => {
+  app.get('/api/session', { preHandler: guard(), config: { response: SessionInfo } }, async (request) => {
     const { username, roles, csrf } = (request as FastifyRequest & { session: Session }).session;
-    return { status: 'ok', data: { username, roles, csrf, idleLimitMs } };
+    return ok(SessionInfo, { username, roles, csrf, idleLimitMs });
   });
 
-  app.get('/api/rooms', { preHandler: guard('rooms:read') }, async () => ({
-    status: 'ok',
-    data: deps.grid.all(),
-  }));
+  app.get(
+    '/api/rooms',
+    { preHandler: guard('rooms:read'), config: { response: Type.Array(DeviceView) } },
+    async () => ok(Type.Array(DeviceView), deps.grid.all()),
+  );
 
-  app.get('/api/devices', { preHandler: guard('devices:read') }, async () => ({
-    status: 'ok',
-    data: await deps.registry.list(),
-  }));
+  app.get(
+    '/api/devices',
+    { preHandler: guard('devices:read'), config: { response: Type.Array(PublicDevice) } },
+    async () => ok(Type.Array(PublicDevice), await deps.registry.list()),
+  );
 
   // S7: anyone may ask whether the hub is healthy; the figures behind it (counts that move when a pupil reports) need
   // the operations token.
-  app.get('/api/health', async (request) => {
+  app.get('/api/health', { config: { response: Health } }, async (request) => {
     const health = await deps.health();
     return { status: 'ok', data: operator(request) === 'ok' ? health : { healthy: health.healthy } };
   });

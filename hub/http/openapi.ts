@@ -16,6 +16,8 @@ export interface RouteDoc {
   signedIn: boolean;
   body?: TSchema;
   query?: TSchema;
+  /** The answer's `data` (schemas/api.ts); for a route with `produces: application/json`, the whole answer. */
+  response?: TSchema;
   /** A content type other than the JSON envelope (CSV, text, the event stream). */
   produces?: string;
 }
@@ -51,6 +53,23 @@ const ENVELOPE_ERROR = {
 
 /** TypeBox marks its schemas with symbol keys; a JSON round trip leaves the plain JSON Schema. */
 const plain = (schema: TSchema): Record<string, unknown> => JSON.parse(JSON.stringify(schema));
+
+/**
+ * The success envelope with the route's own `data` schema. A route without one is documented with the bare envelope
+ * (the OpenAPI test fails for it); one that answers no data (`NoData`) has an envelope without `data`.
+ */
+function okEnvelope(response: TSchema | undefined): Record<string, unknown> {
+  if (!response) return { $ref: '#/components/schemas/Ok' };
+  const data = plain(response);
+  if (data.type === 'null')
+    return {
+      type: 'object',
+      required: ['status'],
+      properties: { status: { const: 'ok' } },
+      description: data.description,
+    };
+  return { type: 'object', required: ['status', 'data'], properties: { status: { const: 'ok' }, data } };
+}
 
 function operationId(method: string, path: string): string {
   const words = path
@@ -97,13 +116,16 @@ export function openApiDocument(routes: readonly RouteDoc[], info: { version: st
             description: 'OK',
             content: {
               [route.produces]: {
-                schema: { type: route.produces === 'application/json' ? 'object' : 'string' },
+                schema:
+                  route.produces === 'application/json' && route.response
+                    ? plain(route.response)
+                    : { type: route.produces === 'application/json' ? 'object' : 'string' },
               },
             },
           }
         : {
             description: 'OK',
-            content: { 'application/json': { schema: { $ref: '#/components/schemas/Ok' } } },
+            content: { 'application/json': { schema: okEnvelope(route.response) } },
           },
     };
     const error = (description: string) => ({

@@ -16,7 +16,13 @@ import { health } from '../device-status.js';
 import { fmtDateTime } from '../format.js';
 import { useLive } from '../live.js';
 import { useSchool } from '../school.js';
-import { LOCKER_MODES, type PublicDevice, type PublicToken } from '../types.js';
+import {
+  type IssuedToken,
+  LOCKER_MODES,
+  type PublicDevice,
+  type PublicToken,
+  type SoftwareStatus,
+} from '../types.js';
 
 export function Devices() {
   const live = useLive();
@@ -32,7 +38,7 @@ export function Devices() {
   async function load() {
     try {
       setDevices(await api<PublicDevice[]>('GET', '/api/devices'));
-      setVersions(await api<{ expected: string; outOfDate: string[] }>('GET', '/api/software'));
+      setVersions(await api<SoftwareStatus>('GET', '/api/software'));
       if (admin) setTokens(await api<PublicToken[]>('GET', '/api/enrolment-tokens'));
     } catch (e) {
       setError(errorText(e));
@@ -188,7 +194,7 @@ export function Devices() {
               event.preventDefault();
               const data = new FormData(event.currentTarget as HTMLFormElement);
               void act(async () => {
-                const r = await api<{ token: string }>('POST', '/api/enrolment-tokens', {
+                const r = await api<IssuedToken>('POST', '/api/enrolment-tokens', {
                   maxUses: Number(data.get('maxUses')),
                   ttlMinutes: Number(data.get('ttlMinutes')),
                 });

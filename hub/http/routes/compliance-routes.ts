@@ -2,8 +2,12 @@
  * Compliance API (D5, R5): per room per lesson, and the day / week / term roll-ups, read from InfluxDB. The
  * dashboard reads roll-ups for long ranges, never raw locker points.
  */
-import { Type } from '@sinclair/typebox';
+import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import {
+  ComplianceResult as ComplianceResultSchema,
+  type ComplianceRow as ComplianceRowSchema,
+} from '../../../schemas/api.js';
 import { IsoDate, Slug, StringEnum } from '../../../schemas/common.js';
 import type { SchoolModel } from '../../../schemas/config.js';
 import { checkSchema } from '../../../schemas/validate.js';
@@ -65,36 +69,9 @@ export function complianceQuery(
   };
 }
 
-/**
- * GET /api/compliance: the answer's `data`, declared here where it is built; the dashboard imports this type. A row
- * is one InfluxDB row of compliance_<level> keyed by column: the fields the compliance recorder writes (lessonPoint,
- * rollUpPoint) and the tags (room, device, period, term).
- */
-export interface ComplianceResult {
-  level: ComplianceLevel;
-  from: string;
-  to: string;
-  columns: string[];
-  rows: ComplianceRow[];
-}
-export interface ComplianceRow {
-  time: number | string;
-  room: string;
-  device?: string;
-  period?: string;
-  term?: string;
-  date?: string;
-  lessons?: number;
-  scheduled_min?: number;
-  due_min?: number;
-  locked_closed_min?: number;
-  exempt_min?: number;
-  offline_min?: number;
-  breach_min?: number;
-  tamper_count?: number;
-  ratio?: number;
-  [column: string]: unknown;
-}
+/** GET /api/compliance: the answer's `data`, typed from its schema (schemas/api.ts), which the route publishes. */
+export type ComplianceResult = Static<typeof ComplianceResultSchema>;
+export type ComplianceRow = Static<typeof ComplianceRowSchema>;
 
 export function complianceRoutes(deps: { store: MetricsStore; school: SchoolModel }): RouteModule {
   const { store, school } = deps;
@@ -124,7 +101,10 @@ export function complianceRoutes(deps: { store: MetricsStore; school: SchoolMode
   return (app, kit) => {
     app.get(
       '/api/compliance',
-      { preHandler: kit.guard('compliance:read'), config: { query: ComplianceQuery } },
+      {
+        preHandler: kit.guard('compliance:read'),
+        config: { query: ComplianceQuery, response: ComplianceResultSchema },
+      },
       async (request, reply) => {
         const result = await rows(request, reply, kit);
         if ('error' in result) return result.error;
@@ -141,9 +121,11 @@ export function complianceRoutes(deps: { store: MetricsStore; school: SchoolMode
         const columns = result.columns.length > 0 ? result.columns : ['time'];
         const lines = [
           columns,
-          ...result.rows.map((r) =>
-            columns.map((c) => (c === 'time' ? new Date(Number(r[c])).toISOString() : r[c])),
-          ),
+          // A row holds whatever columns InfluxDB answered with (its schema allows more than it names).
+          ...result.rows.map((row) => {
+            const r = row as Record<string, unknown>;
+            return columns.map((c) => (c === 'time' ? new Date(Number(r[c])).toISOString() : r[c]));
+          }),
         ];
         reply.header('content-type', 'text/csv; charset=utf-8');
         reply.header(

@@ -1,5 +1,6 @@
 /** Confiscation register API (P7): staff record a phone confiscated into a locker slot and record its return. */
 import { Type } from '@sinclair/typebox';
+import { Confiscation as ConfiscationSchema } from '../../../schemas/api.js';
 import {
   type Confiscation,
   ConfiscationError,
@@ -7,6 +8,7 @@ import {
 } from '../../confiscations/confiscations.js';
 import type { DeviceRegistry } from '../../devices/device-registry.js';
 import type { EventBus } from '../../event-bus.js';
+import { ok } from '../answer.js';
 import type { RouteModule } from '../http-server.js';
 
 const RecordBody = Type.Object(
@@ -30,14 +32,21 @@ export function confiscationRoutes(deps: {
   changed: (c: Confiscation) => void;
 }): RouteModule {
   return (app, kit) => {
-    app.get('/api/confiscations', { preHandler: kit.guard('confiscations:read') }, async (request) => {
-      const openOnly = (request.query as { open?: string }).open === '1';
-      return { status: 'ok', data: await deps.store.list({ openOnly }) };
-    });
+    app.get(
+      '/api/confiscations',
+      { preHandler: kit.guard('confiscations:read'), config: { response: Type.Array(ConfiscationSchema) } },
+      async (request) => {
+        const openOnly = (request.query as { open?: string }).open === '1';
+        return ok(Type.Array(ConfiscationSchema), await deps.store.list({ openOnly }));
+      },
+    );
 
     app.post(
       '/api/confiscations',
-      { preHandler: kit.guard('confiscations:write'), config: { body: RecordBody } },
+      {
+        preHandler: kit.guard('confiscations:write'),
+        config: { body: RecordBody, response: ConfiscationSchema },
+      },
       async (request, reply) => {
         const input = kit.body('confiscation', RecordBody, request);
         if (Array.isArray(input)) return kit.fail(reply, 400, 'E_VALIDATION', 'invalid confiscation', input);
@@ -57,7 +66,7 @@ export function confiscationRoutes(deps: {
             now: kit.now(),
           });
           deps.changed(record);
-          return { status: 'ok', data: record };
+          return ok(ConfiscationSchema, record);
         } catch (error) {
           if (error instanceof ConfiscationError) {
             return kit.fail(reply, 409, error.code, 'could not record', [error.message]);
@@ -70,7 +79,7 @@ export function confiscationRoutes(deps: {
     app.post(
       '/api/confiscations/:id/return',
       // P7: the office hands phones back at the end of the day, so it records returns too.
-      { preHandler: kit.guard('confiscations:return') },
+      { preHandler: kit.guard('confiscations:return'), config: { response: ConfiscationSchema } },
       async (request, reply) => {
         const by = kit.session(request).username;
         try {
@@ -80,7 +89,7 @@ export function confiscationRoutes(deps: {
             kit.now(),
           );
           deps.changed(after);
-          return { status: 'ok', data: after };
+          return ok(ConfiscationSchema, after);
         } catch (error) {
           if (error instanceof ConfiscationError)
             return kit.fail(reply, error.code === 'E_NOT_FOUND' ? 404 : 409, error.code, error.message);

@@ -3,13 +3,22 @@
  * enrolment tokens. Listing is GET /api/devices (http-server.ts, 'devices:read'). Writes need 'devices:approve'.
  * A secret or token is in the response once and never again.
  */
-import { Type } from '@sinclair/typebox';
+import { type Static, type TSchema, Type } from '@sinclair/typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import {
+  AddedDevice,
+  IssuedToken,
+  PublicDevice,
+  PublicToken,
+  RotatedDevice,
+  SoftwareStatus,
+} from '../../../schemas/api.js';
 import { IsoDate } from '../../../schemas/common.js';
 import { LockerMode } from '../../../schemas/messages.js';
 import type { DeviceAdmin } from '../../devices/device-admin.js';
 import { softwareStatus } from '../../devices/software-version.js';
 import { HubError } from '../../errors.js';
+import { ok } from '../answer.js';
 import type { RouteKit, RouteModule } from '../http-server.js';
 
 const Slug = Type.String({ pattern: '^[a-z0-9][a-z0-9-]{0,47}$' });
@@ -50,53 +59,83 @@ export function deviceRoutes(
   return (app, kit) => {
     const who = (request: FastifyRequest) => kit.session(request).username;
     const guard = { preHandler: kit.guard('devices:approve') };
-    const run = async (reply: FastifyReply, action: () => Promise<unknown>) => {
+    // The schema is the one the route's config publishes: tsc holds the action's result to it.
+    const run = async <S extends TSchema>(
+      reply: FastifyReply,
+      schema: S,
+      action: () => Promise<Static<S>>,
+    ) => {
       try {
-        return { status: 'ok', data: await action() };
+        return ok(schema, await action());
       } catch (error) {
         return failWith(kit, reply, error);
       }
     };
 
     // S8: which devices run software older than the hub expects.
-    app.get('/api/software', { preHandler: kit.guard('devices:read') }, async (_request, reply) =>
-      run(reply, async () => softwareStatus(await admin.list(), software.hubVersion, software.expected)),
+    app.get(
+      '/api/software',
+      { preHandler: kit.guard('devices:read'), config: { response: SoftwareStatus } },
+      async (_request, reply) =>
+        run(reply, SoftwareStatus, async () =>
+          softwareStatus(await admin.list(), software.hubVersion, software.expected),
+        ),
     );
 
     app.post<{ Params: { id: string } }>(
       '/api/devices/:id/approve',
-      { ...guard, config: { body: ApproveBody } },
+      { ...guard, config: { body: ApproveBody, response: PublicDevice } },
       async (request, reply) => {
         const input = kit.body('device-approve', ApproveBody, request);
         if (Array.isArray(input)) return kit.fail(reply, 400, 'E_VALIDATION', 'invalid approval', input);
-        return run(reply, () => admin.approve(request.params.id, input, who(request)));
+        return run(reply, PublicDevice, () => admin.approve(request.params.id, input, who(request)));
       },
     );
 
-    app.post<{ Params: { id: string } }>('/api/devices/:id/revoke', guard, async (request, reply) =>
-      run(reply, () => admin.revoke(request.params.id, who(request))),
+    app.post<{ Params: { id: string } }>(
+      '/api/devices/:id/revoke',
+      { ...guard, config: { response: PublicDevice } },
+      async (request, reply) => run(reply, PublicDevice, () => admin.revoke(request.params.id, who(request))),
     );
 
-    app.post<{ Params: { id: string } }>('/api/devices/:id/rotate', guard, async (request, reply) =>
-      run(reply, () => admin.rotate(request.params.id, who(request))),
+    app.post<{ Params: { id: string } }>(
+      '/api/devices/:id/rotate',
+      { ...guard, config: { response: RotatedDevice } },
+      async (request, reply) =>
+        run(reply, RotatedDevice, () => admin.rotate(request.params.id, who(request))),
     );
 
-    app.post('/api/devices', { ...guard, config: { body: AddBody } }, async (request, reply) => {
-      const input = kit.body('device-add', AddBody, request);
-      if (Array.isArray(input)) return kit.fail(reply, 400, 'E_VALIDATION', 'invalid device', input);
-      return run(reply, () => admin.add(input, who(request)));
-    });
+    app.post(
+      '/api/devices',
+      { ...guard, config: { body: AddBody, response: AddedDevice } },
+      async (request, reply) => {
+        const input = kit.body('device-add', AddBody, request);
+        if (Array.isArray(input)) return kit.fail(reply, 400, 'E_VALIDATION', 'invalid device', input);
+        return run(reply, AddedDevice, () => admin.add(input, who(request)));
+      },
+    );
 
-    app.get('/api/enrolment-tokens', guard, async (_request, reply) => run(reply, () => admin.tokens.list()));
+    app.get(
+      '/api/enrolment-tokens',
+      { ...guard, config: { response: Type.Array(PublicToken) } },
+      async (_request, reply) => run(reply, Type.Array(PublicToken), () => admin.tokens.list()),
+    );
 
-    app.post('/api/enrolment-tokens', { ...guard, config: { body: TokenBody } }, async (request, reply) => {
-      const input = kit.body('enrolment-token', TokenBody, request);
-      if (Array.isArray(input)) return kit.fail(reply, 400, 'E_VALIDATION', 'invalid token request', input);
-      return run(reply, () => admin.issueToken({ ...input, who: who(request) }));
-    });
+    app.post(
+      '/api/enrolment-tokens',
+      { ...guard, config: { body: TokenBody, response: IssuedToken } },
+      async (request, reply) => {
+        const input = kit.body('enrolment-token', TokenBody, request);
+        if (Array.isArray(input)) return kit.fail(reply, 400, 'E_VALIDATION', 'invalid token request', input);
+        return run(reply, IssuedToken, () => admin.issueToken({ ...input, who: who(request) }));
+      },
+    );
 
-    app.post<{ Params: { id: string } }>('/api/enrolment-tokens/:id/revoke', guard, async (request, reply) =>
-      run(reply, () => admin.revokeToken(request.params.id, who(request))),
+    app.post<{ Params: { id: string } }>(
+      '/api/enrolment-tokens/:id/revoke',
+      { ...guard, config: { response: PublicToken } },
+      async (request, reply) =>
+        run(reply, PublicToken, () => admin.revokeToken(request.params.id, who(request))),
     );
   };
 }

@@ -5,6 +5,7 @@
  * never counted in the head's figures).
  */
 import { Type } from '@sinclair/typebox';
+import { IncidentStatsView } from '../../../schemas/api.js';
 import { IsoDate } from '../../../schemas/common.js';
 import { checkSchema } from '../../../schemas/validate.js';
 import { type IncidentStats, incidentStats } from '../../incidents/incident-stats.js';
@@ -12,6 +13,7 @@ import type { Incident, IncidentStore } from '../../incidents/incident-store.js'
 import { canSeeIncident } from '../../incidents/visibility.js';
 import { addDays, zonedTime } from '../../policy/calendar.js';
 import type { StaffRole } from '../../users/roles.js';
+import { ok } from '../answer.js';
 import type { RouteModule } from '../http-server.js';
 
 const Query = Type.Object({ from: IsoDate, to: IsoDate }, { additionalProperties: false });
@@ -90,17 +92,17 @@ export function evidenceRoutes(deps: EvidenceRouteDeps): RouteModule {
 
     app.get(
       '/api/evidence/incidents',
-      { preHandler: kit.guard('incidents:read') },
+      { preHandler: kit.guard('incidents:read'), config: { response: IncidentStatsView } },
       async (request, reply) => {
         const q = query(request.query);
         if (Array.isArray(q)) return kit.fail(reply, 400, 'E_VALIDATION', 'invalid query', q);
-        return { status: 'ok', data: await figures(kit.session(request).roles, q.from, q.to) };
+        return ok(IncidentStatsView, await figures(kit.session(request).roles, q.from, q.to));
       },
     );
 
     app.get(
       '/api/evidence/incidents.csv',
-      { preHandler: kit.guard('incidents:read') },
+      { preHandler: kit.guard('incidents:read'), config: { produces: 'text/csv' } },
       async (request, reply) => {
         const q = query(request.query);
         if (Array.isArray(q)) return kit.fail(reply, 400, 'E_VALIDATION', 'invalid query', q);

@@ -3,22 +3,23 @@
  * workflow steps and the hand-off export. Per-incident visibility (a concern about the head is the governors') is
  * checked on every route; an incident the caller may not see answers 404, so its existence is not disclosed either.
  */
-import { type TSchema, Type } from '@sinclair/typebox';
+import { type Static, type TSchema, Type } from '@sinclair/typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import {
+  HandOffRecord,
+  Inbox,
+  IncidentDetail as IncidentDetailSchema,
+  Incident as IncidentSchema,
+  IncidentStatsView as IncidentStatsViewSchema,
+} from '../../../schemas/api.js';
 import { IsoDate, StringEnum } from '../../../schemas/common.js';
 import { checkSchema } from '../../../schemas/validate.js';
 import { HubError } from '../../errors.js';
-import type { IncidentSummary } from '../../event-bus.js';
 import { handOffCsv, handOffRecord, handOffText } from '../../incidents/hand-off.js';
 import type { IncidentService } from '../../incidents/incident-service.js';
-import { type IncidentStats, incidentStats } from '../../incidents/incident-stats.js';
+import { incidentStats } from '../../incidents/incident-stats.js';
 import { type Incident, summarise } from '../../incidents/incident-store.js';
-import {
-  type IncidentAccess,
-  type IncidentNotice,
-  incidentAccess,
-  restrictedView,
-} from '../../incidents/visibility.js';
+import { type IncidentAccess, incidentAccess, restrictedView } from '../../incidents/visibility.js';
 import {
   ABOUT_STAFF,
   CATEGORIES,
@@ -77,16 +78,11 @@ export interface IncidentRouteDeps {
 }
 
 /** GET /api/incidents: the answer's `data`, declared here where it is built; the dashboard imports this type. */
-export interface InboxView {
-  /** Summaries; for the head, a report nobody has read yet shows only that it is waiting (visibility.ts). */
-  items: ((IncidentSummary | IncidentNotice) & { ageMs: number })[];
-  unacknowledged: number;
-  oldestUnacknowledgedAgeMs: number | null;
-}
+export type InboxView = Static<typeof Inbox>;
 /** GET /api/incidents/stats?from=&to=: figures only. */
-export type IncidentStatsView = IncidentStats & { from: string; to: string };
+export type IncidentStatsView = Static<typeof IncidentStatsViewSchema>;
 /** GET /api/incidents/:id: the incident with its chronology (`steps`, oldest first). */
-export type IncidentDetail = Incident & { ageMs: number };
+export type IncidentDetail = Static<typeof IncidentDetailSchema>;
 
 export function incidentRoutes(deps: IncidentRouteDeps): RouteModule {
   const { service } = deps;
@@ -106,51 +102,58 @@ export function incidentRoutes(deps: IncidentRouteDeps): RouteModule {
     const notYet = (reply: FastifyReply) =>
       kit.fail(reply, 403, 'E_NOT_YET', 'the coordinator or DSL reads this report first');
 
-    app.get('/api/incidents', { preHandler: kit.guard('incidents:read') }, async (request, reply) => {
-      const query = request.query as { status?: string; limit?: string };
-      const status = query.status ?? 'all';
-      if (!(STATUS_FILTERS as readonly string[]).includes(status))
-        return kit.fail(reply, 400, 'E_VALIDATION', 'invalid query', [
-          `status: one of ${STATUS_FILTERS.join(', ')}`,
-        ]);
-      const limit = query.limit === undefined ? 200 : Number(query.limit);
-      if (!Number.isInteger(limit) || limit < 1 || limit > 1000)
-        return kit.fail(reply, 400, 'E_VALIDATION', 'invalid query', ['limit: an integer from 1 to 1000']);
-      const { roles } = kit.session(request);
-      const now = kit.now();
-      const items: InboxView['items'] = [];
-      let unacknowledged = 0;
-      let oldestUnacknowledgedAt: number | null = null;
-      // Newest first; the count covers every visible incident, not just the page.
-      for (const incident of await store.list({ limit: 100_000 })) {
-        const access = incidentAccess(roles, incident);
-        if (access === 'none') continue;
-        if (incident.status === 'reported') {
-          unacknowledged += 1;
-          oldestUnacknowledgedAt = Math.min(
-            oldestUnacknowledgedAt ?? incident.receivedAt,
-            incident.receivedAt,
-          );
+    app.get(
+      '/api/incidents',
+      { preHandler: kit.guard('incidents:read'), config: { response: Inbox } },
+      async (request, reply) => {
+        const query = request.query as { status?: string; limit?: string };
+        const status = query.status ?? 'all';
+        if (!(STATUS_FILTERS as readonly string[]).includes(status))
+          return kit.fail(reply, 400, 'E_VALIDATION', 'invalid query', [
+            `status: one of ${STATUS_FILTERS.join(', ')}`,
+          ]);
+        const limit = query.limit === undefined ? 200 : Number(query.limit);
+        if (!Number.isInteger(limit) || limit < 1 || limit > 1000)
+          return kit.fail(reply, 400, 'E_VALIDATION', 'invalid query', ['limit: an integer from 1 to 1000']);
+        const { roles } = kit.session(request);
+        const now = kit.now();
+        const items: InboxView['items'] = [];
+        let unacknowledged = 0;
+        let oldestUnacknowledgedAt: number | null = null;
+        // Newest first; the count covers every visible incident, not just the page.
+        for (const incident of await store.list({ limit: 100_000 })) {
+          const access = incidentAccess(roles, incident);
+          if (access === 'none') continue;
+          if (incident.status === 'reported') {
+            unacknowledged += 1;
+            oldestUnacknowledgedAt = Math.min(
+              oldestUnacknowledgedAt ?? incident.receivedAt,
+              incident.receivedAt,
+            );
+          }
+          const open = incident.status !== 'closed';
+          if (items.length < limit && (status === 'all' || (status === 'open') === open))
+            items.push({
+              ...(access === 'full' ? summarise(incident) : restrictedView(incident)),
+              ageMs: now - incident.receivedAt,
+            });
         }
-        const open = incident.status !== 'closed';
-        if (items.length < limit && (status === 'all' || (status === 'open') === open))
-          items.push({
-            ...(access === 'full' ? summarise(incident) : restrictedView(incident)),
-            ageMs: now - incident.receivedAt,
-          });
-      }
-      const data: InboxView = {
-        items,
-        unacknowledged,
-        oldestUnacknowledgedAgeMs: oldestUnacknowledgedAt === null ? null : now - oldestUnacknowledgedAt,
-      };
-      return { status: 'ok', data };
-    });
+        const data: InboxView = {
+          items,
+          unacknowledged,
+          oldestUnacknowledgedAgeMs: oldestUnacknowledgedAt === null ? null : now - oldestUnacknowledgedAt,
+        };
+        return { status: 'ok', data };
+      },
+    );
 
     // R5: figures for the evidence pack, local dates inclusive; only incidents the caller may see (R6), no free text.
     app.get(
       '/api/incidents/stats',
-      { preHandler: kit.guard('incidents:read'), config: { query: StatsQuery } },
+      {
+        preHandler: kit.guard('incidents:read'),
+        config: { query: StatsQuery, response: IncidentStatsViewSchema },
+      },
       async (request, reply) => {
         const q = checkSchema('incident stats query', StatsQuery, request.query ?? {});
         if (!q.ok) return kit.fail(reply, 400, 'E_VALIDATION', 'invalid query', q.error.problems);
@@ -171,15 +174,19 @@ export function incidentRoutes(deps: IncidentRouteDeps): RouteModule {
       },
     );
 
-    app.get('/api/incidents/:id', { preHandler: kit.guard('incidents:read') }, async (request, reply) => {
-      const found = await lookup(request);
-      if (!found) return kit.fail(reply, 404, 'E_NOT_FOUND', 'no such incident');
-      if (found.access !== 'full') return notYet(reply);
-      const { incident } = found;
-      // `steps` is the chronology, oldest first.
-      const data: IncidentDetail = { ...incident, ageMs: kit.now() - incident.receivedAt };
-      return { status: 'ok', data };
-    });
+    app.get(
+      '/api/incidents/:id',
+      { preHandler: kit.guard('incidents:read'), config: { response: IncidentDetailSchema } },
+      async (request, reply) => {
+        const found = await lookup(request);
+        if (!found) return kit.fail(reply, 404, 'E_NOT_FOUND', 'no such incident');
+        if (found.access !== 'full') return notYet(reply);
+        const { incident } = found;
+        // `steps` is the chronology, oldest first.
+        const data: IncidentDetail = { ...incident, ageMs: kit.now() - incident.receivedAt };
+        return { status: 'ok', data };
+      },
+    );
 
     const step = (
       path: string,
@@ -189,7 +196,10 @@ export function incidentRoutes(deps: IncidentRouteDeps): RouteModule {
     ) =>
       app.post(
         `/api/incidents/:id/${path}`,
-        { preHandler: kit.guard(permission), config: body ? { body } : {} },
+        {
+          preHandler: kit.guard(permission),
+          config: body ? { body, response: IncidentSchema } : { response: IncidentSchema },
+        },
         async (request, reply) => {
           const found = await lookup(request);
           if (!found) return kit.fail(reply, 404, 'E_NOT_FOUND', 'no such incident');
@@ -260,7 +270,7 @@ export function incidentRoutes(deps: IncidentRouteDeps): RouteModule {
 
     app.get(
       '/api/incidents/:id/export',
-      { preHandler: kit.guard('incidents:read') },
+      { preHandler: kit.guard('incidents:read'), config: { response: HandOffRecord } },
       async (request, reply) => {
         const found = await lookup(request);
         if (!found) return kit.fail(reply, 404, 'E_NOT_FOUND', 'no such incident');

@@ -4,6 +4,8 @@
  * (reports_stored_total moves when a pupil reports), so /metrics and the details of /healthz need the operations
  * bearer token (S7); without it /healthz says only ok or degraded.
  */
+
+import { Healthz } from '../../../schemas/api.js';
 import { renderPrometheus, type Sample } from '../../metrics/prometheus.js';
 import type { RouteModule } from '../http-server.js';
 
@@ -42,20 +44,24 @@ export function healthOf(s: OpsSnapshot, now: number): { healthy: boolean; probl
 
 export function opsRoutes(snapshot: () => Promise<OpsSnapshot>): RouteModule {
   return (app, kit) => {
-    app.get('/healthz', { config: { produces: 'application/json' } }, async (request, reply) => {
-      const s = await snapshot();
-      const { healthy, problems } = healthOf(s, kit.now());
-      const status = healthy ? 'ok' : 'degraded';
-      if (kit.operator(request) !== 'ok') return reply.code(healthy ? 200 : 503).send({ status });
-      return reply.code(healthy ? 200 : 503).send({
-        status,
-        problems,
-        broker: { clients: s.mqttClients },
-        devices: { online: s.devicesOnline, known: s.devicesKnown },
-        influx: { reachable: s.storeReachable, lastSuccessfulWriteAt: s.lastStoreWriteAt },
-        outbox: { depth: s.outboxDepth },
-      });
-    });
+    app.get(
+      '/healthz',
+      { config: { produces: 'application/json', response: Healthz } },
+      async (request, reply) => {
+        const s = await snapshot();
+        const { healthy, problems } = healthOf(s, kit.now());
+        const status = healthy ? 'ok' : 'degraded';
+        if (kit.operator(request) !== 'ok') return reply.code(healthy ? 200 : 503).send({ status });
+        return reply.code(healthy ? 200 : 503).send({
+          status,
+          problems,
+          broker: { clients: s.mqttClients },
+          devices: { online: s.devicesOnline, known: s.devicesKnown },
+          influx: { reachable: s.storeReachable, lastSuccessfulWriteAt: s.lastStoreWriteAt },
+          outbox: { depth: s.outboxDepth },
+        });
+      },
+    );
 
     app.get('/metrics', { config: { produces: 'text/plain' } }, async (request, reply) => {
       const access = kit.operator(request);

@@ -3,23 +3,27 @@
  * release. Who may do what is the PERMISSIONS table (S5): teachers request, the Headteacher grants and revokes, and
  * only the Headteacher releases every locker.
  */
-import { Type } from '@sinclair/typebox';
+import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyReply } from 'fastify';
+import {
+  EmergencyEnded,
+  EmergencyStarted,
+  ExemptionView as ExemptionViewSchema,
+  PolicyView as PolicyViewSchema,
+  StorageReleaseResult,
+} from '../../../schemas/api.js';
 import { IsoDate, Slug } from '../../../schemas/common.js';
 import type { SchoolModel } from '../../../schemas/config.js';
-import type { LockerMode } from '../../../schemas/messages.js';
 import { checkSchema } from '../../../schemas/validate.js';
 import type { EventBus } from '../../event-bus.js';
-import { type DayStatus, dayStatus, PolicyError } from '../../policy/calendar.js';
+import { dayStatus, PolicyError } from '../../policy/calendar.js';
 import {
   type Exemption,
-  type ExemptionStatus,
   type ExemptionStore,
   InvalidExemptionError,
   statusAt,
 } from '../../policy/exemptions.js';
 import type { PolicyDriver } from '../../policy/policy-driver.js';
-import type { Directive } from '../../policy/policy-engine.js';
 import { SCHOOL_SECTIONS, sectionVersion } from '../../school/school-settings.js';
 import { can } from '../../users/roles.js';
 import type { RouteKit, RouteModule } from '../http-server.js';
@@ -58,22 +62,10 @@ const ListQuery = Type.Object(
 );
 
 /** GET /api/policy: the answer's `data`, declared here where it is built; the dashboard imports this type. */
-export interface PolicyView {
-  site: string;
-  name: string;
-  timetable: SchoolModel['timetable'];
-  zones: SchoolModel['zones'];
-  rooms: SchoolModel['rooms'];
-  policy: SchoolModel['policy'];
-  /** Per section, what an editor sends back as If-Match: a save over someone else's newer change is refused. */
-  versions: Partial<Record<(typeof SCHOOL_SECTIONS)[number], string>>;
-  today: { date: string; status: DayStatus };
-  now: ReturnType<PolicyDriver['status']>;
-  devices: { id: string; room: string; lockerMode: LockerMode; directive: Directive }[];
-}
+export type PolicyView = Static<typeof PolicyViewSchema>;
 
 /** GET /api/exemptions: the record plus its status now ('expired' derived). */
-export type ExemptionView = Omit<Exemption, 'status'> & { status: ExemptionStatus };
+export type ExemptionView = Static<typeof ExemptionViewSchema>;
 
 export interface PolicyRouteDeps {
   school: SchoolModel;
@@ -96,33 +88,40 @@ export function policyRoutes(deps: PolicyRouteDeps): RouteModule {
   }
 
   return (app, kit) => {
-    app.get('/api/policy', { preHandler: kit.guard('policy:read') }, async () => {
-      const now = kit.now();
-      const status = driver.status(now);
-      const data: PolicyView = {
-        site: school.site,
-        name: school.name,
-        timetable: school.timetable,
-        zones: school.zones,
-        rooms: school.rooms,
-        policy: school.policy,
-        // What an editor sends back as If-Match, so a save over someone else's change is refused (409).
-        versions: Object.fromEntries(SCHOOL_SECTIONS.map((s) => [s, sectionVersion(school, s)])),
-        today: { date: status.date, status: dayStatus(school.timetable, status.date) },
-        now: status,
-        devices: (await driver.directives(now)).map(({ id, room, lockerMode, directive }) => ({
-          id,
-          room,
-          lockerMode,
-          directive,
-        })),
-      };
-      return { status: 'ok', data };
-    });
+    app.get(
+      '/api/policy',
+      { preHandler: kit.guard('policy:read'), config: { response: PolicyViewSchema } },
+      async () => {
+        const now = kit.now();
+        const status = driver.status(now);
+        const data: PolicyView = {
+          site: school.site,
+          name: school.name,
+          timetable: school.timetable,
+          zones: school.zones,
+          rooms: school.rooms,
+          policy: school.policy,
+          // What an editor sends back as If-Match, so a save over someone else's change is refused (409).
+          versions: Object.fromEntries(SCHOOL_SECTIONS.map((s) => [s, sectionVersion(school, s)])),
+          today: { date: status.date, status: dayStatus(school.timetable, status.date) },
+          now: status,
+          devices: (await driver.directives(now)).map(({ id, room, lockerMode, directive }) => ({
+            id,
+            room,
+            lockerMode,
+            directive,
+          })),
+        };
+        return { status: 'ok', data };
+      },
+    );
 
     app.get(
       '/api/exemptions',
-      { preHandler: kit.guard('policy:read'), config: { query: ListQuery } },
+      {
+        preHandler: kit.guard('policy:read'),
+        config: { query: ListQuery, response: Type.Array(ExemptionViewSchema) },
+      },
       async (request, reply) => {
         const q = checkSchema('exemptions query', ListQuery, request.query ?? {});
         if (!q.ok) return kit.fail(reply, 400, 'E_VALIDATION', 'invalid query', q.error.problems);
@@ -133,7 +132,10 @@ export function policyRoutes(deps: PolicyRouteDeps): RouteModule {
 
     app.post(
       '/api/exemptions',
-      { preHandler: kit.guard('exemptions:request'), config: { body: ExemptionBody } },
+      {
+        preHandler: kit.guard('exemptions:request'),
+        config: { body: ExemptionBody, response: ExemptionViewSchema },
+      },
       async (request, reply) => {
         const input = kit.body('exemption', ExemptionBody, request);
         if (Array.isArray(input)) return kit.fail(reply, 400, 'E_VALIDATION', 'invalid exemption', input);
@@ -152,7 +154,7 @@ export function policyRoutes(deps: PolicyRouteDeps): RouteModule {
 
     app.post(
       '/api/exemptions/:id/grant',
-      { preHandler: kit.guard('exemptions:grant') },
+      { preHandler: kit.guard('exemptions:grant'), config: { response: ExemptionViewSchema } },
       async (request, reply) => {
         const { id } = request.params as { id: string };
         const session = kit.session(request);
@@ -169,7 +171,10 @@ export function policyRoutes(deps: PolicyRouteDeps): RouteModule {
 
     app.post(
       '/api/exemptions/:id/revoke',
-      { preHandler: kit.guard('exemptions:request'), config: { body: RevokeBody } },
+      {
+        preHandler: kit.guard('exemptions:request'),
+        config: { body: RevokeBody, response: ExemptionViewSchema },
+      },
       async (request, reply) => {
         const { id } = request.params as { id: string };
         request.body ??= {};
@@ -196,7 +201,10 @@ export function policyRoutes(deps: PolicyRouteDeps): RouteModule {
 
     app.post(
       '/api/emergency-release',
-      { preHandler: kit.guard('emergency:release'), config: { body: ConfirmBody } },
+      {
+        preHandler: kit.guard('emergency:release'),
+        config: { body: ConfirmBody, response: EmergencyStarted },
+      },
       async (request, reply) => {
         const input = kit.body('emergency release', ConfirmBody, request);
         if (Array.isArray(input))
@@ -212,7 +220,7 @@ export function policyRoutes(deps: PolicyRouteDeps): RouteModule {
 
     app.post(
       '/api/emergency-release/end',
-      { preHandler: kit.guard('emergency:release'), config: { body: EndBody } },
+      { preHandler: kit.guard('emergency:release'), config: { body: EndBody, response: EmergencyEnded } },
       async (request, reply) => {
         request.body ??= {};
         const input = kit.body('end emergency', EndBody, request);
@@ -233,7 +241,10 @@ export function policyRoutes(deps: PolicyRouteDeps): RouteModule {
     // P2: the head alone releases pupils' phones stored in one room's day-storage locker before home time.
     app.post(
       '/api/stored-phones/release',
-      { preHandler: kit.guard('emergency:release'), config: { body: StorageReleaseBody } },
+      {
+        preHandler: kit.guard('emergency:release'),
+        config: { body: StorageReleaseBody, response: StorageReleaseResult },
+      },
       async (request, reply) => {
         const input = kit.body('stored phones release', StorageReleaseBody, request);
         if (Array.isArray(input))
@@ -253,7 +264,10 @@ export function policyRoutes(deps: PolicyRouteDeps): RouteModule {
 
     app.post(
       '/api/stored-phones/relock',
-      { preHandler: kit.guard('emergency:release'), config: { body: StorageRelockBody } },
+      {
+        preHandler: kit.guard('emergency:release'),
+        config: { body: StorageRelockBody, response: StorageReleaseResult },
+      },
       async (request, reply) => {
         const input = kit.body('stored phones relock', StorageRelockBody, request);
         if (Array.isArray(input)) return kit.fail(reply, 400, 'E_VALIDATION', 'invalid body', input);

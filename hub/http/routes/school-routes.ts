@@ -84,7 +84,7 @@ export function schoolRoutes(settings: SchoolSettings): RouteModule {
 
     app.put(
       '/api/school/timetable',
-      { preHandler: kit.guard('school:write'), config: { body: Timetable } },
+      { preHandler: kit.guard('school:write'), config: { body: Timetable, response: Timetable } },
       async (request, reply) => {
         const input = kit.body('timetable', Timetable, request);
         if (Array.isArray(input)) return refuse(reply, input, 'timetable');
@@ -94,7 +94,7 @@ export function schoolRoutes(settings: SchoolSettings): RouteModule {
 
     app.put(
       '/api/school/zones-rooms',
-      { preHandler: kit.guard('school:write'), config: { body: ZonesRooms } },
+      { preHandler: kit.guard('school:write'), config: { body: ZonesRooms, response: ZonesRooms } },
       async (request, reply) => {
         const input = kit.body('zones and rooms', ZonesRooms, request);
         if (Array.isArray(input)) return refuse(reply, input, 'zones-rooms');
@@ -104,7 +104,7 @@ export function schoolRoutes(settings: SchoolSettings): RouteModule {
 
     app.put(
       '/api/school/policy',
-      { preHandler: kit.guard('school:write'), config: { body: Policy } },
+      { preHandler: kit.guard('school:write'), config: { body: Policy, response: Policy } },
       async (request, reply) => {
         const input = kit.body('policy', Policy, request);
         if (Array.isArray(input)) return refuse(reply, input, 'policy');
@@ -119,7 +119,7 @@ export function schoolRoutes(settings: SchoolSettings): RouteModule {
 
     app.post(
       '/api/school/policy/preset',
-      { preHandler: kit.guard('school:write'), config: { body: PresetBody } },
+      { preHandler: kit.guard('school:write'), config: { body: PresetBody, response: Policy } },
       async (request, reply) => {
         const input = kit.body('policy preset', PresetBody, request);
         if (Array.isArray(input)) return refuse(reply, input, 'policy');

@@ -4,12 +4,14 @@
  * the releases and each device's progress. Devices fetch a release with HTTP basic auth (their id and secret, S4):
  * the same credentials their MQTT connection uses, over the same hub TLS.
  */
-import { Type } from '@sinclair/typebox';
+import { type Static, type TSchema, Type } from '@sinclair/typebox';
 import type { FastifyReply } from 'fastify';
+import { ReleaseRecord, Rollout, UpdatesView } from '../../../schemas/api.js';
 import type { DeviceRegistry } from '../../devices/device-registry.js';
 import { HubError } from '../../errors.js';
 import type { FleetUpdates } from '../../updates/fleet-updates.js';
 import type { ReleaseStore } from '../../updates/release-store.js';
+import { ok } from '../answer.js';
 import type { RouteModule } from '../http-server.js';
 
 /** A release with its production dependencies is tens of MB; this bounds what one upload may hold in memory. */
@@ -54,9 +56,14 @@ export function updateRoutes(deps: {
 }): RouteModule {
   const { releases, updates, registry } = deps;
   return (app, kit) => {
-    const run = async (reply: FastifyReply, action: () => Promise<unknown>) => {
+    // The schema is the one the route's config publishes: tsc holds the action's result to it.
+    const run = async <S extends TSchema>(
+      reply: FastifyReply,
+      schema: S,
+      action: () => Promise<Static<S>>,
+    ) => {
       try {
-        return { status: 'ok', data: await action() };
+        return ok(schema, await action());
       } catch (error) {
         if (error instanceof HubError && STATUS[error.code])
           return kit.fail(reply, STATUS[error.code] as number, error.code, error.message);
@@ -66,11 +73,14 @@ export function updateRoutes(deps: {
     const manage = { preHandler: kit.guard('updates:manage') };
     const who = (request: Parameters<typeof kit.session>[0]) => kit.session(request).username;
 
-    app.get('/api/updates', { preHandler: kit.guard('devices:read') }, async (_request, reply) =>
-      run(reply, async () => ({
-        releases: await releases.list(),
-        rollout: (await updates.current()) ?? null,
-      })),
+    app.get(
+      '/api/updates',
+      { preHandler: kit.guard('devices:read'), config: { response: UpdatesView } },
+      async (_request, reply) =>
+        run(reply, UpdatesView, async () => ({
+          releases: await releases.list(),
+          rollout: (await updates.current()) ?? null,
+        })),
     );
 
     // Its own scope, so the raw-bytes parser and the large body limit apply to this one route only.
@@ -80,12 +90,12 @@ export function updateRoutes(deps: {
       );
       scope.post(
         '/api/updates/releases',
-        { ...manage, bodyLimit: MAX_BUNDLE_BYTES, config: { produces: 'application/json' } },
+        { ...manage, bodyLimit: MAX_BUNDLE_BYTES, config: { response: ReleaseRecord } },
         async (request, reply) => {
           if (!Buffer.isBuffer(request.body))
             return kit.fail(reply, 415, 'E_VALIDATION', 'send the bundle file as application/octet-stream');
           const body = request.body;
-          return run(reply, async () => {
+          return run(reply, ReleaseRecord, async () => {
             try {
               return await releases.add(body, who(request));
             } catch (error) {
@@ -100,24 +110,30 @@ export function updateRoutes(deps: {
       );
     });
 
-    app.post('/api/updates/rollout', { ...manage, config: { body: BeginBody } }, async (request, reply) => {
-      const input = kit.body('update-begin', BeginBody, request);
-      if (Array.isArray(input)) return kit.fail(reply, 400, 'E_VALIDATION', 'invalid roll-out', input);
-      return run(reply, () => updates.begin(input, who(request)));
-    });
-
     app.post(
-      '/api/updates/rollout/widen',
-      { ...manage, config: { body: WidenBody } },
+      '/api/updates/rollout',
+      { ...manage, config: { body: BeginBody, response: Rollout } },
       async (request, reply) => {
-        const input = kit.body('update-widen', WidenBody, request);
-        if (Array.isArray(input)) return kit.fail(reply, 400, 'E_VALIDATION', 'invalid step', input);
-        return run(reply, () => updates.widen(input, who(request)));
+        const input = kit.body('update-begin', BeginBody, request);
+        if (Array.isArray(input)) return kit.fail(reply, 400, 'E_VALIDATION', 'invalid roll-out', input);
+        return run(reply, Rollout, () => updates.begin(input, who(request)));
       },
     );
 
-    app.post('/api/updates/rollout/stop', manage, async (request, reply) =>
-      run(reply, () => updates.halt(who(request))),
+    app.post(
+      '/api/updates/rollout/widen',
+      { ...manage, config: { body: WidenBody, response: Rollout } },
+      async (request, reply) => {
+        const input = kit.body('update-widen', WidenBody, request);
+        if (Array.isArray(input)) return kit.fail(reply, 400, 'E_VALIDATION', 'invalid step', input);
+        return run(reply, Rollout, () => updates.widen(input, who(request)));
+      },
+    );
+
+    app.post(
+      '/api/updates/rollout/stop',
+      { ...manage, config: { response: Rollout } },
+      async (request, reply) => run(reply, Rollout, () => updates.halt(who(request))),
     );
 
     // Devices only: basic auth with the device's id and secret; a pending or revoked device gets nothing.

@@ -6,11 +6,18 @@
  */
 import { type TSchema, Type } from '@sinclair/typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import {
+  AccountChange,
+  NoData,
+  PendingView as PendingViewSchema,
+  UserView as UserViewSchema,
+} from '../../../schemas/api.js';
 import { StringEnum } from '../../../schemas/common.js';
 import type { EventBus } from '../../event-bus.js';
 import type { AccountChanges, ChangeOutcome, ChangeRequest } from '../../users/account-changes.js';
 import { can, STAFF_ROLES } from '../../users/roles.js';
 import { UserError, type UserStore } from '../../users/user-store.js';
+import { ok } from '../answer.js';
 import type { RouteKit, RouteModule } from '../http-server.js';
 
 const Roles = Type.Array(StringEnum(STAFF_ROLES), {
@@ -63,19 +70,20 @@ export function userRoutes(deps: { users: UserStore; changes: AccountChanges; bu
     const name = (request: { params: unknown }) => (request.params as { name: string }).name;
     /** Applied now (sessions of the account end), or 202 with the pending change a second person must approve. */
     const answer = (reply: FastifyReply, username: string, outcome: ChangeOutcome, created = false) => {
-      if (!outcome.applied) return reply.code(202).send({ status: 'ok', data: { pending: outcome.pending } });
+      if (!outcome.applied) return reply.code(202).send(ok(AccountChange, { pending: outcome.pending }));
       bus.emit('account.changed', { username });
-      return reply.code(created ? 201 : 200).send({ status: 'ok', data: outcome.user });
+      return reply.code(created ? 201 : 200).send(ok(AccountChange, outcome.user));
     };
 
-    app.get('/api/users', { preHandler: kit.guard('users:read') }, async () => ({
-      status: 'ok',
-      data: await users.list(),
-    }));
+    app.get(
+      '/api/users',
+      { preHandler: kit.guard('users:read'), config: { response: Type.Array(UserViewSchema) } },
+      async () => ok(Type.Array(UserViewSchema), await users.list()),
+    );
 
     app.post(
       '/api/users',
-      { preHandler: kit.guard('users:write'), config: { body: AddBody } },
+      { preHandler: kit.guard('users:write'), config: { body: AddBody, response: AccountChange } },
       async (request, reply) => {
         const input = kit.body('user', AddBody, request);
         if (Array.isArray(input)) return kit.fail(reply, 400, 'E_VALIDATION', 'invalid user', input);
@@ -103,7 +111,10 @@ export function userRoutes(deps: { users: UserStore; changes: AccountChanges; bu
     ) =>
       app.post(
         `/api/users/:name/${path}`,
-        { preHandler: kit.guard('users:write'), config: body ? { body } : {} },
+        {
+          preHandler: kit.guard('users:write'),
+          config: body ? { body, response: AccountChange } : { response: AccountChange },
+        },
         async (request, reply) => {
           try {
             const built = await build(request);
@@ -142,7 +153,7 @@ export function userRoutes(deps: { users: UserStore; changes: AccountChanges; bu
     // Disabling takes access away and never grants it: at once, by an admin, never to the admin's own account.
     app.post(
       '/api/users/:name/disable',
-      { preHandler: kit.guard('users:write'), config: { body: DisableBody } },
+      { preHandler: kit.guard('users:write'), config: { body: DisableBody, response: UserViewSchema } },
       async (request, reply) => {
         const input = kit.body('disable', DisableBody, request);
         if (Array.isArray(input)) return kit.fail(reply, 400, 'E_VALIDATION', 'invalid disable', input);
@@ -164,16 +175,20 @@ export function userRoutes(deps: { users: UserStore; changes: AccountChanges; bu
     );
 
     // Pending changes: the approvers decide them; administrators see (and may withdraw) what they asked for.
-    app.get('/api/approvals', { preHandler: kit.guard() }, async (request, reply) => {
-      const { roles } = kit.session(request);
-      if (!can(roles, 'accounts:approve') && !can(roles, 'users:read'))
-        return kit.fail(reply, 403, 'E_FORBIDDEN', 'your role may not see account approvals');
-      return { status: 'ok', data: await changes.pending() };
-    });
+    app.get(
+      '/api/approvals',
+      { preHandler: kit.guard(), config: { response: Type.Array(PendingViewSchema) } },
+      async (request, reply) => {
+        const { roles } = kit.session(request);
+        if (!can(roles, 'accounts:approve') && !can(roles, 'users:read'))
+          return kit.fail(reply, 403, 'E_FORBIDDEN', 'your role may not see account approvals');
+        return ok(Type.Array(PendingViewSchema), await changes.pending());
+      },
+    );
 
     app.post(
       '/api/approvals/:id/approve',
-      { preHandler: kit.guard('accounts:approve') },
+      { preHandler: kit.guard('accounts:approve'), config: { response: UserViewSchema } },
       async (request, reply) => {
         try {
           const user = await changes.approve(actorOf(request), (request.params as { id: string }).id);
@@ -185,16 +200,20 @@ export function userRoutes(deps: { users: UserStore; changes: AccountChanges; bu
       },
     );
 
-    app.post('/api/approvals/:id/refuse', { preHandler: kit.guard() }, async (request, reply) => {
-      const { roles } = kit.session(request);
-      if (!can(roles, 'accounts:approve') && !can(roles, 'users:write'))
-        return kit.fail(reply, 403, 'E_FORBIDDEN', 'your role may not refuse account changes');
-      try {
-        await changes.reject(actorOf(request), (request.params as { id: string }).id);
-        return { status: 'ok', data: null };
-      } catch (error) {
-        return failUser(kit, reply, error);
-      }
-    });
+    app.post(
+      '/api/approvals/:id/refuse',
+      { preHandler: kit.guard(), config: { response: NoData } },
+      async (request, reply) => {
+        const { roles } = kit.session(request);
+        if (!can(roles, 'accounts:approve') && !can(roles, 'users:write'))
+          return kit.fail(reply, 403, 'E_FORBIDDEN', 'your role may not refuse account changes');
+        try {
+          await changes.reject(actorOf(request), (request.params as { id: string }).id);
+          return { status: 'ok', data: null };
+        } catch (error) {
+          return failUser(kit, reply, error);
+        }
+      },
+    );
   };
 }

@@ -9,6 +9,7 @@ import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type HubFixture, startTestHub } from '../../../support/hub-fixture.js';
+import { data, StaffClient } from '../../../support/staff-client.js';
 
 const addFormats = addFormatsModule as unknown as (ajv: Ajv2020) => Ajv2020;
 const require = createRequire(import.meta.url);
@@ -161,5 +162,141 @@ describe('OpenAPI 3.1 document of the HTTP API', () => {
       const rejectedAsInvalid = response.status === 400;
       expect(loginSchema(body), JSON.stringify(body)).toBe(!rejectedAsInvalid);
     }
+  });
+});
+
+describe('OpenAPI 3.1 document: the answers', () => {
+  let fixture: HubFixture;
+  let doc: Document;
+  const ajv = new Ajv2020({ allErrors: true, strict: false });
+  addFormats(ajv);
+  const dialect = (() => {
+    const check = new Ajv2020({ allErrors: true, strict: false });
+    addFormats(check);
+    check.addSchema(oas('meta/base.schema.json'));
+    check.addSchema(oas('dialect/base.schema.json'));
+    return check.getSchema('https://spec.openapis.org/oas/3.1/dialect/base');
+  })();
+  const staff: Record<string, StaffClient> = {};
+  const PASSWORD = 'Openapi-answers-lantern-93';
+
+  /** The 200 answer's JSON schema of an operation, or undefined when it answers something other than JSON. */
+  const answerSchema = (path: string, method: string) => {
+    const ok = doc.paths[path]?.[method]?.responses['200'] as
+      | { content?: Record<string, { schema: Record<string, unknown> }> }
+      | undefined;
+    return ok?.content?.['application/json']?.schema;
+  };
+
+  beforeAll(async () => {
+    fixture = await startTestHub();
+    const { hub } = fixture;
+    doc = (await (await fetch(`${hub.httpUrl}/api/openapi.json`)).json()) as Document;
+    await hub.registry.provision({
+      id: 'room-1-locker',
+      address: { site: 'demo-school', room: 'room-1', device: 'room-1-locker' },
+      secret: 'device-secret-123456',
+      lockerMode: 'lesson',
+      now: Date.now(),
+    });
+    const prepared = await hub.incidents.prepare({
+      kind: 'report',
+      site: 'demo-school',
+      room: 'room-1',
+      device: 'room-1-locker',
+      eventId: 'room-1-locker:1',
+      urgency: 'normal',
+      reportedAt: Date.now(),
+      receivedAt: Date.now(),
+    });
+    await hub.db.batch(prepared.ops, { sync: true });
+    for (const [name, roles] of [
+      ['head1', ['head']],
+      ['dsl1', ['dsl', 'coordinator']],
+    ] as const) {
+      await hub.users.add(name, PASSWORD, [...roles], Date.now());
+      staff[name] = new StaffClient(hub.httpUrl, name, PASSWORD);
+      expect((await (staff[name] as StaffClient).signIn()).status).toBe(200);
+    }
+    const admin = hub.firstRunAdmin;
+    if (!admin) throw new Error('no first-run admin');
+    staff.admin = new StaffClient(hub.httpUrl, admin.username, admin.password);
+    expect((await staff.admin.signIn()).status).toBe(200);
+  });
+
+  afterAll(async () => {
+    await fixture?.dispose();
+  });
+
+  it('every JSON answer names its schema: no operation is left with the bare envelope', () => {
+    const undocumented: string[] = [];
+    let documented = 0;
+    for (const [path, item] of Object.entries(doc.paths))
+      for (const method of Object.keys(item)) {
+        const schema = answerSchema(path, method);
+        if (!schema) continue;
+        const described =
+          schema.$ref === undefined &&
+          (schema.properties as Record<string, unknown> | undefined) !== undefined &&
+          (path === '/healthz' ||
+            path === '/api/openapi.json' ||
+            'data' in (schema.properties as object) ||
+            typeof schema.description === 'string');
+        if (!described) undocumented.push(`${method} ${path}`);
+        else documented += 1;
+        expect(dialect?.(schema), `${method} ${path}: ${JSON.stringify(dialect?.errors)}`).toBe(true);
+        expect(() => ajv.compile(schema), `${method} ${path}`).not.toThrow();
+      }
+    expect(undocumented).toEqual([]);
+    expect(documented).toBeGreaterThan(40);
+  });
+
+  it('the hub answers as its document says, for every role reading its pages', async () => {
+    const incidentId = (
+      data(await (staff.dsl1 as StaffClient).get<{ items: { id: string }[] }>('/api/incidents')).items[0] as {
+        id: string;
+      }
+    ).id;
+    const calls: [string, string, string][] = [
+      ['admin', '/api/session', '/api/session'],
+      ['admin', '/api/rooms', '/api/rooms'],
+      ['admin', '/api/devices', '/api/devices'],
+      ['admin', '/api/software', '/api/software'],
+      ['admin', '/api/enrolment-tokens', '/api/enrolment-tokens'],
+      ['admin', '/api/users', '/api/users'],
+      ['admin', '/api/approvals', '/api/approvals'],
+      ['admin', '/api/audit', '/api/audit'],
+      ['admin', '/api/audit/verify', '/api/audit/verify'],
+      ['head1', '/api/policy', '/api/policy'],
+      ['head1', '/api/exemptions', '/api/exemptions'],
+      ['head1', '/api/compliance', '/api/compliance'],
+      ['head1', '/api/confiscations', '/api/confiscations'],
+      ['head1', '/api/incidents', '/api/incidents'],
+      ['dsl1', '/api/incidents', '/api/incidents'],
+      ['dsl1', '/api/incidents/{id}', `/api/incidents/${incidentId}`],
+      ['dsl1', '/api/incidents/{id}/export', `/api/incidents/${incidentId}/export?format=json`],
+      ['dsl1', '/api/incidents/stats', '/api/incidents/stats?from=2026-01-01&to=2030-12-31'],
+      ['dsl1', '/api/evidence/incidents', '/api/evidence/incidents?from=2026-01-01&to=2030-12-31'],
+      ['dsl1', '/api/notifications/failed', '/api/notifications/failed'],
+      ['admin', '/api/health', '/api/health'],
+      ['admin', '/api/updates', '/api/updates'],
+    ];
+    for (const [who, path, url] of calls) {
+      const schema = answerSchema(path, 'get');
+      if (!schema) throw new Error(`GET ${path} has no JSON answer in the document`);
+      const validate = ajv.compile(schema);
+      const reply = await (staff[who] as StaffClient).get(url);
+      expect(reply.status, `${who} GET ${url}`).toBe(200);
+      expect(validate(reply.body), `${who} GET ${url}: ${JSON.stringify(validate.errors)}`).toBe(true);
+    }
+  });
+
+  it('the answer schemas can fail: an answer missing a field, or with a wrong type, is refused', async () => {
+    const validate = ajv.compile(answerSchema('/api/session', 'get') ?? {});
+    const reply = await (staff.admin as StaffClient).get<Record<string, unknown>>('/api/session');
+    expect(validate(reply.body)).toBe(true);
+    const { username: _, ...withoutName } = data(reply);
+    expect(validate({ status: 'ok', data: withoutName })).toBe(false);
+    expect(validate({ status: 'ok', data: { ...data(reply), roles: 'admin' } })).toBe(false);
   });
 });
