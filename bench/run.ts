@@ -3,7 +3,8 @@
  * the bench section of bench/RESULTS.md. Everything runs on loopback; every loop is bounded; every process it starts
  * it stops. Comparisons run both sides in the same run, interleaved (A, B, A, B …), and report the ratio.
  * Sizes: BENCH_PUBLISHERS, BENCH_MESSAGES, BENCH_ROUNDS, BENCH_FLEET, BENCH_POINTS, BENCH_DAYS (env) override;
- * BENCH_ONLY picks scenarios, BENCH_SPEEDS the emulator speeds of the latency scenario.
+ * BENCH_ONLY picks scenarios (broker, storage, fleet, latency, device), BENCH_SPEEDS the emulator speeds of the latency
+ * scenario.
  */
 import { type ChildProcess, fork, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -32,6 +33,7 @@ import type { SchoolModel } from '../schemas/config.js';
 import type { HubStats, StoredOrder } from '../test/support/hub-entry.js';
 import { demoSchool } from '../test/support/hub-fixture.js';
 import { freePorts, HubProcess } from '../test/support/hub-process.js';
+import { measureDeviceProgram } from './device-program.js';
 import { latencyDevices, runLatency } from './latency.js';
 import { markdownTable, readSection, replaceSection } from './results-file.js';
 
@@ -425,16 +427,18 @@ async function durableBench(): Promise<void> {
   /** The hub storing `expect` more locker events while `send` publishes them (every PUBACK follows the fsync). */
   const throughHub = async (expect: number, send: () => Promise<{ latencies: number[] }[]>) => {
     await hub.request({ cmd: 'stored-order', reset: true });
-    const before = (await hub.stats()).ingest.accepted;
+    const start = await hub.stats();
+    const before = start.ingest.accepted;
     const t0 = performance.now();
     const sent = await send();
     const deadline = Date.now() + 300_000;
     while ((await hub.stats()).ingest.accepted - before < expect && Date.now() < deadline) await sleep(20);
     const ms = performance.now() - t0;
     const order = await hub.request<StoredOrder>({ cmd: 'stored-order', reset: true });
-    return { ms, order, latencies: sent.flatMap((s) => s.latencies) };
+    const cpuPerEvent = ((await hub.stats()).cpuMicros - start.cpuMicros) / Math.max(1, order.events);
+    return { ms, order, cpuPerEvent, latencies: sent.flatMap((s) => s.latencies) };
   };
-  const rate = { hub: [] as number[], mosq: [] as number[], hubP99: 0, mosqP99: 0 };
+  const rate = { hub: [] as number[], mosq: [] as number[], hubP99: 0, mosqP99: 0, cpu: [] as number[] };
   let resend:
     | { hubMs: number; mosqMs: number; order: StoredOrder; received: number; hubP99: number }
     | undefined;
@@ -455,6 +459,7 @@ async function durableBench(): Promise<void> {
           throw new Error(`durable rate round ${round + 1}: stored ${JSON.stringify(h.order)}`);
         const m = await throughMosquitto(P * M, () => publish(pubMosq));
         rate.hub.push(((P * M) / h.ms) * 1000);
+        rate.cpu.push(h.cpuPerEvent);
         rate.mosq.push((m.received / m.ms) * 1000);
         rate.hubP99 = Math.max(rate.hubP99, pct(h.latencies, 99));
         rate.mosqP99 = Math.max(rate.mosqP99, pct(m.latencies, 99));
@@ -514,7 +519,7 @@ async function durableBench(): Promise<void> {
   const mosqRate = median(rate.mosq);
   rows.push([
     `${P} devices × ${M} locker events, 100 in flight each: hub, each stored (fsynced, group commit) before its PUBACK`,
-    `${fmt(hubRate)} events/s (p99 PUBACK ${fmt(rate.hubP99, 1)} ms)`,
+    `${fmt(hubRate)} events/s (p99 PUBACK ${fmt(rate.hubP99, 1)} ms; hub CPU ${fmt(median(rate.cpu), 0)} µs per event)`,
   ]);
   rows.push([
     'the same payloads through Mosquitto (routing to one subscriber, nothing persisted)',
@@ -1126,8 +1131,49 @@ async function latencyBench(): Promise<void> {
   );
 }
 
-type Scenario = 'broker' | 'storage' | 'fleet' | 'latency' | 'durable';
-const SCENARIOS: Scenario[] = ['broker', 'durable', 'storage', 'fleet', 'latency'];
+// ---------------------------------------------------------------- f. device program as a Pi runs it
+async function deviceBench(): Promise<void> {
+  const hub = await HubProcess.start({ config: BENCH_HUB_CONFIG, execArgv: hubExecArgv, compiled: true });
+  const address = { site: SITE, room: 'room-1', device: 'bench-pi-device' };
+  try {
+    await hub.request({
+      cmd: 'provision',
+      secret: SECRET,
+      devices: [{ id: address.device, site: SITE, room: address.room }],
+    });
+    const rows = await measureDeviceProgram({ hub, address, secret: SECRET, windowMs: SIZES.deviceWindowMs });
+    for (const r of rows)
+      log(`device program (${r.flags}), ${r.phase}: ${fmt(r.rssMB)} MB, ${fmt(r.cpuPct, 1)} % CPU`);
+    const tuned = rows.filter((r) => r.flags !== 'node defaults');
+    const idle = tuned.find((r) => r.phase.startsWith('idle'));
+    const defaults = rows.find((r) => r.flags === 'node defaults' && r.phase.startsWith('idle'));
+    if (idle && defaults) {
+      summary.push([
+        'device program (firmata-serial over a pty, DEVICE_NODE_FLAGS), idle: RSS (node defaults in brackets)',
+        `${fmt(idle.rssMB)} MB (${fmt(defaults.rssMB)} MB)`,
+        '≤ 80 MB',
+      ]);
+      summary.push([
+        'device program (firmata-serial over a pty, DEVICE_NODE_FLAGS), idle: CPU of one core',
+        `${fmt(idle.cpuPct, 1)} %`,
+        '≤ 5 %',
+      ]);
+    }
+    sections.push(
+      `### g. Device program as a Pi runs it\n\nThe compiled device program (\`node dist/cli/main.js device\`, as config/phones-away-device.service starts it) on board.kind 'firmata-serial': serialport → Firmata → johnny-five over a pseudo-terminal (socat) to an emulated Uno running in a process of its own (firmware/board/uno-pty.ts), as a Pi talks to a USB Arduino. RSS and CPU are the device program's own, from /proc, over ${SIZES.deviceWindowMs / 1000} s windows: idle, and while the hub sends a lock and a signage command every 2.5 s; once with node's default flags and once with DEVICE_NODE_FLAGS (cli/device-node-flags.ts). The Uno column is the emulator process (on a Pi: the Arduino's own chip, not the Pi's CPU). The device program idles on a Firmata report every 10 ms (the board clock on A5) and its heartbeats; on this shared 2-core VM its CPU share moves with the load of everything else running.\n\n` +
+        markdownTable(
+          ['node flags', 'phase', 'RSS MB', 'CPU % of one core', 'emulated Uno process CPU %'],
+          rows.map((r) => [r.flags, r.phase, fmt(r.rssMB), fmt(r.cpuPct, 1), fmt(r.unoCpuPct)]),
+        ) +
+        '\n',
+    );
+  } finally {
+    await hub.dispose();
+  }
+}
+
+type Scenario = 'broker' | 'storage' | 'fleet' | 'latency' | 'durable' | 'device';
+const SCENARIOS: Scenario[] = ['broker', 'durable', 'storage', 'fleet', 'latency', 'device'];
 /** Which scenario a summary row belongs to, by its label (for merging a BENCH_ONLY run into the file). */
 function rowScenario(label: string): Scenario | null {
   if (label.startsWith('broker')) return 'broker';
@@ -1135,12 +1181,13 @@ function rowScenario(label: string): Scenario | null {
   if (/^(outbox|query)/.test(label)) return 'storage';
   if (label.startsWith('fleet')) return 'fleet';
   if (/^(report pin|device process)/.test(label)) return 'latency';
+  if (label.startsWith('device program')) return 'device';
   return null;
 }
-/** Which scenario a section belongs to, by its heading letter (a broker, b fleet, c storage, d/e latency, f durable). */
+/** Which scenario a section belongs to, by its heading letter (a broker, b fleet, c storage, d/e latency, f durable, g device). */
 function sectionScenario(section: string): Scenario | null {
   if (section.includes('Not run (BENCH_ONLY)')) return null;
-  const letter = /^### ([a-f])[.,]/.exec(section)?.[1];
+  const letter = /^### ([a-g])[.,]/.exec(section)?.[1];
   const byLetter: Record<string, Scenario> = {
     a: 'broker',
     b: 'fleet',
@@ -1148,6 +1195,7 @@ function sectionScenario(section: string): Scenario | null {
     d: 'latency',
     e: 'latency',
     f: 'durable',
+    g: 'device',
   };
   return letter ? (byLetter[letter] ?? null) : null;
 }
@@ -1193,6 +1241,7 @@ async function main(): Promise<void> {
     storage: storageBench,
     fleet: fleetBench,
     latency: latencyBench,
+    device: deviceBench,
   };
   const fresh = new Map<Scenario, { rows: (string | number)[][]; sections: string[] }>();
   for (const scenario of SCENARIOS) {
@@ -1220,7 +1269,7 @@ async function main(): Promise<void> {
     const mine = fresh.get(scenario);
     rows.push(...(mine?.rows ?? before.rows.filter((r) => rowScenario(String(r[0])) === scenario)));
   }
-  for (const scenario of ['broker', 'fleet', 'storage', 'latency', 'durable'] as const) {
+  for (const scenario of ['broker', 'fleet', 'storage', 'latency', 'durable', 'device'] as const) {
     const mine = fresh.get(scenario);
     merged.push(...(mine?.sections ?? before.sections.filter((p) => sectionScenario(p) === scenario)));
   }

@@ -50,7 +50,7 @@ import {
 import { SchoolSettings } from './school/school-settings.js';
 import { DEFAULT_KEY_FILE, loadOrCreateKey } from './secrets/key-file.js';
 import { looseSecretFiles, secretFilesOf } from './secrets/secret-files.js';
-import { createInfluxStore } from './store/influx-store.js';
+import { createInfluxStore, toLineProtocol } from './store/influx-store.js';
 import type { MetricsStore } from './store/metrics-store.js';
 import { TamperSuspectWatch } from './tamper/tamper-suspect.js';
 import { FleetUpdates } from './updates/fleet-updates.js';
@@ -218,6 +218,13 @@ export async function startHub(options: HubOptions): Promise<Hub> {
     const store: MetricsStore = {
       writePoints: async (points) => {
         await (await influxReady).writePoints(points);
+        lastStoreWriteAt = now();
+      },
+      // The outbox queues points encoded (line protocol is a pure function of the point), so its drain sends them as
+      // they are.
+      encode: (point) => toLineProtocol(point),
+      writeEncoded: async (lines) => {
+        await (await influxReady).writeEncoded(lines);
         lastStoreWriteAt = now();
       },
       query: async (influxql) => (await influxReady).query(influxql),

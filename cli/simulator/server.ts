@@ -140,7 +140,7 @@ export async function startSimulatorServer(options: SimulatorServerOptions): Pro
     }
   };
 
-  const openStream = (req: IncomingMessage, res: ServerResponse): void => {
+  const openStream = (res: ServerResponse): void => {
     if (streams.size >= MAX_STREAMS) {
       send(res, 503, { error: { code: 'E_BUSY', message: 'too many simulator pages are open' } });
       return;
@@ -154,7 +154,7 @@ export async function startSimulatorServer(options: SimulatorServerOptions): Pro
     for (const classroom of classrooms.values()) write(classroom.view());
     const stops = [...classrooms.values()].map((c) => c.onChange(write));
     streams.add(res);
-    req.on('close', () => {
+    res.on('close', () => {
       streams.delete(res);
       for (const stop of stops) stop();
     });
@@ -183,7 +183,7 @@ export async function startSimulatorServer(options: SimulatorServerOptions): Pro
     }
     if (path === '/api/events') {
       if (req.method !== 'GET') throw new SimulatorInputError('E_METHOD', `${path} answers GET only`, 405);
-      openStream(req, res);
+      openStream(res);
       return;
     }
     const match = /^\/api\/classrooms\/([^/]+)\/actions$/.exec(path);

@@ -242,7 +242,7 @@ function App() {
       </header>
       {remaining !== null && <IdleWarning remainingMs={remaining} />}
       <main id="main" tabIndex={-1}>
-        <ErrorBoundary key={route.path.join('/')}>
+        <ErrorBoundary resetKey={route.path.join('/')}>
           <Page onPasswordChanged={passwordChanged} />
         </ErrorBoundary>
       </main>

@@ -24,6 +24,7 @@ export type HubRequest =
   | { cmd: 'notify-jobs' }
   | { cmd: 'incident'; ref: string }
   | { cmd: 'stored-order'; reset?: boolean }
+  | { cmd: 'outbox' }
   | { cmd: 'stop' };
 
 /** Locker events as the hub stored them (see 'stored-order'): per device, in commit order. */
@@ -169,6 +170,13 @@ async function handle(request: HubRequest): Promise<unknown> {
         repeated = 0;
       }
       return order;
+    }
+    case 'outbox': {
+      // The durable outbox in key order, which is commit order (fault tests run with InfluxDB unreachable, so it
+      // keeps every point): [key, point] with the point as queued (line protocol, or the point object).
+      const entries: [string, unknown][] = [];
+      for await (const entry of hub.db.entries<unknown>('outbox')) entries.push(entry);
+      return entries;
     }
     case 'stop':
       await hub.stop();

@@ -1,7 +1,7 @@
 /**
  * Around each page: a page that throws while rendering (a bug, or data it did not expect) shows a plain-words message
- * in place of the page, and the header and navigation keep working. The shell keys it by route, so going to another
- * page starts afresh.
+ * in place of the page, and the header and navigation keep working. Going to another route (a new resetKey) shows
+ * the page again; while nothing failed the page stays mounted across routes, as it would without the boundary.
  */
 import { Component, type ComponentChildren } from 'preact';
 import { href } from '../router.js';
@@ -10,11 +10,15 @@ interface State {
   failed: boolean;
 }
 
-export class ErrorBoundary extends Component<{ children: ComponentChildren }, State> {
+export class ErrorBoundary extends Component<{ resetKey: string; children: ComponentChildren }, State> {
   override state: State = { failed: false };
 
   static override getDerivedStateFromError(): State {
     return { failed: true };
+  }
+
+  override componentDidUpdate(previous: { resetKey: string }): void {
+    if (this.state.failed && previous.resetKey !== this.props.resetKey) this.setState({ failed: false });
   }
 
   override componentDidCatch(error: unknown): void {
