@@ -22,7 +22,6 @@ import { makeCertificates } from '../hub/devices/certificates.js';
 import { DeviceAdmin } from '../hub/devices/device-admin.js';
 import { DeviceRegistry } from '../hub/devices/device-registry.js';
 import { HubError } from '../hub/errors.js';
-import { EventBus } from '../hub/event-bus.js';
 import { LOCKER_MODES, type LockerMode } from '../schemas/messages.js';
 import { silentLogger } from '../shared/log.js';
 
@@ -75,16 +74,14 @@ export async function runDeviceAdmin(
   const config = loadConfigFile(values.config, 'hub-config');
   const school = loadConfigFile(resolve(dirname(values.config), config.school), 'school-model');
   const db = await openStopped(join(config.dataDir, 'hub-db'));
-  const bus = new EventBus(silentLogger);
-  const audit = new AuditLog(db, Date.now, silentLogger, bus);
-  await audit.start();
+  const audit = new AuditLog(db, Date.now, silentLogger);
   const admin = new DeviceAdmin({
     db,
     registry: new DeviceRegistry(db),
     site: school.site,
     rooms: new Set(school.rooms.map((r) => r.id)),
     now: Date.now,
-    bus,
+    audit,
   });
   const who = `cli:${userInfo().username}`;
   const needId = () => {
@@ -151,7 +148,7 @@ export async function runDeviceAdmin(
   }
 }
 
-async function openStopped(dir: string): Promise<HubDb> {
+export async function openStopped(dir: string): Promise<HubDb> {
   try {
     return await HubDb.open(dir);
   } catch (error) {

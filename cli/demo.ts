@@ -9,11 +9,15 @@ import { startEmulatedBoard } from '../firmware/board/emulated-session.js';
 import { DEFAULT_UNO_PINS } from '../firmware/board/pin-map.js';
 import { startDevice } from '../firmware/device.js';
 import { generateSecret } from '../hub/devices/password-hash.js';
-import { packageRoot, startHub } from '../hub/main.js';
+import { packageRoot, packageVersion, startHub } from '../hub/main.js';
 import type { DeviceConfig, HubConfig, SchoolModel } from '../schemas/config.js';
 import { parse } from '../schemas/validate.js';
 import { createLogger } from '../shared/log.js';
+import { buildHistory, demoJournalDir, historyStart, historyWanted } from './history/build-history.js';
+import { DemoClock } from './history/demo-clock.js';
 import { waitForSignal } from './run-hub.js';
+import { Classroom } from './simulator/classroom.js';
+import { startSimulatorServer } from './simulator/server.js';
 
 export interface DemoOptions {
   dataDir: string;
@@ -47,8 +51,13 @@ export async function runDemo(options: DemoOptions): Promise<void> {
     logLevel: 'warn',
   });
 
+  // First start (no hub database yet): the hub starts with its clock held where the four weeks of history begin, and
+  // is handed the real clock once the history is built. Later starts find the history in place and build nothing.
+  const firstStart = historyWanted(config.dataDir);
+  const clock = new DemoClock(firstStart ? historyStart(school, Date.now()) : null);
+
   console.log('Starting the hub (broker, private InfluxDB, dashboard)…');
-  const hub = await startHub({ config, school, log: log.child({ part: 'hub' }) });
+  const hub = await startHub({ config, school, log: log.child({ part: 'hub' }), now: clock.now });
   const stops: (() => Promise<void>)[] = [() => hub.stop()];
 
   // The first-run password is shown once by the hub; the demo also keeps it in a 0600 file so a restarted demo can
@@ -66,7 +75,7 @@ export async function runDemo(options: DemoOptions): Promise<void> {
     const file = join(dataDir, `${person.username}-password.txt`);
     const { secret, created } = persistentSecret(file);
     if (created && !(await hub.users.get(person.username)))
-      await hub.users.add(person.username, secret, [...person.roles], Date.now(), 'system:demo');
+      await hub.users.add(person.username, secret, [...person.roles], clock.now(), 'system:demo');
     // As the admin's: a password goes to a terminal only, never into a log or journal the output may be kept in.
     staffLines.push(
       process.stdout.isTTY
@@ -75,6 +84,7 @@ export async function runDemo(options: DemoOptions): Promise<void> {
     );
   }
 
+  const classrooms: Classroom[] = [];
   for (const entry of school.devices) {
     const address = { site: school.site, room: entry.room, device: entry.id };
     const secretFile = join(dataDir, 'devices', `${entry.id}.secret`);
@@ -87,9 +97,32 @@ export async function runDemo(options: DemoOptions): Promise<void> {
         lockerMode: entry.lockerMode,
         ...(entry.serial ? { serial: entry.serial } : {}),
         ...(entry.installed ? { installed: entry.installed } : {}),
-        now: Date.now(),
+        now: clock.now(),
       });
     }
+  }
+
+  if (firstStart) {
+    console.log('Building the past four school weeks through the hub (first start only)…');
+    const began = performance.now();
+    const history = await buildHistory({
+      hub,
+      school,
+      clock,
+      journalDir: demoJournalDir(dataDir),
+      dsl: { username: 'dsl', roles: ['dsl', 'coordinator'] },
+      head: { username: 'head' },
+      software: packageVersion(),
+    });
+    console.log(
+      `  ${history.days} school days: ${history.messages} device messages, ${history.lessonsRecorded} lessons recorded, ` +
+        `${history.reports} reports, in ${((performance.now() - began) / 1000).toFixed(1)} s`,
+    );
+  }
+
+  for (const entry of school.devices) {
+    const secretFile = join(dataDir, 'devices', `${entry.id}.secret`);
+    const secret = readFileSync(secretFile, 'utf8').trim();
     const deviceConfig: DeviceConfig = parse('device-config', {
       version: 1,
       site: school.site,
@@ -104,9 +137,17 @@ export async function runDemo(options: DemoOptions): Promise<void> {
     });
     // Half speed keeps four emulated Unos within one core of a Pi-sized machine; Firmata timing still holds.
     const board = await startEmulatedBoard(deviceConfig.pins, { id: entry.id, emulator: { speed: 0.5 } });
+    const classroom = new Classroom({
+      device: entry.id,
+      room: entry.room,
+      emulator: board.emulator,
+      pins: deviceConfig.pins,
+      longPressMs: deviceConfig.timing.longPressMs,
+    });
     // A classroom at rest: door shut (reed closed pulls the input low), two phones already in their slots.
-    board.emulator.setPin(deviceConfig.pins.door, false);
-    for (const slot of deviceConfig.pins.slots.slice(0, 2)) board.emulator.setPin(slot, false);
+    classroom.setInput(deviceConfig.pins.door, false);
+    for (const slot of deviceConfig.pins.slots.slice(0, 2)) classroom.setInput(slot, false);
+    classrooms.push(classroom);
     const device = await startDevice({
       config: deviceConfig,
       board: board.port,
@@ -120,7 +161,12 @@ export async function runDemo(options: DemoOptions): Promise<void> {
     console.log(`  classroom ${entry.room}: device ${entry.id} on an emulated Uno (Firmata via johnny-five)`);
   }
 
+  // The simulator drives the emulated boards' pins: the demo's alone, on loopback; a hub never serves it.
+  const simulator = await startSimulatorServer({ classrooms, log: log.child({ part: 'simulator' }) });
+  stops.push(() => simulator.close());
+
   console.log(`\nDashboard: ${hub.httpUrl}`);
+  console.log(`Classroom simulator: ${simulator.url}`);
   console.log(
     !existsSync(adminFile)
       ? 'Sign in with your account (the first-run password was shown when this data directory was created).'

@@ -2,7 +2,14 @@
  * Typed in-process event bus between hub extensions. A listener that throws is logged and the others still run:
  * one bad feature must never stop a report reaching the incident log.
  */
-import type { Availability, Heartbeat, LockerEvent, LockerState, SignageState } from '../schemas/messages.js';
+import type {
+  Availability,
+  Heartbeat,
+  LockerEvent,
+  LockerState,
+  SignageState,
+  UpdateProgress,
+} from '../schemas/messages.js';
 import type { Logger } from './log.js';
 
 export interface DeviceRef {
@@ -29,7 +36,7 @@ export interface IncidentSummary {
   escalatedAt?: number;
 }
 
-/** Any feature's change worth auditing (S6): policy, timetable, exemptions, devices. The audit log consumes it. */
+/** Any feature's change worth auditing (S6), committed by its domain service with the change (AuditLog.commit). */
 export interface AuditRecord {
   actor: string;
   action: string;
@@ -45,11 +52,11 @@ export interface HubEvents {
   'device.locker-event': { ref: DeviceRef; event: LockerEvent };
   'device.heartbeat': { ref: DeviceRef; heartbeat: Heartbeat };
   'device.fault': { ref: DeviceRef; reason: string; detail?: string };
+  'device.update-progress': { ref: DeviceRef; progress: UpdateProgress };
   'incident.created': { incident: IncidentSummary };
   /** `step` is the step just appended (its action and route only: never its free text). */
   'incident.updated': { incident: IncidentSummary; step?: { action: string; routeTo?: string } };
   'ingest.rejected': { reason: string; topic: string; clientId?: string };
-  'audit.record': AuditRecord;
   /** A device was enrolled, approved, revoked, re-keyed or added (S4, S6); `who` is a username, 'cli' or 'device:<id>'. */
   'device.changed': { who: string; what: string; device: string; before?: unknown; after?: unknown };
   /** An account was disabled, re-roled or reset: its sessions must end. */

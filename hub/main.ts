@@ -26,6 +26,7 @@ import { confiscationRoutes } from './http/routes/confiscation-routes.js';
 import { deviceRoutes } from './http/routes/device-routes.js';
 import { evidenceRoutes } from './http/routes/evidence-routes.js';
 import { healthOf, type OpsSnapshot, opsRoutes } from './http/routes/ops-routes.js';
+import { updateRoutes } from './http/routes/update-routes.js';
 import { IncidentService } from './incidents/incident-service.js';
 import { IncidentStore } from './incidents/incident-store.js';
 import { type InfluxdHandle, startInfluxd } from './influx/influxd-process.js';
@@ -43,14 +44,17 @@ import { type Safeguarding, safeguarding } from './safeguarding.js';
 import {
   dbSchoolPersistence,
   fileSchoolPersistence,
+  rollForwardSchoolFile,
   storedSchoolModel,
 } from './school/school-persistence.js';
 import { SchoolSettings } from './school/school-settings.js';
 import { DEFAULT_KEY_FILE, loadOrCreateKey } from './secrets/key-file.js';
 import { looseSecretFiles, secretFilesOf } from './secrets/secret-files.js';
-import { createInfluxStore } from './store/influx-store.js';
+import { createInfluxStore, toLineProtocol } from './store/influx-store.js';
 import type { MetricsStore } from './store/metrics-store.js';
 import { TamperSuspectWatch } from './tamper/tamper-suspect.js';
+import { FleetUpdates } from './updates/fleet-updates.js';
+import { ReleaseStore } from './updates/release-store.js';
 import { LoginFlow, limitsFromConfig } from './users/login-flow.js';
 import { UserStore } from './users/user-store.js';
 
@@ -78,12 +82,16 @@ export interface Hub {
   httpUrl: string;
   influxUrl: string;
   db: HubDb;
+  /** The live school model (edits replace its contents in place). */
+  school: SchoolModel;
   registry: DeviceRegistry;
   /** Enrolment, approval, revocation and re-keying of devices (S4). */
   devices: DeviceAdmin;
   chain: ChainMonitor;
   /** P1–P4, P6: drives lock and signage from the timetable; exemptions and emergency release. */
   policy: { driver: PolicyDriver; exemptions: ExemptionStore; compliance: ComplianceRecorder };
+  /** Fleet updates: held releases and the staged roll-out. */
+  updates: { releases: ReleaseStore; fleet: FleetUpdates };
   /** R7: devices that dropped while locked with phones inside. */
   tamperSuspects: TamperSuspectWatch;
   users: UserStore;
@@ -164,7 +172,10 @@ export async function startHub(options: HubOptions): Promise<Hub> {
     const db = await HubDb.open(join(config.dataDir, 'hub-db'));
     phase('db');
     stack.push(() => db.close());
-    const school = options.schoolFile ? options.school : ((await storedSchoolModel(db)) ?? options.school);
+    // An edit committed and audited whose file write a crash cut off is written to the file before anything reads it.
+    const school = options.schoolFile
+      ? ((await rollForwardSchoolFile(db, options.schoolFile)) ?? options.school)
+      : ((await storedSchoolModel(db)) ?? options.school);
 
     // The private influxd starts alongside the broker and the features (a restart after a crash is not held up by
     // it: devices reconnect meanwhile, their points wait in the outbox). Start-up still fails if influxd does.
@@ -209,6 +220,13 @@ export async function startHub(options: HubOptions): Promise<Hub> {
         await (await influxReady).writePoints(points);
         lastStoreWriteAt = now();
       },
+      // The outbox queues points encoded (line protocol is a pure function of the point), so its drain sends them as
+      // they are.
+      encode: (point) => toLineProtocol(point),
+      writeEncoded: async (lines) => {
+        await (await influxReady).writeEncoded(lines);
+        lastStoreWriteAt = now();
+      },
       query: async (influxql) => (await influxReady).query(influxql),
       ping: async () => (await influxReady).ping(),
     };
@@ -224,7 +242,7 @@ export async function startHub(options: HubOptions): Promise<Hub> {
       clearInterval(seenTimer);
       await registry.flushSeen();
     });
-    const audit = new AuditLog(db, now, log.child({ part: 'audit' }), bus);
+    const audit = new AuditLog(db, now, log.child({ part: 'audit' }));
     const secrets = loadOrCreateKey(config.secretsKeyFile ?? join(config.dataDir, DEFAULT_KEY_FILE), {
       sealedSecretsExist: await new UserStore(db).anySealed(),
     });
@@ -256,6 +274,7 @@ export async function startHub(options: HubOptions): Promise<Hub> {
       site: school.site,
       rooms: roomIds,
       now,
+      audit,
       bus,
       disconnect: (id) => disconnect(id),
     });
@@ -365,9 +384,9 @@ export async function startHub(options: HubOptions): Promise<Hub> {
     };
     const settings = new SchoolSettings({
       school,
-      persistence: options.schoolFile ? fileSchoolPersistence(options.schoolFile) : dbSchoolPersistence(db),
+      persistence: options.schoolFile ? fileSchoolPersistence(options.schoolFile, db) : dbSchoolPersistence(),
       registry,
-      bus,
+      audit,
       log: log.child({ part: 'school' }),
       changed: async (model) => {
         roomIds.clear();
@@ -389,7 +408,29 @@ export async function startHub(options: HubOptions): Promise<Hub> {
       show: (ref, text) => grid.setSuspect(ref, text),
       ...(config.notifications ? { dashboardUrl: config.notifications.dashboardUrl } : {}),
     });
+    // Fleet updates: signed releases (verified against the configured keys) and staged roll-outs.
+    const releases = new ReleaseStore({
+      db,
+      audit,
+      dir: join(config.dataDir, 'releases'),
+      publicKeys: (config.updates?.publicKeys ?? []).map((file) => readFileSync(file, 'utf8')),
+      now,
+    });
+    const fleetUpdates = new FleetUpdates({
+      db,
+      audit,
+      bus,
+      registry,
+      releases,
+      publish: (topic, payload, opts) => publish(topic, payload, opts),
+      now,
+      log: log.child({ part: 'updates' }),
+      maxRollbacks: config.updates?.maxRollbacks ?? 1,
+    });
     extensions.push(
+      Object.assign(fleetUpdates, {
+        routes: updateRoutes({ releases, updates: fleetUpdates, registry, rejected: (r) => rejects.add(r) }),
+      }),
       policy.driver,
       policy.compliance,
       settings,
@@ -510,10 +551,12 @@ export async function startHub(options: HubOptions): Promise<Hub> {
       httpUrl: http.url,
       influxUrl,
       db,
+      school,
       registry,
       devices,
       chain,
       policy,
+      updates: { releases, fleet: fleetUpdates },
       tamperSuspects,
       users,
       login,

@@ -6,10 +6,12 @@ import { render } from 'preact';
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
 import { can, type Permission, type StaffRole } from '../../hub/users/roles.js';
 import { api, onLocked, openStream, type SessionInfo, setCsrf } from './api.js';
+import { ErrorBoundary } from './components/ErrorBoundary.js';
 import { Notice } from './components/Field.js';
 import { Icon } from './components/Icon.js';
 import { DEFAULT_IDLE_MS, IdleWarning, useIdleLock } from './components/IdleLock.js';
 import { Login } from './components/Login.js';
+import { type Live, LiveContext, useLive } from './live.js';
 import { Account } from './pages/Account.js';
 import { Compliance } from './pages/Compliance.js';
 import { Devices } from './pages/Devices.js';
@@ -20,15 +22,6 @@ import { Settings } from './pages/Settings.js';
 import { Today } from './pages/Today.js';
 import { href, useRoute } from './router.js';
 import type { DeviceView, InboxItem } from './types.js';
-
-export interface Live {
-  session: SessionInfo;
-  may: (permission: Permission) => boolean;
-  devices: DeviceView[];
-  /** Incidents the role may see, newest first, kept current by the stream; null until loaded or when not allowed. */
-  incidents: InboxItem[] | null;
-  mergeIncident: (incident: InboxItem) => void;
-}
 
 const NAV: { path: string; label: string; permission: Permission[] }[] = [
   { path: 'today', label: 'Today', permission: ['rooms:read'] },
@@ -55,7 +48,8 @@ function Forbidden() {
 
 const EXTRA_TITLES: Record<string, string> = { evidence: 'Evidence pack', account: 'Your account' };
 
-function Page({ live, onPasswordChanged }: { live: Live; onPasswordChanged: () => void }) {
+function Page({ onPasswordChanged }: { onPasswordChanged: () => void }) {
+  const live = useLive();
   const route = useRoute();
   const [first = 'today', second] = route.path;
   const nav = NAV.find((n) => n.path === first);
@@ -64,9 +58,9 @@ function Page({ live, onPasswordChanged }: { live: Live; onPasswordChanged: () =
     document.getElementById('main')?.focus();
   }, [first, nav]);
   // Every signed-in account may change its own password (S1), whatever its role.
-  if (first === 'account') return <Account live={live} onPasswordChanged={onPasswordChanged} />;
+  if (first === 'account') return <Account onPasswordChanged={onPasswordChanged} />;
   if (first === 'evidence')
-    return live.may('compliance:read') ? <EvidencePack live={live} query={route.query} /> : <Forbidden />;
+    return live.may('compliance:read') ? <EvidencePack query={route.query} /> : <Forbidden />;
   if (!nav)
     return (
       <section aria-labelledby="nf-heading">
@@ -79,15 +73,15 @@ function Page({ live, onPasswordChanged }: { live: Live; onPasswordChanged: () =
   if (!nav.permission.some(live.may)) return <Forbidden />;
   switch (first) {
     case 'compliance':
-      return <Compliance live={live} />;
+      return <Compliance />;
     case 'reports':
-      return second ? <ReportDetail live={live} id={second} /> : <Reports live={live} />;
+      return second ? <ReportDetail id={second} /> : <Reports />;
     case 'devices':
-      return <Devices live={live} />;
+      return <Devices />;
     case 'settings':
-      return <Settings live={live} tab={second} />;
+      return <Settings tab={second} />;
     default:
-      return <Today live={live} />;
+      return <Today />;
   }
 }
 
@@ -209,7 +203,7 @@ function App() {
   const current = route.path[0] ?? 'today';
   const unacknowledged = incidents?.filter((i) => i.status === 'reported').length ?? 0;
   return (
-    <>
+    <LiveContext.Provider value={live}>
       {/* A button, not a link: with hash routing, href="#main" would be read as a route. */}
       <button type="button" class="skip" onClick={() => document.getElementById('main')?.focus()}>
         Skip to main content
@@ -248,9 +242,11 @@ function App() {
       </header>
       {remaining !== null && <IdleWarning remainingMs={remaining} />}
       <main id="main" tabIndex={-1}>
-        <Page live={live} onPasswordChanged={passwordChanged} />
+        <ErrorBoundary resetKey={route.path.join('/')}>
+          <Page onPasswordChanged={passwordChanged} />
+        </ErrorBoundary>
       </main>
-    </>
+    </LiveContext.Provider>
   );
 }
 

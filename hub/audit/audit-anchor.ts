@@ -56,8 +56,7 @@ export class AuditAnchor implements HubExtension {
     const { audit } = this.deps;
     const head = await audit.currentHead();
     await this.deps.send(head, now);
-    await audit.markSent(head, now);
-    await audit.record({
+    await audit.markSent(head, now, {
       actor: 'system:audit-anchor',
       action: 'audit.anchor-sent',
       target: 'audit',

@@ -1,12 +1,13 @@
 /**
  * The audit log (S6): who changed what, when, with the before and after. Append-only and hash-chained: each entry
  * carries the previous entry's hash and its own, so altering, removing or reordering a stored row is detected by
- * recomputing the chain. Entries are committed in the same atomic LevelDB batch as the change they describe, where the
- * caller passes that change's ops.
+ * recomputing the chain. Entries are committed in the same atomic LevelDB batch as the change they describe: every
+ * domain service passes its change's ops to commit(), so a crash or a full disk leaves both or neither. There is no
+ * other way in (no bus event, no route), so nothing can be changed now and audited later.
  */
 import { createHash } from 'node:crypto';
 import type { BatchOp, HubDb } from '../db/hub-db.js';
-import type { AuditRecord, EventBus } from '../event-bus.js';
+import type { AuditRecord } from '../event-bus.js';
 import type { HubExtension } from '../extension.js';
 import type { Logger } from '../log.js';
 
@@ -74,26 +75,17 @@ export class AuditLog implements HubExtension {
   readonly name = 'audit';
   private head: { seq: number; hash: string } | null = null;
   private tail: Promise<unknown> = Promise.resolve();
-  private off: (() => void) | null = null;
 
   constructor(
     private readonly db: HubDb,
     private readonly now: () => number,
     private readonly log: Logger,
-    private readonly bus?: EventBus,
   ) {}
 
-  async start(): Promise<void> {
-    // Any feature may emit 'audit.record' (policy, exemptions, devices …); the log is the one consumer.
-    this.off =
-      this.bus?.on('audit.record', async (record) => {
-        await this.record(record);
-      }) ?? null;
-  }
+  /** Nothing to start: commit() works from construction on, so a change made early in start-up is still audited. */
+  async start(): Promise<void> {}
 
   async stop(): Promise<void> {
-    this.off?.();
-    this.off = null;
     await this.tail.catch(() => undefined);
   }
 
@@ -179,9 +171,13 @@ export class AuditLog implements HubExtension {
     return { seq, hash };
   }
 
-  /** Records that a head has left the hub (email, webhook): verify() checks the chain against it from then on. */
-  async markSent(head: ChainHead, sentAt: number): Promise<void> {
-    await this.db.put('meta', SENT_KEY, { seq: head.seq, hash: head.hash, sentAt } satisfies SentAnchor);
+  /**
+   * Records that a head has left the hub (email, webhook): verify() checks the chain against it from then on. The
+   * record and the audit entry saying so are one batch.
+   */
+  async markSent(head: ChainHead, sentAt: number, record: AuditRecord): Promise<void> {
+    const sent: SentAnchor = { seq: head.seq, hash: head.hash, sentAt };
+    await this.commit([record], [{ type: 'put', sublevel: 'meta', key: SENT_KEY, value: sent }]);
   }
 
   async lastSent(): Promise<SentAnchor | undefined> {

@@ -1,7 +1,7 @@
 /**
  * Our Aedes persistence on LevelDB: sessions, QoS 1/2 queues, wills and retained messages survive a hub crash. It
  * implements aedes' async persistence interface itself and passes aedes-persistence's own abstract test suite
- * (test/integration/hub/level-persistence.test.ts), instead of patching the internals of aedes-persistence-level.
+ * (test/integration/hub/broker/level-persistence.test.ts), instead of patching the internals of aedes-persistence-level.
  *
  * Storage is the same as aedes-persistence-level 9 (the keys below, values in msgpack, subscriptions matched with
  * qlobber's aedes trie), so a hub upgraded from it keeps its sessions, queues and retained state as they are.

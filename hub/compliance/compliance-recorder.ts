@@ -1,7 +1,8 @@
 /**
- * Keeps each device's locker timeline from the bus and, at the end of every lesson (same injectable clock as the
- * policy driver), writes the lesson's compliance (D5) and the room's day, week and term roll-ups to InfluxDB through
- * the durable outbox.
+ * Keeps each device's locker timeline from the bus and, at the end of every slot of formal school time (lessons,
+ * registration and assemblies, P1, P5; same injectable clock as the policy driver), writes the slot's compliance (D5)
+ * and the room's day, week and term roll-ups to InfluxDB through the durable outbox. The points keep the names
+ * `compliance_lesson` and `lessons` (a slot count) so saved queries and Grafana panels keep working.
  *
  * Restart-safe: timeline entries, recorded lessons and the "recorded up to" mark live in HubDb (sublevel
  * 'compliance'), so a lesson in progress when the hub restarts is recorded from the full timeline, and lessons that

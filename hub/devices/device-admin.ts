@@ -1,11 +1,14 @@
 /**
  * Device administration (S4, S5, S6): enrolment with a token, approval into a room, revocation, re-keying and direct
- * registration. Every change is announced as 'device.changed' and written to the audit log ('audit.record'), and
- * revocation or re-keying disconnects the device at once. Used by the HTTP routes and, with the hub stopped, the CLI.
+ * registration. Every change is committed with its audit entry in one batch (so a crash or a full disk leaves both or
+ * neither, and a device that enrols before anything else has started is still audited), then announced as
+ * 'device.changed'; revocation or re-keying disconnects the device at once. Used by the HTTP routes and, with the hub
+ * stopped, the CLI.
  */
 import type { LockerMode } from '../../schemas/messages.js';
+import type { AuditLog } from '../audit/audit-log.js';
 import type { Principal } from '../broker/access-policy.js';
-import type { HubDb } from '../db/hub-db.js';
+import type { BatchOp, HubDb } from '../db/hub-db.js';
 import { HubError } from '../errors.js';
 import type { EventBus } from '../event-bus.js';
 import type { DeviceRegistry, PublicDevice } from './device-registry.js';
@@ -23,6 +26,8 @@ export interface DeviceAdminDeps {
   /** Rooms of the school model: approval into any other room is refused. Empty set: any slug. */
   rooms: ReadonlySet<string>;
   now: () => number;
+  /** S6: each change is committed together with its audit entry. */
+  audit: Pick<AuditLog, 'commit'>;
   bus?: EventBus;
   /** Closes a device's live MQTT connection (revocation, re-keying). */
   disconnect?: (deviceId: string) => void;
@@ -45,19 +50,19 @@ export class DeviceAdmin {
     token: string;
     record: PublicToken;
   }> {
-    const issued = await this.tokens.issue({
+    const { token, record, op } = this.tokens.issueOp({
       maxUses: input.maxUses,
       ttlMs: input.ttlMinutes * 60_000,
       createdBy: input.who,
       now: this.deps.now(),
     });
-    this.record(input.who, 'enrolment-token.issued', `token:${issued.record.id}`, undefined, issued.record);
-    return issued;
+    await this.commit([op], input.who, 'enrolment-token.issued', `token:${record.id}`, undefined, record);
+    return { token, record };
   }
 
   async revokeToken(id: string, who: string): Promise<PublicToken> {
-    const record = await this.tokens.revoke(id);
-    this.record(who, 'enrolment-token.revoked', `token:${id}`, undefined, record);
+    const { record, op } = await this.tokens.revokeOp(id);
+    await this.commit([op], who, 'enrolment-token.revoked', `token:${id}`, undefined, record);
     return record;
   }
 
@@ -75,8 +80,10 @@ export class DeviceAdmin {
       const use = await this.tokens.use(token, id, now);
       if (!use.ok) return use;
       const pending = await this.deps.registry.pendingOp({ id, site: this.deps.site, secret, now });
-      await this.deps.db.batch([pending.op, use.op], { sync: true });
-      this.record(`device:${id}`, 'enrolled', id, undefined, { ...pending.device, token: use.record.id });
+      await this.commit([pending.op, use.op], `device:${id}`, 'enrolled', id, undefined, {
+        ...pending.device,
+        token: use.record.id,
+      });
       return { ok: true, principal: { kind: 'pending', id } };
     };
     const result = this.tail.then(run, run);
@@ -94,23 +101,23 @@ export class DeviceAdmin {
     if (current.status !== 'pending')
       throw new HubError('E_DEVICE_STATE', `device '${id}' is ${current.status}, not pending`);
     // D4: the approver, holding the hardware, enters its serial and installed date: the inventory is complete.
-    const { before, after } = await this.deps.registry.update(id, {
+    const { op, before, after } = await this.deps.registry.updateOp(id, {
       status: 'approved',
       room: input.room,
       ...(input.lockerMode ? { lockerMode: input.lockerMode } : {}),
       ...(input.serial ? { serial: input.serial } : {}),
       ...(input.installed ? { installed: input.installed } : {}),
     });
-    this.record(who, 'approved', id, before, after);
+    await this.commit([op], who, 'approved', id, before, after);
     return after;
   }
 
   /** Revocation is immediate: the live connection is closed and every later connection refused. */
   async revoke(id: string, who: string): Promise<PublicDevice> {
     await this.require(id);
-    const { before, after } = await this.deps.registry.update(id, { status: 'revoked' });
+    const { op, before, after } = await this.deps.registry.updateOp(id, { status: 'revoked' });
+    await this.commit([op], who, 'revoked', id, before, after);
     this.deps.disconnect?.(id);
-    this.record(who, 'revoked', id, before, after);
     return after;
   }
 
@@ -119,9 +126,9 @@ export class DeviceAdmin {
     const current = await this.require(id);
     if (current.status === 'revoked') throw new HubError('E_DEVICE_STATE', `device '${id}' is revoked`);
     const secret = generateSecret();
-    const { before, after } = await this.deps.registry.update(id, { secret });
+    const { op, before, after } = await this.deps.registry.updateOp(id, { secret });
+    await this.commit([op], who, 'secret-rotated', id, before, after);
     this.deps.disconnect?.(id);
-    this.record(who, 'secret-rotated', id, before, after);
     return { device: after, secret };
   }
 
@@ -134,11 +141,11 @@ export class DeviceAdmin {
     this.checkRoom(input.room);
     if (input.secret !== undefined && !validSecret(input.secret))
       throw new HubError('E_VALIDATION', 'secret: 16 to 256 printable characters, no colon');
-    const before = await this.deps.registry.get(input.id);
-    if (before && before.status !== 'revoked')
+    const existing = await this.deps.registry.get(input.id);
+    if (existing && existing.status !== 'revoked')
       throw new HubError('E_DEVICE_EXISTS', `device '${input.id}' exists; rotate its secret instead`);
     const secret = input.secret ?? generateSecret();
-    const device = await this.deps.registry.provision({
+    const { op, device, replaced } = await this.deps.registry.provisionOp({
       id: input.id,
       address: { site: this.deps.site, room: input.room, device: input.id },
       secret,
@@ -146,7 +153,7 @@ export class DeviceAdmin {
       ...(input.serial ? { serial: input.serial } : {}),
       now: this.deps.now(),
     });
-    this.record(who, 'added', input.id, before ? publicOf(before) : undefined, device);
+    await this.commit([op], who, 'added', input.id, replaced, device);
     return { device, secret };
   }
 
@@ -162,12 +169,17 @@ export class DeviceAdmin {
       throw new HubError('E_VALIDATION', `room: '${room}' is not a room of this school`);
   }
 
-  private record(who: string, what: string, target: string, before: unknown, after: unknown): void {
+  /** S6: the change and its audit entry in one fsynced batch; then the live side (cached secret, listeners). */
+  private async commit(
+    ops: BatchOp[],
+    who: string,
+    what: string,
+    target: string,
+    before: unknown,
+    after: unknown,
+  ): Promise<void> {
+    await this.deps.audit.commit([{ actor: who, action: `device.${what}`, target, before, after }], ops);
+    if (!target.startsWith('token:')) this.deps.registry.forget(target);
     this.deps.bus?.emit('device.changed', { who, what, device: target, before, after });
-    this.deps.bus?.emit('audit.record', { actor: who, action: `device.${what}`, target, before, after });
   }
-}
-
-function publicOf<T extends { secretHash: string }>({ secretHash: _s, ...rest }: T): Omit<T, 'secretHash'> {
-  return rest;
 }

@@ -36,6 +36,16 @@ function publicOf({ secretHash: _secret, ...rest }: DeviceRecord): PublicDevice 
   return rest;
 }
 
+export interface ProvisionInput {
+  id: string;
+  address: DeviceAddress;
+  secret: string;
+  lockerMode: LockerMode;
+  serial?: string;
+  installed?: string;
+  now: number;
+}
+
 export class DeviceRegistry {
   private readonly cacheKey = randomBytes(32);
   private readonly verified = new Map<string, Buffer>();
@@ -56,15 +66,20 @@ export class DeviceRegistry {
   }
 
   /** Registers (or re-keys) an approved device: used by the CLI, the admin dashboard and the demo. */
-  async provision(input: {
-    id: string;
-    address: DeviceAddress;
-    secret: string;
-    lockerMode: LockerMode;
-    serial?: string;
-    installed?: string;
-    now: number;
-  }): Promise<PublicDevice> {
+  async provision(input: ProvisionInput): Promise<PublicDevice> {
+    const { op, device } = await this.provisionOp(input);
+    await this.db.batch([op]);
+    this.forget(input.id);
+    return device;
+  }
+
+  /**
+   * The op that registers (or re-keys) an approved device, and the record it replaces, for a caller that commits it
+   * with its audit entry; call forget(id) once it is committed.
+   */
+  async provisionOp(
+    input: ProvisionInput,
+  ): Promise<{ op: BatchOp; device: PublicDevice; replaced: PublicDevice | undefined }> {
     const existing = await this.get(input.id);
     const record: DeviceRecord = {
       ...(existing ?? { createdAt: input.now }),
@@ -77,10 +92,19 @@ export class DeviceRegistry {
       ...(input.serial ? { serial: input.serial } : {}),
       ...(input.installed ? { installed: input.installed } : {}),
     };
-    await this.db.put('devices', input.id, record);
-    this.verified.delete(input.id);
-    const { secretHash: _secret, ...rest } = record;
-    return rest;
+    return {
+      op: { type: 'put', sublevel: 'devices', key: input.id, value: record },
+      device: publicOf(record),
+      replaced: existing ? publicOf(existing) : undefined,
+    };
+  }
+
+  /**
+   * Drops a device's remembered secret digest. Called after a new secret or status is committed, not before: a
+   * connection verified against the old record in between would otherwise be cached past the change.
+   */
+  forget(id: string): void {
+    this.verified.delete(id);
   }
 
   /**
@@ -106,8 +130,11 @@ export class DeviceRegistry {
     };
   }
 
-  /** Changes a device's status, room, locker mode or secret; returns the public record before and after. */
-  async update(
+  /**
+   * The op that changes a device's status, room, locker mode or secret, with the public record before and after; the
+   * caller commits it (with its audit entry) and then calls forget(id).
+   */
+  async updateOp(
     id: string,
     patch: {
       status?: DeviceStatus;
@@ -117,7 +144,7 @@ export class DeviceRegistry {
       serial?: string;
       installed?: string;
     },
-  ): Promise<{ before: PublicDevice; after: PublicDevice }> {
+  ): Promise<{ op: BatchOp; before: PublicDevice; after: PublicDevice }> {
     const record = await this.get(id);
     if (!record) throw new HubError('E_UNKNOWN_DEVICE', `no device '${id}'`);
     const { secret, ...fields } = patch;
@@ -126,16 +153,11 @@ export class DeviceRegistry {
       ...fields,
       ...(secret !== undefined ? { secretHash: hashDeviceSecret(secret) } : {}),
     };
-    await this.db.put('devices', id, next);
-    this.verified.delete(id);
-    return { before: publicOf(record), after: publicOf(next) };
-  }
-
-  async setStatus(id: string, status: DeviceStatus): Promise<void> {
-    const record = await this.get(id);
-    if (!record) throw new HubError('E_UNKNOWN_DEVICE', `no device '${id}'`);
-    await this.db.put('devices', id, { ...record, status });
-    this.verified.delete(id);
+    return {
+      op: { type: 'put', sublevel: 'devices', key: id, value: next },
+      before: publicOf(record),
+      after: publicOf(next),
+    };
   }
 
   /**

@@ -54,15 +54,25 @@ export function validSecret(secret: string): boolean {
   return SECRET.test(secret);
 }
 
+interface IssueInput {
+  maxUses: number;
+  ttlMs: number;
+  createdBy: string;
+  now: number;
+}
+
 export class EnrolmentTokens {
   constructor(private readonly db: HubDb) {}
 
-  async issue(input: {
-    maxUses: number;
-    ttlMs: number;
-    createdBy: string;
-    now: number;
-  }): Promise<{ token: string; record: PublicToken }> {
+  /** Issues a token at once, unaudited: for tests and set-up; administration goes through issueOp and its audit. */
+  async issue(input: IssueInput): Promise<{ token: string; record: PublicToken }> {
+    const { token, record, op } = this.issueOp(input);
+    await this.db.batch([op]);
+    return { token, record };
+  }
+
+  /** A new token and the op that stores it, for the caller to commit with its audit entry. */
+  issueOp(input: IssueInput): { token: string; record: PublicToken; op: BatchOp } {
     if (!Number.isInteger(input.maxUses) || input.maxUses < 1 || input.maxUses > 1000)
       throw new HubError('E_VALIDATION', 'maxUses: must be an integer from 1 to 1000');
     if (!(input.ttlMs > 0) || input.ttlMs > 30 * 24 * 3600_000)
@@ -79,21 +89,27 @@ export class EnrolmentTokens {
       uses: 0,
       devices: [],
     };
-    await this.db.put('enrolment', hash, record);
-    return { token, record: publicToken(record) };
+    return {
+      token,
+      record: publicToken(record),
+      op: { type: 'put', sublevel: 'enrolment', key: hash, value: record },
+    };
   }
 
   async list(): Promise<PublicToken[]> {
     return (await this.db.values<EnrolmentToken>('enrolment')).map(publicToken);
   }
 
-  async revoke(id: string): Promise<PublicToken> {
+  /** The op that revokes a token, for the caller to commit with its audit entry. */
+  async revokeOp(id: string): Promise<{ record: PublicToken; op: BatchOp }> {
     const all = await this.db.values<EnrolmentToken>('enrolment');
     const record = all.find((t) => t.id === id);
     if (!record) throw new HubError('E_UNKNOWN_TOKEN', `no enrolment token '${id}'`);
     const revoked = { ...record, revoked: true };
-    await this.db.put('enrolment', record.hash, revoked);
-    return publicToken(revoked);
+    return {
+      record: publicToken(revoked),
+      op: { type: 'put', sublevel: 'enrolment', key: record.hash, value: revoked },
+    };
   }
 
   /**

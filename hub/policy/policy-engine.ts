@@ -16,7 +16,8 @@
  *   window where phones are out.
  * - A classroom locker is locked through lessons and formal school time: registration and assembly (P1, P5), so
  *   registration straight into the first lesson is one locked stretch. Back-to-back lessons keep it locked across
- *   the boundary (no unlock flicker). Compliance (D5) still counts lessons only: the termly figures are per lesson.
+ *   the boundary (no unlock flicker). Compliance (D5) counts every slot of formal school time the locker is locked
+ *   through (registration, assembly, lessons), so the termly figures measure what the seeds call "formal school time".
  * - A closed day (weekend, holiday, inset day) shows 'off' and leaves lockers unlocked: nobody's phones are held.
  * - Exemption for room + period + date (P6): 'authorised-use' and the room's classroom lockers unlock for that
  *   period. It never unlocks a day-storage locker (P2): pupils' stored phones are released only by an explicit,
@@ -311,8 +312,9 @@ export interface ComplianceWindow {
 }
 
 /**
- * D5: the windows a locker is expected to be locked on a date: each lesson for a classroom locker (P1), arrival to
- * home time for an office locker (P2), none for an open locker or a closed day.
+ * D5: the windows a locker is expected to be locked on a date: each slot of formal school time for a classroom locker
+ * (registration, assembly and lessons: P1, P5, the same kinds lockedInFormalTime locks through), arrival to home time
+ * for an office locker (P2), none for an open locker or a closed day.
  */
 export function complianceWindows(
   school: SchoolModel,
@@ -324,7 +326,7 @@ export function complianceWindows(
   const tz = tt.timezone;
   if (device.lockerMode === 'lesson') {
     return periodsOf(tt)
-      .filter((p) => p.kind === 'lesson')
+      .filter((p) => lockedInFormalTime(p.kind))
       .map((p) => ({ period: p.id, start: zonedTime(date, p.from, tz), end: zonedTime(date, p.to, tz) }));
   }
   if (device.lockerMode === 'day-storage') {

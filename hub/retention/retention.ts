@@ -73,7 +73,7 @@ export class Retention implements HubExtension {
   }
 
   async run(now: number): Promise<RetentionResult> {
-    const { config, store, db, incidents, audit, log } = this.deps;
+    const { config, store, incidents, audit, log } = this.deps;
     const result: RetentionResult = {
       at: now,
       measurementsCleared: [],
@@ -125,8 +125,10 @@ export class Retention implements HubExtension {
     if (config.auditDays !== undefined)
       result.auditEntriesDeleted = await audit.prune(now - config.auditDays * DAY_MS);
 
-    await audit.record({ actor: 'system:retention', action: 'retention.run', target: 'data', after: result });
-    await db.put('meta', 'retention/last-run', now);
+    await audit.commit(
+      [{ actor: 'system:retention', action: 'retention.run', target: 'data', after: result }],
+      [{ type: 'put', sublevel: 'meta', key: 'retention/last-run', value: now }],
+    );
     log.info(result, 'retention run');
     return result;
   }

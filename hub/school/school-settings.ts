@@ -1,16 +1,16 @@
 /**
  * Edits to the school model from the dashboard (P1–P4, P8): the timetable, the zones and rooms, and the policy.
- * Each edit is checked as a whole new model (schema and cross-references), stored durably (school-persistence.ts),
- * applied to the live model in place, written to the audit log (S6), and then handed to `changed` (the policy driver
+ * Each edit is checked as a whole new model (schema and cross-references), committed durably in one batch with its
+ * audit entry (S6; school-persistence.ts), applied to the live model in place, and then handed to `changed` (the policy driver
  * re-decides every device and re-sends its schedules at once). Edits run one at a time, so two admins saving together
  * cannot interleave a read and a write; and an edit may name the version of the section it was made on (the
  * dashboard does), so a save over someone else's newer change is refused instead of silently undoing it.
  */
 import { createHash } from 'node:crypto';
 import type { SchoolModel } from '../../schemas/config.js';
+import type { AuditLog } from '../audit/audit-log.js';
 import { type DeviceRegistry, UNASSIGNED_ROOM } from '../devices/device-registry.js';
 import { HubError } from '../errors.js';
-import type { EventBus } from '../event-bus.js';
 import type { HubExtension } from '../extension.js';
 import type { RouteModule } from '../http/http-server.js';
 import { schoolRoutes } from '../http/routes/school-routes.js';
@@ -32,7 +32,8 @@ export interface SchoolSettingsDeps {
   school: SchoolModel;
   persistence: SchoolPersistence;
   registry: DeviceRegistry;
-  bus: EventBus;
+  /** S6: each edit is committed together with its audit entry. */
+  audit: Pick<AuditLog, 'commit'>;
   log: Logger;
   /** After the edit is stored and applied: re-decide what depends on the model. */
   changed: (school: SchoolModel) => Promise<void>;
@@ -105,7 +106,7 @@ export class SchoolSettings implements HubExtension {
     patch: Partial<SchoolModel>,
     expected: string | undefined,
   ): Promise<SchoolModel> {
-    const { school, persistence, bus, log } = this.deps;
+    const { school, persistence, audit, log } = this.deps;
     if (expected !== undefined && expected !== sectionVersion(school, section)) {
       throw new SchoolConflictError(section);
     }
@@ -119,15 +120,28 @@ export class SchoolSettings implements HubExtension {
       ];
     if (problems.length) throw new SchoolModelError(problems);
     const before = structuredClone(sectionOf(school, section));
-    await persistence.save(next);
+    await audit.commit(
+      [
+        {
+          actor,
+          action: `school.${section}.updated`,
+          target: `school:${section}`,
+          before,
+          after: structuredClone(sectionOf(next, section)),
+        },
+      ],
+      persistence.ops(next),
+    );
+    // Committed: from here the edit stands. A file write that fails now is retried at the next start.
+    await persistence
+      .committed(next)
+      .catch((error) =>
+        log.error(
+          { err: error, to: persistence.where },
+          'school file not written; it will be at the next start',
+        ),
+      );
     applyInPlace(school, next);
-    bus.emit('audit.record', {
-      actor,
-      action: `school.${section}.updated`,
-      target: `school:${section}`,
-      before,
-      after: structuredClone(sectionOf(school, section)),
-    });
     log.info({ by: actor, section, to: persistence.where }, 'school model changed');
     await this.deps.changed(school);
     return school;

@@ -1,7 +1,7 @@
 /**
  * aedes-persistence's abstract test suite, unmodified, against hub/broker/level-persistence.ts on a real LevelDB (a
  * fresh one per test). A node:test file, as the suite is written for node:test (it uses t.assert, t.plan,
- * t.diagnostic); test/integration/hub/level-persistence.test.ts runs it under `node --import tsx --test` and checks
+ * t.diagnostic); test/integration/hub/broker/level-persistence.test.ts runs it under `node --import tsx --test` and checks
  * the result. Run twice: on the persistence itself, as aedes 1.x calls it (async), and through aedes-persistence's
  * callback layer (the suite's default mode).
  */

@@ -43,6 +43,8 @@ export async function startTestHub(
     config?: Partial<HubConfig>;
     now?: () => number;
     sessionIdleMs?: number;
+    /** The file `school` was read from: edits are written back to it (HubOptions.schoolFile). */
+    schoolFile?: string;
   } = {},
 ): Promise<HubFixture> {
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'phones-away-hub-'));
@@ -52,6 +54,7 @@ export async function startTestHub(
     log: silentLogger,
     ...(options.now ? { now: options.now } : {}),
     ...(options.sessionIdleMs ? { sessionIdleMs: options.sessionIdleMs } : {}),
+    ...(options.schoolFile ? { schoolFile: options.schoolFile } : {}),
   });
   let stopped = false;
   const stop = async () => {

@@ -6,9 +6,10 @@
 import { useState } from 'preact/hooks';
 import { ApiError, api, errorText, fieldErrors } from '../api.js';
 import { Input, Notice } from '../components/Field.js';
-import type { Live } from '../main.js';
+import { useLive } from '../live.js';
 
-export function Account({ live, onPasswordChanged }: { live: Live; onPasswordChanged: () => void }) {
+export function Account({ onPasswordChanged }: { onPasswordChanged: () => void }) {
+  const live = useLive();
   const [fields, setFields] = useState<Record<string, string>>({});
   const [error, setError] = useState('');
   const [busy, setBusy] = useState(false);

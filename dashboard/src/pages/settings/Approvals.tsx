@@ -7,10 +7,11 @@ import { useEffect, useState } from 'preact/hooks';
 import { api, errorText } from '../../api.js';
 import { Notice } from '../../components/Field.js';
 import { fmtDateTime } from '../../format.js';
-import type { Live } from '../../main.js';
+import { useLive } from '../../live.js';
 import type { PendingView } from '../../types.js';
 
-export function Approvals({ live, reload = 0 }: { live: Live; reload?: number }) {
+export function Approvals({ reload = 0 }: { reload?: number }) {
+  const live = useLive();
   const [pending, setPending] = useState<PendingView[] | null>(null);
   const [error, setError] = useState('');
   const [ok, setOk] = useState('');

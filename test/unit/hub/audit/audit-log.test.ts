@@ -4,7 +4,6 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type AuditEntry, AuditLog, GENESIS } from '../../../../hub/audit/audit-log.js';
 import { HubDb } from '../../../../hub/db/hub-db.js';
-import { EventBus } from '../../../../hub/event-bus.js';
 import { silentLogger } from '../../../../hub/log.js';
 
 describe('audit log (S6)', () => {
@@ -78,20 +77,16 @@ describe('audit log (S6)', () => {
     expect(await reopened.verify()).toEqual({ ok: true, checked: 21, head: await reopened.currentHead() });
   });
 
-  it("S6: consumes 'audit.record' events from any feature", async () => {
-    const bus = new EventBus(silentLogger);
-    const log = new AuditLog(db, () => clock, silentLogger, bus);
-    await log.start();
-    bus.emit('audit.record', {
-      actor: 'user:head',
-      action: 'exemption.grant',
-      target: 'room-2',
-      after: { until: 5 },
-    });
-    await log.stop();
-    expect(await log.list()).toMatchObject([
-      { action: 'exemption.grant', target: 'room-2', after: { until: 5 } },
-    ]);
+  it('S6: a change is committed with its entry: the ops and the entry land together, the chain continues', async () => {
+    await seed(1);
+    const [entry] = await audit.commit(
+      [{ actor: 'user:head', action: 'exemption.grant', target: 'room-2', after: { until: 5 } }],
+      [{ type: 'put', sublevel: 'meta', key: 'the-change', value: { until: 5 } }],
+    );
+    expect(entry).toMatchObject({ seq: 2, action: 'exemption.grant', target: 'room-2', after: { until: 5 } });
+    expect(await db.get('meta', 'the-change')).toEqual({ until: 5 });
+    expect(await audit.list()).toMatchObject([{ seq: 2, action: 'exemption.grant' }, { seq: 1 }]);
+    expect((await audit.verify()).ok).toBe(true);
   });
 
   it('D2: pruning old entries keeps the rest verifiable from an anchor', async () => {

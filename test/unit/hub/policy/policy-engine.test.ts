@@ -123,7 +123,7 @@ describe('DST change days (Europe/London)', () => {
   });
 
   it('lesson windows on a change day are the wall-clock hours', () => {
-    const windows = complianceWindows(everyDay, room1, '2027-03-28');
+    const windows = complianceWindows(everyDay, room1, '2027-03-28').filter((w) => w.period !== 'reg');
     expect(windows[0]).toEqual({
       period: 'p1',
       start: Date.parse('2027-03-28T08:00:00Z'),
@@ -465,8 +465,9 @@ describe('nextBoundary', () => {
 });
 
 describe('compliance windows', () => {
-  it('D5: a lesson locker has one window per lesson, the office locker one for the day, none on a closed day', () => {
+  it('D5, P1, P5: a lesson locker has one window per slot of formal school time (registration and every lesson), the office locker one for the day, none on a closed day', () => {
     expect(complianceWindows(school, room1, WED).map((w) => w.period)).toEqual([
+      'reg',
       'p1',
       'p2',
       'p3',
@@ -478,5 +479,22 @@ describe('compliance windows', () => {
     ]);
     expect(complianceWindows(school, staffroom, WED)).toEqual([]);
     expect(complianceWindows(school, room1, '2026-09-01')).toEqual([]);
+  });
+
+  it('P1, P5: an assembly is formal school time and has its own window with its bell times; break and lunch have none', () => {
+    const withAssembly: SchoolModel = {
+      ...school,
+      timetable: {
+        ...school.timetable,
+        periods: school.timetable.periods.map((p) =>
+          p.id === 'reg' ? { ...p, id: 'asm', name: 'Assembly', kind: 'assembly' as const } : p,
+        ),
+      },
+    };
+    const windows = complianceWindows(withAssembly, room1, WED);
+    expect(windows[0]).toEqual({ period: 'asm', start: at(WED, '08:40'), end: at(WED, '09:00') });
+    expect(windows.map((w) => w.period)).not.toContain('break');
+    expect(windows.map((w) => w.period)).not.toContain('lunch');
+    expect(windows).toHaveLength(6);
   });
 });
