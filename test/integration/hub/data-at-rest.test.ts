@@ -174,5 +174,6 @@ describe('data at rest (S3)', () => {
     expect(await exited).toBe(0);
     expect(readdirSync(demoDir)).toEqual(expect.arrayContaining(['hub', 'devices', 'admin-password.txt']));
     expect(looseModes(demoDir)).toEqual([]);
-  }, 120_000);
+    // A whole first start: influxd, four emulated classrooms and four weeks of demo history built before it is up.
+  }, 300_000);
 });
