@@ -1,6 +1,6 @@
 /**
  * Scenario f: the device program as a Pi runs it. The compiled device program (`node dist/cli/main.js device`, plain
- * node, as config/phones-away-device.service starts it) talks 'firmata-serial' over a pty to an emulated Uno in a
+ * node: the program config/phones-away-device.service's boot entry starts after its update check) talks 'firmata-serial' over a pty to an emulated Uno in a
  * process of its own (firmware/board/uno-pty.ts, test/support/uno-pty-process.ts), so the figures are the device
  * program's alone: its RSS and CPU read from /proc, idle and while the hub sends a lock and a signage command every
  * 2.5 s, once with node's default flags and once with DEVICE_NODE_FLAGS. The Uno process's CPU is shown beside it:
