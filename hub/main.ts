@@ -6,25 +6,25 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { HubConfig, SchoolModel } from '../schemas/config.js';
-import { topics } from '../schemas/topics.js';
 import { AuditLog } from './audit/audit-log.js';
 import { type RunningBroker, startBroker } from './broker/broker.js';
 import { mqttListeners } from './broker/listeners.js';
 import { MonitorAccounts } from './broker/monitor-accounts.js';
-import { ComplianceRecorder } from './compliance/compliance-recorder.js';
-import { ConfiscationStore } from './confiscations/confiscations.js';
 import { HubDb } from './db/hub-db.js';
 import { setPrivateUmask, tightenTree } from './db/private-files.js';
 import { DeviceAdmin } from './devices/device-admin.js';
 import { DeviceRegistry } from './devices/device-registry.js';
-import { StorageFaults } from './devices/storage-faults.js';
 import { ConfigError, HubError } from './errors.js';
 import { EventBus } from './event-bus.js';
-import type { HubExtension } from './extension.js';
+import { confiscationsFeature } from './features/confiscations.js';
+import type { HubCore } from './features/core.js';
+import { devicesFeature } from './features/devices.js';
+import { evidenceFeature } from './features/evidence.js';
+import type { Feature } from './features/feature.js';
+import { type PolicyFeature, policyFeature } from './features/policy.js';
+import { type Safeguarding, safeguarding } from './features/safeguarding.js';
+import { type TamperFeature, tamperFeature } from './features/tamper.js';
 import { type RunningHttp, startHttp } from './http/http-server.js';
-import { confiscationRoutes } from './http/routes/confiscation-routes.js';
-import { deviceRoutes } from './http/routes/device-routes.js';
-import { evidenceRoutes } from './http/routes/evidence-routes.js';
 import { healthOf, type OpsSnapshot, opsRoutes } from './http/routes/ops-routes.js';
 import { IncidentService } from './incidents/incident-service.js';
 import { IncidentStore } from './incidents/incident-store.js';
@@ -37,21 +37,11 @@ import { createLogger, type Logger } from './log.js';
 import { RejectCounter } from './metrics/reject-counter.js';
 import { Notifier } from './notify/notifier.js';
 import { MetricsOutbox } from './outbox/metrics-outbox.js';
-import { ExemptionStore } from './policy/exemptions.js';
-import { PolicyDriver } from './policy/policy-driver.js';
-import { type Safeguarding, safeguarding } from './safeguarding.js';
-import {
-  dbSchoolPersistence,
-  fileSchoolPersistence,
-  rollForwardSchoolFile,
-  storedSchoolModel,
-} from './school/school-persistence.js';
-import { SchoolSettings } from './school/school-settings.js';
+import { rollForwardSchoolFile, storedSchoolModel } from './school/school-persistence.js';
 import { DEFAULT_KEY_FILE, loadOrCreateKey } from './secrets/key-file.js';
 import { looseSecretFiles, secretFilesOf } from './secrets/secret-files.js';
 import { createInfluxStore } from './store/influx-store.js';
 import type { MetricsStore } from './store/metrics-store.js';
-import { TamperSuspectWatch } from './tamper/tamper-suspect.js';
 import { LoginFlow, limitsFromConfig } from './users/login-flow.js';
 import { UserStore } from './users/user-store.js';
 
@@ -86,9 +76,9 @@ export interface Hub {
   devices: DeviceAdmin;
   chain: ChainMonitor;
   /** P1–P4, P6: drives lock and signage from the timetable; exemptions and emergency release. */
-  policy: { driver: PolicyDriver; exemptions: ExemptionStore; compliance: ComplianceRecorder };
+  policy: Pick<PolicyFeature, 'driver' | 'exemptions' | 'compliance'>;
   /** R7: devices that dropped while locked with phones inside. */
-  tamperSuspects: TamperSuspectWatch;
+  tamperSuspects: TamperFeature['suspects'];
   users: UserStore;
   /** S1, S3: sign-in steps, attempt limits (kept in the DB) and remembered browsers. */
   login: LoginFlow;
@@ -313,119 +303,52 @@ export async function startHub(options: HubOptions): Promise<Hub> {
     stack.push(() => broker.close());
     phase('broker');
 
-    // Features beyond the core. Each is constructed here with what it needs; start/stop order is this list's order.
-    const guarding = safeguarding({
+    const core: HubCore = {
       config,
       school,
+      schoolFile: options.schoolFile,
+      hubVersion: packageVersion(),
       db,
       bus,
+      log,
+      now,
+      rejects,
+      store,
+      outbox,
+      registry,
+      roomIds,
+      devices,
+      chain,
+      ingest,
+      broker,
+      publish,
       audit,
       users,
-      incidents: incidentService,
-      store,
-      now,
-      log,
+      incidents,
+      incidentService,
       notifier,
-    });
-    const extensions: HubExtension[] = [...guarding.extensions];
-    extensions.push({
-      name: 'evidence',
-      start: async () => {},
-      stop: async () => {},
-      routes: evidenceRoutes({ incidents, timeZone: school.timetable.timezone }),
-    });
-    extensions.unshift(chain, {
-      name: 'devices',
-      start: async () => {},
-      stop: async () => {},
-      routes: deviceRoutes(devices, {
-        hubVersion: packageVersion(),
-        expected: config.expectedDeviceSoftware,
-      }),
-    });
-    const exemptions = new ExemptionStore(db, school, audit);
-    const policy = {
-      exemptions,
-      driver: new PolicyDriver({
-        school,
-        registry,
-        exemptions,
-        bus,
-        publish: (topic, payload, opts) => publish(topic, payload, opts),
-        log: log.child({ part: 'policy' }),
-        now,
-        db,
-        retainedCommands: () => broker.retained(topics.siteCommands(school.site)),
-        sessionResumed: (id) => broker.sessionResumed(id),
-      }),
-      compliance: new ComplianceRecorder({
-        school,
-        registry,
-        exemptions,
-        db,
-        bus,
-        outbox,
-        store,
-        log: log.child({ part: 'compliance' }),
-        now,
-      }),
+      grid,
     };
-    const settings = new SchoolSettings({
-      school,
-      persistence: options.schoolFile ? fileSchoolPersistence(options.schoolFile, db) : dbSchoolPersistence(),
-      registry,
-      audit,
-      log: log.child({ part: 'school' }),
-      changed: async (model) => {
-        roomIds.clear();
-        for (const r of model.rooms) roomIds.add(r.id);
-        await Promise.all([policy.driver.reload(), policy.compliance.reload()]);
-      },
-    });
-    // R7: a device dropping while locked with phones inside alerts the coordinator until its journal clears it.
-    const tamperSuspects = new TamperSuspectWatch({
-      db,
-      bus,
-      log: log.child({ part: 'tamper-suspect' }),
-      now,
-      expectedLocked: async (device, at) =>
-        (await policy.driver.directives(at)).find((d) => d.id === device)?.directive.locked ?? false,
-      chainConsistent: (device) => chain.consistent(device),
-      ...(guarding.notifier
-        ? { notify: (notice) => guarding.notifier?.enqueue(notice) ?? Promise.resolve() }
-        : {}),
-      show: (ref, text) => grid.setSuspect(ref, text),
-      ...(config.notifications ? { dashboardUrl: config.notifications.dashboardUrl } : {}),
-    });
-    extensions.push(
-      policy.driver,
-      policy.compliance,
-      settings,
-      tamperSuspects,
-      new StorageFaults({
-        db,
-        bus,
-        notifier,
-        dashboardUrl: config.notifications?.dashboardUrl ?? '',
-        log: log.child({ part: 'devices' }),
-        now,
-      }),
-    );
+
+    // The features, in start order (stopped in reverse): each pairs its domain objects with its routes.
+    const guarding = safeguarding({ ...core, incidents: incidentService });
+    const policy = policyFeature(core);
+    const tamper = tamperFeature(core, policy);
+    const features: Feature[] = [
+      devicesFeature(core),
+      guarding,
+      evidenceFeature(core),
+      policy,
+      tamper,
+      confiscationsFeature(core),
+    ];
     phase('features');
-    for (const extension of extensions) {
+    for (const extension of features.flatMap((f) => f.extensions)) {
       await extension.start();
       stack.push(() => extension.stop());
       phase(extension.name);
     }
 
-    const confiscations = new ConfiscationStore(db, audit);
-    const showConfiscated = async (ref: { site: string; room: string; device: string }) => {
-      const open = await confiscations.list({ openOnly: true });
-      grid.setConfiscated(ref, open.filter((o) => o.device === ref.device).length);
-    };
-    const openAtStart = await confiscations.list({ openOnly: true });
-    for (const c of openAtStart)
-      grid.setConfiscated(c, openAtStart.filter((o) => o.device === c.device).length);
     const opsSnapshot = async (): Promise<OpsSnapshot> => {
       const views = grid.all();
       return {
@@ -477,20 +400,7 @@ export async function startHub(options: HubOptions): Promise<Hub> {
       log: log.child({ part: 'http' }),
       now,
       ...(options.sessionIdleMs ? { idleLimitMs: options.sessionIdleMs } : {}),
-      routes: [
-        ...extensions.flatMap((e) => (e.routes ? [e.routes] : [])),
-        confiscationRoutes({
-          store: confiscations,
-          registry,
-          // The locker reports its slot count in its retained state; before it has, allow the schema's maximum.
-          slotsOf: (id) => grid.all().find((v) => v.device === id)?.locker?.slots ?? 16,
-          bus,
-          changed: (c) => {
-            showConfiscated(c).catch((error) => log.warn({ err: error }, 'could not update the grid'));
-          },
-        }),
-        opsRoutes(opsSnapshot),
-      ],
+      routes: [...features.flatMap((f) => f.routes), opsRoutes(opsSnapshot)],
       ...(opsToken ? { opsToken } : {}),
       health: async () => ({
         healthy: healthOf(await opsSnapshot(), now()).healthy,
@@ -522,8 +432,8 @@ export async function startHub(options: HubOptions): Promise<Hub> {
       registry,
       devices,
       chain,
-      policy,
-      tamperSuspects,
+      policy: { exemptions: policy.exemptions, driver: policy.driver, compliance: policy.compliance },
+      tamperSuspects: tamper.suspects,
       users,
       login,
       incidents,

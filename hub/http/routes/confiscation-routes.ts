@@ -7,6 +7,7 @@ import {
 } from '../../confiscations/confiscations.js';
 import type { DeviceRegistry } from '../../devices/device-registry.js';
 import type { EventBus } from '../../event-bus.js';
+import { statusOf } from '../error-status.js';
 import type { RouteModule } from '../http-server.js';
 
 const RecordBody = Type.Object(
@@ -60,7 +61,7 @@ export function confiscationRoutes(deps: {
           return { status: 'ok', data: record };
         } catch (error) {
           if (error instanceof ConfiscationError) {
-            return kit.fail(reply, 409, error.code, 'could not record', [error.message]);
+            return kit.fail(reply, statusOf(error.code), error.code, 'could not record', [error.message]);
           }
           throw error;
         }
@@ -83,7 +84,7 @@ export function confiscationRoutes(deps: {
           return { status: 'ok', data: after };
         } catch (error) {
           if (error instanceof ConfiscationError)
-            return kit.fail(reply, error.code === 'E_NOT_FOUND' ? 404 : 409, error.code, error.message);
+            return kit.fail(reply, statusOf(error.code), error.code, error.message);
           throw error;
         }
       },
