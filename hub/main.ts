@@ -21,11 +21,11 @@ import type { HubCore } from './features/core.js';
 import { devicesFeature } from './features/devices.js';
 import { evidenceFeature } from './features/evidence.js';
 import type { Feature } from './features/feature.js';
+import { opsFeature } from './features/ops.js';
 import { type PolicyFeature, policyFeature } from './features/policy.js';
 import { type Safeguarding, safeguarding } from './features/safeguarding.js';
 import { type TamperFeature, tamperFeature } from './features/tamper.js';
 import { type RunningHttp, startHttp } from './http/http-server.js';
-import { healthOf, type OpsSnapshot, opsRoutes } from './http/routes/ops-routes.js';
 import { IncidentService } from './incidents/incident-service.js';
 import { IncidentStore } from './incidents/incident-store.js';
 import { type InfluxdHandle, startInfluxd } from './influx/influxd-process.js';
@@ -121,6 +121,225 @@ function readOpsToken(file: string): string {
   return token;
 }
 
+/**
+ * The metrics store the hub writes through. The private influxd starts alongside the broker and the features (a
+ * restart after a crash is not held up by it: devices reconnect meanwhile, their points wait in the outbox); `ready`
+ * settles once it is up, and start-up still fails if it does not come up.
+ */
+function startMetricsStore(
+  config: HubConfig,
+  log: Logger,
+  now: () => number,
+  stack: (() => Promise<void>)[],
+): {
+  store: MetricsStore;
+  ready: Promise<{ influxd: InfluxdHandle | null; url: string }>;
+  lastWriteAt: () => number | null;
+} {
+  let password: string | undefined;
+  if (config.influx.mode !== 'embedded') {
+    if (!config.influx.url) throw new Error('influx.url is required when influx.mode is external');
+    if (config.influx.passwordFile) password = readFileSync(config.influx.passwordFile, 'utf8').trim();
+  }
+  const influxdStarting =
+    config.influx.mode === 'embedded'
+      ? startInfluxd({
+          dataDir: join(config.dataDir, 'influxdb'),
+          database: config.influx.database,
+          log: log.child({ part: 'influxd' }),
+        })
+      : null;
+  stack.push(async () => {
+    const handle = await influxdStarting?.catch(() => null);
+    await handle?.stop();
+  });
+  const ready = (async () => {
+    const influxd = (await influxdStarting) ?? null;
+    const url = influxd?.url ?? config.influx.url ?? '';
+    const store = createInfluxStore({
+      url,
+      database: config.influx.database,
+      ...(config.influx.username ? { username: config.influx.username } : {}),
+      ...(password ? { password } : {}),
+      log: log.child({ part: 'influx' }),
+    });
+    return { influxd, url, store };
+  })();
+  ready.catch(() => undefined); // awaited by startHub, where a failure stops the start
+  // The last successful write, for /healthz: a reachable store that takes nothing is still a problem.
+  let lastWriteAt: number | null = null;
+  return {
+    store: {
+      writePoints: async (points) => {
+        await (await ready).store.writePoints(points);
+        lastWriteAt = now();
+      },
+      query: async (influxql) => (await ready).store.query(influxql),
+      ping: async () => (await ready).store.ping(),
+    },
+    ready,
+    lastWriteAt: () => lastWriteAt,
+  };
+}
+
+/**
+ * The core every feature is built over, opened in dependency order: storage, the metrics store, the bus, the
+ * registry and device administration, the audit log, users, incidents, the outbox, the live grid, ingest and the
+ * broker (listening from here on: a device enrolling now is already audited in its enrolment's batch).
+ */
+async function openCore(
+  options: HubOptions,
+  log: Logger,
+  now: () => number,
+  stack: (() => Promise<void>)[],
+  phase: (name: string) => void,
+): Promise<{
+  core: HubCore;
+  metrics: ReturnType<typeof startMetricsStore>;
+  limits: ReturnType<typeof resolveLimits>;
+  messagesOut: () => number;
+}> {
+  const { config } = options;
+  const listeners = mqttListeners(config.mqtt);
+  if (listeners.problems.length > 0) throw new ConfigError('hub config', listeners.problems);
+  for (const warning of listeners.warnings) log.warn(warning);
+  // Private whatever the umask the hub was started under: 0700 directories, 0600 files.
+  setPrivateUmask();
+  tightenTree(config.dataDir);
+  const db = await HubDb.open(join(config.dataDir, 'hub-db'));
+  phase('db');
+  stack.push(() => db.close());
+  // An edit committed and audited whose file write a crash cut off is written to the file before anything reads it.
+  const school = options.schoolFile
+    ? ((await rollForwardSchoolFile(db, options.schoolFile)) ?? options.school)
+    : ((await storedSchoolModel(db)) ?? options.school);
+
+  const metrics = startMetricsStore(config, log, now, stack);
+  const { store } = metrics;
+
+  const bus = new EventBus(log.child({ part: 'bus' }));
+  const rejects = new RejectCounter();
+  const registry = new DeviceRegistry(db);
+  const seenTimer = setInterval(() => {
+    registry.flushSeen().catch((error) => log.warn({ err: error }, 'could not record last-seen times'));
+  }, 30_000);
+  seenTimer.unref();
+  stack.push(async () => {
+    clearInterval(seenTimer);
+    await registry.flushSeen();
+  });
+  const audit = new AuditLog(db, now, log.child({ part: 'audit' }));
+  const secrets = loadOrCreateKey(config.secretsKeyFile ?? join(config.dataDir, DEFAULT_KEY_FILE), {
+    sealedSecretsExist: await new UserStore(db).anySealed(),
+  });
+  if (secrets.created) log.info('created the secrets key file (keep a copy apart from your backups)');
+  if (secrets.tightened) log.warn('the secrets key file was readable by others; set to 0600');
+  const users = new UserStore(db, audit, secrets.box);
+  const sealed = await users.sealPlaintext();
+  if (sealed > 0) {
+    await db.compact();
+    log.info({ sealed }, 'sealed TOTP secrets stored in clear by an earlier version');
+  }
+  const incidents = new IncidentStore(db);
+  const incidentService = new IncidentService(incidents, audit, bus, now);
+  const outbox = new MetricsOutbox(db, store, log.child({ part: 'outbox' }));
+  outbox.start();
+  stack.push(() => outbox.stop());
+  const grid = new LiveGrid(bus, now);
+  grid.seed(school.devices.map((d) => ({ site: school.site, room: d.room, device: d.id })));
+
+  let publish: RunningBroker['publish'] = async () => {
+    throw new Error('broker not started');
+  };
+  let disconnect: RunningBroker['disconnect'] = () => {};
+  // Kept current when an admin edits the rooms (school settings below).
+  const roomIds = new Set(school.rooms.map((r) => r.id));
+  const devices = new DeviceAdmin({
+    db,
+    registry,
+    site: school.site,
+    rooms: roomIds,
+    now,
+    audit,
+    bus,
+    disconnect: (id) => disconnect(id),
+  });
+  const chain = new ChainMonitor({ db, bus, log: log.child({ part: 'chain' }), now });
+  const limits = resolveLimits(config.limits);
+  const notifier = config.notifications
+    ? new Notifier({ config: config.notifications, db, bus, now, log: log.child({ part: 'notify' }) })
+    : null;
+  const ingest = new Ingest({
+    ...(notifier ? { notices: notifier } : {}),
+    db,
+    incidents,
+    outbox,
+    registry,
+    bus,
+    rejects,
+    log: log.child({ part: 'ingest' }),
+    publish: (topic, payload, opts) => publish(topic, payload, opts),
+    now,
+    chain,
+    reportRate: limits.reports,
+  });
+  const broker = await startBroker({
+    maxConnections: limits.mqtt.maxConnections,
+    maxConnectionsPerAddress: limits.mqtt.maxConnectionsPerAddress,
+    connectTimeoutMs: limits.mqtt.connectTimeoutMs,
+    tlsHandshakeTimeoutMs: limits.mqtt.tlsHandshakeTimeoutMs,
+    ...(config.monitors?.length ? { monitors: new MonitorAccounts(config.monitors, config.site) } : {}),
+    dataDir: config.dataDir,
+    host: config.mqtt.host,
+    ...(listeners.plainPort !== undefined ? { port: listeners.plainPort } : {}),
+    registry,
+    rejects,
+    log: log.child({ part: 'broker' }),
+    ...(listeners.tls ? { tls: listeners.tls } : {}),
+    enrol: (id, token, secret) => devices.enrol(id, token, secret),
+    onDevicePublish: (message) => ingest.handle(message),
+    onDeviceConnection: (principal, connected) => {
+      if (principal.kind === 'device') grid.setOnline(principal.address, connected);
+    },
+  });
+  let messagesOut = 0;
+  publish = (topic, payload, opts) => {
+    messagesOut += 1;
+    return broker.publish(topic, payload, opts);
+  };
+  disconnect = broker.disconnect;
+  stack.push(() => broker.close());
+  phase('broker');
+
+  const core: HubCore = {
+    config,
+    school,
+    schoolFile: options.schoolFile,
+    hubVersion: packageVersion(),
+    db,
+    bus,
+    log,
+    now,
+    rejects,
+    store,
+    outbox,
+    registry,
+    roomIds,
+    devices,
+    chain,
+    ingest,
+    broker,
+    publish,
+    audit,
+    users,
+    incidents,
+    incidentService,
+    notifier,
+    grid,
+  };
+  return { core, metrics, limits, messagesOut: () => messagesOut };
+}
+
 export async function startHub(options: HubOptions): Promise<Hub> {
   const { config } = options;
   const log = options.log ?? createLogger('hub', config.logLevel);
@@ -140,9 +359,6 @@ export async function startHub(options: HubOptions): Promise<Hub> {
     phaseStart = t;
   };
 
-  const listeners = mqttListeners(config.mqtt);
-  if (listeners.problems.length > 0) throw new ConfigError('hub config', listeners.problems);
-  for (const warning of listeners.warnings) log.warn(warning);
   const loose = looseSecretFiles(secretFilesOf(config));
   if (loose.length > 0)
     log.warn(
@@ -151,184 +367,9 @@ export async function startHub(options: HubOptions): Promise<Hub> {
     );
 
   try {
-    // Private whatever the umask the hub was started under: 0700 directories, 0600 files.
-    setPrivateUmask();
-    tightenTree(config.dataDir);
-    const db = await HubDb.open(join(config.dataDir, 'hub-db'));
-    phase('db');
-    stack.push(() => db.close());
-    // An edit committed and audited whose file write a crash cut off is written to the file before anything reads it.
-    const school = options.schoolFile
-      ? ((await rollForwardSchoolFile(db, options.schoolFile)) ?? options.school)
-      : ((await storedSchoolModel(db)) ?? options.school);
-
-    // The private influxd starts alongside the broker and the features (a restart after a crash is not held up by
-    // it: devices reconnect meanwhile, their points wait in the outbox). Start-up still fails if influxd does.
-    let influxd: InfluxdHandle | null = null;
-    let influxUrl = config.influx.url ?? '';
-    let password: string | undefined;
-    if (config.influx.mode !== 'embedded') {
-      if (!config.influx.url) throw new Error('influx.url is required when influx.mode is external');
-      if (config.influx.passwordFile) password = readFileSync(config.influx.passwordFile, 'utf8').trim();
-    }
-    const influxdStarting =
-      config.influx.mode === 'embedded'
-        ? startInfluxd({
-            dataDir: join(config.dataDir, 'influxdb'),
-            database: config.influx.database,
-            log: log.child({ part: 'influxd' }),
-          })
-        : null;
-    stack.push(async () => {
-      const handle = await influxdStarting?.catch(() => null);
-      await handle?.stop();
-    });
-    const influxReady = (async () => {
-      const started = await influxdStarting;
-      if (started) {
-        influxd = started;
-        influxUrl = started.url;
-      }
-      return createInfluxStore({
-        url: influxUrl,
-        database: config.influx.database,
-        ...(config.influx.username ? { username: config.influx.username } : {}),
-        ...(password ? { password } : {}),
-        log: log.child({ part: 'influx' }),
-      });
-    })();
-    influxReady.catch(() => undefined); // awaited below, where a failure stops the start
-    // The last successful write, for /healthz: a reachable store that takes nothing is still a problem.
-    let lastStoreWriteAt: number | null = null;
-    const store: MetricsStore = {
-      writePoints: async (points) => {
-        await (await influxReady).writePoints(points);
-        lastStoreWriteAt = now();
-      },
-      query: async (influxql) => (await influxReady).query(influxql),
-      ping: async () => (await influxReady).ping(),
-    };
-
-    const bus = new EventBus(log.child({ part: 'bus' }));
-    const rejects = new RejectCounter();
-    const registry = new DeviceRegistry(db);
-    const seenTimer = setInterval(() => {
-      registry.flushSeen().catch((error) => log.warn({ err: error }, 'could not record last-seen times'));
-    }, 30_000);
-    seenTimer.unref();
-    stack.push(async () => {
-      clearInterval(seenTimer);
-      await registry.flushSeen();
-    });
-    const audit = new AuditLog(db, now, log.child({ part: 'audit' }));
-    const secrets = loadOrCreateKey(config.secretsKeyFile ?? join(config.dataDir, DEFAULT_KEY_FILE), {
-      sealedSecretsExist: await new UserStore(db).anySealed(),
-    });
-    if (secrets.created) log.info('created the secrets key file (keep a copy apart from your backups)');
-    if (secrets.tightened) log.warn('the secrets key file was readable by others; set to 0600');
-    const users = new UserStore(db, audit, secrets.box);
-    const sealed = await users.sealPlaintext();
-    if (sealed > 0) {
-      await db.compact();
-      log.info({ sealed }, 'sealed TOTP secrets stored in clear by an earlier version');
-    }
-    const incidents = new IncidentStore(db);
-    const incidentService = new IncidentService(incidents, audit, bus, now);
-    const outbox = new MetricsOutbox(db, store, log.child({ part: 'outbox' }));
-    outbox.start();
-    stack.push(() => outbox.stop());
-    const grid = new LiveGrid(bus, now);
-    grid.seed(school.devices.map((d) => ({ site: school.site, room: d.room, device: d.id })));
-
-    let publish: RunningBroker['publish'] = async () => {
-      throw new Error('broker not started');
-    };
-    let disconnect: RunningBroker['disconnect'] = () => {};
-    // Kept current when an admin edits the rooms (school settings below).
-    const roomIds = new Set(school.rooms.map((r) => r.id));
-    const devices = new DeviceAdmin({
-      db,
-      registry,
-      site: school.site,
-      rooms: roomIds,
-      now,
-      audit,
-      bus,
-      disconnect: (id) => disconnect(id),
-    });
-    const chain = new ChainMonitor({ db, bus, log: log.child({ part: 'chain' }), now });
-    const limits = resolveLimits(config.limits);
-    const notifier = config.notifications
-      ? new Notifier({ config: config.notifications, db, bus, now, log: log.child({ part: 'notify' }) })
-      : null;
-    const ingest = new Ingest({
-      ...(notifier ? { notices: notifier } : {}),
-      db,
-      incidents,
-      outbox,
-      registry,
-      bus,
-      rejects,
-      log: log.child({ part: 'ingest' }),
-      publish: (topic, payload, opts) => publish(topic, payload, opts),
-      now,
-      chain,
-      reportRate: limits.reports,
-    });
-    const broker = await startBroker({
-      maxConnections: limits.mqtt.maxConnections,
-      maxConnectionsPerAddress: limits.mqtt.maxConnectionsPerAddress,
-      connectTimeoutMs: limits.mqtt.connectTimeoutMs,
-      tlsHandshakeTimeoutMs: limits.mqtt.tlsHandshakeTimeoutMs,
-      ...(config.monitors?.length ? { monitors: new MonitorAccounts(config.monitors, config.site) } : {}),
-      dataDir: config.dataDir,
-      host: config.mqtt.host,
-      ...(listeners.plainPort !== undefined ? { port: listeners.plainPort } : {}),
-      registry,
-      rejects,
-      log: log.child({ part: 'broker' }),
-      ...(listeners.tls ? { tls: listeners.tls } : {}),
-      enrol: (id, token, secret) => devices.enrol(id, token, secret),
-      onDevicePublish: (message) => ingest.handle(message),
-      onDeviceConnection: (principal, connected) => {
-        if (principal.kind === 'device') grid.setOnline(principal.address, connected);
-      },
-    });
-    let messagesOut = 0;
-    publish = (topic, payload, opts) => {
-      messagesOut += 1;
-      return broker.publish(topic, payload, opts);
-    };
-    disconnect = broker.disconnect;
-    stack.push(() => broker.close());
-    phase('broker');
-
-    const core: HubCore = {
-      config,
-      school,
-      schoolFile: options.schoolFile,
-      hubVersion: packageVersion(),
-      db,
-      bus,
-      log,
-      now,
-      rejects,
-      store,
-      outbox,
-      registry,
-      roomIds,
-      devices,
-      chain,
-      ingest,
-      broker,
-      publish,
-      audit,
-      users,
-      incidents,
-      incidentService,
-      notifier,
-      grid,
-    };
+    const { core, metrics, limits, messagesOut } = await openCore(options, log, now, stack, phase);
+    const { db, school, store, bus, rejects, registry, devices, chain, ingest, broker, audit, users } = core;
+    const { incidents, incidentService, outbox, grid } = core;
 
     // The features, in start order (stopped in reverse): each pairs its domain objects with its routes.
     const guarding = safeguarding({ ...core, incidents: incidentService });
@@ -349,25 +390,6 @@ export async function startHub(options: HubOptions): Promise<Hub> {
       phase(extension.name);
     }
 
-    const opsSnapshot = async (): Promise<OpsSnapshot> => {
-      const views = grid.all();
-      return {
-        mqttClients: broker.connectedClients(),
-        devicesOnline: views.filter((v) => v.online).length,
-        devicesKnown: views.length,
-        storeReachable: await store.ping(),
-        outboxDepth: outbox.waiting(),
-        outboxDelivered: outbox.delivered,
-        lastStoreWriteAt,
-        messagesIn: ingest.stats.accepted,
-        messagesOut,
-        duplicates: ingest.stats.duplicates,
-        reportsStored: ingest.stats.reportsStored,
-        rejects: rejects.snapshot(),
-        login: { ...login.stats },
-        notificationsFailed: ((await notifier?.failed()) ?? []).length > 0,
-      };
-    };
     const opsToken = config.metrics ? readOpsToken(config.metrics.credentialsFile) : undefined;
     const firstRunAdmin = await users.ensureFirstRunAdmin(now());
     const loginLog = log.child({ part: 'login' });
@@ -383,6 +405,11 @@ export async function startHub(options: HubOptions): Promise<Hub> {
     });
     await login.start();
     phase('login');
+    const ops = opsFeature(core, {
+      login,
+      messagesOut,
+      lastStoreWriteAt: metrics.lastWriteAt,
+    });
     const http: RunningHttp = await startHttp({
       host: config.http.host,
       port: config.http.port,
@@ -400,10 +427,10 @@ export async function startHub(options: HubOptions): Promise<Hub> {
       log: log.child({ part: 'http' }),
       now,
       ...(options.sessionIdleMs ? { idleLimitMs: options.sessionIdleMs } : {}),
-      routes: [...features.flatMap((f) => f.routes), opsRoutes(opsSnapshot)],
+      routes: [...features, ops].flatMap((f) => f.routes),
       ...(opsToken ? { opsToken } : {}),
       health: async () => ({
-        healthy: healthOf(await opsSnapshot(), now()).healthy,
+        healthy: await ops.healthy(),
         version: packageVersion(),
         mqttClients: broker.connectedClients(),
         outboxPending: outbox.waiting(),
@@ -416,7 +443,7 @@ export async function startHub(options: HubOptions): Promise<Hub> {
     });
     stack.push(() => http.close());
     phase('http');
-    await influxReady;
+    const { influxd, url: influxUrl } = await metrics.ready;
     phase('influxd (started alongside)');
     // Where the umask could not be set (a worker thread), what influxd and LevelDB made meanwhile is tightened here.
     tightenTree(config.dataDir);
