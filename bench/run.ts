@@ -3,7 +3,8 @@
  * the bench section of bench/RESULTS.md. Everything runs on loopback; every loop is bounded; every process it starts
  * it stops. Comparisons run both sides in the same run, interleaved (A, B, A, B …), and report the ratio.
  * Sizes: BENCH_PUBLISHERS, BENCH_MESSAGES, BENCH_ROUNDS, BENCH_FLEET, BENCH_POINTS, BENCH_DAYS (env) override;
- * BENCH_ONLY picks scenarios, BENCH_SPEEDS the emulator speeds of the latency scenario.
+ * BENCH_ONLY picks scenarios (broker, storage, fleet, latency, device), BENCH_SPEEDS the emulator speeds of the latency
+ * scenario.
  */
 import { type ChildProcess, fork, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -29,9 +30,10 @@ import { complianceWindows } from '../hub/policy/policy-engine.js';
 import { InfluxStore } from '../hub/store/influx-store.js';
 import type { MetricPoint } from '../hub/store/metrics-store.js';
 import type { SchoolModel } from '../schemas/config.js';
-import type { HubStats } from '../test/support/hub-entry.js';
+import type { HubStats, StoredOrder } from '../test/support/hub-entry.js';
 import { demoSchool } from '../test/support/hub-fixture.js';
 import { freePorts, HubProcess } from '../test/support/hub-process.js';
+import { measureDeviceProgram } from './device-program.js';
 import { latencyDevices, runLatency } from './latency.js';
 import { markdownTable, readSection, replaceSection } from './results-file.js';
 
@@ -64,6 +66,10 @@ const SIZES = {
   heartbeatMs: env('BENCH_HEARTBEAT_MS', 10_000, 2_000),
   burstMs: env('BENCH_BURST_MS', 60_000, 5_000),
   points: env('BENCH_POINTS', 100_000, 10_000),
+  durableEvents: env('BENCH_DURABLE_EVENTS', 5_000, 500),
+  durableRounds: env('BENCH_DURABLE_ROUNDS', 2, 1),
+  resendDevices: env('BENCH_RESEND_DEVICES', 3_000, 200),
+  resendEvents: env('BENCH_RESEND_EVENTS', 200, 50),
   days: env('BENCH_DAYS', 365, 60),
 };
 /** BENCH_SPEEDS=0.25 runs the latency scenario at one emulator speed only (default: 1 and 0.25). */
@@ -389,6 +395,176 @@ async function brokerBench(): Promise<void> {
   );
 }
 
+// ---------------------------------------------------------------- f. durable events: group commit vs Mosquitto
+async function durableBench(): Promise<void> {
+  const P = SIZES.publishers;
+  const M = SIZES.durableEvents;
+  const D = SIZES.resendDevices;
+  const E = SIZES.resendEvents;
+  log(
+    `durable: ${P} devices × ${M} locker events (${SIZES.durableRounds} rounds); ${D} devices each resending ${E}`,
+  );
+  const hub = await HubProcess.start({ config: BENCH_HUB_CONFIG, execArgv: hubExecArgv, compiled: true });
+  const mosq = await startMosquitto();
+  const subMosq = await Worker.start();
+  const rows: (string | number)[][] = [];
+  /** Mosquitto delivering `expect` messages to one subscriber while `send` publishes them; first publish → last. */
+  const throughMosquitto = async (expect: number, send: () => Promise<unknown>) => {
+    const sub = subMosq.call<{ received: number; ms: number; latencies: number[] }>({
+      cmd: 'subscribe',
+      port: mosq.port,
+      filter: `phones-away/v1/${SITE}/#`,
+      expect,
+      timeoutMs: 300_000,
+    });
+    while (!subMosq.events.includes('subscribed')) await sleep(10);
+    subMosq.events.length = 0;
+    const t0 = performance.now();
+    await send();
+    const got = await sub;
+    return { received: got.received, ms: performance.now() - t0, latencies: got.latencies };
+  };
+  /** The hub storing `expect` more locker events while `send` publishes them (every PUBACK follows the fsync). */
+  const throughHub = async (expect: number, send: () => Promise<{ latencies: number[] }[]>) => {
+    await hub.request({ cmd: 'stored-order', reset: true });
+    const start = await hub.stats();
+    const before = start.ingest.accepted;
+    const t0 = performance.now();
+    const sent = await send();
+    const deadline = Date.now() + 300_000;
+    while ((await hub.stats()).ingest.accepted - before < expect && Date.now() < deadline) await sleep(20);
+    const ms = performance.now() - t0;
+    const order = await hub.request<StoredOrder>({ cmd: 'stored-order', reset: true });
+    const cpuPerEvent = ((await hub.stats()).cpuMicros - start.cpuMicros) / Math.max(1, order.events);
+    return { ms, order, cpuPerEvent, latencies: sent.flatMap((s) => s.latencies) };
+  };
+  const rate = { hub: [] as number[], mosq: [] as number[], hubP99: 0, mosqP99: 0, cpu: [] as number[] };
+  let resend:
+    | { hubMs: number; mosqMs: number; order: StoredOrder; received: number; hubP99: number }
+    | undefined;
+  try {
+    // 1. Rate: P devices, each with 100 locker events in flight, hub and Mosquitto interleaved.
+    const specs = devices('bench-durable', P, true);
+    await hub.request({ cmd: 'provision', secret: SECRET, devices: specs });
+    const pubHub = await Worker.start();
+    const pubMosq = await Worker.start();
+    try {
+      await pubHub.call({ cmd: 'connect', port: hub.mqttPort, clients: specs, clean: true });
+      await pubMosq.call({ cmd: 'connect', port: mosq.port, clients: specs, clean: true });
+      const publish = (w: Worker) =>
+        w.call<{ latencies: number[] }>({ cmd: 'publish', qos: 1, kind: 'locker', messages: M, window: 100 });
+      for (let round = 0; round < SIZES.durableRounds; round++) {
+        const h = await throughHub(P * M, async () => [await publish(pubHub)]);
+        if (h.order.events !== P * M || h.order.outOfOrder > 0 || h.order.repeated > 0)
+          throw new Error(`durable rate round ${round + 1}: stored ${JSON.stringify(h.order)}`);
+        const m = await throughMosquitto(P * M, () => publish(pubMosq));
+        rate.hub.push(((P * M) / h.ms) * 1000);
+        rate.cpu.push(h.cpuPerEvent);
+        rate.mosq.push((m.received / m.ms) * 1000);
+        rate.hubP99 = Math.max(rate.hubP99, pct(h.latencies, 99));
+        rate.mosqP99 = Math.max(rate.mosqP99, pct(m.latencies, 99));
+        log(
+          `durable round ${round + 1}: hub ${fmt(rate.hub.at(-1) ?? 0)} events/s stored in order, mosquitto ${fmt(rate.mosq.at(-1) ?? 0)} msg/s`,
+        );
+      }
+    } finally {
+      await Promise.all([pubHub.stop(), pubMosq.stop()]);
+    }
+    // 2. After an outage: D devices connect and each resends E journaled events at once (as the firmware does on
+    // every connect: everything pending, no window).
+    const fleet = devices('bench-resend', D, true);
+    await hub.request({ cmd: 'provision', secret: SECRET, devices: fleet });
+    const workers = await Promise.all(Array.from({ length: SIZES.fleetWorkers }, () => Worker.start()));
+    const share = (w: number) => fleet.filter((_, i) => i % SIZES.fleetWorkers === w);
+    const resendAll = () =>
+      Promise.all(
+        workers.map((w) =>
+          w.call<{ latencies: number[] }>({ cmd: 'publish', qos: 1, kind: 'locker', messages: E, window: E }),
+        ),
+      );
+    try {
+      await Promise.all(
+        workers.map((w, i) => w.call({ cmd: 'connect', port: hub.mqttPort, clients: share(i), clean: true })),
+      );
+      const h = await throughHub(D * E, resendAll);
+      const mw = await Promise.all(Array.from({ length: SIZES.fleetWorkers }, () => Worker.start()));
+      try {
+        await Promise.all(
+          mw.map((w, i) => w.call({ cmd: 'connect', port: mosq.port, clients: share(i), clean: true })),
+        );
+        const m = await throughMosquitto(D * E, () =>
+          Promise.all(
+            mw.map((w) => w.call({ cmd: 'publish', qos: 1, kind: 'locker', messages: E, window: E })),
+          ),
+        );
+        resend = {
+          hubMs: h.ms,
+          mosqMs: m.ms,
+          order: h.order,
+          received: m.received,
+          hubP99: pct(h.latencies, 99),
+        };
+      } finally {
+        await Promise.all(mw.map((w) => w.stop()));
+      }
+    } finally {
+      await Promise.all(workers.map((w) => w.stop()));
+    }
+  } finally {
+    await subMosq.stop();
+    await hub.dispose();
+    await mosq.stop();
+  }
+  const hubRate = median(rate.hub);
+  const mosqRate = median(rate.mosq);
+  rows.push([
+    `${P} devices × ${M} locker events, 100 in flight each: hub, each stored (fsynced, group commit) before its PUBACK`,
+    `${fmt(hubRate)} events/s (p99 PUBACK ${fmt(rate.hubP99, 1)} ms; hub CPU ${fmt(median(rate.cpu), 0)} µs per event)`,
+  ]);
+  rows.push([
+    'the same payloads through Mosquitto (routing to one subscriber, nothing persisted)',
+    `${fmt(mosqRate)} msg/s (p99 delivery ${fmt(rate.mosqP99, 1)} ms)`,
+  ]);
+  rows.push(['hub / Mosquitto', `${(hubRate / mosqRate).toFixed(2)}×`]);
+  summary.push(['durable events: hub stored (fsynced before PUBACK)', `${fmt(hubRate)} events/s`, '≥ 20k/s']);
+  summary.push([
+    'durable events: hub (stored) / Mosquitto (routing, no persistence)',
+    `${(hubRate / mosqRate).toFixed(2)}×`,
+    '≥ 0.8×',
+  ]);
+  if (resend) {
+    const { order } = resend;
+    const exact =
+      order.events === D * E && order.repeated === 0 && order.outOfOrder === 0 && order.minPerDevice === E;
+    rows.push([
+      `after an outage: ${D} devices each resend ${E} journaled events at once: hub, until all stored`,
+      `${fmt(resend.hubMs / 1000, 1)} s (${fmt(((D * E) / resend.hubMs) * 1000)} events/s; p99 PUBACK ${fmt(resend.hubP99, 0)} ms)`,
+    ]);
+    rows.push([
+      '… stored: events, per device, out of order, twice',
+      `${order.events} of ${D * E}; ${order.minPerDevice}–${order.maxPerDevice} per device; ${order.outOfOrder} out of order; ${order.repeated} twice`,
+    ]);
+    rows.push([
+      '… Mosquitto delivering the same to one subscriber',
+      `${fmt(resend.mosqMs / 1000, 1)} s (${resend.received} of ${D * E} delivered)`,
+    ]);
+    summary.push([
+      `durable events: ${D} devices × ${E} resent after an outage, hub / Mosquitto time`,
+      `${fmt(resend.hubMs / 1000, 1)} s / ${fmt(resend.mosqMs / 1000, 1)} s; ${exact ? 'all stored in order, once' : 'NOT all stored in order once'}`,
+      'all stored, in order, once',
+    ]);
+  }
+  sections.push(
+    `### f. Durable events: group commit vs Mosquitto\n\n` +
+      `Locker events (QoS 1, hash-chained as the firmware seals them) through the compiled hub: each is validated, chain-checked, deduplicated and stored with its outbox point in one atomic LevelDB batch, fsynced, before its PUBACK. ` +
+      `A device's events are checked one at a time, in order, and their writes are pipelined beneath: submitted in order to one shared write queue, which commits whatever every device has waiting in one fsynced batch (group commit). ` +
+      `"Stored in order, once" is counted in the hub as each write completes (the order the hub emits its stored events, per device: no seq after a higher one, none twice). ` +
+      `Mosquitto gets the same payloads from the same kind of clients and routes them to one subscriber without persisting anything: the peer's best case.\n\n` +
+      `The outage scenario: ${D} devices connect (${SIZES.fleetWorkers} load processes) and each publishes the ${E} events its journal held, all at once, as the firmware resends everything pending on connect. Times run from the first publish to the last event stored (hub) or delivered (Mosquitto).\n\n` +
+      markdownTable(['measure', 'value'], rows),
+  );
+}
+
 // ---------------------------------------------------------------- b. fleet
 async function fleetBench(): Promise<void> {
   const n = SIZES.fleet;
@@ -680,10 +856,20 @@ async function storageBench(): Promise<void> {
     for (let i = 0; i < N; i += 5_000) await store.writePoints(direct.slice(i, i + 5_000));
     const directMs = performance.now() - w0;
     const drainRate = (N / drainMs) * 1000;
-    rows.push(['outbox enqueue (LevelDB batches of 1000)', `${fmt((N / enqueueMs) * 1000)} points/s`]);
+    const directRate = (N / directMs) * 1000;
+    rows.push([
+      'outbox enqueue (LevelDB batches of 1000, points encoded as line protocol on the way in)',
+      `${fmt((N / enqueueMs) * 1000)} points/s`,
+    ]);
     rows.push(['outbox drain to InfluxDB (batches of 5000)', `${fmt(drainRate)} points/s`]);
-    rows.push(['direct writes to influxd (5000/request)', `${fmt((N / directMs) * 1000)} points/s`]);
+    rows.push(['direct writes to influxd (5000/request, encoding included)', `${fmt(directRate)} points/s`]);
+    rows.push(['outbox drain / direct writes', `${(drainRate / directRate).toFixed(2)}×`]);
     summary.push(['outbox → InfluxDB burst', `${fmt(drainRate)} points/s`, '≥ 50k/s']);
+    summary.push([
+      'outbox → InfluxDB drain / influxd direct',
+      `${(drainRate / directRate).toFixed(2)}×`,
+      '≥ 0.9×',
+    ]);
 
     // A year (SIZES.days) of compliance as ComplianceRecorder writes it: a compliance_lesson point per device and
     // lesson (lessonPoint), and the compliance_day / compliance_week / compliance_term roll-ups per room (rollUpPoint,
@@ -855,7 +1041,7 @@ async function storageBench(): Promise<void> {
       if (sum) summary.push([sum[0], `${fmt(median(times), 1)} ms`, sum[1]]);
     }
     sections.push(
-      `### c. Storage\n\n${N} locker-event points enqueued in the durable outbox (LevelDB), then drained to the private influxd; the same points written directly for comparison. Compliance generated as the compliance recorder writes it (hub/compliance/compliance-recorder.ts: lessonPoint, rollUpPoint; same measurements, tags and fields) for the ${SIZES.days} days up to yesterday: 60 rooms × 6 lessons on every weekday (no holidays, so more than a real school year), ${lessonPoints} compliance_lesson points and the roll-ups (${Object.entries(
+      `### c. Storage\n\n${N} locker-event points enqueued in the durable outbox (LevelDB), then drained to the private influxd; the same points written directly for comparison (the ratio's target is ≥ 0.9×). The outbox holds each point already encoded as line protocol (encoded once when ingest queues it), so the drain reads strings, joins them and sends them; the direct writes encode as they go, as any writer without a queue must. Compliance generated as the compliance recorder writes it (hub/compliance/compliance-recorder.ts: lessonPoint, rollUpPoint; same measurements, tags and fields) for the ${SIZES.days} days up to yesterday: 60 rooms × 6 lessons on every weekday (no holidays, so more than a real school year), ${lessonPoints} compliance_lesson points and the roll-ups (${Object.entries(
         rollUps,
       )
         .map(([m, k]) => `${k} ${m}`)
@@ -945,29 +1131,73 @@ async function latencyBench(): Promise<void> {
   );
 }
 
-type Scenario = 'broker' | 'storage' | 'fleet' | 'latency';
-const SCENARIOS: Scenario[] = ['broker', 'storage', 'fleet', 'latency'];
+// ---------------------------------------------------------------- f. device program as a Pi runs it
+async function deviceBench(): Promise<void> {
+  const hub = await HubProcess.start({ config: BENCH_HUB_CONFIG, execArgv: hubExecArgv, compiled: true });
+  const address = { site: SITE, room: 'room-1', device: 'bench-pi-device' };
+  try {
+    await hub.request({
+      cmd: 'provision',
+      secret: SECRET,
+      devices: [{ id: address.device, site: SITE, room: address.room }],
+    });
+    const rows = await measureDeviceProgram({ hub, address, secret: SECRET, windowMs: SIZES.deviceWindowMs });
+    for (const r of rows)
+      log(`device program (${r.flags}), ${r.phase}: ${fmt(r.rssMB)} MB, ${fmt(r.cpuPct, 1)} % CPU`);
+    const tuned = rows.filter((r) => r.flags !== 'node defaults');
+    const idle = tuned.find((r) => r.phase.startsWith('idle'));
+    const defaults = rows.find((r) => r.flags === 'node defaults' && r.phase.startsWith('idle'));
+    if (idle && defaults) {
+      summary.push([
+        'device program (firmata-serial over a pty, DEVICE_NODE_FLAGS), idle: RSS (node defaults in brackets)',
+        `${fmt(idle.rssMB)} MB (${fmt(defaults.rssMB)} MB)`,
+        '≤ 80 MB',
+      ]);
+      summary.push([
+        'device program (firmata-serial over a pty, DEVICE_NODE_FLAGS), idle: CPU of one core',
+        `${fmt(idle.cpuPct, 1)} %`,
+        '≤ 5 %',
+      ]);
+    }
+    sections.push(
+      `### g. Device program as a Pi runs it\n\nThe compiled device program (\`node dist/cli/main.js device\`, as config/phones-away-device.service starts it) on board.kind 'firmata-serial': serialport → Firmata → johnny-five over a pseudo-terminal (socat) to an emulated Uno running in a process of its own (firmware/board/uno-pty.ts), as a Pi talks to a USB Arduino. RSS and CPU are the device program's own, from /proc, over ${SIZES.deviceWindowMs / 1000} s windows: idle, and while the hub sends a lock and a signage command every 2.5 s; once with node's default flags and once with DEVICE_NODE_FLAGS (cli/device-node-flags.ts). The Uno column is the emulator process (on a Pi: the Arduino's own chip, not the Pi's CPU). The device program idles on a Firmata report every 10 ms (the board clock on A5) and its heartbeats; on this shared 2-core VM its CPU share moves with the load of everything else running.\n\n` +
+        markdownTable(
+          ['node flags', 'phase', 'RSS MB', 'CPU % of one core', 'emulated Uno process CPU %'],
+          rows.map((r) => [r.flags, r.phase, fmt(r.rssMB), fmt(r.cpuPct, 1), fmt(r.unoCpuPct)]),
+        ) +
+        '\n',
+    );
+  } finally {
+    await hub.dispose();
+  }
+}
+
+type Scenario = 'broker' | 'storage' | 'fleet' | 'latency' | 'durable' | 'device';
+const SCENARIOS: Scenario[] = ['broker', 'durable', 'storage', 'fleet', 'latency', 'device'];
 /** Which scenario a summary row belongs to, by its label (for merging a BENCH_ONLY run into the file). */
 function rowScenario(label: string): Scenario | null {
   if (label.startsWith('broker')) return 'broker';
+  if (label.startsWith('durable')) return 'durable';
   if (/^(outbox|query)/.test(label)) return 'storage';
   if (label.startsWith('fleet')) return 'fleet';
   if (/^(report pin|device process)/.test(label)) return 'latency';
+  if (label.startsWith('device program')) return 'device';
   return null;
 }
-/** Which scenario a section belongs to, by its heading letter (a broker, b fleet, c storage, d/e latency). */
+/** Which scenario a section belongs to, by its heading letter (a broker, b fleet, c storage, d/e latency, f durable, g device). */
 function sectionScenario(section: string): Scenario | null {
   if (section.includes('Not run (BENCH_ONLY)')) return null;
-  const letter = /^### ([a-e])[.,]/.exec(section)?.[1];
-  return letter === 'a'
-    ? 'broker'
-    : letter === 'b'
-      ? 'fleet'
-      : letter === 'c'
-        ? 'storage'
-        : letter
-          ? 'latency'
-          : null;
+  const letter = /^### ([a-g])[.,]/.exec(section)?.[1];
+  const byLetter: Record<string, Scenario> = {
+    a: 'broker',
+    b: 'fleet',
+    c: 'storage',
+    d: 'latency',
+    e: 'latency',
+    f: 'durable',
+    g: 'device',
+  };
+  return letter ? (byLetter[letter] ?? null) : null;
 }
 
 /** The summary rows (with the run each came from) and sections of the bench section currently in RESULTS.md. */
@@ -1007,9 +1237,11 @@ async function main(): Promise<void> {
   const command = `${[...overrides, 'npm run bench'].join(' ')}${quick ? ' -- --quick' : ''}`;
   const benches: Record<Scenario, () => Promise<void>> = {
     broker: brokerBench,
+    durable: durableBench,
     storage: storageBench,
     fleet: fleetBench,
     latency: latencyBench,
+    device: deviceBench,
   };
   const fresh = new Map<Scenario, { rows: (string | number)[][]; sections: string[] }>();
   for (const scenario of SCENARIOS) {
@@ -1037,7 +1269,7 @@ async function main(): Promise<void> {
     const mine = fresh.get(scenario);
     rows.push(...(mine?.rows ?? before.rows.filter((r) => rowScenario(String(r[0])) === scenario)));
   }
-  for (const scenario of ['broker', 'fleet', 'storage', 'latency'] as const) {
+  for (const scenario of ['broker', 'fleet', 'storage', 'latency', 'durable', 'device'] as const) {
     const mine = fresh.get(scenario);
     merged.push(...(mine?.sections ?? before.sections.filter((p) => sectionScenario(p) === scenario)));
   }

@@ -148,7 +148,7 @@ export async function runDeviceAdmin(
   }
 }
 
-async function openStopped(dir: string): Promise<HubDb> {
+export async function openStopped(dir: string): Promise<HubDb> {
   try {
     return await HubDb.open(dir);
   } catch (error) {

@@ -43,6 +43,7 @@ export type ParsedValues = Record<string, string | boolean | string[] | undefine
 export const DEVICE_ACTIONS = ['list', 'add', 'approve', 'revoke', 'rotate', 'token'] as const;
 export const USER_ACTIONS = ['add', 'passwd', 'role', 'disable', 'enable', 'reset-totp', 'list'] as const;
 export const AUDIT_ACTIONS = ['verify'] as const;
+export const RELEASE_ACTIONS = ['keygen', 'build', 'sign', 'verify', 'add'] as const;
 const DEVICE_ADMIN_OPTIONS = ['room', 'locker-mode', 'max-uses', 'ttl-minutes'];
 
 export const COMMANDS: readonly CommandSpec[] = [
@@ -179,6 +180,48 @@ export const COMMANDS: readonly CommandSpec[] = [
     positionals: ['action'],
     actions: AUDIT_ACTIONS,
     required: (v) => (v['data-dir'] || v.config ? [] : ['--data-dir']),
+  },
+  {
+    name: 'release',
+    summary: 'build, sign and check device release bundles; add one to a stopped hub',
+    synopsis: [
+      'release keygen --out <name>                  (writes <name>.key, keep offline, and <name>.pub)',
+      'release build  --out <file.bundle> [--version <v>] [--root <dir>] [--no-deps]',
+      'release sign   <file.bundle> --key <name.key>',
+      'release verify <file.bundle> --public-key <name.pub> [--public-key …]',
+      'release add    <file.bundle> --config <hub.json>',
+    ],
+    options: {
+      out: { type: 'string' },
+      version: { type: 'string' },
+      root: { type: 'string' },
+      'no-deps': { type: 'boolean' },
+      key: { type: 'string' },
+      'public-key': { type: 'string', multiple: true },
+      config: { type: 'string' },
+    },
+    details: [
+      '--out <path>          keygen: the key pair name; build: the bundle to write',
+      "--version <v>         the release's version (default: package.json's)",
+      '--root <dir>          the built tree: dist/ from npm run build, package.json, node_modules (default .)',
+      '--no-deps             leave the production dependencies out (the device already has them)',
+      '--key <file>          the Ed25519 private key (PEM) to sign with',
+      '--public-key <file>   a trusted public key (PEM); repeat for more',
+      '--config <file>       hub.json: add verifies against its updates.publicKeys (hub stopped; else the dashboard)',
+      'Build on the platform the devices run (e.g. a Pi): native dependencies are built per platform.',
+    ],
+    positionals: ['action', 'bundle'],
+    actions: RELEASE_ACTIONS,
+    required: (v, [action, bundle]) => {
+      if (!action) return ['<action>'];
+      const missing: string[] = [];
+      if ((action === 'keygen' || action === 'build') && !v.out) missing.push('--out');
+      if (['sign', 'verify', 'add'].includes(action) && !bundle) missing.push('<file.bundle>');
+      if (action === 'sign' && !v.key) missing.push('--key');
+      if (action === 'verify' && !v['public-key']) missing.push('--public-key');
+      if (action === 'add' && !v.config) missing.push('--config');
+      return missing;
+    },
   },
   {
     name: 'backup',

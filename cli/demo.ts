@@ -13,9 +13,11 @@ import { packageRoot, packageVersion, startHub } from '../hub/main.js';
 import type { DeviceConfig, HubConfig, SchoolModel } from '../schemas/config.js';
 import { parse } from '../schemas/validate.js';
 import { createLogger } from '../shared/log.js';
+import { buildHistory, demoJournalDir, historyStart, historyWanted } from './history/build-history.js';
 import { DemoClock } from './history/demo-clock.js';
-import { buildHistory, demoJournalDir, historyStart } from './history/build-history.js';
 import { waitForSignal } from './run-hub.js';
+import { Classroom } from './simulator/classroom.js';
+import { startSimulatorServer } from './simulator/server.js';
 
 export interface DemoOptions {
   dataDir: string;
@@ -51,7 +53,7 @@ export async function runDemo(options: DemoOptions): Promise<void> {
 
   // First start (no hub database yet): the hub starts with its clock held where the four weeks of history begin, and
   // is handed the real clock once the history is built. Later starts find the history in place and build nothing.
-  const firstStart = !existsSync(join(config.dataDir, 'hub-db'));
+  const firstStart = historyWanted(config.dataDir);
   const clock = new DemoClock(firstStart ? historyStart(school, Date.now()) : null);
 
   console.log('Starting the hub (broker, private InfluxDB, dashboard)…');
@@ -82,6 +84,7 @@ export async function runDemo(options: DemoOptions): Promise<void> {
     );
   }
 
+  const classrooms: Classroom[] = [];
   for (const entry of school.devices) {
     const address = { site: school.site, room: entry.room, device: entry.id };
     const secretFile = join(dataDir, 'devices', `${entry.id}.secret`);
@@ -134,9 +137,17 @@ export async function runDemo(options: DemoOptions): Promise<void> {
     });
     // Half speed keeps four emulated Unos within one core of a Pi-sized machine; Firmata timing still holds.
     const board = await startEmulatedBoard(deviceConfig.pins, { id: entry.id, emulator: { speed: 0.5 } });
+    const classroom = new Classroom({
+      device: entry.id,
+      room: entry.room,
+      emulator: board.emulator,
+      pins: deviceConfig.pins,
+      longPressMs: deviceConfig.timing.longPressMs,
+    });
     // A classroom at rest: door shut (reed closed pulls the input low), two phones already in their slots.
-    board.emulator.setPin(deviceConfig.pins.door, false);
-    for (const slot of deviceConfig.pins.slots.slice(0, 2)) board.emulator.setPin(slot, false);
+    classroom.setInput(deviceConfig.pins.door, false);
+    for (const slot of deviceConfig.pins.slots.slice(0, 2)) classroom.setInput(slot, false);
+    classrooms.push(classroom);
     const device = await startDevice({
       config: deviceConfig,
       board: board.port,
@@ -150,7 +161,12 @@ export async function runDemo(options: DemoOptions): Promise<void> {
     console.log(`  classroom ${entry.room}: device ${entry.id} on an emulated Uno (Firmata via johnny-five)`);
   }
 
+  // The simulator drives the emulated boards' pins: the demo's alone, on loopback; a hub never serves it.
+  const simulator = await startSimulatorServer({ classrooms, log: log.child({ part: 'simulator' }) });
+  stops.push(() => simulator.close());
+
   console.log(`\nDashboard: ${hub.httpUrl}`);
+  console.log(`Classroom simulator: ${simulator.url}`);
   console.log(
     !existsSync(adminFile)
       ? 'Sign in with your account (the first-run password was shown when this data directory was created).'

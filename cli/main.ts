@@ -33,6 +33,8 @@ async function run(parsed: Extract<Parsed, { kind: 'run' }>): Promise<void> {
     case 'audit':
       if (!(await (await import('./audit.js')).runAuditParsed(values))) process.exitCode = 1;
       return;
+    case 'release':
+      return (await import('./release.js')).runRelease(positionals, values);
     case 'backup':
     case 'restore':
       return (await import('./backup.js')).runBackupParsed(command, values);

@@ -9,9 +9,9 @@
  * Reports leave the journal only on their ReportAck; locker events on the broker's PUBACK.
  */
 import { readFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import type { DeviceConfig } from '../schemas/config.js';
+import type { Command, UpdateProgress } from '../schemas/messages.js';
 import { check } from '../schemas/validate.js';
 import type { Logger } from '../shared/log.js';
 import type { BoardPort, Outputs } from './board/board-port.js';
@@ -30,6 +30,7 @@ import {
 } from './device-machine.js';
 import { EventJournal, type PendingItem } from './event-journal.js';
 import { HubLink, type HubLinkOptions, LinkError } from './hub-link.js';
+import { readSoftwareVersion } from './updates/software-version.js';
 
 export type DeviceLog = Pick<Logger, 'debug' | 'info' | 'warn' | 'error'>;
 
@@ -62,7 +63,11 @@ export interface DeviceOptions {
   resendAfterMs?: number;
   /** Software version for heartbeats (S8); defaults to package.json's version. */
   software?: string;
+  /** A fleet update offer from the hub: handed to the updater (firmware/updates/), never to the machine. */
+  onUpdateOffer?: (offer: UpdateCommand) => void;
 }
+
+export type UpdateCommand = Extract<Command, { kind: 'update' }>;
 
 export interface RunningDevice {
   /** Stops timers, drains pending writes, says 'offline' and closes link and journal. The board stays open. */
@@ -76,6 +81,11 @@ export interface RunningDevice {
   idle(): Promise<void>;
   /** The board in use now: a new port after a lost board was reopened. The caller closes it after stop(). */
   board(): BoardPort;
+  /** The version this program reports (S8). */
+  readonly software: string;
+  /** Called with true on every connect to the hub and false on every loss; returns an unsubscribe. */
+  onLink(listener: (up: boolean) => void): () => void;
+  publishUpdateProgress(progress: UpdateProgress): Promise<void>;
 }
 
 const SCHEDULES_DOC = 'schedules';
@@ -147,7 +157,7 @@ export class Device implements RunningDevice {
   private readonly journal: EventJournal;
   private readonly link: HubLink;
   private readonly clockSync: ClockSyncWatcher;
-  private readonly software: string;
+  readonly software: string;
   /** Last send time per pending report id, for resendStale. */
   private readonly lastSent = new Map<string, number>();
 
@@ -194,6 +204,10 @@ export class Device implements RunningDevice {
     link.on('refused', ({ code }) => this.onRefused(code));
     link.on('command', (command) => {
       this.log.info({ kind: command.kind, id: command.id }, 'device: command');
+      if (command.kind === 'update') {
+        this.opts.onUpdateOffer?.(command);
+        return;
+      }
       this.dispatch({ kind: 'command', command });
     });
     link.on('ack', (ack) => this.onAck(ack.id));
@@ -241,6 +255,20 @@ export class Device implements RunningDevice {
 
   connected(): boolean {
     return this.link.connected;
+  }
+
+  onLink(listener: (up: boolean) => void): () => void {
+    const offs = [
+      this.link.on('connected', () => listener(true)),
+      this.link.on('disconnected', () => listener(false)),
+    ];
+    return () => {
+      for (const off of offs) off();
+    };
+  }
+
+  publishUpdateProgress(progress: UpdateProgress): Promise<void> {
+    return this.link.publishUpdateProgress(progress);
   }
 
   board(): BoardPort {
@@ -494,20 +522,4 @@ async function loadSchedules(journal: EventJournal, log: DeviceLog): Promise<Sch
   return schedules;
 }
 
-/** The version in the nearest package.json named phones-away, found from this file upwards (src or dist). */
-export async function readSoftwareVersion(): Promise<string> {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (let depth = 0; depth < 5; depth++) {
-    try {
-      const pkg = JSON.parse(await readFile(join(dir, 'package.json'), 'utf8')) as {
-        name?: string;
-        version?: string;
-      };
-      if (pkg.name === 'phones-away' && typeof pkg.version === 'string') return pkg.version;
-    } catch {
-      // not here; look one level up
-    }
-    dir = dirname(dir);
-  }
-  return '0.0.0-unknown';
-}
+export { readSoftwareVersion } from './updates/software-version.js';

@@ -19,6 +19,7 @@ import type {
   Report,
   ReportAck,
   SignageState,
+  UpdateProgress,
 } from '../schemas/messages.js';
 import { type DeviceAddress, parseTopic, topics } from '../schemas/topics.js';
 import { parse, parsePayload } from '../schemas/validate.js';
@@ -204,6 +205,13 @@ export class HubLink {
   }
 
   /** QoS 0: a lost heartbeat is replaced by the next one. */
+  /** QoS 1, not journaled: a lost progress report is replaced by the next (the retained offer brings one on connect). */
+  async publishUpdateProgress(progress: UpdateProgress): Promise<void> {
+    const client = this.requireConnected();
+    const body = JSON.stringify(parse('update-progress', progress));
+    await client.publishAsync(topics.event(this.opts.address, 'update'), body, { qos: 1 });
+  }
+
   async publishHeartbeat(heartbeat: Heartbeat): Promise<void> {
     const client = this.requireConnected();
     const body = JSON.stringify(parse('heartbeat', heartbeat));

@@ -17,6 +17,8 @@ import { EMULATOR_CONTROL_ENV, EmulatorControl } from './board/emulator-control.
 import { boardOpener } from './board/open-board.js';
 import { type RunningDevice, startDevice } from './device.js';
 import { deviceCredentials } from './enrolment.js';
+import type { PendingUpdate } from './updates/boot-guard.js';
+import { RESTART_EXIT_CODE, Updater } from './updates/updater.js';
 
 export class DeviceConfigError extends Error {
   readonly code = 'E_CONFIG';
@@ -54,6 +56,15 @@ export async function loadDeviceConfig(file: string): Promise<DeviceConfig> {
       ...(config.hub.ca ? { ca: resolve(base, config.hub.ca) } : {}),
       ...(config.hub.enrolTokenFile ? { enrolTokenFile: resolve(base, config.hub.enrolTokenFile) } : {}),
     },
+    ...(config.updates
+      ? {
+          updates: {
+            ...config.updates,
+            publicKeys: config.updates.publicKeys.map((file) => resolve(base, file)),
+            installDir: resolve(base, config.updates.installDir),
+          },
+        }
+      : {}),
   };
 }
 
@@ -63,7 +74,15 @@ export interface DeviceProgram {
   stop(): Promise<void>;
 }
 
-export async function runDevice(configPath: string, options: { log?: Logger; handleSignals?: boolean } = {}) {
+export async function runDevice(
+  configPath: string,
+  options: {
+    log?: Logger;
+    handleSignals?: boolean;
+    /** Set by boot.ts when this start is a trial of a freshly installed version. */
+    trial?: PendingUpdate | null;
+  } = {},
+) {
   const config = await loadDeviceConfig(configPath);
   const log = options.log ?? createLogger(`device:${config.deviceId}`);
   const { password, enrolment } = await deviceCredentials(config);
@@ -77,6 +96,7 @@ export async function runDevice(configPath: string, options: { log?: Logger; han
   control?.start();
   const port = await openPort();
   let device: RunningDevice;
+  let updater: Updater | undefined;
   try {
     device = await startDevice({
       config,
@@ -85,6 +105,10 @@ export async function runDevice(configPath: string, options: { log?: Logger; han
       password,
       ...(enrolment ? { enrolment } : {}),
       log,
+      onUpdateOffer: (offer) => {
+        if (updater) updater.offer(offer);
+        else log.warn({ version: offer.version }, 'device: update offered, but updates are not configured');
+      },
     });
   } catch (error) {
     control?.stop();
@@ -95,6 +119,7 @@ export async function runDevice(configPath: string, options: { log?: Logger; han
   let stopping: Promise<void> | null = null;
   const stop = () => {
     stopping ??= (async () => {
+      updater?.stop();
       await device.stop();
       control?.stop();
       await device.board().close();
@@ -118,8 +143,31 @@ export async function runDevice(configPath: string, options: { log?: Logger; han
     process.once('SIGINT', onSignal);
   }
 
+  if (config.updates) {
+    updater = new Updater({
+      config: { ...config, updates: config.updates },
+      device,
+      password,
+      log,
+      trial: options.trial ?? null,
+      // The service manager (systemd, Restart=always) starts us again, from whatever `current` points at now.
+      restart: (reason) => {
+        log.info({ reason }, 'device: restarting');
+        stop().then(
+          () => process.exit(RESTART_EXIT_CODE),
+          () => process.exit(RESTART_EXIT_CODE),
+        );
+      },
+    });
+    updater.start();
+  }
   log.info(
-    { board: config.board.kind, hub: config.hub.url, lockerMode: config.lockerMode },
+    {
+      board: config.board.kind,
+      hub: config.hub.url,
+      lockerMode: config.lockerMode,
+      software: device.software,
+    },
     'device: running',
   );
   const program: DeviceProgram = { device, stop };

@@ -2,7 +2,14 @@
  * Typed in-process event bus between hub extensions. A listener that throws is logged and the others still run:
  * one bad feature must never stop a report reaching the incident log.
  */
-import type { Availability, Heartbeat, LockerEvent, LockerState, SignageState } from '../schemas/messages.js';
+import type {
+  Availability,
+  Heartbeat,
+  LockerEvent,
+  LockerState,
+  SignageState,
+  UpdateProgress,
+} from '../schemas/messages.js';
 import type { Logger } from './log.js';
 
 export interface DeviceRef {
@@ -45,6 +52,7 @@ export interface HubEvents {
   'device.locker-event': { ref: DeviceRef; event: LockerEvent };
   'device.heartbeat': { ref: DeviceRef; heartbeat: Heartbeat };
   'device.fault': { ref: DeviceRef; reason: string; detail?: string };
+  'device.update-progress': { ref: DeviceRef; progress: UpdateProgress };
   'incident.created': { incident: IncidentSummary };
   /** `step` is the step just appended (its action and route only: never its free text). */
   'incident.updated': { incident: IncidentSummary; step?: { action: string; routeTo?: string } };

@@ -25,6 +25,7 @@ import { opsFeature } from './features/ops.js';
 import { type PolicyFeature, policyFeature } from './features/policy.js';
 import { type Safeguarding, safeguarding } from './features/safeguarding.js';
 import { type TamperFeature, tamperFeature } from './features/tamper.js';
+import { type UpdatesFeature, updatesFeature } from './features/updates.js';
 import { type RunningHttp, startHttp } from './http/http-server.js';
 import { IncidentService } from './incidents/incident-service.js';
 import { IncidentStore } from './incidents/incident-store.js';
@@ -40,7 +41,7 @@ import { MetricsOutbox } from './outbox/metrics-outbox.js';
 import { rollForwardSchoolFile, storedSchoolModel } from './school/school-persistence.js';
 import { DEFAULT_KEY_FILE, loadOrCreateKey } from './secrets/key-file.js';
 import { looseSecretFiles, secretFilesOf } from './secrets/secret-files.js';
-import { createInfluxStore } from './store/influx-store.js';
+import { createInfluxStore, toLineProtocol } from './store/influx-store.js';
 import type { MetricsStore } from './store/metrics-store.js';
 import { LoginFlow, limitsFromConfig } from './users/login-flow.js';
 import { UserStore } from './users/user-store.js';
@@ -77,6 +78,8 @@ export interface Hub {
   chain: ChainMonitor;
   /** P1–P4, P6: drives lock and signage from the timetable; exemptions and emergency release. */
   policy: Pick<PolicyFeature, 'driver' | 'exemptions' | 'compliance'>;
+  /** Fleet updates: held releases and the staged roll-out. */
+  updates: Pick<UpdatesFeature, 'releases' | 'fleet'>;
   /** R7: devices that dropped while locked with phones inside. */
   tamperSuspects: TamperFeature['suspects'];
   users: UserStore;
@@ -172,6 +175,13 @@ function startMetricsStore(
     store: {
       writePoints: async (points) => {
         await (await ready).store.writePoints(points);
+        lastWriteAt = now();
+      },
+      // The outbox queues points encoded (line protocol is a pure function of the point), so its drain sends them as
+      // they are.
+      encode: (point) => toLineProtocol(point),
+      writeEncoded: async (lines) => {
+        await (await ready).store.writeEncoded(lines);
         lastWriteAt = now();
       },
       query: async (influxql) => (await ready).store.query(influxql),
@@ -373,12 +383,14 @@ export async function startHub(options: HubOptions): Promise<Hub> {
 
     // The features, in start order (stopped in reverse): each pairs its domain objects with its routes.
     const guarding = safeguarding({ ...core, incidents: incidentService });
+    const updates = updatesFeature(core);
     const policy = policyFeature(core);
     const tamper = tamperFeature(core, policy);
     const features: Feature[] = [
       devicesFeature(core),
       guarding,
       evidenceFeature(core),
+      updates,
       policy,
       tamper,
       confiscationsFeature(core),
@@ -460,6 +472,7 @@ export async function startHub(options: HubOptions): Promise<Hub> {
       devices,
       chain,
       policy: { exemptions: policy.exemptions, driver: policy.driver, compliance: policy.compliance },
+      updates: { releases: updates.releases, fleet: updates.fleet },
       tamperSuspects: tamper.suspects,
       users,
       login,

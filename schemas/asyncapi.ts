@@ -66,7 +66,9 @@ function channels(): ChannelSpec[] {
             ? 'A report button press. Kept in the device journal until its ack arrives; resent with the same id.'
             : kind === 'heartbeat'
               ? 'Telemetry every heartbeat period (software version, uptime, clock sync).'
-              : 'A locker happening: door, lock, key, slots, tamper.',
+              : kind === 'update'
+                ? 'How a fleet update offer is going on the device (waiting, downloading, verifying, installed, refused, rolled back with the reason).'
+                : 'A locker happening: door, lock, key, slots, tamper.',
       }),
     ),
     ...SET_COMMANDS.map(
@@ -76,7 +78,10 @@ function channels(): ChannelSpec[] {
         action: 'send',
         qos: 1,
         retain: true,
-        description: `A ${command} command from the hub's policy driver; retained, so a device that reconnects gets the latest.`,
+        description:
+          command === 'update'
+            ? "A fleet update offer from the hub's roll-out; retained, so a device that reconnects gets the latest."
+            : `A ${command} command from the hub's policy driver; retained, so a device that reconnects gets the latest.`,
       }),
     ),
     {

@@ -443,6 +443,31 @@ export const HubConfig = Type.Object(
       }),
     ),
     limits: Type.Optional(LimitsConfig),
+    updates: Type.Optional(
+      Type.Object(
+        {
+          publicKeys: Type.Array(Type.String({ minLength: 1, maxLength: 4096 }), {
+            minItems: 1,
+            maxItems: 10,
+            description:
+              'Files holding the Ed25519 public keys (PEM, from `phones-away release keygen`) whose signatures the ' +
+              'hub accepts on a release bundle. The private keys stay offline.',
+          }),
+          maxRollbacks: Type.Optional(
+            Type.Integer({
+              minimum: 0,
+              maximum: 1000,
+              description:
+                'A roll-out stops by itself when more than this many devices roll back. Default 1.',
+            }),
+          ),
+        },
+        {
+          additionalProperties: false,
+          description: 'Fleet updates: signed device releases and staged roll-outs.',
+        },
+      ),
+    ),
   },
   { $id: 'hub-config', additionalProperties: false, title: 'HubConfig' },
 );
@@ -516,6 +541,47 @@ export const DeviceConfig = Type.Object(
       { additionalProperties: false },
     ),
     lockerMode: LockerMode,
+    updates: Type.Optional(
+      Type.Object(
+        {
+          publicKeys: Type.Array(FilePath, {
+            minItems: 1,
+            maxItems: 10,
+            description: 'Files holding the Ed25519 public keys (PEM) a release must be signed with.',
+          }),
+          hubHttpUrl: Type.String({
+            pattern: '^https?://',
+            maxLength: 2048,
+            description:
+              "The hub's dashboard address; releases are fetched from it with the device's own secret.",
+          }),
+          installDir: Type.String({
+            minLength: 1,
+            maxLength: 4096,
+            description:
+              'Holds releases/<version>/ and the `current` symlink the service runs. The journal (dataDir) lives ' +
+              'outside it, so every version shares it.',
+          }),
+          selfCheckS: Type.Optional(
+            Type.Integer({
+              minimum: 5,
+              maximum: 3600,
+              description:
+                'A new version must reach the hub and pass its self-check within this time, or the device switches ' +
+                'back. Default 120.',
+            }),
+          ),
+          maxStarts: Type.Optional(
+            Type.Integer({
+              minimum: 1,
+              maximum: 20,
+              description: 'Starts a new version gets before the device switches back. Default 3.',
+            }),
+          ),
+        },
+        { additionalProperties: false },
+      ),
+    ),
   },
   { $id: 'device-config', additionalProperties: false, title: 'DeviceConfig' },
 );

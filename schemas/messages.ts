@@ -212,6 +212,28 @@ export const Command = Type.Union(
     Type.Object(
       {
         ...CommandBase,
+        kind: Type.Literal('update'),
+        version: Type.String({ pattern: '^[0-9A-Za-z.+-]{1,32}$' }),
+        size: Type.Integer({ minimum: 1, maximum: 1024 * 1024 * 1024 }),
+        sha256: Type.String({
+          pattern: '^[0-9a-f]{64}$',
+          description: 'Of the whole bundle file as the hub serves it.',
+        }),
+        downgrade: Type.Boolean({
+          description:
+            'An admin chose to install an older version (audited at the hub); otherwise older is refused.',
+        }),
+      },
+      {
+        additionalProperties: false,
+        description:
+          'Fleet update offer (retained). The device fetches the bundle from the hub over HTTPS, verifies its ' +
+          'Ed25519 signature and checksums itself, and installs it outside lessons whose locker is locked.',
+      },
+    ),
+    Type.Object(
+      {
+        ...CommandBase,
         kind: Type.Literal('schedule'),
         date: IsoDate,
         timezone: Type.String({ maxLength: 64 }),
@@ -228,6 +250,33 @@ export const Command = Type.Union(
 );
 export type Command = Static<typeof Command>;
 
+export const UPDATE_STAGES = [
+  'waiting',
+  'downloading',
+  'verifying',
+  'restarting',
+  'installed',
+  'refused',
+  'rolled-back',
+] as const;
+export const UpdateStage = StringEnum(UPDATE_STAGES);
+export type UpdateStage = Static<typeof UpdateStage>;
+
+/** Device to hub: how an update offer is going on this device. Not journaled: the next offer or restart resends it. */
+export const UpdateProgress = Type.Object(
+  {
+    v: SchemaVersion,
+    ts: EpochMs,
+    offer: Type.String({ pattern: '^[A-Za-z0-9:_-]{1,64}$', description: 'The id of the update command.' }),
+    version: Type.String({ pattern: '^[0-9A-Za-z.+-]{1,32}$', description: 'The version offered.' }),
+    running: Type.String({ pattern: '^[0-9A-Za-z.+-]{1,32}$', description: 'The version running now.' }),
+    stage: UpdateStage,
+    reason: Type.Optional(Type.String({ maxLength: 300 })),
+  },
+  { $id: 'update-progress', additionalProperties: false, title: 'UpdateProgress' },
+);
+export type UpdateProgress = Static<typeof UpdateProgress>;
+
 export const messageSchemas = {
   'locker-state': LockerState,
   'locker-event': LockerEvent,
@@ -237,6 +286,7 @@ export const messageSchemas = {
   heartbeat: Heartbeat,
   availability: Availability,
   command: Command,
+  'update-progress': UpdateProgress,
 } as const;
 
 export { Slug };

@@ -3,8 +3,8 @@
  *
  *   phones-away/v1/<site>/<room>/<device>/availability        retained, last will
  *   phones-away/v1/<site>/<room>/<device>/state/<part>        retained: locker | signage
- *   phones-away/v1/<site>/<room>/<device>/event/<kind>        locker | report | heartbeat
- *   phones-away/v1/<site>/<room>/<device>/set/<command>       hub → device: lock | signage | schedule
+ *   phones-away/v1/<site>/<room>/<device>/event/<kind>        locker | report | heartbeat | update
+ *   phones-away/v1/<site>/<room>/<device>/set/<command>       hub → device: lock | signage | schedule | update
  *   phones-away/v1/<site>/<room>/<device>/ack/report          hub → device: report stored
  */
 import type { SchemaName } from './validate.js';
@@ -19,8 +19,8 @@ export interface DeviceAddress {
 }
 
 export const STATE_PARTS = ['locker', 'signage'] as const;
-export const EVENT_KINDS = ['locker', 'report', 'heartbeat'] as const;
-export const SET_COMMANDS = ['lock', 'signage', 'schedule'] as const;
+export const EVENT_KINDS = ['locker', 'report', 'heartbeat', 'update'] as const;
+export const SET_COMMANDS = ['lock', 'signage', 'schedule', 'update'] as const;
 export type StatePart = (typeof STATE_PARTS)[number];
 export type EventKind = (typeof EVENT_KINDS)[number];
 export type SetCommand = (typeof SET_COMMANDS)[number];
@@ -40,7 +40,8 @@ export function schemaFor(topic: ParsedTopic): SchemaName {
     case 'state':
       return topic.part === 'locker' ? 'locker-state' : 'signage-state';
     case 'event':
-      return topic.event === 'locker' ? 'locker-event' : topic.event;
+      if (topic.event === 'locker') return 'locker-event';
+      return topic.event === 'update' ? 'update-progress' : topic.event;
     case 'set':
       return 'command';
     case 'ack':

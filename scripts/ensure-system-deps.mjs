@@ -3,7 +3,7 @@
  * Makes sure the Debian packages the project shells out to are installed. Plain Node ESM with no dependencies
  * because it runs before `npm run build` (scripts/start.mjs and scripts/test.mjs import it).
  *
- *   node scripts/ensure-system-deps.mjs influxdb chromium mosquitto
+ *   node scripts/ensure-system-deps.mjs influxdb chromium mosquitto socat
  *
  * Note: the Debian influxdb package may start its own system service on :8086. We never use it (the hub runs a
  * private influxd on free loopback ports), so it is harmless and left alone.
@@ -18,6 +18,7 @@ export const PACKAGE_BINARIES = Object.freeze({
   chromium: '/usr/bin/chromium',
   mosquitto: '/usr/sbin/mosquitto',
   openssl: '/usr/bin/openssl', // `phones-away certs` and the TLS tests
+  socat: '/usr/bin/socat', // the emulated Uno behind a pty (firmware/board/uno-pty.ts): the firmata-serial tests, the bench
 });
 
 export class SystemDepsError extends Error {

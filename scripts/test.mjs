@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
  * `npm test`: every tier with the real servers it needs. Installs missing Debian packages first (influxdb, chromium,
- * mosquitto), runs the standing checks (lint, types, schema freshness), then vitest's unit, integration, end-to-end
+ * mosquitto, openssl, socat), runs the standing checks (lint, types, schema freshness), then vitest's unit, integration, end-to-end
  * and fault tiers. Ends with one plain line: "tests: N passed, N failed".
  */
 import { spawnSync } from 'node:child_process';
@@ -19,7 +19,7 @@ function run(cmd, args) {
   return result.status ?? 1;
 }
 
-await ensureSystemPackages(['influxdb', 'chromium', 'mosquitto', 'openssl']);
+await ensureSystemPackages(['influxdb', 'chromium', 'mosquitto', 'openssl', 'socat']);
 
 if (run('npm', ['run', 'check']) !== 0) {
   console.log('tests: 0 passed, 1 failed');

@@ -12,10 +12,11 @@
  * Why not real MQTT round trips: four weeks of a school are thousands of messages; a publish through a socket per
  * message would take minutes, and the broker adds nothing to what the hub computes from them.
  */
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { EventJournal } from '../../firmware/event-journal.js';
-import { localClock, parseClock, zonedTime } from '../../hub/policy/calendar.js';
 import type { Hub } from '../../hub/main.js';
+import { localClock, parseClock, zonedTime } from '../../hub/policy/calendar.js';
 import { nextBoundary } from '../../hub/policy/policy-engine.js';
 import type { StaffRole } from '../../hub/users/roles.js';
 import type { SchoolModel } from '../../schemas/config.js';
@@ -52,6 +53,8 @@ export class HistoryError extends Error {
 
 interface Action {
   at: number;
+  /** Who acts: actions of one key run in order; those of different keys at the same instant run together. */
+  key: string;
   order: number;
   run: () => Promise<void>;
 }
@@ -70,6 +73,8 @@ class Classroom {
   keyOn = false;
   online = true;
   readonly backlog: (() => Promise<void>)[] = [];
+  /** Journal acknowledgements still being written; the next event need not wait for them (nor does a device). */
+  readonly acks: Promise<unknown>[] = [];
   private readonly bootAt: number;
 
   constructor(
@@ -94,7 +99,7 @@ class Classroom {
     const event = await this.journal.appendLockerEvent({ kind, phones: this.phones }, ts);
     const deliver = async () => {
       await this.send(topics.event(this.address, 'locker'), event, false);
-      await this.journal.ack(event.id);
+      this.acks.push(this.journal.ack(event.id));
     };
     if (this.online) await deliver();
     else this.backlog.push(deliver);
@@ -127,9 +132,12 @@ class Classroom {
   }
 
   async report(urgency: Report['urgency'], ts: number): Promise<Report> {
-    const report = await this.journal.appendReport({ urgency, pressMs: urgency === 'urgent' ? 2600 : 180 }, ts);
+    const report = await this.journal.appendReport(
+      { urgency, pressMs: urgency === 'urgent' ? 2600 : 180 },
+      ts,
+    );
     await this.send(topics.event(this.address, 'report'), report, false);
-    await this.journal.ack(report.id);
+    this.acks.push(this.journal.ack(report.id));
     return report;
   }
 
@@ -194,21 +202,31 @@ export async function buildHistory(options: HistoryOptions): Promise<HistorySumm
 
   const queue: Action[] = [];
   let order = 0;
-  const at = (when: number, run: () => Promise<void>) => {
-    if (when <= until) queue.push({ at: when, order: order++, run });
+  const at = (when: number, key: string, run: () => Promise<void>) => {
+    if (when <= until) queue.push({ at: when, key, order: order++, run });
   };
+  // Classrooms acting at the same instant (every locker locks at the bell) go in together, as they would over MQTT:
+  // the hub commits their writes in one group, which is most of what makes the build take seconds, not minutes.
   const runUntil = async (limit: number) => {
     queue.sort((a, b) => a.at - b.at || a.order - b.order);
     while (queue.length > 0 && (queue[0] as Action).at < limit) {
-      const action = queue.shift() as Action;
-      clock.set(action.at);
-      await action.run();
+      const instant = (queue[0] as Action).at;
+      const batch: Action[] = [];
+      while (queue.length > 0 && (queue[0] as Action).at === instant) batch.push(queue.shift() as Action);
+      clock.set(instant);
+      const byKey = new Map<string, Action[]>();
+      for (const action of batch) byKey.set(action.key, [...(byKey.get(action.key) ?? []), action]);
+      await Promise.all(
+        [...byKey.values()].map(async (actions) => {
+          for (const action of actions) await action.run();
+        }),
+      );
     }
   };
 
   try {
     for (const room of classrooms.values()) {
-      at(start, () => room.availability('online', start));
+      at(start, room.address.device, () => room.availability('online', start));
     }
     let reports = 0;
     for (const date of plan.dates) {
@@ -225,7 +243,8 @@ export async function buildHistory(options: HistoryOptions): Promise<HistorySumm
           true,
         );
       for (const room of classrooms.values()) {
-        at(zonedTime(date, DAY_FROM + 50, tz), () => room.heartbeat(zonedTime(date, DAY_FROM + 50, tz)));
+        const seen = zonedTime(date, DAY_FROM + 50, tz);
+        at(seen, room.address.device, () => room.heartbeat(seen));
         await planDay(room, date);
       }
       for (const r of plan.reports.filter((x) => x.date === date)) {
@@ -233,13 +252,13 @@ export async function buildHistory(options: HistoryOptions): Promise<HistorySumm
         if (!room) continue;
         const pressed = zonedTime(date, r.minute, tz);
         let incidentId: string | undefined;
-        at(pressed, async () => {
+        at(pressed, r.device, async () => {
           const report = await room.report(r.urgency, pressed);
           incidentId = (await hub.incidents.findByEvent(report.id))?.id;
           reports += 1;
         });
         for (const step of r.steps)
-          at(pressed + step.after * MIN, async () => {
+          at(pressed + step.after * MIN, 'staff', async () => {
             if (!incidentId) throw new HistoryError(`no incident for the report of ${date}`);
             await hub.safeguarding.incidents.apply(
               incidentId,
@@ -251,10 +270,16 @@ export async function buildHistory(options: HistoryOptions): Promise<HistorySumm
       }
       // The recorder's own end-of-lesson timer, run here for the day that has just ended.
       const evening = zonedTime(date, DAY_TO, tz);
-      at(evening, () => hub.policy.compliance.tick(evening));
+      at(evening, 'hub', async () => {
+        for (const room of classrooms.values()) await Promise.all(room.acks.splice(0));
+        await hub.policy.compliance.tick(evening);
+      });
     }
     await runUntil(until + 1);
-    for (const room of classrooms.values()) await room.journal.close();
+    for (const room of classrooms.values()) {
+      await Promise.all(room.acks.splice(0));
+      await room.journal.close();
+    }
     clock.release();
     // Today's lessons up to the real clock, then everything to InfluxDB before the live devices start.
     await hub.policy.compliance.tick();
@@ -284,7 +309,11 @@ export async function buildHistory(options: HistoryOptions): Promise<HistorySumm
       }) as (Miss & { minutes: number }) | undefined;
     const phonesToday = 2 + ((date.charCodeAt(9) + device.length) % 5);
     let locked = false;
-    for (let t = zonedTime(date, DAY_FROM, tz); t < zonedTime(date, DAY_TO, tz); t = nextBoundary(school, t)) {
+    for (
+      let t = zonedTime(date, DAY_FROM, tz);
+      t < zonedTime(date, DAY_TO, tz);
+      t = nextBoundary(school, t)
+    ) {
       const directive = (await hub.policy.driver.directives(t)).find((d) => d.id === device)?.directive;
       if (!directive || directive.locked === locked) continue;
       locked = directive.locked;
@@ -294,31 +323,33 @@ export async function buildHistory(options: HistoryOptions): Promise<HistorySumm
         const ajar = missAt('door-left-open', boundary);
         if (late) {
           // The teacher holds the locker open with the staff key while phones still come in.
-          at(boundary - 3 * MIN, () => room.locker('key-on', boundary - 3 * MIN));
-          at(boundary + (late.minutes - 1) * MIN, async () => {
+          at(boundary - 3 * MIN, device, () => room.locker('key-on', boundary - 3 * MIN));
+          at(boundary + (late.minutes - 1) * MIN, device, async () => {
             room.phones = phonesToday;
             await room.locker('door-closed', boundary + (late.minutes - 1) * MIN);
           });
-          at(boundary + late.minutes * MIN, async () => {
+          at(boundary + late.minutes * MIN, device, async () => {
             await room.locker('key-off', boundary + late.minutes * MIN);
             await room.locker('locked', boundary + late.minutes * MIN);
           });
         } else if (ajar) {
-          at(boundary, async () => {
+          at(boundary, device, async () => {
             room.phones = phonesToday;
             await room.locker('locked', boundary);
           });
-          at(boundary + ajar.minutes * MIN, () => room.locker('door-closed', boundary + ajar.minutes * MIN));
+          at(boundary + ajar.minutes * MIN, device, () =>
+            room.locker('door-closed', boundary + ajar.minutes * MIN),
+          );
         } else {
-          at(boundary - 2 * MIN, async () => {
+          at(boundary - 2 * MIN, device, async () => {
             room.phones = phonesToday;
             await room.locker('door-closed', boundary - 2 * MIN);
           });
-          at(boundary, () => room.locker('locked', boundary));
+          at(boundary, device, () => room.locker('locked', boundary));
         }
       } else {
-        at(boundary, () => room.locker('unlocked', boundary));
-        at(boundary + MIN, async () => {
+        at(boundary, device, () => room.locker('unlocked', boundary));
+        at(boundary + MIN, device, async () => {
           await room.locker('door-opened', boundary + MIN);
           room.phones = 0;
         });
@@ -328,13 +359,20 @@ export async function buildHistory(options: HistoryOptions): Promise<HistorySumm
       if (m.kind === 'offline') {
         const down = zonedTime(date, m.from, tz);
         const up = zonedTime(date, m.to, tz);
-        at(down, () => room.availability('offline', down));
-        at(up, () => room.availability('online', up));
+        at(down, device, () => room.availability('offline', down));
+        at(up, device, () => room.availability('online', up));
       }
   }
+}
+
+/**
+ * Whether the demo should build the history: only on the hub's very first start (no hub database yet). A hub that
+ * has run before keeps what it has, so a second start never rebuilds or duplicates anything.
+ */
+export function historyWanted(hubDataDir: string): boolean {
+  return !existsSync(join(hubDataDir, 'hub-db'));
 }
 
 /** The journal directory of a demo device, as cli/demo.ts lays out its data directory. */
 export const demoJournalDir = (dataDir: string) => (deviceId: string) =>
   join(dataDir, 'devices', deviceId, 'journal');
-

@@ -7,10 +7,11 @@
  * Misses are placed by position in the list of open days and lesson lockers, so any school model with at least one
  * lesson locker gets them, and the same model and date always give the same plan.
  */
-import type { SchoolModel } from '../../schemas/config.js';
-import { addDays, dayStatus, parseClock } from '../../hub/policy/calendar.js';
+
 import type { Category } from '../../hub/incidents/workflow.js';
+import { addDays, dayStatus, parseClock } from '../../hub/policy/calendar.js';
 import { lockedInFormalTime } from '../../hub/policy/policy-engine.js';
+import type { SchoolModel } from '../../schemas/config.js';
 
 /** The Compliance page opens on the last 28 days; the history fills exactly them. */
 export const HISTORY_DAYS = 28;
@@ -64,7 +65,8 @@ interface PlanDevice {
   lockerMode: string;
 }
 
-const pick = <T>(list: readonly T[], i: number): T => list[((i % list.length) + list.length) % list.length] as T;
+const pick = <T>(list: readonly T[], i: number): T =>
+  list[((i % list.length) + list.length) % list.length] as T;
 
 export function historyPlan(school: SchoolModel, today: string): HistoryPlan {
   const dates: string[] = [];

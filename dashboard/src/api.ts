@@ -47,15 +47,19 @@ export async function api<T>(
   body?: unknown,
   headers: Record<string, string> = {},
 ): Promise<T> {
+  // A file (a release bundle) goes as its raw bytes; everything else as JSON.
+  const raw = typeof Blob !== 'undefined' && body instanceof Blob;
   const response = await fetch(path, {
     method,
     credentials: 'same-origin',
     headers: {
       ...headers,
-      ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+      ...(body !== undefined
+        ? { 'content-type': raw ? 'application/octet-stream' : 'application/json' }
+        : {}),
       ...(method !== 'GET' ? { 'x-csrf-token': csrf } : {}),
     },
-    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+    ...(body !== undefined ? { body: raw ? (body as Blob) : JSON.stringify(body) } : {}),
   });
   lastCall = Date.now();
   const json = (await response.json().catch(() => ({}))) as {

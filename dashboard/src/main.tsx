@@ -6,6 +6,7 @@ import { render } from 'preact';
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
 import { can, type Permission, type StaffRole } from '../../hub/users/roles.js';
 import { api, onLocked, openStream, type SessionInfo, setCsrf } from './api.js';
+import { ErrorBoundary } from './components/ErrorBoundary.js';
 import { Notice } from './components/Field.js';
 import { Icon } from './components/Icon.js';
 import { DEFAULT_IDLE_MS, IdleWarning, useIdleLock } from './components/IdleLock.js';
@@ -241,7 +242,9 @@ function App() {
       </header>
       {remaining !== null && <IdleWarning remainingMs={remaining} />}
       <main id="main" tabIndex={-1}>
-        <Page onPasswordChanged={passwordChanged} />
+        <ErrorBoundary resetKey={route.path.join('/')}>
+          <Page onPasswordChanged={passwordChanged} />
+        </ErrorBoundary>
       </main>
     </LiveContext.Provider>
   );

@@ -19,6 +19,8 @@ import type { ExemptionView, PolicyView } from '../../hub/http/routes/policy-rou
 import type { Incident, IncidentStep } from '../../hub/incidents/incident-store.js';
 import type { IncidentNotice } from '../../hub/incidents/visibility.js';
 import type { DeviceView } from '../../hub/live/live-grid.js';
+import type { Rollout } from '../../hub/updates/fleet-updates.js';
+import type { ReleaseRecord } from '../../hub/updates/release-store.js';
 import type { PendingView } from '../../hub/users/account-changes.js';
 import type { UserView } from '../../hub/users/user-store.js';
 import type { SchoolModel, TimeKind, ZoneKind } from '../../schemas/config.js';
@@ -69,3 +71,9 @@ export const ZONE_KINDS = [
   'designated-phone-area',
   'office',
 ] as const satisfies readonly ZoneKind[];
+
+/** GET /api/updates: the releases the hub holds and the current (or last) roll-out. */
+export interface FleetUpdatesView {
+  releases: ReleaseRecord[];
+  rollout: Rollout | null;
+}

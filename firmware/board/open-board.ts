@@ -6,14 +6,16 @@
  *                    `npm i raspi-io` (and reboot once). Signage needs three PWM pins, more than the Pi has in
  *                    hardware, so soft PWM is enabled.
  * The returned port's close() releases everything: johnny-five, the transport and the emulator.
+ *
+ * The emulator (avr8js and the Firmata image) and serialport are imported only by the board kind that uses them: a
+ * Pi running 'firmata-serial' never loads the emulator (bench/RESULTS.md, device program).
  */
 import { existsSync } from 'node:fs';
 import firmataIo from 'firmata-io';
-import { SerialPort } from 'serialport';
 import type { DeviceConfig } from '../../schemas/config.js';
 import { type BoardLog, silentLogger } from '../../shared/log.js';
 import type { BoardPort } from './board-port.js';
-import { EmulatedUno, type EmulatedUnoOptions } from './emulated-uno.js';
+import type { EmulatedUno, EmulatedUnoOptions } from './emulated-uno.js';
 import { JohnnyFiveBoard } from './johnny-five-board.js';
 import type { BoardPins } from './pin-map.js';
 
@@ -64,6 +66,7 @@ export async function openBoard(
   const { id } = options;
   switch (config.kind) {
     case 'emulated-uno': {
+      const { EmulatedUno } = await import('./emulated-uno.js');
       const emulator = new EmulatedUno({ ...options.emulator, log });
       // Firmata and johnny-five listen first; start() then boots the CPU and opens the serial stream.
       const io = new firmataIo.Firmata(emulator.serial);
@@ -76,6 +79,7 @@ export async function openBoard(
       // Checked first so that retrying every few seconds while unplugged builds no johnny-five board each time.
       if (!existsSync(config.serialPath))
         throw new BoardUnavailableError(`no serial device at ${config.serialPath}`);
+      const { SerialPort } = await import('serialport');
       const serial = new SerialPort({ path: config.serialPath, baudRate: FIRMATA_BAUD });
       // Opening the port resets a real Uno; Firmata then blinks its version (about 4 s to ready in all).
       const io = new firmataIo.Firmata(serial);

@@ -11,6 +11,11 @@
  * O(devices²): 3,000 devices first connecting took 238 s (bench/RESULTS.md, fleet). Here only the keys under the
  * filter's literal prefix (its levels before the first wildcard) are read, and the matcher drops the few siblings the
  * range also holds.
+ *
+ * A reconnecting client costs as little I/O as its session needs: its subscriptions are answered from memory (a copy
+ * of what is on disk, loaded at setup and changed only with it), and its queue is read only when it may hold
+ * something (a client never enqueued to since setup, nor found with a queue at setup, has none). Stored values are
+ * read by msgpack-read.ts (written by msgpack-lite, as before).
  */
 import { Readable } from 'node:stream';
 import packetModule from 'aedes-packet';
@@ -18,6 +23,7 @@ import type { Level } from 'level';
 import msgpack from 'msgpack-lite';
 import { QlobberTrue } from 'qlobber';
 import QlobberSub from 'qlobber/aedes/qlobber-sub.js';
+import { decodeStored } from './msgpack-read.js';
 
 /** Topic matching as MQTT does it, as aedes-persistence-level configures qlobber. */
 const MATCHER_OPTIONS = { wildcard_one: '+', wildcard_some: '#', separator: '/', match_empty_levels: true };
@@ -106,10 +112,20 @@ const subscriptionKey = (clientId: string, topic: string): string =>
   `${clientKey(SUBSCRIPTIONS, clientId)}${topic}`;
 const willKey = (clientId: string): string => `${WILL}${encodeURIComponent(clientId)}`;
 
+/** LevelDB's order for string keys: by their UTF-8 bytes. */
+const compareKeys = (a: string, b: string): number => Buffer.compare(Buffer.from(a), Buffer.from(b));
+
 export class LevelPersistence {
   readonly #db: Level<string, Buffer>;
   /** Subscriptions with QoS > 0 or still wanted after a restart, by topic filter: what a publish is matched against. */
   readonly #subscriptions = new QlobberSub<StoredSubscription>(MATCHER_OPTIONS);
+  /** Every stored subscription, by client and filter: the disk's content, kept in step with each write. */
+  readonly #byClient = new Map<string, Map<string, StoredSubscription>>();
+  /**
+   * Clients whose outgoing queue may hold packets, with a count of enqueues: a stream that finds the queue empty
+   * forgets the client only if nothing was enqueued meanwhile.
+   */
+  readonly #mayHaveQueue = new Map<string, number>();
   #broker: PersistenceBroker | undefined;
 
   /**
@@ -126,8 +142,15 @@ export class LevelPersistence {
 
   async setup(broker: PersistenceBroker): Promise<void> {
     this.#broker = broker;
-    for await (const sub of this.#values<StoredSubscription>(SUBSCRIPTIONS))
+    for await (const sub of this.#values<StoredSubscription>(SUBSCRIPTIONS)) {
       this.#subscriptions.add(sub.topic, sub);
+      this.#remember(sub);
+    }
+    // Keys only: which clients have a queue, without reading the packets.
+    for await (const key of this.#db.keys(prefixRange(OUTGOING))) {
+      const id = decodeURIComponent(key.slice(OUTGOING.length, key.indexOf(':', OUTGOING.length)));
+      this.#mayHaveQueue.set(id, 1);
+    }
   }
 
   async storeRetained(packet: StoredPacket): Promise<void> {
@@ -148,41 +171,39 @@ export class LevelPersistence {
     const batch = subs.map((subscription) => {
       const sub: StoredSubscription = { ...subscription, clientId: client.id };
       this.#trieAdd(sub);
-      return { type: 'put' as const, key: subscriptionKey(client.id, sub.topic), value: msgpack.encode(sub) };
+      const value = msgpack.encode(sub);
+      // What a read from disk would give (msgpack turns an undefined field into null), not the caller's object.
+      this.#remember(decodeStored(value) as StoredSubscription);
+      return { type: 'put' as const, key: subscriptionKey(client.id, sub.topic), value };
     });
     await this.#db.batch(batch, BUFFERS);
   }
 
   async removeSubscriptions(client: PersistenceClient, topics: string[]): Promise<void> {
+    const own = this.#byClient.get(client.id);
     const batch = topics.map((topic) => {
       this.#trieRemove({ clientId: client.id, topic, qos: 0 });
+      own?.delete(topic);
       return { type: 'del' as const, key: subscriptionKey(client.id, topic) };
     });
+    if (own?.size === 0) this.#byClient.delete(client.id);
     await this.#db.batch(batch);
   }
 
+  /** From memory, in the order LevelDB would list them (by key: the filter's UTF-16 order matches for these keys). */
   async subscriptionsByClient(client: PersistenceClient): Promise<Subscription[]> {
-    const subs: Subscription[] = [];
-    for await (const { clientId: _, ...sub } of this.#values<StoredSubscription>(
-      clientKey(SUBSCRIPTIONS, client.id),
-    )) {
-      subs.push(sub);
-    }
-    return subs;
+    const own = this.#byClient.get(client.id);
+    if (!own) return [];
+    return [...own.values()]
+      .sort((a, b) => compareKeys(subscriptionKey(a.clientId, a.topic), subscriptionKey(b.clientId, b.topic)))
+      .map(({ clientId: _, ...sub }) => ({ ...sub }));
   }
 
   async countOffline(): Promise<{ subsCount: number; clientsCount: number }> {
-    let clientsCount = 0;
     let subsCount = 0;
-    let last: string | undefined;
-    for await (const sub of this.#values<StoredSubscription>(SUBSCRIPTIONS)) {
-      if (sub.clientId !== last) {
-        last = sub.clientId;
-        clientsCount += 1;
-      }
-      if (sub.qos > 0) subsCount += 1;
-    }
-    return { subsCount, clientsCount };
+    for (const own of this.#byClient.values())
+      for (const sub of own.values()) if (sub.qos > 0) subsCount += 1;
+    return { subsCount, clientsCount: this.#byClient.size };
   }
 
   async subscriptionsByTopic(topic: string): Promise<StoredSubscription[]> {
@@ -199,6 +220,7 @@ export class LevelPersistence {
   }
 
   async outgoingEnqueue(sub: { clientId: string }, packet: StoredPacket): Promise<void> {
+    this.#mayHaveQueue.set(sub.clientId, (this.#mayHaveQueue.get(sub.clientId) ?? 0) + 1);
     await this.#put(outgoingKey(sub.clientId, packet.brokerId, packet.brokerCounter), new Packet(packet));
   }
 
@@ -240,7 +262,20 @@ export class LevelPersistence {
   }
 
   outgoingStream(client: PersistenceClient): Readable {
-    return Readable.from(this.#values<StoredPacket>(clientKey(OUTGOING, client.id)));
+    const marker = this.#mayHaveQueue.get(client.id);
+    if (marker === undefined) return Readable.from([]);
+    const values = this.#values<StoredPacket>(clientKey(OUTGOING, client.id));
+    const queues = this.#mayHaveQueue;
+    return Readable.from(
+      (async function* () {
+        let found = false;
+        for await (const packet of values) {
+          found = true;
+          yield packet;
+        }
+        if (!found && queues.get(client.id) === marker) queues.delete(client.id);
+      })(),
+    );
   }
 
   async incomingStorePacket(client: PersistenceClient, packet: StoredPacket): Promise<void> {
@@ -291,12 +326,11 @@ export class LevelPersistence {
   }
 
   getClientList(topic: string): Readable {
-    const values = this.#values<StoredSubscription>(SUBSCRIPTIONS);
-    return Readable.from(
-      (async function* () {
-        for await (const sub of values) if (sub.topic === topic) yield sub.clientId;
-      })(),
-    );
+    const ids = [...this.#byClient]
+      .filter(([, own]) => own.has(topic))
+      .map(([id]) => id)
+      .sort((a, b) => compareKeys(clientKey(SUBSCRIPTIONS, a), clientKey(SUBSCRIPTIONS, b)));
+    return Readable.from(ids);
   }
 
   async destroy(): Promise<void> {
@@ -308,7 +342,7 @@ export class LevelPersistence {
       const matcher = new QlobberTrue(MATCHER_OPTIONS);
       matcher.add(filter);
       for await (const blob of this.#db.values({ ...retainedRange(filter), ...BUFFERS })) {
-        const packet = msgpack.decode(blob) as StoredPacket;
+        const packet = decodeStored(blob) as StoredPacket;
         if (matcher.test(packet.topic)) yield packet;
       }
     }
@@ -316,12 +350,12 @@ export class LevelPersistence {
 
   async *#values<T>(prefix: string): AsyncGenerator<T> {
     for await (const blob of this.#db.values({ ...prefixRange(prefix), ...BUFFERS }))
-      yield msgpack.decode(blob) as T;
+      yield decodeStored(blob) as T;
   }
 
   async #get(key: string): Promise<StoredPacket | undefined> {
     const blob = await this.#db.get(key, BUFFERS);
-    return blob === undefined ? undefined : (msgpack.decode(blob) as StoredPacket);
+    return blob === undefined ? undefined : (decodeStored(blob) as StoredPacket);
   }
 
   async #put(key: string, value: object): Promise<void> {
@@ -346,6 +380,15 @@ export class LevelPersistence {
       if (sub.qos === 0) add = false;
     }
     if (add) this.#subscriptions.add(sub.topic, sub);
+  }
+
+  #remember(sub: StoredSubscription): void {
+    let own = this.#byClient.get(sub.clientId);
+    if (!own) {
+      own = new Map();
+      this.#byClient.set(sub.clientId, own);
+    }
+    own.set(sub.topic, sub);
   }
 
   #trieRemove(sub: StoredSubscription): void {

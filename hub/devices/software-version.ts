@@ -4,10 +4,9 @@
  * the newest in the fleet would never flag a fleet that is all equally old.
  */
 
-/** Numeric-aware version order: 1.10.0 after 1.9.2; pre-release suffixes sort as text after the numbers. */
-export function compareVersions(a: string, b: string): number {
-  return a.localeCompare(b, 'en', { numeric: true });
-}
+import { compareVersions } from '../../shared/version-order.js';
+
+export { compareVersions };
 
 export function isOutOfDate(software: string | undefined, expected: string): boolean {
   return software !== undefined && compareVersions(software, expected) < 0;

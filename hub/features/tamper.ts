@@ -19,8 +19,7 @@ export function tamperFeature(core: HubCore, policy: PolicyFeature): TamperFeatu
     bus,
     log: log.child({ part: 'tamper-suspect' }),
     now,
-    expectedLocked: async (device, at) =>
-      (await policy.driver.directives(at)).find((d) => d.id === device)?.directive.locked ?? false,
+    expectedLocked: async (device, at) => (await policy.driver.directive(device, at))?.locked ?? false,
     chainConsistent: (device) => chain.consistent(device),
     ...(notifier ? { notify: (notice) => notifier.enqueue(notice) } : {}),
     show: (ref, text) => grid.setSuspect(ref, text),

@@ -71,7 +71,16 @@ function incidentKey(receivedAt: number, id: string): string {
   return `${receivedAt.toString().padStart(15, '0')}-${id}`;
 }
 
+/** Recently allocated references remembered (see IncidentStore.reserved); far more than can be awaiting one commit. */
+const RESERVED_MAX = 10_000;
+
 export class IncidentStore {
+  /**
+   * References handed out whose incident may not be on disk yet: ingest pipelines its writes (one group commit for
+   * many devices' events), so two incidents prepared before either is committed must not draw the same reference.
+   */
+  private readonly reserved = new Set<string>();
+
   constructor(private readonly db: HubDb) {}
 
   /** Returns the incident already stored for this event, if any: the basis of exactly-once. */
@@ -80,8 +89,14 @@ export class IncidentStore {
     return key ? this.db.get<Incident>('incidents', key) : undefined;
   }
 
-  private uniqueRef(): Promise<string> {
-    return allocateRef(async (ref) => (await this.db.get('meta', `ref/${ref}`)) !== undefined);
+  private async uniqueRef(): Promise<string> {
+    const ref = await allocateRef(
+      async (candidate) =>
+        this.reserved.has(candidate) || (await this.db.get('meta', `ref/${candidate}`)) !== undefined,
+    );
+    if (this.reserved.size >= RESERVED_MAX) this.reserved.clear();
+    this.reserved.add(ref);
+    return ref;
   }
 
   /** Builds the record and the batch that stores it; the caller adds its own ops and commits atomically. */

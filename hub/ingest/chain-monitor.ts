@@ -76,6 +76,18 @@ export class ChainMonitor implements HubExtension {
     return [{ type: 'put', sublevel: 'chain', key: ref.device, value: { ref, state: result.state } }];
   }
 
+  /**
+   * Whether `seq` is past every event observed for the device (ChainState.newest; the cached state, never read from
+   * disk here). Every durable event is observed here before it is stored, and its chain state is written in the same
+   * batch, so an event past the newest cannot have been stored before: ingest skips its dedupe read (a LevelDB read
+   * per event, the largest single cost of storing one). False when unsure (chain not loaded yet, a state saved before
+   * `newest` was kept, or an older seq): the dedupe key is read as before.
+   */
+  isPastChain(device: string, seq: number): boolean {
+    const newest = this.states.get(device)?.state.newest;
+    return newest !== undefined && seq > newest;
+  }
+
   /** Whether the hub holds the device's chain with no event it is still waiting for (R7: a returned device). */
   consistent(device: string): boolean {
     return (this.states.get(device)?.state.open.length ?? 0) === 0;

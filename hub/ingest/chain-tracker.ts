@@ -45,6 +45,11 @@ export interface ChainState {
   links: Link[];
   open: OpenGap[];
   counts: { gaps: number; breaks: number };
+  /**
+   * The highest seq of any event observed (stored with it), even when its link was later dropped: no event past it
+   * can have been stored before. Absent in states saved before it was kept.
+   */
+  newest?: number;
 }
 
 export type ChainObservation =
@@ -90,7 +95,13 @@ export function observe(
 ): ChainResult {
   const fresh = previous === undefined || (previous.links.length === 0 && previous.open.length === 0);
   const state: ChainState = previous
-    ? { v: 1, links: [...previous.links], open: [...previous.open], counts: { ...previous.counts } }
+    ? {
+        v: 1,
+        links: [...previous.links],
+        open: [...previous.open],
+        counts: { ...previous.counts },
+        ...(previous.newest !== undefined ? { newest: previous.newest } : {}),
+      }
     : emptyChain();
   const findings: ChainFinding[] = [];
   const brk = (reason: string) => {
@@ -117,7 +128,10 @@ export function observe(
 
   if (fresh) {
     // Trust on first use: nothing to compare with yet.
-    if (input.kind === 'event') state.links.push(linkOf(input));
+    if (input.kind === 'event') {
+      state.links.push(linkOf(input));
+      state.newest = Math.max(newestOf(previous), input.seq);
+    }
     return { state, findings, changed: input.kind === 'event' };
   }
 
@@ -165,6 +179,7 @@ export function observe(
     state.open = state.open.filter((g) => g.prev !== input.hash);
     insertLink(state.links, linkOf(input));
     if (state.links.length > options.keep) state.links.splice(0, state.links.length - options.keep);
+    state.newest = Math.max(newestOf(previous), input.seq);
   }
 
   while (state.open.length > options.maxOpen) {
@@ -205,6 +220,16 @@ function linkOf(input: { seq: number; hash: string; prev?: string; report?: bool
     ...(input.prev === undefined ? {} : { prev: input.prev }),
     ...(input.report ? { report: true as const } : {}),
   };
+}
+
+/**
+ * A state saved before `newest` was kept starts from its newest link. Links leave from the old end, or as a report
+ * the device lost in a power cut (it skips those seqs, so it never sends that one again).
+ */
+function newestOf(state: ChainState | undefined): number {
+  if (!state) return -1;
+  if (state.newest !== undefined) return state.newest;
+  return state.links.reduce((max, l) => Math.max(max, l.seq), -1);
 }
 
 function latestBefore(links: Link[], seq: number): Link | undefined {

@@ -10,13 +10,14 @@ import { type DeviceAddress, topics } from '../../schemas/topics.js';
 import type { BatchOp, HubDb } from '../db/hub-db.js';
 import type { DeviceRegistry } from '../devices/device-registry.js';
 import type { EventBus, IncidentSummary } from '../event-bus.js';
-import type { IncidentStore } from '../incidents/incident-store.js';
+import type { FloodTally, Incident, IncidentStore } from '../incidents/incident-store.js';
 import { DEFAULT_LIMITS } from '../limits.js';
 import type { Logger } from '../log.js';
 import type { RejectCounter } from '../metrics/reject-counter.js';
 import type { MetricsOutbox } from '../outbox/metrics-outbox.js';
 import type { ChainMonitor } from './chain-monitor.js';
-import { ReportRate, type ReportRateOptions } from './report-rate.js';
+import { DurableWrites } from './durable-writes.js';
+import { type RateBucket, ReportRate, type ReportRateOptions } from './report-rate.js';
 
 export interface IngestDeps {
   db: HubDb;
@@ -61,6 +62,26 @@ export interface Pipelined {
 /** true: stored (or a duplicate); Pipelined: submitted, settles with its write. Rejections are decided before. */
 export type HandlerOutcome = boolean | Pipelined;
 
+/** What a stored report is acknowledged with: also what a resend racing the original's write is acknowledged with. */
+export interface StoredReport {
+  ref: string;
+  receivedAt: number;
+}
+
+/** A device's flood incident and its tally as this hub has counted it (the stored tally may still be on its way). */
+export interface Flood {
+  incident: Incident;
+  tally: FloodTally;
+  /** While the write that opens the flood incident is on its way to disk; settles with it. */
+  created?: Promise<void>;
+}
+
+/** A device's report rate and flood incident as saved with each report, so a restart mid-flood carries on with it. */
+interface SavedRate {
+  bucket: RateBucket;
+  floodId?: string;
+}
+
 /** One message type's handler: its validated value in, its outcome out. Runs inside the device's queue. */
 export type MessageHandler<T> = (ctx: IngestContext, ref: DeviceAddress, value: T) => Promise<HandlerOutcome>;
 
@@ -69,21 +90,26 @@ export class IngestContext {
   /** When each device's last heartbeat point was taken (hub clock). */
   readonly heartbeatPointAt = new Map<string, number>();
   readonly rate: ReportRate;
-  /** Each flooding device's flood incident id (touched only inside that device's queue). */
-  readonly floods = new Map<string, string>();
+  /** Each flooding device's flood incident (touched only inside that device's queue). */
+  readonly floods = new Map<string, Flood>();
+  /** Devices whose saved report rate has been read since the start (see loadRate). */
+  private readonly rateLoaded = new Set<string>();
+  /** Durable events (locker events, reports, tamper) go through here: group-committed, claimed until on disk. */
+  readonly writes: DurableWrites;
 
   constructor(readonly deps: IngestDeps) {
     this.rate = new ReportRate(deps.reportRate ?? DEFAULT_LIMITS.reports);
+    this.writes = new DurableWrites(deps.db);
   }
 
   /**
-   * Messages with nothing to check against stored state (heartbeats, locker state) are pipelined: their write is
-   * submitted in arrival order (HubDb commits in submission order, grouped with other writes) and the device's next
-   * message is processed meanwhile; the caller, and so the acknowledgement, still waits for the write itself.
+   * Every message's write is pipelined: submitted in arrival order (HubDb commits in submission order, grouped with
+   * other devices' writes in one fsync) while the device's next message is checked; the caller, and so the PUBACK or
+   * ReportAck, still waits for the write itself, and `after` runs once it is on disk (in commit order).
    */
-  pipelined(written: Promise<void>, after: () => void): Pipelined {
-    const stored = written.then(() => {
-      after();
+  pipelined<T>(written: Promise<T>, after: (value: T) => void | Promise<void>): Pipelined {
+    const stored = written.then(async (value) => {
+      await after(value);
       return true;
     });
     stored.catch(() => {}); // handled by Ingest.handle()'s caller; this only stops an early unhandled-rejection warning
@@ -104,6 +130,43 @@ export class IngestContext {
       ...(event.prev ? { prev: event.prev } : {}),
       ...(kind === 'report' ? { report: true } : {}),
     });
+  }
+
+  /**
+   * The device's report rate and flood incident as last saved, read once per device after a start: without it a
+   * restart mid-flood would give the flooding device a full burst of single incidents (and notices) again.
+   */
+  async loadRate(device: string): Promise<void> {
+    if (this.rateLoaded.has(device)) return;
+    const saved = await this.deps.db.get<SavedRate>('meta', `report-rate/${device}`);
+    if (saved) {
+      this.rate.restore(device, saved.bucket);
+      // Gone when retention has removed the flood incident: the next flooded report opens a new one.
+      const incident = saved.floodId ? await this.deps.incidents.get(saved.floodId) : undefined;
+      if (incident)
+        this.floods.set(device, {
+          incident,
+          tally: incident.flood ?? { reports: 1, lastAt: incident.receivedAt },
+        });
+    }
+    this.rateLoaded.add(device);
+  }
+
+  /** The op that saves the device's rate and flood incident, written in each report's own batch. */
+  rateOps(device: string): BatchOp[] {
+    const bucket = this.rate.snapshot(device);
+    if (!bucket) return [];
+    const floodId = this.floods.get(device)?.incident.id;
+    const saved: SavedRate = { bucket, ...(floodId ? { floodId } : {}) };
+    return [{ type: 'put', sublevel: 'meta', key: `report-rate/${device}`, value: saved }];
+  }
+
+  /**
+   * True when the event's seq is past every event observed for the device, so it cannot have been stored before and
+   * its dedupe read is skipped (see ChainMonitor.isPastChain). Call before checkChain(), which observes the event.
+   */
+  isPastChain(ref: DeviceAddress, seq: number): boolean {
+    return this.deps.chain?.isPastChain(ref.device, seq) ?? false;
   }
 
   async isDuplicate(eventId: string): Promise<boolean> {

@@ -40,9 +40,10 @@ export class Ingest {
   }
 
   /**
-   * Serialised per device, so a resend racing its original is seen as the duplicate it is. Resolves true once the
-   * message is durably stored (or was a duplicate), false when it was rejected; throws when storage failed, so the
-   * broker withholds its acknowledgement and the device resends.
+   * Checked one at a time per device, so a resend racing its original is seen as the duplicate it is; the writes
+   * are pipelined beneath (ctx.writes: one fsynced group commit for many devices' events, each device's in the order
+   * it sent them). Resolves true once the message is durably stored (or was a duplicate), false when it was
+   * rejected; throws when storage failed, so the broker withholds its acknowledgement and the device resends.
    */
   handle(message: DevicePublish): Promise<boolean> {
     let outcome: HandlerOutcome = false;

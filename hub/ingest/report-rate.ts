@@ -10,14 +10,14 @@ export interface ReportRateOptions {
   burst: number;
 }
 
-interface Bucket {
+export interface RateBucket {
   tokens: number;
   at: number;
   flooding: boolean;
 }
 
 export class ReportRate {
-  private readonly buckets = new Map<string, Bucket>();
+  private readonly buckets = new Map<string, RateBucket>();
   private readonly perMs: number;
 
   constructor(private readonly options: ReportRateOptions) {
@@ -42,6 +42,17 @@ export class ReportRate {
     }
     bucket.flooding = true;
     return 'flood';
+  }
+
+  /** The device's bucket as it stands, for saving; undefined before its first report. */
+  snapshot(device: string): RateBucket | undefined {
+    const bucket = this.buckets.get(device);
+    return bucket ? { ...bucket } : undefined;
+  }
+
+  /** Puts back a saved bucket (after a restart), so a flood goes on being a flood. */
+  restore(device: string, bucket: RateBucket): void {
+    this.buckets.set(device, { ...bucket });
   }
 
   /** Whether the device's last report started or continued a flood. */

@@ -6,6 +6,9 @@
  * Throughput (bench/RESULTS.md, storage): the flush loop is a pipeline. While one batch is on its way to InfluxDB the
  * next is already read from LevelDB (keys after the batch in flight, so it never re-reads what is not yet deleted),
  * and the previous batch's delete is committed alongside. A point is deleted only after the store accepted it.
+ * Points are queued already encoded in the store's wire form when the store offers one (MetricsStore.encode): the
+ * encoding is paid once per event at ingest, spread over the day, and a drain after an outage only reads strings,
+ * joins them and sends them, which is what lets it keep up with influxd's own rate.
  *
  * Telemetry lane: heartbeat points are offered with offer(), held in memory and written with the next flush, without a
  * LevelDB write, read and delete each (a third of a QoS 1 heartbeat's cost in the broker benchmark). When the store
@@ -27,7 +30,9 @@ export interface OutboxOptions {
   maxTelemetry?: number;
 }
 
-type Entry = [string, MetricPoint];
+/** A queued point: encoded by the store (see the file comment), or the point itself when the store cannot encode it. */
+type Queued = MetricPoint | string;
+type Entry = [string, Queued];
 /** Batches written to the store at once: three keep both the hub and influxd busy (bench/RESULTS.md, storage). */
 const WRITE_DEPTH = 3;
 /** A drain() call: resolved by an empty read from the start begun after it, once its telemetry is written or on disk. */
@@ -87,7 +92,40 @@ export class MetricsOutbox {
   /** Batch operations that enqueue these points; the caller includes them in its own atomic batch. */
   enqueueOps(points: MetricPoint[]): BatchOp[] {
     this.durableEstimate += points.length;
-    return points.map((value) => ({ type: 'put', sublevel: 'outbox', key: this.nextKey(), value }));
+    return points.map((point) => ({
+      type: 'put',
+      sublevel: 'outbox',
+      key: this.nextKey(),
+      value: this.encode(point),
+    }));
+  }
+
+  /**
+   * The store's wire form of a point, or the point itself when the store has none or refuses it: a refused point is
+   * queued as it is, so the drain meets the refusal and sets it aside with its reason, as for any rejected point.
+   */
+  private encode(point: MetricPoint): Queued {
+    if (!this.store.encode || !this.store.writeEncoded) return point;
+    try {
+      return this.store.encode(point);
+    } catch {
+      return point;
+    }
+  }
+
+  /** Writes queued points: encoded ones as they are, any others (refused at enqueue, or queued by an older hub) as points. */
+  private async write(queued: Queued[]): Promise<void> {
+    const encoded: string[] = [];
+    const points: MetricPoint[] = [];
+    for (const q of queued) {
+      if (typeof q === 'string') encoded.push(q);
+      else points.push(q);
+    }
+    if (encoded.length > 0) {
+      if (!this.store.writeEncoded) throw new StoreRejectedError('store cannot write encoded points');
+      await this.store.writeEncoded(encoded);
+    }
+    if (points.length > 0) await this.store.writePoints(points);
   }
 
   /**
@@ -243,7 +281,7 @@ export class MetricsOutbox {
   }
 
   private read(after: string | undefined): Promise<Entry[]> {
-    return this.db.page<MetricPoint>('outbox', {
+    return this.db.page<Queued>('outbox', {
       ...(after === undefined ? {} : { gt: after }),
       limit: this.batchSize,
     });
@@ -355,10 +393,9 @@ export class MetricsOutbox {
       cursor = batch[batch.length - 1]![0];
       // Full batch: there is probably more, read it while this one is written.
       if (batch.length === this.batchSize) prefetch = this.read(cursor);
-      const points = batch.map(([, p]) => p);
       inflight.push({
         batch,
-        done: this.store.writePoints(points).then(
+        done: this.write(batch.map(([, queued]) => queued)).then(
           () => null,
           (error: Error) => error,
         ),
@@ -428,7 +465,7 @@ export class MetricsOutbox {
     );
     for (const [key, point] of batch) {
       try {
-        await this.store.writePoints([point]);
+        await this.write([point]);
         await this.db.del('outbox', key);
         this.delivered += 1;
       } catch (pointError) {

@@ -177,6 +177,15 @@ export class PolicyDriver implements HubExtension {
     });
   }
 
+  /**
+   * One device's directive now, with one registry read: for per-device questions (tamper suspicion on every drop),
+   * which must not cost a scan and a decision for every device: in a reconnect storm that was O(devices²).
+   */
+  async directive(deviceId: string, now: number = this.deps.now()): Promise<Directive | undefined> {
+    const device = await findPolicyDevice(this.deps.school, this.deps.registry, deviceId);
+    return device && this.decide(device, now);
+  }
+
   /** The directive each device has now: for the dashboard. */
   async directives(now: number = this.deps.now()): Promise<(DrivenDevice & { directive: Directive })[]> {
     return (await this.devices()).map((d) => ({ ...d, directive: this.decide(d, now) }));

@@ -214,6 +214,11 @@ export class InfluxStore implements MetricsStore {
     return params.toString();
   }
 
+  /** A point in the form writeEncoded() takes (line protocol); throws StoreRejectedError for a point it refuses. */
+  encode(point: MetricPoint): string {
+    return toLineProtocol(point);
+  }
+
   async writePoints(points: MetricPoint[]): Promise<void> {
     const lines: string[] = [];
     const invalid: string[] = [];
@@ -225,10 +230,21 @@ export class InfluxStore implements MetricsStore {
       }
     }
     // Valid points are written even when some are not, matching InfluxDB's own partial-write behaviour.
+    await this.writeEncoded(lines);
+    if (invalid.length > 0) {
+      const shown = invalid.slice(0, 5).join('; ');
+      const more = invalid.length > 5 ? `; and ${invalid.length - 5} more` : '';
+      throw new StoreRejectedError(`${invalid.length} of ${points.length} points rejected: ${shown}${more}`);
+    }
+  }
+
+  /** Lines from encode(), written as they are: the outbox stores points encoded, so its drain serialises nothing. */
+  async writeEncoded(lines: string[]): Promise<void> {
     let rejected: StoreRejectedError | undefined;
     const path = `/write?${this.params({ precision: 'ns' })}`;
     for (let i = 0; i < lines.length; i += this.maxLines) {
-      const body = lines.slice(i, i + this.maxLines).join('\n');
+      const body =
+        lines.length <= this.maxLines ? lines.join('\n') : lines.slice(i, i + this.maxLines).join('\n');
       try {
         await this.transport.request(path, body, {
           method: 'POST',
@@ -240,13 +256,8 @@ export class InfluxStore implements MetricsStore {
         rejected ??= mapped;
       }
     }
-    if (invalid.length > 0) {
-      const shown = invalid.slice(0, 5).join('; ');
-      const more = invalid.length > 5 ? `; and ${invalid.length - 5} more` : '';
-      throw new StoreRejectedError(`${invalid.length} of ${points.length} points rejected: ${shown}${more}`);
-    }
     if (rejected) {
-      this.log.warn({ err: rejected.message, points: points.length }, 'influx rejected points');
+      this.log.warn({ err: rejected.message, lines: lines.length }, 'influx rejected points');
       throw rejected;
     }
   }

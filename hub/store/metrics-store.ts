@@ -37,6 +37,14 @@ export interface MetricsStore {
    * resend) or StoreRejectedError (bad points; do not retry).
    */
   writePoints(points: MetricPoint[]): Promise<void>;
+  /**
+   * Optional pair for queues that hold points a long time (the durable outbox): encode() turns a point into the
+   * store's own wire form once, when it is queued (throwing StoreRejectedError for a point the store would refuse),
+   * and writeEncoded() writes such forms as they are, with writePoints()' errors. A drain then neither parses points
+   * back into objects nor serialises them again.
+   */
+  encode?(point: MetricPoint): string;
+  writeEncoded?(encoded: string[]): Promise<void>;
   /** Runs InfluxQL and returns the series of every statement, flattened. */
   query(influxql: string): Promise<Series[]>;
   /** True when the store answers; never throws. */

@@ -9,6 +9,8 @@ export const PERMISSIONS = {
   'devices:read': ['office', 'head', 'admin'],
   // S4: approving, revoking and re-keying devices, and issuing enrolment tokens.
   'devices:approve': ['admin'],
+  // Fleet updates: upload a signed release, begin, widen and stop a roll-out.
+  'updates:manage': ['admin'],
   'rooms:read': ['office', 'teacher', 'coordinator', 'dsl', 'head', 'admin'],
   // R4: incidents are safeguarding records; admin alone may not read them (as in MyConcern).
   // governor sees only incidents routed to it; per-incident visibility is hub/incidents/visibility.ts (R4, R6).

@@ -36,3 +36,15 @@ export async function screenshot(page: Page, name: string): Promise<void> {
   mkdirSync(dir, { recursive: true });
   await page.screenshot({ path: join(dir, `${name}.png`), fullPage: true });
 }
+
+/**
+ * A screenshot the README shows: always kept with the run's artefacts, and written to docs/screenshots/ only when
+ * UPDATE_SCREENSHOTS=1, so an ordinary `npm test` leaves the working tree clean.
+ */
+export async function docScreenshot(page: Page, name: string): Promise<void> {
+  await screenshot(page, name);
+  if (process.env.UPDATE_SCREENSHOTS !== '1') return;
+  const dir = join(repoRoot, 'docs', 'screenshots');
+  mkdirSync(dir, { recursive: true });
+  await page.screenshot({ path: join(dir, `${name}.png`) });
+}

@@ -23,7 +23,22 @@ export type HubRequest =
   | { cmd: 'heap-snapshot'; file: string }
   | { cmd: 'notify-jobs' }
   | { cmd: 'incident'; ref: string }
+  | { cmd: 'stored-order'; reset?: boolean }
+  | { cmd: 'outbox' }
   | { cmd: 'stop' };
+
+/** Locker events as the hub stored them (see 'stored-order'): per device, in commit order. */
+export interface StoredOrder {
+  devices: number;
+  events: number;
+  /** Events stored after an event of the same device with a higher seq. */
+  outOfOrder: number;
+  /** Events stored a second time (the same device and seq). */
+  repeated: number;
+  /** Fewest and most events stored by one device. */
+  minPerDevice: number;
+  maxPerDevice: number;
+}
 
 export interface HubStats {
   ingest: { accepted: number; duplicates: number; reportsStored: number; reportsCollapsed: number };
@@ -55,6 +70,22 @@ const hub: Hub = await startHub({ config, school, log: createLogger('hub', confi
 let latencies: number[] = [];
 hub.bus.on('device.heartbeat', ({ heartbeat }) => {
   if (latencies.length < 2_000_000) latencies.push(Date.now() - heartbeat.ts);
+});
+
+// Locker events in the order they were stored: the bus emits each once its write is committed, in commit order.
+let storedOrder = new Map<string, { last: number; seqs: Set<number> }>();
+let outOfOrder = 0;
+let repeated = 0;
+hub.bus.on('device.locker-event', ({ ref, event }) => {
+  let device = storedOrder.get(ref.device);
+  if (!device) {
+    device = { last: -1, seqs: new Set() };
+    storedOrder.set(ref.device, device);
+  }
+  if (device.seqs.has(event.seq)) repeated += 1;
+  else if (event.seq < device.last) outOfOrder += 1;
+  device.seqs.add(event.seq);
+  device.last = Math.max(device.last, event.seq);
 });
 
 async function handle(request: HubRequest): Promise<unknown> {
@@ -123,6 +154,30 @@ async function handle(request: HubRequest): Promise<unknown> {
     case 'heap-snapshot':
       // For finding what holds the hub's memory (BENCH_HEAP_SNAPSHOT in bench/run.ts).
       return writeHeapSnapshot(request.file);
+    case 'stored-order': {
+      const counts = [...storedOrder.values()].map((d) => d.seqs.size);
+      const order: StoredOrder = {
+        devices: storedOrder.size,
+        events: counts.reduce((a, b) => a + b, 0),
+        outOfOrder,
+        repeated,
+        minPerDevice: counts.length ? Math.min(...counts) : 0,
+        maxPerDevice: counts.length ? Math.max(...counts) : 0,
+      };
+      if (request.reset) {
+        storedOrder = new Map();
+        outOfOrder = 0;
+        repeated = 0;
+      }
+      return order;
+    }
+    case 'outbox': {
+      // The durable outbox in key order, which is commit order (fault tests run with InfluxDB unreachable, so it
+      // keeps every point): [key, point] with the point as queued (line protocol, or the point object).
+      const entries: [string, unknown][] = [];
+      for await (const entry of hub.db.entries<unknown>('outbox')) entries.push(entry);
+      return entries;
+    }
     case 'stop':
       await hub.stop();
       setImmediate(() => process.exit(0));

@@ -10,6 +10,7 @@ import { fmtDateTime } from '../format.js';
 import { useLive } from '../live.js';
 import type { Confiscation } from '../types.js';
 import { Input, Notice, Select } from './Field.js';
+import { Table } from './Table.js';
 
 export function ConfiscationRegister({ roomName }: { roomName: (id: string) => string }) {
   const live = useLive();
@@ -86,52 +87,43 @@ export function ConfiscationRegister({ roomName }: { roomName: (id: string) => s
       ) : open.length === 0 ? (
         <p data-testid="no-confiscations">No phones waiting to be returned.</p>
       ) : (
-        <div class="table-wrap">
-          <table>
-            <caption>Waiting to be returned</caption>
-            <thead>
-              <tr>
-                <th scope="col">Room</th>
-                <th scope="col">Slot</th>
-                <th scope="col">What happened</th>
-                <th scope="col">Recorded</th>
-                {giveBack && (
-                  <th scope="col">
-                    <span class="visually-hidden">Action</span>
-                  </th>
-                )}
-              </tr>
-            </thead>
-            <tbody>
-              {open.map((c) => (
-                <tr key={c.id} data-confiscation={c.id}>
-                  <th scope="row">{roomName(c.room)}</th>
-                  <td>{c.slot + 1}</td>
-                  <td>{c.note}</td>
-                  <td>
-                    {fmtDateTime(c.recordedAt)} by {c.recordedBy}
-                  </td>
-                  {giveBack && (
-                    <td>
-                      <button
-                        type="button"
-                        disabled={busy}
-                        onClick={() =>
-                          void act(
-                            () => api('POST', `/api/confiscations/${encodeURIComponent(c.id)}/return`, {}),
-                            'Marked as returned.',
-                          )
-                        }
-                      >
-                        Returned <span class="visually-hidden">(slot {c.slot + 1})</span>
-                      </button>
-                    </td>
-                  )}
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <Table
+          caption="Waiting to be returned"
+          columns={[
+            'Room',
+            'Slot',
+            'What happened',
+            'Recorded',
+            giveBack && <span class="visually-hidden">Action</span>,
+          ]}
+        >
+          {open.map((c) => (
+            <tr key={c.id} data-confiscation={c.id}>
+              <th scope="row">{roomName(c.room)}</th>
+              <td>{c.slot + 1}</td>
+              <td>{c.note}</td>
+              <td>
+                {fmtDateTime(c.recordedAt)} by {c.recordedBy}
+              </td>
+              {giveBack && (
+                <td>
+                  <button
+                    type="button"
+                    disabled={busy}
+                    onClick={() =>
+                      void act(
+                        () => api('POST', `/api/confiscations/${encodeURIComponent(c.id)}/return`, {}),
+                        'Marked as returned.',
+                      )
+                    }
+                  >
+                    Returned <span class="visually-hidden">(slot {c.slot + 1})</span>
+                  </button>
+                </td>
+              )}
+            </tr>
+          ))}
+        </Table>
       )}
     </section>
   );

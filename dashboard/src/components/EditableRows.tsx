@@ -3,6 +3,7 @@
  * name is hidden text, so each button is told apart by a screen reader). Used by the school model editors (P3, P8).
  */
 import type { ComponentChildren } from 'preact';
+import { Table } from './Table.js';
 
 export function EditableRows<T>(props: {
   caption: string;
@@ -19,38 +20,21 @@ export function EditableRows<T>(props: {
 }) {
   const { caption, columns, rows, name, rowKey, cells, onRemove } = props;
   return (
-    <div class="table-wrap">
-      <table>
-        <caption>{caption}</caption>
-        <thead>
-          <tr>
-            {columns.map((c) => (
-              <th scope="col" key={c}>
-                {c}
-              </th>
-            ))}
-            <th scope="col">
-              <span class="visually-hidden">Remove</span>
-            </th>
+    <Table caption={caption} columns={[...columns, <span class="visually-hidden">Remove</span>]}>
+      {rows.map((row, i) => {
+        const n = name(row, i);
+        return (
+          <tr key={rowKey ? rowKey(row, i) : i}>
+            {cells(row, i, n)}
+            <td>
+              <button type="button" onClick={() => onRemove(i)}>
+                Remove <span class="visually-hidden">{n}</span>
+              </button>
+            </td>
           </tr>
-        </thead>
-        <tbody>
-          {rows.map((row, i) => {
-            const n = name(row, i);
-            return (
-              <tr key={rowKey ? rowKey(row, i) : i}>
-                {cells(row, i, n)}
-                <td>
-                  <button type="button" onClick={() => onRemove(i)}>
-                    Remove <span class="visually-hidden">{n}</span>
-                  </button>
-                </td>
-              </tr>
-            );
-          })}
-        </tbody>
-      </table>
-    </div>
+        );
+      })}
+    </Table>
   );
 }
 

@@ -7,8 +7,10 @@ import { api, errorText, fieldErrors } from '../api.js';
 import { chartData, rowTime } from '../compliance-data.js';
 import { Chart } from '../components/Chart.js';
 import { Input, Notice, Select } from '../components/Field.js';
+import { Table } from '../components/Table.js';
 import { addDays, fmtDateTime, isoDate, pct } from '../format.js';
-import type { ComplianceResult, PolicyView } from '../types.js';
+import { useSchool } from '../school.js';
+import type { ComplianceResult } from '../types.js';
 
 const LEVELS = [
   ['lesson', 'Lesson'],
@@ -21,7 +23,8 @@ export function Compliance() {
   const today = isoDate(new Date());
   const [filters, setFilters] = useState({ level: 'day', from: addDays(today, -27), to: today, room: '' });
   const [result, setResult] = useState<ComplianceResult | null>(null);
-  const [rooms, setRooms] = useState<PolicyView['rooms']>([]);
+  const { policy, roomName } = useSchool();
+  const rooms = policy?.rooms ?? [];
   const [error, setError] = useState('');
   const [fields, setFields] = useState<Record<string, string>>({});
 
@@ -42,14 +45,6 @@ export function Compliance() {
       setFields(fieldErrors(e));
     }
   }
-  useEffect(() => {
-    api<PolicyView>('GET', '/api/policy').then(
-      (p) => setRooms(p.rooms),
-      () => {},
-    );
-    void load();
-  }, []);
-
   function submit(event: Event) {
     event.preventDefault();
     const data = new FormData(event.currentTarget as HTMLFormElement);
@@ -65,7 +60,6 @@ export function Compliance() {
   }, [query]);
 
   const chart = useMemo(() => (result ? chartData(result.rows) : null), [result]);
-  const roomName = (id: string) => rooms.find((r) => r.id === id)?.name ?? id;
   const rows = result
     ? [...result.rows].sort((a, b) => rowTime(a) - rowTime(b) || a.room.localeCompare(b.room))
     : [];
@@ -120,45 +114,42 @@ export function Compliance() {
               yLabel="Locked when due"
             />
           )}
-          <div class="table-wrap">
-            <table>
-              <caption>
+          <Table
+            caption={
+              <>
                 Compliance by {filters.level}, {result.from} to {result.to}
-              </caption>
-              <thead>
-                <tr>
-                  <th scope="col">{filters.level === 'lesson' ? 'Lesson start' : 'From'}</th>
-                  <th scope="col">Room</th>
-                  {filters.level === 'lesson' ? <th scope="col">Period</th> : <th scope="col">Periods</th>}
-                  <th scope="col">Due (min)</th>
-                  <th scope="col">Locked (min)</th>
-                  <th scope="col">Exempt (min)</th>
-                  <th scope="col">Offline (min)</th>
-                  <th scope="col">Breach (min)</th>
-                  <th scope="col">Tamper</th>
-                  <th scope="col">Compliance</th>
-                </tr>
-              </thead>
-              <tbody>
-                {rows.map((r, i) => (
-                  <tr key={i}>
-                    <td>
-                      {filters.level === 'lesson' ? fmtDateTime(rowTime(r)) : isoDate(new Date(rowTime(r)))}
-                    </td>
-                    <th scope="row">{roomName(r.room)}</th>
-                    <td>{filters.level === 'lesson' ? (r.period ?? '–') : (r.lessons ?? '–')}</td>
-                    <td>{r.due_min ?? '–'}</td>
-                    <td>{r.locked_closed_min ?? '–'}</td>
-                    <td>{r.exempt_min ?? '–'}</td>
-                    <td>{r.offline_min ?? '–'}</td>
-                    <td>{r.breach_min ?? '–'}</td>
-                    <td>{r.tamper_count ?? '–'}</td>
-                    <td>{pct(r.ratio)}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
+              </>
+            }
+            columns={[
+              filters.level === 'lesson' ? 'Lesson start' : 'From',
+              'Room',
+              filters.level === 'lesson' ? 'Period' : 'Periods',
+              'Due (min)',
+              'Locked (min)',
+              'Exempt (min)',
+              'Offline (min)',
+              'Breach (min)',
+              'Tamper',
+              'Compliance',
+            ]}
+          >
+            {rows.map((r, i) => (
+              <tr key={i}>
+                <td>
+                  {filters.level === 'lesson' ? fmtDateTime(rowTime(r)) : isoDate(new Date(rowTime(r)))}
+                </td>
+                <th scope="row">{roomName(r.room)}</th>
+                <td>{filters.level === 'lesson' ? (r.period ?? '–') : (r.lessons ?? '–')}</td>
+                <td>{r.due_min ?? '–'}</td>
+                <td>{r.locked_closed_min ?? '–'}</td>
+                <td>{r.exempt_min ?? '–'}</td>
+                <td>{r.offline_min ?? '–'}</td>
+                <td>{r.breach_min ?? '–'}</td>
+                <td>{r.tamper_count ?? '–'}</td>
+                <td>{pct(r.ratio)}</td>
+              </tr>
+            ))}
+          </Table>
         </>
       )}
     </section>

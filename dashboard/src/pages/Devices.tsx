@@ -9,22 +9,25 @@ import { useAction } from '../action.js';
 import { api, errorText } from '../api.js';
 import { ConfirmDialog } from '../components/Dialog.js';
 import { Input, Notice, Select } from '../components/Field.js';
+import { FleetUpdates } from '../components/FleetUpdates.js';
 import { Icon } from '../components/Icon.js';
+import { Table } from '../components/Table.js';
+import { health } from '../device-status.js';
 import { fmtDateTime } from '../format.js';
 import { useLive } from '../live.js';
-import { LOCKER_MODES, type PolicyView, type PublicDevice, type PublicToken } from '../types.js';
-import { health } from './Today.js';
+import { useSchool } from '../school.js';
+import { LOCKER_MODES, type PublicDevice, type PublicToken } from '../types.js';
 
 export function Devices() {
   const live = useLive();
   const [devices, setDevices] = useState<PublicDevice[] | null>(null);
-  const [policy, setPolicy] = useState<PolicyView | null>(null);
   const [tokens, setTokens] = useState<PublicToken[]>([]);
   const [versions, setVersions] = useState<{ expected: string; outOfDate: string[] } | null>(null);
   const [issued, setIssued] = useState<string>('');
   const { error, ok, fields, setError, act } = useAction(() => load());
   const [revoke, setRevoke] = useState<PublicDevice | null>(null);
   const admin = live.may('devices:approve');
+  const { policy, roomName, roomZoneName } = useSchool();
 
   async function load() {
     try {
@@ -36,15 +39,9 @@ export function Devices() {
     }
   }
   useEffect(() => {
-    api<PolicyView>('GET', '/api/policy').then(setPolicy, () => {});
     void load();
   }, []);
 
-  const zoneOf = (room: string) => {
-    const zone = policy?.rooms.find((r) => r.id === room)?.zone;
-    return policy?.zones.find((z) => z.id === zone)?.name ?? zone ?? '–';
-  };
-  const roomName = (id: string) => policy?.rooms.find((r) => r.id === id)?.name ?? id;
   const inventory = (devices ?? []).filter((d) => d.status !== 'pending');
   const pending = (devices ?? []).filter((d) => d.status === 'pending');
 
@@ -124,65 +121,61 @@ export function Devices() {
       {!devices ? (
         <p>Loading…</p>
       ) : (
-        <div class="table-wrap">
-          <table aria-labelledby="inventory-heading">
-            <thead>
-              <tr>
-                <th scope="col">Device</th>
-                <th scope="col">Room</th>
-                <th scope="col">Zone</th>
-                <th scope="col">Serial</th>
-                <th scope="col">Software</th>
-                <th scope="col">Installed</th>
-                <th scope="col">Last seen</th>
-                <th scope="col">Health</th>
-                <th scope="col">Status</th>
-                {admin && <th scope="col">Actions</th>}
-              </tr>
-            </thead>
-            <tbody>
-              {inventory.map((d) => {
-                const view = live.devices.find((v) => v.device === d.id);
-                const software = view?.software ?? d.software;
-                const old = versions?.outOfDate.includes(d.id) ?? false;
-                const h = view ? health(view) : { icon: 'offline' as const, text: 'Offline' };
-                return (
-                  <tr key={d.id} data-device-row={d.id}>
-                    <th scope="row">{d.id}</th>
-                    <td>{roomName(d.room)}</td>
-                    <td>{zoneOf(d.room)}</td>
-                    <td>{d.serial ?? '–'}</td>
-                    <td>
-                      {software ?? '–'}
-                      {old && (
-                        <strong class="warn">
-                          {' '}
-                          <Icon name="alert" /> Out of date (expected {versions?.expected})
-                        </strong>
-                      )}
-                    </td>
-                    <td>{d.installed ?? '–'}</td>
-                    <td>{fmtDateTime(view?.lastSeen ?? d.lastSeen)}</td>
-                    <td>
-                      <Icon name={h.icon} /> {h.text}
-                      {view?.queued ? ` · ${view.queued} queued` : ''}
-                    </td>
-                    <td>{d.status === 'revoked' ? 'Revoked' : 'Approved'}</td>
-                    {admin && (
-                      <td>
-                        {d.status === 'approved' && (
-                          <button type="button" class="danger" onClick={() => setRevoke(d)}>
-                            Revoke<span class="visually-hidden"> {d.id}</span>
-                          </button>
-                        )}
-                      </td>
+        <Table
+          columns={[
+            'Device',
+            'Room',
+            'Zone',
+            'Serial',
+            'Software',
+            'Installed',
+            'Last seen',
+            'Health',
+            'Status',
+            admin && 'Actions',
+          ]}
+          labelledBy="inventory-heading"
+        >
+          {inventory.map((d) => {
+            const view = live.devices.find((v) => v.device === d.id);
+            const software = view?.software ?? d.software;
+            const old = versions?.outOfDate.includes(d.id) ?? false;
+            const h = view ? health(view) : { icon: 'offline' as const, text: 'Offline' };
+            return (
+              <tr key={d.id} data-device-row={d.id}>
+                <th scope="row">{d.id}</th>
+                <td>{roomName(d.room)}</td>
+                <td>{roomZoneName(d.room)}</td>
+                <td>{d.serial ?? '–'}</td>
+                <td>
+                  {software ?? '–'}
+                  {old && (
+                    <strong class="warn">
+                      {' '}
+                      <Icon name="alert" /> Out of date (expected {versions?.expected})
+                    </strong>
+                  )}
+                </td>
+                <td>{d.installed ?? '–'}</td>
+                <td>{fmtDateTime(view?.lastSeen ?? d.lastSeen)}</td>
+                <td>
+                  <Icon name={h.icon} /> {h.text}
+                  {view?.queued ? ` · ${view.queued} queued` : ''}
+                </td>
+                <td>{d.status === 'revoked' ? 'Revoked' : 'Approved'}</td>
+                {admin && (
+                  <td>
+                    {d.status === 'approved' && (
+                      <button type="button" class="danger" onClick={() => setRevoke(d)}>
+                        Revoke<span class="visually-hidden"> {d.id}</span>
+                      </button>
                     )}
-                  </tr>
-                );
-              })}
-            </tbody>
-          </table>
-        </div>
+                  </td>
+                )}
+              </tr>
+            );
+          })}
+        </Table>
       )}
       {admin && (
         <section aria-labelledby="tokens-heading">
@@ -239,6 +232,7 @@ export function Devices() {
           )}
         </section>
       )}
+      <FleetUpdates admin={live.may('updates:manage')} policy={policy} />
       <ConfirmDialog
         open={revoke !== null}
         title="Revoke this device?"

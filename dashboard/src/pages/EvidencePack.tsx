@@ -8,16 +8,18 @@ import { useEffect, useState } from 'preact/hooks';
 import { api, errorText } from '../api.js';
 import { roomWeeks } from '../compliance-data.js';
 import { Input, Notice, Select } from '../components/Field.js';
+import { Table } from '../components/Table.js';
 import { addDays, count, fmtAge, fmtDateTime, isoDate, pct, who } from '../format.js';
 import { useLive } from '../live.js';
-import type { ComplianceResult, ExemptionView, IncidentStatsView, PolicyView } from '../types.js';
+import { useSchool } from '../school.js';
+import type { ComplianceResult, ExemptionView, IncidentStatsView } from '../types.js';
 
 export function EvidencePack({ query }: { query: URLSearchParams }) {
   const live = useLive();
   const today = isoDate(new Date());
   const from = query.get('from') ?? addDays(today, -90);
   const to = query.get('to') ?? today;
-  const [policy, setPolicy] = useState<PolicyView | null>(null);
+  const { policy, roomName, error: schoolError } = useSchool();
   const [weeks, setWeeks] = useState<ComplianceResult | null>(null);
   const [exemptions, setExemptions] = useState<ExemptionView[] | null>(null);
   const [stats, setStats] = useState<IncidentStatsView | null>(null);
@@ -28,7 +30,6 @@ export function EvidencePack({ query }: { query: URLSearchParams }) {
     setError('');
     void (async () => {
       try {
-        setPolicy(await api<PolicyView>('GET', '/api/policy'));
         setWeeks(await api<ComplianceResult>('GET', `/api/compliance?level=week&from=${from}&to=${to}`));
         const all = await api<ExemptionView[]>('GET', `/api/exemptions?from=${from}&to=${to}`);
         setExemptions(all.filter((e) => e.grantedAt !== undefined));
@@ -53,7 +54,6 @@ export function EvidencePack({ query }: { query: URLSearchParams }) {
     if (t) location.hash = `#/evidence?from=${t.start}&to=${t.end}`;
   }
 
-  const roomName = (id: string) => policy?.rooms.find((r) => r.id === id)?.name ?? id;
   const periodName = (id: string) => policy?.timetable.periods.find((p) => p.id === id)?.name ?? id;
   const matrix = weeks ? roomWeeks(weeks.rows) : null;
   const categories = stats?.byCategory ?? null;
@@ -84,7 +84,7 @@ export function EvidencePack({ query }: { query: URLSearchParams }) {
           Print or save as PDF
         </button>
       </form>
-      <Notice error={error} />
+      <Notice error={error || schoolError} />
 
       <section aria-labelledby="pack-compliance">
         <h2 id="pack-compliance">1. Compliance by room and week</h2>
@@ -97,33 +97,20 @@ export function EvidencePack({ query }: { query: URLSearchParams }) {
         ) : matrix.rooms.length === 0 ? (
           <p data-testid="pack-no-compliance">No lessons recorded in this range.</p>
         ) : (
-          <div class="table-wrap">
-            <table>
-              <caption>Compliance by room (rows) and week beginning (columns)</caption>
-              <thead>
-                <tr>
-                  <th scope="col">Room</th>
-                  {matrix.weeks.map((w) => (
-                    <th scope="col" key={w}>
-                      w/b {isoDate(new Date(w))}
-                    </th>
-                  ))}
-                  <th scope="col">Range</th>
-                </tr>
-              </thead>
-              <tbody>
-                {matrix.rooms.map((r) => (
-                  <tr key={r.room}>
-                    <th scope="row">{roomName(r.room)}</th>
-                    {r.cells.map((c, i) => (
-                      <td key={i}>{pct(c)}</td>
-                    ))}
-                    <td>{pct(r.total)}</td>
-                  </tr>
+          <Table
+            caption="Compliance by room (rows) and week beginning (columns)"
+            columns={['Room', ...matrix.weeks.map((w) => `w/b ${isoDate(new Date(w))}`), 'Range']}
+          >
+            {matrix.rooms.map((r) => (
+              <tr key={r.room}>
+                <th scope="row">{roomName(r.room)}</th>
+                {r.cells.map((c, i) => (
+                  <td key={i}>{pct(c)}</td>
                 ))}
-              </tbody>
-            </table>
-          </div>
+                <td>{pct(r.total)}</td>
+              </tr>
+            ))}
+          </Table>
         )}
       </section>
 
@@ -134,33 +121,21 @@ export function EvidencePack({ query }: { query: URLSearchParams }) {
         ) : exemptions.length === 0 ? (
           <p>No exemptions were granted in this range.</p>
         ) : (
-          <div class="table-wrap">
-            <table>
-              <caption>Authorised phone use granted by the Headteacher</caption>
-              <thead>
-                <tr>
-                  <th scope="col">Date</th>
-                  <th scope="col">Room</th>
-                  <th scope="col">Period</th>
-                  <th scope="col">Reason</th>
-                  <th scope="col">Granted by</th>
-                  <th scope="col">Status</th>
-                </tr>
-              </thead>
-              <tbody>
-                {exemptions.map((e) => (
-                  <tr key={e.id}>
-                    <td>{e.date}</td>
-                    <td>{roomName(e.room)}</td>
-                    <td>{periodName(e.period)}</td>
-                    <td>{e.reason}</td>
-                    <td>{who(e.grantedBy ?? '')}</td>
-                    <td>{e.status === 'revoked' ? `Withdrawn by ${who(e.revokedBy ?? '')}` : e.status}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
+          <Table
+            caption="Authorised phone use granted by the Headteacher"
+            columns={['Date', 'Room', 'Period', 'Reason', 'Granted by', 'Status']}
+          >
+            {exemptions.map((e) => (
+              <tr key={e.id}>
+                <td>{e.date}</td>
+                <td>{roomName(e.room)}</td>
+                <td>{periodName(e.period)}</td>
+                <td>{e.reason}</td>
+                <td>{who(e.grantedBy ?? '')}</td>
+                <td>{e.status === 'revoked' ? `Withdrawn by ${who(e.revokedBy ?? '')}` : e.status}</td>
+              </tr>
+            ))}
+          </Table>
         )}
       </section>
 
@@ -183,7 +158,7 @@ export function EvidencePack({ query }: { query: URLSearchParams }) {
         ) : categories.length === 0 ? (
           <p>No incidents in this range.</p>
         ) : (
-          <div class="table-wrap">
+          <>
             {stats && (
               <p data-testid="pack-incident-totals">
                 {count(stats.total, 'incident')}: {count(stats.byKind.report, 'pupil report')},{' '}
@@ -192,30 +167,22 @@ export function EvidencePack({ query }: { query: URLSearchParams }) {
                 {fmtAge(stats.acknowledge.maxMs)}.
               </p>
             )}
-            <table data-testid="pack-incidents">
-              <caption>Incidents received in the range; no incident's content is included</caption>
-              <thead>
-                <tr>
-                  <th scope="col">Category</th>
-                  <th scope="col">Incidents</th>
-                  <th scope="col">Acknowledged</th>
-                  <th scope="col">Median time to acknowledge</th>
-                  <th scope="col">Longest</th>
+            <Table
+              caption="Incidents received in the range; no incident's content is included"
+              columns={['Category', 'Incidents', 'Acknowledged', 'Median time to acknowledge', 'Longest']}
+              testId="pack-incidents"
+            >
+              {categories.map((c) => (
+                <tr key={c.category}>
+                  <th scope="row">{c.category}</th>
+                  <td>{c.count}</td>
+                  <td>{c.acknowledged}</td>
+                  <td>{fmtAge(c.medianAckMs)}</td>
+                  <td>{fmtAge(c.longestAckMs)}</td>
                 </tr>
-              </thead>
-              <tbody>
-                {categories.map((c) => (
-                  <tr key={c.category}>
-                    <th scope="row">{c.category}</th>
-                    <td>{c.count}</td>
-                    <td>{c.acknowledged}</td>
-                    <td>{fmtAge(c.medianAckMs)}</td>
-                    <td>{fmtAge(c.longestAckMs)}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
+              ))}
+            </Table>
+          </>
         )}
       </section>
     </article>

@@ -5,17 +5,12 @@
 import { useEffect, useState } from 'preact/hooks';
 import { toCsv } from '../../../shared/csv.js';
 import { FailedNotices } from '../components/FailedNotices.js';
+import { Table } from '../components/Table.js';
 import { fmtAge, fmtDateTime } from '../format.js';
+import { STATUS_TEXT } from '../incident-text.js';
 import { useLive } from '../live.js';
 import { href } from '../router.js';
-import { type InboxItem, type IncidentSummary, isRestricted } from '../types.js';
-
-export const STATUS_TEXT: Record<IncidentSummary['status'], string> = {
-  reported: 'New – not acknowledged',
-  acknowledged: 'Acknowledged',
-  'action-noted': 'Action noted',
-  closed: 'Closed',
-};
+import { type InboxItem, isRestricted } from '../types.js';
 
 const KIND_TEXT = { report: 'Report button', tamper: 'Tamper alert' } as const;
 
@@ -101,58 +96,46 @@ export function Reports() {
       ) : shown.length === 0 ? (
         <p>No reports.</p>
       ) : (
-        <div class="table-wrap">
-          <table class="inbox">
-            <caption class="visually-hidden">Incidents, newest first</caption>
-            <thead>
-              <tr>
-                <th scope="col">Ref</th>
-                <th scope="col">Kind</th>
-                <th scope="col">Room</th>
-                <th scope="col">Urgency</th>
-                <th scope="col">Received</th>
-                <th scope="col">Age</th>
-                <th scope="col">Status</th>
-                <th scope="col">With</th>
+        <Table
+          caption="Incidents, newest first"
+          hiddenCaption
+          columns={['Ref', 'Kind', 'Room', 'Urgency', 'Received', 'Age', 'Status', 'With']}
+          class="inbox"
+        >
+          {shown.map((i) =>
+            isRestricted(i) ? (
+              <tr key={i.id} class="new restricted">
+                <th scope="row">–</th>
+                <td colSpan={3}>{RESTRICTED_TEXT}</td>
+                <td>
+                  <time dateTime={new Date(i.receivedAt).toISOString()}>{fmtDateTime(i.receivedAt)}</time>
+                </td>
+                <td>{i.status === 'reported' ? fmtAge(now - i.receivedAt) : '–'}</td>
+                <td>{STATUS_TEXT[i.status]}</td>
+                <td>coordinator</td>
               </tr>
-            </thead>
-            <tbody>
-              {shown.map((i) =>
-                isRestricted(i) ? (
-                  <tr key={i.id} class="new restricted">
-                    <th scope="row">–</th>
-                    <td colSpan={3}>{RESTRICTED_TEXT}</td>
-                    <td>
-                      <time dateTime={new Date(i.receivedAt).toISOString()}>{fmtDateTime(i.receivedAt)}</time>
-                    </td>
-                    <td>{i.status === 'reported' ? fmtAge(now - i.receivedAt) : '–'}</td>
-                    <td>{STATUS_TEXT[i.status]}</td>
-                    <td>coordinator</td>
-                  </tr>
-                ) : (
-                  <tr key={i.id} data-ref={i.ref} class={i.status === 'reported' ? 'new' : undefined}>
-                    <th scope="row">
-                      <a href={href('reports', i.ref)}>{i.ref}</a>
-                    </th>
-                    <td>{KIND_TEXT[i.kind]}</td>
-                    <td>{i.room}</td>
-                    <td>{i.urgency === 'urgent' ? <strong>‼ Urgent</strong> : 'Normal'}</td>
-                    <td>
-                      <time dateTime={new Date(i.receivedAt).toISOString()}>{fmtDateTime(i.receivedAt)}</time>
-                    </td>
-                    <td>{i.status === 'reported' ? fmtAge(now - i.receivedAt) : '–'}</td>
-                    <td>
-                      {i.status === 'reported' && <span aria-hidden="true">● </span>}
-                      {STATUS_TEXT[i.status]}
-                      {i.escalatedAt !== undefined && ' · escalated'}
-                    </td>
-                    <td>{i.routeTo ?? 'coordinator'}</td>
-                  </tr>
-                ),
-              )}
-            </tbody>
-          </table>
-        </div>
+            ) : (
+              <tr key={i.id} data-ref={i.ref} class={i.status === 'reported' ? 'new' : undefined}>
+                <th scope="row">
+                  <a href={href('reports', i.ref)}>{i.ref}</a>
+                </th>
+                <td>{KIND_TEXT[i.kind]}</td>
+                <td>{i.room}</td>
+                <td>{i.urgency === 'urgent' ? <strong>‼ Urgent</strong> : 'Normal'}</td>
+                <td>
+                  <time dateTime={new Date(i.receivedAt).toISOString()}>{fmtDateTime(i.receivedAt)}</time>
+                </td>
+                <td>{i.status === 'reported' ? fmtAge(now - i.receivedAt) : '–'}</td>
+                <td>
+                  {i.status === 'reported' && <span aria-hidden="true">● </span>}
+                  {STATUS_TEXT[i.status]}
+                  {i.escalatedAt !== undefined && ' · escalated'}
+                </td>
+                <td>{i.routeTo ?? 'coordinator'}</td>
+              </tr>
+            ),
+          )}
+        </Table>
       )}
     </section>
   );

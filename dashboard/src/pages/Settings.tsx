@@ -2,19 +2,19 @@
  * Settings: timetable, zones and rooms, the policy preset and matrix (P8), the exemptions register (P6), accounts and
  * roles (S1, S5), approvals of account changes (S5) and the audit log with its chain check (S6). Each section is shown only to the roles that may use it.
  */
-import { useEffect, useState } from 'preact/hooks';
 import type { Permission } from '../../../hub/users/roles.js';
-import { api, errorText } from '../api.js';
 import { Notice } from '../components/Field.js';
 import { useLive } from '../live.js';
 import { href } from '../router.js';
-import type { PolicyView } from '../types.js';
+import { useSchool } from '../school.js';
 import { Accounts } from './settings/Accounts.js';
 import { Approvals } from './settings/Approvals.js';
 import { AuditLogView } from './settings/AuditLog.js';
 import { Exemptions } from './settings/Exemptions.js';
-import { PolicyEditor, TimetableEditor, ZonesRoomsEditor } from './settings/SchoolEditors.js';
+import { PolicyEditor } from './settings/PolicyEditor.js';
 import { PolicyMatrix, RoomsView, TimetableView } from './settings/SchoolViews.js';
+import { TimetableEditor } from './settings/TimetableEditor.js';
+import { ZonesRoomsEditor } from './settings/ZonesRoomsEditor.js';
 
 const TABS: { id: string; label: string; permission: Permission }[] = [
   { id: 'timetable', label: 'Timetable', permission: 'policy:read' },
@@ -30,12 +30,7 @@ export function Settings({ tab }: { tab: string | undefined }) {
   const live = useLive();
   const tabs = TABS.filter((t) => live.may(t.permission));
   const current = tabs.find((t) => t.id === tab) ?? tabs[0];
-  const [policy, setPolicy] = useState<PolicyView | null>(null);
-  const [error, setError] = useState('');
-  const load = () => api<PolicyView>('GET', '/api/policy').then(setPolicy, (e) => setError(errorText(e)));
-  useEffect(() => {
-    if (live.may('policy:read')) void load();
-  }, []);
+  const { policy, error, reload: load } = useSchool(live.may('policy:read'));
   // S5: the administrator edits the school model; every other role reads it.
   const edit = live.may('school:write');
 

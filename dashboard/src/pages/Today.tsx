@@ -8,20 +8,14 @@ import { api, errorText } from '../api.js';
 import { ConfiscationRegister } from '../components/ConfiscationRegister.js';
 import { ConfirmDialog } from '../components/Dialog.js';
 import { Notice } from '../components/Field.js';
-import { Icon, type IconName } from '../components/Icon.js';
+import { Icon } from '../components/Icon.js';
 import { StoredPhones } from '../components/StoredPhones.js';
+import { health, lockerStatus, SIGNAGE_TEXT } from '../device-status.js';
 import { fmtDateTime, fmtTime } from '../format.js';
 import { useLive } from '../live.js';
+import { useResource } from '../resource.js';
+import { useSchool } from '../school.js';
 import type { DeviceView, ExemptionView, PolicyView } from '../types.js';
-
-export const SIGNAGE_TEXT: Record<string, string> = {
-  'phones-away': 'Phones away',
-  'phones-allowed': 'Phones allowed',
-  'staff-phones-only': "Staff phones allowed; pupils' phones away",
-  'authorised-use': 'Authorised use',
-  fault: 'Fault',
-  off: 'Off',
-};
 
 const TIME_TEXT: Record<string, string> = {
   'before-school': 'Before school',
@@ -33,24 +27,6 @@ const TIME_TEXT: Record<string, string> = {
   'after-school': 'After school',
   closed: 'School closed',
 };
-
-export function lockerStatus(view: DeviceView): { icon: IconName; text: string; tone: string } {
-  if (!view.online) return { icon: 'offline', text: 'Offline', tone: 'fault' };
-  const locker = view.locker;
-  if (!locker) return { icon: 'unknown', text: 'No state yet', tone: 'unknown' };
-  if (locker.doorOpen) return { icon: 'door', text: 'Door open', tone: 'open' };
-  return locker.locked
-    ? { icon: 'locked', text: 'Locked', tone: 'locked' }
-    : { icon: 'unlocked', text: 'Unlocked', tone: 'open' };
-}
-
-export function health(view: DeviceView): { icon: IconName; text: string } {
-  // Tampering suspected outranks any other fault: the coordinator should go and look.
-  if (view.suspect) return { icon: 'fault', text: `Tamper suspected: ${view.suspect}` };
-  if (view.storageFault) return { icon: 'fault', text: 'Fault: cannot save reports on its memory card' };
-  if (view.fault) return { icon: 'fault', text: `Fault: ${view.fault}` };
-  return view.online ? { icon: 'online', text: 'Online' } : { icon: 'offline', text: 'Offline' };
-}
 
 function RoomCard({
   view,
@@ -112,30 +88,24 @@ function RoomCard({
 
 export function Today() {
   const live = useLive();
-  const [policy, setPolicy] = useState<PolicyView | null>(null);
-  const [exemptions, setExemptions] = useState<ExemptionView[]>([]);
-  const [error, setError] = useState('');
+  const school = useSchool();
+  const { policy, roomName } = school;
+  const date = policy?.today.date;
+  const todays = useResource<ExemptionView[]>(date ? `/api/exemptions?from=${date}&to=${date}` : null);
+  const exemptions = todays.data ?? [];
+  const [failed, setFailed] = useState('');
   const [confirm, setConfirm] = useState<'release' | 'end' | null>(null);
   const [busy, setBusy] = useState(false);
   const [notice, setNotice] = useState('');
   const [clock, setClock] = useState(Date.now());
+  const error = failed || school.error || todays.error;
 
   async function load() {
-    try {
-      const p = await api<PolicyView>('GET', '/api/policy');
-      setPolicy(p);
-      setExemptions(
-        await api<ExemptionView[]>('GET', `/api/exemptions?from=${p.today.date}&to=${p.today.date}`),
-      );
-      setError('');
-    } catch (e) {
-      setError(errorText(e));
-    }
+    setFailed('');
+    await school.reload();
+    await todays.reload();
   }
 
-  useEffect(() => {
-    void load();
-  }, []);
   // Refresh the period and policy at the next timetable boundary, not on a poll.
   useEffect(() => {
     if (!policy) return;
@@ -158,14 +128,13 @@ export function Today() {
       setConfirm(null);
       await load();
     } catch (e) {
-      setError(errorText(e));
+      setFailed(errorText(e));
       setConfirm(null);
     } finally {
       setBusy(false);
     }
   }
 
-  const roomName = (id: string) => policy?.rooms.find((r) => r.id === id)?.name ?? id;
   // The hub sends the period in force itself (name and times), not its id.
   const period = policy?.now.period ?? undefined;
   const activeExemption = (room: string) =>

@@ -11,6 +11,7 @@ import { handleLockerEvent } from './locker-event.js';
 import { handleLockerState } from './locker-state.js';
 import { handleReport } from './report.js';
 import { handleSignageState } from './signage-state.js';
+import { handleUpdateProgress } from './update-progress.js';
 
 export const handlers: { [N in SchemaName]?: MessageHandler<SchemaType<N>> } = {
   report: handleReport,
@@ -19,4 +20,5 @@ export const handlers: { [N in SchemaName]?: MessageHandler<SchemaType<N>> } = {
   'signage-state': handleSignageState,
   heartbeat: handleHeartbeat,
   availability: handleAvailability,
+  'update-progress': handleUpdateProgress,
 };

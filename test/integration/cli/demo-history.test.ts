@@ -7,8 +7,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  buildHistory,
+  type HistorySummary,
+  historyStart,
+  historyWanted,
+} from '../../../cli/history/build-history.js';
 import { DemoClock } from '../../../cli/history/demo-clock.js';
-import { buildHistory, type HistorySummary, historyStart } from '../../../cli/history/build-history.js';
 import type { ComplianceResult, ComplianceRow } from '../../../hub/http/routes/compliance-routes.js';
 import type { InboxView, IncidentDetail } from '../../../hub/http/routes/incident-routes.js';
 import { addDays, localClock, weekStart } from '../../../hub/policy/calendar.js';
@@ -24,6 +29,7 @@ describe('demo history through the real pipeline', () => {
   let summary: HistorySummary;
   let head: StaffClient;
   let dsl: StaffClient;
+  let totpSecret: string;
   // Every weekday open, so the test has four full school weeks whatever the date it runs on (no holidays in range).
   const school: SchoolModel = {
     ...demoSchool(),
@@ -43,6 +49,7 @@ describe('demo history through the real pipeline', () => {
   };
 
   beforeAll(async () => {
+    expect(historyWanted(join(tmpdir(), 'phones-away-no-such-hub'))).toBe(true);
     const clock = new DemoClock(historyStart(school, until));
     fixture = await startTestHub({ school, now: clock.now });
     const { hub } = fixture;
@@ -73,6 +80,7 @@ describe('demo history through the real pipeline', () => {
     dsl = new StaffClient(hub.httpUrl, 'dsl', PASSWORD);
     expect((await head.signIn()).status).toBe(200);
     expect((await dsl.signIn()).status).toBe(200);
+    totpSecret = head.totpSecret as string;
   }, 120_000);
 
   afterAll(async () => {
@@ -106,7 +114,7 @@ describe('demo history through the real pipeline', () => {
   it('P1: a door left open shows as breach minutes in that lesson', async () => {
     const rows = await compliance('level=lesson');
     const miss = summary.plan.misses.find((m) => m.kind === 'door-left-open');
-    if (!miss || miss.kind !== 'door-left-open') throw new Error('no door-left-open miss planned');
+    if (miss?.kind !== 'door-left-open') throw new Error('no door-left-open miss planned');
     const row = lesson(rows, miss.date, miss.device, miss.period);
     expect(row.breach_min).toBe(miss.minutes);
     expect(row.ratio).toBeLessThan(1);
@@ -115,7 +123,7 @@ describe('demo history through the real pipeline', () => {
   it('P1: a lock later than the grace time is recorded as grace missed, with its delay', async () => {
     const rows = await compliance('level=lesson');
     const miss = summary.plan.misses.find((m) => m.kind === 'late-lock');
-    if (!miss || miss.kind !== 'late-lock') throw new Error('no late-lock miss planned');
+    if (miss?.kind !== 'late-lock') throw new Error('no late-lock miss planned');
     const row = lesson(rows, miss.date, miss.device, miss.period);
     expect(row).toMatchObject({ grace: 'missed', lock_delay_min: miss.minutes, breach_min: miss.minutes });
   });
@@ -123,7 +131,7 @@ describe('demo history through the real pipeline', () => {
   it('R7, D5: a device offline for a morning shows offline minutes, never compliant ones', async () => {
     const rows = await compliance('level=lesson');
     const miss = summary.plan.misses.find((m) => m.kind === 'offline');
-    if (!miss || miss.kind !== 'offline') throw new Error('no offline miss planned');
+    if (miss?.kind !== 'offline') throw new Error('no offline miss planned');
     const offline = rows.filter((r) => r.date === miss.date && r.device === miss.device);
     const total = offline.reduce((sum, r) => sum + Number(r.offline_min), 0);
     // From 10:15 to 13:40, less the break and lunch (not lessons): 45 + 60 + 30 minutes of lessons.
@@ -156,4 +164,18 @@ describe('demo history through the real pipeline', () => {
     expect(summary.messages).toBeGreaterThan(0);
     expect(fixture.hub.chain.stats).toEqual({ gaps: 0, breaks: 0 });
   });
+
+  it('a second start finds the history in place: nothing to build, the same rows', async () => {
+    const before = await compliance('level=day');
+    expect(historyWanted(fixture.dataDir)).toBe(false);
+    await fixture.stop();
+    fixture = await startTestHub({ school, dataDir: fixture.dataDir });
+    head = new StaffClient(fixture.hub.httpUrl, 'head', PASSWORD);
+    head.totpSecret = totpSecret;
+    expect((await head.signIn(Date.now() + 30_000)).status).toBe(200);
+    const after = await compliance('level=day');
+    expect(after.filter((r) => localClock(Number(r.time), tz).date < today)).toEqual(
+      before.filter((r) => localClock(Number(r.time), tz).date < today),
+    );
+  }, 120_000);
 });

@@ -53,7 +53,8 @@ describe('AsyncAPI 3 document of the MQTT topic tree', () => {
   it('R1: each channel is a topic the hub parses, carrying the schema the hub validates it with', () => {
     const doc = committed as Doc;
     const sample = { '{site}': 'site-a', '{room}': 'room-1', '{device}': 'room-1-locker' };
-    expect(Object.keys(doc.channels)).toHaveLength(10);
+    // availability, 2 states, 4 events (locker, report, heartbeat, update), 4 commands (lock, signage, schedule, update), ack
+    expect(Object.keys(doc.channels)).toHaveLength(12);
     for (const channel of Object.values(doc.channels)) {
       const topic = channel.address.replace(
         /\{site\}|\{room\}|\{device\}/g,

@@ -6,6 +6,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { STAFF_ROLES } from '../../../../hub/users/roles.js';
 import { api, errorText, fieldErrors } from '../../api.js';
 import { Input, Notice } from '../../components/Field.js';
+import { Table } from '../../components/Table.js';
 import { fmtDateTime } from '../../format.js';
 import { useLive } from '../../live.js';
 import type { PendingView, UserView } from '../../types.js';
@@ -105,96 +106,82 @@ export function Accounts() {
       {!users ? (
         <p>Loading…</p>
       ) : (
-        <div class="table-wrap">
-          <table>
-            <caption>Staff accounts</caption>
-            <thead>
-              <tr>
-                <th scope="col">Username</th>
-                <th scope="col">Roles</th>
-                <th scope="col">Second factor</th>
-                <th scope="col">State</th>
-                <th scope="col">Created</th>
-                {write && <th scope="col">Actions</th>}
-              </tr>
-            </thead>
-            <tbody>
-              {users.map((u) => (
-                <tr key={u.username}>
-                  <th scope="row">{u.username}</th>
-                  <td>{u.roles.map((r) => ROLE_TEXT[r] ?? r).join(', ')}</td>
-                  <td>{u.totpEnrolled ? 'Set up' : 'Not set up'}</td>
-                  <td>
-                    {u.disabled
-                      ? 'Disabled'
-                      : u.mustChangePassword
-                        ? 'Active: chooses a new password at next sign-in'
-                        : 'Active'}
-                  </td>
-                  <td>{fmtDateTime(u.createdAt)}</td>
-                  {write && u.username === me && (
-                    <td class="actions">Change your password on Your account.</td>
+        <Table
+          caption="Staff accounts"
+          columns={['Username', 'Roles', 'Second factor', 'State', 'Created', write && 'Actions']}
+        >
+          {users.map((u) => (
+            <tr key={u.username}>
+              <th scope="row">{u.username}</th>
+              <td>{u.roles.map((r) => ROLE_TEXT[r] ?? r).join(', ')}</td>
+              <td>{u.totpEnrolled ? 'Set up' : 'Not set up'}</td>
+              <td>
+                {u.disabled
+                  ? 'Disabled'
+                  : u.mustChangePassword
+                    ? 'Active: chooses a new password at next sign-in'
+                    : 'Active'}
+              </td>
+              <td>{fmtDateTime(u.createdAt)}</td>
+              {write && u.username === me && <td class="actions">Change your password on Your account.</td>}
+              {write && u.username !== me && (
+                <td class="actions">
+                  <button
+                    type="button"
+                    onClick={() =>
+                      void act(
+                        'row',
+                        () => api('POST', `/api/users/${u.username}/disable`, { disabled: !u.disabled }),
+                        `${u.username} ${u.disabled ? 'enabled' : 'disabled'}.`,
+                      )
+                    }
+                  >
+                    {u.disabled ? 'Enable' : 'Disable'}
+                    <span class="visually-hidden"> {u.username}</span>
+                  </button>{' '}
+                  {u.totpEnrolled && (
+                    <button
+                      type="button"
+                      onClick={() =>
+                        void act(
+                          'row',
+                          () => api('POST', `/api/users/${u.username}/reset-totp`),
+                          `${u.username} will choose a new password and set up a new second factor at next sign-in.`,
+                        )
+                      }
+                    >
+                      Reset second factor<span class="visually-hidden"> for {u.username}</span>
+                    </button>
                   )}
-                  {write && u.username !== me && (
-                    <td class="actions">
-                      <button
-                        type="button"
-                        onClick={() =>
-                          void act(
-                            'row',
-                            () => api('POST', `/api/users/${u.username}/disable`, { disabled: !u.disabled }),
-                            `${u.username} ${u.disabled ? 'enabled' : 'disabled'}.`,
-                          )
-                        }
-                      >
-                        {u.disabled ? 'Enable' : 'Disable'}
-                        <span class="visually-hidden"> {u.username}</span>
-                      </button>{' '}
-                      {u.totpEnrolled && (
-                        <button
-                          type="button"
-                          onClick={() =>
-                            void act(
-                              'row',
-                              () => api('POST', `/api/users/${u.username}/reset-totp`),
-                              `${u.username} will choose a new password and set up a new second factor at next sign-in.`,
-                            )
-                          }
-                        >
-                          Reset second factor<span class="visually-hidden"> for {u.username}</span>
-                        </button>
-                      )}
-                      <details>
-                        <summary>
-                          Change roles<span class="visually-hidden"> of {u.username}</span>
-                        </summary>
-                        <form
-                          onSubmit={(event) => {
-                            event.preventDefault();
-                            const el = event.currentTarget as HTMLFormElement;
-                            const roles = new FormData(el).getAll('roles').map(String);
-                            void act(
-                              `roles-${u.username}`,
-                              () => api('POST', `/api/users/${u.username}/role`, { roles }),
-                              `Roles of ${u.username} changed.`,
-                            );
-                          }}
-                        >
-                          <RoleBoxes
-                            prefix={`r-${u.username}`}
-                            checked={u.roles}
-                            error={f(`roles-${u.username}`).roles}
-                          />
-                          <button type="submit">Save roles</button>
-                        </form>
-                      </details>
-                    </td>
-                  )}
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+                  <details>
+                    <summary>
+                      Change roles<span class="visually-hidden"> of {u.username}</span>
+                    </summary>
+                    <form
+                      onSubmit={(event) => {
+                        event.preventDefault();
+                        const el = event.currentTarget as HTMLFormElement;
+                        const roles = new FormData(el).getAll('roles').map(String);
+                        void act(
+                          `roles-${u.username}`,
+                          () => api('POST', `/api/users/${u.username}/role`, { roles }),
+                          `Roles of ${u.username} changed.`,
+                        );
+                      }}
+                    >
+                      <RoleBoxes
+                        prefix={`r-${u.username}`}
+                        checked={u.roles}
+                        error={f(`roles-${u.username}`).roles}
+                      />
+                      <button type="submit">Save roles</button>
+                    </form>
+                  </details>
+                </td>
+              )}
+            </tr>
+          ))}
+        </Table>
       )}
       {write && (
         <form

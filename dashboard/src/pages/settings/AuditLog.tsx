@@ -2,6 +2,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import { api, errorText } from '../../api.js';
 import { Notice } from '../../components/Field.js';
+import { Table } from '../../components/Table.js';
 import { fmtDateTime } from '../../format.js';
 import type { AuditRow, VerifyResult } from '../../types.js';
 
@@ -66,33 +67,19 @@ export function AuditLogView() {
           </p>
         </>
       )}
-      <div class="table-wrap">
-        <table>
-          <caption>Changes, newest first</caption>
-          <thead>
-            <tr>
-              <th scope="col">When</th>
-              <th scope="col">Who</th>
-              <th scope="col">Action</th>
-              <th scope="col">Target</th>
-              <th scope="col">Change</th>
-            </tr>
-          </thead>
-          <tbody>
-            {entries.map((e) => (
-              <tr key={e.cursor}>
-                <td>{fmtDateTime(e.at)}</td>
-                <td>{e.actor}</td>
-                <td>{e.action}</td>
-                <td>{e.target}</td>
-                <td class="change">
-                  <code>{summary(e.after ?? e.before)}</code>
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
+      <Table caption="Changes, newest first" columns={['When', 'Who', 'Action', 'Target', 'Change']}>
+        {entries.map((e) => (
+          <tr key={e.cursor}>
+            <td>{fmtDateTime(e.at)}</td>
+            <td>{e.actor}</td>
+            <td>{e.action}</td>
+            <td>{e.target}</td>
+            <td class="change">
+              <code>{summary(e.after ?? e.before)}</code>
+            </td>
+          </tr>
+        ))}
+      </Table>
       {more && (
         <button type="button" onClick={() => void load(entries[entries.length - 1]?.cursor)}>
           Older entries

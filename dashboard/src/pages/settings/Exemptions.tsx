@@ -6,6 +6,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { useAction } from '../../action.js';
 import { api, errorText } from '../../api.js';
 import { Input, Notice, Select, TextArea } from '../../components/Field.js';
+import { Table } from '../../components/Table.js';
 import { addDays, fmtDateTime, isoDate, who } from '../../format.js';
 import { useLive } from '../../live.js';
 import type { ExemptionView, PolicyView } from '../../types.js';
@@ -99,72 +100,57 @@ export function Exemptions({ policy }: { policy: PolicyView }) {
       ) : list.length === 0 ? (
         <p>No exemptions from the last 30 days or the next 60.</p>
       ) : (
-        <div class="table-wrap">
-          <table>
-            <caption>Exemptions, last 30 days to next 60</caption>
-            <thead>
-              <tr>
-                <th scope="col">Date</th>
-                <th scope="col">Room</th>
-                <th scope="col">Period</th>
-                <th scope="col">Reason</th>
-                <th scope="col">Asked by</th>
-                <th scope="col">Status</th>
-                <th scope="col">Actions</th>
-              </tr>
-            </thead>
-            <tbody>
-              {list.map((e) => (
-                <tr key={e.id}>
-                  <td>{e.date}</td>
-                  <td>{roomName(e.room)}</td>
-                  <td>{periodName(e.period)}</td>
-                  <td>{e.reason}</td>
-                  <td>
-                    {who(e.requestedBy)}, {fmtDateTime(e.requestedAt)}
-                  </td>
-                  <td>
-                    {STATUS_TEXT[e.status]}
-                    {e.grantedBy && e.status !== 'requested' && ` (granted by ${who(e.grantedBy)})`}
-                    {e.revokedBy && ` by ${who(e.revokedBy)}`}
-                  </td>
-                  <td>
-                    {grant && e.status === 'requested' && (
-                      <button
-                        type="button"
-                        onClick={() =>
-                          void act(() => api('POST', `/api/exemptions/${e.id}/grant`), 'Granted.')
-                        }
-                      >
-                        Grant
-                        <span class="visually-hidden">
-                          {' '}
-                          {roomName(e.room)} {e.date}
-                        </span>
-                      </button>
-                    )}{' '}
-                    {(e.status === 'granted' || e.status === 'requested') &&
-                      (grant || e.requestedBy === live.session.username) && (
-                        <button
-                          type="button"
-                          class="danger"
-                          onClick={() =>
-                            void act(() => api('POST', `/api/exemptions/${e.id}/revoke`, {}), 'Withdrawn.')
-                          }
-                        >
-                          Withdraw
-                          <span class="visually-hidden">
-                            {' '}
-                            {roomName(e.room)} {e.date}
-                          </span>
-                        </button>
-                      )}
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <Table
+          caption="Exemptions, last 30 days to next 60"
+          columns={['Date', 'Room', 'Period', 'Reason', 'Asked by', 'Status', 'Actions']}
+        >
+          {list.map((e) => (
+            <tr key={e.id}>
+              <td>{e.date}</td>
+              <td>{roomName(e.room)}</td>
+              <td>{periodName(e.period)}</td>
+              <td>{e.reason}</td>
+              <td>
+                {who(e.requestedBy)}, {fmtDateTime(e.requestedAt)}
+              </td>
+              <td>
+                {STATUS_TEXT[e.status]}
+                {e.grantedBy && e.status !== 'requested' && ` (granted by ${who(e.grantedBy)})`}
+                {e.revokedBy && ` by ${who(e.revokedBy)}`}
+              </td>
+              <td>
+                {grant && e.status === 'requested' && (
+                  <button
+                    type="button"
+                    onClick={() => void act(() => api('POST', `/api/exemptions/${e.id}/grant`), 'Granted.')}
+                  >
+                    Grant
+                    <span class="visually-hidden">
+                      {' '}
+                      {roomName(e.room)} {e.date}
+                    </span>
+                  </button>
+                )}{' '}
+                {(e.status === 'granted' || e.status === 'requested') &&
+                  (grant || e.requestedBy === live.session.username) && (
+                    <button
+                      type="button"
+                      class="danger"
+                      onClick={() =>
+                        void act(() => api('POST', `/api/exemptions/${e.id}/revoke`, {}), 'Withdrawn.')
+                      }
+                    >
+                      Withdraw
+                      <span class="visually-hidden">
+                        {' '}
+                        {roomName(e.room)} {e.date}
+                      </span>
+                    </button>
+                  )}
+              </td>
+            </tr>
+          ))}
+        </Table>
       )}
     </section>
   );

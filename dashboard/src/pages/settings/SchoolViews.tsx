@@ -1,69 +1,18 @@
 /**
  * Read-only views of the school model: timetable (periods, term dates, INSET days), zones and rooms, and the policy
  * matrix (P8: role × time × zone, as the school's own phone table), for every role that may read the policy. The
- * administrator edits them in SchoolEditors.tsx.
+ * administrator edits them in TimetableEditor.tsx, ZonesRoomsEditor.tsx and PolicyEditor.tsx.
  */
-import { type ComponentChildren, Fragment } from 'preact';
-import { type PolicyView, TIME_KINDS, ZONE_KINDS } from '../../types.js';
+import { MatrixTable } from '../../components/MatrixTable.js';
+import { Table } from '../../components/Table.js';
+import { KIND_TEXT, ROLE_TEXT, WEEKDAYS } from '../../school-text.js';
+import type { PolicyView } from '../../types.js';
 
-export const WEEKDAYS = ['', 'Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday', 'Sunday'];
-export const KIND_TEXT: Record<string, string> = {
-  curriculum: 'Curriculum area',
-  'designated-phone-area': 'Designated phone area',
-  office: 'Office',
-};
-export const TIME_TEXT: Record<string, string> = {
-  'before-school': 'Before school',
-  registration: 'Registration',
-  assembly: 'Assembly',
-  lesson: 'Lessons',
-  break: 'Break',
-  lunch: 'Lunch',
-  'after-school': 'After school',
-  closed: 'School closed',
-};
 const PERMISSION_TEXT = {
   yes: { mark: '✓', text: 'Yes' },
   no: { mark: '✗', text: 'No' },
   'if-unavoidable': { mark: '~', text: 'Not if avoidable' },
 } as const;
-
-export const ROLE_TEXT = { pupil: 'Pupils', staff: 'Staff, visitors and volunteers' } as const;
-
-/** One role's policy table (P8): a row a time of day, a column a zone kind; `cell` gives each <td>. */
-export function MatrixTable(props: {
-  testId: string;
-  caption: ComponentChildren;
-  cell: (time: string, zone: string) => ComponentChildren;
-}) {
-  return (
-    <div class="table-wrap">
-      <table class="matrix" data-testid={props.testId}>
-        <caption>{props.caption}</caption>
-        <thead>
-          <tr>
-            <th scope="col">Time</th>
-            {ZONE_KINDS.map((z) => (
-              <th scope="col" key={z}>
-                {KIND_TEXT[z]}
-              </th>
-            ))}
-          </tr>
-        </thead>
-        <tbody>
-          {TIME_KINDS.map((time) => (
-            <tr key={time}>
-              <th scope="row">{TIME_TEXT[time]}</th>
-              {ZONE_KINDS.map((zone) => (
-                <Fragment key={zone}>{props.cell(time, zone)}</Fragment>
-              ))}
-            </tr>
-          ))}
-        </tbody>
-      </table>
-    </div>
-  );
-}
 
 const EditNote = () => (
   <p class="hint">Changed by the school's administrator; every change is recorded in the audit log.</p>
@@ -79,29 +28,16 @@ export function TimetableView({ policy }: { policy: PolicyView }) {
         Open {t.weekdays.map((d) => WEEKDAYS[d]).join(', ')} · arrival {t.arrival} · home time {t.homeTime} ·
         time zone {t.timezone}
       </p>
-      <div class="table-wrap">
-        <table>
-          <caption>Periods</caption>
-          <thead>
-            <tr>
-              <th scope="col">Period</th>
-              <th scope="col">Kind</th>
-              <th scope="col">Start</th>
-              <th scope="col">End</th>
-            </tr>
-          </thead>
-          <tbody>
-            {t.periods.map((p) => (
-              <tr key={p.id}>
-                <th scope="row">{p.name}</th>
-                <td>{p.kind}</td>
-                <td>{p.start}</td>
-                <td>{p.end}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
+      <Table caption="Periods" columns={['Period', 'Kind', 'Start', 'End']}>
+        {t.periods.map((p) => (
+          <tr key={p.id}>
+            <th scope="row">{p.name}</th>
+            <td>{p.kind}</td>
+            <td>{p.start}</td>
+            <td>{p.end}</td>
+          </tr>
+        ))}
+      </Table>
       <h3>Terms</h3>
       <ul>
         {t.terms.map((term) => (

@@ -179,6 +179,42 @@ describe('metrics outbox', () => {
     }
   });
 
+  it('D5: points are queued encoded; points an older hub queued as objects and lines influxd refuses drain beside them', async () => {
+    const db = await HubDb.open(join(dir, 'db-encoded'));
+    const store = new InfluxStore({ url: influxd.url, database: DB });
+    const outbox = new MetricsOutbox(db, store, silentLogger, { batchSize: 40 });
+    try {
+      // As an older hub left them: the point objects themselves, keyed before anything this boot queues.
+      await db.batch(
+        Array.from({ length: 30 }, (_, i) => ({
+          type: 'put' as const,
+          sublevel: 'outbox' as const,
+          key: `000000000-${i.toString(36).padStart(8, '0')}`,
+          value: point('encoded', i),
+        })),
+      );
+      // A field type conflict: InfluxDB itself refuses this line (the encoding is valid), so only a write finds it.
+      await outbox.enqueue([
+        ...Array.from({ length: 70 }, (_, i) => point('encoded', 30 + i)),
+        { ...point('encoded', 100), fields: { seq: 'not a number' } },
+      ]);
+      const queued = await db.values<unknown>('outbox');
+      expect(queued.filter((v) => typeof v === 'string')).toHaveLength(71);
+      expect(queued[30]).toBe(store.encode(point('encoded', 30)));
+      outbox.start();
+      await outbox.drain(20_000);
+      expect(await db.count('outbox')).toBe(0);
+      expect(await count(store, 'encoded')).toBe(100);
+      const dead = await db.values<{ point: unknown; reason: string }>('outbox-dead');
+      expect(dead).toHaveLength(1);
+      expect(dead[0]?.point).toMatch(/^encoded,.* seq="not a number" /);
+      expect(dead[0]?.reason).toMatch(/conflict/);
+    } finally {
+      await outbox.stop();
+      await db.close();
+    }
+  });
+
   it('D5: points the store refuses are set aside with the reason; the rest of every batch is delivered', async () => {
     const db = await HubDb.open(join(dir, 'db-rejected'));
     const store = new InfluxStore({ url: influxd.url, database: DB });

@@ -373,6 +373,9 @@ describe('policy driver, exemptions, emergency release, compliance (real hub)', 
     clock = at('11:30');
     await fixture.hub.policy.driver.tick(clock);
     expect(await officeNow()).toMatchObject({ signage: 'authorised-use', locked: true, reason: 'exemption' });
+    // One device's directive (asked on every drop, R7) is the same decision as the whole list's entry for it.
+    expect(await officeLocker.directive('office-locker', clock)).toEqual(await officeNow());
+    expect(await officeLocker.directive('no-such-device', clock)).toBeUndefined();
     expect(
       (await officeLocker.directives(clock)).find((d) => d.id === 'room-1-locker')?.directive.locked,
     ).toBe(true); // P3 in room 1: no exemption there

@@ -1,0 +1,116 @@
+/**
+ * The device's install directory and update state on disk:
+ *
+ *   <installDir>/releases/<version>/   one directory per unpacked release
+ *   <installDir>/current -> releases/<version>   what the service runs; switched by rename(2), which is atomic
+ *   <dataDir>/update/pending.json      a version on trial (boot-guard.ts)
+ *   <dataDir>/update/outcome.json      how the last offer ended, until the hub has been told
+ *   <dataDir>/update/refused.json      offers refused or rolled back, so a retained offer is not retried in a loop
+ *
+ * The update state sits beside the journal under dataDir, outside releases/: every version reads the same files.
+ */
+import { mkdir, readdir, readFile, readlink, rename, rm, symlink, writeFile } from 'node:fs/promises';
+import { basename, dirname, join, resolve, sep } from 'node:path';
+import type { UpdateProgress } from '../../schemas/messages.js';
+import type { PendingUpdate } from './boot-guard.js';
+
+export interface InstallLayout {
+  releases: string;
+  current: string;
+  state: string;
+}
+
+export function layoutOf(installDir: string, dataDir: string): InstallLayout {
+  return {
+    releases: join(installDir, 'releases'),
+    current: join(installDir, 'current'),
+    state: join(dataDir, 'update'),
+  };
+}
+
+export class InstallError extends Error {
+  readonly code = 'E_INSTALL';
+}
+
+/** Writes the files into releases/.incoming-…, then renames the directory into place: no half-unpacked release. */
+export async function unpackRelease(
+  layout: InstallLayout,
+  version: string,
+  files: readonly { path: string; mode: number; data: Buffer }[],
+): Promise<string> {
+  const target = join(layout.releases, version);
+  if ((await currentVersion(layout)) === version)
+    throw new InstallError(`version ${version} is the one running`);
+  const incoming = join(layout.releases, `.incoming-${version}-${process.pid}`);
+  await rm(incoming, { recursive: true, force: true });
+  await mkdir(incoming, { recursive: true, mode: 0o755 });
+  for (const file of files) {
+    const full = resolve(incoming, file.path);
+    // The bundle's paths were checked (isSafePath); this is the second lock on the same door.
+    if (!full.startsWith(incoming + sep))
+      throw new InstallError(`'${file.path}' leaves the release directory`);
+    await mkdir(dirname(full), { recursive: true, mode: 0o755 });
+    await writeFile(full, file.data, { mode: file.mode });
+  }
+  await rm(target, { recursive: true, force: true });
+  await rename(incoming, target);
+  return target;
+}
+
+/** Points `current` at releases/<version> atomically (a new symlink renamed over the old one). */
+export async function switchTo(layout: InstallLayout, version: string): Promise<void> {
+  const next = `${layout.current}.next`;
+  await rm(next, { force: true });
+  await symlink(join(basename(layout.releases), version), next);
+  await rename(next, layout.current);
+}
+
+/** The version `current` points at, or null before the first install. */
+export async function currentVersion(layout: InstallLayout): Promise<string | null> {
+  try {
+    return basename(await readlink(layout.current));
+  } catch {
+    return null;
+  }
+}
+
+/** Removes every release but the ones named (the running one and the one to switch back to). */
+export async function pruneReleases(layout: InstallLayout, keep: readonly string[]): Promise<void> {
+  for (const name of await readdir(layout.releases).catch(() => [] as string[]))
+    if (!keep.includes(name)) await rm(join(layout.releases, name), { recursive: true, force: true });
+}
+
+async function readJson<T>(file: string): Promise<T | null> {
+  try {
+    return JSON.parse(await readFile(file, 'utf8')) as T;
+  } catch {
+    return null;
+  }
+}
+
+async function writeJson(file: string, value: unknown): Promise<void> {
+  await mkdir(dirname(file), { recursive: true, mode: 0o700 });
+  const tmp = `${file}.tmp`;
+  await writeFile(tmp, JSON.stringify(value), { mode: 0o600 });
+  await rename(tmp, file);
+}
+
+export type Outcome = Omit<UpdateProgress, 'v' | 'ts'>;
+const REFUSED_KEPT = 20;
+
+export const updateState = (layout: InstallLayout) => ({
+  pending: () => readJson<PendingUpdate>(join(layout.state, 'pending.json')),
+  setPending: (p: PendingUpdate) => writeJson(join(layout.state, 'pending.json'), p),
+  clearPending: () => rm(join(layout.state, 'pending.json'), { force: true }),
+  outcome: () => readJson<Outcome>(join(layout.state, 'outcome.json')),
+  setOutcome: (o: Outcome) => writeJson(join(layout.state, 'outcome.json'), o),
+  clearOutcome: () => rm(join(layout.state, 'outcome.json'), { force: true }),
+  refused: async () => (await readJson<Outcome[]>(join(layout.state, 'refused.json'))) ?? [],
+  addRefused: async (o: Outcome) => {
+    const list = (await readJson<Outcome[]>(join(layout.state, 'refused.json'))) ?? [];
+    await writeJson(
+      join(layout.state, 'refused.json'),
+      [...list.filter((x) => x.offer !== o.offer), o].slice(-REFUSED_KEPT),
+    );
+  },
+});

@@ -1,0 +1,118 @@
+/**
+ * What our Aedes persistence (hub/broker/level-persistence.ts) keeps in memory to make a reconnect cheap (each
+ * client's subscriptions; which clients may have a queue) is rebuilt from the disk when a hub starts again on the same
+ * LevelDB, as after a kill -9: a reopened persistence answers exactly as the disk says, a queued packet is delivered,
+ * and a client whose queue was emptied is answered without a read until something is queued for it again.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Level } from 'level';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { LevelPersistence, type StoredPacket } from '../../../hub/broker/level-persistence.js';
+
+let dir: string;
+let level: Level<string, Buffer>;
+let persistence: LevelPersistence;
+
+async function open(): Promise<LevelPersistence> {
+  level = new Level(join(dir, 'broker'));
+  await level.open();
+  persistence = new LevelPersistence(level);
+  await persistence.setup({ id: 'broker-1', counter: 0 });
+  return persistence;
+}
+
+/** A kill -9 loses nothing LevelDB acknowledged: closing and reopening the same directory stands in for it. */
+async function reopen(): Promise<LevelPersistence> {
+  await persistence.destroy();
+  return open();
+}
+
+async function all<T>(stream: AsyncIterable<T>): Promise<T[]> {
+  const out: T[] = [];
+  for await (const item of stream) out.push(item);
+  return out;
+}
+
+const command = (n: number): StoredPacket => ({
+  cmd: 'publish',
+  topic: 'site/room-1/dev-1/set/lock',
+  payload: Buffer.from(`lock ${n}`),
+  qos: 1,
+  retain: false,
+  brokerId: 'broker-1',
+  brokerCounter: n,
+});
+
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'pa-persistence-reopen-'));
+  await open();
+});
+
+afterEach(async () => {
+  vi.restoreAllMocks();
+  await persistence.destroy();
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('LevelPersistence after a restart', () => {
+  it('restores every client’s subscriptions in key order, the offline counts and the client list by filter', async () => {
+    await persistence.addSubscriptions({ id: 'dev-1' }, [
+      { topic: 'site/room-1/dev-1/set/#', qos: 1 },
+      { topic: 'site/room-1/dev-1/ack/report', qos: 1 },
+    ]);
+    await persistence.addSubscriptions({ id: 'dev-2' }, [{ topic: 'site/room-1/dev-1/set/#', qos: 0 }]);
+    await persistence.addSubscriptions({ id: 'gone' }, [{ topic: 'x/#', qos: 1 }]);
+    await persistence.removeSubscriptions({ id: 'gone' }, ['x/#']);
+    const before = await persistence.subscriptionsByClient({ id: 'dev-1' });
+    expect(before.map((s) => s.topic)).toEqual(['site/room-1/dev-1/ack/report', 'site/room-1/dev-1/set/#']);
+
+    await reopen();
+    expect(await persistence.subscriptionsByClient({ id: 'dev-1' })).toEqual(before);
+    expect(await persistence.subscriptionsByClient({ id: 'dev-2' })).toEqual([
+      { topic: 'site/room-1/dev-1/set/#', qos: 0 },
+    ]);
+    expect(await persistence.subscriptionsByClient({ id: 'gone' })).toEqual([]);
+    expect(await persistence.countOffline()).toEqual({ subsCount: 2, clientsCount: 2 });
+    expect(await all(persistence.getClientList('site/room-1/dev-1/set/#'))).toEqual(['dev-1', 'dev-2']);
+  });
+
+  it('delivers what was queued before the restart, and reads an emptied queue again once something is queued', async () => {
+    await persistence.outgoingEnqueue({ clientId: 'dev-1' }, command(1));
+    await reopen();
+    const queued = await all<StoredPacket>(persistence.outgoingStream({ id: 'dev-1' }));
+    expect(queued.map((p) => Buffer.from(p.payload).toString())).toEqual(['lock 1']);
+
+    const stored = queued[0] as StoredPacket;
+    await persistence.outgoingUpdate({ id: 'dev-1' }, { ...stored, messageId: 7 });
+    expect(
+      await persistence.outgoingClearMessageId({ id: 'dev-1' }, { ...stored, messageId: 7 }),
+    ).toBeDefined();
+    expect(await all(persistence.outgoingStream({ id: 'dev-1' }))).toEqual([]);
+
+    // Found empty once: later reconnects skip the read (a client never queued to never had one).
+    const reads = vi.spyOn(level, 'values');
+    expect(await all(persistence.outgoingStream({ id: 'dev-1' }))).toEqual([]);
+    expect(await all(persistence.outgoingStream({ id: 'dev-9' }))).toEqual([]);
+    expect(reads).not.toHaveBeenCalled();
+
+    await persistence.outgoingEnqueue({ clientId: 'dev-1' }, command(2));
+    const again = await all<StoredPacket>(persistence.outgoingStream({ id: 'dev-1' }));
+    expect(again.map((p) => Buffer.from(p.payload).toString())).toEqual(['lock 2']);
+  });
+
+  it('a packet queued while an empty queue is being read is not forgotten', async () => {
+    await persistence.outgoingEnqueue({ clientId: 'dev-1' }, command(1));
+    await persistence.outgoingUpdate({ id: 'dev-1' }, { ...command(1), messageId: 3 });
+    await persistence.outgoingClearMessageId({ id: 'dev-1' }, { ...command(1), messageId: 3 });
+
+    // The stream's read has begun (empty) when the enqueue arrives.
+    const stream = persistence.outgoingStream({ id: 'dev-1' });
+    const reading = all<StoredPacket>(stream);
+    const enqueued = persistence.outgoingEnqueue({ clientId: 'dev-1' }, command(2));
+    await Promise.all([reading, enqueued]);
+    const next = await all<StoredPacket>(persistence.outgoingStream({ id: 'dev-1' }));
+    expect(next.map((p) => Buffer.from(p.payload).toString())).toEqual(['lock 2']);
+  });
+});
