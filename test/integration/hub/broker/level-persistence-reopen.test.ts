@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Level } from 'level';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { LevelPersistence, type StoredPacket } from '../../../hub/broker/level-persistence.js';
+import { LevelPersistence, type StoredPacket } from '../../../../hub/broker/level-persistence.js';
 
 let dir: string;
 let level: Level<string, Buffer>;
