@@ -3,34 +3,31 @@
  * outbox and the HTTP server, and stops them in reverse order. Nothing else wires features together.
  */
 import { readFileSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { HubConfig, SchoolModel } from '../schemas/config.js';
-import { topics } from '../schemas/topics.js';
 import { AuditLog } from './audit/audit-log.js';
-import type { BackupManifest } from './backup/backup.js';
-import { BackupSchedule } from './backup/backup-schedule.js';
-import { onlineBackup } from './backup/online-backup.js';
 import { type RunningBroker, startBroker } from './broker/broker.js';
 import { mqttListeners } from './broker/listeners.js';
 import { MonitorAccounts } from './broker/monitor-accounts.js';
-import { ComplianceRecorder } from './compliance/compliance-recorder.js';
-import { ConfiscationStore } from './confiscations/confiscations.js';
 import { HubDb } from './db/hub-db.js';
 import { setPrivateUmask, tightenTree } from './db/private-files.js';
 import { DeviceAdmin } from './devices/device-admin.js';
 import { DeviceRegistry } from './devices/device-registry.js';
-import { StorageFaults } from './devices/storage-faults.js';
 import { ConfigError, HubError } from './errors.js';
 import { EventBus } from './event-bus.js';
-import type { HubExtension } from './extension.js';
+import { type BackupFeature, backupFeature } from './features/backup.js';
+import { type ConfiscationsFeature, confiscationsFeature } from './features/confiscations.js';
+import type { HubCore } from './features/core.js';
+import { devicesFeature } from './features/devices.js';
+import { evidenceFeature } from './features/evidence.js';
+import type { Feature } from './features/feature.js';
+import { opsFeature } from './features/ops.js';
+import { type PolicyFeature, policyFeature } from './features/policy.js';
+import { type Safeguarding, safeguarding } from './features/safeguarding.js';
+import { type TamperFeature, tamperFeature } from './features/tamper.js';
+import { type UpdatesFeature, updatesFeature } from './features/updates.js';
 import { type RunningHttp, startHttp } from './http/http-server.js';
-import { backupRoutes } from './http/routes/backup-routes.js';
-import { confiscationRoutes } from './http/routes/confiscation-routes.js';
-import { deviceRoutes } from './http/routes/device-routes.js';
-import { evidenceRoutes } from './http/routes/evidence-routes.js';
-import { healthOf, type OpsSnapshot, opsRoutes } from './http/routes/ops-routes.js';
-import { updateRoutes } from './http/routes/update-routes.js';
 import { IncidentService } from './incidents/incident-service.js';
 import { IncidentStore } from './incidents/incident-store.js';
 import { type InfluxdHandle, startInfluxd } from './influx/influxd-process.js';
@@ -42,23 +39,11 @@ import { createLogger, type Logger } from './log.js';
 import { RejectCounter } from './metrics/reject-counter.js';
 import { Notifier } from './notify/notifier.js';
 import { MetricsOutbox } from './outbox/metrics-outbox.js';
-import { ExemptionStore } from './policy/exemptions.js';
-import { PolicyDriver } from './policy/policy-driver.js';
-import { type Safeguarding, safeguarding } from './safeguarding.js';
-import {
-  dbSchoolPersistence,
-  fileSchoolPersistence,
-  rollForwardSchoolFile,
-  storedSchoolModel,
-} from './school/school-persistence.js';
-import { SchoolSettings } from './school/school-settings.js';
+import { rollForwardSchoolFile, storedSchoolModel } from './school/school-persistence.js';
 import { DEFAULT_KEY_FILE, loadOrCreateKey } from './secrets/key-file.js';
 import { looseSecretFiles, secretFilesOf } from './secrets/secret-files.js';
 import { createInfluxStore, toLineProtocol } from './store/influx-store.js';
 import type { MetricsStore } from './store/metrics-store.js';
-import { TamperSuspectWatch } from './tamper/tamper-suspect.js';
-import { FleetUpdates } from './updates/fleet-updates.js';
-import { ReleaseStore } from './updates/release-store.js';
 import { LoginFlow, limitsFromConfig } from './users/login-flow.js';
 import { UserStore } from './users/user-store.js';
 
@@ -95,17 +80,17 @@ export interface Hub {
   devices: DeviceAdmin;
   chain: ChainMonitor;
   /** P1–P4, P6: drives lock and signage from the timetable; exemptions and emergency release. */
-  policy: { driver: PolicyDriver; exemptions: ExemptionStore; compliance: ComplianceRecorder };
+  policy: Pick<PolicyFeature, 'driver' | 'exemptions' | 'compliance'>;
   /** Fleet updates: held releases and the staged roll-out. */
-  updates: { releases: ReleaseStore; fleet: FleetUpdates };
+  updates: Pick<UpdatesFeature, 'releases' | 'fleet'>;
   /** R7: devices that dropped while locked with phones inside. */
-  tamperSuspects: TamperSuspectWatch;
+  tamperSuspects: TamperFeature['suspects'];
   users: UserStore;
   /** S1, S3: sign-in steps, attempt limits (kept in the DB) and remembered browsers. */
   login: LoginFlow;
   incidents: IncidentStore;
   /** P7: the confiscation register. */
-  confiscations: ConfiscationStore;
+  confiscations: ConfiscationsFeature['store'];
   /** S6: the hash-chained audit log. */
   audit: AuditLog;
   /** Incident workflow, escalation, notifications, retention. */
@@ -119,10 +104,7 @@ export interface Hub {
   /** What the dashboard's Today grid shows per device. */
   grid: LiveGrid;
   /** D3: a backup of the running hub, and the daily schedule when `backup` is configured. */
-  backups: {
-    take(out: string, progress?: (message: string) => void): Promise<BackupManifest>;
-    schedule: BackupSchedule | null;
-  };
+  backups: Pick<BackupFeature, 'take' | 'schedule'>;
   /** Set only on the very first start: shown once to the operator, never stored in clear. */
   firstRunAdmin: { username: string; password: string } | null;
   influxd: InfluxdHandle | null;
@@ -149,6 +131,232 @@ function readOpsToken(file: string): string {
   return token;
 }
 
+/**
+ * The metrics store the hub writes through. The private influxd starts alongside the broker and the features (a
+ * restart after a crash is not held up by it: devices reconnect meanwhile, their points wait in the outbox); `ready`
+ * settles once it is up, and start-up still fails if it does not come up.
+ */
+function startMetricsStore(
+  config: HubConfig,
+  log: Logger,
+  now: () => number,
+  stack: (() => Promise<void>)[],
+): {
+  store: MetricsStore;
+  ready: Promise<{ influxd: InfluxdHandle | null; url: string }>;
+  lastWriteAt: () => number | null;
+} {
+  let password: string | undefined;
+  if (config.influx.mode !== 'embedded') {
+    if (!config.influx.url) throw new Error('influx.url is required when influx.mode is external');
+    if (config.influx.passwordFile) password = readFileSync(config.influx.passwordFile, 'utf8').trim();
+  }
+  const influxdStarting =
+    config.influx.mode === 'embedded'
+      ? startInfluxd({
+          dataDir: join(config.dataDir, 'influxdb'),
+          database: config.influx.database,
+          log: log.child({ part: 'influxd' }),
+        })
+      : null;
+  stack.push(async () => {
+    const handle = await influxdStarting?.catch(() => null);
+    await handle?.stop();
+  });
+  const ready = (async () => {
+    const influxd = (await influxdStarting) ?? null;
+    const url = influxd?.url ?? config.influx.url ?? '';
+    const store = createInfluxStore({
+      url,
+      database: config.influx.database,
+      ...(config.influx.username ? { username: config.influx.username } : {}),
+      ...(password ? { password } : {}),
+      log: log.child({ part: 'influx' }),
+    });
+    return { influxd, url, store };
+  })();
+  ready.catch(() => undefined); // awaited by startHub, where a failure stops the start
+  // The last successful write, for /healthz: a reachable store that takes nothing is still a problem.
+  let lastWriteAt: number | null = null;
+  return {
+    store: {
+      writePoints: async (points) => {
+        await (await ready).store.writePoints(points);
+        lastWriteAt = now();
+      },
+      // The outbox queues points encoded (line protocol is a pure function of the point), so its drain sends them as
+      // they are.
+      encode: (point) => toLineProtocol(point),
+      writeEncoded: async (lines) => {
+        await (await ready).store.writeEncoded(lines);
+        lastWriteAt = now();
+      },
+      query: async (influxql) => (await ready).store.query(influxql),
+      ping: async () => (await ready).store.ping(),
+    },
+    ready,
+    lastWriteAt: () => lastWriteAt,
+  };
+}
+
+/**
+ * The core every feature is built over, opened in dependency order: storage, the metrics store, the bus, the
+ * registry and device administration, the audit log, users, incidents, the outbox, the live grid, ingest and the
+ * broker (listening from here on: a device enrolling now is already audited in its enrolment's batch).
+ */
+async function openCore(
+  options: HubOptions,
+  log: Logger,
+  now: () => number,
+  stack: (() => Promise<void>)[],
+  phase: (name: string) => void,
+): Promise<{
+  core: HubCore;
+  metrics: ReturnType<typeof startMetricsStore>;
+  limits: ReturnType<typeof resolveLimits>;
+  messagesOut: () => number;
+}> {
+  const { config } = options;
+  const listeners = mqttListeners(config.mqtt);
+  if (listeners.problems.length > 0) throw new ConfigError('hub config', listeners.problems);
+  for (const warning of listeners.warnings) log.warn(warning);
+  // Private whatever the umask the hub was started under: 0700 directories, 0600 files.
+  setPrivateUmask();
+  tightenTree(config.dataDir);
+  const db = await HubDb.open(join(config.dataDir, 'hub-db'));
+  phase('db');
+  stack.push(() => db.close());
+  // An edit committed and audited whose file write a crash cut off is written to the file before anything reads it.
+  const school = options.schoolFile
+    ? ((await rollForwardSchoolFile(db, options.schoolFile)) ?? options.school)
+    : ((await storedSchoolModel(db)) ?? options.school);
+
+  const metrics = startMetricsStore(config, log, now, stack);
+  const { store } = metrics;
+
+  const bus = new EventBus(log.child({ part: 'bus' }));
+  const rejects = new RejectCounter();
+  const registry = new DeviceRegistry(db);
+  const seenTimer = setInterval(() => {
+    registry.flushSeen().catch((error) => log.warn({ err: error }, 'could not record last-seen times'));
+  }, 30_000);
+  seenTimer.unref();
+  stack.push(async () => {
+    clearInterval(seenTimer);
+    await registry.flushSeen();
+  });
+  const audit = new AuditLog(db, now, log.child({ part: 'audit' }));
+  const secrets = loadOrCreateKey(config.secretsKeyFile ?? join(config.dataDir, DEFAULT_KEY_FILE), {
+    sealedSecretsExist: await new UserStore(db).anySealed(),
+  });
+  if (secrets.created) log.info('created the secrets key file (keep a copy apart from your backups)');
+  if (secrets.tightened) log.warn('the secrets key file was readable by others; set to 0600');
+  const users = new UserStore(db, audit, secrets.box);
+  const sealed = await users.sealPlaintext();
+  if (sealed > 0) {
+    await db.compact();
+    log.info({ sealed }, 'sealed TOTP secrets stored in clear by an earlier version');
+  }
+  const incidents = new IncidentStore(db);
+  const incidentService = new IncidentService(incidents, audit, bus, now);
+  const outbox = new MetricsOutbox(db, store, log.child({ part: 'outbox' }));
+  outbox.start();
+  stack.push(() => outbox.stop());
+  const grid = new LiveGrid(bus, now);
+  grid.seed(school.devices.map((d) => ({ site: school.site, room: d.room, device: d.id })));
+
+  let publish: RunningBroker['publish'] = async () => {
+    throw new Error('broker not started');
+  };
+  let disconnect: RunningBroker['disconnect'] = () => {};
+  // Kept current when an admin edits the rooms (school settings below).
+  const roomIds = new Set(school.rooms.map((r) => r.id));
+  const devices = new DeviceAdmin({
+    db,
+    registry,
+    site: school.site,
+    rooms: roomIds,
+    now,
+    audit,
+    bus,
+    disconnect: (id) => disconnect(id),
+  });
+  const chain = new ChainMonitor({ db, bus, log: log.child({ part: 'chain' }), now });
+  const limits = resolveLimits(config.limits);
+  const notifier = config.notifications
+    ? new Notifier({ config: config.notifications, db, bus, now, log: log.child({ part: 'notify' }) })
+    : null;
+  const ingest = new Ingest({
+    ...(notifier ? { notices: notifier } : {}),
+    db,
+    incidents,
+    outbox,
+    registry,
+    bus,
+    rejects,
+    log: log.child({ part: 'ingest' }),
+    publish: (topic, payload, opts) => publish(topic, payload, opts),
+    now,
+    chain,
+    reportRate: limits.reports,
+  });
+  const broker = await startBroker({
+    maxConnections: limits.mqtt.maxConnections,
+    maxConnectionsPerAddress: limits.mqtt.maxConnectionsPerAddress,
+    connectTimeoutMs: limits.mqtt.connectTimeoutMs,
+    tlsHandshakeTimeoutMs: limits.mqtt.tlsHandshakeTimeoutMs,
+    ...(config.monitors?.length ? { monitors: new MonitorAccounts(config.monitors, config.site) } : {}),
+    dataDir: config.dataDir,
+    host: config.mqtt.host,
+    ...(listeners.plainPort !== undefined ? { port: listeners.plainPort } : {}),
+    registry,
+    rejects,
+    log: log.child({ part: 'broker' }),
+    ...(listeners.tls ? { tls: listeners.tls } : {}),
+    enrol: (id, token, secret) => devices.enrol(id, token, secret),
+    onDevicePublish: (message) => ingest.handle(message),
+    onDeviceConnection: (principal, connected) => {
+      if (principal.kind === 'device') grid.setOnline(principal.address, connected);
+    },
+  });
+  let messagesOut = 0;
+  publish = (topic, payload, opts) => {
+    messagesOut += 1;
+    return broker.publish(topic, payload, opts);
+  };
+  disconnect = broker.disconnect;
+  stack.push(() => broker.close());
+  phase('broker');
+
+  const core: HubCore = {
+    config,
+    school,
+    schoolFile: options.schoolFile,
+    hubVersion: packageVersion(),
+    db,
+    bus,
+    log,
+    now,
+    rejects,
+    store,
+    outbox,
+    registry,
+    roomIds,
+    devices,
+    chain,
+    ingest,
+    broker,
+    publish,
+    audit,
+    users,
+    incidents,
+    incidentService,
+    notifier,
+    grid,
+  };
+  return { core, metrics, limits, messagesOut: () => messagesOut };
+}
+
 export async function startHub(options: HubOptions): Promise<Hub> {
   const { config } = options;
   const log = options.log ?? createLogger('hub', config.logLevel);
@@ -168,9 +376,6 @@ export async function startHub(options: HubOptions): Promise<Hub> {
     phaseStart = t;
   };
 
-  const listeners = mqttListeners(config.mqtt);
-  if (listeners.problems.length > 0) throw new ConfigError('hub config', listeners.problems);
-  for (const warning of listeners.warnings) log.warn(warning);
   const loose = looseSecretFiles(secretFilesOf(config));
   if (loose.length > 0)
     log.warn(
@@ -179,331 +384,17 @@ export async function startHub(options: HubOptions): Promise<Hub> {
     );
 
   try {
-    // Private whatever the umask the hub was started under: 0700 directories, 0600 files.
-    setPrivateUmask();
-    tightenTree(config.dataDir);
-    const db = await HubDb.open(join(config.dataDir, 'hub-db'));
-    phase('db');
-    stack.push(() => db.close());
-    // An edit committed and audited whose file write a crash cut off is written to the file before anything reads it.
-    const school = options.schoolFile
-      ? ((await rollForwardSchoolFile(db, options.schoolFile)) ?? options.school)
-      : ((await storedSchoolModel(db)) ?? options.school);
+    const { core, metrics, limits, messagesOut } = await openCore(options, log, now, stack, phase);
+    const { db, school, store, bus, rejects, registry, devices, chain, ingest, broker, audit, users } = core;
+    const { incidents, incidentService, outbox, grid } = core;
 
-    // The private influxd starts alongside the broker and the features (a restart after a crash is not held up by
-    // it: devices reconnect meanwhile, their points wait in the outbox). Start-up still fails if influxd does.
-    let influxd: InfluxdHandle | null = null;
-    let influxUrl = config.influx.url ?? '';
-    let password: string | undefined;
-    if (config.influx.mode !== 'embedded') {
-      if (!config.influx.url) throw new Error('influx.url is required when influx.mode is external');
-      if (config.influx.passwordFile) password = readFileSync(config.influx.passwordFile, 'utf8').trim();
-    }
-    const influxdStarting =
-      config.influx.mode === 'embedded'
-        ? startInfluxd({
-            dataDir: join(config.dataDir, 'influxdb'),
-            database: config.influx.database,
-            log: log.child({ part: 'influxd' }),
-          })
-        : null;
-    stack.push(async () => {
-      const handle = await influxdStarting?.catch(() => null);
-      await handle?.stop();
-    });
-    const influxReady = (async () => {
-      const started = await influxdStarting;
-      if (started) {
-        influxd = started;
-        influxUrl = started.url;
-      }
-      return createInfluxStore({
-        url: influxUrl,
-        database: config.influx.database,
-        ...(config.influx.username ? { username: config.influx.username } : {}),
-        ...(password ? { password } : {}),
-        log: log.child({ part: 'influx' }),
-      });
-    })();
-    influxReady.catch(() => undefined); // awaited below, where a failure stops the start
-    // The last successful write, for /healthz: a reachable store that takes nothing is still a problem.
-    let lastStoreWriteAt: number | null = null;
-    const store: MetricsStore = {
-      writePoints: async (points) => {
-        await (await influxReady).writePoints(points);
-        lastStoreWriteAt = now();
-      },
-      // The outbox queues points encoded (line protocol is a pure function of the point), so its drain sends them as
-      // they are.
-      encode: (point) => toLineProtocol(point),
-      writeEncoded: async (lines) => {
-        await (await influxReady).writeEncoded(lines);
-        lastStoreWriteAt = now();
-      },
-      query: async (influxql) => (await influxReady).query(influxql),
-      ping: async () => (await influxReady).ping(),
-    };
-
-    const bus = new EventBus(log.child({ part: 'bus' }));
-    const rejects = new RejectCounter();
-    const registry = new DeviceRegistry(db);
-    const seenTimer = setInterval(() => {
-      registry.flushSeen().catch((error) => log.warn({ err: error }, 'could not record last-seen times'));
-    }, 30_000);
-    seenTimer.unref();
-    stack.push(async () => {
-      clearInterval(seenTimer);
-      await registry.flushSeen();
-    });
-    const audit = new AuditLog(db, now, log.child({ part: 'audit' }));
-    const secrets = loadOrCreateKey(config.secretsKeyFile ?? join(config.dataDir, DEFAULT_KEY_FILE), {
-      sealedSecretsExist: await new UserStore(db).anySealed(),
-    });
-    if (secrets.created) log.info('created the secrets key file (keep a copy apart from your backups)');
-    if (secrets.tightened) log.warn('the secrets key file was readable by others; set to 0600');
-    const users = new UserStore(db, audit, secrets.box);
-    const sealed = await users.sealPlaintext();
-    if (sealed > 0) {
-      await db.compact();
-      log.info({ sealed }, 'sealed TOTP secrets stored in clear by an earlier version');
-    }
-    const incidents = new IncidentStore(db);
-    const incidentService = new IncidentService(incidents, audit, bus, now);
-    const outbox = new MetricsOutbox(db, store, log.child({ part: 'outbox' }));
-    outbox.start();
-    stack.push(() => outbox.stop());
-    const grid = new LiveGrid(bus, now);
-    grid.seed(school.devices.map((d) => ({ site: school.site, room: d.room, device: d.id })));
-
-    let publish: RunningBroker['publish'] = async () => {
-      throw new Error('broker not started');
-    };
-    let disconnect: RunningBroker['disconnect'] = () => {};
-    // Kept current when an admin edits the rooms (school settings below).
-    const roomIds = new Set(school.rooms.map((r) => r.id));
-    const devices = new DeviceAdmin({
-      db,
-      registry,
-      site: school.site,
-      rooms: roomIds,
-      now,
-      audit,
-      bus,
-      disconnect: (id) => disconnect(id),
-    });
-    const chain = new ChainMonitor({ db, bus, log: log.child({ part: 'chain' }), now });
-    const limits = resolveLimits(config.limits);
-    const notifier = config.notifications
-      ? new Notifier({ config: config.notifications, db, bus, now, log: log.child({ part: 'notify' }) })
-      : null;
-    const ingest = new Ingest({
-      ...(notifier ? { notices: notifier } : {}),
-      db,
-      incidents,
-      outbox,
-      registry,
-      bus,
-      rejects,
-      log: log.child({ part: 'ingest' }),
-      publish: (topic, payload, opts) => publish(topic, payload, opts),
-      now,
-      chain,
-      reportRate: limits.reports,
-    });
-    const broker = await startBroker({
-      maxConnections: limits.mqtt.maxConnections,
-      maxConnectionsPerAddress: limits.mqtt.maxConnectionsPerAddress,
-      connectTimeoutMs: limits.mqtt.connectTimeoutMs,
-      tlsHandshakeTimeoutMs: limits.mqtt.tlsHandshakeTimeoutMs,
-      ...(config.monitors?.length ? { monitors: new MonitorAccounts(config.monitors, config.site) } : {}),
-      dataDir: config.dataDir,
-      host: config.mqtt.host,
-      ...(listeners.plainPort !== undefined ? { port: listeners.plainPort } : {}),
-      registry,
-      rejects,
-      log: log.child({ part: 'broker' }),
-      ...(listeners.tls ? { tls: listeners.tls } : {}),
-      enrol: (id, token, secret) => devices.enrol(id, token, secret),
-      onDevicePublish: (message) => ingest.handle(message),
-      onDeviceConnection: (principal, connected) => {
-        if (principal.kind === 'device') grid.setOnline(principal.address, connected);
-      },
-    });
-    let messagesOut = 0;
-    publish = (topic, payload, opts) => {
-      messagesOut += 1;
-      return broker.publish(topic, payload, opts);
-    };
-    disconnect = broker.disconnect;
-    stack.push(() => broker.close());
-    phase('broker');
-
-    // Features beyond the core. Each is constructed here with what it needs; start/stop order is this list's order.
-    const guarding = safeguarding({
-      config,
-      school,
-      db,
-      bus,
-      audit,
-      users,
-      incidents: incidentService,
-      store,
-      now,
-      log,
-      notifier,
-    });
-    const extensions: HubExtension[] = [...guarding.extensions];
-    extensions.push({
-      name: 'evidence',
-      start: async () => {},
-      stop: async () => {},
-      routes: evidenceRoutes({ incidents, timeZone: school.timetable.timezone }),
-    });
-    extensions.unshift(chain, {
-      name: 'devices',
-      start: async () => {},
-      stop: async () => {},
-      routes: deviceRoutes(devices, {
-        hubVersion: packageVersion(),
-        expected: config.expectedDeviceSoftware,
-      }),
-    });
-    const exemptions = new ExemptionStore(db, school, audit);
-    const policy = {
-      exemptions,
-      driver: new PolicyDriver({
-        school,
-        registry,
-        exemptions,
-        bus,
-        publish: (topic, payload, opts) => publish(topic, payload, opts),
-        log: log.child({ part: 'policy' }),
-        now,
-        db,
-        retainedCommands: () => broker.retained(topics.siteCommands(school.site)),
-        sessionResumed: (id) => broker.sessionResumed(id),
-      }),
-      compliance: new ComplianceRecorder({
-        school,
-        registry,
-        exemptions,
-        db,
-        bus,
-        outbox,
-        store,
-        log: log.child({ part: 'compliance' }),
-        now,
-      }),
-    };
-    const settings = new SchoolSettings({
-      school,
-      persistence: options.schoolFile ? fileSchoolPersistence(options.schoolFile, db) : dbSchoolPersistence(),
-      registry,
-      audit,
-      log: log.child({ part: 'school' }),
-      changed: async (model) => {
-        roomIds.clear();
-        for (const r of model.rooms) roomIds.add(r.id);
-        await Promise.all([policy.driver.reload(), policy.compliance.reload()]);
-      },
-    });
-    // R7: a device dropping while locked with phones inside alerts the coordinator until its journal clears it.
-    const tamperSuspects = new TamperSuspectWatch({
-      db,
-      bus,
-      log: log.child({ part: 'tamper-suspect' }),
-      now,
-      expectedLocked: async (device, at) => (await policy.driver.directive(device, at))?.locked ?? false,
-      chainConsistent: (device) => chain.consistent(device),
-      ...(guarding.notifier
-        ? { notify: (notice) => guarding.notifier?.enqueue(notice) ?? Promise.resolve() }
-        : {}),
-      show: (ref, text) => grid.setSuspect(ref, text),
-      ...(config.notifications ? { dashboardUrl: config.notifications.dashboardUrl } : {}),
-    });
-    // D3: backups of the running hub. The hub database first, then the broker's, then InfluxDB (online-backup.ts says
-    // why that order keeps every acknowledged event exactly once).
-    const takeBackup = async (out: string, progress?: (message: string) => void) => {
-      await influxReady;
-      const backupDir = config.backup ? relative(config.dataDir, config.backup.dir) : '';
-      return onlineBackup({
-        dataDir: config.dataDir,
-        out,
-        database: config.influx.database,
-        databases: [
-          { name: 'hub-db', snapshotTo: (dir, p) => db.snapshotTo(dir, p) },
-          { name: 'broker', snapshotTo: (dir, p) => broker.snapshotTo(dir, p) },
-        ],
-        ...(config.influx.mode === 'embedded' ? { influxDir: join(config.dataDir, 'influxdb') } : {}),
-        configFiles: options.configFiles ?? [],
-        // Backups kept inside the data directory are never put into the next one.
-        ...(backupDir && !backupDir.startsWith('..') ? { exclude: [backupDir.split('/')[0] as string] } : {}),
-        ...(progress ? { progress } : {}),
-        now,
-      });
-    };
-    const backupSchedule = config.backup
-      ? new BackupSchedule({
-          config: config.backup,
-          timezone: school.timetable.timezone,
-          take: takeBackup,
-          db,
-          audit,
-          now,
-          log: log.child({ part: 'backup' }),
-        })
-      : null;
-    // Fleet updates: signed releases (verified against the configured keys) and staged roll-outs.
-    const releases = new ReleaseStore({
-      db,
-      audit,
-      dir: join(config.dataDir, 'releases'),
-      publicKeys: (config.updates?.publicKeys ?? []).map((file) => readFileSync(file, 'utf8')),
-      now,
-    });
-    const fleetUpdates = new FleetUpdates({
-      db,
-      audit,
-      bus,
-      registry,
-      releases,
-      publish: (topic, payload, opts) => publish(topic, payload, opts),
-      now,
-      log: log.child({ part: 'updates' }),
-      maxRollbacks: config.updates?.maxRollbacks ?? 1,
-    });
-    extensions.push(
-      Object.assign(fleetUpdates, {
-        routes: updateRoutes({ releases, updates: fleetUpdates, registry, rejected: (r) => rejects.add(r) }),
-      }),
-      policy.driver,
-      policy.compliance,
-      settings,
-      tamperSuspects,
-      new StorageFaults({
-        db,
-        bus,
-        notifier,
-        dashboardUrl: config.notifications?.dashboardUrl ?? '',
-        log: log.child({ part: 'devices' }),
-        now,
-      }),
-    );
-    if (backupSchedule) extensions.push(backupSchedule);
-    extensions.push({
-      name: 'backup-routes',
-      start: async () => {},
-      stop: async () => {},
-      routes: backupRoutes(backupSchedule),
-    });
-    phase('features');
-    for (const extension of extensions) {
-      await extension.start();
-      stack.push(() => extension.stop());
-      phase(extension.name);
-    }
-
-    const confiscations = new ConfiscationStore(db, audit);
+    // The features, in start order (stopped in reverse): each pairs its domain objects with its routes.
+    const guarding = safeguarding({ ...core, incidents: incidentService });
+    const updates = updatesFeature(core);
+    const policy = policyFeature(core);
+    const tamper = tamperFeature(core, policy);
+    const confiscations = confiscationsFeature(core);
+    const backups = backupFeature(core, { configFiles: options.configFiles ?? [], storeReady: metrics.ready });
     // D2: the stores in the hub DB whose records expire, each by its own setting.
     guarding.retention.add(
       {
@@ -516,41 +407,32 @@ export async function startHub(options: HubOptions): Promise<Hub> {
         kind: 'exemptionsDays',
         action: 'exemption.retention-delete',
         target: 'exemptions',
-        plan: async (before) => exemptions.retentionPlan(before),
+        plan: async (before) => policy.exemptions.retentionPlan(before),
       },
       {
         kind: 'confiscationsDays',
         action: 'confiscation.retention-delete',
         target: 'confiscations',
-        plan: (before) => confiscations.retentionPlan(before),
+        plan: (before) => confiscations.store.retentionPlan(before),
       },
     );
-    const showConfiscated = async (ref: { site: string; room: string; device: string }) => {
-      const open = await confiscations.list({ openOnly: true });
-      grid.setConfiscated(ref, open.filter((o) => o.device === ref.device).length);
-    };
-    const openAtStart = await confiscations.list({ openOnly: true });
-    for (const c of openAtStart)
-      grid.setConfiscated(c, openAtStart.filter((o) => o.device === c.device).length);
-    const opsSnapshot = async (): Promise<OpsSnapshot> => {
-      const views = grid.all();
-      return {
-        mqttClients: broker.connectedClients(),
-        devicesOnline: views.filter((v) => v.online).length,
-        devicesKnown: views.length,
-        storeReachable: await store.ping(),
-        outboxDepth: outbox.waiting(),
-        outboxDelivered: outbox.delivered,
-        lastStoreWriteAt,
-        messagesIn: ingest.stats.accepted,
-        messagesOut,
-        duplicates: ingest.stats.duplicates,
-        reportsStored: ingest.stats.reportsStored,
-        rejects: rejects.snapshot(),
-        login: { ...login.stats },
-        notificationsFailed: ((await notifier?.failed()) ?? []).length > 0,
-      };
-    };
+    const features: Feature[] = [
+      devicesFeature(core),
+      guarding,
+      evidenceFeature(core),
+      updates,
+      policy,
+      tamper,
+      confiscations,
+      backups,
+    ];
+    phase('features');
+    for (const extension of features.flatMap((f) => f.extensions)) {
+      await extension.start();
+      stack.push(() => extension.stop());
+      phase(extension.name);
+    }
+
     const opsToken = config.metrics ? readOpsToken(config.metrics.credentialsFile) : undefined;
     const firstRunAdmin = await users.ensureFirstRunAdmin(now());
     const loginLog = log.child({ part: 'login' });
@@ -566,6 +448,11 @@ export async function startHub(options: HubOptions): Promise<Hub> {
     });
     await login.start();
     phase('login');
+    const ops = opsFeature(core, {
+      login,
+      messagesOut,
+      lastStoreWriteAt: metrics.lastWriteAt,
+    });
     const http: RunningHttp = await startHttp({
       host: config.http.host,
       port: config.http.port,
@@ -583,23 +470,10 @@ export async function startHub(options: HubOptions): Promise<Hub> {
       log: log.child({ part: 'http' }),
       now,
       ...(options.sessionIdleMs ? { idleLimitMs: options.sessionIdleMs } : {}),
-      routes: [
-        ...extensions.flatMap((e) => (e.routes ? [e.routes] : [])),
-        confiscationRoutes({
-          store: confiscations,
-          registry,
-          // The locker reports its slot count in its retained state; before it has, allow the schema's maximum.
-          slotsOf: (id) => grid.all().find((v) => v.device === id)?.locker?.slots ?? 16,
-          bus,
-          changed: (c) => {
-            showConfiscated(c).catch((error) => log.warn({ err: error }, 'could not update the grid'));
-          },
-        }),
-        opsRoutes(opsSnapshot),
-      ],
+      routes: [...features, ops].flatMap((f) => f.routes),
       ...(opsToken ? { opsToken } : {}),
       health: async () => ({
-        healthy: healthOf(await opsSnapshot(), now()).healthy,
+        healthy: await ops.healthy(),
         version: packageVersion(),
         mqttClients: broker.connectedClients(),
         outboxPending: outbox.waiting(),
@@ -612,7 +486,7 @@ export async function startHub(options: HubOptions): Promise<Hub> {
     });
     stack.push(() => http.close());
     phase('http');
-    await influxReady;
+    const { influxd, url: influxUrl } = await metrics.ready;
     phase('influxd (started alongside)');
     // Where the umask could not be set (a worker thread), what influxd and LevelDB made meanwhile is tightened here.
     tightenTree(config.dataDir);
@@ -628,13 +502,13 @@ export async function startHub(options: HubOptions): Promise<Hub> {
       registry,
       devices,
       chain,
-      policy,
-      updates: { releases, fleet: fleetUpdates },
-      tamperSuspects,
+      policy: { exemptions: policy.exemptions, driver: policy.driver, compliance: policy.compliance },
+      updates: { releases: updates.releases, fleet: updates.fleet },
+      tamperSuspects: tamper.suspects,
       users,
       login,
       incidents,
-      confiscations,
+      confiscations: confiscations.store,
       audit,
       safeguarding: { ...guarding, incidents: incidentService },
       ingest,
@@ -644,7 +518,7 @@ export async function startHub(options: HubOptions): Promise<Hub> {
       bus,
       rejects,
       grid,
-      backups: { take: takeBackup, schedule: backupSchedule },
+      backups: { take: backups.take, schedule: backups.schedule },
       firstRunAdmin,
       influxd,
       startup,

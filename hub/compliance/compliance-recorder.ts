@@ -23,8 +23,6 @@ import type { BatchOp, HubDb } from '../db/hub-db.js';
 import type { DeviceRegistry } from '../devices/device-registry.js';
 import type { EventBus } from '../event-bus.js';
 import type { HubExtension } from '../extension.js';
-import type { RouteModule } from '../http/http-server.js';
-import { complianceRoutes } from '../http/routes/compliance-routes.js';
 import type { Logger } from '../log.js';
 import type { MetricsOutbox } from '../outbox/metrics-outbox.js';
 import { addDays, localClock, termOf, weekStart, zonedTime } from '../policy/calendar.js';
@@ -72,7 +70,6 @@ const evPrefix = (device: string) => `ev:${device}:`;
 
 export class ComplianceRecorder implements HubExtension {
   readonly name = 'compliance-recorder';
-  readonly routes: RouteModule;
   private readonly boot = randomBytes(3).toString('hex');
   private counter = 0;
   private mark = 0;
@@ -84,9 +81,7 @@ export class ComplianceRecorder implements HubExtension {
   /** Lesson points written since start: for health and tests. */
   lessonsRecorded = 0;
 
-  constructor(private readonly deps: ComplianceRecorderDeps) {
-    this.routes = complianceRoutes({ store: deps.store, school: deps.school });
-  }
+  constructor(private readonly deps: ComplianceRecorderDeps) {}
 
   async start(): Promise<void> {
     this.running = true;

@@ -28,8 +28,6 @@ import type { HubDb } from '../db/hub-db.js';
 import type { DeviceRegistry } from '../devices/device-registry.js';
 import type { EventBus } from '../event-bus.js';
 import type { HubExtension } from '../extension.js';
-import type { RouteModule } from '../http/http-server.js';
-import { policyRoutes } from '../http/routes/policy-routes.js';
 import type { Logger } from '../log.js';
 import { addDays, localClock, timeKindAt } from './calendar.js';
 import type { ExemptionStore } from './exemptions.js';
@@ -81,7 +79,6 @@ const MIN_SLEEP_MS = 1_000;
 
 export class PolicyDriver implements HubExtension {
   readonly name = 'policy-driver';
-  readonly routes: RouteModule;
   private readonly sent = new Map<string, Sent>();
   private timer: NodeJS.Timeout | null = null;
   private chain: Promise<void> = Promise.resolve();
@@ -91,14 +88,7 @@ export class PolicyDriver implements HubExtension {
   /** Commands published since start: for health and tests. */
   published = 0;
 
-  constructor(private readonly deps: PolicyDriverDeps) {
-    this.routes = policyRoutes({
-      school: deps.school,
-      exemptions: deps.exemptions,
-      driver: this,
-      bus: deps.bus,
-    });
-  }
+  constructor(private readonly deps: PolicyDriverDeps) {}
 
   /** Resolves when every queued decision round has published. */
   idle(): Promise<void> {

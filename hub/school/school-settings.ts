@@ -12,8 +12,6 @@ import type { AuditLog } from '../audit/audit-log.js';
 import { type DeviceRegistry, UNASSIGNED_ROOM } from '../devices/device-registry.js';
 import { HubError } from '../errors.js';
 import type { HubExtension } from '../extension.js';
-import type { RouteModule } from '../http/http-server.js';
-import { schoolRoutes } from '../http/routes/school-routes.js';
 import type { Logger } from '../log.js';
 import { applyInPlace, schoolModelProblems } from './school-checks.js';
 import type { SchoolPersistence } from './school-persistence.js';
@@ -68,12 +66,9 @@ export class SchoolConflictError extends HubError {
 
 export class SchoolSettings implements HubExtension {
   readonly name = 'school-settings';
-  readonly routes: RouteModule;
   private chain: Promise<unknown> = Promise.resolve();
 
-  constructor(private readonly deps: SchoolSettingsDeps) {
-    this.routes = schoolRoutes(this);
-  }
+  constructor(private readonly deps: SchoolSettingsDeps) {}
 
   async start(): Promise<void> {}
 

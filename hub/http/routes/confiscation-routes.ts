@@ -9,6 +9,7 @@ import {
 import type { DeviceRegistry } from '../../devices/device-registry.js';
 import type { EventBus } from '../../event-bus.js';
 import { ok } from '../answer.js';
+import { statusOf } from '../error-status.js';
 import type { RouteModule } from '../http-server.js';
 
 const RecordBody = Type.Object(
@@ -69,7 +70,7 @@ export function confiscationRoutes(deps: {
           return ok(ConfiscationSchema, record);
         } catch (error) {
           if (error instanceof ConfiscationError) {
-            return kit.fail(reply, 409, error.code, 'could not record', [error.message]);
+            return kit.fail(reply, statusOf(error.code), error.code, 'could not record', [error.message]);
           }
           throw error;
         }
@@ -92,7 +93,7 @@ export function confiscationRoutes(deps: {
           return ok(ConfiscationSchema, after);
         } catch (error) {
           if (error instanceof ConfiscationError)
-            return kit.fail(reply, error.code === 'E_NOT_FOUND' ? 404 : 409, error.code, error.message);
+            return kit.fail(reply, statusOf(error.code), error.code, error.message);
           throw error;
         }
       },

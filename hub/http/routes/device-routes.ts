@@ -19,6 +19,7 @@ import type { DeviceAdmin } from '../../devices/device-admin.js';
 import { softwareStatus } from '../../devices/software-version.js';
 import { HubError } from '../../errors.js';
 import { ok } from '../answer.js';
+import { statusOf } from '../error-status.js';
 import type { RouteKit, RouteModule } from '../http-server.js';
 
 const Slug = Type.String({ pattern: '^[a-z0-9][a-z0-9-]{0,47}$' });
@@ -43,14 +44,6 @@ const TokenBody = Type.Object(
   },
   { additionalProperties: false },
 );
-
-const STATUS: Record<string, number> = {
-  E_UNKNOWN_DEVICE: 404,
-  E_UNKNOWN_TOKEN: 404,
-  E_DEVICE_STATE: 409,
-  E_DEVICE_EXISTS: 409,
-  E_VALIDATION: 400,
-};
 
 export function deviceRoutes(
   admin: DeviceAdmin,
@@ -141,8 +134,6 @@ export function deviceRoutes(
 }
 
 function failWith(kit: RouteKit, reply: FastifyReply, error: unknown) {
-  if (error instanceof HubError && STATUS[error.code]) {
-    return kit.fail(reply, STATUS[error.code] as number, error.code, error.message);
-  }
+  if (error instanceof HubError) return kit.fail(reply, statusOf(error.code), error.code, error.message);
   throw error;
 }

@@ -31,6 +31,7 @@ import {
   type WorkflowCommand,
 } from '../../incidents/workflow.js';
 import { addDays, zonedTime } from '../../policy/calendar.js';
+import { statusOf } from '../error-status.js';
 import type { RouteKit, RouteModule } from '../http-server.js';
 
 const Text = (max: number) => Type.String({ minLength: 1, maxLength: max });
@@ -303,17 +304,7 @@ async function apply(kit: RouteKit, reply: FastifyReply, run: () => Promise<Inci
     const incident = await run();
     return { status: 'ok', data: incident };
   } catch (error) {
-    if (error instanceof HubError) {
-      const status =
-        error.code === 'E_NOT_FOUND'
-          ? 404
-          : error.code === 'E_VALIDATION'
-            ? 400
-            : error.code === 'E_FORBIDDEN'
-              ? 403
-              : 409;
-      return kit.fail(reply, status, error.code, error.message);
-    }
+    if (error instanceof HubError) return kit.fail(reply, statusOf(error.code), error.code, error.message);
     throw error;
   }
 }

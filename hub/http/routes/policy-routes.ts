@@ -26,6 +26,7 @@ import {
 import type { PolicyDriver } from '../../policy/policy-driver.js';
 import { SCHOOL_SECTIONS, sectionVersion } from '../../school/school-settings.js';
 import { can } from '../../users/roles.js';
+import { statusOf } from '../error-status.js';
 import type { RouteKit, RouteModule } from '../http-server.js';
 
 const ExemptionBody = Type.Object(
@@ -81,9 +82,8 @@ export function policyRoutes(deps: PolicyRouteDeps): RouteModule {
 
   function failPolicy(kit: RouteKit, reply: FastifyReply, error: unknown) {
     if (error instanceof InvalidExemptionError)
-      return kit.fail(reply, 400, 'E_VALIDATION', 'invalid exemption', error.problems);
-    if (error instanceof PolicyError)
-      return kit.fail(reply, error.code === 'E_NOT_FOUND' ? 404 : 409, error.code, error.message);
+      return kit.fail(reply, statusOf(error.code), error.code, 'invalid exemption', error.problems);
+    if (error instanceof PolicyError) return kit.fail(reply, statusOf(error.code), error.code, error.message);
     throw error;
   }
 

@@ -15,10 +15,11 @@ import { presetPolicy } from '../../policy/presets.js';
 import { friendlyProblems, sameMatrix } from '../../school/school-checks.js';
 import {
   SchoolConflictError,
-  type SchoolModelError,
+  SchoolModelError,
   type SchoolSection,
   type SchoolSettings,
 } from '../../school/school-settings.js';
+import { statusOf } from '../error-status.js';
 import type { RouteKit, RouteModule } from '../http-server.js';
 
 const ZonesRooms = Type.Object(
@@ -74,9 +75,9 @@ export function schoolRoutes(settings: SchoolSettings): RouteModule {
               : { zones: school.zones, rooms: school.rooms };
         return { status: 'ok', data };
       } catch (error) {
-        if (error instanceof SchoolConflictError) return k.fail(reply, 409, error.code, error.message);
-        if ((error as SchoolModelError).code === 'E_VALIDATION' && 'problems' in (error as object))
-          return refuse(reply, (error as SchoolModelError).problems, section);
+        if (error instanceof SchoolConflictError)
+          return k.fail(reply, statusOf(error.code), error.code, error.message);
+        if (error instanceof SchoolModelError) return refuse(reply, error.problems, section);
         k.log.error({ err: error, section }, 'school model not saved');
         return k.fail(reply, 500, 'E_INTERNAL', 'could not save the change; nothing was changed');
       }

@@ -18,6 +18,7 @@ import type { AccountChanges, ChangeOutcome, ChangeRequest } from '../../users/a
 import { can, STAFF_ROLES } from '../../users/roles.js';
 import { UserError, type UserStore } from '../../users/user-store.js';
 import { ok } from '../answer.js';
+import { statusOf } from '../error-status.js';
 import type { RouteKit, RouteModule } from '../http-server.js';
 
 const Roles = Type.Array(StringEnum(STAFF_ROLES), {
@@ -41,19 +42,11 @@ const PasswordBody = Type.Object(
   { additionalProperties: false },
 );
 
-const STATUS: Record<string, number> = {
-  E_NOT_FOUND: 404,
-  E_USER_EXISTS: 409,
-  E_LAST_ADMIN: 409,
-  E_SELF: 403,
-  E_FORBIDDEN: 403,
-};
-
 function failUser(kit: RouteKit, reply: FastifyReply, error: unknown) {
   if (!(error instanceof UserError)) throw error;
   return kit.fail(
     reply,
-    STATUS[error.code] ?? 400,
+    statusOf(error.code),
     error.code,
     error.message,
     error.problems.length ? error.problems : undefined,

@@ -142,7 +142,8 @@ describe('policy driver, exemptions, emergency release, compliance (real hub)', 
       locked: false,
       reason: 'timetable',
     });
-    expect(last('signage')).toMatchObject({ mode: 'phones-away' });
+    // Retained commands arrive in the broker's order, not the order they were sent: wait for this one too.
+    expect(await waitFor(() => last('signage'), 'retained signage')).toMatchObject({ mode: 'phones-away' });
   });
 
   it('P1, P5: at registration (08:40) the locker is commanded locked, and stays locked into the 09:00 lesson', async () => {

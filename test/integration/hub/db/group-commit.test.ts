@@ -7,10 +7,10 @@
  */
 import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eventHash } from '../../../schemas/event-hash.js';
-import type { LockerEvent, Report, ReportAck } from '../../../schemas/messages.js';
-import { topics } from '../../../schemas/topics.js';
-import { type HubFixture, provisionAndConnect, startTestHub, waitFor } from '../../support/hub-fixture.js';
+import { eventHash } from '../../../../schemas/event-hash.js';
+import type { LockerEvent, Report, ReportAck } from '../../../../schemas/messages.js';
+import { topics } from '../../../../schemas/topics.js';
+import { type HubFixture, provisionAndConnect, startTestHub, waitFor } from '../../../support/hub-fixture.js';
 
 const DEVICES = 20;
 const EVENTS = 150;

@@ -1,27 +1,27 @@
 /**
- * The safeguarding and staff-access features, constructed together for the composition root: the audit log,
- * incident workflow routes, account administration, same-day escalation, notifications and retention.
+ * The safeguarding and staff-access feature: the audit log, the incident workflow, account administration, same-day
+ * escalation, notifications, the audit anchor and retention, with their routes.
  */
-import type { HubConfig, SchoolModel } from '../schemas/config.js';
-import { AuditAnchor } from './audit/audit-anchor.js';
-import type { AuditLog } from './audit/audit-log.js';
-import type { HubDb } from './db/hub-db.js';
-import type { EventBus } from './event-bus.js';
-import type { HubExtension } from './extension.js';
-import { auditRoutes } from './http/routes/audit-routes.js';
-import { incidentRoutes } from './http/routes/incident-routes.js';
-import { notificationRoutes } from './http/routes/notification-routes.js';
-import { retentionRoutes } from './http/routes/retention-routes.js';
-import { userRoutes } from './http/routes/user-routes.js';
-import { Escalation } from './incidents/escalation.js';
-import type { IncidentService } from './incidents/incident-service.js';
-import type { Logger } from './log.js';
-import type { Notifier } from './notify/notifier.js';
-import { Retention } from './retention/retention.js';
-import { DEFAULT_BACKUPS_KEPT, resolveRetention } from './retention/retention-defaults.js';
-import type { MetricsStore } from './store/metrics-store.js';
-import { AccountChanges } from './users/account-changes.js';
-import type { UserStore } from './users/user-store.js';
+import type { HubConfig, SchoolModel } from '../../schemas/config.js';
+import { AuditAnchor } from '../audit/audit-anchor.js';
+import type { AuditLog } from '../audit/audit-log.js';
+import type { HubDb } from '../db/hub-db.js';
+import type { EventBus } from '../event-bus.js';
+import { auditRoutes } from '../http/routes/audit-routes.js';
+import { incidentRoutes } from '../http/routes/incident-routes.js';
+import { notificationRoutes } from '../http/routes/notification-routes.js';
+import { retentionRoutes } from '../http/routes/retention-routes.js';
+import { userRoutes } from '../http/routes/user-routes.js';
+import { Escalation } from '../incidents/escalation.js';
+import type { IncidentService } from '../incidents/incident-service.js';
+import type { Logger } from '../log.js';
+import type { Notifier } from '../notify/notifier.js';
+import { Retention } from '../retention/retention.js';
+import { DEFAULT_BACKUPS_KEPT, resolveRetention } from '../retention/retention-defaults.js';
+import type { MetricsStore } from '../store/metrics-store.js';
+import { AccountChanges } from '../users/account-changes.js';
+import type { UserStore } from '../users/user-store.js';
+import type { Feature } from './feature.js';
 
 export interface SafeguardingDeps {
   config: HubConfig;
@@ -38,9 +38,8 @@ export interface SafeguardingDeps {
   notifier: Notifier | null;
 }
 
-export interface Safeguarding {
+export interface Safeguarding extends Feature {
   changes: AccountChanges;
-  extensions: HubExtension[];
   escalation: Escalation;
   notifier: Notifier | null;
   retention: Retention;
@@ -50,12 +49,6 @@ export interface Safeguarding {
 
 export function safeguarding(deps: SafeguardingDeps): Safeguarding {
   const { config, school, db, bus, audit, users, incidents, store, now, log, notifier } = deps;
-  const routes = (name: string, module: HubExtension['routes']): HubExtension => ({
-    name,
-    routes: module,
-    start: async () => {},
-    stop: async () => {},
-  });
   const escalation = new Escalation({
     incidents,
     timetable: school.timetable,
@@ -107,6 +100,7 @@ export function safeguarding(deps: SafeguardingDeps): Safeguarding {
       })
     : null;
   return {
+    name: 'safeguarding',
     changes,
     escalation,
     notifier,
@@ -114,22 +108,21 @@ export function safeguarding(deps: SafeguardingDeps): Safeguarding {
     anchor,
     extensions: [
       audit,
-      routes('incident-routes', incidentRoutes({ service: incidents, timeZone: school.timetable.timezone })),
-      routes('user-routes', userRoutes({ users, changes, bus })),
-      routes('audit-routes', auditRoutes(audit, incidents.store)),
-      routes('notification-routes', notificationRoutes(notifier)),
-      routes(
-        'retention-routes',
-        retentionRoutes({
-          periods: retention.periods,
-          backupsKept: () => (config.backup ? (config.backup.keep ?? DEFAULT_BACKUPS_KEPT) : null),
-          lastRunAt: () => db.get<number>('meta', 'retention/last-run'),
-        }),
-      ),
       escalation,
       ...(notifier ? [notifier] : []),
       ...(anchor ? [anchor] : []),
       retention,
+    ],
+    routes: [
+      incidentRoutes({ service: incidents, timeZone: school.timetable.timezone }),
+      userRoutes({ users, changes, bus }),
+      auditRoutes(audit, incidents.store),
+      notificationRoutes(notifier),
+      retentionRoutes({
+        periods: retention.periods,
+        backupsKept: () => (config.backup ? (config.backup.keep ?? DEFAULT_BACKUPS_KEPT) : null),
+        lastRunAt: () => db.get<number>('meta', 'retention/last-run'),
+      }),
     ],
   };
 }

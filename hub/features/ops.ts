@@ -1,0 +1,43 @@
+/** Operations (S7): /healthz and the token-guarded /metrics over one snapshot of the hub's counters. */
+import { healthOf, type OpsSnapshot, opsRoutes } from '../http/routes/ops-routes.js';
+import type { LoginFlow } from '../users/login-flow.js';
+import type { HubCore } from './core.js';
+import type { Feature } from './feature.js';
+
+export interface OpsFeature extends Feature {
+  snapshot(): Promise<OpsSnapshot>;
+  healthy(): Promise<boolean>;
+}
+
+export function opsFeature(
+  core: HubCore,
+  counters: { login: LoginFlow; messagesOut: () => number; lastStoreWriteAt: () => number | null },
+): OpsFeature {
+  const { broker, grid, store, outbox, ingest, rejects, notifier, now } = core;
+  const snapshot = async (): Promise<OpsSnapshot> => {
+    const views = grid.all();
+    return {
+      mqttClients: broker.connectedClients(),
+      devicesOnline: views.filter((v) => v.online).length,
+      devicesKnown: views.length,
+      storeReachable: await store.ping(),
+      outboxDepth: outbox.waiting(),
+      outboxDelivered: outbox.delivered,
+      lastStoreWriteAt: counters.lastStoreWriteAt(),
+      messagesIn: ingest.stats.accepted,
+      messagesOut: counters.messagesOut(),
+      duplicates: ingest.stats.duplicates,
+      reportsStored: ingest.stats.reportsStored,
+      rejects: rejects.snapshot(),
+      login: { ...counters.login.stats },
+      notificationsFailed: ((await notifier?.failed()) ?? []).length > 0,
+    };
+  };
+  return {
+    name: 'ops',
+    extensions: [],
+    routes: [opsRoutes(snapshot)],
+    snapshot,
+    healthy: async () => healthOf(await snapshot(), now()).healthy,
+  };
+}

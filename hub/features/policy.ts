@@ -1,0 +1,75 @@
+/**
+ * The phone policy (P1–P8, D5): exemptions, the driver that commands lockers and signage, the compliance recorder,
+ * and school settings (timetable, rooms, policy edits), with their routes.
+ */
+import { topics } from '../../schemas/topics.js';
+import { ComplianceRecorder } from '../compliance/compliance-recorder.js';
+import { complianceRoutes } from '../http/routes/compliance-routes.js';
+import { policyRoutes } from '../http/routes/policy-routes.js';
+import { schoolRoutes } from '../http/routes/school-routes.js';
+import { ExemptionStore } from '../policy/exemptions.js';
+import { PolicyDriver } from '../policy/policy-driver.js';
+import { dbSchoolPersistence, fileSchoolPersistence } from '../school/school-persistence.js';
+import { SchoolSettings } from '../school/school-settings.js';
+import type { HubCore } from './core.js';
+import type { Feature } from './feature.js';
+
+export interface PolicyFeature extends Feature {
+  exemptions: ExemptionStore;
+  driver: PolicyDriver;
+  compliance: ComplianceRecorder;
+  settings: SchoolSettings;
+}
+
+export function policyFeature(core: HubCore): PolicyFeature {
+  const { school, db, bus, log, now, registry, broker, audit, store, outbox } = core;
+  const exemptions = new ExemptionStore(db, school, audit);
+  const driver = new PolicyDriver({
+    school,
+    registry,
+    exemptions,
+    bus,
+    publish: (topic, payload, opts) => core.publish(topic, payload, opts),
+    log: log.child({ part: 'policy' }),
+    now,
+    db,
+    retainedCommands: () => broker.retained(topics.siteCommands(school.site)),
+    sessionResumed: (id) => broker.sessionResumed(id),
+  });
+  const compliance = new ComplianceRecorder({
+    school,
+    registry,
+    exemptions,
+    db,
+    bus,
+    outbox,
+    store,
+    log: log.child({ part: 'compliance' }),
+    now,
+  });
+  const settings = new SchoolSettings({
+    school,
+    persistence: core.schoolFile ? fileSchoolPersistence(core.schoolFile, db) : dbSchoolPersistence(),
+    registry,
+    audit,
+    log: log.child({ part: 'school' }),
+    changed: async (model) => {
+      core.roomIds.clear();
+      for (const r of model.rooms) core.roomIds.add(r.id);
+      await Promise.all([driver.reload(), compliance.reload()]);
+    },
+  });
+  return {
+    name: 'policy',
+    exemptions,
+    driver,
+    compliance,
+    settings,
+    extensions: [driver, compliance, settings],
+    routes: [
+      policyRoutes({ school, exemptions, driver, bus }),
+      complianceRoutes({ store, school }),
+      schoolRoutes(settings),
+    ],
+  };
+}
