@@ -20,22 +20,48 @@ import type { BatchOp, HubDb } from '../db/hub-db.js';
  * Large enough that a group commit is never starved (a group takes up to HubDb's group size of what is waiting).
  */
 const MAX_PENDING = 20_000;
+/**
+ * Events of one device on their way to disk, at most. The write queue is first in, first out, so without it a device
+ * flooding reports would put thousands of writes ahead of every other room's report; with it, at most this many (a
+ * fraction of one group commit). A device's next event waits in its own queue until one of its writes settles.
+ */
+const MAX_PENDING_PER_DEVICE = 128;
 
 export class DurableWrites {
   /** Event id → the write that holds it, from submission until that write settles. */
   private readonly claimed = new Map<string, Promise<unknown>>();
   /** Callers of room() waiting for the pending count to fall below the bound. */
   private readonly waiting: (() => void)[] = [];
+  /** Writes pending per device, and the one caller per device (its queue is serial) waiting for one to settle. */
+  private readonly perDevice = new Map<string, number>();
+  private readonly deviceWaiting = new Map<string, () => void>();
 
   constructor(
     private readonly db: HubDb,
     private readonly maxPending = MAX_PENDING,
+    private readonly maxPerDevice = MAX_PENDING_PER_DEVICE,
   ) {}
 
-  /** Resolves at once while fewer than the bound are pending; otherwise when enough writes have settled. */
-  room(): Promise<void> | undefined {
-    if (this.claimed.size < this.maxPending) return undefined;
-    return new Promise((resolve) => this.waiting.push(resolve));
+  /**
+   * Undefined (go ahead) while the device and the hub are both under their bounds of writes pending; otherwise a
+   * promise that resolves once they are. Called from the device's queue before its next event is checked.
+   */
+  room(device: string): Promise<void> | undefined {
+    if (this.hasRoom(device)) return undefined;
+    return this.waitForRoom(device);
+  }
+
+  private hasRoom(device: string): boolean {
+    return (this.perDevice.get(device) ?? 0) < this.maxPerDevice && this.claimed.size < this.maxPending;
+  }
+
+  private async waitForRoom(device: string): Promise<void> {
+    while (!this.hasRoom(device)) {
+      await new Promise<void>((resolve) => {
+        if ((this.perDevice.get(device) ?? 0) >= this.maxPerDevice) this.deviceWaiting.set(device, resolve);
+        else this.waiting.push(resolve);
+      });
+    }
   }
 
   /**
@@ -56,11 +82,20 @@ export class DurableWrites {
    * Submits an event's ops to the next fsynced group commit and claims its id until the write settles. Resolves with
    * `result` once the ops are on disk; rejects when the write failed (nothing of it stored).
    */
-  submit<T>(eventId: string, ops: BatchOp[], result: T): Promise<T> {
+  submit<T>(device: string, eventId: string, ops: BatchOp[], result: T): Promise<T> {
     const written = this.db.batch(ops, { sync: true }).then(() => result);
     this.claimed.set(eventId, written);
+    this.perDevice.set(device, (this.perDevice.get(device) ?? 0) + 1);
     const release = () => {
       if (this.claimed.get(eventId) === written) this.claimed.delete(eventId);
+      const left = (this.perDevice.get(device) ?? 1) - 1;
+      if (left > 0) this.perDevice.set(device, left);
+      else this.perDevice.delete(device);
+      const waiter = this.deviceWaiting.get(device);
+      if (waiter) {
+        this.deviceWaiting.delete(device);
+        waiter();
+      }
       while (this.waiting.length > 0 && this.claimed.size < this.maxPending) this.waiting.shift()?.();
     };
     written.then(release, release);

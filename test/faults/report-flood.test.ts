@@ -3,8 +3,9 @@
  * sends them, against the real hub in its own process. Every one is stored and acknowledged (never dropped), but
  * beyond the device's rate they collapse into one urgent tamper incident with one notice; the coordinator gets one
  * email per report within the burst and one tamper alert, not 10,000. Meanwhile reports from six other rooms are
- * acknowledged while the flood is still going: they are not queued behind it. Their round trip is measured and
- * written to artifacts/faults/report-flood.md (not asserted: this machine is shared).
+ * acknowledged while the flood is still going: they are not queued behind it, and their p99 round trip is under a
+ * quarter of the flood's duration (relative, as this machine is shared; the figures go to
+ * artifacts/faults/report-flood.md).
  */
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -110,6 +111,10 @@ describe('faults: 10,000 reports from one device', () => {
     expect(sentDuring.length).toBeGreaterThanOrEqual(calm.length);
     for (const { at } of sentDuring) expect(at).toBeLessThan(floodDoneAt);
     const rtt = calmAcks.map(({ d, id, at }) => at - (d.reportSentAt.get(id) as number));
+    // Not queued behind the flood's writes either: with the group commit the other rooms' reports share the flood's
+    // fsyncs, so their round trip is a few group commits, a small part of the flood's time however loaded the machine
+    // (a bound relative to this run; the latency target itself is the bench's, bench/RESULTS.md).
+    expect(percentile(rtt, 99)).toBeLessThan(floodMs / 4);
 
     // Stored, every one: burst single incidents, then one flood incident holding the rest.
     const incidents = (

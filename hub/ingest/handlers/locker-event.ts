@@ -10,7 +10,7 @@ import { lockerEventPoint } from '../metric-points.js';
 export const handleLockerEvent: MessageHandler<LockerEvent> = async (ctx, ref, event) => {
   const { outbox, bus } = ctx.deps;
   // Bounded memory: with too many events on their way to disk, this device waits here, in its own order.
-  await ctx.writes.room();
+  await ctx.writes.room(ref.device);
   const past = ctx.isPastChain(ref, event.seq);
   const chainOps = await ctx.checkChain(ref, event, 'locker');
   const duplicate = await duplicateOf(ctx, event.id, chainOps, past);
@@ -29,7 +29,7 @@ export const handleLockerEvent: MessageHandler<LockerEvent> = async (ctx, ref, e
     ...chainOps,
     { type: 'put', sublevel: 'dedupe', key: event.id, value: 'locker-event' },
   ];
-  return ctx.pipelined(ctx.writes.submit(event.id, ops, undefined), stored);
+  return ctx.pipelined(ctx.writes.submit(ref.device, event.id, ops, undefined), stored);
 };
 
 /**
@@ -72,6 +72,7 @@ async function storeTamper(
   });
   const summary = summarise(prepared.incident);
   const written = ctx.writes.submit(
+    ref.device,
     event.id,
     [...eventOps, ...prepared.ops, ...ctx.noticeOps(summary)],
     undefined,

@@ -16,7 +16,7 @@ import { reportPoint } from '../metric-points.js';
 export const handleReport: MessageHandler<Report> = async (ctx, ref, report) => {
   const { incidents, outbox, bus, now } = ctx.deps;
   // Bounded memory: with too many events on their way to disk, this device waits here, in its own order.
-  await ctx.writes.room();
+  await ctx.writes.room(ref.device);
   const past = ctx.isPastChain(ref, report.seq);
   const chainOps = await ctx.checkChain(ref, report, 'report');
   // A resend while the original's write is still on its way to disk: acknowledged with it, once it is stored.
@@ -55,6 +55,7 @@ export const handleReport: MessageHandler<Report> = async (ctx, ref, report) => 
   });
   const summary = summarise(prepared.incident);
   const written = ctx.writes.submit<StoredReport>(
+    ref.device,
     report.id,
     [
       ...prepared.ops,
@@ -110,6 +111,7 @@ async function storeFlooded(
     flood.tally = { reports: flood.tally.reports + 1, lastAt: receivedAt };
     const { incident } = flood;
     const written = ctx.writes.submit<StoredReport>(
+      ref.device,
       report.id,
       [
         ...incidents.floodOps(incident, report.id, flood.tally),
@@ -141,6 +143,7 @@ async function storeFlooded(
   ctx.floods.set(ref.device, opened);
   const summary = summarise(incident);
   const written = ctx.writes.submit<StoredReport>(
+    ref.device,
     report.id,
     [
       ...prepared.ops,
