@@ -394,7 +394,10 @@ export async function startHub(options: HubOptions): Promise<Hub> {
     const policy = policyFeature(core);
     const tamper = tamperFeature(core, policy);
     const confiscations = confiscationsFeature(core);
-    const backups = backupFeature(core, { configFiles: options.configFiles ?? [], storeReady: metrics.ready });
+    const backups = backupFeature(core, {
+      configFiles: options.configFiles ?? [],
+      storeReady: metrics.ready,
+    });
     // D2: the stores in the hub DB whose records expire, each by its own setting.
     guarding.retention.add(
       {

@@ -106,13 +106,7 @@ export function safeguarding(deps: SafeguardingDeps): Safeguarding {
     notifier,
     retention,
     anchor,
-    extensions: [
-      audit,
-      escalation,
-      ...(notifier ? [notifier] : []),
-      ...(anchor ? [anchor] : []),
-      retention,
-    ],
+    extensions: [audit, escalation, ...(notifier ? [notifier] : []), ...(anchor ? [anchor] : []), retention],
     routes: [
       incidentRoutes({ service: incidents, timeZone: school.timetable.timezone }),
       userRoutes({ users, changes, bus }),

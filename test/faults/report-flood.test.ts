@@ -109,7 +109,10 @@ describe('faults: 10,000 reports from one device', () => {
     expect(calmSent).toBeGreaterThanOrEqual(calm.length);
     const sentDuring = calmAcks.filter(({ d, id }) => (d.reportSentAt.get(id) as number) < floodDoneAt);
     expect(sentDuring.length).toBeGreaterThanOrEqual(calm.length);
-    for (const { at } of sentDuring) expect(at).toBeLessThan(floodDoneAt);
+    // A report queued behind the flood would wait about as long as the flood lasts; one sent just before the flood's
+    // last ack may still be acked just after it, so each is held to half the flood's duration, not to its end.
+    for (const { d, id, at } of sentDuring)
+      expect(at - (d.reportSentAt.get(id) as number)).toBeLessThan(floodMs / 2);
     const rtt = calmAcks.map(({ d, id, at }) => at - (d.reportSentAt.get(id) as number));
     // Not queued behind the flood's writes either: with the group commit the other rooms' reports share the flood's
     // fsyncs, so their round trip is a few group commits, a small part of the flood's time however loaded the machine
@@ -158,7 +161,7 @@ describe('faults: 10,000 reports from one device', () => {
         `| flood: reports from one device, all stored and acked | ${acked.size} of ${FLOOD} in ${(floodMs / 1000).toFixed(1)} s (${Math.round(FLOOD / (floodMs / 1000))}/s, each fsynced before its ack) |`,
         `| incidents from the flood | ${singles.length} single reports (the burst) + 1 tamper alert holding ${flood.flood?.reports} |`,
         `| emails for the flood room | ${fromFlooder().length} (${singles.length} reports + 1 tamper alert) |`,
-        `| other rooms' reports sent during the flood, acked before it ended | ${sentDuring.length} of ${sentDuring.length} |`,
+        `| other rooms' reports sent during the flood, acked within half its duration | ${sentDuring.length} of ${sentDuring.length} |`,
         `| other rooms: report → ack at the device, p50 / p99 / max (ms) | ${percentile(rtt, 50).toFixed(1)} / ${percentile(rtt, 99).toFixed(1)} / ${Math.max(...rtt).toFixed(1)} (target for the whole pin → light path: p99 ≤ 50 ms) |`,
         `| hub RSS after (MB) | ${(stats.rssBytes / 1e6).toFixed(0)} |`,
       ].join('\n'),

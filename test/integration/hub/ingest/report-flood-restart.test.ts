@@ -6,15 +6,15 @@
  */
 import type { MqttClient } from 'mqtt';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { Report, ReportAck } from '../../../schemas/messages.js';
-import { topics } from '../../../schemas/topics.js';
+import type { Report, ReportAck } from '../../../../schemas/messages.js';
+import { topics } from '../../../../schemas/topics.js';
 import {
   connectClient,
   type HubFixture,
   provisionAndConnect,
   startTestHub,
   waitFor,
-} from '../../support/hub-fixture.js';
+} from '../../../support/hub-fixture.js';
 
 const address = { site: 'demo-school', room: 'room-2', device: 'flood-restart-1' };
 const secret = 'flood-restart-device-secret-01';
