@@ -4,6 +4,8 @@
  * server code reaches the bundle). None is restated here.
  */
 
+import type { BackupView } from '../../hub/http/routes/backup-routes.js';
+import type { RetentionView } from '../../hub/http/routes/retention-routes.js';
 import type {
   AuditRow,
   ComplianceResult,
@@ -30,8 +32,6 @@ import type {
   UserView,
   VerifyResult,
 } from '../../schemas/api.js';
-import type { BackupView } from '../../hub/http/routes/backup-routes.js';
-import type { RetentionView } from '../../hub/http/routes/retention-routes.js';
 import type { SchoolModel, TimeKind, ZoneKind } from '../../schemas/config.js';
 import type { LockerMode } from '../../schemas/messages.js';
 
