@@ -546,3 +546,33 @@ export type Rollout = Static<typeof Rollout>;
 
 /** GET /api/updates: the releases the hub holds and the roll-out in progress, if any. */
 export const UpdatesView = Type.Object({ releases: Type.Array(ReleaseRecord), rollout: Nullable(Rollout) });
+
+// Data retention and backups (D2, D3)
+export const RetentionLine = Type.Object({
+  what: Type.String(),
+  keptFor: Type.String({ description: 'The period in plain words.' }),
+  note: Type.String(),
+});
+export const RetentionView = Type.Object({
+  lines: Type.Array(RetentionLine),
+  lastRunAt: Nullable(Ms),
+});
+export type RetentionView = Static<typeof RetentionView>;
+
+export const BackupArchive = Type.Object({
+  file: Type.String(),
+  bytes: Type.Integer({ minimum: 0 }),
+  at: Ms,
+});
+export const BackupStatus = Type.Object({
+  dir: Type.String(),
+  keep: Type.Integer({ minimum: 1 }),
+  runAt: Type.String({ description: 'Local time of the daily run, HH:MM.' }),
+  running: Nullable(Type.Object({ startedAt: Ms, step: Type.String() })),
+  lastRunAt: Nullable(Ms),
+  lastError: Nullable(Type.String()),
+  archives: Type.Array(BackupArchive),
+});
+/** null when no daily backup is configured. */
+export const BackupView = Nullable(BackupStatus);
+export type BackupView = Static<typeof BackupView>;

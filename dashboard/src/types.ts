@@ -4,10 +4,9 @@
  * server code reaches the bundle). None is restated here.
  */
 
-import type { BackupView } from '../../hub/http/routes/backup-routes.js';
-import type { RetentionView } from '../../hub/http/routes/retention-routes.js';
 import type {
   AuditRow,
+  BackupView,
   ComplianceResult,
   ComplianceRow,
   Confiscation,
@@ -27,6 +26,7 @@ import type {
   PublicDevice,
   PublicToken,
   ReleaseRecord,
+  RetentionView,
   Rollout,
   SoftwareStatus,
   UserView,

@@ -280,6 +280,8 @@ describe('OpenAPI 3.1 document: the answers', () => {
       ['dsl1', '/api/notifications/failed', '/api/notifications/failed'],
       ['admin', '/api/health', '/api/health'],
       ['admin', '/api/updates', '/api/updates'],
+      ['admin', '/api/retention', '/api/retention'],
+      ['admin', '/api/backups', '/api/backups'],
     ];
     for (const [who, path, url] of calls) {
       const schema = answerSchema(path, 'get');
