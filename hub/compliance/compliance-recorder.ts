@@ -49,6 +49,11 @@ export interface ComplianceRecorderDeps {
   log: Logger;
   now: () => number;
   timers?: boolean;
+  /**
+   * A second sink for the roll-ups (the trust's shared store, hub/trust): its ops join the batch that queues them for
+   * the hub's own store, so the two outboxes always hold the same roll-ups.
+   */
+  mirror?: { ops(points: MetricPoint[]): BatchOp[]; kick(): void } | undefined;
 }
 
 export interface LessonRecord {
@@ -353,8 +358,10 @@ export class ComplianceRecorder implements HubExtension {
         );
       }
     }
-    await db.batch(outbox.enqueueOps(points));
+    const mirror = this.deps.mirror;
+    await db.batch([...outbox.enqueueOps(points), ...(mirror?.ops(points) ?? [])]);
     outbox.kick();
+    mirror?.kick();
   }
 }
 

@@ -3,7 +3,7 @@
  * and school settings (timetable, rooms, policy edits), with their routes.
  */
 import { topics } from '../../schemas/topics.js';
-import { ComplianceRecorder } from '../compliance/compliance-recorder.js';
+import { ComplianceRecorder, type ComplianceRecorderDeps } from '../compliance/compliance-recorder.js';
 import { complianceRoutes } from '../http/routes/compliance-routes.js';
 import { policyRoutes } from '../http/routes/policy-routes.js';
 import { schoolRoutes } from '../http/routes/school-routes.js';
@@ -21,7 +21,13 @@ export interface PolicyFeature extends Feature {
   settings: SchoolSettings;
 }
 
-export function policyFeature(core: HubCore): PolicyFeature {
+/** What the trust share (hub/features/trust.ts) hooks into, when the hub shares with a trust. */
+export interface PolicyTrustHooks {
+  complianceMirror?: ComplianceRecorderDeps['mirror'];
+  schoolChanged?: () => Promise<void>;
+}
+
+export function policyFeature(core: HubCore, trust: PolicyTrustHooks = {}): PolicyFeature {
   const { school, db, bus, log, now, registry, broker, audit, store, outbox } = core;
   const exemptions = new ExemptionStore(db, school, audit);
   const driver = new PolicyDriver({
@@ -46,6 +52,7 @@ export function policyFeature(core: HubCore): PolicyFeature {
     store,
     log: log.child({ part: 'compliance' }),
     now,
+    mirror: trust.complianceMirror,
   });
   const settings = new SchoolSettings({
     school,
@@ -56,7 +63,7 @@ export function policyFeature(core: HubCore): PolicyFeature {
     changed: async (model) => {
       core.roomIds.clear();
       for (const r of model.rooms) core.roomIds.add(r.id);
-      await Promise.all([driver.reload(), compliance.reload()]);
+      await Promise.all([driver.reload(), compliance.reload(), trust.schoolChanged?.()]);
     },
   });
   return {
