@@ -27,13 +27,13 @@ async function closedPort(): Promise<number> {
 
 describe('dashboard: the policy compared with the trust baseline', () => {
   const dir = mkdtempSync(join(tmpdir(), 'pa-trust-baseline-'));
+  const baselineFile = join(dir, 'baseline.json');
   let fixture: HubFixture;
   let browser: Browser;
   let page: Page;
 
   beforeAll(async () => {
     ensureDashboardBuilt();
-    const baselineFile = join(dir, 'baseline.json');
     const baseline: TrustBaseline = { v: 1, name: 'Trust phone-free day', policy: dfe2026Policy() };
     writeFileSync(baselineFile, JSON.stringify(baseline));
     fixture = await startTestHub({
@@ -85,5 +85,21 @@ describe('dashboard: the policy compared with the trust baseline', () => {
     await page.getByTestId('preset').getByText('dfe-2026').waitFor();
     await page.getByTestId('baseline-same').getByText("the same as the trust's baseline").waitFor();
     await expect(page.getByTestId('baseline-differences').count()).resolves.toBe(0);
+  });
+
+  it('P8: a baseline file that is not a baseline is refused with its reasons, counted, and the page says so', async () => {
+    const bad = { v: 1, name: 'Broken baseline', policy: { ...dfe2026Policy(), preset: 'strict' } };
+    writeFileSync(baselineFile, JSON.stringify(bad));
+    // The file is read again at each change of the school model.
+    await page.getByLabel('Preset').selectOption('seed');
+    await page.getByRole('button', { name: /Apply preset/ }).click();
+    await page.getByTestId('preset').getByText('seed').waitFor();
+    const problem = page.getByTestId('baseline-problem');
+    await problem.getByText('/policy/preset: must be equal to one of the allowed values').waitFor();
+    expect(fixture.hub.rejects.snapshot()['trust baseline invalid']).toBe(1);
+    const text = (await page.locator('main').textContent()) ?? '';
+    expect(text).not.toMatch(/\b[PRSD][1-9]\b/);
+    const violations = await axeViolations(page);
+    expect(violations, describeViolations(violations)).toEqual([]);
   });
 });
