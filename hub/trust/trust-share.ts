@@ -9,12 +9,11 @@
  * - trust_baseline at start and after each school change, when the trust's baseline is configured.
  * The hub only writes to the shared store: it never queries or deletes there (the trust's own retention applies).
  */
-import { readFileSync } from 'node:fs';
 import type { HubTrustConfig, SchoolModel } from '../../schemas/config.js';
 import type { TrustBaseline } from '../../schemas/trust.js';
-import { parse, ValidationError } from '../../schemas/validate.js';
+import { loadConfigFile } from '../config-file.js';
 import type { BatchOp, HubDb } from '../db/hub-db.js';
-import { HubError } from '../errors.js';
+import { ConfigError } from '../errors.js';
 import type { EventBus } from '../event-bus.js';
 import type { HubExtension } from '../extension.js';
 import type { IncidentStore } from '../incidents/incident-store.js';
@@ -38,29 +37,9 @@ import {
 export const DEVICES_EVERY_MS = 5 * 60_000;
 const WEEK_MS = 7 * 86_400_000;
 
-export class TrustBaselineError extends HubError {
-  constructor(
-    readonly file: string,
-    readonly problems: string[],
-  ) {
-    super('E_TRUST_BASELINE', `${file}: ${problems.join('; ')}`);
-  }
-}
-
-/** Reads and schema-checks the trust's baseline document. */
+/** Reads and schema-checks the trust's baseline document (ConfigError, every problem as `path: message`). */
 export function readBaseline(file: string): TrustBaseline {
-  let json: unknown;
-  try {
-    json = JSON.parse(readFileSync(file, 'utf8'));
-  } catch (error) {
-    throw new TrustBaselineError(file, [`cannot read it as JSON: ${(error as Error).message}`]);
-  }
-  try {
-    return parse('trust-baseline', json);
-  } catch (error) {
-    if (error instanceof ValidationError) throw new TrustBaselineError(file, error.problems);
-    throw error;
-  }
+  return loadConfigFile(file, 'trust-baseline');
 }
 
 /** What the dashboard shows under Settings → Policy (GET /api/policy/baseline). */
@@ -187,7 +166,7 @@ export class TrustShare implements HubExtension {
       this.baseline = readBaseline(file);
       this.baselineProblem = null;
     } catch (error) {
-      if (!(error instanceof TrustBaselineError)) throw error;
+      if (!(error instanceof ConfigError)) throw error;
       this.baseline = null;
       this.baselineProblem = error.problems.join('; ');
       this.deps.rejects.add('trust baseline invalid');

@@ -1,7 +1,10 @@
 /** The school's policy matrix against the trust's baseline, cell by cell (P8), and the baseline document's schema. */
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { ConfigError } from '../../../../hub/errors.js';
 import { baselineDifferences } from '../../../../hub/policy/baseline-diff.js';
 import { dfe2026Policy, seedPolicy } from '../../../../hub/policy/presets.js';
+import { readBaseline } from '../../../../hub/trust/trust-share.js';
 import type { Policy } from '../../../../schemas/config.js';
 import { check } from '../../../../schemas/validate.js';
 
@@ -97,5 +100,19 @@ describe('TrustBaseline schema', () => {
     expect(text).toMatch(/\/v: must be equal to constant/);
     expect(text).toMatch(/\/policy\/matrix\/0\/phones: must be equal to one of the allowed values/);
     expect(text).toMatch(/must NOT have additional properties 'extra'/);
+  });
+});
+
+describe('config/trust-baseline.example.json', () => {
+  const file = join(import.meta.dirname, '..', '..', '..', '..', 'config', 'trust-baseline.example.json');
+
+  it('P8: is a valid baseline document, the DfE 2026 preset, that a school on the same preset does not differ from', () => {
+    const baseline = readBaseline(file);
+    expect(baseline.policy).toEqual(dfe2026Policy());
+    expect(baselineDifferences(dfe2026Policy(), baseline)).toEqual([]);
+  });
+
+  it('a file that cannot be read is refused with the reason, as a configuration problem', () => {
+    expect(() => readBaseline(`${file}.missing`)).toThrow(ConfigError);
   });
 });
