@@ -462,6 +462,7 @@ export async function startHub(options: HubOptions): Promise<Hub> {
       login,
       messagesOut,
       lastStoreWriteAt: metrics.lastWriteAt,
+      trustOutbox: trust.share?.outbox,
     });
     const http: RunningHttp = await startHttp({
       host: config.http.host,

@@ -5,7 +5,7 @@
  * school opted in; a shared-store outage (SIGSTOP), with a hub restart in the middle of it, is caught up without loss;
  * a trust account is refused by every hub. Sizes are bounded: three demo-sized schools, one school day's lessons.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { MqttClient } from 'mqtt';
@@ -34,6 +34,7 @@ const TZ = 'Europe/London';
 const LOCAL_DB = 'schools-own';
 const TRUST_DB = 'trust-shared';
 const PASSWORD = 'heron quartz meadow 57';
+const OPS_TOKEN = 'trust-share-ops-token-0123456789';
 /** Free text a member of staff writes on an incident: none of it may ever reach the shared store (D1, R4). */
 const NOTE_TEXT = 'Trustshare note: spoke to the form tutor about the group chat';
 const OUTCOME_TEXT = 'Trustshare outcome: parents informed, chat reported';
@@ -173,10 +174,14 @@ describe('trust share: three hubs, one shared InfluxDB', () => {
     localStore = createInfluxStore({ url: local.url, database: LOCAL_DB });
     const baseline: TrustBaseline = { v: 1, name: 'Trust phone-free day', policy: dfe2026Policy() };
     writeFileSync(baselineFile, JSON.stringify(baseline));
+    const opsTokenFile = join(dir, 'ops.token');
+    writeFileSync(opsTokenFile, OPS_TOKEN);
+    chmodSync(opsTokenFile, 0o600);
     for (const school of list) {
       const config: Partial<HubConfig> = {
         site: school.site,
         influx: { mode: 'external', url: local.url, database: LOCAL_DB },
+        metrics: { credentialsFile: opsTokenFile },
         trust: {
           store: { url: trust.url, database: TRUST_DB },
           shareIncidentCounts: school.shareIncidentCounts,
@@ -349,6 +354,18 @@ describe('trust share: three hubs, one shared InfluxDB', () => {
       again.totpSecret = head.totpSecret;
       expect((await again.signIn(Date.now() + 30_000)).status).toBe(200);
       expect(data(await again.get<BaselineView>('/api/policy/baseline')).differences).toHaveLength(13);
+      // The school's own health is unaffected; the operator sees the backlog for the trust.
+      const health = await fetch(`${hub.httpUrl}/healthz`, {
+        headers: { authorization: `Bearer ${OPS_TOKEN}` },
+      });
+      expect(health.status).toBe(200);
+      const body = (await health.json()) as { status: string; trust?: { outboxDepth: number } };
+      expect(body.status).toBe('ok');
+      expect(body.trust?.outboxDepth).toBeGreaterThanOrEqual(waiting);
+      const metrics = await (
+        await fetch(`${hub.httpUrl}/metrics`, { headers: { authorization: `Bearer ${OPS_TOKEN}` } })
+      ).text();
+      expect(metrics).toMatch(/^phones_away_trust_outbox_depth [1-9][0-9]*$/m);
     } finally {
       trust.kill('SIGCONT');
     }
