@@ -12,7 +12,7 @@ import { PolicyDriver } from '../policy/policy-driver.js';
 import { dbSchoolPersistence, fileSchoolPersistence } from '../school/school-persistence.js';
 import { SchoolSettings } from '../school/school-settings.js';
 import type { HubCore } from './core.js';
-import type { Feature } from './feature.js';
+import { type Feature, lifecycle } from './feature.js';
 
 export interface PolicyFeature extends Feature {
   exemptions: ExemptionStore;
@@ -25,6 +25,8 @@ export interface PolicyFeature extends Feature {
 export interface PolicyTrustHooks {
   complianceMirror?: ComplianceRecorderDeps['mirror'];
   schoolChanged?: () => Promise<void>;
+  /** Set once the term under way has been sent to this trust store (ComplianceRecorder.mirrorTerm). */
+  termSentMarker?: string;
 }
 
 export function policyFeature(core: HubCore, trust: PolicyTrustHooks = {}): PolicyFeature {
@@ -72,7 +74,15 @@ export function policyFeature(core: HubCore, trust: PolicyTrustHooks = {}): Poli
     driver,
     compliance,
     settings,
-    extensions: [driver, compliance, settings],
+    extensions: [
+      driver,
+      compliance,
+      settings,
+      // After the recorder's start-up catch-up; not awaited: the recorder's own chain orders it, stop() waits for it.
+      ...(trust.termSentMarker
+        ? [lifecycle('trust-term', async () => void compliance.mirrorTerm(trust.termSentMarker as string))]
+        : []),
+    ],
     routes: [
       policyRoutes({ school, exemptions, driver, bus }),
       complianceRoutes({ store, school }),

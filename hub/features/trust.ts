@@ -54,7 +54,12 @@ export function trustFeature(core: HubCore, options: Pick<TrustShareDeps, 'outbo
     name: 'trust',
     share,
     hooks: share
-      ? { complianceMirror: share.complianceMirror, schoolChanged: () => share.schoolChanged() }
+      ? {
+          complianceMirror: share.complianceMirror,
+          schoolChanged: () => share.schoolChanged(),
+          // Per shared store: a hub moved to another trust store sends its term there too.
+          termSentMarker: `trust/term-sent/${config?.store.url}/${config?.store.database}`,
+        }
       : {},
     extensions: share ? [share] : [],
     routes: [

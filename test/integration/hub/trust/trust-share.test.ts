@@ -387,6 +387,36 @@ describe('trust share: three hubs, one shared InfluxDB', () => {
     expect(await trustRows('compliance_week', site)).toHaveLength(lessonRooms.size);
   }, 90_000);
 
+  it('D5: a school that joins its trust mid-term shares the whole term so far, once', async () => {
+    const site = 'west-school';
+    const model = { ...(list[0] as School).model, site, name: 'West Academy' };
+    const own: Partial<HubConfig> = {
+      site,
+      influx: { mode: 'external', url: local.url, database: LOCAL_DB },
+    };
+    // Before it joins: lessons recorded into its own store only.
+    const before = await startTestHub({ school: model, config: own });
+    hubs.set(site, before);
+    await before.hub.policy.compliance.tick(at('10:01'));
+    await settle(site);
+    expect(before.hub.trust).toBeNull();
+    const ownWeek = await localRows('compliance_week', site);
+    expect(ownWeek.length).toBeGreaterThan(0);
+    await before.stop();
+
+    // It joins: the term under way reaches the shared store, the same figures as its own.
+    const config = { ...own, trust: { store: { url: trust.url, database: TRUST_DB } } };
+    hubs.set(site, await startTestHub({ dataDir: before.dataDir, school: model, config }));
+    await settle(site);
+    for (const measurement of ['compliance_week', 'compliance_term']) {
+      const shared = await trustRows(measurement, site);
+      expect(shared.length, measurement).toBeGreaterThan(0);
+      expect(shared, measurement).toEqual(await localRows(measurement, site));
+    }
+    const marker = `trust/term-sent/${trust.url}/${TRUST_DB}`;
+    expect(await hubOf(site).db.get('meta', marker)).toBeTypeOf('number');
+  }, 60_000);
+
   it('S1, S5: a trust account is refused by every hub: trust accounts live only in the trust server', async () => {
     for (const school of list) {
       const hub = hubOf(school.site);
