@@ -1,5 +1,5 @@
 /**
- * How a school's policy matrix differs from the trust's baseline (issue: the trust tier). Pure: both hub and trust
+ * How a school's policy matrix differs from the trust's baseline. Pure: both hub and trust
  * view read the same cells. Every role × time × zone cell is compared as the engine reads it, so a cell missing from
  * one matrix counts as 'no' (phone-free by default, P8) and two matrices that list the same cells in another order, or
  * that differ only by a missing cell the other says 'no' to, have no difference.

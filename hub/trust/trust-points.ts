@@ -1,5 +1,5 @@
 /**
- * What a school's hub shares with its trust (issue: the trust tier), as points for the trust's shared InfluxDB. Pure:
+ * What a school's hub shares with its trust, as points for the trust's shared InfluxDB. Pure:
  * records in, points out, time as an argument. Numbers only, and every point tagged with the hub's site: no incident
  * text, no pupil (D1), no staff name ever reaches a point built here. The one string fields are the school's display
  * name, the hub's version and the baseline differences, which are policy cells (zone kind, audience, time kind).
