@@ -2,7 +2,7 @@
  * The hub's share of the trust tier: a second durable outbox, to the trust's shared InfluxDB, with its own LevelDB
  * sublevels so the hub's own outbox is untouched and a shared-store outage loses nothing (the points wait on disk, as
  * they do for the hub's own store). It carries, every point tagged with this hub's site and nothing but numbers:
- * - compliance_week and compliance_term, the recorder's own roll-ups, queued in the recorder's batch (complianceOps);
+ * - compliance_week and compliance_term, the recorder's own roll-ups, queued in the recorder's batch (complianceMirror);
  * - trust_school at start and whenever the school model changes;
  * - trust_devices at start and every 5 minutes (a snapshot of the live grid: online, faults, out-of-date software);
  * - trust_incidents per category per ISO week, re-written as counts change, only when the school opted in;
@@ -108,16 +108,17 @@ export class TrustShare implements HubExtension {
     await this.sendSchool();
     await this.sendDevices();
     if (config.shareIncidentCounts) {
-      const weeks = new Set<number>();
-      const tz = this.deps.school.timetable.timezone;
-      for await (const incident of this.deps.incidents.all()) weeks.add(weekStartMs(incident.receivedAt, tz));
-      for (const week of weeks) this.dirtyWeeks.add(week);
-      await this.sendIncidents();
+      const tz = () => this.deps.school.timetable.timezone;
+      // Listening before the scan: an incident arriving meanwhile marks its week again, and is counted either way.
       const changed = ({ incident }: { incident: { receivedAt: number } }) => {
-        this.dirtyWeeks.add(weekStartMs(incident.receivedAt, this.deps.school.timetable.timezone));
+        this.dirtyWeeks.add(weekStartMs(incident.receivedAt, tz()));
         void this.sendIncidents();
       };
       this.offs.push(bus.on('incident.created', changed), bus.on('incident.updated', changed));
+      // Every week with an incident is re-sent at start: counts changed while the hub was not sharing are caught up.
+      for await (const incident of this.deps.incidents.all())
+        this.dirtyWeeks.add(weekStartMs(incident.receivedAt, tz()));
+      await this.sendIncidents();
     }
     this.timer = setInterval(() => void this.sendDevices(), this.deps.devicesEveryMs ?? DEVICES_EVERY_MS);
     this.timer.unref();
