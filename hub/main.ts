@@ -64,6 +64,8 @@ export interface HubOptions {
   configFiles?: string[];
   /** S2: dashboard session idle limit; 10 minutes unless a test shortens it. */
   sessionIdleMs?: number;
+  /** How often device health goes to the trust's store; 5 minutes unless a test shortens it. */
+  trustDevicesEveryMs?: number;
 }
 
 export interface Hub {
@@ -395,7 +397,10 @@ export async function startHub(options: HubOptions): Promise<Hub> {
     const guarding = safeguarding({ ...core, incidents: incidentService });
     const updates = updatesFeature(core);
     // Before the policy feature: the compliance recorder mirrors its roll-ups into the trust share's outbox.
-    const trust = trustFeature(core);
+    const trust = trustFeature(
+      core,
+      options.trustDevicesEveryMs ? { devicesEveryMs: options.trustDevicesEveryMs } : {},
+    );
     const policy = policyFeature(core, trust.hooks);
     const tamper = tamperFeature(core, policy);
     const confiscations = confiscationsFeature(core);

@@ -31,7 +31,10 @@ function sharedStore(core: HubCore, store: NonNullable<HubCore['config']['trust'
   });
 }
 
-export function trustFeature(core: HubCore, options: Pick<TrustShareDeps, 'outbox'> = {}): TrustFeature {
+export function trustFeature(
+  core: HubCore,
+  options: Pick<TrustShareDeps, 'outbox' | 'devicesEveryMs'> = {},
+): TrustFeature {
   const config = core.config.trust;
   const share = config
     ? new TrustShare({

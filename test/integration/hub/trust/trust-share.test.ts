@@ -406,7 +406,10 @@ describe('trust share: three hubs, one shared InfluxDB', () => {
 
     // It joins: the term under way reaches the shared store, the same figures as its own.
     const config = { ...own, trust: { store: { url: trust.url, database: TRUST_DB } } };
-    hubs.set(site, await startTestHub({ dataDir: before.dataDir, school: model, config }));
+    hubs.set(
+      site,
+      await startTestHub({ dataDir: before.dataDir, school: model, config, trustDevicesEveryMs: 200 }),
+    );
     await settle(site);
     for (const measurement of ['compliance_week', 'compliance_term']) {
       const shared = await trustRows(measurement, site);
@@ -416,6 +419,36 @@ describe('trust share: three hubs, one shared InfluxDB', () => {
     const marker = `trust/term-sent/${trust.url}/${TRUST_DB}`;
     expect(await hubOf(site).db.get('meta', marker)).toBeTypeOf('number');
   }, 60_000);
+
+  it('S8, D4: device health is sent again and again, as the live grid changes', async () => {
+    // West sends its device health every 200 ms here (every 5 minutes by default).
+    const site = 'west-school';
+    const hub = hubOf(site);
+    const [first] = await trustRows('trust_devices', site);
+    expect(first).toMatchObject({ online: 0 });
+    const address = { site, room: 'room-1', device: 'room-1-locker' };
+    const secret = 'west-locker-secret-0123456789';
+    await hub.registry.provision({
+      id: address.device,
+      address,
+      secret,
+      lockerMode: 'lesson',
+      now: Date.now(),
+    });
+    devices.push(
+      await connectClient(hub.mqttPort, {
+        clientId: address.device,
+        username: address.device,
+        password: secret,
+      }),
+    );
+    const online = await waitFor(async () => {
+      await hub.trust?.outbox.drain();
+      return (await trustRows('trust_devices', site)).find((r) => r.online === 1);
+    }, 'a trust_devices point with the locker online');
+    const total = (list[0] as School).model.devices.length;
+    expect(online).toMatchObject({ total, online: 1, offline: total - 1 });
+  });
 
   it('S1, S5: a trust account is refused by every hub: trust accounts live only in the trust server', async () => {
     for (const school of list) {
