@@ -114,6 +114,48 @@ async function withInfluxd<T>(
 }
 
 /** Hub must be stopped: the caller checks the LevelDB lock first (cli/hub-data.ts). */
+/** influxd's own portable backup of one database, from the influxd listening for RPC at `rpc`, into `to`. */
+export function portableInfluxBackup(database: string, rpc: string, to: string): Promise<string> {
+  return run('influxd', ['backup', '-portable', '-db', database, '-host', rpc, to]);
+}
+
+/**
+ * The archive's configuration files and manifest, written into `staging`: the manifest is checked by the schema
+ * restore reads it with, so a data directory entry restore would refuse fails the backup now, not the restore later.
+ */
+export function stageManifest(
+  staging: string,
+  parts: {
+    database: string;
+    entries: string[];
+    influx: BackupManifest['influx'];
+    configFiles: string[];
+    createdAt: number;
+    progress: (message: string) => void;
+  },
+): BackupManifest {
+  const configFiles: string[] = [];
+  if (parts.configFiles.length > 0) {
+    mkdirSync(join(staging, 'config'));
+    for (const file of parts.configFiles) {
+      cpSync(file, join(staging, 'config', basename(file)));
+      configFiles.push(basename(file));
+    }
+    parts.progress(`configuration: ${configFiles.join(', ')}`);
+  }
+  const manifest: BackupManifest = {
+    format: BACKUP_FORMAT,
+    createdAt: new Date(parts.createdAt).toISOString(),
+    database: parts.database,
+    dataDirEntries: parts.entries,
+    influx: parts.influx,
+    configFiles,
+  };
+  parse('backup-manifest', manifest);
+  writeFileSync(join(staging, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
+  return manifest;
+}
+
 export async function backup(options: BackupOptions): Promise<BackupManifest> {
   const progress = options.progress ?? (() => {});
   const log = options.log ?? silentLogger;
@@ -130,41 +172,20 @@ export async function backup(options: BackupOptions): Promise<BackupManifest> {
     if (existsSync(join(dataDir, 'influxdb', 'meta'))) {
       progress('InfluxDB: starting a private influxd for its portable backup …');
       await withInfluxd(dataDir, options.database, log, (rpc) =>
-        run('influxd', [
-          'backup',
-          '-portable',
-          '-db',
-          options.database,
-          '-host',
-          rpc,
-          join(staging, 'influx'),
-        ]),
+        portableInfluxBackup(options.database, rpc, join(staging, 'influx')),
       );
       influx = 'portable';
       progress(`InfluxDB: backed up ${mb(sizeOf(join(staging, 'influx')))}`);
     }
 
-    const configFiles: string[] = [];
-    if (options.configFiles?.length) {
-      mkdirSync(join(staging, 'config'));
-      for (const file of options.configFiles) {
-        cpSync(file, join(staging, 'config', basename(file)));
-        configFiles.push(basename(file));
-      }
-      progress(`configuration: ${configFiles.join(', ')}`);
-    }
-
-    const manifest: BackupManifest = {
-      format: BACKUP_FORMAT,
-      createdAt: new Date().toISOString(),
+    const manifest = stageManifest(staging, {
       database: options.database,
-      dataDirEntries: entries,
+      entries,
       influx,
-      configFiles,
-    };
-    // What restore will accept: a data directory entry restore would refuse fails the backup now, not the restore later.
-    parse('backup-manifest', manifest);
-    writeFileSync(join(staging, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
+      configFiles: options.configFiles ?? [],
+      createdAt: Date.now(),
+      progress,
+    });
 
     progress('writing archive …');
     mkdirSync(dirname(resolve(options.out)), { recursive: true });

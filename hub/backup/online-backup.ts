@@ -22,12 +22,11 @@ import {
   renameSync,
   rmSync,
   statSync,
-  writeFileSync,
 } from 'node:fs';
-import { basename, dirname, join, resolve } from 'node:path';
-import { type BackupManifest, parse } from '../../schemas/index.js';
+import { dirname, join, resolve } from 'node:path';
+import type { BackupManifest } from '../../schemas/index.js';
 import { DEFAULT_KEY_FILE } from '../secrets/key-file.js';
-import { BACKUP_FORMAT, mb, rpcAddress, run, sizeOf } from './backup.js';
+import { mb, portableInfluxBackup, rpcAddress, run, sizeOf, stageManifest } from './backup.js';
 
 /** A running LevelDB the backup copies from a snapshot: its directory name under dataDir, and how to copy it. */
 export interface LiveDatabase {
@@ -92,39 +91,19 @@ export async function onlineBackup(options: OnlineBackupOptions): Promise<Backup
     let influx: BackupManifest['influx'] = 'none';
     if (options.influxDir) {
       progress('InfluxDB: backing up the running influxd …');
-      await run('influxd', [
-        'backup',
-        '-portable',
-        '-db',
-        options.database,
-        '-host',
-        rpcAddress(options.influxDir),
-        join(staging, 'influx'),
-      ]);
+      await portableInfluxBackup(options.database, rpcAddress(options.influxDir), join(staging, 'influx'));
       influx = 'portable';
       progress(`InfluxDB: backed up ${mb(sizeOf(join(staging, 'influx')))}`);
     } else progress('InfluxDB: external, not in this archive (back it up on its own server)');
 
-    const configFiles: string[] = [];
-    if (options.configFiles?.length) {
-      mkdirSync(join(staging, 'config'));
-      for (const file of options.configFiles) {
-        cpSync(file, join(staging, 'config', basename(file)));
-        configFiles.push(basename(file));
-      }
-      progress(`configuration: ${configFiles.join(', ')}`);
-    }
-
-    const manifest: BackupManifest = {
-      format: BACKUP_FORMAT,
-      createdAt: new Date((options.now ?? Date.now)()).toISOString(),
+    const manifest = stageManifest(staging, {
       database: options.database,
-      dataDirEntries: entries,
+      entries,
       influx,
-      configFiles,
-    };
-    parse('backup-manifest', manifest);
-    writeFileSync(join(staging, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
+      configFiles: options.configFiles ?? [],
+      createdAt: (options.now ?? Date.now)(),
+      progress,
+    });
 
     progress('writing archive …');
     // Written beside its final name and renamed: a half-written archive never carries a backup's name.
