@@ -2,33 +2,14 @@
  * What the school model editors share: saving with the hub's `path: message` problems kept per field (those a form
  * does not place beside a control are listed under it), the section version a save is based on, and new row ids.
  */
-import { useState } from 'preact/hooks';
-import { errorText, fieldErrors } from '../../api.js';
+import { useAction } from '../../action.js';
 import { Notice } from '../../components/Field.js';
 import type { PolicyView } from '../../types.js';
 
 /** Saving with errors kept per field; `placed` says which field keys the form shows beside a control. */
 export function useSave(onSaved: () => Promise<void>, placed: RegExp) {
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState('');
-  const [ok, setOk] = useState('');
-  const [fields, setFields] = useState<Record<string, string>>({});
-  async function save(call: () => Promise<unknown>, done: string) {
-    setBusy(true);
-    setError('');
-    setOk('');
-    setFields({});
-    try {
-      await call();
-      await onSaved();
-      setOk(done);
-    } catch (e) {
-      setError(errorText(e));
-      setFields(fieldErrors(e));
-    } finally {
-      setBusy(false);
-    }
-  }
+  const { busy, error, ok, fields, act } = useAction(onSaved);
+  const save = (call: () => Promise<unknown>, done: string) => act(call, done);
   const rest = Object.entries(fields).filter(([k]) => !placed.test(k));
   const notice = (
     <>
