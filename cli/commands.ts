@@ -260,6 +260,19 @@ export const COMMANDS: readonly CommandSpec[] = [
     positionals: [],
     required: (v) => [...(v['data-dir'] || v.config ? [] : ['--data-dir']), ...(v.from ? [] : ['--from'])],
   },
+  {
+    name: 'trust',
+    summary: "run a trust's read-only dashboard over the schools' shared InfluxDB",
+    synopsis: ['trust --config <trust.json>'],
+    options: { config: { type: 'string' } },
+    details: [
+      '--config <file>   the trust configuration (schema trust-config): schools, shared store, port',
+      'Reads only the shared store the hubs write to; never connects to a school hub.',
+      "First start prints the trust leader's one-time password; the leader adds other accounts on Accounts.",
+    ],
+    positionals: [],
+    required: (v) => (v.config ? [] : ['--config']),
+  },
 ];
 
 export function usage(): string {

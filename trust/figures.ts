@@ -1,0 +1,280 @@
+/**
+ * What the trust pages read from the shared store, as InfluxQL built here and answers shaped here: pure functions of
+ * (schools, time, series), so the queries and the sums are unit-tested without a server. Every query names the sites
+ * it wants: the trust reads only the schools in its own config, and a school's incident counts only when it shares
+ * them, so figures the trust may not see never even cross the wire.
+ *
+ * The measurements are the contract the hubs write (notes: compliance_week / compliance_term are the hub's own
+ * roll-ups, one point per room at the week's or term's local-midnight start; trust_devices, trust_incidents,
+ * trust_baseline are the hubs' trust snapshots).
+ */
+import { msTime, quoteString } from '../hub/store/influxql.js';
+import type { Series } from '../hub/store/metrics-store.js';
+
+/**
+ * Roll-ups are stamped at a local midnight, which is a whole quarter-hour in every time zone in use; grouping by 15
+ * minutes therefore puts each week's (or term's) rooms in one bucket whose time is the week's own start.
+ */
+const BUCKET = '15m';
+const WEEK_MS = 7 * 86_400_000;
+
+export interface Totals {
+  lessons: number;
+  lockedMin: number;
+  dueMin: number;
+  breachMin: number;
+  offlineMin: number;
+  /** Locked minutes over due minutes; null when nothing was due. */
+  ratio: number | null;
+}
+
+export interface WeekFigure extends Totals {
+  site: string;
+  weekStart: number;
+}
+
+export interface TermFigure extends Totals {
+  site: string;
+  term: string;
+  start: number;
+}
+
+export interface DeviceHealth {
+  site: string;
+  at: number;
+  total: number;
+  online: number;
+  offline: number;
+  faults: number;
+  outdated: number;
+}
+
+export interface IncidentCount {
+  site: string;
+  category: string;
+  count: number;
+}
+
+export interface BaselineCell {
+  zone: string;
+  audience: string;
+  time: string;
+  school: string;
+  baseline: string;
+}
+
+export interface BaselineFigure {
+  site: string;
+  at: number;
+  differences: number;
+  cells: BaselineCell[];
+}
+
+/** `("site" = 'a' OR "site" = 'b')`: only these schools' points. */
+export function siteFilter(sites: readonly string[]): string {
+  if (sites.length === 0) throw new RangeError('siteFilter needs at least one site');
+  return `(${sites.map((s) => `"site" = ${quoteString(s)}`).join(' OR ')})`;
+}
+
+const SUMS =
+  'sum("lessons") AS "lessons", sum("locked_closed_min") AS "locked", sum("due_min") AS "due", ' +
+  'sum("breach_min") AS "breach", sum("offline_min") AS "offline"';
+
+/** Every school's week roll-ups, summed over its rooms, for weeks starting in [from, to). */
+export function weeksQuery(sites: readonly string[], from: number, to: number): string {
+  return (
+    `SELECT ${SUMS} FROM "compliance_week" WHERE ${siteFilter(sites)} AND time >= ${msTime(from)} ` +
+    `AND time < ${msTime(to)} GROUP BY "site", time(${BUCKET}) fill(none)`
+  );
+}
+
+/** One school's one week: the query the trust's benchmark times (a school page asks it per week). */
+export function schoolWeekQuery(site: string, weekStart: number): string {
+  return (
+    `SELECT ${SUMS} FROM "compliance_week" WHERE "site" = ${quoteString(site)} AND time >= ${msTime(weekStart)} ` +
+    `AND time < ${msTime(weekStart + WEEK_MS)}`
+  );
+}
+
+/** Every school's term roll-ups, for terms starting at or after `from`. */
+export function termsQuery(sites: readonly string[], from: number): string {
+  return (
+    `SELECT ${SUMS} FROM "compliance_term" WHERE ${siteFilter(sites)} AND time >= ${msTime(from)} ` +
+    `GROUP BY "site", "term", time(${BUCKET}) fill(none)`
+  );
+}
+
+export function devicesQuery(sites: readonly string[]): string {
+  return (
+    `SELECT "total", "online", "offline", "faults", "outdated" FROM "trust_devices" WHERE ${siteFilter(sites)} ` +
+    'GROUP BY "site" ORDER BY time DESC LIMIT 1'
+  );
+}
+
+/** Counts by category since `from`; `sites` must be only the schools that share them. */
+export function incidentsQuery(sharingSites: readonly string[], from: number): string {
+  return (
+    `SELECT sum("count") AS "count" FROM "trust_incidents" WHERE ${siteFilter(sharingSites)} ` +
+    `AND time >= ${msTime(from)} GROUP BY "site", "category"`
+  );
+}
+
+export function baselineQuery(sites: readonly string[]): string {
+  return (
+    `SELECT "differences", "detail" FROM "trust_baseline" WHERE ${siteFilter(sites)} ` +
+    'GROUP BY "site" ORDER BY time DESC LIMIT 1'
+  );
+}
+
+/** A series' rows as objects keyed by column. */
+function rowsOf(series: Series): Record<string, unknown>[] {
+  return series.values.map((v) => Object.fromEntries(series.columns.map((c, i) => [c, v[i]])));
+}
+
+const num = (v: unknown): number => (typeof v === 'number' && Number.isFinite(v) ? v : 0);
+const round3 = (x: number) => Math.round(x * 1000) / 1000;
+
+export function totals(row: Record<string, unknown>): Totals {
+  const lockedMin = num(row.locked);
+  const dueMin = num(row.due);
+  return {
+    lessons: num(row.lessons),
+    lockedMin,
+    dueMin,
+    breachMin: num(row.breach),
+    offlineMin: num(row.offline),
+    ratio: dueMin > 0 ? round3(Math.min(1, lockedMin / dueMin)) : null,
+  };
+}
+
+/** Week figures, oldest first per school. */
+export function weekFigures(series: readonly Series[], sites: ReadonlySet<string>): WeekFigure[] {
+  const out: WeekFigure[] = [];
+  for (const s of series) {
+    const site = s.tags?.site;
+    if (!site || !sites.has(site)) continue;
+    for (const row of rowsOf(s)) out.push({ site, weekStart: num(row.time), ...totals(row) });
+  }
+  return out.sort((a, b) => a.site.localeCompare(b.site) || a.weekStart - b.weekStart);
+}
+
+export function termFigures(series: readonly Series[], sites: ReadonlySet<string>): TermFigure[] {
+  const out: TermFigure[] = [];
+  for (const s of series) {
+    const site = s.tags?.site;
+    const term = s.tags?.term;
+    if (!site || !sites.has(site) || !term) continue;
+    for (const row of rowsOf(s)) out.push({ site, term, start: num(row.time), ...totals(row) });
+  }
+  return out.sort((a, b) => a.site.localeCompare(b.site) || a.start - b.start);
+}
+
+export function deviceHealth(series: readonly Series[], sites: ReadonlySet<string>): DeviceHealth[] {
+  const out: DeviceHealth[] = [];
+  for (const s of series) {
+    const site = s.tags?.site;
+    const row = rowsOf(s)[0];
+    if (!site || !sites.has(site) || !row) continue;
+    out.push({
+      site,
+      at: num(row.time),
+      total: num(row.total),
+      online: num(row.online),
+      offline: num(row.offline),
+      faults: num(row.faults),
+      outdated: num(row.outdated),
+    });
+  }
+  return out;
+}
+
+export function incidentCounts(series: readonly Series[], sharing: ReadonlySet<string>): IncidentCount[] {
+  const out: IncidentCount[] = [];
+  for (const s of series) {
+    const site = s.tags?.site;
+    const category = s.tags?.category;
+    const row = rowsOf(s)[0];
+    if (!site || !sharing.has(site) || !category || !row) continue;
+    out.push({ site, category, count: num(row.count) });
+  }
+  return out.sort((a, b) => a.site.localeCompare(b.site) || a.category.localeCompare(b.category));
+}
+
+const MAX_CELLS = 200;
+const text = (v: unknown) => (typeof v === 'string' ? v.slice(0, 80) : '');
+
+/**
+ * The differing cells a hub wrote as a JSON string. The store is shared, so anything in it is treated as untrusted:
+ * a detail that is not a JSON array of cells shows no cells (the count still shows), and at most 200 are kept.
+ */
+export function parseCells(detail: unknown): BaselineCell[] {
+  if (typeof detail !== 'string' || detail.length > 200_000) return [];
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(detail);
+  } catch {
+    return [];
+  }
+  if (!Array.isArray(parsed)) return [];
+  return parsed
+    .filter((c): c is Record<string, unknown> => typeof c === 'object' && c !== null)
+    .slice(0, MAX_CELLS)
+    .map((c) => ({
+      zone: text(c.zone),
+      audience: text(c.audience),
+      time: text(c.time),
+      school: text(c.school),
+      baseline: text(c.baseline),
+    }));
+}
+
+export function baselineFigures(series: readonly Series[], sites: ReadonlySet<string>): BaselineFigure[] {
+  const out: BaselineFigure[] = [];
+  for (const s of series) {
+    const site = s.tags?.site;
+    const row = rowsOf(s)[0];
+    if (!site || !sites.has(site) || !row) continue;
+    out.push({ site, at: num(row.time), differences: num(row.differences), cells: parseCells(row.detail) });
+  }
+  return out;
+}
+
+export interface Ranked {
+  site: string;
+  rank: number | null;
+  figure: Totals | null;
+}
+
+/**
+ * Schools ranked by their compliance over the figures given (highest first; ties share a rank and are listed by
+ * site); schools with nothing due come last, unranked, rather than at the top with a vacuous 100 %.
+ */
+export function rankSchools(sites: readonly string[], figures: ReadonlyMap<string, Totals>): Ranked[] {
+  const withRatio = sites
+    .map((site) => ({ site, figure: figures.get(site) ?? null }))
+    .filter((r): r is { site: string; figure: Totals } => r.figure?.ratio != null)
+    .sort((a, b) => (b.figure.ratio as number) - (a.figure.ratio as number) || a.site.localeCompare(b.site));
+  const ranked: Ranked[] = [];
+  withRatio.forEach((r, i) => {
+    const prev = ranked[i - 1];
+    const rank = prev && prev.figure?.ratio === r.figure.ratio ? prev.rank : i + 1;
+    ranked.push({ site: r.site, rank, figure: r.figure });
+  });
+  const rest = sites
+    .filter((s) => !withRatio.some((r) => r.site === s))
+    .sort()
+    .map((site) => ({ site, rank: null, figure: figures.get(site) ?? null }));
+  return [...ranked, ...rest];
+}
+
+/** Sums figures (e.g. a school's weeks) into one. */
+export function sumTotals(figures: readonly Totals[]): Totals {
+  const sum = (f: (t: Totals) => number) => figures.reduce((s, t) => s + f(t), 0);
+  return totals({
+    lessons: sum((t) => t.lessons),
+    locked: sum((t) => t.lockedMin),
+    due: sum((t) => t.dueMin),
+    breach: sum((t) => t.breachMin),
+    offline: sum((t) => t.offlineMin),
+  });
+}
