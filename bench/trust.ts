@@ -2,12 +2,15 @@
  * Scenario h of `npm run bench`: the trust tier on one shared influxd.
  *  1. Write load: `schools` hubs' worth of one term of compliance (compliance_lesson per room and lesson, and the
  *     compliance_week / compliance_term roll-ups per room, as ComplianceRecorder writes them), once straight to
- *     influxd (one client per hub, all hubs at once, 5000 points a request) and once through each hub's durable
- *     outbox (hub/outbox/metrics-outbox.ts over its own LevelDB, all hubs draining at once), into two databases of
+ *     influxd (one client per hub, `concurrency` hubs at a time, 5000 points a request) and once through each hub's durable
+ *     outbox (hub/outbox/metrics-outbox.ts over its own LevelDB, `concurrency` draining at a time), into two databases of
  *     the same influxd; the ratio of the two rates. Both counts are checked in the store afterwards.
  *  2. The trust's per-school-per-week query (trust/figures.ts schoolWeekQuery, the one a school page asks) over that
  *     data, p50/p95, against its peer in the same run: the same figure summed from the raw lesson points, and the
  *     trust's whole-trust overview query (every school, 14 weeks).
+ * Hubs write `concurrency` at a time on both sides: influxd 1.6 on 2 cores answers "HTTP 500 timeout" when 50 hubs
+ * send 5000-point batches at the same moment; an outbox would retry after a back-off, a direct writer would fail,
+ * so all-at-once would compare retry back-offs, not write paths. (Real hubs spread a term's writes over the term.)
  * Bounded: the sizes below, a few minutes at full size on 2 cores.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -31,6 +34,8 @@ export interface TrustBenchSizes {
   weeks: number;
   lessonsPerDay: number;
   queries: number;
+  /** Hubs writing at once (see the file comment). */
+  concurrency: number;
 }
 
 export interface TrustBenchResult {
@@ -40,6 +45,15 @@ export interface TrustBenchResult {
 
 const DAY = 86_400_000;
 const TZ = 'Europe/London';
+
+/** Runs `fn` over `items`, at most `n` at once. */
+async function pool<T>(items: readonly T[], n: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) await fn(items[next++] as T);
+  };
+  await Promise.all(Array.from({ length: Math.min(n, items.length) }, worker));
+}
 
 function pct(xs: number[], p: number): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -148,19 +162,17 @@ export async function trustBench(
       `trust: ${sizes.schools} schools × ${sizes.rooms} rooms × ${sizes.weeks} weeks × ${5 * sizes.lessonsPerDay} lessons: ` +
         `${total} points per pass`,
     );
-    // 1a. Every hub writes its term straight to influxd, all at once.
+    // 1a. Every hub writes its term straight to influxd, `concurrency` hubs at once.
     const d0 = performance.now();
-    await Promise.all(
-      sites.map(async (site) => {
-        const store = new InfluxStore({ url: influxd.url, database: 'trust_direct', timeoutMs: 120_000 });
-        for (const chunk of schoolTerm(site, sizes, firstWeek, 5_000)) await store.writePoints(chunk);
-      }),
-    );
+    await pool(sites, sizes.concurrency, async (site) => {
+      const store = new InfluxStore({ url: influxd.url, database: 'trust_direct', timeoutMs: 120_000 });
+      for (const chunk of schoolTerm(site, sizes, firstWeek, 5_000)) await store.writePoints(chunk);
+    });
     const directMs = performance.now() - d0;
     log(`trust: direct ${Math.round((total / directMs) * 1000)} points/s`);
 
-    // 1b. The same through each hub's durable outbox (enqueued first, as a hub's recorder does over time), then every
-    // outbox drains at once.
+    // 1b. The same through each hub's durable outbox (enqueued first, as a hub's recorder does over time), then the
+    // outboxes drain, `concurrency` at once.
     const outboxStore = new InfluxStore({ url: influxd.url, database: 'trust_outbox', timeoutMs: 120_000 });
     await outboxStore.ensureDatabase();
     const outboxes: MetricsOutbox[] = [];
@@ -175,11 +187,14 @@ export async function trustBench(
     }
     const enqueueMs = performance.now() - e0;
     const o0 = performance.now();
-    for (const o of outboxes) o.start();
-    await Promise.all(outboxes.map((o) => o.drain(600_000)));
+    let delivered = 0;
+    await pool(outboxes, sizes.concurrency, async (o) => {
+      o.start();
+      await o.drain(600_000);
+      delivered += o.delivered;
+      await o.stop();
+    });
     const outboxMs = performance.now() - o0;
-    const delivered = outboxes.reduce((n, o) => n + o.delivered, 0);
-    await Promise.all(outboxes.map((o) => o.stop()));
     log(`trust: outboxes ${Math.round((total / outboxMs) * 1000)} points/s`);
 
     // Both passes landed in full.
@@ -219,20 +234,33 @@ export async function trustBench(
       return schoolWeekQuery(site, week).replace('"compliance_week"', '"compliance_lesson"');
     });
     const overview = await timeQueries(Math.max(5, Math.round(sizes.queries / 10)), () =>
-      weeksQuery(sites, weekStarts[0] as number, (weekStarts.at(-1) as number) + 7 * DAY),
+      weeksQuery(
+        sites,
+        weekStarts.map((from, w) => ({ from, to: zonedTime(addDays(firstWeek, 7 * (w + 1)), 0, TZ) })),
+      ),
     );
     const f = (n: number) => n.toFixed(1);
     const rows = [
       [
-        'direct writes, all hubs at once (5000 points a request, generation and encoding included)',
+        `direct writes, ${sizes.concurrency} hubs at a time (5000 points a request, generation and encoding included)`,
         `${Math.round((total / directMs) * 1000)} points/s`,
       ],
       [
         'outbox enqueue, hub after hub (LevelDB batches of 1000)',
         `${Math.round((total / enqueueMs) * 1000)} points/s`,
       ],
-      ['outbox drain, all hubs at once', `${Math.round((total / outboxMs) * 1000)} points/s`],
-      ['outboxes / direct', `${(directMs / outboxMs).toFixed(2)}×`],
+      [
+        `outbox drain, ${sizes.concurrency} hubs at a time`,
+        `${Math.round((total / outboxMs) * 1000)} points/s`,
+      ],
+      [
+        'outbox drain / direct (the drain sends lines encoded at enqueue: not like for like)',
+        `${(directMs / outboxMs).toFixed(2)}×`,
+      ],
+      [
+        'outbox end to end (enqueue + drain) / direct: both generate, encode and write every point',
+        `${(directMs / (enqueueMs + outboxMs)).toFixed(2)}×`,
+      ],
       [
         `per-school-per-week query (compliance_week), ${sizes.queries} runs`,
         `p50 ${f(pct(perWeek, 50))} ms, p95 ${f(pct(perWeek, 95))} ms, max ${f(Math.max(...perWeek))} ms`,
@@ -256,7 +284,11 @@ export async function trustBench(
     return {
       summary: [
         ['trust: per-school-per-week query p95', `${f(pct(perWeek, 95))} ms`, '≤ 300 ms'],
-        ["trust: hubs' outboxes → influxd / direct writes", `${(directMs / outboxMs).toFixed(2)}×`, ''],
+        [
+          "trust: hubs' outboxes (enqueue + drain) / direct writes to influxd",
+          `${(directMs / (enqueueMs + outboxMs)).toFixed(2)}×`,
+          '',
+        ],
       ],
       section,
     };

@@ -13,10 +13,8 @@ import type {
   Totals,
   WeekFigure,
 } from './figures.js';
+import { TRUST_TZ } from './figures.js';
 import { ROLE_NAMES, type TrustPermission, type TrustRole, trustCan } from './roles.js';
-
-/** Hubs stamp weeks at local midnight; the trusts this serves are English, so dates read in UK time. */
-const DISPLAY_TZ = 'Europe/London';
 
 export function esc(value: unknown): string {
   return String(value).replace(
@@ -26,13 +24,13 @@ export function esc(value: unknown): string {
 }
 
 const dateFmt = new Intl.DateTimeFormat('en-GB', {
-  timeZone: DISPLAY_TZ,
+  timeZone: TRUST_TZ,
   day: 'numeric',
   month: 'short',
   year: 'numeric',
 });
 const timeFmt = new Intl.DateTimeFormat('en-GB', {
-  timeZone: DISPLAY_TZ,
+  timeZone: TRUST_TZ,
   day: 'numeric',
   month: 'short',
   hour: '2-digit',
@@ -305,14 +303,22 @@ ${table('Devices across the trust', ['School', 'Devices', 'Online', 'Offline', '
   return layout(trust, 'Device health', body, user, '/devices');
 }
 
-/** Plain words for the hubs' category values (KCSIE categories); unknown values show as they are. */
+/**
+ * Plain words for the categories hubs file concerns under (hub/incidents/workflow.ts CATEGORIES), and for the
+ * contract's 'uncategorised'; anything else a hub sends shows with its hyphens as spaces.
+ */
 const CATEGORY_NAMES: Record<string, string> = {
-  content: 'Content',
+  'online-safety': 'Online safety',
+  bullying: 'Bullying',
+  'self-harm': 'Self-harm',
+  'inappropriate-content': 'Inappropriate content',
   contact: 'Contact',
-  conduct: 'Conduct',
-  commerce: 'Commerce',
+  tamper: 'Locker tampering',
+  other: 'Other',
   uncategorised: 'Not yet categorised',
 };
+const categoryName = (c: string) =>
+  CATEGORY_NAMES[c] ?? `${c.charAt(0).toUpperCase()}${c.slice(1).replace(/-/g, ' ')}`;
 
 export function incidentsPage(
   trust: string,
@@ -334,7 +340,7 @@ export function incidentsPage(
   });
   const body = `<p>How many concerns each school recorded since ${esc(day(since))}, by category. Numbers only: what
 happened and who was involved stays in the school. A school that has not agreed to share its counts shows "not shared".</p>
-${table('Concerns recorded, by category', ['School', ...categories.map((c) => CATEGORY_NAMES[c] ?? c), 'All'], rows, 'incidents-table')}`;
+${table('Concerns recorded, by category', ['School', ...categories.map(categoryName), 'All'], rows, 'incidents-table')}`;
   return layout(trust, 'Incident counts', body, user, '/incidents');
 }
 

@@ -16,6 +16,7 @@ import {
   termsQuery,
   type WeekFigure,
   weekFigures,
+  weekRanges,
   weeksQuery,
 } from './figures.js';
 
@@ -44,8 +45,7 @@ export class TrustReader {
 
   /** Weeks starting in the last WEEKS_SHOWN weeks (plus the current one). */
   async weeks(now: number, sites: readonly string[] = this.sites): Promise<WeekFigure[]> {
-    const from = now - (WEEKS_SHOWN + 1) * 7 * DAY;
-    return weekFigures(await this.store.query(weeksQuery(sites, from, now + DAY)), this.siteSet);
+    return weekFigures(await this.store.query(weeksQuery(sites, weekRanges(now, WEEKS_SHOWN))), this.siteSet);
   }
 
   async terms(now: number, sites: readonly string[] = this.sites): Promise<TermFigure[]> {

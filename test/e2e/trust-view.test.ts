@@ -104,8 +104,8 @@ function seedPoints(now: number): MetricPoint[] {
   });
   points.push(
     incidents('north-school', 'contact', 2),
-    incidents('north-school', 'content', 1),
-    incidents('east-school', 'conduct', 4),
+    incidents('north-school', 'bullying', 1),
+    incidents('east-school', 'online-safety', 4),
     // Not shared: the trust must never show it (a distinctive number to look for).
     incidents('south-school', 'contact', 737),
   );
@@ -263,9 +263,11 @@ describe('trust view: three schools in a real shared influxd, read in Chromium',
         .filter({ hasText: name })
         .locator('td')
         .allTextContents();
-    // Columns: Conduct, Contact, Content, All (only categories of sharing schools exist).
-    expect(await cells('North Academy')).toEqual(['0', '2', '1', '3']);
-    expect(await cells('East Academy')).toEqual(['4', '0', '0', '4']);
+    // Columns: the sharing schools' categories in plain words, then All.
+    const head = await page.getByTestId('incidents-table').locator('thead th').allTextContents();
+    expect(head).toEqual(['School', 'Bullying', 'Contact', 'Online safety', 'All']);
+    expect(await cells('North Academy')).toEqual(['1', '2', '0', '3']);
+    expect(await cells('East Academy')).toEqual(['0', '0', '4', '4']);
     expect(await cells('South Academy')).toEqual(['not shared', 'not shared', 'not shared', 'not shared']);
     expect(incidents).not.toContain('737');
     expect(await page.content()).not.toContain('737');

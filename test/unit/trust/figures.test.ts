@@ -10,18 +10,29 @@ import {
   type Totals,
   totals,
   weekFigures,
+  weekRanges,
   weeksQuery,
 } from '../../../trust/figures.js';
 
+const SUMS_TEXT =
+  'sum("lessons") AS "lessons", sum("locked_closed_min") AS "locked", sum("due_min") AS "due", ' +
+  'sum("breach_min") AS "breach", sum("offline_min") AS "offline"';
 const t = (locked: number, due: number): Totals => totals({ locked, due, lessons: 1, breach: 0, offline: 0 });
 
 describe('trust figures', () => {
   it('names every site it asks for, quoted, and nothing else', () => {
     expect(siteFilter(['a', "o'neil"])).toBe(`("site" = 'a' OR "site" = 'o\\'neil')`);
-    const q = weeksQuery(['a', 'b'], 0, 1000);
-    expect(q).toContain('FROM "compliance_week"');
-    expect(q).toContain(`("site" = 'a' OR "site" = 'b')`);
-    expect(q).toContain('GROUP BY "site", time(15m) fill(none)');
+    const q = weeksQuery(
+      ['a', 'b'],
+      [
+        { from: 0, to: 1000 },
+        { from: 1000, to: 2000 },
+      ],
+    );
+    expect(q.split('; ')).toEqual([
+      `SELECT ${SUMS_TEXT} FROM "compliance_week" WHERE ("site" = 'a' OR "site" = 'b') AND time >= 0ms AND time < 1000ms GROUP BY "site"`,
+      `SELECT ${SUMS_TEXT} FROM "compliance_week" WHERE ("site" = 'a' OR "site" = 'b') AND time >= 1000ms AND time < 2000ms GROUP BY "site"`,
+    ]);
     expect(() => siteFilter([])).toThrow(RangeError);
   });
 
@@ -67,6 +78,17 @@ describe('trust figures', () => {
       ['a', 7, 0.9],
       ['a', 14, null],
     ]);
+  });
+
+  it('weeks start on Monday at UK midnight, across the change to summer time', () => {
+    // Wednesday 1 April 2026, 12:00 UTC: clocks went forward on Sunday 29 March.
+    const ranges = weekRanges(Date.UTC(2026, 3, 1, 12), 2);
+    expect(ranges.map((r) => new Date(r.from).toISOString())).toEqual([
+      '2026-03-16T00:00:00.000Z',
+      '2026-03-23T00:00:00.000Z',
+      '2026-03-29T23:00:00.000Z',
+    ]);
+    expect(ranges[1]?.to).toBe(ranges[2]?.from);
   });
 
   it('ranks by ratio, ties share a rank, schools with nothing due come last unranked', () => {
