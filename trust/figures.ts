@@ -87,20 +87,32 @@ export function siteFilter(sites: readonly string[]): string {
   return `(${sites.map((s) => `"site" = ${quoteString(s)}`).join(' OR ')})`;
 }
 
-const SUMS =
+/**
+ * What a page sums: every field for one school's page; for pages over every school only what they show (ratio and
+ * breach). influxd 1.6 reads each field of each room's series on its own, so over 50 schools × 60 rooms the fields
+ * asked for are most of a query's time (bench/RESULTS.md, h).
+ */
+export type Detail = 'full' | 'brief';
+const BRIEF = 'sum("locked_closed_min") AS "locked", sum("due_min") AS "due", sum("breach_min") AS "breach"';
+const FULL =
   'sum("lessons") AS "lessons", sum("locked_closed_min") AS "locked", sum("due_min") AS "due", ' +
   'sum("breach_min") AS "breach", sum("offline_min") AS "offline"';
 
+const sums = (detail: Detail) => (detail === 'full' ? FULL : BRIEF);
+
 /**
  * Every school's week roll-ups summed over its rooms: one statement per week, each answering one row per school whose
- * time is the week's start. Measured against one GROUP BY time(15m) over the same 14 weeks (bench/RESULTS.md, h):
- * bucketing every quarter-hour of 14 weeks for 50 schools took seconds; a statement per week reads only the week.
+ * time is the week's start (a GROUP BY time(15m) over the same weeks was slower: every quarter-hour is a bucket).
  */
-export function weeksQuery(sites: readonly string[], weeks: readonly { from: number; to: number }[]): string {
+export function weeksQuery(
+  sites: readonly string[],
+  weeks: readonly { from: number; to: number }[],
+  detail: Detail = 'full',
+): string {
   return weeks
     .map(
       (w) =>
-        `SELECT ${SUMS} FROM "compliance_week" WHERE ${siteFilter(sites)} AND time >= ${msTime(w.from)} ` +
+        `SELECT ${sums(detail)} FROM "compliance_week" WHERE ${siteFilter(sites)} AND time >= ${msTime(w.from)} ` +
         `AND time < ${msTime(w.to)} GROUP BY "site"`,
     )
     .join('; ');
@@ -109,7 +121,7 @@ export function weeksQuery(sites: readonly string[], weeks: readonly { from: num
 /** One school's one week: the query the trust's benchmark times (a school page asks it per week). */
 export function schoolWeekQuery(site: string, weekStart: number): string {
   return (
-    `SELECT ${SUMS} FROM "compliance_week" WHERE "site" = ${quoteString(site)} AND time >= ${msTime(weekStart)} ` +
+    `SELECT ${FULL} FROM "compliance_week" WHERE "site" = ${quoteString(site)} AND time >= ${msTime(weekStart)} ` +
     `AND time < ${msTime(weekStart + WEEK_MS)}`
   );
 }
@@ -118,10 +130,10 @@ export function schoolWeekQuery(site: string, weekStart: number): string {
  * Every school's term roll-ups for terms starting at or after `from`, and (second statement) each term's start: a
  * selector alone answers with its point's own time, which the sums cannot.
  */
-export function termsQuery(sites: readonly string[], from: number): string {
+export function termsQuery(sites: readonly string[], from: number, detail: Detail = 'full'): string {
   const where = `WHERE ${siteFilter(sites)} AND time >= ${msTime(from)}`;
   return (
-    `SELECT ${SUMS} FROM "compliance_term" ${where} GROUP BY "site", "term"; ` +
+    `SELECT ${sums(detail)} FROM "compliance_term" ${where} GROUP BY "site", "term"; ` +
     `SELECT first("lessons") AS "first" FROM "compliance_term" ${where} GROUP BY "term"`
   );
 }
@@ -265,22 +277,32 @@ export function baselineFigures(series: readonly Series[], sites: ReadonlySet<st
   return out;
 }
 
-export interface Ranked {
+/** Each school's most recent term. */
+export function latestTerms(terms: readonly TermFigure[]): Map<string, TermFigure> {
+  const latest = new Map<string, TermFigure>();
+  for (const t of terms) if ((latest.get(t.site)?.start ?? -1) <= t.start) latest.set(t.site, t);
+  return latest;
+}
+
+export interface Ranked<T extends Totals = Totals> {
   site: string;
   rank: number | null;
-  figure: Totals | null;
+  figure: T | null;
 }
 
 /**
  * Schools ranked by their compliance over the figures given (highest first; ties share a rank and are listed by
  * site); schools with nothing due come last, unranked, rather than at the top with a vacuous 100 %.
  */
-export function rankSchools(sites: readonly string[], figures: ReadonlyMap<string, Totals>): Ranked[] {
+export function rankSchools<T extends Totals>(
+  sites: readonly string[],
+  figures: ReadonlyMap<string, T>,
+): Ranked<T>[] {
   const withRatio = sites
     .map((site) => ({ site, figure: figures.get(site) ?? null }))
-    .filter((r): r is { site: string; figure: Totals } => r.figure?.ratio != null)
+    .filter((r): r is { site: string; figure: T } => r.figure?.ratio != null)
     .sort((a, b) => (b.figure.ratio as number) - (a.figure.ratio as number) || a.site.localeCompare(b.site));
-  const ranked: Ranked[] = [];
+  const ranked: Ranked<T>[] = [];
   withRatio.forEach((r, i) => {
     const prev = ranked[i - 1];
     const rank = prev && prev.figure?.ratio === r.figure.ratio ? prev.rank : i + 1;

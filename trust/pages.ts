@@ -257,17 +257,17 @@ export function rankingsPage(
   trust: string,
   user: PageUser,
   schools: readonly SchoolName[],
-  ranked: readonly Ranked[],
+  ranked: readonly Ranked<TermFigure>[],
 ): string {
   const name = (site: string) => schools.find((s) => s.site === site) as SchoolName;
   const rows = ranked.map((r) => [
     r.rank === null ? 'Not ranked' : esc(r.rank),
     schoolLink(name(r.site)),
-    esc(percent(r.figure)),
+    esc(r.figure ? `${percent(r.figure)} (term ${r.figure.term})` : percent(null)),
     esc(r.figure ? Math.round(r.figure.breachMin) : 0),
   ]);
-  const body = `<p>Schools in order of phones locked away over the last 13 weeks, best first. A school with no lesson
-time due in that period is listed last, not ranked.</p>
+  const body = `<p>Schools in order of phones locked away over their current term, best first. A school with no lesson
+time due in it is listed last, not ranked.</p>
 <table data-testid="rankings"><caption>Schools ranked by phones locked away</caption>
 <thead><tr><th scope="col">Rank</th><th scope="col">School</th><th scope="col" class="num">Locked away</th><th scope="col" class="num">Minutes in breach</th></tr></thead>
 <tbody>${rows.map((r) => `<tr><td>${r[0]}</td><th scope="row">${r[1]}</th><td class="num">${r[2]}</td><td class="num">${r[3]}</td></tr>`).join('\n')}</tbody></table>`;

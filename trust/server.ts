@@ -15,7 +15,7 @@ import type { Logger } from '../hub/log.js';
 import { StoreUnavailableError } from '../hub/store/metrics-store.js';
 import type { TrustAccounts } from './accounts.js';
 import { TrustAccountError } from './accounts.js';
-import { rankSchools, sumTotals, type Totals } from './figures.js';
+import { latestTerms, rankSchools } from './figures.js';
 import {
   accountsPage,
   baselinePage,
@@ -40,6 +40,8 @@ import { type TrustReader, WEEKS_SHOWN } from './trust-reader.js';
 
 const COOKIE = 'pa_trust';
 const DAY = 86_400_000;
+/** Weeks the all-schools compliance page shows (the current one included). */
+const OVERVIEW_WEEKS = 6;
 
 export interface TrustHttpDeps {
   trustName: string;
@@ -204,7 +206,10 @@ export async function startTrustHttp(deps: TrustHttpDeps): Promise<RunningTrustH
   app.get(
     '/compliance',
     guarded('compliance:read', async (user) => {
-      const [weeks, terms] = await Promise.all([reader.weeks(now()), reader.terms(now())]);
+      const [weeks, terms] = await Promise.all([
+        reader.weeks(now(), OVERVIEW_WEEKS - 1, sites, 'brief'),
+        reader.terms(now(), sites, 'brief'),
+      ]);
       return compliancePage(trust, user, deps.schools, weeks, terms);
     }),
   );
@@ -219,7 +224,10 @@ export async function startTrustHttp(deps: TrustHttpDeps): Promise<RunningTrustH
           status: 404,
           body: layout(trust, 'No such school', '<p>This trust has no such school.</p>', user),
         };
-      const [weeks, terms] = await Promise.all([reader.weeks(now(), [site]), reader.terms(now(), [site])]);
+      const [weeks, terms] = await Promise.all([
+        reader.weeks(now(), WEEKS_SHOWN, [site], 'full'),
+        reader.terms(now(), [site], 'full'),
+      ]);
       return schoolPage(trust, user, school, weeks, terms);
     }),
   );
@@ -227,13 +235,9 @@ export async function startTrustHttp(deps: TrustHttpDeps): Promise<RunningTrustH
   app.get(
     '/rankings',
     guarded('compliance:read', async (user) => {
-      const weeks = await reader.weeks(now());
-      const bySite = new Map<string, Totals>();
-      for (const site of sites) {
-        const mine = weeks.filter((w) => w.site === site).slice(-WEEKS_SHOWN);
-        if (mine.length > 0) bySite.set(site, sumTotals(mine));
-      }
-      return rankingsPage(trust, user, deps.schools, rankSchools(sites, bySite));
+      // The term roll-ups: one point per room and term, so ranking every school reads a few thousand points.
+      const latest = latestTerms(await reader.terms(now(), sites, 'brief'));
+      return rankingsPage(trust, user, deps.schools, rankSchools(sites, latest));
     }),
   );
 

@@ -5,6 +5,7 @@ import {
   type BaselineFigure,
   baselineFigures,
   baselineQuery,
+  type Detail,
   type DeviceHealth,
   deviceHealth,
   devicesQuery,
@@ -43,13 +44,20 @@ export class TrustReader {
     this.sharing = schools.filter((s) => s.shareIncidents === true).map((s) => s.site);
   }
 
-  /** Weeks starting in the last WEEKS_SHOWN weeks (plus the current one). */
-  async weeks(now: number, sites: readonly string[] = this.sites): Promise<WeekFigure[]> {
-    return weekFigures(await this.store.query(weeksQuery(sites, weekRanges(now, WEEKS_SHOWN))), this.siteSet);
+  /** The current week and the `weeks` before it. */
+  async weeks(now: number, weeks: number, sites: readonly string[], detail: Detail): Promise<WeekFigure[]> {
+    return weekFigures(
+      await this.store.query(weeksQuery(sites, weekRanges(now, weeks), detail)),
+      this.siteSet,
+    );
   }
 
-  async terms(now: number, sites: readonly string[] = this.sites): Promise<TermFigure[]> {
-    return termFigures(await this.store.query(termsQuery(sites, now - TERMS_BACK_MS)), this.siteSet);
+  async terms(now: number, sites: readonly string[], detail: Detail): Promise<TermFigure[]> {
+    return termFigures(await this.store.query(termsQuery(sites, now - TERMS_BACK_MS, detail)), this.siteSet);
+  }
+
+  get allSites(): readonly string[] {
+    return this.sites;
   }
 
   async devices(): Promise<DeviceHealth[]> {
