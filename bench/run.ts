@@ -75,6 +75,7 @@ const SIZES = {
   trustSchools: env('BENCH_TRUST_SCHOOLS', 50, 10),
   trustWeeks: env('BENCH_TRUST_WEEKS', 13, 13),
   trustQueries: env('BENCH_TRUST_QUERIES', 200, 40),
+  trustConcurrency: env('BENCH_TRUST_CONCURRENCY', 3, 3),
 };
 /** BENCH_SPEEDS=0.25 runs the latency scenario at one emulator speed only (default: 1 and 0.25). */
 const LATENCY_SPEEDS = (process.env.BENCH_SPEEDS ?? '1,0.25').split(',').map(Number);
@@ -1185,6 +1186,7 @@ async function trustScenario(): Promise<void> {
       weeks: SIZES.trustWeeks,
       lessonsPerDay: 6,
       queries: SIZES.trustQueries,
+      concurrency: SIZES.trustConcurrency,
     },
     log,
   );
