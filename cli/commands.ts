@@ -102,11 +102,12 @@ export const COMMANDS: readonly CommandSpec[] = [
   {
     name: 'demo',
     summary: 'run everything on this machine with simulated classrooms',
-    synopsis: ['demo [--data-dir <dir>] [--http-port <n>]'],
-    options: { 'data-dir': { type: 'string' }, 'http-port': { type: 'string' } },
+    synopsis: ['demo [--data-dir <dir>] [--http-port <n>] [--trust]'],
+    options: { 'data-dir': { type: 'string' }, 'http-port': { type: 'string' }, trust: { type: 'boolean' } },
     details: [
       '--data-dir <dir>   where the demo keeps its data (default .data/demo)',
       '--http-port <n>    dashboard port (default: a free port)',
+      "--trust            also run a trust's read-only view over the demo's InfluxDB",
     ],
     positionals: [],
   },

@@ -26,6 +26,7 @@ async function run(parsed: Extract<Parsed, { kind: 'run' }>): Promise<void> {
       return (await import('./demo.js')).runDemo({
         dataDir: str('data-dir') ?? '.data/demo',
         httpPort: port ? Number(port) : 0,
+        trust: values.trust === true,
       });
     }
     case 'certs':
