@@ -60,7 +60,7 @@ export async function runBackupParsed(
           // D3: a running hub is backed up by itself, with no stop (hub.json `backup`: daily, rotated).
           if (error instanceof HubRunningError && command === 'backup')
             throw new HubRunningError(
-              'phones-away backup (or set `backup` in hub.json: the running hub then backs itself up every day, with no stop)',
+              'phones-away backup (or set `backup` in hub.json: the running hub then backs itself up every day, with no stop, and an administrator can take one at any time with "Back up now" under Settings → Data retention)',
             );
           throw error;
         },

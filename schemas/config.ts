@@ -294,7 +294,14 @@ export const RetentionConfig = Type.Object(
     ),
     confiscationsDays: Days('Returned confiscations, counted from their return.', 730),
     notificationJobsDays: Days('Notifications that could not be sent after every retry.', 28),
-    runAt: Type.Optional(ClockTime),
+    runAt: Type.Optional(
+      Type.String({
+        pattern: '^([01][0-9]|2[0-3]):[0-5][0-9]$',
+        default: '03:00',
+        description:
+          "Daily, at this time of the school's day (HH:MM, 24-hour), after the daily backup; a missed run happens within the hour after the next start.",
+      }),
+    ),
   },
   { additionalProperties: false, description: 'D2: absent = the documented default for each kind.' },
 );

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import type { BackupConfig } from '../../schemas/config.js';
 import type { AuditLog } from '../audit/audit-log.js';
 import type { HubDb } from '../db/hub-db.js';
+import { HubError } from '../errors.js';
 import type { HubExtension } from '../extension.js';
 import type { Logger } from '../log.js';
 import { localClock, parseClock, zonedTime } from '../policy/calendar.js';
@@ -107,10 +108,16 @@ export class BackupSchedule implements HubExtension {
     return this.run(now);
   }
 
-  /** Takes a backup now (the schedule, or an administrator), then rotates. One at a time. */
-  run(now: number): Promise<BackupArchive> {
-    if (this.current) return Promise.reject(new Error('a backup is already running'));
-    const task = this.backup(now).finally(() => {
+  /**
+   * Takes a backup now, then rotates: the schedule's run (`by` unset) or an administrator's "back up now" (`by` is
+   * their username, recorded in the audit entry). One at a time.
+   */
+  run(now: number, by?: string): Promise<BackupArchive> {
+    if (this.current)
+      return Promise.reject(
+        new HubError('E_BACKUP_RUNNING', 'a backup is already running; wait for it to finish'),
+      );
+    const task = this.backup(now, by).finally(() => {
       this.current = null;
       this.running = null;
     });
@@ -118,8 +125,18 @@ export class BackupSchedule implements HubExtension {
     return task;
   }
 
-  private async backup(now: number): Promise<BackupArchive> {
-    const { config, take, db, audit, log } = this.deps;
+  /**
+   * An administrator's "back up now": refused at once while a backup runs; otherwise started, and its outcome logged,
+   * audited and shown in status() like the daily run's.
+   */
+  startNow(now: number, by: string): void {
+    if (this.current)
+      throw new HubError('E_BACKUP_RUNNING', 'a backup is already running; wait for it to finish');
+    this.run(now, by).catch((error) => this.deps.log.error({ err: error }, 'backup failed'));
+  }
+
+  private async backup(now: number, by: string | undefined): Promise<BackupArchive> {
+    const { config, take, audit, log } = this.deps;
     const file = `phones-away-${stamp(now)}.tar.gz`;
     this.running = { startedAt: now, step: 'starting' };
     log.info({ file }, 'backup started');
@@ -135,13 +152,11 @@ export class BackupSchedule implements HubExtension {
     }
     this.lastError = null;
     const archive: BackupArchive = { file, bytes: statSync(join(config.dir, file)).size, at: now };
-    await db.put('meta', LAST_RUN, now);
-    await audit.record({
-      actor: 'system:backup',
-      action: 'backup.created',
-      target: 'backups',
-      after: archive,
-    });
+    // The run's mark and its audit entry in one batch: neither without the other.
+    await audit.commit(
+      [{ actor: by ?? 'system:backup', action: 'backup.created', target: 'backups', after: archive }],
+      [{ type: 'put', sublevel: 'meta', key: LAST_RUN, value: now }],
+    );
     const removed = this.rotate();
     if (removed.length > 0)
       await audit.record({

@@ -17,7 +17,11 @@ import type { IncidentService } from '../incidents/incident-service.js';
 import type { Logger } from '../log.js';
 import type { Notifier } from '../notify/notifier.js';
 import { Retention } from '../retention/retention.js';
-import { DEFAULT_BACKUPS_KEPT, resolveRetention } from '../retention/retention-defaults.js';
+import {
+  DEFAULT_BACKUPS_KEPT,
+  DEFAULT_RETENTION_RUN_AT,
+  resolveRetention,
+} from '../retention/retention-defaults.js';
 import type { MetricsStore } from '../store/metrics-store.js';
 import { AccountChanges } from '../users/account-changes.js';
 import type { UserStore } from '../users/user-store.js';
@@ -68,6 +72,8 @@ export function safeguarding(deps: SafeguardingDeps): Safeguarding {
   // D2: always on; every kind has a default period (retention-defaults.ts).
   const retention = new Retention({
     config: resolveRetention(config.retention),
+    timezone: school.timetable.timezone,
+    runAt: config.retention?.runAt ?? DEFAULT_RETENTION_RUN_AT,
     // Points carry the school model's site (ingest by device address, compliance by school.site).
     site: school.site,
     db,

@@ -11,11 +11,14 @@ const STATUS: Readonly<Record<string, number>> = {
   E_ROLES: 400,
   // An account whose TOTP secret cannot be sealed or opened with the key given: refused as the request's problem.
   E_SECRETS_KEY: 400,
+  // A signed bundle that fails verification: understood, but not acceptable.
+  E_RELEASE_REFUSED: 422,
   E_SESSION: 401,
   E_FORBIDDEN: 403,
   E_CSRF: 403,
   E_SELF: 403,
   E_NOT_FOUND: 404,
+  E_UNKNOWN_RELEASE: 404,
   E_UNKNOWN_DEVICE: 404,
   E_UNKNOWN_TOKEN: 404,
 };

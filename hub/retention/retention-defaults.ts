@@ -31,6 +31,8 @@ export const DEFAULT_RETENTION: Retention = {
 };
 
 export const DEFAULT_BACKUPS_KEPT = 14;
+/** Retention runs after the daily backup (02:00), so the night's archive still holds what the run removes. */
+export const DEFAULT_RETENTION_RUN_AT = '03:00';
 
 export function resolveRetention(config: RetentionConfig | undefined): Retention {
   const out = { ...DEFAULT_RETENTION };

@@ -12,6 +12,7 @@ import type { BatchOp, HubDb } from '../db/hub-db.js';
 import type { HubExtension } from '../extension.js';
 import type { IncidentStore } from '../incidents/incident-store.js';
 import type { Logger } from '../log.js';
+import { localClock, parseClock, zonedTime } from '../policy/calendar.js';
 import { quoteIdent, quoteString } from '../store/influxql.js';
 import type { MetricsStore } from '../store/metrics-store.js';
 import type { RetentionKind, Retention as RetentionPeriods } from './retention-defaults.js';
@@ -62,6 +63,9 @@ export interface RetentionDeps {
   audit: AuditLog;
   now: () => number;
   log: Logger;
+  /** The school's time zone and the local time of the daily run (HH:MM). */
+  timezone: string;
+  runAt: string;
   intervalMs?: number;
 }
 
@@ -98,10 +102,19 @@ export class Retention implements HubExtension {
     await this.running;
   }
 
-  /** Runs when the last successful run is a day old or more (so a hub restarted often still runs daily). */
-  async tick(now: number): Promise<RetentionResult | null> {
+  /**
+   * Due when today's `runAt` (school time) has passed and the last run is from before it: once a day at that time, and
+   * a run missed while the hub was down happens at the next check after it starts.
+   */
+  async due(now: number): Promise<boolean> {
+    const { timezone, runAt } = this.deps;
+    const todayAt = zonedTime(localClock(now, timezone).date, parseClock(runAt, 'retention.runAt'), timezone);
     const last = await this.deps.db.get<number>('meta', 'retention/last-run');
-    if (last !== undefined && now - last < DAY_MS) return null;
+    return now >= todayAt && (last === undefined || last < todayAt);
+  }
+
+  async tick(now: number): Promise<RetentionResult | null> {
+    if (!(await this.due(now))) return null;
     return this.run(now);
   }
 

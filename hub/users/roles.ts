@@ -11,6 +11,8 @@ export const PERMISSIONS = {
   'devices:approve': ['admin'],
   // Fleet updates: upload a signed release, begin, widen and stop a roll-out.
   'updates:manage': ['admin'],
+  // D3: take a backup of the running hub now, beside the daily one (the archive stays on the hub).
+  'backups:run': ['admin'],
   'rooms:read': ['office', 'teacher', 'coordinator', 'dsl', 'head', 'admin'],
   // R4: incidents are safeguarding records; admin alone may not read them (as in MyConcern).
   // governor sees only incidents routed to it; per-incident visibility is hub/incidents/visibility.ts (R4, R6).

@@ -32,6 +32,12 @@ const STATUS_WORDS: Record<string, string> = {
 export function FleetUpdates({ admin, policy }: { admin: boolean; policy: PolicyView | null }) {
   const [view, setView] = useState<FleetUpdatesView | null>(null);
   const { error, ok, fields, setError, act, busy } = useAction(() => load());
+  // The next step of the roll-out, read from the form that offers it.
+  const widenWith = (step: (data: FormData) => Record<string, unknown>, done: string) => (event: Event) => {
+    event.preventDefault();
+    const data = new FormData(event.currentTarget as HTMLFormElement);
+    void act(() => api('POST', '/api/updates/rollout/widen', step(data)), done);
+  };
 
   async function load() {
     try {
@@ -153,18 +159,10 @@ export function FleetUpdates({ admin, policy }: { admin: boolean; policy: Policy
               {!last && (
                 <form
                   aria-label="Offer to one room"
-                  onSubmit={(event) => {
-                    event.preventDefault();
-                    const data = new FormData(event.currentTarget as HTMLFormElement);
-                    void act(
-                      () =>
-                        api('POST', '/api/updates/rollout/widen', {
-                          kind: 'room',
-                          room: String(data.get('room')),
-                        }),
-                      'Offered to the room.',
-                    );
-                  }}
+                  onSubmit={widenWith(
+                    (data) => ({ kind: 'room', room: String(data.get('room')) }),
+                    'Offered to the room.',
+                  )}
                 >
                   <Select
                     id="room"
@@ -180,18 +178,10 @@ export function FleetUpdates({ admin, policy }: { admin: boolean; policy: Policy
               {last && last.kind !== 'everyone' && (
                 <form
                   aria-label="Offer to a share of classrooms"
-                  onSubmit={(event) => {
-                    event.preventDefault();
-                    const data = new FormData(event.currentTarget as HTMLFormElement);
-                    void act(
-                      () =>
-                        api('POST', '/api/updates/rollout/widen', {
-                          kind: 'percent',
-                          percent: Number(data.get('percent')),
-                        }),
-                      'Offered to more classrooms.',
-                    );
-                  }}
+                  onSubmit={widenWith(
+                    (data) => ({ kind: 'percent', percent: Number(data.get('percent')) }),
+                    'Offered to more classrooms.',
+                  )}
                 >
                   <Input
                     id="percent"

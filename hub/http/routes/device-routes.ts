@@ -17,10 +17,8 @@ import { IsoDate } from '../../../schemas/common.js';
 import { LockerMode } from '../../../schemas/messages.js';
 import type { DeviceAdmin } from '../../devices/device-admin.js';
 import { softwareStatus } from '../../devices/software-version.js';
-import { HubError } from '../../errors.js';
-import { ok } from '../answer.js';
-import { statusOf } from '../error-status.js';
-import type { RouteKit, RouteModule } from '../http-server.js';
+import type { RouteModule } from '../http-server.js';
+import { answerOrRefuse } from '../route-action.js';
 
 const Slug = Type.String({ pattern: '^[a-z0-9][a-z0-9-]{0,47}$' });
 const ApproveBody = Type.Object(
@@ -53,17 +51,8 @@ export function deviceRoutes(
     const who = (request: FastifyRequest) => kit.session(request).username;
     const guard = { preHandler: kit.guard('devices:approve') };
     // The schema is the one the route's config publishes: tsc holds the action's result to it.
-    const run = async <S extends TSchema>(
-      reply: FastifyReply,
-      schema: S,
-      action: () => Promise<Static<S>>,
-    ) => {
-      try {
-        return ok(schema, await action());
-      } catch (error) {
-        return failWith(kit, reply, error);
-      }
-    };
+    const run = <S extends TSchema>(reply: FastifyReply, schema: S, action: () => Promise<Static<S>>) =>
+      answerOrRefuse(kit, reply, schema, action);
 
     // S8: which devices run software older than the hub expects.
     app.get(
@@ -131,9 +120,4 @@ export function deviceRoutes(
         run(reply, PublicToken, () => admin.revokeToken(request.params.id, who(request))),
     );
   };
-}
-
-function failWith(kit: RouteKit, reply: FastifyReply, error: unknown) {
-  if (error instanceof HubError) return kit.fail(reply, statusOf(error.code), error.code, error.message);
-  throw error;
 }

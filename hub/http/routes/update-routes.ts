@@ -11,8 +11,8 @@ import type { DeviceRegistry } from '../../devices/device-registry.js';
 import { HubError } from '../../errors.js';
 import type { FleetUpdates } from '../../updates/fleet-updates.js';
 import type { ReleaseStore } from '../../updates/release-store.js';
-import { ok } from '../answer.js';
 import type { RouteModule } from '../http-server.js';
+import { answerOrRefuse } from '../route-action.js';
 
 /** A release with its production dependencies is tens of MB; this bounds what one upload may hold in memory. */
 export const MAX_BUNDLE_BYTES = 256 * 1024 * 1024;
@@ -38,16 +38,6 @@ const WidenBody = Type.Union([
   Type.Object({ kind: Type.Literal('everyone') }, { additionalProperties: false }),
 ]);
 
-const STATUS: Record<string, number> = {
-  E_RELEASE_REFUSED: 422,
-  E_RELEASE_EXISTS: 409,
-  E_UNKNOWN_RELEASE: 404,
-  E_ROLLOUT_RUNNING: 409,
-  E_DOWNGRADE: 409,
-  E_ROLLOUT_STEP: 409,
-  E_NO_ROLLOUT: 409,
-};
-
 export function updateRoutes(deps: {
   releases: ReleaseStore;
   updates: FleetUpdates;
@@ -57,19 +47,8 @@ export function updateRoutes(deps: {
   const { releases, updates, registry } = deps;
   return (app, kit) => {
     // The schema is the one the route's config publishes: tsc holds the action's result to it.
-    const run = async <S extends TSchema>(
-      reply: FastifyReply,
-      schema: S,
-      action: () => Promise<Static<S>>,
-    ) => {
-      try {
-        return ok(schema, await action());
-      } catch (error) {
-        if (error instanceof HubError && STATUS[error.code])
-          return kit.fail(reply, STATUS[error.code] as number, error.code, error.message);
-        throw error;
-      }
-    };
+    const run = <S extends TSchema>(reply: FastifyReply, schema: S, action: () => Promise<Static<S>>) =>
+      answerOrRefuse(kit, reply, schema, action);
     const manage = { preHandler: kit.guard('updates:manage') };
     const who = (request: Parameters<typeof kit.session>[0]) => kit.session(request).username;
 

@@ -1,11 +1,13 @@
 /**
  * How long the hub keeps each kind of data, in plain words (the school's data retention schedule), and the daily
- * backups: the archives kept and, while one is being taken, how far it has got. Read-only.
+ * backups: the archives kept and, while one is being taken, how far it has got. The administrator may take one now.
  */
 import { useEffect, useState } from 'preact/hooks';
+import { useAction } from '../../action.js';
 import { api, errorText } from '../../api.js';
 import { Notice } from '../../components/Field.js';
 import { fmtDateTime } from '../../format.js';
+import { useLive } from '../../live.js';
 import type { BackupView, RetentionView } from '../../types.js';
 
 const MB = 1024 * 1024;
@@ -14,6 +16,10 @@ const MB = 1024 * 1024;
 function Backups() {
   const [view, setView] = useState<BackupView | undefined>(undefined);
   const [error, setError] = useState('');
+  // Bumped after "Back up now" so the view (and its progress refresh) starts again.
+  const [generation, setGeneration] = useState(0);
+  const live = useLive();
+  const action = useAction(async () => setGeneration((n) => n + 1));
   useEffect(() => {
     let timer: ReturnType<typeof setTimeout> | undefined;
     let live = true;
@@ -31,12 +37,12 @@ function Backups() {
       live = false;
       clearTimeout(timer);
     };
-  }, []);
+  }, [generation]);
 
   return (
     <section aria-labelledby="backups-heading">
       <h2 id="backups-heading">Backups</h2>
-      <Notice error={error} />
+      <Notice error={error || action.error} ok={action.ok} />
       {view === undefined ? (
         !error && <p>Loading…</p>
       ) : view === null ? (
@@ -55,6 +61,22 @@ function Backups() {
           {view.running && (
             <p role="status" data-testid="backup-running">
               A backup is being taken (started {fmtDateTime(view.running.startedAt)}): {view.running.step}
+            </p>
+          )}
+          {live.may('backups:run') && !view.running && (
+            <p>
+              <button
+                type="button"
+                disabled={action.busy}
+                onClick={() =>
+                  void action.act(
+                    () => api('POST', '/api/backups/run'),
+                    'Backup started. Its progress shows here.',
+                  )
+                }
+              >
+                Back up now
+              </button>
             </p>
           )}
           {view.lastError && (

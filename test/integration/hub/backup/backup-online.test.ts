@@ -2,7 +2,7 @@
  * D3: backups of a running hub. The restore drill: devices (real MQTT.js clients speaking the device protocol) keep
  * reporting while the backup is taken; the archive is restored into a fresh data directory; a hub starts on it; every
  * event acknowledged before the backup began is there exactly once (hub database and InfluxDB). Then the daily
- * schedule with rotation, on a clock the test moves.
+ * schedule with rotation, on a clock the test moves, and an administrator's "back up now".
  */
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,6 +12,7 @@ import { restore } from '../../../../hub/backup/backup.js';
 import { parseClock, zonedTime } from '../../../../hub/policy/calendar.js';
 import { type HubFixture, startTestHub, waitFor } from '../../../support/hub-fixture.js';
 import { SimDevice } from '../../../support/sim-device.js';
+import { data, StaffClient } from '../../../support/staff-client.js';
 
 const SITE = 'demo-school';
 const SECRET = 'correct-horse-battery-staple-7';
@@ -167,5 +168,35 @@ describe('the daily backup schedule with rotation (D3, D2)', () => {
     const actions = (await fixture.hub.audit.list({ limit: 50 })).map((e) => e.action);
     expect(actions.filter((a) => a === 'backup.created')).toHaveLength(3);
     expect(actions.filter((a) => a === 'backup.rotated')).toHaveLength(1);
+  });
+
+  it('D3, S5, S6: an administrator backs up now: started at once, audited with their name; a second while it runs is refused; office staff may not', async () => {
+    const { hub } = fixture;
+    const schedule = hub.backups.schedule;
+    if (!schedule) throw new Error('backup is configured');
+    clock = at('2026-09-04', '15:00');
+    const password = 'Backup-admin-lantern-2026';
+    await hub.users.add('ada', password, ['admin'], clock);
+    await hub.users.add('olly', password, ['office'], clock);
+    const admin = new StaffClient(hub.httpUrl, 'ada', password);
+    const office = new StaffClient(hub.httpUrl, 'olly', password);
+    for (const user of [admin, office]) expect((await user.signIn(clock)).status).toBe(200);
+
+    expect((await office.post('/api/backups/run')).status).toBe(403);
+    expect((await admin.post('/api/backups/run')).status).toBe(200);
+    // A backup spawns influxd's backup and tar: it is still running when the second request arrives.
+    const again = await admin.post<never>('/api/backups/run');
+    expect(again.status).toBe(409);
+    expect(again.text).toContain('E_BACKUP_RUNNING');
+    await waitFor(async () => (await schedule.status()).running === null, 'the backup finished');
+
+    const status = data(
+      await admin.get<{ lastError: string | null; archives: { at: number }[] }>('/api/backups'),
+    );
+    expect(status.lastError).toBeNull();
+    expect(status.archives.map((a) => a.at)).toEqual([clock, at('2026-09-04', '02:05')]);
+    const created = (await hub.audit.list({ limit: 50 })).filter((e) => e.action === 'backup.created');
+    // Newest first: the administrator's, then the schedule's three daily runs.
+    expect(created.map((e) => e.actor)).toEqual(['ada', 'system:backup', 'system:backup', 'system:backup']);
   });
 });

@@ -1,5 +1,6 @@
 /** D2: the retention job deletes what is past its period in the real InfluxDB and the hub DB, and audits the run. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseClock, zonedTime } from '../../../../hub/policy/calendar.js';
 import { type HubFixture, startTestHub } from '../../../support/hub-fixture.js';
 
 const DAY = 86_400_000;
@@ -74,5 +75,26 @@ describe('retention (D2)', () => {
     const actions = (await hub.audit.list({ limit: 20 })).map((e) => e.action);
     expect(actions).toEqual(expect.arrayContaining(['retention.run', 'incident.retention-delete']));
     expect(await hub.audit.verify()).toMatchObject({ ok: true });
+  });
+
+  it('D2: runs once a day at retention.runAt (03:00 school time by default), and a missed day is caught up once', async () => {
+    const { hub } = fixture;
+    const retention = hub.safeguarding.retention;
+    const tz = hub.school.timetable.timezone;
+    // Days well after the runs above (which moved the clock a month on), before the clocks change.
+    const at = (date: string, clock: string) => zonedTime(date, parseClock(clock), tz);
+    const runs = async () =>
+      (await hub.audit.list({ limit: 500 })).filter((e) => e.action === 'retention.run').length;
+    const before = await runs();
+
+    expect(await retention.tick(at('2031-03-10', '02:59'))).toBeNull();
+    expect((await retention.tick(at('2031-03-10', '03:00')))?.at).toBe(at('2031-03-10', '03:00'));
+    expect(await retention.tick(at('2031-03-10', '23:59'))).toBeNull();
+    expect(await retention.tick(at('2031-03-11', '02:30'))).toBeNull();
+    expect((await retention.tick(at('2031-03-11', '03:40')))?.at).toBe(at('2031-03-11', '03:40'));
+    // The hub was down all of the 12th: the 13th's first check after 03:00 runs once, the next does not.
+    expect((await retention.tick(at('2031-03-13', '10:00')))?.at).toBe(at('2031-03-13', '10:00'));
+    expect(await retention.tick(at('2031-03-13', '11:00'))).toBeNull();
+    expect(await runs()).toBe(before + 3);
   });
 });
