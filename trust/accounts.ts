@@ -22,6 +22,8 @@ export interface TrustAccount {
   totpSealed?: string;
   /** The last TOTP step accepted: that code and earlier ones are refused (no replay). */
   totpLastStep?: number;
+  /** Set on an account the leader made: its holder chooses their own password at the first sign-in. */
+  mustChangePassword?: boolean;
 }
 
 export type AccountView = Pick<TrustAccount, 'username' | 'roles' | 'disabled'> & { totpEnrolled: boolean };
@@ -47,7 +49,13 @@ export class TrustAccounts {
     return account;
   }
 
-  async add(username: string, password: string, roles: readonly string[], now: number): Promise<AccountView> {
+  async add(
+    username: string,
+    password: string,
+    roles: readonly string[],
+    now: number,
+    options: { mustChangePassword?: boolean } = {},
+  ): Promise<AccountView> {
     if (!USERNAME.test(username))
       throw new TrustAccountError('E_USERNAME', 'username: 2–32 of a-z, 0-9, . _ -');
     const problems = passwordProblems(username, password);
@@ -63,6 +71,7 @@ export class TrustAccounts {
       passwordHash: await hashSecret(password),
       disabled: false,
       createdAt: now,
+      ...(options.mustChangePassword ? { mustChangePassword: true } : {}),
     };
     await this.db.batch([{ type: 'put', sublevel: 'users', key: username, value: account }], { sync: true });
     return view(account);
@@ -108,6 +117,14 @@ export class TrustAccounts {
 
   async useTotpStep(username: string, step: number): Promise<void> {
     await this.put({ ...(await this.must(username)), totpLastStep: step });
+  }
+
+  /** The holder's own new password (policy checked); clears the demand for one. */
+  async setOwnPassword(username: string, password: string): Promise<void> {
+    const problems = passwordProblems(username, password);
+    if (problems.length > 0) throw new TrustAccountError('E_WEAK_PASSWORD', problems.join('; '));
+    const { mustChangePassword: _was, ...account } = await this.must(username);
+    await this.put({ ...account, passwordHash: await hashSecret(password) });
   }
 
   async setDisabled(username: string, disabled: boolean): Promise<void> {

@@ -127,6 +127,20 @@ export function codePage(
   );
 }
 
+export function newPasswordPage(trust: string, loginToken: string, error?: string): string {
+  return layout(
+    trust,
+    'Choose your password',
+    `${alert(error)}<p>Your account was made with a one-time password. Choose your own: at least 12 characters, not a
+common one and not containing your username.</p>
+<form method="post" action="/login/password" class="stack">
+<input type="hidden" name="loginToken" value="${esc(loginToken)}">
+<label for="new-password">New password</label>
+<input id="new-password" name="password" type="password" autocomplete="new-password" minlength="12" required>
+<button type="submit">Save password and sign in</button></form>`,
+  );
+}
+
 export function forbiddenPage(trust: string, user: PageUser): string {
   return layout(trust, 'Not available to your role', '<p>Your account cannot open this page.</p>', user);
 }
@@ -387,7 +401,7 @@ export function accountsPage(
   const notice = message
     ? message.error
       ? alert(message.text)
-      : `<p role="status" class="notice">${esc(message.text)}${message.password ? ` Their one-time password is <code data-testid="new-password">${esc(message.password)}</code>; it is shown only now.` : ''}</p>`
+      : `<p role="status" class="notice">${esc(message.text)}${message.password ? ` Their one-time password, to be replaced at their first sign-in, is <code data-testid="new-password">${esc(message.password)}</code>; it is shown only now.` : ''}</p>`
     : '';
   const body = `${notice}
 ${table('Trust accounts', ['Username', 'Role', 'State', 'Authenticator'], rows, 'accounts-table')}

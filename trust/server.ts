@@ -26,6 +26,7 @@ import {
   homeFor,
   incidentsPage,
   layout,
+  newPasswordPage,
   type PageUser,
   rankingsPage,
   type SchoolName,
@@ -35,7 +36,7 @@ import {
   TRUST_CSS,
 } from './pages.js';
 import { isTrustRole, type TrustPermission, trustCan } from './roles.js';
-import type { PasswordOutcome, TrustSession, TrustSignIn } from './sign-in.js';
+import type { CodeOutcome, PasswordOutcome, TrustSession, TrustSignIn } from './sign-in.js';
 import { type TrustReader, WEEKS_SHOWN } from './trust-reader.js';
 
 const COOKIE = 'pa_trust';
@@ -175,17 +176,31 @@ export async function startTrustHttp(deps: TrustHttpDeps): Promise<RunningTrustH
     return afterPassword(reply, outcome);
   });
 
-  app.post('/login/code', async (request, reply) => {
-    const outcome = await signIn.code(field(request, 'loginToken'), field(request, 'code'), now());
+  /** After the code or the new password: a session, the new-password step, or the step again with the reason. */
+  const afterStep = (reply: FastifyReply, outcome: CodeOutcome) => {
     if (outcome.kind === 'refused') {
-      log.info({ reason: outcome.message }, 'trust sign-in code refused');
+      log.info({ reason: outcome.message }, 'trust sign-in step refused');
+      if (outcome.again?.kind === 'new-password')
+        return html(reply, newPasswordPage(trust, outcome.again.loginToken, outcome.message), 400);
       if (outcome.again) return afterPassword(reply, outcome.again, outcome.message);
       return afterPassword(reply, outcome);
     }
+    if (outcome.kind === 'new-password') return html(reply, newPasswordPage(trust, outcome.loginToken));
     log.info({ username: outcome.session.username }, 'trust sign-in');
     reply.header('set-cookie', `${COOKIE}=${outcome.token}; Path=/; HttpOnly; SameSite=Strict${secure}`);
     return reply.redirect(homeFor(outcome.session.roles), 303);
-  });
+  };
+
+  app.post('/login/code', async (request, reply) =>
+    afterStep(reply, await signIn.code(field(request, 'loginToken'), field(request, 'code'), now())),
+  );
+
+  app.post('/login/password', async (request, reply) =>
+    afterStep(
+      reply,
+      await signIn.newPassword(field(request, 'loginToken'), field(request, 'password'), now()),
+    ),
+  );
 
   app.post('/logout', async (request, reply) => {
     const token = readCookie(request, COOKIE);
@@ -281,7 +296,7 @@ export async function startTrustHttp(deps: TrustHttpDeps): Promise<RunningTrustH
       const password = generateSecret(18);
       try {
         if (!isTrustRole(role)) throw new TrustAccountError('E_ROLES', 'Choose a role from the list.');
-        await deps.accounts.add(username, password, [role], now());
+        await deps.accounts.add(username, password, [role], now(), { mustChangePassword: true });
       } catch (error) {
         if (!(error instanceof TrustAccountError)) throw error;
         log.info({ by: user.username, username, code: error.code }, 'trust account refused');

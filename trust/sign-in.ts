@@ -10,13 +10,15 @@
 import { randomBytes } from 'node:crypto';
 import { type Counter, current, describeWait, type LimitRule, waitMs } from '../hub/users/attempt-limits.js';
 import { generateTotpSecret, otpauthUri, verifyTotp } from '../hub/users/totp.js';
-import type { TrustAccounts } from './accounts.js';
+import { TrustAccountError, type TrustAccounts } from './accounts.js';
 import type { TrustRole } from './roles.js';
 
 const MINUTE = 60_000;
 export const IDLE_LIMIT_MS = 30 * MINUTE;
 const PENDING_MS = 5 * MINUTE;
 const PENDING_ATTEMPTS = 5;
+/** New-password tries one step allows: policy refusals, not guesses (the person has proved who they are). */
+const NEW_PASSWORD_TRIES = 10;
 const FORGET_MS = 24 * 60 * MINUTE;
 const ACCOUNT_RULE: LimitRule = { freeAttempts: 5, firstDelayMs: 30_000, maxDelayMs: 15 * MINUTE };
 const ADDRESS_RULE: LimitRule = { freeAttempts: 20, firstDelayMs: 30_000, maxDelayMs: 60 * MINUTE };
@@ -30,6 +32,7 @@ export interface TrustSession {
 
 interface Pending {
   username: string;
+  stage: 'code' | 'new-password';
   keys: string[];
   enrolSecret?: string;
   expiresAt: number;
@@ -43,7 +46,13 @@ export type PasswordOutcome =
 
 export type CodeOutcome =
   | { kind: 'session'; token: string; session: TrustSession }
-  | { kind: 'refused'; message: string; retryAfterS?: number; again?: PasswordOutcome };
+  | { kind: 'new-password'; loginToken: string }
+  | {
+      kind: 'refused';
+      message: string;
+      retryAfterS?: number;
+      again?: PasswordOutcome | { kind: 'new-password'; loginToken: string };
+    };
 
 const token = () => randomBytes(32).toString('base64url');
 
@@ -99,7 +108,7 @@ export class TrustSignIn {
     if (!account) return this.refused('Wrong username or password.');
     this.refund(keys);
     const loginToken = token();
-    const pending: Pending = { username, keys, expiresAt: now + PENDING_MS, attempts: 0 };
+    const pending: Pending = { username, stage: 'code', keys, expiresAt: now + PENDING_MS, attempts: 0 };
     this.pending.set(loginToken, pending);
     if (account.totpSealed !== undefined) return { kind: 'code', loginToken };
     pending.enrolSecret = generateTotpSecret();
@@ -113,7 +122,7 @@ export class TrustSignIn {
 
   async code(loginToken: string, code: string, now: number): Promise<CodeOutcome> {
     const pending = this.pending.get(loginToken);
-    if (!pending || pending.expiresAt < now) {
+    if (!pending || pending.expiresAt < now || pending.stage !== 'code') {
       this.pending.delete(loginToken);
       return this.refused('That sign-in has expired. Start again.');
     }
@@ -145,12 +154,41 @@ export class TrustSignIn {
     this.pending.delete(loginToken);
     if (pending.enrolSecret) await this.accounts.enrolTotp(pending.username, pending.enrolSecret, step);
     else await this.accounts.useTotpStep(pending.username, step);
-    const session: TrustSession = {
-      username: account.username,
-      roles: account.roles,
-      csrf: token(),
-      lastSeen: now,
-    };
+    if (account.mustChangePassword) {
+      // The password the leader handed over is known to them: the holder chooses their own before any session.
+      const next = token();
+      this.pending.set(next, { ...pending, stage: 'new-password', expiresAt: now + PENDING_MS, attempts: 0 });
+      return { kind: 'new-password', loginToken: next };
+    }
+    return this.open(account.username, account.roles, now);
+  }
+
+  /** The last step for an account the leader made: its holder's own password, then a session. */
+  async newPassword(loginToken: string, password: string, now: number): Promise<CodeOutcome> {
+    const pending = this.pending.get(loginToken);
+    if (!pending || pending.expiresAt < now || pending.stage !== 'new-password') {
+      this.pending.delete(loginToken);
+      return this.refused('That sign-in has expired. Start again.');
+    }
+    pending.attempts += 1;
+    if (pending.attempts >= NEW_PASSWORD_TRIES) this.pending.delete(loginToken);
+    try {
+      await this.accounts.setOwnPassword(pending.username, password);
+    } catch (error) {
+      if (!(error instanceof TrustAccountError)) throw error;
+      const again = this.pending.has(loginToken)
+        ? { again: { kind: 'new-password' as const, loginToken } }
+        : {};
+      return { ...this.refused(error.message), ...again };
+    }
+    this.pending.delete(loginToken);
+    const account = await this.accounts.account(pending.username);
+    if (!account || account.disabled) return this.refused('That sign-in has expired. Start again.');
+    return this.open(account.username, account.roles, now);
+  }
+
+  private open(username: string, roles: TrustRole[], now: number): CodeOutcome {
+    const session: TrustSession = { username, roles, csrf: token(), lastSeen: now };
     const sessionToken = token();
     this.sessions.set(sessionToken, session);
     return { kind: 'session', token: sessionToken, session };

@@ -280,7 +280,44 @@ describe('trust view: three schools in a real shared influxd, read in Chromium',
     expect(baseline).toContain('designated-phone-area');
     expect(baseline).toMatch(/North Academy\s*Same as the baseline/);
     expect(baseline).toMatch(/East Academy\s*No comparison reported yet/);
+
+    // Accounts: the leader adds one with a one-time password; a form without the session's token is refused.
+    await page.getByRole('link', { name: 'Accounts' }).click();
+    await page.getByLabel('Username').fill('nell');
+    await page.getByLabel('Role').selectOption('trust-it');
+    await page.getByRole('button', { name: 'Add account' }).click();
+    const oneTime = (await page.getByTestId('new-password').textContent())?.trim() as string;
+    expect(oneTime.length).toBeGreaterThanOrEqual(20);
+    await readable(page, 'accounts');
+    expect(await page.getByTestId('accounts-table').textContent()).toMatch(/nell\s*Trust IT\s*Active/);
+    const forged = await page.request.post(`${trust.url}/accounts`, {
+      form: { username: 'mallory', role: 'trust-leader', csrf: 'guessed' },
+    });
+    expect(forged.status()).toBe(403);
+    expect((await trust.accounts.list()).map((a) => a.username)).not.toContain('mallory');
     await page.context().close();
+    // S1: the holder of a one-time password chooses their own before any session opens.
+    const nell = await (await browser.newContext()).newPage();
+    await nell.goto(`${trust.url}/login`);
+    await nell.getByLabel('Username').fill('nell');
+    await nell.getByLabel('Password').fill(oneTime);
+    await nell.getByRole('button', { name: 'Sign in' }).click();
+    const nellSecret = (await nell.getByTestId('totp-secret').textContent())?.trim() as string;
+    await nell
+      .getByLabel('Six-digit code from your authenticator app')
+      .fill(totpCode(nellSecret, Date.now()));
+    await nell.getByRole('button', { name: 'Verify code' }).click();
+    await nell.getByLabel('New password').fill('password1234');
+    await nell.getByRole('button', { name: 'Save password and sign in' }).click();
+    await expect(nell.getByRole('alert').textContent()).resolves.toContain('too common');
+    const noSession = await nell.request.get(`${trust.url}/devices`, { maxRedirects: 0 });
+    expect(noSession.status()).toBe(303);
+    await nell.getByLabel('New password').fill('lantern orchard copper 88');
+    await nell.getByRole('button', { name: 'Save password and sign in' }).click();
+    await nell.getByRole('button', { name: 'Sign out' }).waitFor();
+    expect(new URL(nell.url()).pathname).toBe('/devices');
+    expect((await trust.accounts.verifyPassword('nell', oneTime)) === null).toBe(true);
+    await nell.context().close();
   });
 
   it('S5: a trustee reads compliance, rankings and the baseline, and is refused device health and incident counts', async () => {
