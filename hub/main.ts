@@ -26,6 +26,7 @@ import { opsFeature } from './features/ops.js';
 import { type PolicyFeature, policyFeature } from './features/policy.js';
 import { type Safeguarding, safeguarding } from './features/safeguarding.js';
 import { type TamperFeature, tamperFeature } from './features/tamper.js';
+import { type TrustFeature, trustFeature } from './features/trust.js';
 import { type UpdatesFeature, updatesFeature } from './features/updates.js';
 import { type RunningHttp, startHttp } from './http/http-server.js';
 import { IncidentService } from './incidents/incident-service.js';
@@ -63,6 +64,8 @@ export interface HubOptions {
   configFiles?: string[];
   /** S2: dashboard session idle limit; 10 minutes unless a test shortens it. */
   sessionIdleMs?: number;
+  /** How often device health goes to the trust's store; 5 minutes unless a test shortens it. */
+  trustDevicesEveryMs?: number;
 }
 
 export interface Hub {
@@ -81,6 +84,8 @@ export interface Hub {
   chain: ChainMonitor;
   /** P1–P4, P6: drives lock and signage from the timetable; exemptions and emergency release. */
   policy: Pick<PolicyFeature, 'driver' | 'exemptions' | 'compliance'>;
+  /** The trust tier: what this hub shares with its trust's shared store; null without `trust` in the config. */
+  trust: TrustFeature['share'];
   /** Fleet updates: held releases and the staged roll-out. */
   updates: Pick<UpdatesFeature, 'releases' | 'fleet'>;
   /** R7: devices that dropped while locked with phones inside. */
@@ -391,7 +396,12 @@ export async function startHub(options: HubOptions): Promise<Hub> {
     // The features, in start order (stopped in reverse): each pairs its domain objects with its routes.
     const guarding = safeguarding({ ...core, incidents: incidentService });
     const updates = updatesFeature(core);
-    const policy = policyFeature(core);
+    // Before the policy feature: the compliance recorder mirrors its roll-ups into the trust share's outbox.
+    const trust = trustFeature(
+      core,
+      options.trustDevicesEveryMs ? { devicesEveryMs: options.trustDevicesEveryMs } : {},
+    );
+    const policy = policyFeature(core, trust.hooks);
     const tamper = tamperFeature(core, policy);
     const confiscations = confiscationsFeature(core);
     const backups = backupFeature(core, {
@@ -424,6 +434,8 @@ export async function startHub(options: HubOptions): Promise<Hub> {
       guarding,
       evidenceFeature(core),
       updates,
+      // Started before the recorder, stopped after it: what the recorder queues on the way out is on disk.
+      trust,
       policy,
       tamper,
       confiscations,
@@ -455,6 +467,7 @@ export async function startHub(options: HubOptions): Promise<Hub> {
       login,
       messagesOut,
       lastStoreWriteAt: metrics.lastWriteAt,
+      trustOutbox: trust.share?.outbox,
     });
     const http: RunningHttp = await startHttp({
       host: config.http.host,
@@ -507,6 +520,7 @@ export async function startHub(options: HubOptions): Promise<Hub> {
       chain,
       policy: { exemptions: policy.exemptions, driver: policy.driver, compliance: policy.compliance },
       updates: { releases: updates.releases, fleet: updates.fleet },
+      trust: trust.share,
       tamperSuspects: tamper.suspects,
       users,
       login,

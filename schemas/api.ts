@@ -6,7 +6,18 @@
  */
 import { type Static, type TSchema, Type } from '@sinclair/typebox';
 import { IsoDate, StringEnum } from './common.js';
-import { Period, Policy, Room, SchoolModel, TimeKind, Timetable, Zone } from './config.js';
+import {
+  Period,
+  Permission,
+  Policy,
+  Role,
+  Room,
+  SchoolModel,
+  TimeKind,
+  Timetable,
+  Zone,
+  ZoneKind,
+} from './config.js';
 import { LockerMode, LockerState, SignageMode, SignageState, UPDATE_STAGES } from './messages.js';
 
 const Opt = Type.Optional;
@@ -269,6 +280,23 @@ export const PolicyView = Type.Object({
   ),
 });
 export type PolicyView = Static<typeof PolicyView>;
+
+/** One policy cell where the school's matrix differs from its trust's baseline. */
+export const BaselineDifference = Type.Object({
+  zone: ZoneKind,
+  audience: Role,
+  time: TimeKind,
+  school: Permission,
+  baseline: Permission,
+});
+/** GET /api/policy/baseline: how this school's policy differs from its trust's baseline, if it has one. */
+export const BaselineView = Type.Object({
+  configured: Type.Boolean({ description: 'A trust baseline is set in the hub configuration.' }),
+  name: Opt(Type.String({ description: 'The baseline as the trust names it.' })),
+  problem: Opt(Type.String({ description: 'Why the configured baseline could not be read.' })),
+  differences: Type.Array(BaselineDifference),
+});
+export type BaselineView = Static<typeof BaselineView>;
 
 export const ExemptionStep = Type.Object({
   exemption: Type.String(),

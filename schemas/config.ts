@@ -396,6 +396,48 @@ export const LimitsConfig = Type.Object(
 );
 export type LimitsConfig = Static<typeof LimitsConfig>;
 
+/**
+ * The trust tier: this hub also writes numbers only (compliance roll-ups, device health, optionally incident counts by
+ * category, how its policy differs from the trust baseline) to the trust's shared InfluxDB, every point tagged with
+ * its site. A hub never accepts a trust account: trust accounts live only in the trust server's own database.
+ */
+export const HubTrustConfig = Type.Object(
+  {
+    store: Type.Object(
+      {
+        url: Type.String({ format: 'uri', pattern: '^https?://', maxLength: 2048 }),
+        database: Slug,
+        username: Type.Optional(
+          Type.String({
+            maxLength: 64,
+            description:
+              "This school's own write-only account on the shared store, where the store has them.",
+          }),
+        ),
+        passwordFile: Type.Optional(FilePath),
+      },
+      { additionalProperties: false },
+    ),
+    shareIncidentCounts: Type.Optional(
+      Type.Boolean({
+        default: false,
+        description:
+          'Share incident counts per safeguarding category per week (numbers only; no incident text ever leaves the school).',
+      }),
+    ),
+    baselineFile: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 4096,
+        description:
+          "The trust's baseline policy (schemas/trust.ts TrustBaseline); the hub shows how it differs.",
+      }),
+    ),
+  },
+  { additionalProperties: false },
+);
+export type HubTrustConfig = Static<typeof HubTrustConfig>;
+
 export const HubConfig = Type.Object(
   {
     version: SchemaVersion,
@@ -528,6 +570,7 @@ export const HubConfig = Type.Object(
         },
       ),
     ),
+    trust: Type.Optional(HubTrustConfig),
   },
   { $id: 'hub-config', additionalProperties: false, title: 'HubConfig' },
 );

@@ -5,7 +5,7 @@ import addFormatsModule from 'ajv-formats';
 import { backupSchemas } from './backup.js';
 import { configSchemas } from './config.js';
 import { messageSchemas } from './messages.js';
-import { trustConfigSchemas } from './trust.js';
+import { trustConfigSchemas, trustSchemas } from './trust.js';
 
 // ajv-formats is CommonJS; under NodeNext its default export arrives wrapped.
 const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;
@@ -14,6 +14,7 @@ export const allSchemas = {
   ...messageSchemas,
   ...configSchemas,
   ...backupSchemas,
+  ...trustSchemas,
   ...trustConfigSchemas,
 } as const;
 export type SchemaName = keyof typeof allSchemas;

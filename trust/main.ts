@@ -4,6 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { loadConfigFile } from '../hub/config-file.js';
 import { HubDb } from '../hub/db/hub-db.js';
 import { createLogger, type Logger } from '../hub/log.js';
 import { DEFAULT_KEY_FILE, loadOrCreateKey } from '../hub/secrets/key-file.js';
@@ -25,12 +26,11 @@ export interface TrustServer {
 
 /**
  * The baseline's display name. The hubs compare their matrices with the baseline and write the differences; the
- * trust only names it, so only `name` is read here (and only a non-empty string of it is used).
+ * trust names it, after the same schema check the hubs make (a file that is not a baseline stops the start, listing
+ * every problem).
  */
 function baselineName(file: string | undefined): string | undefined {
-  if (!file) return undefined;
-  const doc = JSON.parse(readFileSync(file, 'utf8')) as { name?: unknown };
-  return typeof doc.name === 'string' && doc.name.length > 0 ? doc.name.slice(0, 120) : undefined;
+  return file ? loadConfigFile(file, 'trust-baseline').name : undefined;
 }
 
 export async function startTrust(

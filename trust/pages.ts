@@ -358,6 +358,23 @@ ${table('Concerns recorded, by category', ['School', ...categories.map(categoryN
   return layout(trust, 'Incident counts', body, user, '/incidents');
 }
 
+/** Plain words for the policy cells a hub reports (zone kinds, audiences, time kinds, permissions). */
+const CELL_WORDS: Record<string, string> = {
+  curriculum: 'Classrooms and corridors',
+  'designated-phone-area': 'Designated phone area',
+  office: 'Offices',
+  pupil: 'Pupils',
+  staff: 'Staff',
+  'before-school': 'Before school',
+  'after-school': 'After school',
+  closed: 'School closed',
+  no: 'Not allowed',
+  yes: 'Allowed',
+  'if-unavoidable': 'Not if avoidable',
+};
+const words = (code: string) =>
+  CELL_WORDS[code] ?? `${code.charAt(0).toUpperCase()}${code.slice(1).replace(/-/g, ' ')}`;
+
 export function baselinePage(
   trust: string,
   user: PageUser,
@@ -370,13 +387,9 @@ export function baselinePage(
     if (!f) return `<section><h2>${esc(s.name)}</h2><p>No comparison reported yet.</p></section>`;
     if (f.differences === 0)
       return `<section><h2>${esc(s.name)}</h2><p>Same as the baseline (checked ${esc(when(f.at))}).</p></section>`;
-    const rows = f.cells.map((c) => [
-      esc(c.zone),
-      esc(c.audience),
-      esc(c.time),
-      esc(c.school),
-      esc(c.baseline),
-    ]);
+    const rows = f.cells.map((c) =>
+      [c.zone, c.audience, c.time, c.school, c.baseline].map((v) => esc(words(v))),
+    );
     return `<section><h2>${esc(s.name)}</h2><p>${esc(f.differences)} difference${f.differences === 1 ? '' : 's'} from the baseline (checked ${esc(when(f.at))}).</p>
 ${table(`Where ${s.name} differs`, ['Place', 'Who', 'When', 'School', 'Baseline'], rows)}</section>`;
   });

@@ -7,6 +7,7 @@
 import type {
   AuditRow,
   BackupView,
+  BaselineView,
   ComplianceResult,
   ComplianceRow,
   Confiscation,
@@ -38,6 +39,7 @@ import type { LockerMode } from '../../schemas/messages.js';
 export type {
   AuditRow,
   BackupView,
+  BaselineView,
   ComplianceResult,
   ComplianceRow,
   Confiscation,

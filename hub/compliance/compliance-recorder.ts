@@ -49,6 +49,11 @@ export interface ComplianceRecorderDeps {
   log: Logger;
   now: () => number;
   timers?: boolean;
+  /**
+   * A second sink for the roll-ups (the trust's shared store, hub/trust): its ops join the batch that queues them for
+   * the hub's own store, so the two outboxes always hold the same roll-ups.
+   */
+  mirror?: { ops(points: MetricPoint[]): BatchOp[]; kick(): void } | undefined;
 }
 
 export interface LessonRecord {
@@ -313,6 +318,57 @@ export class ComplianceRecorder implements HubExtension {
     return { ops, count: ops.length };
   }
 
+  /**
+   * Sends the mirror (the trust's shared store) the week and term roll-ups of the term under way, once per `marker`:
+   * a school that joins its trust mid-term shares the whole term, not only the lessons from then on. Only the term
+   * under way, and its weeks that no other term touches, because its slot records are all still held (D2 removes a
+   * term's records only after it has ended); an earlier term's would be partial. In the recorder's chain, so no
+   * roll-up made meanwhile is overtaken in the mirror's queue by an older one. The marker is set in the same batch.
+   */
+  mirrorTerm(marker: string): Promise<void> {
+    return this.serial(async () => {
+      const { db, school, mirror, now } = this.deps;
+      if (!mirror || (await db.get('meta', marker)) !== undefined) return;
+      const tz = school.timetable.timezone;
+      const term = termOf(school.timetable, localClock(now(), tz).date);
+      const points: MetricPoint[] = [];
+      if (term) {
+        const lessons = await this.lessonsBetween(term.start, addDays(term.end, 1));
+        const alone = (week: string) =>
+          school.timetable.terms.every((t) => t === term || t.end < week || t.start > addDays(week, 6));
+        const groups = new Map<
+          string,
+          { measurement: string; from: string; room: string; list: LessonRecord[] }
+        >();
+        const add = (measurement: string, from: string, l: LessonRecord) => {
+          const key = `${measurement}|${from}|${l.room}`;
+          const group = groups.get(key) ?? { measurement, from, room: l.room, list: [] };
+          group.list.push(l);
+          groups.set(key, group);
+        };
+        for (const l of lessons) {
+          add('compliance_term', term.start, l);
+          if (alone(weekStart(l.date))) add('compliance_week', weekStart(l.date), l);
+        }
+        for (const g of groups.values())
+          points.push(
+            rollUpPoint(
+              g.measurement,
+              {
+                site: school.site,
+                room: g.room,
+                ...(g.measurement === 'compliance_term' ? { term: term.name } : {}),
+              },
+              zonedTime(g.from, 0, tz),
+              rollUp(g.list.map((l) => l.result)),
+            ),
+          );
+      }
+      await db.batch([...mirror.ops(points), { type: 'put', sublevel: 'meta', key: marker, value: now() }]);
+      mirror.kick();
+    });
+  }
+
   private async lessonsBetween(from: string, toExclusive: string): Promise<LessonRecord[]> {
     return this.deps.db.values<LessonRecord>('compliance', {
       gte: `lesson:${from}`,
@@ -353,8 +409,10 @@ export class ComplianceRecorder implements HubExtension {
         );
       }
     }
-    await db.batch(outbox.enqueueOps(points));
+    const mirror = this.deps.mirror;
+    await db.batch([...outbox.enqueueOps(points), ...(mirror?.ops(points) ?? [])]);
     outbox.kick();
+    mirror?.kick();
   }
 }
 

@@ -15,6 +15,8 @@ export const SUBLEVELS = [
   'incidents',
   'outbox',
   'outbox-dead',
+  'trust-outbox',
+  'trust-outbox-dead',
   'chain',
   'users',
   'sessions',

@@ -1,5 +1,6 @@
 /** Operations (S7): /healthz and the token-guarded /metrics over one snapshot of the hub's counters. */
 import { healthOf, type OpsSnapshot, opsRoutes } from '../http/routes/ops-routes.js';
+import type { MetricsOutbox } from '../outbox/metrics-outbox.js';
 import type { LoginFlow } from '../users/login-flow.js';
 import type { HubCore } from './core.js';
 import type { Feature } from './feature.js';
@@ -11,7 +12,13 @@ export interface OpsFeature extends Feature {
 
 export function opsFeature(
   core: HubCore,
-  counters: { login: LoginFlow; messagesOut: () => number; lastStoreWriteAt: () => number | null },
+  counters: {
+    login: LoginFlow;
+    messagesOut: () => number;
+    lastStoreWriteAt: () => number | null;
+    /** The trust share's outbox, when the hub shares with a trust. */
+    trustOutbox?: Pick<MetricsOutbox, 'waiting'> | null | undefined;
+  },
 ): OpsFeature {
   const { broker, grid, store, outbox, ingest, rejects, notifier, now } = core;
   const snapshot = async (): Promise<OpsSnapshot> => {
@@ -31,6 +38,7 @@ export function opsFeature(
       rejects: rejects.snapshot(),
       login: { ...counters.login.stats },
       notificationsFailed: ((await notifier?.failed()) ?? []).length > 0,
+      trustOutboxDepth: counters.trustOutbox ? counters.trustOutbox.waiting() : null,
     };
   };
   return {

@@ -154,6 +154,12 @@ export class IncidentStore {
     for await (const [, incident] of this.db.entries<Incident>('incidents')) yield incident;
   }
 
+  /** Incidents received in [from, to), oldest first: keys sort by time received, so this reads only that range. */
+  async receivedBetween(from: number, to: number): Promise<Incident[]> {
+    const at = (ms: number) => Math.max(0, Math.floor(ms)).toString().padStart(15, '0');
+    return this.db.values<Incident>('incidents', { gte: at(from), lt: at(to) });
+  }
+
   async getByRef(ref: string): Promise<Incident | undefined> {
     const key = await this.db.get<string>('meta', `ref/${ref}`);
     return this.withFlood(key ? await this.db.get<Incident>('incidents', key) : undefined);

@@ -24,8 +24,11 @@ const MAX_PENDING = 20_000;
  * Events of one device on their way to disk, at most. The write queue is first in, first out, so without it a device
  * flooding reports would put thousands of writes ahead of every other room's report; with it, at most this many (a
  * fraction of one group commit). A device's next event waits in its own queue until one of its writes settles.
+ * Measured with the report-flood fault test (10,000 reports from one device, six other rooms reporting): at 128 the
+ * other rooms' acks took 123–317 ms (p50), at 16 they take 26 ms, with the flood itself as fast (2.5k/s); ten devices
+ * with 100 events in flight each still fill a group of 160.
  */
-const MAX_PENDING_PER_DEVICE = 128;
+const MAX_PENDING_PER_DEVICE = 16;
 
 export class DurableWrites {
   /** Event id → the write that holds it, from submission until that write settles. */

@@ -16,7 +16,7 @@
  * a hub crash loses at most the telemetry of one flush interval. Heartbeats are QoS 0 and lossy by design: no policy
  * decision, compliance record or incident depends on one (locker events and reports never use this lane).
  */
-import type { BatchOp, HubDb } from '../db/hub-db.js';
+import type { BatchOp, HubDb, SublevelName } from '../db/hub-db.js';
 import type { Logger } from '../log.js';
 import { type MetricPoint, type MetricsStore, StoreRejectedError } from '../store/metrics-store.js';
 
@@ -28,6 +28,11 @@ export interface OutboxOptions {
   idleMs?: number;
   /** Telemetry points held in memory before they are spilled to the durable outbox. Default 20,000. */
   maxTelemetry?: number;
+  /**
+   * Where the points wait, and where points the store refused are set aside. Default 'outbox' and 'outbox-dead'; a
+   * second outbox to another store (the trust's shared store) has its own pair, so neither drain sees the other's.
+   */
+  sublevels?: { queue: SublevelName; dead: SublevelName };
 }
 
 /** A queued point: encoded by the store (see the file comment), or the point itself when the store cannot encode it. */
@@ -61,6 +66,8 @@ export class MetricsOutbox {
   private readonly maxBackoffMs: number;
   private readonly idleMs: number;
   private readonly maxTelemetry: number;
+  private readonly queue: SublevelName;
+  private readonly dead: SublevelName;
   /** Telemetry offered and not yet written or spilled (see the file comment). */
   private telemetry: MetricPoint[] = [];
   private spilling: Promise<void> = Promise.resolve();
@@ -87,6 +94,8 @@ export class MetricsOutbox {
     this.maxBackoffMs = options.maxBackoffMs ?? 30_000;
     this.idleMs = options.idleMs ?? 1000;
     this.maxTelemetry = options.maxTelemetry ?? 20_000;
+    this.queue = options.sublevels?.queue ?? 'outbox';
+    this.dead = options.sublevels?.dead ?? 'outbox-dead';
   }
 
   /** Batch operations that enqueue these points; the caller includes them in its own atomic batch. */
@@ -94,7 +103,7 @@ export class MetricsOutbox {
     this.durableEstimate += points.length;
     return points.map((point) => ({
       type: 'put',
-      sublevel: 'outbox',
+      sublevel: this.queue,
       key: this.nextKey(),
       value: this.encode(point),
     }));
@@ -163,7 +172,7 @@ export class MetricsOutbox {
 
   /** Exact count of points waiting on disk (keys only) plus telemetry in memory: for tests and tools, not hot paths. */
   async pending(): Promise<number> {
-    return (await this.db.count('outbox')) + this.telemetry.length;
+    return (await this.db.count(this.queue)) + this.telemetry.length;
   }
 
   /**
@@ -211,7 +220,7 @@ export class MetricsOutbox {
     if (this.running) return;
     this.running = true;
     // One key scan at start (a backlog left by a previous run); from here the estimate is kept as points come and go.
-    void this.db.count('outbox').then(
+    void this.db.count(this.queue).then(
       (n) => {
         this.durableEstimate += n;
       },
@@ -281,7 +290,7 @@ export class MetricsOutbox {
   }
 
   private read(after: string | undefined): Promise<Entry[]> {
-    return this.db.page<Queued>('outbox', {
+    return this.db.page<Queued>(this.queue, {
       ...(after === undefined ? {} : { gt: after }),
       limit: this.batchSize,
     });
@@ -453,8 +462,8 @@ export class MetricsOutbox {
     const last = batch[batch.length - 1]![0];
     const stamp = (key: string) => key.slice(0, key.indexOf('-'));
     if (stamp(first) === stamp(last) && first.indexOf('-') > 0)
-      return this.db.clearRange('outbox', { gte: first, lte: last });
-    return this.db.batch(batch.map(([key]) => ({ type: 'del', sublevel: 'outbox', key })));
+      return this.db.clearRange(this.queue, { gte: first, lte: last });
+    return this.db.batch(batch.map(([key]) => ({ type: 'del', sublevel: this.queue, key })));
   }
 
   /** A rejected batch is retried point by point; only the points the store refuses are set aside, with the reason. */
@@ -466,13 +475,13 @@ export class MetricsOutbox {
     for (const [key, point] of batch) {
       try {
         await this.write([point]);
-        await this.db.del('outbox', key);
+        await this.db.del(this.queue, key);
         this.delivered += 1;
       } catch (pointError) {
         if (!(pointError instanceof StoreRejectedError)) return; // store went away: the main loop backs off
         await this.db.batch([
-          { type: 'put', sublevel: 'outbox-dead', key, value: { point, reason: pointError.message } },
-          { type: 'del', sublevel: 'outbox', key },
+          { type: 'put', sublevel: this.dead, key, value: { point, reason: pointError.message } },
+          { type: 'del', sublevel: this.queue, key },
         ]);
       }
     }

@@ -1,5 +1,5 @@
 /**
- * Secrets the hub config names by file (the webhook signing secret, SMTP and InfluxDB passwords, monitor secrets,
+ * Secrets the hub config names by file (the webhook signing secret, SMTP and InfluxDB passwords (the hub's own and the trust's shared store), monitor secrets,
  * the metrics token) are never copied into the database or a backup; what remains is that the files themselves are
  * private. This lists those readable by group or others, so the hub can say so at start.
  */
@@ -11,6 +11,7 @@ export function secretFilesOf(config: HubConfig): string[] {
     config.notifications?.webhook?.secretFile,
     config.notifications?.email?.passwordFile,
     config.influx.passwordFile,
+    config.trust?.store.passwordFile,
     config.metrics?.credentialsFile,
     ...(config.monitors ?? []).map((m) => m.passwordFile),
   ].filter((f): f is string => f !== undefined);

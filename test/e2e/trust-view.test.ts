@@ -6,7 +6,7 @@
  * rankings and the baseline; the trust leader everything), that a school that does not share its incident counts
  * shows "not shared" and its count appears nowhere, axe, and that no rule id reaches a page (S1, S3, S5, D1).
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
@@ -24,6 +24,13 @@ import { launchBrowser, screenshot } from '../support/browser.js';
 import { axeViolations, describeViolations, ruleIdsShown } from '../support/dashboard.js';
 
 const TZ = 'Europe/London';
+const BASELINE_NAME = (
+  JSON.parse(
+    readFileSync(join(import.meta.dirname, '..', '..', 'config', 'trust-baseline.example.json'), 'utf8'),
+  ) as {
+    name: string;
+  }
+).name;
 const DB = 'trust-shared';
 const trustee = { username: 'tess', password: 'harbour lantern quartz 42' };
 const it_ = { username: 'ivan', password: 'granite orchard mellow 19' };
@@ -151,6 +158,7 @@ describe('trust view: three schools in a real shared influxd, read in Chromium',
       http: { host: '127.0.0.1', port: 0 },
       store: { url: influxd.url, database: DB },
       schools: SCHOOLS.map(({ site, name, shareIncidents }) => ({ site, name, shareIncidents })),
+      baselineFile: join(import.meta.dirname, '..', '..', 'config', 'trust-baseline.example.json'),
     };
     trust = await startTrust(config, { log: silentLogger });
     leader = trust.firstRunLeader as { username: string; password: string };
@@ -276,8 +284,9 @@ describe('trust view: three schools in a real shared influxd, read in Chromium',
     await page.getByRole('link', { name: 'Policy baseline' }).click();
     await page.getByRole('heading', { name: 'South Academy' }).waitFor();
     const baseline = await readable(page, 'baseline');
+    expect(baseline).toContain(`baseline (${BASELINE_NAME})`);
     expect(baseline).toContain('1 difference from the baseline');
-    expect(baseline).toContain('designated-phone-area');
+    expect(baseline).toMatch(/Designated phone area\s*Pupils\s*Break\s*Allowed\s*Not allowed/);
     expect(baseline).toMatch(/North Academy\s*Same as the baseline/);
     expect(baseline).toMatch(/East Academy\s*No comparison reported yet/);
 

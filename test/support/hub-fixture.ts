@@ -43,6 +43,8 @@ export async function startTestHub(
     config?: Partial<HubConfig>;
     now?: () => number;
     sessionIdleMs?: number;
+    /** How often device health goes to the trust's store (HubOptions.trustDevicesEveryMs). */
+    trustDevicesEveryMs?: number;
     /** The file `school` was read from: edits are written back to it (HubOptions.schoolFile). */
     schoolFile?: string;
   } = {},
@@ -54,6 +56,7 @@ export async function startTestHub(
     log: silentLogger,
     ...(options.now ? { now: options.now } : {}),
     ...(options.sessionIdleMs ? { sessionIdleMs: options.sessionIdleMs } : {}),
+    ...(options.trustDevicesEveryMs ? { trustDevicesEveryMs: options.trustDevicesEveryMs } : {}),
     ...(options.schoolFile ? { schoolFile: options.schoolFile } : {}),
   });
   let stopped = false;

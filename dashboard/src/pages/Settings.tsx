@@ -16,6 +16,7 @@ import { PolicyEditor } from './settings/PolicyEditor.js';
 import { RetentionSchedule } from './settings/Retention.js';
 import { PolicyMatrix, RoomsView, TimetableView } from './settings/SchoolViews.js';
 import { TimetableEditor } from './settings/TimetableEditor.js';
+import { TrustBaselineDifferences } from './settings/TrustBaseline.js';
 import { ZonesRoomsEditor } from './settings/ZonesRoomsEditor.js';
 
 const TABS: { id: string; label: string; permission: Permission }[] = [
@@ -69,11 +70,11 @@ export function Settings({ tab }: { tab: string | undefined }) {
           <RoomsView policy={policy} />
         )
       ) : current?.id === 'policy' ? (
-        edit ? (
-          <PolicyEditor policy={policy} onSaved={load} />
-        ) : (
-          <PolicyMatrix policy={policy} />
-        )
+        <>
+          {edit ? <PolicyEditor policy={policy} onSaved={load} /> : <PolicyMatrix policy={policy} />}
+          {/* Keyed by the policy's version: a saved change re-reads how the school now differs. */}
+          <TrustBaselineDifferences key={policy.versions.policy} />
+        </>
       ) : current?.id === 'exemptions' ? (
         <Exemptions policy={policy} />
       ) : edit ? (

@@ -26,6 +26,11 @@ export interface OpsSnapshot {
   login: { passwordChecks: number; codeChecks: number; heldBack: number };
   /** Some notice could not be sent after every retry (which, only signed in: /api/notifications/failed). */
   notificationsFailed: boolean;
+  /**
+   * Points waiting for the trust's shared store; null when the hub shares nothing with a trust. Not a health problem:
+   * the school runs the same without its trust, and the points wait on disk.
+   */
+  trustOutboxDepth: number | null;
 }
 
 /** The outbox is "stuck" when points wait and nothing reached the store for this long. */
@@ -59,6 +64,7 @@ export function opsRoutes(snapshot: () => Promise<OpsSnapshot>): RouteModule {
           devices: { online: s.devicesOnline, known: s.devicesKnown },
           influx: { reachable: s.storeReachable, lastSuccessfulWriteAt: s.lastStoreWriteAt },
           outbox: { depth: s.outboxDepth },
+          ...(s.trustOutboxDepth === null ? {} : { trust: { outboxDepth: s.trustOutboxDepth } }),
         });
       },
     );
@@ -135,6 +141,16 @@ export function opsRoutes(snapshot: () => Promise<OpsSnapshot>): RouteModule {
           type: 'counter',
           values: [{ value: s.outboxDelivered }],
         },
+        ...(s.trustOutboxDepth === null
+          ? []
+          : [
+              {
+                name: 'phones_away_trust_outbox_depth',
+                help: "Points waiting for the trust's shared InfluxDB.",
+                type: 'gauge' as const,
+                values: [{ value: s.trustOutboxDepth }],
+              },
+            ]),
         {
           name: 'phones_away_store_up',
           help: '1 when InfluxDB answers.',

@@ -17,6 +17,7 @@ const base: OpsSnapshot = {
   rejects: {},
   login: { passwordChecks: 0, codeChecks: 0, heldBack: 0 },
   notificationsFailed: false,
+  trustOutboxDepth: null,
 };
 
 describe('health and metrics', () => {
@@ -40,6 +41,10 @@ describe('health and metrics', () => {
     expect(health.problems).toEqual([
       'a notification could not be sent after every retry (listed on the dashboard)',
     ]);
+  });
+
+  it("stays healthy while points wait for the trust's shared store: the school runs the same without its trust", () => {
+    expect(healthOf({ ...base, trustOutboxDepth: 500 }, 2_000)).toEqual({ healthy: true, problems: [] });
   });
 
   it('renders Prometheus text with escaped labels', () => {
