@@ -3,7 +3,7 @@
  * the bench section of bench/RESULTS.md. Everything runs on loopback; every loop is bounded; every process it starts
  * it stops. Comparisons run both sides in the same run, interleaved (A, B, A, B …), and report the ratio.
  * Sizes: BENCH_PUBLISHERS, BENCH_MESSAGES, BENCH_ROUNDS, BENCH_FLEET, BENCH_POINTS, BENCH_DAYS (env) override;
- * BENCH_ONLY picks scenarios (broker, storage, fleet, latency, device), BENCH_SPEEDS the emulator speeds of the latency
+ * BENCH_ONLY picks scenarios (broker, storage, fleet, latency, device, trust), BENCH_SPEEDS the emulator speeds of the latency
  * scenario.
  */
 import { type ChildProcess, fork, spawn, spawnSync } from 'node:child_process';
@@ -36,6 +36,7 @@ import { freePorts, HubProcess } from '../test/support/hub-process.js';
 import { measureDeviceProgram } from './device-program.js';
 import { latencyDevices, runLatency } from './latency.js';
 import { markdownTable, readSection, replaceSection } from './results-file.js';
+import { trustBench } from './trust.js';
 
 /**
  * Every simulated device connects from 127.0.0.1, which a school's per-address cap (hub/limits.ts) exists to stop;
@@ -71,6 +72,10 @@ const SIZES = {
   resendDevices: env('BENCH_RESEND_DEVICES', 3_000, 200),
   resendEvents: env('BENCH_RESEND_EVENTS', 200, 50),
   days: env('BENCH_DAYS', 365, 60),
+  trustSchools: env('BENCH_TRUST_SCHOOLS', 50, 10),
+  trustWeeks: env('BENCH_TRUST_WEEKS', 13, 13),
+  trustQueries: env('BENCH_TRUST_QUERIES', 200, 40),
+  trustConcurrency: env('BENCH_TRUST_CONCURRENCY', 3, 3),
 };
 /** BENCH_SPEEDS=0.25 runs the latency scenario at one emulator speed only (default: 1 and 0.25). */
 const LATENCY_SPEEDS = (process.env.BENCH_SPEEDS ?? '1,0.25').split(',').map(Number);
@@ -1172,8 +1177,25 @@ async function deviceBench(): Promise<void> {
   }
 }
 
-type Scenario = 'broker' | 'storage' | 'fleet' | 'latency' | 'durable' | 'device';
-const SCENARIOS: Scenario[] = ['broker', 'durable', 'storage', 'fleet', 'latency', 'device'];
+/** h. the trust tier: bench/trust.ts. */
+async function trustScenario(): Promise<void> {
+  const r = await trustBench(
+    {
+      schools: SIZES.trustSchools,
+      rooms: SIZES.rooms,
+      weeks: SIZES.trustWeeks,
+      lessonsPerDay: 6,
+      queries: SIZES.trustQueries,
+      concurrency: SIZES.trustConcurrency,
+    },
+    log,
+  );
+  summary.push(...r.summary);
+  sections.push(r.section);
+}
+
+type Scenario = 'broker' | 'storage' | 'fleet' | 'latency' | 'durable' | 'device' | 'trust';
+const SCENARIOS: Scenario[] = ['broker', 'durable', 'storage', 'fleet', 'latency', 'device', 'trust'];
 /** Which scenario a summary row belongs to, by its label (for merging a BENCH_ONLY run into the file). */
 function rowScenario(label: string): Scenario | null {
   if (label.startsWith('broker')) return 'broker';
@@ -1182,12 +1204,13 @@ function rowScenario(label: string): Scenario | null {
   if (label.startsWith('fleet')) return 'fleet';
   if (/^(report pin|device process)/.test(label)) return 'latency';
   if (label.startsWith('device program')) return 'device';
+  if (label.startsWith('trust')) return 'trust';
   return null;
 }
-/** Which scenario a section belongs to, by its heading letter (a broker, b fleet, c storage, d/e latency, f durable, g device). */
+/** Which scenario a section belongs to, by its heading letter (a broker, b fleet, c storage, d/e latency, f durable, g device, h trust). */
 function sectionScenario(section: string): Scenario | null {
   if (section.includes('Not run (BENCH_ONLY)')) return null;
-  const letter = /^### ([a-g])[.,]/.exec(section)?.[1];
+  const letter = /^### ([a-h])[.,]/.exec(section)?.[1];
   const byLetter: Record<string, Scenario> = {
     a: 'broker',
     b: 'fleet',
@@ -1196,6 +1219,7 @@ function sectionScenario(section: string): Scenario | null {
     e: 'latency',
     f: 'durable',
     g: 'device',
+    h: 'trust',
   };
   return letter ? (byLetter[letter] ?? null) : null;
 }
@@ -1242,6 +1266,7 @@ async function main(): Promise<void> {
     fleet: fleetBench,
     latency: latencyBench,
     device: deviceBench,
+    trust: trustScenario,
   };
   const fresh = new Map<Scenario, { rows: (string | number)[][]; sections: string[] }>();
   for (const scenario of SCENARIOS) {
@@ -1269,7 +1294,7 @@ async function main(): Promise<void> {
     const mine = fresh.get(scenario);
     rows.push(...(mine?.rows ?? before.rows.filter((r) => rowScenario(String(r[0])) === scenario)));
   }
-  for (const scenario of ['broker', 'fleet', 'storage', 'latency', 'durable', 'device'] as const) {
+  for (const scenario of ['broker', 'fleet', 'storage', 'latency', 'durable', 'device', 'trust'] as const) {
     const mine = fresh.get(scenario);
     merged.push(...(mine?.sections ?? before.sections.filter((p) => sectionScenario(p) === scenario)));
   }

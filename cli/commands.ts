@@ -102,11 +102,12 @@ export const COMMANDS: readonly CommandSpec[] = [
   {
     name: 'demo',
     summary: 'run everything on this machine with simulated classrooms',
-    synopsis: ['demo [--data-dir <dir>] [--http-port <n>]'],
-    options: { 'data-dir': { type: 'string' }, 'http-port': { type: 'string' } },
+    synopsis: ['demo [--data-dir <dir>] [--http-port <n>] [--trust]'],
+    options: { 'data-dir': { type: 'string' }, 'http-port': { type: 'string' }, trust: { type: 'boolean' } },
     details: [
       '--data-dir <dir>   where the demo keeps its data (default .data/demo)',
       '--http-port <n>    dashboard port (default: a free port)',
+      "--trust            also run a trust's read-only view over the demo's InfluxDB",
     ],
     positionals: [],
   },
@@ -259,6 +260,19 @@ export const COMMANDS: readonly CommandSpec[] = [
     ],
     positionals: [],
     required: (v) => [...(v['data-dir'] || v.config ? [] : ['--data-dir']), ...(v.from ? [] : ['--from'])],
+  },
+  {
+    name: 'trust',
+    summary: "run a trust's read-only dashboard over the schools' shared InfluxDB",
+    synopsis: ['trust --config <trust.json>'],
+    options: { config: { type: 'string' } },
+    details: [
+      '--config <file>   the trust configuration (schema trust-config): schools, shared store, port',
+      'Reads only the shared store the hubs write to; never connects to a school hub.',
+      "First start prints the trust leader's one-time password; the leader adds other accounts on Accounts.",
+    ],
+    positionals: [],
+    required: (v) => (v.config ? [] : ['--config']),
   },
 ];
 

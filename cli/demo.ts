@@ -22,6 +22,8 @@ import { startSimulatorServer } from './simulator/server.js';
 export interface DemoOptions {
   dataDir: string;
   httpPort: number;
+  /** Also run a trust's read-only view (`phones-away trust`) over the demo's InfluxDB. */
+  trust?: boolean;
 }
 
 /** A secret kept in a 0600 file: generated once, reused on later runs so devices and accounts keep working. */
@@ -183,6 +185,32 @@ export async function runDemo(options: DemoOptions): Promise<void> {
     'At the first sign-in the dashboard asks you to add it to an authenticator app (TOTP, S3): scan the QR code, or type the secret shown beside it.',
   );
   console.log(`MQTT broker: mqtt://127.0.0.1:${hub.mqttPort}   InfluxDB: ${hub.influxUrl}`);
+  if (options.trust) {
+    // A one-school trust: the trust server reads the demo hub's InfluxDB as it would a trust's shared one, and
+    // nothing else; its accounts live in their own database beside the hub's.
+    const { startTrust } = await import('../trust/main.js');
+    const trust = await startTrust(
+      {
+        v: 1,
+        name: 'Demo Learning Trust',
+        dataDir: join(dataDir, 'trust'),
+        http: { host: '127.0.0.1', port: 0 },
+        store: { url: hub.influxUrl, database: config.influx.database },
+        schools: [{ site: school.site, name: school.name, shareIncidents: true }],
+      },
+      { log: log.child({ part: 'trust' }) },
+    );
+    stops.unshift(() => trust.stop());
+    const leaderFile = join(dataDir, 'trust-leader-password.txt');
+    if (trust.firstRunLeader)
+      writeFileSync(leaderFile, `${trust.firstRunLeader.password}\n`, { mode: 0o600 });
+    console.log(`Trust view: ${trust.url}`);
+    console.log(
+      process.stdout.isTTY && existsSync(leaderFile)
+        ? `Sign in to it as 'leader' with password ${readFileSync(leaderFile, 'utf8').trim()}`
+        : `Sign in to it as 'leader' with the password in ${leaderFile} (readable only by this user).`,
+    );
+  }
   console.log('Press Ctrl+C to stop.');
   await waitForSignal();
   console.log('Stopping…');

@@ -11,6 +11,8 @@ async function run(parsed: Extract<Parsed, { kind: 'run' }>): Promise<void> {
   switch (command) {
     case 'hub':
       return (await import('./run-hub.js')).runHub(str('config') as string);
+    case 'trust':
+      return (await import('./run-trust.js')).runTrust(str('config') as string);
     case 'device': {
       const [action, id] = positionals;
       if (action) return (await import('./admin.js')).runDeviceAdmin(action, id, values);
@@ -24,6 +26,7 @@ async function run(parsed: Extract<Parsed, { kind: 'run' }>): Promise<void> {
       return (await import('./demo.js')).runDemo({
         dataDir: str('data-dir') ?? '.data/demo',
         httpPort: port ? Number(port) : 0,
+        trust: values.trust === true,
       });
     }
     case 'certs':

@@ -5,12 +5,18 @@ import addFormatsModule from 'ajv-formats';
 import { backupSchemas } from './backup.js';
 import { configSchemas } from './config.js';
 import { messageSchemas } from './messages.js';
-import { trustSchemas } from './trust.js';
+import { trustConfigSchemas, trustSchemas } from './trust.js';
 
 // ajv-formats is CommonJS; under NodeNext its default export arrives wrapped.
 const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;
 
-export const allSchemas = { ...messageSchemas, ...configSchemas, ...backupSchemas, ...trustSchemas } as const;
+export const allSchemas = {
+  ...messageSchemas,
+  ...configSchemas,
+  ...backupSchemas,
+  ...trustSchemas,
+  ...trustConfigSchemas,
+} as const;
 export type SchemaName = keyof typeof allSchemas;
 export type SchemaType<N extends SchemaName> = Static<(typeof allSchemas)[N]>;
 
