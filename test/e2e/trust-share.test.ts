@@ -3,32 +3,32 @@
  * their own store on one real influxd (sites scope it), and the trust's shared store on a second real influxd, both
  * started by this test. Each hub shares numbers only, every point tagged with its site; incident counts only when the
  * school opted in; a shared-store outage (SIGSTOP), with a hub restart in the middle of it, is caught up without loss;
- * a trust account is refused by every hub. Sizes are bounded: three demo-sized schools, one school day's lessons.
+ * a trust account is refused by every hub; and the trust's own view (the real trust server, read in Chromium) shows
+ * what these hubs shared, school by school. Sizes are bounded: three demo-sized schools, one school day's lessons.
  */
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type InfluxdHandle, startInfluxd } from '../../../../hub/influx/influxd-process.js';
-import { addDays, localClock, zonedTime } from '../../../../hub/policy/calendar.js';
-import { dfe2026Policy } from '../../../../hub/policy/presets.js';
-import { createInfluxStore } from '../../../../hub/store/influx-store.js';
-import type { MetricsStore } from '../../../../hub/store/metrics-store.js';
-import { weekStartMs } from '../../../../hub/trust/trust-points.js';
-import type { BaselineView } from '../../../../schemas/api.js';
-import type { HubConfig, SchoolModel } from '../../../../schemas/config.js';
-import type { ReportAck } from '../../../../schemas/messages.js';
-import { topics } from '../../../../schemas/topics.js';
-import type { TrustBaseline } from '../../../../schemas/trust.js';
-import {
-  connectClient,
-  demoSchool,
-  type HubFixture,
-  startTestHub,
-  waitFor,
-} from '../../../support/hub-fixture.js';
-import { data, StaffClient } from '../../../support/staff-client.js';
+import { type InfluxdHandle, startInfluxd } from '../../hub/influx/influxd-process.js';
+import { silentLogger } from '../../hub/log.js';
+import { addDays, localClock, zonedTime } from '../../hub/policy/calendar.js';
+import { dfe2026Policy } from '../../hub/policy/presets.js';
+import { createInfluxStore } from '../../hub/store/influx-store.js';
+import type { MetricsStore } from '../../hub/store/metrics-store.js';
+import { weekStartMs } from '../../hub/trust/trust-points.js';
+import { totpCode } from '../../hub/users/totp.js';
+import type { BaselineView } from '../../schemas/api.js';
+import type { HubConfig, SchoolModel } from '../../schemas/config.js';
+import type { ReportAck } from '../../schemas/messages.js';
+import { topics } from '../../schemas/topics.js';
+import type { TrustBaseline } from '../../schemas/trust.js';
+import { startTrust } from '../../trust/main.js';
+import { launchBrowser } from '../support/browser.js';
+import { axeViolations, describeViolations, ruleIdsShown } from '../support/dashboard.js';
+import { connectClient, demoSchool, type HubFixture, startTestHub, waitFor } from '../support/hub-fixture.js';
+import { data, StaffClient } from '../support/staff-client.js';
 
 const TZ = 'Europe/London';
 const LOCAL_DB = 'schools-own';
@@ -481,4 +481,101 @@ describe('trust share: three hubs, one shared InfluxDB', () => {
     expect((await localRows('compliance_week', 'south-school')).length).toBe(southOwn);
     expect(await Promise.all(list.map((s) => count(trustStore, s.site)))).toEqual(shared);
   });
+
+  it("S3, R4, P8: the trust's own view, read in Chromium, shows what these hubs shared and nothing they kept", async () => {
+    const trustServer = await startTrust(
+      {
+        v: 1,
+        name: 'Test Learning Trust',
+        dataDir: join(dir, 'trust-server'),
+        http: { host: '127.0.0.1', port: 0 },
+        store: { url: trust.url, database: TRUST_DB },
+        schools: list.map((s) => ({ site: s.site, name: s.name, shareIncidents: s.shareIncidentCounts })),
+        baselineFile,
+      },
+      { log: silentLogger },
+    );
+    const browser = await launchBrowser();
+    try {
+      const leader = trustServer.firstRunLeader as { username: string; password: string };
+      const page = await (await browser.newContext()).newPage();
+      await page.goto(`${trustServer.url}/login`);
+      await page.getByLabel('Username').fill(leader.username);
+      await page.getByLabel('Password').fill(leader.password);
+      await page.getByRole('button', { name: 'Sign in' }).click();
+      const secret = (await page.getByTestId('totp-secret').textContent())?.trim() as string;
+      await page.getByLabel('Six-digit code from your authenticator app').fill(totpCode(secret, Date.now()));
+      await page.getByRole('button', { name: 'Verify code' }).click();
+      await page.getByRole('button', { name: 'Sign out' }).waitFor();
+      const readable = async () => {
+        const violations = await axeViolations(page);
+        expect(violations, describeViolations(violations)).toEqual([]);
+        expect(await ruleIdsShown(page)).toEqual([]);
+        return ((await page.locator('main').textContent()) ?? '').replace(/\s+/g, ' ');
+      };
+      const rowText = async (table: string, name: string) =>
+        (
+          await page
+            .getByTestId(table)
+            .getByRole('row')
+            .filter({ hasText: name })
+            .locator('th, td')
+            .allTextContents()
+        )
+          .map((cell) => cell.trim())
+          .join(' ');
+
+      // Compliance and the ranking: every school the hubs shared, each with a figure.
+      await page.getByTestId('compliance-table').waitFor();
+      await readable();
+      for (const school of list) expect(await rowText('compliance-table', school.name)).toMatch(/\d+%/);
+      await page.getByRole('link', { name: 'Schools ranked' }).click();
+      await page.getByTestId('rankings').waitFor();
+      await readable();
+      expect((await page.getByTestId('rankings').locator('tbody th').allTextContents()).sort()).toEqual(
+        list.map((s) => s.name).sort(),
+      );
+
+      // Device health: each school's latest snapshot, as its hub sent it.
+      await page.getByRole('link', { name: 'Device health' }).click();
+      await page.getByTestId('devices-table').waitFor();
+      await readable();
+      for (const school of list) {
+        const latest = (await trustRows('trust_devices', school.site)).at(-1) as Row;
+        const figures = ['total', 'online', 'offline', 'faults', 'outdated'].map((f) => String(latest[f]));
+        expect(await rowText('devices-table', school.name)).toContain(`${school.name} ${figures.join(' ')}`);
+      }
+
+      // Incident counts: North's report (closed as bullying) counted; East keeps its counts to itself.
+      await page.getByRole('link', { name: 'Incident counts' }).click();
+      await page.getByTestId('incidents-table').waitFor();
+      const incidents = await readable();
+      const head = await page.getByTestId('incidents-table').locator('thead th').allTextContents();
+      const north = await page
+        .getByTestId('incidents-table')
+        .getByRole('row')
+        .filter({ hasText: 'North Academy' })
+        .locator('td')
+        .allTextContents();
+      expect(north[head.indexOf('Bullying') - 1]).toBe('1');
+      expect(await rowText('incidents-table', 'East Academy')).toMatch(/^East Academy( not shared)+$/);
+      expect(incidents).not.toContain(NOTE_TEXT);
+
+      // The baseline: East is on it; North and South differ, by as many cells as their hubs reported.
+      await page.getByRole('link', { name: 'Policy baseline' }).click();
+      await page.getByRole('heading', { name: 'North Academy' }).waitFor();
+      const baseline = await readable();
+      expect(baseline).toMatch(/East Academy\s*Same as the baseline/);
+      for (const site of ['north-school', 'south-school']) {
+        const differences = Number((await trustRows('trust_baseline', site)).at(-1)?.differences);
+        expect(differences).toBeGreaterThan(0);
+        expect(baseline).toContain(
+          `${differences} difference${differences === 1 ? '' : 's'} from the baseline`,
+        );
+      }
+    } finally {
+      await browser.close();
+      await trustServer.stop();
+    }
+  }, 120_000);
 });
