@@ -13,6 +13,7 @@ import { packageRoot, packageVersion, startHub } from '../hub/main.js';
 import type { DeviceConfig, HubConfig, SchoolModel } from '../schemas/config.js';
 import { parse } from '../schemas/validate.js';
 import { createLogger } from '../shared/log.js';
+import { startDemoTrustView, startSecondSchool, startSharedStore, trustShare } from './demo-trust.js';
 import { buildHistory, demoJournalDir, historyStart, historyWanted } from './history/build-history.js';
 import { DemoClock } from './history/demo-clock.js';
 import { waitForSignal } from './run-hub.js';
@@ -22,7 +23,7 @@ import { startSimulatorServer } from './simulator/server.js';
 export interface DemoOptions {
   dataDir: string;
   httpPort: number;
-  /** Also run a trust's read-only view (`phones-away trust`) over the demo's InfluxDB. */
+  /** Also run a two-school trust: a second school's hub, the trust's shared InfluxDB and its read-only view. */
   trust?: boolean;
 }
 
@@ -42,6 +43,8 @@ export async function runDemo(options: DemoOptions): Promise<void> {
     'school-model',
     JSON.parse(readFileSync(join(packageRoot, 'config', 'school.example.json'), 'utf8')),
   ) as SchoolModel;
+  // The trust's shared store starts first: the school's hub is configured to share into it.
+  const shared = options.trust ? await startSharedStore(dataDir, log) : null;
   const config: HubConfig = parse('hub-config', {
     version: 1,
     site: school.site,
@@ -50,6 +53,7 @@ export async function runDemo(options: DemoOptions): Promise<void> {
     mqtt: { host: '127.0.0.1', port: 0 },
     http: { host: '127.0.0.1', port: options.httpPort },
     influx: { mode: 'embedded', database: 'phones-away' },
+    ...(shared ? { trust: trustShare(shared) } : {}),
     logLevel: 'warn',
   });
 
@@ -60,7 +64,7 @@ export async function runDemo(options: DemoOptions): Promise<void> {
 
   console.log('Starting the hub (broker, private InfluxDB, dashboard)…');
   const hub = await startHub({ config, school, log: log.child({ part: 'hub' }), now: clock.now });
-  const stops: (() => Promise<void>)[] = [() => hub.stop()];
+  const stops: (() => Promise<void>)[] = [...(shared ? [() => shared.stop()] : []), () => hub.stop()];
 
   // The first-run password is shown once by the hub; the demo also keeps it in a 0600 file so a restarted demo can
   // still tell you how to sign in. A real hub never writes it down (see `phones-away hub`).
@@ -185,30 +189,24 @@ export async function runDemo(options: DemoOptions): Promise<void> {
     'At the first sign-in the dashboard asks you to add it to an authenticator app (TOTP, S3): scan the QR code, or type the secret shown beside it.',
   );
   console.log(`MQTT broker: mqtt://127.0.0.1:${hub.mqttPort}   InfluxDB: ${hub.influxUrl}`);
-  if (options.trust) {
-    // A one-school trust: the trust server reads the demo hub's InfluxDB as it would a trust's shared one, and
-    // nothing else; its accounts live in their own database beside the hub's.
-    const { startTrust } = await import('../trust/main.js');
-    const trust = await startTrust(
-      {
-        v: 1,
-        name: 'Demo Learning Trust',
-        dataDir: join(dataDir, 'trust'),
-        http: { host: '127.0.0.1', port: 0 },
-        store: { url: hub.influxUrl, database: config.influx.database },
-        schools: [{ site: school.site, name: school.name, shareIncidents: true }],
-      },
-      { log: log.child({ part: 'trust' }) },
-    );
-    stops.unshift(() => trust.stop());
-    const leaderFile = join(dataDir, 'trust-leader-password.txt');
-    if (trust.firstRunLeader)
-      writeFileSync(leaderFile, `${trust.firstRunLeader.password}\n`, { mode: 0o600 });
-    console.log(`Trust view: ${trust.url}`);
+  if (shared) {
+    const second = await startSecondSchool({
+      dataDir,
+      school,
+      influxUrl: hub.influxUrl,
+      database: config.influx.database,
+      shared,
+      log,
+    });
+    stops.push(second.stop);
+    const view = await startDemoTrustView({ dataDir, shared, schools: [school, second.school], log });
+    stops.push(view.stop);
+    console.log(`Second school (${second.school.name}, no classroom boards): ${second.httpUrl}`);
+    console.log(`Trust view (${school.name} and ${second.school.name}): ${view.url}`);
     console.log(
-      process.stdout.isTTY && existsSync(leaderFile)
-        ? `Sign in to it as 'leader' with password ${readFileSync(leaderFile, 'utf8').trim()}`
-        : `Sign in to it as 'leader' with the password in ${leaderFile} (readable only by this user).`,
+      process.stdout.isTTY && existsSync(view.leaderFile)
+        ? `Sign in to it as 'leader' with password ${readFileSync(view.leaderFile, 'utf8').trim()}`
+        : `Sign in to it as 'leader' with the password in ${view.leaderFile} (readable only by this user).`,
     );
   }
   console.log('Press Ctrl+C to stop.');
