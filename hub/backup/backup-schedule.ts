@@ -13,7 +13,7 @@ import type { HubDb } from '../db/hub-db.js';
 import { HubError } from '../errors.js';
 import type { HubExtension } from '../extension.js';
 import type { Logger } from '../log.js';
-import { localClock, parseClock, zonedTime } from '../policy/calendar.js';
+import { dailyRunDue } from '../policy/calendar.js';
 import { DEFAULT_BACKUPS_KEPT } from '../retention/retention-defaults.js';
 
 /** Archive names the schedule writes, and the only files its rotation ever deletes. */
@@ -95,12 +95,9 @@ export class BackupSchedule implements HubExtension {
     await this.current?.catch(() => undefined);
   }
 
-  /** Due when today's `runAt` has passed and the last backup is from before it. */
   async due(now: number): Promise<boolean> {
-    const tz = this.deps.timezone;
-    const todayAt = zonedTime(localClock(now, tz).date, parseClock(this.runAt, 'backup.runAt'), tz);
     const last = await this.deps.db.get<number>('meta', LAST_RUN);
-    return now >= todayAt && (last === undefined || last < todayAt);
+    return dailyRunDue(now, this.runAt, this.deps.timezone, last, 'backup.runAt');
   }
 
   async tick(now: number): Promise<BackupArchive | null> {

@@ -50,6 +50,21 @@ export function parseClock(hhmm: string, field = 'time'): number {
   return Number(match[1]) * 60 + Number(match[2]);
 }
 
+/**
+ * A daily job's turn (the backup, retention): due once today's `runAt` (HH:MM, school time) has passed and the last
+ * run is from before it, so a run missed while the hub was down happens at the first check after it starts.
+ */
+export function dailyRunDue(
+  now: number,
+  runAt: string,
+  timezone: string,
+  lastRun: number | undefined,
+  field = 'runAt',
+): boolean {
+  const todayAt = zonedTime(localClock(now, timezone).date, parseClock(runAt, field), timezone);
+  return now >= todayAt && (lastRun === undefined || lastRun < todayAt);
+}
+
 export function formatClock(minute: number): string {
   const m = Math.min(Math.max(0, minute), 23 * 60 + 59);
   return `${pad(Math.floor(m / 60))}:${pad(m % 60)}`;

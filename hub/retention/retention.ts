@@ -12,7 +12,7 @@ import type { BatchOp, HubDb } from '../db/hub-db.js';
 import type { HubExtension } from '../extension.js';
 import type { IncidentStore } from '../incidents/incident-store.js';
 import type { Logger } from '../log.js';
-import { localClock, parseClock, zonedTime } from '../policy/calendar.js';
+import { dailyRunDue } from '../policy/calendar.js';
 import { quoteIdent, quoteString } from '../store/influxql.js';
 import type { MetricsStore } from '../store/metrics-store.js';
 import type { RetentionKind, Retention as RetentionPeriods } from './retention-defaults.js';
@@ -102,15 +102,9 @@ export class Retention implements HubExtension {
     await this.running;
   }
 
-  /**
-   * Due when today's `runAt` (school time) has passed and the last run is from before it: once a day at that time, and
-   * a run missed while the hub was down happens at the next check after it starts.
-   */
   async due(now: number): Promise<boolean> {
-    const { timezone, runAt } = this.deps;
-    const todayAt = zonedTime(localClock(now, timezone).date, parseClock(runAt, 'retention.runAt'), timezone);
     const last = await this.deps.db.get<number>('meta', 'retention/last-run');
-    return now >= todayAt && (last === undefined || last < todayAt);
+    return dailyRunDue(now, this.deps.runAt, this.deps.timezone, last, 'retention.runAt');
   }
 
   async tick(now: number): Promise<RetentionResult | null> {
