@@ -5,6 +5,7 @@
  */
 import { BackupView, NoData } from '../../../schemas/api.js';
 import type { BackupSchedule } from '../../backup/backup-schedule.js';
+import { HubError } from '../../errors.js';
 import { ok } from '../answer.js';
 import type { RouteModule } from '../http-server.js';
 import { answerOrRefuse } from '../route-action.js';
@@ -20,16 +21,13 @@ export function backupRoutes(schedule: BackupSchedule | null): RouteModule {
       '/api/backups/run',
       { preHandler: kit.guard('backups:run'), config: { response: NoData } },
       async (request, reply) => {
-        if (!schedule)
-          return kit.fail(
-            reply,
-            409,
-            'E_NO_BACKUP_DIR',
-            'no backup directory is configured (backup.dir in hub.json)',
-          );
-        const by = kit.session(request).username;
         return answerOrRefuse(kit, reply, NoData, async () => {
-          schedule.startNow(kit.now(), by);
+          if (!schedule)
+            throw new HubError(
+              'E_NO_BACKUP_DIR',
+              'no backup directory is configured (backup.dir in hub.json)',
+            );
+          schedule.startNow(kit.now(), kit.session(request).username);
           return null;
         });
       },
