@@ -5,15 +5,15 @@
  * cost a core each), is one classroom smaller and follows the trust's baseline policy: its four weeks of history are built through its hub's real pipeline as the demo school's are,
  * and its devices show as offline on the trust's device-health page, as a school on its holiday would.
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { generateSecret } from '../hub/devices/password-hash.js';
 import { type InfluxdHandle, startInfluxd } from '../hub/influx/influxd-process.js';
 import { packageRoot, packageVersion, startHub } from '../hub/main.js';
 import { dfe2026Policy } from '../hub/policy/presets.js';
 import type { HubConfig, HubTrustConfig, SchoolModel } from '../schemas/config.js';
 import { parse } from '../schemas/validate.js';
 import type { Logger } from '../shared/log.js';
+import { persistentSecret } from './demo-secret.js';
 import { buildHistory, demoJournalDir, historyStart, historyWanted } from './history/build-history.js';
 import { DemoClock } from './history/demo-clock.js';
 
@@ -37,14 +37,6 @@ export function trustShare(shared: InfluxdHandle): HubTrustConfig {
     shareIncidentCounts: true,
     baselineFile: trustBaselineFile,
   };
-}
-
-/** A secret kept in a 0600 file: generated once, reused on later runs. */
-function keptSecret(file: string): string {
-  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
-  const secret = generateSecret();
-  writeFileSync(file, `${secret}\n`, { mode: 0o600 });
-  return secret;
 }
 
 /**
@@ -98,7 +90,7 @@ export async function startSecondSchool(options: {
       if (!(await hub.users.get(username)))
         await hub.users.add(
           username,
-          keptSecret(join(root, `${username}-password.txt`)),
+          persistentSecret(join(root, `${username}-password.txt`)).secret,
           username === 'head' ? ['head'] : ['dsl', 'coordinator'],
           clock.now(),
           'system:demo',
@@ -109,7 +101,7 @@ export async function startSecondSchool(options: {
       await hub.registry.provision({
         id: entry.id,
         address: { site: school.site, room: entry.room, device: entry.id },
-        secret: keptSecret(join(root, 'devices', `${entry.id}.secret`)),
+        secret: persistentSecret(join(root, 'devices', `${entry.id}.secret`)).secret,
         lockerMode: entry.lockerMode,
         now: clock.now(),
       });

@@ -8,11 +8,11 @@ import { join, resolve } from 'node:path';
 import { startEmulatedBoard } from '../firmware/board/emulated-session.js';
 import { DEFAULT_UNO_PINS } from '../firmware/board/pin-map.js';
 import { startDevice } from '../firmware/device.js';
-import { generateSecret } from '../hub/devices/password-hash.js';
 import { packageRoot, packageVersion, startHub } from '../hub/main.js';
 import type { DeviceConfig, HubConfig, SchoolModel } from '../schemas/config.js';
 import { parse } from '../schemas/validate.js';
 import { createLogger } from '../shared/log.js';
+import { persistentSecret } from './demo-secret.js';
 import { startDemoTrustView, startSecondSchool, startSharedStore, trustShare } from './demo-trust.js';
 import { buildHistory, demoJournalDir, historyStart, historyWanted } from './history/build-history.js';
 import { DemoClock } from './history/demo-clock.js';
@@ -25,14 +25,6 @@ export interface DemoOptions {
   httpPort: number;
   /** Also run a two-school trust: a second school's hub, the trust's shared InfluxDB and its read-only view. */
   trust?: boolean;
-}
-
-/** A secret kept in a 0600 file: generated once, reused on later runs so devices and accounts keep working. */
-function persistentSecret(file: string): { secret: string; created: boolean } {
-  if (existsSync(file)) return { secret: readFileSync(file, 'utf8').trim(), created: false };
-  const secret = generateSecret();
-  writeFileSync(file, `${secret}\n`, { mode: 0o600 });
-  return { secret, created: true };
 }
 
 export async function runDemo(options: DemoOptions): Promise<void> {
