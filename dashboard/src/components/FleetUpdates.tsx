@@ -10,6 +10,7 @@ import { api, errorText } from '../api.js';
 import { fmtDateTime } from '../format.js';
 import type { FleetUpdatesView, PolicyView } from '../types.js';
 import { Input, Notice, Select } from './Field.js';
+import { Table } from './Table.js';
 
 const STAGE_WORDS: Record<string, string> = {
   offered: 'Offered',
@@ -221,33 +222,20 @@ export function FleetUpdates({ admin, policy }: { admin: boolean; policy: Policy
             </div>
           )}
           {devices.length > 0 && (
-            <div class="table-wrap">
-              <table aria-labelledby="rollout-heading">
-                <thead>
-                  <tr>
-                    <th scope="col">Device</th>
-                    <th scope="col">Room</th>
-                    <th scope="col">Progress</th>
-                    <th scope="col">Running</th>
-                    <th scope="col">Since</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {devices.map(([id, p]) => (
-                    <tr key={id} data-update-row={id}>
-                      <th scope="row">{id}</th>
-                      <td>{roomName(p.room)}</td>
-                      <td>
-                        {STAGE_WORDS[p.stage] ?? p.stage}
-                        {p.reason ? `: ${p.reason}` : ''}
-                      </td>
-                      <td>{p.running ?? '–'}</td>
-                      <td>{fmtDateTime(p.at)}</td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-            </div>
+            <Table labelledBy="rollout-heading" columns={['Device', 'Room', 'Progress', 'Running', 'Since']}>
+              {devices.map(([id, p]) => (
+                <tr key={id} data-update-row={id}>
+                  <th scope="row">{id}</th>
+                  <td>{roomName(p.room)}</td>
+                  <td>
+                    {STAGE_WORDS[p.stage] ?? p.stage}
+                    {p.reason ? `: ${p.reason}` : ''}
+                  </td>
+                  <td>{p.running ?? '–'}</td>
+                  <td>{fmtDateTime(p.at)}</td>
+                </tr>
+              ))}
+            </Table>
           )}
           {admin && (
             <p>

@@ -6,6 +6,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { useAction } from '../../action.js';
 import { api, errorText } from '../../api.js';
 import { Notice } from '../../components/Field.js';
+import { Table } from '../../components/Table.js';
 import { fmtDateTime } from '../../format.js';
 import { useLive } from '../../live.js';
 import type { BackupView, RetentionView } from '../../types.js';
@@ -85,25 +86,14 @@ function Backups() {
             </p>
           )}
           {view.archives.length > 0 && (
-            <div class="table-wrap">
-              <table data-testid="backup-archives">
-                <caption>Backups kept</caption>
-                <thead>
-                  <tr>
-                    <th scope="col">Taken</th>
-                    <th scope="col">Size</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {view.archives.map((a) => (
-                    <tr key={a.file}>
-                      <th scope="row">{fmtDateTime(a.at)}</th>
-                      <td>{(a.bytes / MB).toFixed(1)} MB</td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-            </div>
+            <Table caption="Backups kept" columns={['Taken', 'Size']} testId="backup-archives">
+              {view.archives.map((a) => (
+                <tr key={a.file}>
+                  <th scope="row">{fmtDateTime(a.at)}</th>
+                  <td>{(a.bytes / MB).toFixed(1)} MB</td>
+                </tr>
+              ))}
+            </Table>
           )}
         </>
       )}
@@ -131,27 +121,19 @@ export function RetentionSchedule() {
           !error && <p>Loading…</p>
         ) : (
           <>
-            <div class="table-wrap">
-              <table data-testid="retention-schedule">
-                <caption>Retention schedule</caption>
-                <thead>
-                  <tr>
-                    <th scope="col">What</th>
-                    <th scope="col">Kept for</th>
-                    <th scope="col">Notes</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {view.lines.map((line) => (
-                    <tr key={line.what}>
-                      <th scope="row">{line.what}</th>
-                      <td>{line.keptFor}</td>
-                      <td>{line.note}</td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-            </div>
+            <Table
+              caption="Retention schedule"
+              columns={['What', 'Kept for', 'Notes']}
+              testId="retention-schedule"
+            >
+              {view.lines.map((line) => (
+                <tr key={line.what}>
+                  <th scope="row">{line.what}</th>
+                  <td>{line.keptFor}</td>
+                  <td>{line.note}</td>
+                </tr>
+              ))}
+            </Table>
             <p data-testid="retention-last-run">
               {view.lastRunAt === null
                 ? 'Nothing has been deleted yet: the first run is due within a day of the hub starting.'
