@@ -4,38 +4,6 @@
  * server code reaches the bundle). None is restated here.
  */
 
-import type {
-  AuditRow,
-  BackupView,
-  BaselineView,
-  ComplianceResult,
-  ComplianceRow,
-  Confiscation,
-  DeviceView,
-  ExemptionView,
-  FailedNotice,
-  Inbox,
-  Incident,
-  IncidentDetail,
-  IncidentNotice,
-  IncidentStatsView,
-  IncidentStep,
-  IncidentSummary,
-  IssuedToken,
-  PendingView,
-  PolicyView,
-  PublicDevice,
-  PublicToken,
-  ReleaseRecord,
-  RetentionView,
-  Rollout,
-  SoftwareStatus,
-  UserView,
-  VerifyResult,
-} from '../../schemas/api.js';
-import type { SchoolModel, TimeKind, ZoneKind } from '../../schemas/config.js';
-import type { LockerMode } from '../../schemas/messages.js';
-
 export type {
   AuditRow,
   BackupView,
@@ -53,7 +21,6 @@ export type {
   IncidentStep,
   IncidentSummary,
   IssuedToken,
-  LockerMode,
   PendingView,
   PolicyView,
   PublicDevice,
@@ -61,11 +28,16 @@ export type {
   ReleaseRecord,
   RetentionView,
   Rollout,
-  SchoolModel,
   SoftwareStatus,
   UserView,
   VerifyResult,
-};
+} from '../../schemas/api.js';
+export type { SchoolModel } from '../../schemas/config.js';
+export type { LockerMode } from '../../schemas/messages.js';
+
+import type { IncidentNotice, IncidentSummary, ReleaseRecord, Rollout } from '../../schemas/api.js';
+import type { TimeKind, ZoneKind } from '../../schemas/config.js';
+import type { LockerMode } from '../../schemas/messages.js';
 
 /** An inbox row: a summary, or (for the head, before the coordinator or DSL has read a report) only that it exists. */
 export type InboxItem = IncidentSummary | IncidentNotice;
