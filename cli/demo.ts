@@ -28,6 +28,8 @@ export interface DemoOptions {
 }
 
 export async function runDemo(options: DemoOptions): Promise<void> {
+  // A Ctrl+C during start-up stops the demo once it is up, cleanly.
+  const stopRequested = waitForSignal();
   const dataDir = resolve(options.dataDir);
   mkdirSync(join(dataDir, 'devices'), { recursive: true, mode: 0o700 });
   const log = createLogger('demo', 'warn');
@@ -202,7 +204,7 @@ export async function runDemo(options: DemoOptions): Promise<void> {
     );
   }
   console.log('Press Ctrl+C to stop.');
-  await waitForSignal();
+  await stopRequested;
   console.log('Stopping…');
   for (const stop of stops.reverse()) await stop().catch((error: Error) => console.error(error.message));
   process.exit(0);

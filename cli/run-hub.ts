@@ -5,6 +5,7 @@ import { startHub } from '../hub/main.js';
 import { announceFirstRun } from './first-run-notice.js';
 
 export async function runHub(configPath: string): Promise<void> {
+  const stopRequested = waitForSignal();
   const config = loadConfigFile(configPath, 'hub-config');
   const schoolFile = resolve(dirname(configPath), config.school);
   const school = loadConfigFile(schoolFile, 'school-model');
@@ -13,10 +14,15 @@ export async function runHub(configPath: string): Promise<void> {
   if (hub.firstRunAdmin)
     announceFirstRun(hub.firstRunAdmin, { dataDir: resolve(config.dataDir), out: process.stdout });
   console.log(`Dashboard: ${hub.httpUrl}   MQTT: port ${hub.mqttPort}`);
-  await waitForSignal();
+  await stopRequested;
   await hub.stop();
 }
 
+/**
+ * Resolves at the first SIGINT or SIGTERM. Call it before starting anything: a signal that arrives before its
+ * listener takes the default action and ends the process at once, with no cleanup (a demo stopped right after it
+ * printed 'Press Ctrl+C to stop.' died that way, so the listener was added only after the line it announces).
+ */
 export function waitForSignal(): Promise<void> {
   return new Promise((resolve) => {
     process.once('SIGINT', () => resolve());

@@ -6,6 +6,7 @@ import { announceFirstRun } from './first-run-notice.js';
 import { waitForSignal } from './run-hub.js';
 
 export async function runTrust(configPath: string): Promise<void> {
+  const stopRequested = waitForSignal();
   const config = loadConfigFile(configPath, 'trust-config');
   const trust = await startTrust(config);
   if (trust.firstRunLeader)
@@ -13,6 +14,6 @@ export async function runTrust(configPath: string): Promise<void> {
   console.log(
     `Trust dashboard: ${trust.url}   (reads ${config.store.url}, database ${config.store.database})`,
   );
-  await waitForSignal();
+  await stopRequested;
   await trust.stop();
 }
