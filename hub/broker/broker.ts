@@ -258,6 +258,15 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
     });
     const guard = new MqttFrameGuard(maxPacketBytes);
     const conn = Duplex.from({ readable: guard, writable: socket });
+    // Replies that are not answers to a read (PUBACKs after a group commit's fsync, hundreds at once) leave in one
+    // writev too: mqtt-packet corks conn per packet and uncorks it on the next tick, but conn (Duplex.from) has no
+    // writev, so it hands its buffered packets to the socket one write() each. The socket is corked around that hand-over.
+    const flushConn = conn.uncork.bind(conn);
+    conn.uncork = () => {
+      socket.cork();
+      flushConn();
+      socket.uncork();
+    };
     conn.on('close', () => socket.destroy());
     pipeline(socket, guard, (error) => {
       if (error instanceof FrameError) {
