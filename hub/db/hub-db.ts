@@ -18,6 +18,7 @@ export const SUBLEVELS = [
   'trust-outbox',
   'trust-outbox-dead',
   'chain',
+  'chain-links',
   'users',
   'sessions',
   'meta',

@@ -1,7 +1,13 @@
 /**
- * The I/O side of the chain tracker: per-device chain state cached in memory and persisted in HubDb's 'chain'
- * sublevel (in the same atomic batch as the event it describes), a periodic sweep that declares overdue events
- * missing, and the 'device.fault' events the dashboard grid shows (R7).
+ * The I/O side of the chain tracker: per-device chain state cached in memory and persisted in the same atomic batch
+ * as the event it describes, a periodic sweep that declares overdue events missing, and the 'device.fault' events the
+ * dashboard grid shows (R7).
+ *
+ * On disk a device's state is a small head ('chain' sublevel, key = device: open gaps, counts, newest) and one key
+ * per link ('chain-links', key = device:seq), so an event writes its own link and the head, not the whole window of
+ * links (32 of them, 5 KB, rewritten with every event: most of what a resend of thousands of events wrote to disk,
+ * bench/RESULTS.md f). Heads saved before this layout (v 1) hold their links inline; they are read as they are, and the
+ * first save after moves the links out.
  */
 import type { BatchOp, HubDb } from '../db/hub-db.js';
 import type { DeviceRef, EventBus } from '../event-bus.js';
@@ -14,8 +20,38 @@ import {
   type ChainState,
   DEFAULT_CHAIN_OPTIONS,
   expire,
+  type Link,
   observe,
 } from './chain-tracker.js';
+
+/** A device's head as stored: v 2 keeps the links under their own keys, v 1 (older hubs) inline. */
+type StoredHead =
+  | { ref: DeviceRef; state: ChainState }
+  | { ref: DeviceRef; state: Omit<ChainState, 'v' | 'links'> & { v: 2 } };
+
+const linkKey = (device: string, seq: number) => `${device}:${String(seq).padStart(16, '0')}`;
+const linkRange = (device: string) => ({ gt: `${device}:`, lt: `${device}:\uffff` });
+
+/**
+ * The ops that take a device's stored chain from `before` to `after`: the head, a put for each new link and a delete
+ * for each dropped one (a link is new when it is not the same object: observe() carries unchanged links over as they
+ * are). With `before` undefined every link is written, as for a head that held its links inline.
+ */
+export function chainOps(ref: DeviceRef, before: ChainState | undefined, after: ChainState): BatchOp[] {
+  const { links, v: _v, ...rest } = after;
+  const ops: BatchOp[] = [
+    { type: 'put', sublevel: 'chain', key: ref.device, value: { ref, state: { ...rest, v: 2 } } },
+  ];
+  const kept = new Set(before?.links);
+  for (const link of links)
+    if (!kept.has(link))
+      ops.push({ type: 'put', sublevel: 'chain-links', key: linkKey(ref.device, link.seq), value: link });
+  const seqs = new Set(links.map((l) => l.seq));
+  for (const link of before?.links ?? [])
+    if (!seqs.has(link.seq))
+      ops.push({ type: 'del', sublevel: 'chain-links', key: linkKey(ref.device, link.seq) });
+  return ops;
+}
 
 export interface ChainStats {
   gaps: number;
@@ -32,6 +68,8 @@ export class ChainMonitor implements HubExtension {
    * writer of the 'chain' sublevel, so the negative answer stays true until observe() stores a state.
    */
   private readonly absent = new Set<string>();
+  /** Devices whose stored head still holds its links inline (v 1): their next save writes every link. */
+  private readonly inline = new Set<string>();
   private timer: NodeJS.Timeout | undefined;
   private readonly options: ChainOptions;
 
@@ -50,8 +88,9 @@ export class ChainMonitor implements HubExtension {
 
   async start(): Promise<void> {
     // Devices with events still awaited before a restart must be swept even if they never speak again.
-    for await (const [key, stored] of this.deps.db.entries<{ ref: DeviceRef; state: ChainState }>('chain')) {
-      if (!this.states.has(key) && stored.state.open.length > 0) this.states.set(key, stored);
+    for await (const [key, head] of this.deps.db.entries<StoredHead>('chain')) {
+      if (this.states.has(key) || head.state.open.length === 0) continue;
+      this.states.set(key, { ref: head.ref, state: await this.withLinks(key, head) });
     }
     this.timer = setInterval(() => void this.sweep(), this.deps.sweepMs ?? 5_000);
     this.timer.unref();
@@ -73,7 +112,7 @@ export class ChainMonitor implements HubExtension {
     this.absent.delete(ref.device);
     this.states.set(ref.device, { ref, state: result.state });
     this.report(ref, result.findings);
-    return [{ type: 'put', sublevel: 'chain', key: ref.device, value: { ref, state: result.state } }];
+    return this.saveOps(ref, current, result.state);
   }
 
   /**
@@ -102,19 +141,44 @@ export class ChainMonitor implements HubExtension {
       this.states.set(key, { ref, state: result.state });
       this.report(ref, result.findings);
       await this.deps.db
-        .put('chain', key, { ref, state: result.state })
+        .batch(this.saveOps(ref, state, result.state))
         .catch((error) => this.deps.log.error({ err: error, device: key }, 'chain state not saved'));
     }
+  }
+
+  /** The device's chain as stored on disk (not the cached one): for tests and tools. */
+  async stored(device: string): Promise<ChainState | undefined> {
+    const head = await this.deps.db.get<StoredHead>('chain', device);
+    return head ? this.withLinks(device, head) : undefined;
   }
 
   private async load(ref: DeviceRef): Promise<ChainState | undefined> {
     const cached = this.states.get(ref.device);
     if (cached) return cached.state;
     if (this.absent.has(ref.device)) return undefined;
-    const stored = await this.deps.db.get<{ ref: DeviceRef; state: ChainState }>('chain', ref.device);
-    if (stored) this.states.set(ref.device, stored);
-    else this.absent.add(ref.device);
-    return stored?.state;
+    const head = await this.deps.db.get<StoredHead>('chain', ref.device);
+    if (!head) {
+      this.absent.add(ref.device);
+      return undefined;
+    }
+    const state = await this.withLinks(ref.device, head);
+    this.states.set(ref.device, { ref: head.ref, state });
+    return state;
+  }
+
+  /** A stored head with its links: read from their own keys (v 2), or inline (v 1, remembered for the next save). */
+  private async withLinks(device: string, head: StoredHead): Promise<ChainState> {
+    if (head.state.v === 1) {
+      this.inline.add(device);
+      return head.state;
+    }
+    const { v: _v, ...rest } = head.state;
+    return { ...rest, v: 1, links: await this.deps.db.values<Link>('chain-links', linkRange(device)) };
+  }
+
+  private saveOps(ref: DeviceRef, before: ChainState | undefined, after: ChainState): BatchOp[] {
+    const written = this.inline.delete(ref.device) ? undefined : before;
+    return chainOps(ref, written, after);
   }
 
   private report(ref: DeviceRef, findings: ChainFinding[]): void {

@@ -54,12 +54,8 @@ describe('hash chain checks at ingest (R7)', () => {
     await device.publishAsync(topics.event(address, 'heartbeat'), JSON.stringify(heartbeat), { qos: 1 });
     await send(e2);
     await waitFor(() => fixture.hub.ingest.stats.accepted >= 4, 'events accepted');
-    const state = (
-      await fixture.hub.db.get<{ state: { links: { seq: number }[]; open: unknown[] } }>(
-        'chain',
-        address.device,
-      )
-    )?.state;
+    // As stored on disk (head and one key per link), not the monitor's cache.
+    const state = await fixture.hub.chain.stored(address.device);
     expect(state?.links.map((l) => l.seq)).toEqual([e1.seq, e2.seq, e3.seq]);
     expect(state?.open).toEqual([]);
     expect(faults).toEqual([]);
@@ -67,9 +63,7 @@ describe('hash chain checks at ingest (R7)', () => {
   });
 
   it('R7: a forged event that skips a known event is a chain break: device.fault (the grid shows it), counted', async () => {
-    const links = (
-      await fixture.hub.db.get<{ state: { links: { seq: number; hash: string }[] } }>('chain', address.device)
-    )?.state.links as { seq: number; hash: string }[];
+    const links = (await fixture.hub.chain.stored(address.device))?.links ?? [];
     const [first] = links as [{ seq: number; hash: string }];
     const forged: LockerEvent = {
       v: 1,
