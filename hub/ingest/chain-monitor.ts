@@ -37,7 +37,7 @@ const linkRange = (device: string) => ({ gt: `${device}:`, lt: `${device}:\uffff
  * for each dropped one (a link is new when it is not the same object: observe() carries unchanged links over as they
  * are). With `before` undefined every link is written, as for a head that held its links inline.
  */
-export function chainOps(ref: DeviceRef, before: ChainState | undefined, after: ChainState): BatchOp[] {
+function chainOps(ref: DeviceRef, before: ChainState | undefined, after: ChainState): BatchOp[] {
   const { links, v: _v, ...rest } = after;
   const ops: BatchOp[] = [
     { type: 'put', sublevel: 'chain', key: ref.device, value: { ref, state: { ...rest, v: 2 } } },
