@@ -115,6 +115,13 @@ const willKey = (clientId: string): string => `${WILL}${encodeURIComponent(clien
 /** LevelDB's order for string keys: by their UTF-8 bytes. */
 const compareKeys = (a: string, b: string): number => Buffer.compare(Buffer.from(a), Buffer.from(b));
 
+/** Whether two decoded records hold the same fields with the same (primitive) values. */
+function sameFields(a: object, b: object): boolean {
+  const ka = Object.keys(a);
+  if (ka.length !== Object.keys(b).length) return false;
+  return ka.every((k) => (a as Record<string, unknown>)[k] === (b as Record<string, unknown>)[k]);
+}
+
 export class LevelPersistence {
   readonly #db: Level<string, Buffer>;
   /** Subscriptions with QoS > 0 or still wanted after a restart, by topic filter: what a publish is matched against. */
@@ -126,6 +133,18 @@ export class LevelPersistence {
    * forgets the client only if nothing was enqueued meanwhile.
    */
   readonly #mayHaveQueue = new Map<string, number>();
+  /**
+   * Each client's outgoing packets sent with a message id and not yet acknowledged (what the outgoing-id keys hold),
+   * kept in step with every write of those keys: a PUBACK is then cleared without a LevelDB read. During a
+   * 10,000-report flood the reads for the flooder's PUBACKs held the event loop for 100 ms at a time. After a restart
+   * the map is empty and the disk is read, as before.
+   */
+  readonly #sentIds = new Map<string, Map<number, StoredPacket>>();
+  /**
+   * Every stored will, by client, once setup() has read them (undefined before): a CONNECT deletes the client's old
+   * will and stores its new one, and knowing what is stored spares a read each (a reconnect storm of 3,000).
+   */
+  #wills: Map<string, StoredPacket> | undefined;
   #broker: PersistenceBroker | undefined;
 
   /**
@@ -146,6 +165,14 @@ export class LevelPersistence {
       this.#subscriptions.add(sub.topic, sub);
       this.#remember(sub);
     }
+    const wills = new Map<string, StoredPacket>();
+    let unindexed = false;
+    for await (const will of this.#values<StoredPacket>(WILL)) {
+      if (will.clientId) wills.set(will.clientId, will);
+      else unindexed = true;
+    }
+    // A will without its client's id (not written by putWill) leaves the disk as the only index.
+    this.#wills = unindexed ? undefined : wills;
     // Keys only: which clients have a queue, without reading the packets.
     for await (const key of this.#db.keys(prefixRange(OUTGOING))) {
       const id = decodeURIComponent(key.slice(OUTGOING.length, key.indexOf(':', OUTGOING.length)));
@@ -167,16 +194,24 @@ export class LevelPersistence {
     return Readable.from(this.#retained(filters));
   }
 
+  /**
+   * A subscription already stored exactly so is not written again: every device re-subscribes each time it connects,
+   * and in a reconnect storm of 3,000 those rewrites were a tenth of the hub's CPU (bench/RESULTS.md, fleet).
+   */
   async addSubscriptions(client: PersistenceClient, subs: Subscription[]): Promise<void> {
-    const batch = subs.map((subscription) => {
+    const batch: { type: 'put'; key: string; value: Buffer }[] = [];
+    for (const subscription of subs) {
       const sub: StoredSubscription = { ...subscription, clientId: client.id };
       this.#trieAdd(sub);
       const value = msgpack.encode(sub);
       // What a read from disk would give (msgpack turns an undefined field into null), not the caller's object.
-      this.#remember(decodeStored(value) as StoredSubscription);
-      return { type: 'put' as const, key: subscriptionKey(client.id, sub.topic), value };
-    });
-    await this.#db.batch(batch, BUFFERS);
+      const stored = decodeStored(value) as StoredSubscription;
+      const known = this.#byClient.get(client.id)?.get(sub.topic);
+      if (known && sameFields(known, stored)) continue;
+      this.#remember(stored);
+      batch.push({ type: 'put', key: subscriptionKey(client.id, sub.topic), value });
+    }
+    if (batch.length > 0) await this.#db.batch(batch, BUFFERS);
   }
 
   async removeSubscriptions(client: PersistenceClient, topics: string[]): Promise<void> {
@@ -232,7 +267,7 @@ export class LevelPersistence {
   async outgoingUpdate(client: PersistenceClient, packet: StoredPacket): Promise<void> {
     if (!packet.brokerId) {
       // A packet known only by its message id: find which queued packet it is.
-      const queued = await this.#get(outgoingIdKey(client.id, packet.messageId));
+      const queued = await this.#sent(client.id, packet.messageId);
       if (!queued) throw new Error('no such packet');
       packet.brokerId = queued.brokerId;
       packet.brokerCounter = queued.brokerCounter;
@@ -240,25 +275,38 @@ export class LevelPersistence {
     const queueKey = outgoingKey(client.id, packet.brokerId, packet.brokerCounter);
     const queued = await this.#get(queueKey);
     if (!queued) throw new Error('no such packet');
+    const sent = this.#sentIds.get(client.id) ?? new Map<number, StoredPacket>();
+    this.#sentIds.set(client.id, sent);
+    const ops: { type: 'put' | 'del'; key: string; value?: Buffer }[] = [];
     if (queued.messageId !== undefined && queued.messageId > 0) {
-      await this.#db.del(outgoingIdKey(client.id, queued.messageId));
+      ops.push({ type: 'del', key: outgoingIdKey(client.id, queued.messageId) });
+      sent.delete(queued.messageId);
     }
-    await this.#put(outgoingIdKey(client.id, packet.messageId), packet);
-    await this.#put(queueKey, packet);
+    const encoded = msgpack.encode(packet);
+    ops.push({ type: 'put', key: outgoingIdKey(client.id, packet.messageId), value: encoded });
+    ops.push({ type: 'put', key: queueKey, value: encoded });
+    if (packet.messageId !== undefined) sent.set(packet.messageId, packet);
+    await this.#db.batch(ops as never, BUFFERS);
   }
 
   async outgoingClearMessageId(
     client: PersistenceClient,
     packet: StoredPacket,
   ): Promise<StoredPacket | undefined> {
-    const idKey = outgoingIdKey(client.id, packet.messageId);
-    const queued = await this.#get(idKey);
+    const queued = await this.#sent(client.id, packet.messageId);
     if (!queued) return undefined;
+    this.#sentIds.get(client.id)?.delete(packet.messageId as number);
     await this.#db.batch([
-      { type: 'del', key: idKey },
+      { type: 'del', key: outgoingIdKey(client.id, packet.messageId) },
       { type: 'del', key: outgoingKey(client.id, queued.brokerId, queued.brokerCounter) },
     ]);
     return queued;
+  }
+
+  /** The outgoing packet sent to the client under `messageId`: from memory, or from disk after a restart. */
+  async #sent(clientId: string, messageId: number | undefined): Promise<StoredPacket | undefined> {
+    const known = messageId === undefined ? undefined : this.#sentIds.get(clientId)?.get(messageId);
+    return known ?? this.#get(outgoingIdKey(clientId, messageId));
   }
 
   outgoingStream(client: PersistenceClient): Readable {
@@ -301,17 +349,20 @@ export class LevelPersistence {
   async putWill(client: PersistenceClient, packet: StoredPacket): Promise<void> {
     packet.brokerId = this.#broker?.id;
     packet.clientId = client.id;
+    this.#wills?.set(client.id, packet);
     await this.#put(willKey(client.id), packet);
   }
 
   async getWill(client: PersistenceClient): Promise<StoredPacket | undefined> {
-    return this.#get(willKey(client.id));
+    return this.#wills ? this.#wills.get(client.id) : this.#get(willKey(client.id));
   }
 
   async delWill(client: PersistenceClient): Promise<StoredPacket | undefined> {
     const key = willKey(client.id);
-    const will = await this.#get(key);
-    if (will) await this.#db.del(key);
+    const will = this.#wills ? this.#wills.get(client.id) : await this.#get(key);
+    if (!will) return undefined;
+    this.#wills?.delete(client.id);
+    await this.#db.del(key);
     return will;
   }
 

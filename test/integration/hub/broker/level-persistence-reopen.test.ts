@@ -115,4 +115,72 @@ describe('LevelPersistence after a restart', () => {
     const next = await all<StoredPacket>(persistence.outgoingStream({ id: 'dev-1' }));
     expect(next.map((p) => Buffer.from(p.payload).toString())).toEqual(['lock 2']);
   });
+  it('a PUBACK clears its packet whether the hub restarted since it was sent (read from disk) or not (from memory)', async () => {
+    for (const n of [1, 2]) {
+      await persistence.outgoingEnqueue({ clientId: 'dev-1' }, command(n));
+      await persistence.outgoingUpdate({ id: 'dev-1' }, { ...command(n), messageId: n + 10 });
+    }
+    // A resend under a new message id: the old id no longer clears anything.
+    await persistence.outgoingUpdate({ id: 'dev-1' }, { ...command(2), messageId: 22 });
+    expect(await persistence.outgoingClearMessageId({ id: 'dev-1' }, { ...command(2), messageId: 12 })).toBe(
+      undefined,
+    );
+    await reopen();
+    // Sent before the restart: found on disk.
+    const first = await persistence.outgoingClearMessageId({ id: 'dev-1' }, { ...command(1), messageId: 11 });
+    expect(Buffer.from(first?.payload ?? '').toString()).toBe('lock 1');
+    // Sent again after it (the device reconnected): cleared from memory, and again from disk after a second restart.
+    await persistence.outgoingUpdate({ id: 'dev-1' }, { ...command(2), messageId: 5 });
+    const second = await persistence.outgoingClearMessageId({ id: 'dev-1' }, { ...command(2), messageId: 5 });
+    expect(Buffer.from(second?.payload ?? '').toString()).toBe('lock 2');
+    expect(await persistence.outgoingClearMessageId({ id: 'dev-1' }, { ...command(2), messageId: 22 })).toBe(
+      undefined,
+    );
+    await reopen();
+    expect(await all(persistence.outgoingStream({ id: 'dev-1' }))).toEqual([]);
+    expect(await persistence.outgoingClearMessageId({ id: 'dev-1' }, { ...command(2), messageId: 5 })).toBe(
+      undefined,
+    );
+  });
+  it('a device re-subscribing as before writes nothing; a changed subscription is written and read back after a restart', async () => {
+    const subs = [
+      { topic: 'site/room-1/dev-1/set/#', qos: 1 as const },
+      { topic: 'site/room-1/dev-1/ack/report', qos: 1 as const },
+    ];
+    await persistence.addSubscriptions({ id: 'dev-1' }, subs);
+    await reopen();
+    const writes = vi.spyOn(level, 'batch');
+    await persistence.addSubscriptions({ id: 'dev-1' }, subs); // every reconnect, after a restart too
+    expect(writes).not.toHaveBeenCalled();
+    await persistence.addSubscriptions({ id: 'dev-1' }, [{ topic: 'site/room-1/dev-1/set/#', qos: 0 }]);
+    expect(writes).toHaveBeenCalledTimes(1);
+    await reopen();
+    expect(await persistence.subscriptionsByClient({ id: 'dev-1' })).toEqual([
+      { topic: 'site/room-1/dev-1/ack/report', qos: 1 },
+      { topic: 'site/room-1/dev-1/set/#', qos: 0 },
+    ]);
+  });
+  it('wills are read once at start: a CONNECT deletes and stores them without a read, and a restart sees the same', async () => {
+    const will = (n: number): StoredPacket => ({
+      ...command(n),
+      topic: `site/room-1/dev-${n}/status`,
+      retain: true,
+    });
+    await persistence.putWill({ id: 'dev-1' }, will(1));
+    await persistence.putWill({ id: 'dev-2' }, will(2));
+    await reopen();
+    const reads = vi.spyOn(level, 'get');
+    expect((await persistence.getWill({ id: 'dev-1' }))?.topic).toBe('site/room-1/dev-1/status');
+    expect((await persistence.delWill({ id: 'dev-1' }))?.topic).toBe('site/room-1/dev-1/status');
+    expect(await persistence.delWill({ id: 'dev-1' })).toBe(undefined);
+    expect(await persistence.delWill({ id: 'dev-9' })).toBe(undefined);
+    await persistence.putWill({ id: 'dev-3' }, will(3));
+    expect(reads).not.toHaveBeenCalled();
+    await reopen();
+    expect(await persistence.getWill({ id: 'dev-1' })).toBe(undefined);
+    expect((await all<StoredPacket>(persistence.streamWill())).map((w) => w.clientId).sort()).toEqual([
+      'dev-2',
+      'dev-3',
+    ]);
+  });
 });
