@@ -142,6 +142,24 @@ describe('LevelPersistence after a restart', () => {
       undefined,
     );
   });
+  it('a PUBACK from a client with no queue (a clean session, e.g. a flooding device) is answered without a read', async () => {
+    await persistence.outgoingEnqueue({ clientId: 'dev-1' }, command(1));
+    await persistence.outgoingUpdate({ id: 'dev-1' }, { ...command(1), messageId: 11 });
+    await reopen();
+    const reads = vi.spyOn(level, 'get');
+    for (let id = 1; id <= 100; id++)
+      expect(
+        await persistence.outgoingClearMessageId({ id: 'flood-1' }, { ...command(id), messageId: id }),
+      ).toBe(undefined);
+    expect(reads).not.toHaveBeenCalled();
+    // A client whose queue is on disk from before the restart is still read, and its packet cleared.
+    const cleared = await persistence.outgoingClearMessageId(
+      { id: 'dev-1' },
+      { ...command(1), messageId: 11 },
+    );
+    expect(Buffer.from(cleared?.payload ?? '').toString()).toBe('lock 1');
+    expect(reads).toHaveBeenCalled();
+  });
   it('a device re-subscribing as before writes nothing; a changed subscription is written and read back after a restart', async () => {
     const subs = [
       { topic: 'site/room-1/dev-1/set/#', qos: 1 as const },
