@@ -145,6 +145,15 @@ export class LevelPersistence {
    * will and stores its new one, and knowing what is stored spares a read each (a reconnect storm of 3,000).
    */
   #wills: Map<string, StoredPacket> | undefined;
+  /**
+   * Wills deleted (gone from #wills) whose delete on disk waits for the end of this loop turn, with their stored bytes.
+   * aedes deletes a client's will and stores its new one on every CONNECT: the new one then replaces the pending delete,
+   * and when it is the same will (a reconnect within one hub's run) nothing is written at all.
+   */
+  readonly #willDeletes = new Map<string, Buffer>();
+  #willFlush: Promise<void> | undefined;
+  /** The clients whose will delete is being written: a new will for one of them is put only after it. */
+  #willsDeleting: { ids: Set<string>; done: Promise<void> } | undefined;
   #broker: PersistenceBroker | undefined;
 
   /**
@@ -355,7 +364,13 @@ export class LevelPersistence {
     packet.brokerId = this.#broker?.id;
     packet.clientId = client.id;
     this.#wills?.set(client.id, packet);
-    await this.#put(willKey(client.id), packet);
+    const encoded = msgpack.encode(packet);
+    const deleting = this.#willDeletes.get(client.id);
+    this.#willDeletes.delete(client.id);
+    if (deleting?.equals(encoded)) return; // still on disk, byte for byte
+    // LevelDB may apply two writes in either order when both are in flight: the delete goes first.
+    if (this.#willsDeleting?.ids.has(client.id)) await this.#willsDeleting.done;
+    await this.#db.put(willKey(client.id), encoded, BUFFERS);
   }
 
   async getWill(client: PersistenceClient): Promise<StoredPacket | undefined> {
@@ -366,17 +381,48 @@ export class LevelPersistence {
     const key = willKey(client.id);
     const will = this.#wills ? this.#wills.get(client.id) : await this.#get(key);
     if (!will) return undefined;
-    this.#wills?.delete(client.id);
-    await this.#db.del(key);
+    if (!this.#wills) {
+      await this.#db.del(key);
+      return will;
+    }
+    this.#wills.delete(client.id);
+    this.#willDeletes.set(client.id, msgpack.encode(will));
+    // aedes ignores a failed will delete (storeWill's .finally); so does this: a will left behind is a stale 'offline'.
+    this.#willFlush ??= new Promise<void>((resolve) => setImmediate(resolve))
+      .then(() => this.#flushWillDeletes())
+      .catch(() => undefined);
     return will;
+  }
+
+  /** Deletes on disk the wills still deleted at the end of the loop turn (a will left behind is a stale 'offline'). */
+  async #flushWillDeletes(): Promise<void> {
+    const ids = new Set(this.#willDeletes.keys());
+    this.#willDeletes.clear();
+    this.#willFlush = undefined;
+    if (ids.size === 0) return;
+    const done = this.#db.batch([...ids].map((id) => ({ type: 'del' as const, key: willKey(id) })));
+    const deleting = { ids, done: done.catch(() => undefined) };
+    this.#willsDeleting = deleting;
+    try {
+      await done;
+    } finally {
+      if (this.#willsDeleting === deleting) this.#willsDeleting = undefined;
+    }
   }
 
   /** Wills left by brokers not in `brokers` (all of them without it): aedes publishes those of dead brokers. */
   streamWill(brokers?: Record<string, unknown>): Readable {
+    const dead = (will: StoredPacket) => !brokers?.[will.brokerId ?? ''];
+    // Indexed: memory is what is stored, including deletes still on their way to disk.
+    if (this.#wills) {
+      const wills = [...this.#wills.values()].filter(dead);
+      const key = (will: StoredPacket) => willKey(will.clientId ?? '');
+      return Readable.from(wills.sort((a, b) => compareKeys(key(a), key(b))));
+    }
     const values = this.#values<StoredPacket>(WILL);
     return Readable.from(
       (async function* () {
-        for await (const will of values) if (!brokers?.[will.brokerId ?? '']) yield will;
+        for await (const will of values) if (dead(will)) yield will;
       })(),
     );
   }
@@ -390,6 +436,7 @@ export class LevelPersistence {
   }
 
   async destroy(): Promise<void> {
+    await this.#willFlush;
     await this.#db.close();
   }
 

@@ -32,7 +32,14 @@ import type { Logger } from '../log.js';
 import { addDays, localClock, timeKindAt } from './calendar.js';
 import type { ExemptionStore } from './exemptions.js';
 import { type DrivenDevice, findPolicyDevice, listPolicyDevices } from './policy-devices.js';
-import { type Directive, daySchedule, deviceDirective, nextBoundary } from './policy-engine.js';
+import {
+  type DaySchedule,
+  type Directive,
+  daySchedule,
+  deviceDirective,
+  type ExemptionGrant,
+  nextBoundary,
+} from './policy-engine.js';
 
 export type Publish = (
   topic: string,
@@ -74,6 +81,15 @@ interface SentRecord {
   schedules?: { id: string; byDate: Record<string, string> };
 }
 
+/** A day's schedule as sent, with its JSON to compare against what was sent before. */
+interface DayBody {
+  date: string;
+  body: DaySchedule;
+  json: string;
+}
+
+/** Schedules kept at most (rooms × locker modes × two dates × exemption sets); past it the memo starts afresh. */
+const MAX_SCHEDULES = 10_000;
 const MAX_SLEEP_MS = 3_600_000;
 const MIN_SLEEP_MS = 1_000;
 
@@ -85,6 +101,13 @@ export class PolicyDriver implements HubExtension {
   private offs: (() => void)[] = [];
   private counter = 0;
   private running = false;
+  /**
+   * Day schedules by room, locker mode, date and the room's grants, for the school model as it stands: SchoolSettings
+   * changes the model in place and then calls reload(), which empties this.
+   */
+  private readonly schedules = new Map<string, DayBody>();
+  /** A round or refresh failed since the last complete round: devices resuming their session are refreshed too. */
+  private behind = false;
   /** Commands published since start: for health and tests. */
   published = 0;
 
@@ -108,7 +131,12 @@ export class PolicyDriver implements HubExtension {
       this.deps.bus.on('device.availability', ({ ref, availability }) => {
         if (availability.status !== 'online') return;
         if (cameOnline) cameOnline.add(ref.device);
-        else void this.refreshDevice(ref.device, this.deps.now(), !this.deps.sessionResumed?.(ref.device));
+        else if (!this.deps.sessionResumed?.(ref.device))
+          void this.refreshDevice(ref.device, this.deps.now(), true);
+        // A resumed session holds every command the rounds published while the device was away (QoS 1, retained),
+        // so only a round that failed since leaves it something to catch up on. Skipping the rest keeps a reconnect
+        // storm of 3,000 from deciding 3,000 directives and 6,000 day schedules that change nothing.
+        else if (this.behind) void this.refreshDevice(ref.device, this.deps.now(), false);
       }),
     );
     const seeded = await this.seed().catch((error) => {
@@ -166,6 +194,7 @@ export class PolicyDriver implements HubExtension {
    * device's directive and both schedules at once, and re-arm the timer for the new next boundary.
    */
   reload(now: number = this.deps.now()): Promise<void> {
+    this.schedules.clear();
     return this.run(now, true);
   }
 
@@ -205,14 +234,16 @@ export class PolicyDriver implements HubExtension {
   private run(now: number, force: boolean): Promise<void> {
     return this.serial(async () => {
       for (const device of await this.devices()) await this.apply(device, now, force);
+      this.behind = false; // every device is up to date (rounds run one at a time)
       this.arm(now);
     });
   }
 
   private serial(task: () => Promise<void>): Promise<void> {
-    const next = this.chain
-      .then(task)
-      .catch((error) => this.deps.log.error({ err: error }, 'policy round failed'));
+    const next = this.chain.then(task).catch((error) => {
+      this.behind = true;
+      this.deps.log.error({ err: error }, 'policy round failed');
+    });
     this.chain = next;
     return next;
   }
@@ -263,10 +294,8 @@ export class PolicyDriver implements HubExtension {
       changed = true;
     }
     const today = localClock(now, school.timetable.timezone).date;
-    const days = [addDays(today, 1), today].map((date) => {
-      const body = daySchedule(school, device, date, exemptions.grants());
-      return { date, body, json: JSON.stringify(body) };
-    });
+    const grants = exemptions.grants();
+    const days = [addDays(today, 1), today].map((date) => this.schedule(device, date, grants));
     // The next day first, today last, and today's whenever the next day's goes: the retained copy is today's.
     if (force || days.some((day) => sent.schedules.get(day.date) !== day.json)) {
       for (const day of days) {
@@ -278,6 +307,23 @@ export class PolicyDriver implements HubExtension {
     }
     for (const date of sent.schedules.keys()) if (date < today) sent.schedules.delete(date);
     if (changed) await this.record(device.id, sent);
+  }
+
+  /**
+   * A device's schedule for `date`. It depends only on the school model, the device's room and locker mode, and that
+   * room's exemptions, so every device of a room shares one (a round over 3,000 devices in 60 rooms computes 120).
+   */
+  private schedule(device: DrivenDevice, date: string, grants: ExemptionGrant[]): DayBody {
+    if (this.schedules.size > MAX_SCHEDULES) this.schedules.clear();
+    const own = grants.filter((g) => g.room === device.room);
+    const key = JSON.stringify([device.room, device.lockerMode, date, own]);
+    let day = this.schedules.get(key);
+    if (!day) {
+      const body = daySchedule(this.deps.school, device, date, own);
+      day = { date, body, json: JSON.stringify(body) };
+      this.schedules.set(key, day);
+    }
+    return day;
   }
 
   /** Stores what was sent; a failure only costs a republish at the next start. */

@@ -178,6 +178,33 @@ describe('LevelPersistence after a restart', () => {
       { topic: 'site/room-1/dev-1/set/#', qos: 0 },
     ]);
   });
+  it('a reconnect storing the same will again writes nothing; a changed will is written; a deleted one is gone after a restart', async () => {
+    const will = (payload: string): StoredPacket => ({
+      ...command(1),
+      topic: 'site/room-1/dev-1/status',
+      payload: Buffer.from(payload),
+      retain: true,
+    });
+    await persistence.putWill({ id: 'dev-1' }, will('offline'));
+    await persistence.putWill({ id: 'dev-2' }, will('offline'));
+    const writes = [vi.spyOn(level, 'put'), vi.spyOn(level, 'del'), vi.spyOn(level, 'batch')];
+    const written = () => writes.reduce((n, spy) => n + spy.mock.calls.length, 0);
+    // What aedes does on every CONNECT: delete the client's will, then store the one the CONNECT carries.
+    await persistence.delWill({ id: 'dev-1' });
+    await persistence.putWill({ id: 'dev-1' }, will('offline'));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(written()).toBe(0);
+    await persistence.delWill({ id: 'dev-1' });
+    await persistence.putWill({ id: 'dev-1' }, will('gone'));
+    expect(written()).toBe(1);
+    // A clean disconnect deletes dev-2's will: on disk by the end of the loop turn.
+    await persistence.delWill({ id: 'dev-2' });
+    expect(await persistence.getWill({ id: 'dev-2' })).toBe(undefined);
+    expect((await all<StoredPacket>(persistence.streamWill())).map((w) => w.clientId)).toEqual(['dev-1']);
+    await reopen();
+    const wills = await all<StoredPacket>(persistence.streamWill());
+    expect(wills.map((w) => [w.clientId, Buffer.from(w.payload).toString()])).toEqual([['dev-1', 'gone']]);
+  });
   it('wills are read once at start: a CONNECT deletes and stores them without a read, and a restart sees the same', async () => {
     const will = (n: number): StoredPacket => ({
       ...command(n),
