@@ -392,9 +392,16 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
   };
 }
 
+/**
+ * Connections the kernel completes and holds for the hub to accept. After a hub restart every device reconnects within
+ * one retry period while the hub is still starting; with Node's default of 511 the rest of the SYNs were dropped and
+ * retried a second or more later. Linux caps it at net.core.somaxconn (4096 on current kernels).
+ */
+const LISTEN_BACKLOG = 4096;
+
 function listen(server: Server, port: number, host: string): Promise<void> {
   return new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(port, host, () => resolve());
+    server.listen({ port, host, backlog: LISTEN_BACKLOG }, () => resolve());
   });
 }
