@@ -18,6 +18,7 @@
  * read by msgpack-read.ts (written by msgpack-lite, as before).
  */
 import { Readable } from 'node:stream';
+import { isDeepStrictEqual } from 'node:util';
 import packetModule from 'aedes-packet';
 import type { Level } from 'level';
 import msgpack from 'msgpack-lite';
@@ -115,13 +116,6 @@ const willKey = (clientId: string): string => `${WILL}${encodeURIComponent(clien
 /** LevelDB's order for string keys: by their UTF-8 bytes. */
 const compareKeys = (a: string, b: string): number => Buffer.compare(Buffer.from(a), Buffer.from(b));
 
-/** Whether two decoded records hold the same fields with the same (primitive) values. */
-function sameFields(a: object, b: object): boolean {
-  const ka = Object.keys(a);
-  if (ka.length !== Object.keys(b).length) return false;
-  return ka.every((k) => (a as Record<string, unknown>)[k] === (b as Record<string, unknown>)[k]);
-}
-
 export class LevelPersistence {
   readonly #db: Level<string, Buffer>;
   /** Subscriptions with QoS > 0 or still wanted after a restart, by topic filter: what a publish is matched against. */
@@ -216,7 +210,7 @@ export class LevelPersistence {
       // What a read from disk would give (msgpack turns an undefined field into null), not the caller's object.
       const stored = decodeStored(value) as StoredSubscription;
       const known = this.#byClient.get(client.id)?.get(sub.topic);
-      if (known && sameFields(known, stored)) continue;
+      if (known && isDeepStrictEqual(known, stored)) continue;
       this.#remember(stored);
       batch.push({ type: 'put', key: subscriptionKey(client.id, sub.topic), value });
     }
@@ -394,7 +388,7 @@ export class LevelPersistence {
     return will;
   }
 
-  /** Deletes on disk the wills still deleted at the end of the loop turn (a will left behind is a stale 'offline'). */
+  /** Deletes on disk the wills still deleted at the end of the loop turn. */
   async #flushWillDeletes(): Promise<void> {
     const ids = new Set(this.#willDeletes.keys());
     this.#willDeletes.clear();
