@@ -95,6 +95,18 @@ interface PeerCert {
 }
 const peerCerts = new WeakMap<object, PeerCert>();
 
+/**
+ * Counts a device's handled publish as a sign of life. aedes refreshes a client's keepalive only as it parses a packet,
+ * and it parses none of a client's later packets until those it holds are handled: a device that resends a journal of
+ * hundreds of events at once (as every device does after an outage) waits behind its own backlog, not idle. Without
+ * this its keepalive (1.5 × its interval, 15 s for the firmware) lapsed mid-backlog, aedes dropped it, and it resent
+ * everything unacknowledged: 233k duplicates and as many dropped connections in the bench's 3,000 × 200 resend
+ * (bench/RESULTS.md, f). A connection whose backlog is done still lapses as before, so a half-open socket is dropped.
+ */
+function keptAlive(client: Client): void {
+  (client as unknown as { _keepaliveTimer?: NodeJS.Timeout | null })._keepaliveTimer?.refresh();
+}
+
 function authError(message: string, returnCode: 4 | 5): AuthenticateError {
   return Object.assign(new Error(message), { returnCode }) as AuthenticateError;
 }
@@ -188,6 +200,7 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
           (accepted) => {
             // A rejected message must not become retained state for anyone else to read.
             if (!accepted) packet.retain = false;
+            keptAlive(client);
             done(null);
           },
           (error: Error) => {

@@ -1,0 +1,165 @@
+/**
+ * Keepalive while a device's backlog is being stored. aedes parses none of a client's later packets (its PINGREQ
+ * included) until the publishes it holds are handled, and the hub handles a device's events one at a time, each
+ * after its write. A device resending a journal of hundreds of events after an outage (R1: every pending event is
+ * resent on connect) therefore waits behind its own backlog. It must not be dropped for it: a drop makes it resend
+ * everything unacknowledged again (bench/RESULTS.md f: 233k duplicates in the 3,000 × 200 resend before this).
+ * And a connection that goes silent once its backlog is done must still be dropped (S7: no half-open socket is kept).
+ *
+ * Real aedes on a real socket, MQTT.js and raw TCP. Ingest is a stand-in that takes 100 ms per event, one at a time:
+ * the pace a device sees when thousands of devices share the disk.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { connect as tcpConnect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type RunningBroker, startBroker } from '../../../../hub/broker/broker.js';
+import { HubDb } from '../../../../hub/db/hub-db.js';
+import { DeviceRegistry } from '../../../../hub/devices/device-registry.js';
+import { silentLogger } from '../../../../hub/log.js';
+import { RejectCounter } from '../../../../hub/metrics/reject-counter.js';
+import { topics } from '../../../../schemas/topics.js';
+import { connectClient } from '../../../support/hub-fixture.js';
+
+const address = { site: 'demo-school', room: 'room-1', device: 'room-1-locker' };
+const secret = 'correct-horse-battery-staple-1';
+/** Each event takes this long to "store", one after another: 30 events hold a device's packets for 3 s. */
+const STORE_MS = 100;
+
+let dir: string;
+let db: HubDb;
+let broker: RunningBroker;
+const rejects = new RejectCounter();
+/** When each device publish finished (ms since the epoch), in order. */
+const handledAt: number[] = [];
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'phones-away-keepalive-'));
+  db = await HubDb.open(join(dir, 'hub-db'));
+  const registry = new DeviceRegistry(db);
+  await registry.provision({ id: address.device, address, secret, lockerMode: 'lesson', now: Date.now() });
+  let tail = Promise.resolve(true);
+  broker = await startBroker({
+    dataDir: dir,
+    host: '127.0.0.1',
+    port: 0,
+    registry,
+    rejects,
+    log: silentLogger,
+    onDevicePublish: () => {
+      tail = tail.then(async () => {
+        await new Promise((resolve) => setTimeout(resolve, STORE_MS));
+        handledAt.push(Date.now());
+        return true;
+      });
+      return tail;
+    },
+  });
+});
+
+afterAll(async () => {
+  await broker?.close();
+  await db?.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+/** An MQTT 3.1.1 string: two length bytes, then the bytes. */
+function str(value: string): Buffer {
+  const bytes = Buffer.from(value);
+  return Buffer.concat([Buffer.from([bytes.length >> 8, bytes.length & 0xff]), bytes]);
+}
+
+/** A packet: type and flags, remaining length (under 128 here), body. */
+function packet(first: number, body: Buffer): Buffer {
+  if (body.length > 127) throw new Error('test packets stay under 128 bytes');
+  return Buffer.concat([Buffer.from([first, body.length]), body]);
+}
+
+describe('keepalive while a device backlog is stored (R1, S7)', () => {
+  it('R1: a device with a 1 s keepalive resends 30 events at once (3 s to store) and is never dropped', async () => {
+    const client = await connectClient(broker.port ?? 0, {
+      clientId: address.device,
+      username: address.device,
+      password: secret,
+      clean: true,
+      keepalive: 1,
+    });
+    const before = handledAt.length;
+    const dropped = new Promise<never>((_, reject) =>
+      client.once('close', () => reject(new Error(`dropped after ${handledAt.length - before} events`))),
+    );
+    const started = Date.now();
+    const acked = await Promise.race([
+      Promise.all(
+        Array.from({ length: 30 }, (_, i) =>
+          client.publishAsync(topics.event(address, 'locker'), `event ${i + 1}`, { qos: 1 }),
+        ),
+      ),
+      dropped,
+    ]);
+    const took = Date.now() - started;
+    const errorsDuring = rejects.snapshot()['mqtt: client error'];
+    dropped.catch(() => {}); // ending the client below closes it
+    await client.endAsync();
+    expect(acked).toHaveLength(30);
+    expect(handledAt.length - before).toBe(30);
+    // The backlog outlasted the 1.5 s keepalive twice over, so only the refresh on each handled event kept it.
+    expect(took).toBeGreaterThan(3_000);
+    expect(errorsDuring).toBeUndefined();
+  });
+
+  it('S7: a raw connection that sends 20 events and then nothing gets every PUBACK, then is dropped as idle', async () => {
+    const connect = packet(
+      0x10,
+      Buffer.concat([
+        str('MQTT'),
+        Buffer.from([4, 0xc2, 0, 1]), // level 4; username, password, clean session; keepalive 1 s
+        str(address.device),
+        str(address.device),
+        str(secret),
+      ]),
+    );
+    const publishes = Array.from({ length: 20 }, (_, i) =>
+      packet(
+        0x32, // PUBLISH, QoS 1
+        Buffer.concat([str(topics.event(address, 'locker')), Buffer.from([0, i + 1]), Buffer.from('{}')]),
+      ),
+    );
+    const { pubacks, lastPubackAt, closedAt } = await new Promise<{
+      pubacks: number;
+      lastPubackAt: number;
+      closedAt: number;
+    }>((resolve, reject) => {
+      const socket = tcpConnect(broker.port ?? 0, '127.0.0.1');
+      let received = Buffer.alloc(0);
+      let pubacks = 0;
+      let lastPubackAt = 0;
+      const timer = setTimeout(() => {
+        socket.destroy();
+        reject(new Error(`still open 10 s after connecting (${pubacks} PUBACKs)`));
+      }, 10_000);
+      socket.on('data', (data) => {
+        received = Buffer.concat([received, data]);
+        // CONNACK (0x20) and PUBACK (0x40) are both 4 bytes.
+        while (received.length >= 4) {
+          if (received[0] === 0x40) {
+            pubacks += 1;
+            lastPubackAt = Date.now();
+          }
+          received = received.subarray(4);
+        }
+      });
+      socket.on('error', () => {});
+      socket.on('close', () => {
+        clearTimeout(timer);
+        resolve({ pubacks, lastPubackAt, closedAt: Date.now() });
+      });
+      socket.on('connect', () => socket.write(Buffer.concat([connect, ...publishes])));
+    });
+    expect(pubacks).toBe(20);
+    // Dropped for silence after its last event was handled: 1.5 × the keepalive, not before, not never.
+    expect(closedAt - lastPubackAt).toBeGreaterThanOrEqual(1_000);
+    expect(closedAt - lastPubackAt).toBeLessThan(5_000);
+  });
+});
