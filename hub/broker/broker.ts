@@ -86,6 +86,14 @@ export interface RunningBroker {
 }
 
 const principals = new WeakMap<Client, Principal>();
+/** Each connection's frame guard, told as each of its publishes is handled (the receive maximum, frame-guard.ts). */
+const guards = new WeakMap<object, MqttFrameGuard>();
+/**
+ * PUBLISH packets of one connection parsed ahead of the hub, at most: enough to keep a device's share of a group
+ * commit full (ingest keeps 16 of a device's events on their way to disk, hub/ingest/durable-writes.ts) and the next
+ * ones checked, while the rest wait in the kernel.
+ */
+const MAX_PUBLISHES_AHEAD = 32;
 
 /** What the TLS handshake established about a connection's client certificate. */
 interface PeerCert {
@@ -183,7 +191,12 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
     // Ingest runs here, not in `published`: aedes 1.x writes a QoS 1 PUBACK *before* it calls `published`, so only
     // this hook can hold the acknowledgement until the event is on disk. A storage failure drops the connection
     // without a PUBACK, and the device resends from its journal; a rejected payload is counted and goes no further.
-    authorizePublish(client, packet, done) {
+    authorizePublish(client, packet, handled) {
+      const guard = client && guards.get(client.conn);
+      const done = (error: Error | null) => {
+        guard?.release();
+        handled(error);
+      };
       const principal = client && principals.get(client);
       if (!principal) return done(new Error('not authenticated'));
       const decision = mayPublish(principal, packet.topic);
@@ -269,8 +282,9 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
       socket.cork();
       setImmediate(uncork);
     });
-    const guard = new MqttFrameGuard(maxPacketBytes);
+    const guard = new MqttFrameGuard(maxPacketBytes, MAX_PUBLISHES_AHEAD);
     const conn = Duplex.from({ readable: guard, writable: socket });
+    guards.set(conn, guard);
     // Replies that are not answers to a read (PUBACKs after a group commit's fsync, hundreds at once) leave in one
     // writev too: mqtt-packet corks conn per packet and uncorks it on the next tick, but conn (Duplex.from) has no
     // writev, so it hands its buffered packets to the socket one write() each. The socket is corked around that hand-over.

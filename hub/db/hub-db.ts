@@ -63,13 +63,18 @@ interface PendingBatch {
  * group holds many of one device's events.
  */
 export function lastWriteWins(ops: BatchOp[]): BatchOp[] {
-  const seen = new Set<string>();
+  // Keys seen per sublevel: no string built per op (a group holds thousands; this runs for every group commit).
+  const seen = new Map<SublevelName, Set<string>>();
   const kept: BatchOp[] = [];
   for (let i = ops.length - 1; i >= 0; i--) {
     const op = ops[i] as BatchOp;
-    const id = `${op.sublevel}\u0000${op.key}`;
-    if (seen.has(id)) continue;
-    seen.add(id);
+    let keys = seen.get(op.sublevel);
+    if (!keys) {
+      keys = new Set();
+      seen.set(op.sublevel, keys);
+    }
+    if (keys.has(op.key)) continue;
+    keys.add(op.key);
     kept.push(op);
   }
   return kept.reverse();

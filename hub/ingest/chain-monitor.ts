@@ -35,21 +35,29 @@ const linkRange = (device: string) => ({ gt: `${device}:`, lt: `${device}:\uffff
 /**
  * The ops that take a device's stored chain from `before` to `after`: the head, a put for each new link and a delete
  * for each dropped one (a link is new when it is not the same object: observe() carries unchanged links over as they
- * are). With `before` undefined every link is written, as for a head that held its links inline.
+ * are). With `before` undefined every link is written, as for a head that held its links inline. Both link lists are
+ * ascending by seq with no seq twice (observe() keeps them so), so one merge walk finds both, with no sets built:
+ * this runs for every event the hub stores.
  */
 function chainOps(ref: DeviceRef, before: ChainState | undefined, after: ChainState): BatchOp[] {
   const { links, v: _v, ...rest } = after;
   const ops: BatchOp[] = [
     { type: 'put', sublevel: 'chain', key: ref.device, value: { ref, state: { ...rest, v: 2 } } },
   ];
-  const kept = new Set(before?.links);
-  for (const link of links)
-    if (!kept.has(link))
-      ops.push({ type: 'put', sublevel: 'chain-links', key: linkKey(ref.device, link.seq), value: link });
-  const seqs = new Set(links.map((l) => l.seq));
-  for (const link of before?.links ?? [])
-    if (!seqs.has(link.seq))
-      ops.push({ type: 'del', sublevel: 'chain-links', key: linkKey(ref.device, link.seq) });
+  const old = before?.links ?? [];
+  const put = (link: Link) =>
+    ops.push({ type: 'put', sublevel: 'chain-links', key: linkKey(ref.device, link.seq), value: link });
+  const del = (link: Link) =>
+    ops.push({ type: 'del', sublevel: 'chain-links', key: linkKey(ref.device, link.seq) });
+  let i = 0;
+  for (const link of links) {
+    while (i < old.length && (old[i] as Link).seq < link.seq) del(old[i++] as Link);
+    if (i < old.length && (old[i] as Link).seq === link.seq) {
+      if (old[i] !== link) put(link);
+      i += 1;
+    } else put(link);
+  }
+  while (i < old.length) del(old[i++] as Link);
   return ops;
 }
 

@@ -17,9 +17,11 @@ import type { BatchOp, HubDb } from '../db/hub-db.js';
 /**
  * Events submitted and not yet on disk, at most. Beyond it a device's next event waits (in its own queue, so order
  * holds) until writes settle: 3,000 devices resending their journals at once must not hold every event in memory.
- * Large enough that a group commit is never starved (a group takes up to HubDb's group size of what is waiting).
+ * Four of HubDb's groups of 1,024, so a group commit is never starved. It was 20,000: every event waited behind
+ * twenty groups (two seconds) and lived long enough to reach V8's old generation, which the 3,000 × 200 resend then
+ * spent its time collecting (bench/RESULTS.md f).
  */
-const MAX_PENDING = 20_000;
+const MAX_PENDING = 4_096;
 /**
  * Events of one device on their way to disk, at most. The write queue is first in, first out, so without it a device
  * flooding reports would put thousands of writes ahead of every other room's report; with it, at most this many (a

@@ -55,4 +55,35 @@ describe('MQTT frame guard', () => {
       'E_MQTT_MALFORMED',
     );
   });
+
+  it('passes at most maxPublishesAhead PUBLISH packets until released, then the rest in order, byte for byte', async () => {
+    const guard = new MqttFrameGuard(1024, 2);
+    const out: Buffer[] = [];
+    guard.on('data', (d: Buffer) => out.push(d));
+    const publishes = [publishOf(10), publishOf(11), publishOf(12), publishOf(13)];
+    const stream = Buffer.concat([
+      CONNECT,
+      publishes[0]!,
+      publishes[1]!,
+      publishes[2]!,
+      PINGREQ,
+      publishes[3]!,
+    ]);
+    guard.write(stream);
+    const passed = async () => {
+      await new Promise((r) => setImmediate(r));
+      return Buffer.concat(out).length;
+    };
+    // CONNECT and two publishes; the third waits, and so does the PINGREQ behind it (order is kept).
+    expect(await passed()).toBe(CONNECT.length + 10 + 2 + 11 + 2);
+    guard.release();
+    expect(await passed()).toBe(CONNECT.length + 10 + 2 + 11 + 2 + 12 + 2 + PINGREQ.length);
+    guard.release();
+    expect(await passed()).toBe(stream.length);
+    expect(Buffer.concat(out).equals(stream)).toBe(true);
+    // Releases beyond what was passed on (aedes also authorises a will) do not raise the bound.
+    for (let i = 0; i < 5; i++) guard.release();
+    guard.write(Buffer.concat([publishOf(1), publishOf(2), publishOf(3)]));
+    expect(await passed()).toBe(stream.length + 3 + 4);
+  });
 });

@@ -1,5 +1,11 @@
 /**
- * Keepalive while a device's backlog is being stored. aedes parses none of a client's later packets (its PINGREQ
+ * A device's backlog at the broker: how much of it the hub holds, and the keepalive while it is stored.
+ *
+ * Receive maximum: at most 32 of a connection's PUBLISH packets are parsed ahead of the hub (frame-guard.ts); the rest
+ * wait in the kernel. A device (or an attacker with a device's secret) writing hundreds at once cannot make the hub
+ * hold them all.
+ *
+ * Keepalive. aedes parses none of a client's later packets (its PINGREQ
  * included) until the publishes it holds are handled, and the hub handles a device's events one at a time, each
  * after its write. A device resending a journal of hundreds of events after an outage (R1: every pending event is
  * resent on connect) therefore waits behind its own backlog. It must not be dropped for it: a drop makes it resend
@@ -25,7 +31,9 @@ import { connectClient } from '../../../support/hub-fixture.js';
 const address = { site: 'demo-school', room: 'room-1', device: 'room-1-locker' };
 const secret = 'correct-horse-battery-staple-1';
 /** Each event takes this long to "store", one after another: 30 events hold a device's packets for 3 s. */
-const STORE_MS = 100;
+let storeMs = 100;
+/** Publishes handed to ingest and not yet finished: now, and the most at any time. */
+const ahead = { now: 0, most: 0 };
 
 let dir: string;
 let db: HubDb;
@@ -48,9 +56,12 @@ beforeAll(async () => {
     rejects,
     log: silentLogger,
     onDevicePublish: () => {
+      ahead.now += 1;
+      ahead.most = Math.max(ahead.most, ahead.now);
       tail = tail.then(async () => {
-        await new Promise((resolve) => setTimeout(resolve, STORE_MS));
+        await new Promise((resolve) => setTimeout(resolve, storeMs));
         handledAt.push(Date.now());
+        ahead.now -= 1;
         return true;
       });
       return tail;
@@ -76,7 +87,70 @@ function packet(first: number, body: Buffer): Buffer {
   return Buffer.concat([Buffer.from([first, body.length]), body]);
 }
 
-describe('keepalive while a device backlog is stored (R1, S7)', () => {
+/** CONNECT as the device, clean session, with this keepalive in seconds. */
+function connectPacket(keepaliveS: number): Buffer {
+  return packet(
+    0x10,
+    Buffer.concat([
+      str('MQTT'),
+      Buffer.from([4, 0xc2, 0, keepaliveS]), // level 4; username, password, clean session; keepalive
+      str(address.device),
+      str(address.device),
+      str(secret),
+    ]),
+  );
+}
+
+/** PUBLISH at QoS 1 on the device's locker-event topic with this packet id. */
+function publishPacket(id: number): Buffer {
+  return packet(
+    0x32,
+    Buffer.concat([
+      str(topics.event(address, 'locker')),
+      Buffer.from([id >> 8, id & 0xff]),
+      Buffer.from('{}'),
+    ]),
+  );
+}
+
+describe('a device backlog at the broker (R1, S7)', () => {
+  it('S7: 300 publishes written at once reach the hub at most 32 at a time, and every one is acknowledged', async () => {
+    storeMs = 2;
+    ahead.most = 0;
+    const before = handledAt.length;
+    const pubacks = await new Promise<number>((resolve, reject) => {
+      const socket = tcpConnect(broker.port ?? 0, '127.0.0.1');
+      let received = Buffer.alloc(0);
+      let pubacks = 0;
+      const timer = setTimeout(() => {
+        socket.destroy();
+        reject(new Error(`only ${pubacks} PUBACKs in 10 s`));
+      }, 10_000);
+      socket.on('data', (data) => {
+        received = Buffer.concat([received, data]);
+        while (received.length >= 4) {
+          if (received[0] === 0x20)
+            socket.write(Buffer.concat(Array.from({ length: 300 }, (_, i) => publishPacket(i + 1))));
+          if (received[0] === 0x40) pubacks += 1;
+          received = received.subarray(4);
+        }
+        if (pubacks === 300) {
+          clearTimeout(timer);
+          socket.end();
+          resolve(pubacks);
+        }
+      });
+      socket.on('error', () => {});
+      socket.on('connect', () => socket.write(connectPacket(30)));
+    });
+    storeMs = 100;
+    expect(pubacks).toBe(300);
+    expect(handledAt.length - before).toBe(300);
+    // All 300 were in the hub's receive buffer at once; without the bound the hub took them all in one read.
+    expect(ahead.most).toBeGreaterThan(1);
+    expect(ahead.most).toBeLessThanOrEqual(32);
+  });
+
   it('R1: a device with a 1 s keepalive resends 30 events at once (3 s to store) and is never dropped', async () => {
     const client = await connectClient(broker.port ?? 0, {
       clientId: address.device,
@@ -110,22 +184,8 @@ describe('keepalive while a device backlog is stored (R1, S7)', () => {
   });
 
   it('S7: a raw connection that sends 20 events and then nothing gets every PUBACK, then is dropped as idle', async () => {
-    const connect = packet(
-      0x10,
-      Buffer.concat([
-        str('MQTT'),
-        Buffer.from([4, 0xc2, 0, 1]), // level 4; username, password, clean session; keepalive 1 s
-        str(address.device),
-        str(address.device),
-        str(secret),
-      ]),
-    );
-    const publishes = Array.from({ length: 20 }, (_, i) =>
-      packet(
-        0x32, // PUBLISH, QoS 1
-        Buffer.concat([str(topics.event(address, 'locker')), Buffer.from([0, i + 1]), Buffer.from('{}')]),
-      ),
-    );
+    const connect = connectPacket(1);
+    const publishes = Array.from({ length: 20 }, (_, i) => publishPacket(i + 1));
     const { pubacks, lastPubackAt, closedAt } = await new Promise<{
       pubacks: number;
       lastPubackAt: number;
