@@ -438,9 +438,10 @@ export class LevelPersistence {
     for (const filter of filters) {
       const matcher = new QlobberTrue(MATCHER_OPTIONS);
       matcher.add(filter);
-      for await (const blob of this.#db.values({ ...retainedRange(filter), ...BUFFERS })) {
-        const packet = decodeStored(blob) as StoredPacket;
-        if (matcher.test(packet.topic)) yield packet;
+      // The key holds the topic, so only matching messages are decoded: a filter's range also spans its siblings
+      // (the policy driver's scan of retained commands at start-up passes every device's state and availability).
+      for await (const [key, blob] of this.#db.iterator({ ...retainedRange(filter), ...BUFFERS })) {
+        if (matcher.test(key.slice(RETAINED.length))) yield decodeStored(blob) as StoredPacket;
       }
     }
   }
