@@ -254,6 +254,12 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
     if (principal) options.onDeviceConnection?.(principal, false);
   });
   broker.on('clientError', (client, error) => {
+    // The stream pair around a connection aborts as it is torn down after an ordinary close (a device's DISCONNECT
+    // included): not a client's fault, so not counted among rejects.
+    if ((error as { code?: string }).code === 'ABORT_ERR') {
+      log.debug({ client: client?.id }, 'connection closed');
+      return;
+    }
     rejects.add('mqtt: client error');
     log.debug({ client: client?.id, err: error.message }, 'client error');
   });
