@@ -193,8 +193,11 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
     // without a PUBACK, and the device resends from its journal; a rejected payload is counted and goes no further.
     authorizePublish(client, packet, handled) {
       const guard = client && guards.get(client.conn);
+      // Every publish ends here, handled or refused: its place in the receive maximum is freed, and a handled one is a
+      // sign of life for the connection's keepalive.
       const done = (error: Error | null) => {
         guard?.release();
+        if (!error && client) keptAlive(client);
         handled(error);
       };
       const principal = client && principals.get(client);
@@ -213,7 +216,6 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
           (accepted) => {
             // A rejected message must not become retained state for anyone else to read.
             if (!accepted) packet.retain = false;
-            keptAlive(client);
             done(null);
           },
           (error: Error) => {

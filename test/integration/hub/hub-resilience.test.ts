@@ -13,6 +13,7 @@ import { quoteString } from '../../../hub/store/influxql.js';
 import type { Command, LockerEvent, Report } from '../../../schemas/messages.js';
 import { type DeviceAddress, topics } from '../../../schemas/topics.js';
 import { connectClient, type HubFixture, startTestHub, waitFor } from '../../support/hub-fixture.js';
+import { connectPacket, publishQos0, publishQos1 } from '../../support/mqtt-wire.js';
 
 const WED = '2026-09-02'; // first day of the autumn term in the demo school
 const at = (hhmm: string) => zonedTime(WED, parseClock(hhmm), 'Europe/London');
@@ -38,32 +39,6 @@ const report = (a: DeviceAddress, seq: number): Report => ({
   pressMs: 140,
   queuedMs: 0,
 });
-
-/** MQTT 3.1.1 wire encoding, for a client that does not wait for CONNACK before talking. */
-const str = (s: string | Buffer) => {
-  const b = Buffer.isBuffer(s) ? s : Buffer.from(s);
-  return Buffer.concat([Buffer.from([b.length >> 8, b.length & 0xff]), b]);
-};
-function frame(firstByte: number, body: Buffer): Buffer {
-  const len: number[] = [];
-  let n = body.length;
-  do {
-    let digit = n % 128;
-    n = Math.floor(n / 128);
-    if (n > 0) digit |= 0x80;
-    len.push(digit);
-  } while (n > 0);
-  return Buffer.concat([Buffer.from([firstByte, ...len]), body]);
-}
-const connectPacket = (id: string, password: string) =>
-  frame(0x10, Buffer.concat([str('MQTT'), Buffer.from([4, 0xc2, 0, 30]), str(id), str(id), str(password)]));
-const publishQos0 = (topic: string, payload: string) =>
-  frame(0x30, Buffer.concat([str(topic), Buffer.from(payload)]));
-const publishQos1 = (topic: string, payload: string, messageId: number) =>
-  frame(
-    0x32,
-    Buffer.concat([str(topic), Buffer.from([messageId >> 8, messageId & 0xff]), Buffer.from(payload)]),
-  );
 
 /** Sends bytes in one write, and resolves with what came back once the broker closes the connection. */
 function pipelined(port: number, bytes: Buffer): Promise<Buffer> {

@@ -27,6 +27,7 @@ import { silentLogger } from '../../../../hub/log.js';
 import { RejectCounter } from '../../../../hub/metrics/reject-counter.js';
 import { topics } from '../../../../schemas/topics.js';
 import { connectClient, waitFor } from '../../../support/hub-fixture.js';
+import { connectPacket as connectAs, publishQos1 } from '../../../support/mqtt-wire.js';
 
 const address = { site: 'demo-school', room: 'room-1', device: 'room-1-locker' };
 const secret = 'correct-horse-battery-staple-1';
@@ -75,43 +76,10 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-/** An MQTT 3.1.1 string: two length bytes, then the bytes. */
-function str(value: string): Buffer {
-  const bytes = Buffer.from(value);
-  return Buffer.concat([Buffer.from([bytes.length >> 8, bytes.length & 0xff]), bytes]);
-}
-
-/** A packet: type and flags, remaining length (under 128 here), body. */
-function packet(first: number, body: Buffer): Buffer {
-  if (body.length > 127) throw new Error('test packets stay under 128 bytes');
-  return Buffer.concat([Buffer.from([first, body.length]), body]);
-}
-
-/** CONNECT as the device, clean session, with this keepalive in seconds. */
-function connectPacket(keepaliveS: number): Buffer {
-  return packet(
-    0x10,
-    Buffer.concat([
-      str('MQTT'),
-      Buffer.from([4, 0xc2, 0, keepaliveS]), // level 4; username, password, clean session; keepalive
-      str(address.device),
-      str(address.device),
-      str(secret),
-    ]),
-  );
-}
-
+/** CONNECT as the device, with this keepalive in seconds. */
+const connectPacket = (keepaliveS: number) => connectAs(address.device, secret, keepaliveS);
 /** PUBLISH at QoS 1 on the device's locker-event topic with this packet id. */
-function publishPacket(id: number): Buffer {
-  return packet(
-    0x32,
-    Buffer.concat([
-      str(topics.event(address, 'locker')),
-      Buffer.from([id >> 8, id & 0xff]),
-      Buffer.from('{}'),
-    ]),
-  );
-}
+const publishPacket = (id: number) => publishQos1(topics.event(address, 'locker'), '{}', id);
 
 describe('a device backlog at the broker (R1, S7)', () => {
   it('S7: 300 publishes written at once reach the hub at most 32 at a time, and every one is acknowledged', async () => {
