@@ -9,18 +9,22 @@ export const str = (s: string | Buffer): Buffer => {
   return Buffer.concat([Buffer.from([b.length >> 8, b.length & 0xff]), b]);
 };
 
-/** A packet: its first byte (type and flags), the remaining length as a variable-length integer, the body. */
-export function frame(firstByte: number, body: Buffer): Buffer {
-  const len: number[] = [];
-  let n = body.length;
+/** The remaining-length field: a variable-length integer, 7 bits a byte. */
+export function remainingLength(length: number): number[] {
+  const bytes: number[] = [];
+  let n = length;
   do {
     let digit = n % 128;
     n = Math.floor(n / 128);
     if (n > 0) digit |= 0x80;
-    len.push(digit);
+    bytes.push(digit);
   } while (n > 0);
-  return Buffer.concat([Buffer.from([firstByte, ...len]), body]);
+  return bytes;
 }
+
+/** A packet: its first byte (type and flags), the remaining length, the body. */
+export const frame = (firstByte: number, body: Buffer): Buffer =>
+  Buffer.concat([Buffer.from([firstByte, ...remainingLength(body.length)]), body]);
 
 /** CONNECT with username = client id and a password, clean session, this keepalive in seconds. */
 export const connectPacket = (id: string, password: string, keepaliveS = 30): Buffer =>

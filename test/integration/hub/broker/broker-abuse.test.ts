@@ -14,6 +14,7 @@ import {
   startTestHub,
   waitFor,
 } from '../../../support/hub-fixture.js';
+import { remainingLength } from '../../../support/mqtt-wire.js';
 
 const address = { site: 'demo-school', room: 'room-1', device: 'room-1-locker' };
 const secret = 'correct-horse-battery-staple-1';
@@ -40,17 +41,7 @@ function sendRaw(port: number, ...chunks: Buffer[]): Promise<{ received: Buffer;
 }
 
 /** A fixed header claiming `length` bytes of body, with no body. */
-function header(type: number, length: number): Buffer {
-  const bytes = [type << 4];
-  let n = length;
-  do {
-    let digit = n % 128;
-    n = Math.floor(n / 128);
-    if (n > 0) digit |= 0x80;
-    bytes.push(digit);
-  } while (n > 0);
-  return Buffer.from(bytes);
-}
+const header = (type: number, length: number): Buffer => Buffer.from([type << 4, ...remainingLength(length)]);
 
 function report(seq: number): Report {
   return {

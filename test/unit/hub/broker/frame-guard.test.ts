@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { type FrameError, MqttFrameGuard } from '../../../../hub/broker/frame-guard.js';
+import { frame } from '../../../support/mqtt-wire.js';
 
 const CONNECT = Buffer.from([0x10, 13, 0, 4, 0x4d, 0x51, 0x54, 0x54, 4, 0x02, 0, 10, 0, 1, 0x78]);
 const PINGREQ = Buffer.from([0xc0, 0x00]);
@@ -17,18 +18,8 @@ function feed(max: number, chunks: Buffer[]): Promise<{ out: Buffer; error?: Fra
   });
 }
 
-function publishOf(bodyBytes: number): Buffer {
-  // remaining length as a variable-length integer
-  const len: number[] = [];
-  let n = bodyBytes;
-  do {
-    let d = n % 128;
-    n = Math.floor(n / 128);
-    if (n > 0) d |= 0x80;
-    len.push(d);
-  } while (n > 0);
-  return Buffer.concat([Buffer.from([0x30, ...len]), Buffer.alloc(bodyBytes, 1)]);
-}
+/** A QoS 0 PUBLISH of `bodyBytes` bytes of body (the guard reads only the fixed header). */
+const publishOf = (bodyBytes: number): Buffer => frame(0x30, Buffer.alloc(bodyBytes, 1));
 
 describe('MQTT frame guard', () => {
   it('passes valid packets through unchanged, however they are split into chunks', async () => {
