@@ -235,6 +235,24 @@ async function startMosquitto(): Promise<{ port: number; stop(): Promise<void>; 
   };
 }
 
+/** aedes alone (bench/workers/bare-aedes.ts): the broker the hub embeds, in memory, with no checks and no store. */
+async function startBareAedes(): Promise<{ port: number; stop(): Promise<void> }> {
+  const child = fork(join(import.meta.dirname, 'workers', 'bare-aedes.ts'), [], {
+    execArgv: ['--import', 'tsx'],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  const port = await new Promise<number>((ok) => child.once('message', (m: { port: number }) => ok(m.port)));
+  return {
+    port,
+    stop: async () => {
+      if (child.exitCode !== null) return;
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGKILL');
+      await exited;
+    },
+  };
+}
+
 function devices(prefix: string, n: number, withPassword: boolean) {
   return Array.from({ length: n }, (_, i) => ({
     id: `${prefix}-${i + 1}`,
@@ -417,13 +435,14 @@ async function durableBench(): Promise<void> {
   );
   const hub = await HubProcess.start({ config: BENCH_HUB_CONFIG, execArgv: hubExecArgv, compiled: true });
   const mosq = await startMosquitto();
+  const aedes = await startBareAedes();
   const subMosq = await Worker.start();
   const rows: (string | number)[][] = [];
-  /** Mosquitto delivering `expect` messages to one subscriber while `send` publishes them; first publish → last. */
-  const throughMosquitto = async (expect: number, send: () => Promise<unknown>) => {
+  /** A peer broker delivering `expect` messages to one subscriber while `send` publishes them; first publish → last. */
+  const throughPeer = async (port: number, expect: number, send: () => Promise<unknown>) => {
     const sub = subMosq.call<{ received: number; ms: number; latencies: number[] }>({
       cmd: 'subscribe',
-      port: mosq.port,
+      port,
       filter: `phones-away/v1/${SITE}/#`,
       expect,
       timeoutMs: 300_000,
@@ -435,6 +454,8 @@ async function durableBench(): Promise<void> {
     const got = await sub;
     return { received: got.received, ms: performance.now() - t0, latencies: got.latencies };
   };
+  const throughMosquitto = (expect: number, send: () => Promise<unknown>) =>
+    throughPeer(mosq.port, expect, send);
   /** The hub storing `expect` more locker events while `send` publishes them (every PUBACK follows the fsync). */
   const throughHub = async (expect: number, send: () => Promise<{ latencies: number[] }[]>) => {
     await hub.request({ cmd: 'stored-order', reset: true });
@@ -449,7 +470,14 @@ async function durableBench(): Promise<void> {
     const cpuPerEvent = ((await hub.stats()).cpuMicros - start.cpuMicros) / Math.max(1, order.events);
     return { ms, order, cpuPerEvent, latencies: sent.flatMap((s) => s.latencies) };
   };
-  const rate = { hub: [] as number[], mosq: [] as number[], hubP99: 0, mosqP99: 0, cpu: [] as number[] };
+  const rate = {
+    hub: [] as number[],
+    mosq: [] as number[],
+    aedes: [] as number[],
+    hubP99: 0,
+    mosqP99: 0,
+    cpu: [] as number[],
+  };
   let resend:
     | { hubMs: number; mosqMs: number; order: StoredOrder; received: number; hubP99: number }
     | undefined;
@@ -459,9 +487,11 @@ async function durableBench(): Promise<void> {
     await hub.request({ cmd: 'provision', secret: SECRET, devices: specs });
     const pubHub = await Worker.start();
     const pubMosq = await Worker.start();
+    const pubAedes = await Worker.start();
     try {
       await pubHub.call({ cmd: 'connect', port: hub.mqttPort, clients: specs, clean: true });
       await pubMosq.call({ cmd: 'connect', port: mosq.port, clients: specs, clean: true });
+      await pubAedes.call({ cmd: 'connect', port: aedes.port, clients: specs, clean: true });
       const publish = (w: Worker) =>
         w.call<{ latencies: number[] }>({ cmd: 'publish', qos: 1, kind: 'locker', messages: M, window: 100 });
       for (let round = 0; round < SIZES.durableRounds; round++) {
@@ -469,17 +499,19 @@ async function durableBench(): Promise<void> {
         if (h.order.events !== P * M || h.order.outOfOrder > 0 || h.order.repeated > 0)
           throw new Error(`durable rate round ${round + 1}: stored ${JSON.stringify(h.order)}`);
         const m = await throughMosquitto(P * M, () => publish(pubMosq));
+        const a = await throughPeer(aedes.port, P * M, () => publish(pubAedes));
+        rate.aedes.push((a.received / a.ms) * 1000);
         rate.hub.push(((P * M) / h.ms) * 1000);
         rate.cpu.push(h.cpuPerEvent);
         rate.mosq.push((m.received / m.ms) * 1000);
         rate.hubP99 = Math.max(rate.hubP99, pct(h.latencies, 99));
         rate.mosqP99 = Math.max(rate.mosqP99, pct(m.latencies, 99));
         log(
-          `durable round ${round + 1}: hub ${fmt(rate.hub.at(-1) ?? 0)} events/s stored in order, mosquitto ${fmt(rate.mosq.at(-1) ?? 0)} msg/s`,
+          `durable round ${round + 1}: hub ${fmt(rate.hub.at(-1) ?? 0)} events/s stored in order, mosquitto ${fmt(rate.mosq.at(-1) ?? 0)} msg/s, aedes alone ${fmt(rate.aedes.at(-1) ?? 0)} msg/s`,
         );
       }
     } finally {
-      await Promise.all([pubHub.stop(), pubMosq.stop()]);
+      await Promise.all([pubHub.stop(), pubMosq.stop(), pubAedes.stop()]);
     }
     // 2. After an outage: D devices connect and each resends E journaled events at once (as the firmware does on
     // every connect: everything pending, no window).
@@ -525,6 +557,7 @@ async function durableBench(): Promise<void> {
     await subMosq.stop();
     await hub.dispose();
     await mosq.stop();
+    await aedes.stop();
   }
   const hubRate = median(rate.hub);
   const mosqRate = median(rate.mosq);

@@ -24,6 +24,7 @@ import type { Level } from 'level';
 import msgpack from 'msgpack-lite';
 import { QlobberTrue } from 'qlobber';
 import QlobberSub from 'qlobber/aedes/qlobber-sub.js';
+import { CoalescedWrites } from './coalesced-writes.js';
 import { decodeStored } from './msgpack-read.js';
 
 /** Topic matching as MQTT does it, as aedes-persistence-level configures qlobber. */
@@ -140,14 +141,13 @@ export class LevelPersistence {
    */
   #wills: Map<string, StoredPacket> | undefined;
   /**
-   * Wills deleted (gone from #wills) whose delete on disk waits for the end of this loop turn, with their stored bytes.
-   * aedes deletes a client's will and stores its new one on every CONNECT: the new one then replaces the pending delete,
-   * and when it is the same will (a reconnect within one hub's run) nothing is written at all.
+   * Wills deleted (gone from #wills) whose delete has not gone to disk yet, with their stored bytes. aedes deletes a
+   * client's will and stores its new one on every CONNECT: when the new one is the same will (a reconnect within one
+   * hub's run), the delete is withdrawn and nothing is written at all.
    */
   readonly #willDeletes = new Map<string, Buffer>();
-  #willFlush: Promise<void> | undefined;
-  /** The clients whose will delete is being written: a new will for one of them is put only after it. */
-  #willsDeleting: { ids: Set<string>; done: Promise<void> } | undefined;
+  /** Wills and retained messages: one key each, written per loop turn in one batch (a reconnect storm's bulk). */
+  readonly #coalesced: CoalescedWrites;
   #broker: PersistenceBroker | undefined;
 
   /**
@@ -156,6 +156,7 @@ export class LevelPersistence {
    */
   constructor(db: Level<string, string> | Level<string, Buffer> | Level<string, unknown>) {
     this.#db = db as unknown as Level<string, Buffer>;
+    this.#coalesced = new CoalescedWrites(this.#db);
   }
 
   get broker(): PersistenceBroker | undefined {
@@ -185,8 +186,7 @@ export class LevelPersistence {
 
   async storeRetained(packet: StoredPacket): Promise<void> {
     const key = RETAINED + packet.topic;
-    if (packet.payload.length === 0) await this.#db.del(key);
-    else await this.#put(key, packet);
+    await this.#coalesced.write(key, packet.payload.length === 0 ? null : msgpack.encode(packet));
   }
 
   createRetainedStream(filter: string): Readable {
@@ -359,12 +359,11 @@ export class LevelPersistence {
     packet.clientId = client.id;
     this.#wills?.set(client.id, packet);
     const encoded = msgpack.encode(packet);
+    const key = willKey(client.id);
     const deleting = this.#willDeletes.get(client.id);
     this.#willDeletes.delete(client.id);
-    if (deleting?.equals(encoded)) return; // still on disk, byte for byte
-    // LevelDB may apply two writes in either order when both are in flight: the delete goes first.
-    if (this.#willsDeleting?.ids.has(client.id)) await this.#willsDeleting.done;
-    await this.#db.put(willKey(client.id), encoded, BUFFERS);
+    if (deleting?.equals(encoded) && this.#coalesced.cancel(key)) return; // still on disk, byte for byte
+    await this.#coalesced.write(key, encoded);
   }
 
   async getWill(client: PersistenceClient): Promise<StoredPacket | undefined> {
@@ -376,32 +375,19 @@ export class LevelPersistence {
     const will = this.#wills ? this.#wills.get(client.id) : await this.#get(key);
     if (!will) return undefined;
     if (!this.#wills) {
-      await this.#db.del(key);
+      await this.#coalesced.write(key, null);
       return will;
     }
     this.#wills.delete(client.id);
-    this.#willDeletes.set(client.id, msgpack.encode(will));
-    // aedes ignores a failed will delete (storeWill's .finally); so does this: a will left behind is a stale 'offline'.
-    this.#willFlush ??= new Promise<void>((resolve) => setImmediate(resolve))
-      .then(() => this.#flushWillDeletes())
-      .catch(() => undefined);
+    const stored = msgpack.encode(will);
+    this.#willDeletes.set(client.id, stored);
+    // Not awaited: aedes stores the client's new will right after (storeWill), which then withdraws or replaces this
+    // delete. aedes ignores a failed will delete (storeWill's .finally); so does this: a stale 'offline' at worst.
+    const gone = () => {
+      if (this.#willDeletes.get(client.id) === stored) this.#willDeletes.delete(client.id);
+    };
+    this.#coalesced.write(key, null).then(gone, gone);
     return will;
-  }
-
-  /** Deletes on disk the wills still deleted at the end of the loop turn. */
-  async #flushWillDeletes(): Promise<void> {
-    const ids = new Set(this.#willDeletes.keys());
-    this.#willDeletes.clear();
-    this.#willFlush = undefined;
-    if (ids.size === 0) return;
-    const done = this.#db.batch([...ids].map((id) => ({ type: 'del' as const, key: willKey(id) })));
-    const deleting = { ids, done: done.catch(() => undefined) };
-    this.#willsDeleting = deleting;
-    try {
-      await done;
-    } finally {
-      if (this.#willsDeleting === deleting) this.#willsDeleting = undefined;
-    }
   }
 
   /** Wills left by brokers not in `brokers` (all of them without it): aedes publishes those of dead brokers. */
@@ -430,7 +416,7 @@ export class LevelPersistence {
   }
 
   async destroy(): Promise<void> {
-    await this.#willFlush;
+    await this.#coalesced.settled();
     await this.#db.close();
   }
 

@@ -178,8 +178,12 @@ export class DeviceAdmin {
     before: unknown,
     after: unknown,
   ): Promise<void> {
-    await this.deps.audit.commit([{ actor: who, action: `device.${what}`, target, before, after }], ops);
-    if (!target.startsWith('token:')) this.deps.registry.forget(target);
+    try {
+      await this.deps.audit.commit([{ actor: who, action: `device.${what}`, target, before, after }], ops);
+    } finally {
+      // Committed or not, the registry drops what it remembers of the device and stops holding back its last-seen.
+      if (!target.startsWith('token:')) this.deps.registry.forget(target);
+    }
     this.deps.bus?.emit('device.changed', { who, what, device: target, before, after });
   }
 }

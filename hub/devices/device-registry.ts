@@ -49,6 +49,17 @@ export interface ProvisionInput {
 export class DeviceRegistry {
   private readonly cacheKey = randomBytes(32);
   private readonly verified = new Map<string, Buffer>();
+  /**
+   * Records read since the start, until forget(id): every CONNECT, policy decision and tamper check reads its device,
+   * and in a reconnect storm those reads were a twentieth of the hub's main thread (bench/RESULTS.md, fleet). Every
+   * write goes through a commit that calls forget(id) after it (or through flushSeen here), so a revocation or a new
+   * secret is never answered from here. Unknown ids are not kept: an enrolment must always find the disk's answer.
+   */
+  private readonly records = new Map<string, DeviceRecord>();
+  /** Bumped by every forget(): a read that began before one must not keep what it read (it may predate the write). */
+  private generation = 0;
+  /** Devices whose change (an op from provisionOp, pendingOp or updateOp) is being committed, until forget(id). */
+  private readonly changing = new Set<string>();
 
   constructor(private readonly db: HubDb) {}
 
@@ -57,7 +68,12 @@ export class DeviceRegistry {
   }
 
   async get(id: string): Promise<DeviceRecord | undefined> {
-    return this.db.get<DeviceRecord>('devices', id);
+    const kept = this.records.get(id);
+    if (kept) return { ...kept };
+    const generation = this.generation;
+    const record = await this.db.get<DeviceRecord>('devices', id);
+    if (record && generation === this.generation) this.records.set(id, { ...record });
+    return record;
   }
 
   async list(): Promise<PublicDevice[]> {
@@ -80,6 +96,7 @@ export class DeviceRegistry {
   async provisionOp(
     input: ProvisionInput,
   ): Promise<{ op: BatchOp; device: PublicDevice; replaced: PublicDevice | undefined }> {
+    this.changing.add(input.id);
     const existing = await this.get(input.id);
     const record: DeviceRecord = {
       ...(existing ?? { createdAt: input.now }),
@@ -104,7 +121,10 @@ export class DeviceRegistry {
    * connection verified against the old record in between would otherwise be cached past the change.
    */
   forget(id: string): void {
+    this.generation += 1;
+    this.changing.delete(id);
     this.verified.delete(id);
+    this.records.delete(id);
   }
 
   /**
@@ -115,6 +135,7 @@ export class DeviceRegistry {
     op: BatchOp;
     device: PublicDevice;
   }> {
+    this.changing.add(input.id);
     const record: DeviceRecord = {
       id: input.id,
       site: input.site,
@@ -145,6 +166,7 @@ export class DeviceRegistry {
       installed?: string;
     },
   ): Promise<{ op: BatchOp; before: PublicDevice; after: PublicDevice }> {
+    this.changing.add(id);
     const record = await this.get(id);
     if (!record) throw new HubError('E_UNKNOWN_DEVICE', `no device '${id}'`);
     const { secret, ...fields } = patch;
@@ -174,8 +196,29 @@ export class DeviceRegistry {
     const updates = [...this.seen.entries()];
     this.seen.clear();
     for (const [id, fields] of updates) {
+      const generation = this.generation;
       const record = await this.get(id);
-      if (record) await this.db.put('devices', id, { ...record, ...fields });
+      if (!record) continue;
+      // A revocation or new secret committed since that read (or being committed) must not be overwritten with the
+      // record as it was: these fields wait for the next flush. Queued with the hub's other batches (first in, first
+      // out), so a change committed after this is written after it.
+      if (generation !== this.generation || this.changing.has(id)) {
+        this.seen.set(id, { ...fields, ...this.seen.get(id) });
+        continue;
+      }
+      const next: DeviceRecord = { ...record, ...fields };
+      const written = this.db.batch([{ type: 'put', sublevel: 'devices', key: id, value: next }]);
+      // Remembered at once, so a change read from here after this point builds on it (and is written after it).
+      this.generation += 1;
+      this.records.set(id, { ...next });
+      try {
+        await written;
+      } catch (error) {
+        this.generation += 1;
+        this.records.delete(id);
+        this.seen.set(id, { ...fields, ...this.seen.get(id) });
+        throw error;
+      }
     }
   }
 
