@@ -242,6 +242,8 @@ async function openCore(
   const bus = new EventBus(log.child({ part: 'bus' }));
   const rejects = new RejectCounter();
   const registry = new DeviceRegistry(db);
+  // Every device's record in memory before the broker listens: after a restart all of them reconnect at once.
+  await registry.preload();
   const seenTimer = setInterval(() => {
     registry.flushSeen().catch((error) => log.warn({ err: error }, 'could not record last-seen times'));
   }, 30_000);

@@ -8,8 +8,7 @@
  * that holds it, so a caller still resumes only once its write is on disk (in LevelDB's log, as a put would be).
  */
 import type { Level } from 'level';
-
-const BUFFERS = { valueEncoding: 'buffer' } as const;
+import { type EncodedOp, writeEncoded } from '../db/hub-db.js';
 
 interface Batch {
   /** Key → value to put, or null to delete. */
@@ -71,10 +70,11 @@ export class CoalescedWrites {
     const batch = this.#next;
     this.#next = undefined;
     if (!batch) return;
-    const ops = [...batch.ops].map(([key, value]) =>
-      value === null ? { type: 'del' as const, key } : { type: 'put' as const, key, value },
+    const ops = [...batch.ops].map(
+      ([key, value]): EncodedOp => (value === null ? { type: 'del', key } : { type: 'put', key, value }),
     );
-    const written = ops.length > 0 ? this.db.batch(ops, BUFFERS) : Promise.resolve();
+    // Keys are strings and values buffers already: nothing for abstract-level to encode.
+    const written = ops.length > 0 ? writeEncoded(this.db, ops, false) : Promise.resolve();
     this.#inFlight = written.then(
       () => batch.settle(),
       (error: unknown) => batch.settle(error ?? new Error('batch failed')),

@@ -80,13 +80,26 @@ export function lastWriteWins(ops: BatchOp[]): BatchOp[] {
   return kept.reverse();
 }
 
+/** An op whose key and value are already what LevelDB stores (no encoding left to do). */
+export type EncodedOp = { type: 'put'; key: string; value: string | Buffer } | { type: 'del'; key: string };
+
 /** classic-level's native batch: reads each op's type, key and value, and the sync option. */
 interface NativeBatch {
   status: string;
-  _batch?(
-    ops: { type: 'put' | 'del'; key: string; value?: string }[],
-    options: { sync: boolean },
-  ): Promise<void>;
+  _batch?(ops: EncodedOp[], options: { sync: boolean }): Promise<void>;
+  batch(ops: EncodedOp[], options: object): Promise<void>;
+}
+
+/**
+ * Writes already-encoded ops straight to classic-level's native batch (_batch, the implementation abstract-level's
+ * public batch() ends in) once the database is open: the public call copies and re-encodes every op, which was a
+ * tenth of the hub's CPU while it stored a resend of thousands of events (bench/RESULTS.md, f). Only for databases
+ * with no prewrite hooks nor write listeners (the hub sets none); before open, the public call queues as usual.
+ */
+export function writeEncoded(db: object, ops: EncodedOp[], sync: boolean): Promise<void> {
+  const native = db as NativeBatch;
+  if (native.status === 'open' && typeof native._batch === 'function') return native._batch(ops, { sync });
+  return native.batch(ops, { sync, valueEncoding: 'buffer' });
 }
 
 export class HubDb {
@@ -174,21 +187,16 @@ export class HubDb {
   /**
    * Keys are prefixed here with each sublevel's own prefix and written to the root database: the same keys the
    * sublevels read, without abstract-level's per-op sublevel delegation (the largest single cost of a batch in the
-   * storage benchmark). Once the database is open, the ops go straight to classic-level's native batch (_batch, the
-   * implementation abstract-level's public batch() ends in): the public call copies and re-encodes every op, a tenth
-   * of the hub's CPU while it stores a resend of thousands of events (bench/RESULTS.md, f). Keys and values are
-   * already strings, which is all the native call reads, and the hub sets no prewrite hooks nor write listeners.
+   * storage benchmark); values are encoded here, so the native batch takes them as they are (writeEncoded).
    */
   private async write(ops: BatchOp[], sync: boolean): Promise<void> {
-    const encoded = ops.map((op) =>
-      op.type === 'put'
-        ? { type: 'put' as const, key: this.prefix(op.sublevel) + op.key, value: JSON.stringify(op.value) }
-        : { type: 'del' as const, key: this.prefix(op.sublevel) + op.key },
+    const encoded = ops.map(
+      (op): EncodedOp =>
+        op.type === 'put'
+          ? { type: 'put', key: this.prefix(op.sublevel) + op.key, value: JSON.stringify(op.value) }
+          : { type: 'del', key: this.prefix(op.sublevel) + op.key },
     );
-    const native = this.db as unknown as NativeBatch;
-    if (native.status === 'open' && typeof native._batch === 'function')
-      await native._batch(encoded, { sync });
-    else await this.db.batch(encoded, { sync } as never);
+    await writeEncoded(this.db, encoded, sync);
   }
 
   private prefix(name: SublevelName): string {

@@ -76,6 +76,17 @@ export class DeviceRegistry {
     return record;
   }
 
+  /**
+   * Reads every record into memory at once (one scan, about 1 MB for 3,000 devices), so the reconnect storm after a
+   * restart authenticates from memory instead of one LevelDB read per CONNECT.
+   */
+  async preload(): Promise<void> {
+    const generation = this.generation;
+    const all = await this.db.values<DeviceRecord>('devices');
+    if (generation !== this.generation) return;
+    for (const record of all) if (!this.records.has(record.id)) this.records.set(record.id, record);
+  }
+
   async list(): Promise<PublicDevice[]> {
     const all = await this.db.values<DeviceRecord>('devices');
     return all.map(({ secretHash: _secret, ...rest }) => ({ ...rest, ...this.seen.get(rest.id) }));

@@ -187,7 +187,14 @@ describe('LevelPersistence after a restart', () => {
     });
     await persistence.putWill({ id: 'dev-1' }, will('offline'));
     await persistence.putWill({ id: 'dev-2' }, will('offline'));
-    const writes = [vi.spyOn(level, 'put'), vi.spyOn(level, 'del'), vi.spyOn(level, 'batch')];
+    // Every way a write can reach LevelDB, classic-level's native batch included (coalesced-writes.ts uses it).
+    const native = level as unknown as { _batch: (...args: unknown[]) => Promise<void> };
+    const writes = [
+      vi.spyOn(level, 'put'),
+      vi.spyOn(level, 'del'),
+      vi.spyOn(level, 'batch'),
+      vi.spyOn(native, '_batch'),
+    ];
     const written = () => writes.reduce((n, spy) => n + spy.mock.calls.length, 0);
     // What aedes does on every CONNECT: delete the client's will, then store the one the CONNECT carries.
     await persistence.delWill({ id: 'dev-1' });

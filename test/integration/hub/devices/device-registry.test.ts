@@ -69,6 +69,28 @@ describe('device registry: records remembered, changes never lost (S1, S4)', () 
     expect((await registry.get('locker-a'))?.status).toBe('approved');
   });
 
+  it('preloaded at start, as after a restart: the reconnect storm reads nothing, and a revocation still holds', async () => {
+    for (let i = 0; i < 30; i++)
+      await devices.add({ id: `locker-${i}`, room: room(), lockerMode: 'lesson', secret: SECRET }, 'ada');
+    const restarted = new DeviceRegistry(db);
+    await restarted.preload();
+    let reads = 0;
+    const get = db.get.bind(db);
+    db.get = (async (sublevel, key) => {
+      if (sublevel === 'devices') reads += 1;
+      return get(sublevel, key);
+    }) as typeof db.get;
+    const results = await Promise.all(
+      Array.from({ length: 30 }, (_, i) => restarted.authenticate(`locker-${i}`, SECRET)),
+    );
+    expect(results.every((r) => r.ok)).toBe(true);
+    expect(reads).toBe(0);
+    const { op } = await restarted.updateOp('locker-3', { status: 'revoked' });
+    await db.batch([op]);
+    restarted.forget('locker-3');
+    expect(await restarted.authenticate('locker-3', SECRET)).toEqual({ ok: false, reason: 'device revoked' });
+  });
+
   it('S4: a revocation and a new secret hold the moment they are committed, after the record was remembered', async () => {
     await devices.add({ id: 'locker-a', room: room(), lockerMode: 'lesson', secret: SECRET }, 'ada');
     expect((await registry.authenticate('locker-a', SECRET)).ok).toBe(true);
