@@ -569,11 +569,20 @@ async function durableBench(): Promise<void> {
     'the same payloads through Mosquitto (routing to one subscriber, nothing persisted)',
     `${fmt(mosqRate)} msg/s, median of rounds ${rate.mosq.map((r) => fmt(r)).join(' and ')} (p99 delivery ${fmt(rate.mosqP99, 1)} ms)`,
   ]);
+  const aedesRate = median(rate.aedes);
+  rows.push([
+    'the same payloads through aedes alone (the version the hub embeds, in memory, no checks, no store, routing to one subscriber)',
+    `${fmt(aedesRate)} msg/s, median of rounds ${rate.aedes.map((r) => fmt(r)).join(' and ')}`,
+  ]);
   rows.push(['hub / Mosquitto', `${(hubRate / mosqRate).toFixed(2)}×`]);
+  rows.push([
+    'aedes alone / Mosquitto (the ceiling of the broker the hub is built on, on this machine)',
+    `${(aedesRate / mosqRate).toFixed(2)}×`,
+  ]);
   summary.push(['durable events: hub stored (fsynced before PUBACK)', `${fmt(hubRate)} events/s`, '≥ 20k/s']);
   summary.push([
     'durable events: hub (stored) / Mosquitto (routing, no persistence)',
-    `${(hubRate / mosqRate).toFixed(2)}×`,
+    `${(hubRate / mosqRate).toFixed(2)}× (aedes alone: ${(aedesRate / mosqRate).toFixed(2)}×)`,
     '≥ 0.8×',
   ]);
   if (resend) {
@@ -603,7 +612,8 @@ async function durableBench(): Promise<void> {
       `Locker events (QoS 1, hash-chained as the firmware seals them) through the compiled hub: each is validated, chain-checked, deduplicated and stored with its outbox point in one atomic LevelDB batch, fsynced, before its PUBACK. ` +
       `A device's events are checked one at a time, in order, and their writes are pipelined beneath: submitted in order to one shared write queue, which commits whatever every device has waiting in one fsynced batch (group commit). ` +
       `"Stored in order, once" is counted in the hub as each write completes (the order the hub emits its stored events, per device: no seq after a higher one, none twice). ` +
-      `Mosquitto gets the same payloads from the same kind of clients and routes them to one subscriber without persisting anything: the peer's best case.\n\n` +
+      `Mosquitto gets the same payloads from the same kind of clients and routes them to one subscriber without persisting anything: the peer's best case. ` +
+      `aedes alone (bench/workers/bare-aedes.ts: the same aedes, its in-memory persistence, no authentication and no ingest) does the same, interleaved with both, as the ceiling of the broker the hub embeds.\n\n` +
       `The outage scenario: ${D} devices connect (${SIZES.fleetWorkers} load processes) and each publishes the ${E} events its journal held, all at once, as the firmware resends everything pending on connect. Times run from the first publish to the last event stored (hub) or delivered (Mosquitto).\n\n` +
       markdownTable(['measure', 'value'], rows),
   );
