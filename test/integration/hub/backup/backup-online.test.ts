@@ -15,6 +15,8 @@ import { SimDevice } from '../../../support/sim-device.js';
 import { data, StaffClient } from '../../../support/staff-client.js';
 
 const SITE = 'demo-school';
+/** Entries put in the hub's database before the backup, so that copying it takes a while (see beforeAll). */
+const FILLER_ENTRIES = 100_000;
 const SECRET = 'correct-horse-battery-staple-7';
 
 describe('backup while devices keep reporting, and the restore drill (D3)', () => {
@@ -26,6 +28,9 @@ describe('backup while devices keep reporting, and the restore drill (D3)', () =
   const progress: string[] = [];
   let ackedBefore: { reports: string[]; lockers: string[] };
   let ackedDuring = 0;
+  let backupMs = 0;
+  /** The longest wait between two acknowledgements before the backup began. */
+  let ackGapMs = 0;
 
   /** Report ids acknowledged by the hub (ReportAck), and locker events acknowledged by the broker (PUBACK). */
   const acknowledged = () => ({
@@ -52,6 +57,19 @@ describe('backup while devices keep reporting, and the restore drill (D3)', () =
       );
     }
     await Promise.all(devices.map((d) => d.start()));
+    // A hub with some history: without it the copy took 50–70 ms, shorter than the gap between two of these devices'
+    // acknowledgements (they come about every 47 ms), so "acknowledgements during the backup" was left to chance.
+    // 100,000 entries make the copy last a second or more, and every acknowledgement gap is then well inside it.
+    for (let n = 0; n < FILLER_ENTRIES; n += 1_000) {
+      await first.hub.db.batch(
+        Array.from({ length: 1_000 }, (_, k) => ({
+          type: 'put' as const,
+          sublevel: 'meta' as const,
+          key: `drill-filler/${String(n + k).padStart(6, '0')}`,
+          value: { n: n + k, note: 'history the backup must copy while devices keep reporting' },
+        })),
+      );
+    }
 
     // Device load: one event every 5 ms round the devices (a report every third), until told to stop.
     let loading = true;
@@ -72,6 +90,12 @@ describe('backup while devices keep reporting, and the restore drill (D3)', () =
     ackedDuring = devices
       .flatMap((d) => [...d.ackedAt.values()])
       .filter((t) => t > startedAt && t < endedAt).length;
+    backupMs = endedAt - startedAt;
+    const before = devices
+      .flatMap((d) => [...d.ackedAt.values()])
+      .filter((t) => t <= startedAt)
+      .sort((a, b) => a - b);
+    ackGapMs = Math.max(...before.slice(1).map((t, i) => t - (before[i] as number)));
     // The devices keep going after the backup too (what they send now is not in it).
     const after = acknowledged().reports.length;
     await waitFor(() => acknowledged().reports.length >= after + 10 || undefined, 'reports after the backup');
@@ -94,11 +118,14 @@ describe('backup while devices keep reporting, and the restore drill (D3)', () =
   });
 
   it('D3: the backup is taken while devices report: their acknowledgements keep coming during it', () => {
+    // Long enough to tell: the backup outlasts several of the longest gaps between acknowledgements seen before it
+    // (here about 800 ms against gaps of about 50 ms), so none arriving during it would mean it held them up.
+    expect(backupMs).toBeGreaterThan(4 * ackGapMs);
     expect(ackedDuring).toBeGreaterThan(0);
     expect(progress[0]).toMatch(/^hub-db: copying from a snapshot/);
     expect(progress).toEqual(
       expect.arrayContaining([
-        expect.stringMatching(/^hub-db: [\d,]+ entries/),
+        expect.stringMatching(/^hub-db: 1\d\d,\d{3} entries/),
         expect.stringMatching(/^broker: [\d,]+ entries/),
         expect.stringMatching(/^InfluxDB: backed up/),
         expect.stringMatching(/^done: /),
