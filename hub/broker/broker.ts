@@ -12,6 +12,7 @@
 import { mkdirSync, readFileSync } from 'node:fs';
 import { type AddressInfo, createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
+import { Duplex, pipeline } from 'node:stream';
 import { createServer as createTlsServer, type TLSSocket } from 'node:tls';
 import { Aedes, type AuthenticateError, type Client } from 'aedes';
 import { Level } from 'level';
@@ -24,7 +25,6 @@ import type { RejectCounter } from '../metrics/reject-counter.js';
 import { gateConnections } from '../net/connection-gate.js';
 import { mayPublish, maySubscribe, type Principal } from './access-policy.js';
 import { FrameError, MqttFrameGuard } from './frame-guard.js';
-import { GuardedConnection } from './guarded-connection.js';
 import { LevelPersistence } from './level-persistence.js';
 import type { MonitorAccounts } from './monitor-accounts.js';
 
@@ -291,14 +291,28 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
       setImmediate(uncork);
     });
     const guard = new MqttFrameGuard(maxPacketBytes, MAX_PUBLISHES_AHEAD);
-    // Replies that are not answers to a read (PUBACKs after a group commit's fsync, hundreds at once) leave in one
-    // writev too: the connection's _writev corks the socket around what mqtt-packet corked.
-    const conn = new GuardedConnection(socket, guard, (error) => {
-      if (!(error instanceof FrameError)) return;
-      rejects.add(`mqtt: ${error.code}`);
-      log.warn({ remote: socket.remoteAddress, reason: error.message }, 'connection dropped');
-    });
+    const conn = Duplex.from({ readable: guard, writable: socket });
     guards.set(conn, guard);
+    // Replies that are not answers to a read (PUBACKs after a group commit's fsync, hundreds at once) leave in one
+    // writev too: mqtt-packet corks conn per packet and uncorks it on the next tick, but conn (Duplex.from) has no
+    // writev, so it hands its buffered packets to the socket one write() each. The socket is corked around that hand-over.
+    const flushConn = conn.uncork.bind(conn);
+    conn.uncork = () => {
+      socket.cork();
+      flushConn();
+      socket.uncork();
+    };
+    conn.on('close', () => socket.destroy());
+    pipeline(socket, guard, (error) => {
+      if (error instanceof FrameError) {
+        rejects.add(`mqtt: ${error.code}`);
+        log.warn({ remote: socket.remoteAddress, reason: error.message }, 'connection dropped');
+      }
+      if (error) {
+        socket.destroy();
+        conn.destroy();
+      }
+    });
     if (peer) peerCerts.set(conn, peer);
     broker.handle(conn as never);
   };
