@@ -8,7 +8,7 @@
  * that holds it, so a caller still resumes only once its write is on disk (in LevelDB's log, as a put would be).
  */
 import type { Level } from 'level';
-import { type EncodedOp, writeEncoded } from '../db/hub-db.js';
+import { EncodedBatch } from '../db/encoded-batch.js';
 
 interface Batch {
   /** Key → value to put, or null to delete. */
@@ -70,11 +70,13 @@ export class CoalescedWrites {
     const batch = this.#next;
     this.#next = undefined;
     if (!batch) return;
-    const ops = [...batch.ops].map(
-      ([key, value]): EncodedOp => (value === null ? { type: 'del', key } : { type: 'put', key, value }),
-    );
     // Keys are strings and values buffers already: nothing for abstract-level to encode.
-    const written = ops.length > 0 ? writeEncoded(this.db, ops, false) : Promise.resolve();
+    const native = new EncodedBatch(this.db);
+    for (const [key, value] of batch.ops) {
+      if (value === null) native.del(key);
+      else native.put(key, value);
+    }
+    const written = native.size > 0 ? native.write(false) : Promise.resolve();
     this.#inFlight = written.then(
       () => batch.settle(),
       (error: unknown) => batch.settle(error ?? new Error('batch failed')),

@@ -5,6 +5,7 @@
  */
 import { mkdirSync } from 'node:fs';
 import { Level } from 'level';
+import { EncodedBatch } from './encoded-batch.js';
 import { type SnapshotSource, snapshotLevel } from './level-snapshot.js';
 
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
@@ -52,54 +53,9 @@ const GROUP_MAX = 1024;
 interface PendingBatch {
   ops: BatchOp[];
   sync: boolean;
+  taken?: () => void;
   resolve: () => void;
   reject: (error: unknown) => void;
-}
-
-/**
- * A group's ops without those a later op in the same group overwrites (same sublevel and key). The group is one
- * atomic LevelDB write applied in order, so the result on disk is the same; what is saved is the encoding and the
- * writing of values nobody would ever read: a device's chain state is rewritten with each of its events, and a
- * group holds many of one device's events.
- */
-export function lastWriteWins(ops: BatchOp[]): BatchOp[] {
-  // Keys seen per sublevel: no string built per op (a group holds thousands; this runs for every group commit).
-  const seen = new Map<SublevelName, Set<string>>();
-  const kept: BatchOp[] = [];
-  for (let i = ops.length - 1; i >= 0; i--) {
-    const op = ops[i] as BatchOp;
-    let keys = seen.get(op.sublevel);
-    if (!keys) {
-      keys = new Set();
-      seen.set(op.sublevel, keys);
-    }
-    if (keys.has(op.key)) continue;
-    keys.add(op.key);
-    kept.push(op);
-  }
-  return kept.reverse();
-}
-
-/** An op whose key and value are already what LevelDB stores (no encoding left to do). */
-export type EncodedOp = { type: 'put'; key: string; value: string | Buffer } | { type: 'del'; key: string };
-
-/** classic-level's native batch: reads each op's type, key and value, and the sync option. */
-interface NativeBatch {
-  status: string;
-  _batch?(ops: EncodedOp[], options: { sync: boolean }): Promise<void>;
-  batch(ops: EncodedOp[], options: object): Promise<void>;
-}
-
-/**
- * Writes already-encoded ops straight to classic-level's native batch (_batch, the implementation abstract-level's
- * public batch() ends in) once the database is open: the public call copies and re-encodes every op, which was a
- * tenth of the hub's CPU while it stored a resend of thousands of events (bench/RESULTS.md, f). Only for databases
- * with no prewrite hooks nor write listeners (the hub sets none); before open, the public call queues as usual.
- */
-export function writeEncoded(db: object, ops: EncodedOp[], sync: boolean): Promise<void> {
-  const native = db as NativeBatch;
-  if (native.status === 'open' && typeof native._batch === 'function') return native._batch(ops, { sync });
-  return native.batch(ops, { sync, valueEncoding: 'buffer' });
 }
 
 export class HubDb {
@@ -146,11 +102,12 @@ export class HubDb {
    *
    * Group commit: batches that arrive while a write is in flight are merged into the next single LevelDB write (one
    * fsync for many devices' events). Each caller's ops still land together or not at all, and each caller resolves
-   * only after the write that holds its ops has completed.
+   * only after the write that holds its ops has completed. `taken` is called when the ops leave the queue for a
+   * LevelDB write (they are no longer ahead of anyone else's).
    */
-  batch(ops: BatchOp[], options: { sync?: boolean } = {}): Promise<void> {
+  batch(ops: BatchOp[], options: { sync?: boolean; taken?: () => void } = {}): Promise<void> {
     return new Promise((resolve, reject) => {
-      this.pending.push({ ops, sync: options.sync ?? false, resolve, reject });
+      this.pending.push({ ops, sync: options.sync ?? false, taken: options.taken, resolve, reject });
       if (!this.writing) void this.flush();
     });
   }
@@ -164,11 +121,9 @@ export class HubDb {
     this.writing = true;
     while (this.pending.length > 0) {
       const group = this.pending.splice(0, GROUP_MAX);
+      for (const g of group) g.taken?.();
       try {
-        await this.write(
-          group.length === 1 ? group[0]!.ops : lastWriteWins(group.flatMap((g) => g.ops)),
-          group.some((g) => g.sync),
-        );
+        await this.write(group);
         this.commits.writes += 1;
         this.commits.batches += group.length;
         for (const g of group) g.resolve();
@@ -178,29 +133,58 @@ export class HubDb {
           continue;
         }
         // One caller's bad op must not fail its neighbours: write each caller's ops on its own.
-        for (const g of group) await this.write(g.ops, g.sync).then(g.resolve, g.reject);
+        for (const g of group) await this.write([g]).then(g.resolve, g.reject);
       }
     }
     this.writing = false;
   }
 
   /**
+   * The group's ops in one LevelDB write, fsynced when any caller asked for it.
+   *
+   * Last write wins: only the last op per key is written. The write is atomic and applied as a whole, so the result on
+   * disk is the same; what is saved is the encoding and writing of values nobody would ever read (a device's chain
+   * head is rewritten with each of its events, and a group holds many of one device's events). With one op per key
+   * left, their order within the write no longer matters, so the ops are walked from the last one back, once.
+   *
    * Keys are prefixed here with each sublevel's own prefix and written to the root database: the same keys the
    * sublevels read, without abstract-level's per-op sublevel delegation (the largest single cost of a batch in the
-   * storage benchmark); values are encoded here, so the native batch takes them as they are (writeEncoded).
+   * storage benchmark); values are encoded here and go straight into the native batch (encoded-batch.ts).
    */
-  private async write(ops: BatchOp[], sync: boolean): Promise<void> {
-    const encoded = ops.map(
-      (op): EncodedOp =>
-        op.type === 'put'
-          ? { type: 'put', key: this.prefix(op.sublevel) + op.key, value: JSON.stringify(op.value) }
-          : { type: 'del', key: this.prefix(op.sublevel) + op.key },
-    );
-    await writeEncoded(this.db, encoded, sync);
+  private async write(group: PendingBatch[]): Promise<void> {
+    const batch = new EncodedBatch(this.db);
+    const seen = new Set<string>();
+    let sync = false;
+    for (let g = group.length - 1; g >= 0; g--) {
+      const { ops, sync: wanted } = group[g] as PendingBatch;
+      sync ||= wanted;
+      for (let i = ops.length - 1; i >= 0; i--) {
+        const op = ops[i] as BatchOp;
+        const key = this.prefix(op.sublevel) + op.key;
+        if (seen.has(key)) continue;
+        seen.add(key);
+        if (op.type === 'del') {
+          batch.del(key);
+          continue;
+        }
+        // undefined (or a function) has no JSON: LevelDB would store an empty value that no read could parse.
+        const value = JSON.stringify(op.value) as string | undefined;
+        if (value === undefined) throw new TypeError(`no value to store at ${op.sublevel} ${op.key}`);
+        batch.put(key, value);
+      }
+    }
+    await batch.write(sync);
   }
 
+  private readonly prefixes = new Map<SublevelName, string>();
+
   private prefix(name: SublevelName): string {
-    return (this.sub(name) as unknown as { prefix: string }).prefix;
+    let prefix = this.prefixes.get(name);
+    if (prefix === undefined) {
+      prefix = (this.sub(name) as unknown as { prefix: string }).prefix;
+      this.prefixes.set(name, prefix);
+    }
+    return prefix;
   }
 
   async *entries<T>(

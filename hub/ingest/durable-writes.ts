@@ -23,33 +23,39 @@ import type { BatchOp, HubDb } from '../db/hub-db.js';
  */
 const MAX_PENDING = 4_096;
 /**
- * Events of one device on their way to disk, at most. The write queue is first in, first out, so without it a device
- * flooding reports would put thousands of writes ahead of every other room's report; with it, at most this many (a
- * fraction of one group commit). A device's next event waits in its own queue until one of its writes settles.
+ * Events of one device submitted and still queued for a LevelDB write, at most (those in the write being committed no
+ * longer count: they are ahead of nobody). The write queue is first in, first out, so without it a device flooding
+ * reports would put thousands of writes ahead of every other room's report; with it, at most this many (a fraction of
+ * one group commit). A device's next event waits in its own queue until one of its queued writes is taken.
  * Measured with the report-flood fault test (10,000 reports from one device, six other rooms reporting): at 128 the
- * other rooms' acks took 123–317 ms (p50), at 16 they take 26 ms, with the flood itself as fast (2.5k/s); ten devices
- * with 100 events in flight each still fill a group of 160.
+ * other rooms' acks took 123–317 ms (p50), at 16 they take 26 ms, with the flood itself as fast (2.5k/s).
+ *
+ * Counting what is queued rather than everything until on disk keeps that bound and lets a device fill a group while
+ * its previous one is being written: counted until on disk, a device's 16 were split between the write in flight and
+ * the next, so each group commit held 8 of them (10 devices × 100 events in flight: groups of 80 events, now 160;
+ * bench/RESULTS.md f). A device has at most twice this many on their way to disk.
  */
-const MAX_PENDING_PER_DEVICE = 16;
+const MAX_QUEUED_PER_DEVICE = 16;
 
 export class DurableWrites {
   /** Event id → the write that holds it, from submission until that write settles. */
   private readonly claimed = new Map<string, Promise<unknown>>();
   /** Callers of room() waiting for the pending count to fall below the bound. */
   private readonly waiting: (() => void)[] = [];
-  /** Writes pending per device, and the one caller per device (its queue is serial) waiting for one to settle. */
+  /** Writes queued per device (not yet taken into a write), and the one caller per device (its queue is serial) waiting for one to be taken. */
   private readonly perDevice = new Map<string, number>();
   private readonly deviceWaiting = new Map<string, () => void>();
 
   constructor(
     private readonly db: HubDb,
     private readonly maxPending = MAX_PENDING,
-    private readonly maxPerDevice = MAX_PENDING_PER_DEVICE,
+    private readonly maxPerDevice = MAX_QUEUED_PER_DEVICE,
   ) {}
 
   /**
-   * Undefined (go ahead) while the device and the hub are both under their bounds of writes pending; otherwise a
-   * promise that resolves once they are. Called from the device's queue before its next event is checked.
+   * Undefined (go ahead) while the device is under its bound of writes queued and the hub under its bound of writes
+   * pending; otherwise a promise that resolves once they are. Called from the device's queue before its next event is
+   * checked.
    */
   room(device: string): Promise<void> | undefined {
     if (this.hasRoom(device)) return undefined;
@@ -88,11 +94,12 @@ export class DurableWrites {
    * `result` once the ops are on disk; rejects when the write failed (nothing of it stored).
    */
   submit<T>(device: string, eventId: string, ops: BatchOp[], result: T): Promise<T> {
-    const written = this.db.batch(ops, { sync: true }).then(() => result);
-    this.claimed.set(eventId, written);
     this.perDevice.set(device, (this.perDevice.get(device) ?? 0) + 1);
-    const release = () => {
-      if (this.claimed.get(eventId) === written) this.claimed.delete(eventId);
+    let queued = true;
+    // Called when the write takes the ops (possibly at once, inside batch()), or when it settles if it never did.
+    const dequeued = () => {
+      if (!queued) return;
+      queued = false;
       const left = (this.perDevice.get(device) ?? 1) - 1;
       if (left > 0) this.perDevice.set(device, left);
       else this.perDevice.delete(device);
@@ -101,6 +108,12 @@ export class DurableWrites {
         this.deviceWaiting.delete(device);
         waiter();
       }
+    };
+    const written = this.db.batch(ops, { sync: true, taken: dequeued }).then(() => result);
+    this.claimed.set(eventId, written);
+    const release = () => {
+      dequeued();
+      if (this.claimed.get(eventId) === written) this.claimed.delete(eventId);
       while (this.waiting.length > 0 && this.claimed.size < this.maxPending) this.waiting.shift()?.();
     };
     written.then(release, release);

@@ -11,34 +11,18 @@ import { join } from 'node:path';
 import { Level } from 'level';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CoalescedWrites } from '../../../../hub/broker/coalesced-writes.js';
+import { type NativeWrites, watchNativeWrites } from '../../../support/native-writes.js';
 
 let dir: string;
 let level: Level<string, Buffer>;
-/** Every batch LevelDB was given (its op count) and the most batches ever in flight at once. */
-let batches: number[];
-let maxInFlight: number;
+/** Every write LevelDB was given (its op count) and the most ever in flight at once. */
+let native: NativeWrites;
 
 beforeEach(async () => {
   dir = await mkdtemp(join(tmpdir(), 'coalesced-'));
   level = new Level(join(dir, 'db'));
   await level.open();
-  batches = [];
-  maxInFlight = 0;
-  let inFlight = 0;
-  // Counts the real batches at classic-level's native batch, where they go once the database is open; every op
-  // still goes to LevelDB.
-  const native = level as unknown as { _batch: (ops: unknown[], options: unknown) => Promise<void> };
-  const batch = native._batch.bind(level);
-  native._batch = async (ops, options) => {
-    batches.push(ops.length);
-    inFlight += 1;
-    maxInFlight = Math.max(maxInFlight, inFlight);
-    try {
-      await batch(ops, options);
-    } finally {
-      inFlight -= 1;
-    }
-  };
+  native = watchNativeWrites(level);
 });
 
 afterEach(async () => {
@@ -53,9 +37,9 @@ describe('coalesced writes', () => {
   it('writes a loop turn of 3,000 keys in one batch, each caller resuming once it is on disk', async () => {
     const writes = new CoalescedWrites(level);
     const done = Array.from({ length: 3000 }, (_, i) => writes.write(`will:dev-${i}`, value(`w${i}`)));
-    expect(batches).toEqual([]); // nothing written before the turn ends
+    expect(native.sizes).toEqual([]); // nothing written before the turn ends
     await Promise.all(done);
-    expect(batches).toEqual([3000]);
+    expect(native.sizes).toEqual([3000]);
     expect(await read('will:dev-0')).toBe('w0');
     expect(await read('will:dev-2999')).toBe('w2999');
   });
@@ -68,8 +52,8 @@ describe('coalesced writes', () => {
     const third = writes.write('retained:a', null);
     const fourth = writes.write('retained:a', value('online again'));
     await Promise.all([first, second, third, fourth]);
-    expect(batches).toEqual([1, 1]);
-    expect(maxInFlight).toBe(1);
+    expect(native.sizes).toEqual([1, 1]);
+    expect(native.maxInFlight).toBe(1);
     expect(await read('retained:a')).toBe('online again');
 
     // A delete after a put, in later turns, removes it.

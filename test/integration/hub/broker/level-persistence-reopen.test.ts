@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { Level } from 'level';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { LevelPersistence, type StoredPacket } from '../../../../hub/broker/level-persistence.js';
+import { watchNativeWrites } from '../../../support/native-writes.js';
 
 let dir: string;
 let level: Level<string, Buffer>;
@@ -188,14 +189,9 @@ describe('LevelPersistence after a restart', () => {
     await persistence.putWill({ id: 'dev-1' }, will('offline'));
     await persistence.putWill({ id: 'dev-2' }, will('offline'));
     // Every way a write can reach LevelDB, classic-level's native batch included (coalesced-writes.ts uses it).
-    const native = level as unknown as { _batch: (...args: unknown[]) => Promise<void> };
-    const writes = [
-      vi.spyOn(level, 'put'),
-      vi.spyOn(level, 'del'),
-      vi.spyOn(level, 'batch'),
-      vi.spyOn(native, '_batch'),
-    ];
-    const written = () => writes.reduce((n, spy) => n + spy.mock.calls.length, 0);
+    const native = watchNativeWrites(level);
+    const writes = [vi.spyOn(level, 'put'), vi.spyOn(level, 'del'), vi.spyOn(level, 'batch')];
+    const written = () => writes.reduce((n, spy) => n + spy.mock.calls.length, native.sizes.length);
     // What aedes does on every CONNECT: delete the client's will, then store the one the CONNECT carries.
     await persistence.delWill({ id: 'dev-1' });
     await persistence.putWill({ id: 'dev-1' }, will('offline'));
