@@ -24,6 +24,7 @@ import type { Level } from 'level';
 import msgpack from 'msgpack-lite';
 import { QlobberTrue } from 'qlobber';
 import QlobberSub from 'qlobber/aedes/qlobber-sub.js';
+import { pages } from '../db/pages.js';
 import { CoalescedWrites } from './coalesced-writes.js';
 import { decodeStored } from './msgpack-read.js';
 
@@ -165,22 +166,30 @@ export class LevelPersistence {
 
   async setup(broker: PersistenceBroker): Promise<void> {
     this.#broker = broker;
-    for await (const sub of this.#values<StoredSubscription>(SUBSCRIPTIONS)) {
-      this.#subscriptions.add(sub.topic, sub);
-      this.#remember(sub);
+    for await (const page of pages(this.#db.values({ ...prefixRange(SUBSCRIPTIONS), ...BUFFERS }))) {
+      for (const blob of page) {
+        const sub = decodeStored(blob) as StoredSubscription;
+        this.#subscriptions.add(sub.topic, sub);
+        this.#remember(sub);
+      }
     }
     const wills = new Map<string, StoredPacket>();
     let unindexed = false;
-    for await (const will of this.#values<StoredPacket>(WILL)) {
-      if (will.clientId) wills.set(will.clientId, will);
-      else unindexed = true;
+    for await (const page of pages(this.#db.values({ ...prefixRange(WILL), ...BUFFERS }))) {
+      for (const blob of page) {
+        const will = decodeStored(blob) as StoredPacket;
+        if (will.clientId) wills.set(will.clientId, will);
+        else unindexed = true;
+      }
     }
     // A will without its client's id (not written by putWill) leaves the disk as the only index.
     this.#wills = unindexed ? undefined : wills;
     // Keys only: which clients have a queue, without reading the packets.
-    for await (const key of this.#db.keys(prefixRange(OUTGOING))) {
-      const id = decodeURIComponent(key.slice(OUTGOING.length, key.indexOf(':', OUTGOING.length)));
-      this.#mayHaveQueue.set(id, 1);
+    for await (const page of pages(this.#db.keys(prefixRange(OUTGOING)))) {
+      for (const key of page) {
+        const id = decodeURIComponent(key.slice(OUTGOING.length, key.indexOf(':', OUTGOING.length)));
+        this.#mayHaveQueue.set(id, 1);
+      }
     }
   }
 
@@ -426,15 +435,17 @@ export class LevelPersistence {
       matcher.add(filter);
       // The key holds the topic, so only matching messages are decoded: a filter's range also spans its siblings
       // (the policy driver's scan of retained commands at start-up passes every device's state and availability).
-      for await (const [key, blob] of this.#db.iterator({ ...retainedRange(filter), ...BUFFERS })) {
-        if (matcher.test(key.slice(RETAINED.length))) yield decodeStored(blob) as StoredPacket;
+      for await (const page of pages(this.#db.iterator({ ...retainedRange(filter), ...BUFFERS }))) {
+        for (const [key, blob] of page) {
+          if (matcher.test(key.slice(RETAINED.length))) yield decodeStored(blob) as StoredPacket;
+        }
       }
     }
   }
 
   async *#values<T>(prefix: string): AsyncGenerator<T> {
-    for await (const blob of this.#db.values({ ...prefixRange(prefix), ...BUFFERS }))
-      yield decodeStored(blob) as T;
+    for await (const page of pages(this.#db.values({ ...prefixRange(prefix), ...BUFFERS })))
+      for (const blob of page) yield decodeStored(blob) as T;
   }
 
   async #get(key: string): Promise<StoredPacket | undefined> {
