@@ -71,6 +71,7 @@ const SIZES = {
   durableRounds: env('BENCH_DURABLE_ROUNDS', 2, 1),
   resendDevices: env('BENCH_RESEND_DEVICES', 3_000, 200),
   resendEvents: env('BENCH_RESEND_EVENTS', 200, 50),
+  storms: env('BENCH_STORMS', 3, 1),
   days: env('BENCH_DAYS', 365, 60),
   trustSchools: env('BENCH_TRUST_SCHOOLS', 50, 10),
   trustWeeks: env('BENCH_TRUST_WEEKS', 13, 13),
@@ -719,47 +720,66 @@ async function fleetBench(): Promise<void> {
       `${fmt(s1.rssBytes / 2 ** 20)} MB`,
       '≤ 250 MB',
     ]);
-    // reconnect storm after kill -9
-    await hub.kill('SIGKILL');
-    const k0 = performance.now();
-    // Clients reconnect as soon as the broker listens, before the hub has finished starting: watch them meanwhile.
-    let upMs = 0;
-    const restarting = hub.restart().then((ready) => {
-      upMs = performance.now() - k0;
-      return ready;
-    });
-    let st = { connected: 0, subscribed: 0 };
-    const stormDeadline = Date.now() + 600_000;
-    do {
-      await sleep(100);
-      st = await status();
-    } while ((st.connected < n || st.subscribed < n) && Date.now() < stormDeadline);
-    const stormMs = performance.now() - k0;
-    // The restarted hub's own CPU (all its threads) from its start until every device is back: steadier than the wall
-    // time on a shared two-core machine, where the load processes compete for the same cores.
-    const stormCpuMs = (await hub.stats()).cpuMicros / 1000;
-    const restarted = await restarting;
+    // Reconnect storms after kill -9, SIZES.storms of them: on this shared two-core VM the same storm takes from 3.8 to
+    // 5.4 s between runs (and its CPU time moves with it), so one storm is a sample, not a figure. Each waits for the
+    // previous restart to finish and every device to be back.
+    const storms: {
+      ms: number;
+      cpuMs: number;
+      upMs: number;
+      connected: number;
+      startup: Record<string, number>;
+    }[] = [];
+    for (let round = 0; round < SIZES.storms; round++) {
+      await hub.kill('SIGKILL');
+      const k0 = performance.now();
+      // Clients reconnect as soon as the broker listens, before the hub has finished starting: watch them meanwhile.
+      let upMs = 0;
+      const restarting = hub.restart().then((ready) => {
+        upMs = performance.now() - k0;
+        return ready;
+      });
+      let st = { connected: 0, subscribed: 0 };
+      const stormDeadline = Date.now() + 600_000;
+      do {
+        await sleep(100);
+        st = await status();
+      } while ((st.connected < n || st.subscribed < n) && Date.now() < stormDeadline);
+      const ms = performance.now() - k0;
+      // The restarted hub's own CPU (all its threads) from its start until every device is back: less noisy than the
+      // wall time on a shared two-core machine, where the load processes compete for the same cores.
+      const cpuMs = (await hub.stats()).cpuMicros / 1000;
+      const restarted = await restarting;
+      storms.push({ ms, cpuMs, upMs, connected: st.connected, startup: restarted.startup });
+      log(`fleet: storm ${round + 1}: ${fmt(ms / 1000, 1)} s, hub CPU ${fmt(cpuMs / 1000, 2)} s`);
+    }
+    const each = (f: (x: (typeof storms)[number]) => string) => storms.map(f).join(', ');
+    const stormMs = median(storms.map((x) => x.ms));
     rows.push([
-      'hub restart after kill -9 (until fully started: MQTT, policy, HTTP)',
-      `${fmt(upMs / 1000, 1)} s`,
+      `hub restart after kill -9 (until fully started: MQTT, policy, HTTP), each of ${storms.length} storms`,
+      each((x) => `${fmt(x.upMs / 1000, 1)} s`),
     ]);
     rows.push([
-      '… of which, per start-up phase (ms; clients reconnect from the broker phase on)',
-      Object.entries(restarted.startup)
+      '… of which, per start-up phase (ms; clients reconnect from the broker phase on), the first storm',
+      Object.entries(storms[0]?.startup ?? {})
         .map(([k, v]) => `${k} ${v}`)
         .join(', '),
     ]);
     rows.push([
-      `reconnect storm: all ${n} back and subscribed (session restored) after kill -9`,
-      `${fmt(stormMs / 1000, 1)} s (${st.connected} connected)`,
+      `reconnect storm: all ${n} back and subscribed (session restored) after kill -9, each storm`,
+      `${each((x) => `${fmt(x.ms / 1000, 1)} s`)} (median ${fmt(stormMs / 1000, 1)} s; ${each((x) => `${x.connected}`)} connected)`,
     ]);
     rows.push([
-      '… hub CPU from its restart until all were back (all threads, start-up included)',
-      `${fmt(stormCpuMs / 1000, 2)} s`,
+      '… hub CPU from its restart until all were back (all threads, start-up included), each storm',
+      `${each((x) => `${fmt(x.cpuMs / 1000, 2)} s`)} (median ${fmt(median(storms.map((x) => x.cpuMs)) / 1000, 2)} s)`,
     ]);
-    log(`fleet: storm ${fmt(stormMs / 1000, 1)} s, hub CPU ${fmt(stormCpuMs / 1000, 2)} s`);
-    summary.push([`fleet ${n}: reconnect storm after kill -9`, `${fmt(stormMs / 1000, 1)} s`, '≤ 30 s']);
-    // Mosquitto restart, same clients, for comparison
+    log(`fleet: storm median ${fmt(stormMs / 1000, 1)} s of ${each((x) => fmt(x.ms / 1000, 1))}`);
+    summary.push([
+      `fleet ${n}: reconnect storm after kill -9, median of ${storms.length}`,
+      `${fmt(stormMs / 1000, 1)} s (${each((x) => fmt(x.ms / 1000, 1))})`,
+      '≤ 5 s',
+    ]);
+    // Mosquitto restarts, as many, same clients, for comparison
     const mosq = await startMosquitto();
     const mw = await Promise.all(Array.from({ length: SIZES.fleetWorkers }, () => Worker.start()));
     await Promise.all(
@@ -773,26 +793,34 @@ async function fleetBench(): Promise<void> {
         }),
       ),
     );
-    const m0 = performance.now();
-    await mosq.restart();
-    let ms = { connected: 0, subscribed: 0 };
-    const mDeadline = Date.now() + 300_000;
-    do {
-      await sleep(100);
-      const all = await Promise.all(
-        mw.map((w) => w.call<{ connected: number; subscribed: number }>({ cmd: 'status' })),
-      );
-      ms = all.reduce(
-        (a, b) => ({ connected: a.connected + b.connected, subscribed: a.subscribed + b.subscribed }),
-        { connected: 0, subscribed: 0 },
-      );
-    } while ((ms.connected < n || ms.subscribed < n) && Date.now() < mDeadline);
-    const mStorm = performance.now() - m0;
+    const mStorms: number[] = [];
+    for (let round = 0; round < SIZES.storms; round++) {
+      const m0 = performance.now();
+      await mosq.restart();
+      let ms = { connected: 0, subscribed: 0 };
+      const mDeadline = Date.now() + 300_000;
+      do {
+        await sleep(100);
+        const all = await Promise.all(
+          mw.map((w) => w.call<{ connected: number; subscribed: number }>({ cmd: 'status' })),
+        );
+        ms = all.reduce(
+          (a, b) => ({ connected: a.connected + b.connected, subscribed: a.subscribed + b.subscribed }),
+          { connected: 0, subscribed: 0 },
+        );
+      } while ((ms.connected < n || ms.subscribed < n) && Date.now() < mDeadline);
+      mStorms.push(performance.now() - m0);
+    }
+    const mStorm = median(mStorms);
     rows.push([
-      `Mosquitto kill -9 + restart: all ${n} back and resubscribed (no persistence: clients resubscribe)`,
-      `${fmt(mStorm / 1000, 1)} s`,
+      `Mosquitto kill -9 + restart: all ${n} back and resubscribed (no persistence: clients resubscribe), each of ${mStorms.length}`,
+      `${mStorms.map((m) => `${fmt(m / 1000, 1)} s`).join(', ')} (median ${fmt(mStorm / 1000, 1)} s)`,
     ]);
-    summary.push([`fleet ${n}: reconnect storm hub / Mosquitto`, `${(stormMs / mStorm).toFixed(1)}×`, '']);
+    summary.push([
+      `fleet ${n}: reconnect storm hub / Mosquitto, medians`,
+      `${(stormMs / mStorm).toFixed(1)}×`,
+      '≤ 2.5×',
+    ]);
     await Promise.all(mw.map((w) => w.stop()));
     await mosq.stop();
   } finally {
