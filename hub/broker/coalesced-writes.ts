@@ -8,7 +8,7 @@
  * that holds it, so a caller still resumes only once its write is on disk (in LevelDB's log, as a put would be).
  */
 import type { Level } from 'level';
-import { EncodedBatch } from '../db/encoded-batch.js';
+import { EncodedWriter } from '../db/encoded-batch.js';
 
 interface Batch {
   /** Key → value to put, or null to delete. */
@@ -31,8 +31,12 @@ export class CoalescedWrites {
   #next: Batch | undefined;
   #inFlight: Promise<void> | undefined;
   #scheduled = false;
+  /** The one native batch every write is built in (one batch in flight at a time). */
+  readonly #writer: EncodedWriter;
 
-  constructor(private readonly db: Level<string, Buffer>) {}
+  constructor(db: Level<string, Buffer>) {
+    this.#writer = new EncodedWriter(db);
+  }
 
   /** Puts `value` at `key` (null deletes it) in the next batch; resolves once that batch is written. */
   write(key: string, value: Buffer | null): Promise<void> {
@@ -71,7 +75,8 @@ export class CoalescedWrites {
     this.#next = undefined;
     if (!batch) return;
     // Keys are strings and values buffers already: nothing for abstract-level to encode.
-    const native = new EncodedBatch(this.db);
+    const native = this.#writer;
+    native.begin();
     for (const [key, value] of batch.ops) {
       if (value === null) native.del(key);
       else native.put(key, value);

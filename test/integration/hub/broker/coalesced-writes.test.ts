@@ -53,6 +53,7 @@ describe('coalesced writes', () => {
     const fourth = writes.write('retained:a', value('online again'));
     await Promise.all([first, second, third, fourth]);
     expect(native.sizes).toEqual([1, 1]);
+    expect(native.batches).toBe(1); // one native batch, cleared and reused
     expect(native.maxInFlight).toBe(1);
     expect(await read('retained:a')).toBe('online again');
 

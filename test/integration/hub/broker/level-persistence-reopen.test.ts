@@ -10,15 +10,18 @@ import { join } from 'node:path';
 import { Level } from 'level';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { LevelPersistence, type StoredPacket } from '../../../../hub/broker/level-persistence.js';
-import { watchNativeWrites } from '../../../support/native-writes.js';
+import { type NativeWrites, watchNativeWrites } from '../../../support/native-writes.js';
 
 let dir: string;
 let level: Level<string, Buffer>;
 let persistence: LevelPersistence;
+/** Writes through classic-level's native batch (coalesced-writes.ts uses it), watched from the moment of opening. */
+let nativeWrites: NativeWrites;
 
 async function open(): Promise<LevelPersistence> {
   level = new Level(join(dir, 'broker'));
   await level.open();
+  nativeWrites = watchNativeWrites(level);
   persistence = new LevelPersistence(level);
   await persistence.setup({ id: 'broker-1', counter: 0 });
   return persistence;
@@ -189,9 +192,10 @@ describe('LevelPersistence after a restart', () => {
     await persistence.putWill({ id: 'dev-1' }, will('offline'));
     await persistence.putWill({ id: 'dev-2' }, will('offline'));
     // Every way a write can reach LevelDB, classic-level's native batch included (coalesced-writes.ts uses it).
-    const native = watchNativeWrites(level);
     const writes = [vi.spyOn(level, 'put'), vi.spyOn(level, 'del'), vi.spyOn(level, 'batch')];
-    const written = () => writes.reduce((n, spy) => n + spy.mock.calls.length, native.sizes.length);
+    const nativeBefore = nativeWrites.sizes.length;
+    const written = () =>
+      writes.reduce((n, spy) => n + spy.mock.calls.length, nativeWrites.sizes.length - nativeBefore);
     // What aedes does on every CONNECT: delete the client's will, then store the one the CONNECT carries.
     await persistence.delWill({ id: 'dev-1' });
     await persistence.putWill({ id: 'dev-1' }, will('offline'));
