@@ -15,8 +15,8 @@
  * writes both wait for the last), so reuse is safe; the batch keeps the capacity of its largest write.
  *
  * Only for databases with no prewrite hooks nor write listeners (the hub sets none): the native batch goes beneath
- * abstract-level's public batch. Before the database is open the ops are kept and handed to the public batch, which
- * queues them until it is.
+ * abstract-level's public batch. While the database is not open the ops are kept and handed to the public batch, which
+ * queues them until it opens, or rejects them once it has closed.
  */
 
 /** classic-level's native chained batch: `_put`/`_del` call batch_put/batch_del, `_clear` empties, `_write` commits. */
@@ -51,13 +51,15 @@ export class EncodedWriter {
     if (this.#writing) throw new Error('EncodedWriter: the previous write is still in flight');
     this.size = 0;
     const level = this.db as ClassicLevelInternals;
-    if (!this.#native && level.status === 'open' && typeof level._chainedBatch === 'function') {
-      this.#native = level._chainedBatch();
+    // Checked on every write, not once: a native batch written after the database closed would make LevelDB write to
+    // a database it has freed (the process dies of SIGSEGV), where the public batch rejects with a clear error.
+    if (level.status !== 'open' || typeof level._chainedBatch !== 'function') {
+      this.#queued = [];
+      return;
     }
-    if (this.#native) {
-      this.#native._clear();
-      this.#queued = undefined;
-    } else this.#queued = [];
+    this.#native ??= level._chainedBatch();
+    this.#native._clear();
+    this.#queued = undefined;
   }
 
   put(key: string, value: string | Buffer): void {
@@ -78,6 +80,7 @@ export class EncodedWriter {
     try {
       if (this.#queued)
         await (this.db as ClassicLevelInternals).batch(this.#queued, { sync, valueEncoding: 'buffer' });
+      else if ((this.db as ClassicLevelInternals).status !== 'open') throw new Error('Database is not open');
       else await this.#native?._write({ sync });
     } finally {
       this.#writing = false;

@@ -105,4 +105,14 @@ describe('HubDb group commit (real LevelDB)', () => {
       ]),
     );
   });
+
+  it('a write after the database closed is refused with an error, and the process lives (the native batch is not used)', async () => {
+    await db.batch([{ type: 'put', sublevel: 'dedupe', key: 'a', value: 1 }], { sync: true });
+    await db.close();
+    // The native batch made for the first write must not be written now: LevelDB would write to a freed database.
+    await expect(
+      db.batch([{ type: 'put', sublevel: 'dedupe', key: 'b', value: 2 }], { sync: true }),
+    ).rejects.toThrow(/not open/);
+    expect(native.sizes).toEqual([1]);
+  });
 });
