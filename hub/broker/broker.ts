@@ -422,7 +422,9 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
       );
       await new Promise<void>((resolve) => broker.close(() => resolve()));
       await Promise.all(serverClosed);
-      await level.close();
+      // Not level.close() alone: closing the clients leaves will and retained writes queued for the next loop turn
+      // (coalesced-writes.ts); destroy() writes them first, so a shutdown keeps what the last connections changed.
+      await persistence.destroy();
     },
   };
 }
