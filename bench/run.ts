@@ -642,9 +642,10 @@ async function fleetBench(): Promise<void> {
   const workers = await Promise.all(Array.from({ length: SIZES.fleetWorkers }, () => Worker.start()));
   const share = (w: number) => specs.filter((_, i) => i % SIZES.fleetWorkers === w);
   const rows: (string | number)[][] = [];
-  const status = async () => {
+  /** Clients connected and subscribed across a set of load processes (the hub's, or Mosquitto's). */
+  const status = async (of: Worker[] = workers) => {
     const all = await Promise.all(
-      workers.map((w) => w.call<{ connected: number; subscribed: number }>({ cmd: 'status' })),
+      of.map((w) => w.call<{ connected: number; subscribed: number }>({ cmd: 'status' })),
     );
     return all.reduce(
       (a, b) => ({ connected: a.connected + b.connected, subscribed: a.subscribed + b.subscribed }),
@@ -801,13 +802,7 @@ async function fleetBench(): Promise<void> {
       const mDeadline = Date.now() + 300_000;
       do {
         await sleep(100);
-        const all = await Promise.all(
-          mw.map((w) => w.call<{ connected: number; subscribed: number }>({ cmd: 'status' })),
-        );
-        ms = all.reduce(
-          (a, b) => ({ connected: a.connected + b.connected, subscribed: a.subscribed + b.subscribed }),
-          { connected: 0, subscribed: 0 },
-        );
+        ms = await status(mw);
       } while ((ms.connected < n || ms.subscribed < n) && Date.now() < mDeadline);
       mStorms.push(performance.now() - m0);
     }

@@ -166,18 +166,16 @@ export class LevelPersistence {
 
   async setup(broker: PersistenceBroker): Promise<void> {
     this.#broker = broker;
-    for await (const page of pages(this.#db.values({ ...prefixRange(SUBSCRIPTIONS), ...BUFFERS }))) {
-      for (const blob of page) {
-        const sub = decodeStored(blob) as StoredSubscription;
+    for await (const page of this.#valuePages<StoredSubscription>(SUBSCRIPTIONS)) {
+      for (const sub of page) {
         this.#subscriptions.add(sub.topic, sub);
         this.#remember(sub);
       }
     }
     const wills = new Map<string, StoredPacket>();
     let unindexed = false;
-    for await (const page of pages(this.#db.values({ ...prefixRange(WILL), ...BUFFERS }))) {
-      for (const blob of page) {
-        const will = decodeStored(blob) as StoredPacket;
+    for await (const page of this.#valuePages<StoredPacket>(WILL)) {
+      for (const will of page) {
         if (will.clientId) wills.set(will.clientId, will);
         else unindexed = true;
       }
@@ -443,9 +441,14 @@ export class LevelPersistence {
     }
   }
 
-  async *#values<T>(prefix: string): AsyncGenerator<T> {
+  /** The values under `prefix`, decoded, a page per native call (pages.ts). */
+  async *#valuePages<T>(prefix: string): AsyncGenerator<T[]> {
     for await (const page of pages(this.#db.values({ ...prefixRange(prefix), ...BUFFERS })))
-      for (const blob of page) yield decodeStored(blob) as T;
+      yield page.map((blob) => decodeStored(blob) as T);
+  }
+
+  async *#values<T>(prefix: string): AsyncGenerator<T> {
+    for await (const page of this.#valuePages<T>(prefix)) yield* page;
   }
 
   async #get(key: string): Promise<StoredPacket | undefined> {

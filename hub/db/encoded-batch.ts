@@ -44,16 +44,27 @@ export class EncodedWriter {
   /** Ops in the write being built. */
   size = 0;
 
-  constructor(private readonly db: object) {}
+  readonly #level: ClassicLevelInternals;
+
+  constructor(db: object) {
+    this.#level = db as ClassicLevelInternals;
+  }
+
+  /**
+   * Checked as each write is built and again as it is committed, not once: a native batch written after the database
+   * closed makes LevelDB write to a database it has freed (the process dies of SIGSEGV), where the public batch
+   * rejects with a clear error.
+   */
+  #open(): boolean {
+    return this.#level.status === 'open';
+  }
 
   /** Starts building the next write (the last one's ops are dropped). One write at a time. */
   begin(): void {
     if (this.#writing) throw new Error('EncodedWriter: the previous write is still in flight');
     this.size = 0;
-    const level = this.db as ClassicLevelInternals;
-    // Checked on every write, not once: a native batch written after the database closed would make LevelDB write to
-    // a database it has freed (the process dies of SIGSEGV), where the public batch rejects with a clear error.
-    if (level.status !== 'open' || typeof level._chainedBatch !== 'function') {
+    const level = this.#level;
+    if (!this.#open() || typeof level._chainedBatch !== 'function') {
       this.#queued = [];
       return;
     }
@@ -78,9 +89,8 @@ export class EncodedWriter {
   async write(sync: boolean): Promise<void> {
     this.#writing = true;
     try {
-      if (this.#queued)
-        await (this.db as ClassicLevelInternals).batch(this.#queued, { sync, valueEncoding: 'buffer' });
-      else if ((this.db as ClassicLevelInternals).status !== 'open') throw new Error('Database is not open');
+      if (this.#queued) await this.#level.batch(this.#queued, { sync, valueEncoding: 'buffer' });
+      else if (!this.#open()) throw new Error('Database is not open');
       else await this.#native?._write({ sync });
     } finally {
       this.#writing = false;

@@ -42,7 +42,10 @@ export class DurableWrites {
   private readonly claimed = new Map<string, Promise<unknown>>();
   /** Callers of room() waiting for the pending count to fall below the bound. */
   private readonly waiting: (() => void)[] = [];
-  /** Writes queued per device (not yet taken into a write), and the one caller per device (its queue is serial) waiting for one to be taken. */
+  /**
+   * Writes queued per device (not yet taken into a write), and the one caller per device (its queue is serial) waiting
+   * for one to be taken.
+   */
   private readonly perDevice = new Map<string, number>();
   private readonly deviceWaiting = new Map<string, () => void>();
 
@@ -95,11 +98,8 @@ export class DurableWrites {
    */
   submit<T>(device: string, eventId: string, ops: BatchOp[], result: T): Promise<T> {
     this.perDevice.set(device, (this.perDevice.get(device) ?? 0) + 1);
-    let queued = true;
-    // Called when the write takes the ops (possibly at once, inside batch()), or when it settles if it never did.
+    // Called once, when a write takes the ops (possibly at once, inside batch()), before it settles.
     const dequeued = () => {
-      if (!queued) return;
-      queued = false;
       const left = (this.perDevice.get(device) ?? 1) - 1;
       if (left > 0) this.perDevice.set(device, left);
       else this.perDevice.delete(device);
@@ -112,7 +112,6 @@ export class DurableWrites {
     const written = this.db.batch(ops, { sync: true, taken: dequeued }).then(() => result);
     this.claimed.set(eventId, written);
     const release = () => {
-      dequeued();
       if (this.claimed.get(eventId) === written) this.claimed.delete(eventId);
       while (this.waiting.length > 0 && this.claimed.size < this.maxPending) this.waiting.shift()?.();
     };
