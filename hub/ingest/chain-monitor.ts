@@ -76,8 +76,12 @@ export class ChainMonitor implements HubExtension {
    * writer of the 'chain' sublevel, so the negative answer stays true until observe() stores a state.
    */
   private readonly absent = new Set<string>();
-  /** Devices whose stored head still holds its links inline (v 1): their next save writes every link. */
-  private readonly inline = new Set<string>();
+  /**
+   * Devices whose next save writes the whole state (the head and every link), not the difference from the cached one:
+   * a head stored inline by an older hub (v 1), or a state whose write failed (unsaved()), so the cache is ahead of
+   * the disk.
+   */
+  private readonly rewrite = new Set<string>();
   private timer: NodeJS.Timeout | undefined;
   private readonly options: ChainOptions;
 
@@ -116,7 +120,9 @@ export class ChainMonitor implements HubExtension {
   async observe(ref: DeviceRef, observation: ChainObservation): Promise<BatchOp[]> {
     const current = await this.load(ref);
     const result = observe(current, observation, this.deps.now(), this.options);
-    if (!result.changed) return [];
+    // Unchanged, but not on disk as cached: the resend of an event whose write failed writes its link after all.
+    if (!result.changed)
+      return current && this.rewrite.has(ref.device) ? this.saveOps(ref, current, current) : [];
     this.absent.delete(ref.device);
     this.states.set(ref.device, { ref, state: result.state });
     this.report(ref, result.findings);
@@ -135,6 +141,16 @@ export class ChainMonitor implements HubExtension {
     return newest !== undefined && seq > newest;
   }
 
+  /**
+   * The ops observe() returned for this device were not stored (their write failed: a full disk, say). The cached
+   * state is then ahead of the disk: it holds the failed event's link, so the device's resend of that event changes
+   * nothing and would be stored without it, and a restarted hub would see the next event point at an event it does not
+   * hold (a false 'events missing'). So the device's next observation writes its whole state, the resend included.
+   */
+  unsaved(device: string): void {
+    if (this.states.has(device)) this.rewrite.add(device);
+  }
+
   /** Whether the hub holds the device's chain with no event it is still waiting for (R7: a returned device). */
   consistent(device: string): boolean {
     return (this.states.get(device)?.state.open.length ?? 0) === 0;
@@ -148,9 +164,10 @@ export class ChainMonitor implements HubExtension {
       if (!result.changed) continue;
       this.states.set(key, { ref, state: result.state });
       this.report(ref, result.findings);
-      await this.deps.db
-        .batch(this.saveOps(ref, state, result.state))
-        .catch((error) => this.deps.log.error({ err: error, device: key }, 'chain state not saved'));
+      await this.deps.db.batch(this.saveOps(ref, state, result.state)).catch((error) => {
+        this.unsaved(key);
+        this.deps.log.error({ err: error, device: key }, 'chain state not saved');
+      });
     }
   }
 
@@ -177,7 +194,7 @@ export class ChainMonitor implements HubExtension {
   /** A stored head with its links: read from their own keys (v 2), or inline (v 1, remembered for the next save). */
   private async withLinks(device: string, head: StoredHead): Promise<ChainState> {
     if (head.state.v === 1) {
-      this.inline.add(device);
+      this.rewrite.add(device);
       return head.state;
     }
     const { v: _v, ...rest } = head.state;
@@ -185,7 +202,7 @@ export class ChainMonitor implements HubExtension {
   }
 
   private saveOps(ref: DeviceRef, before: ChainState | undefined, after: ChainState): BatchOp[] {
-    const written = this.inline.delete(ref.device) ? undefined : before;
+    const written = this.rewrite.delete(ref.device) ? undefined : before;
     return chainOps(ref, written, after);
   }
 

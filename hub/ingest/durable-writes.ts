@@ -49,11 +49,22 @@ export class DurableWrites {
   private readonly perDevice = new Map<string, number>();
   private readonly deviceWaiting = new Map<string, () => void>();
 
+  private readonly maxPending: number;
+  private readonly maxPerDevice: number;
+  private readonly failed: (device: string) => void;
+
+  /**
+   * `failed`: called with the device when one of its writes failed (nothing of it stored), before its caller hears of
+   * it; whatever was cached as stored with those ops (the chain state) is then ahead of the disk.
+   */
   constructor(
     private readonly db: HubDb,
-    private readonly maxPending = MAX_PENDING,
-    private readonly maxPerDevice = MAX_QUEUED_PER_DEVICE,
-  ) {}
+    options: { maxPending?: number; maxPerDevice?: number; failed?: (device: string) => void } = {},
+  ) {
+    this.maxPending = options.maxPending ?? MAX_PENDING;
+    this.maxPerDevice = options.maxPerDevice ?? MAX_QUEUED_PER_DEVICE;
+    this.failed = options.failed ?? (() => {});
+  }
 
   /**
    * Undefined (go ahead) while the device is under its bound of writes queued and the hub under its bound of writes
@@ -109,7 +120,13 @@ export class DurableWrites {
         waiter();
       }
     };
-    const written = this.db.batch(ops, { sync: true, taken: dequeued }).then(() => result);
+    const written = this.db.batch(ops, { sync: true, taken: dequeued }).then(
+      () => result,
+      (error: unknown) => {
+        this.failed(device);
+        throw error;
+      },
+    );
     this.claimed.set(eventId, written);
     const release = () => {
       if (this.claimed.get(eventId) === written) this.claimed.delete(eventId);
@@ -119,8 +136,14 @@ export class DurableWrites {
     return written;
   }
 
-  /** Ops with no event of their own (a chain state changed by a duplicate): group-committed, not fsynced. */
-  write(ops: BatchOp[]): Promise<void> {
-    return this.db.batch(ops);
+  /**
+   * Ops with no event of their own (a chain state changed by a duplicate or a heartbeat): group-committed, not
+   * fsynced.
+   */
+  write(device: string, ops: BatchOp[]): Promise<void> {
+    return this.db.batch(ops).catch((error: unknown) => {
+      this.failed(device);
+      throw error;
+    });
   }
 }

@@ -26,7 +26,7 @@ export const handleHeartbeat: MessageHandler<Heartbeat> = async (ctx, ref, heart
     ctx.stats.accepted += 1;
     deps.bus.emit('device.heartbeat', { ref, heartbeat });
   };
-  if (chainOps.length > 0) return ctx.pipelined(deps.db.batch(chainOps), seen);
+  if (chainOps.length > 0) return ctx.pipelined(ctx.writes.write(ref.device, chainOps), seen);
   seen();
   return true;
 };

@@ -13,7 +13,7 @@ export const handleLockerEvent: MessageHandler<LockerEvent> = async (ctx, ref, e
   await ctx.writes.room(ref.device);
   const past = ctx.isPastChain(ref, event.seq);
   const chainOps = await ctx.checkChain(ref, event, 'locker');
-  const duplicate = await duplicateOf(ctx, event.id, chainOps, past);
+  const duplicate = await duplicateOf(ctx, ref.device, event.id, chainOps, past);
   if (duplicate !== undefined) return duplicate;
   const pointOps = outbox.enqueueOps([lockerEventPoint(ref, event, ctx.deps.now())]);
   const stored = () => {
@@ -39,6 +39,7 @@ export const handleLockerEvent: MessageHandler<LockerEvent> = async (ctx, ref, e
  */
 async function duplicateOf(
   ctx: IngestContext,
+  device: string,
   eventId: string,
   chainOps: BatchOp[],
   pastChain: boolean,
@@ -46,7 +47,7 @@ async function duplicateOf(
   const inFlight = ctx.writes.inFlight<unknown>(eventId);
   if (inFlight) ctx.stats.duplicates += 1;
   else if (pastChain || !(await ctx.isDuplicate(eventId))) return undefined;
-  const chainWritten = chainOps.length > 0 ? ctx.writes.write(chainOps) : undefined;
+  const chainWritten = chainOps.length > 0 ? ctx.writes.write(device, chainOps) : undefined;
   if (!inFlight && !chainWritten) return true;
   return ctx.pipelined(Promise.all([inFlight, chainWritten]), () => {});
 }

@@ -23,7 +23,7 @@ export const handleReport: MessageHandler<Report> = async (ctx, ref, report) => 
   const inFlight = ctx.writes.inFlight<StoredReport>(report.id);
   if (inFlight) {
     ctx.stats.duplicates += 1;
-    const chainWritten = chainOps.length > 0 ? ctx.writes.write(chainOps) : undefined;
+    const chainWritten = chainOps.length > 0 ? ctx.writes.write(ref.device, chainOps) : undefined;
     return ctx.pipelined(
       Promise.all([inFlight, chainWritten]).then(([stored]) => stored),
       (stored) => ctx.acknowledge(ref, report.id, stored.ref, stored.receivedAt),
@@ -31,7 +31,7 @@ export const handleReport: MessageHandler<Report> = async (ctx, ref, report) => 
   }
   const existing = past ? undefined : await incidents.findByEvent(report.id);
   if (existing) {
-    if (chainOps.length) await ctx.writes.write(chainOps);
+    if (chainOps.length) await ctx.writes.write(ref.device, chainOps);
     ctx.stats.duplicates += 1;
     await ctx.acknowledge(ref, report.id, existing.ref, existing.receivedAt);
     return true;

@@ -1,13 +1,14 @@
 /**
  * R7: the chain state on disk (a small head per device and one key per link) against a real LevelDB. Each event adds
  * its own link and drops the oldest past the window; a restart reads back the same chain; a head saved inline by an
- * older hub (v 1) is read as it is and moved to the new layout by the next event, with no fault raised.
+ * older hub (v 1) is read as it is and moved to the new layout by the next event, with no fault raised; an event whose
+ * write failed is written with its link when the device resends it.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { HubDb } from '../../../../hub/db/hub-db.js';
+import { type BatchOp, HubDb } from '../../../../hub/db/hub-db.js';
 import { EventBus } from '../../../../hub/event-bus.js';
 import { ChainMonitor } from '../../../../hub/ingest/chain-monitor.js';
 import type { ChainState } from '../../../../hub/ingest/chain-tracker.js';
@@ -22,6 +23,8 @@ const event = (seq: number) => ({
   hash: hash(seq),
   ...(seq > 1 ? { prev: hash(seq - 1) } : {}),
 });
+
+const event4Link = { seq: 4, hash: hash(4), prev: hash(3) };
 
 describe('chain state on disk (R7)', () => {
   let dir: string;
@@ -70,6 +73,41 @@ describe('chain state on disk (R7)', () => {
     await db.batch(await again.observe(ref, { kind: 'event', seq: 9, hash: hash(9), prev: hash(5) }));
     expect(faults).toEqual([expect.objectContaining({ reason: 'event chain broken' })]);
     await again.stop();
+  });
+
+  it('R7: an event whose write failed is stored with its link when resent, so a restarted hub finds no gap', async () => {
+    const chain = monitor();
+    for (let seq = 1; seq <= 3; seq++) await store(chain, seq);
+    // Event 4's write fails as a whole (here: one op HubDb refuses; on a school's Pi, a full disk). The cache already
+    // holds its link, so without unsaved() the resend changes nothing and is stored with no link.
+    const poison: BatchOp = { type: 'put', sublevel: 'dedupe', key: 'event-4', value: undefined };
+    await expect(db.batch([...(await chain.observe(ref, event(4))), poison])).rejects.toThrow(TypeError);
+    chain.unsaved(ref.device);
+    expect((await db.values<{ seq: number }>('chain-links')).map((l) => l.seq)).toEqual([1, 2, 3]);
+
+    const resend = await chain.observe(ref, event(4));
+    expect(resend).toContainEqual(
+      expect.objectContaining({ type: 'put', sublevel: 'chain-links', value: event4Link }),
+    );
+    await db.batch(resend);
+    // Rewritten once: the next event writes only its own link again (and drops the oldest past the window of 4).
+    const next = await chain.observe(ref, event(5));
+    expect(next.map((op) => `${op.type} ${op.sublevel}`)).toEqual([
+      'put chain',
+      'del chain-links',
+      'put chain-links',
+    ]);
+    await db.batch(next);
+
+    const again = monitor(); // a restarted hub: reads the chain from disk alone
+    await again.start();
+    expect((await again.stored(ref.device))?.links.map((l) => l.seq)).toEqual([2, 3, 4, 5]);
+    await store(again, 6);
+    expect(again.consistent(ref.device)).toBe(true); // no event awaited: 6 points at 5, which the disk holds
+    expect((await again.stored(ref.device))?.open).toEqual([]);
+    expect(faults).toEqual([]);
+    await again.stop();
+    await chain.stop();
   });
 
   it('R7: a head saved inline by an older hub is read as it is and moved out by the next event', async () => {

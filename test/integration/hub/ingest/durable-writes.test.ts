@@ -90,3 +90,24 @@ describe('durable writes: what one device may queue', () => {
     expect(await db.get('dedupe', 'flooder:2000')).toBe('locker-event');
   });
 });
+
+describe('durable writes: a write that fails', () => {
+  it('R7: names its device (whose cached chain state is then ahead of the disk) and not its neighbours in the group', async () => {
+    const failed: string[] = [];
+    const writes = new DurableWrites(db, { failed: (device) => failed.push(device) });
+    // One group: room-b's write holds an op HubDb refuses, so only room-b's ops are left out (nothing of them stored).
+    const poison: BatchOp = { type: 'put', sublevel: 'dedupe', key: 'room-b:bad', value: undefined };
+    const results = await Promise.allSettled([
+      writes.submit('room-a', 'room-a:1', op('room-a', 1), 'a'),
+      writes.submit('room-b', 'room-b:1', [...op('room-b', 1), poison], 'b'),
+      writes.write('room-c', [...op('room-c', 1), { ...poison, key: 'room-c:bad' }]),
+      writes.submit('room-d', 'room-d:1', op('room-d', 1), 'd'),
+    ]);
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'rejected', 'fulfilled']);
+    expect(failed).toEqual(['room-b', 'room-c']);
+    expect(await db.get('dedupe', 'room-a:1')).toBe('locker-event');
+    expect(await db.get('dedupe', 'room-b:1')).toBeUndefined();
+    // Released: the event id is no longer claimed, so the device's resend is stored afresh.
+    expect(writes.inFlight('room-b:1')).toBeUndefined();
+  });
+});
