@@ -33,6 +33,7 @@ import type { SchoolModel } from '../schemas/config.js';
 import type { HubStats, StoredOrder } from '../test/support/hub-entry.js';
 import { demoSchool } from '../test/support/hub-fixture.js';
 import { freePorts, HubProcess } from '../test/support/hub-process.js';
+import { CpuMeter } from './cpu-time.js';
 import { measureDeviceProgram } from './device-program.js';
 import { latencyDevices, runLatency } from './latency.js';
 import { markdownTable, readSection, replaceSection } from './results-file.js';
@@ -144,6 +145,9 @@ class Worker {
       this.child.send({ id, ...message });
     });
   }
+  get pid(): number {
+    return this.child.pid as number;
+  }
   async stop(): Promise<void> {
     await this.call({ cmd: 'exit' }, 10_000).catch(() => this.child.kill('SIGKILL'));
   }
@@ -190,7 +194,12 @@ function spawnSyncText(cmd: string, args: string[]): string {
   return `${r.stdout}${r.stderr}`;
 }
 
-async function startMosquitto(): Promise<{ port: number; stop(): Promise<void>; restart(): Promise<void> }> {
+async function startMosquitto(): Promise<{
+  port: number;
+  readonly pid: number;
+  stop(): Promise<void>;
+  restart(): Promise<void>;
+}> {
   const dir = mkdtempSync(join(os.tmpdir(), 'phones-away-mosq-'));
   const [port] = (await freePorts(1)) as [number];
   const conf = join(dir, 'mosquitto.conf');
@@ -225,6 +234,9 @@ async function startMosquitto(): Promise<{ port: number; stop(): Promise<void>; 
   };
   return {
     port,
+    get pid() {
+      return child.pid as number;
+    },
     restart: async () => {
       await stop();
       await launch();
@@ -237,7 +249,7 @@ async function startMosquitto(): Promise<{ port: number; stop(): Promise<void>; 
 }
 
 /** aedes alone (bench/workers/bare-aedes.ts): the broker the hub embeds, in memory, with no checks and no store. */
-async function startBareAedes(): Promise<{ port: number; stop(): Promise<void> }> {
+async function startBareAedes(): Promise<{ port: number; pid: number; stop(): Promise<void> }> {
   const child = fork(join(import.meta.dirname, 'workers', 'bare-aedes.ts'), [], {
     execArgv: ['--import', 'tsx'],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
@@ -245,6 +257,7 @@ async function startBareAedes(): Promise<{ port: number; stop(): Promise<void> }
   const port = await new Promise<number>((ok) => child.once('message', (m: { port: number }) => ok(m.port)));
   return {
     port,
+    pid: child.pid as number,
     stop: async () => {
       if (child.exitCode !== null) return;
       const exited = new Promise((r) => child.once('exit', r));
@@ -478,6 +491,12 @@ async function durableBench(): Promise<void> {
     hubP99: 0,
     mosqP99: 0,
     cpu: [] as number[],
+    /** Per round: CPU µs per event of each process (and main thread) of each peer, measured from /proc. */
+    budget: [] as {
+      hub: Record<string, number>;
+      mosq: Record<string, number>;
+      aedes: Record<string, number>;
+    }[],
   };
   let resend:
     | { hubMs: number; mosqMs: number; order: StoredOrder; received: number; hubP99: number }
@@ -495,12 +514,34 @@ async function durableBench(): Promise<void> {
       await pubAedes.call({ cmd: 'connect', port: aedes.port, clients: specs, clean: true });
       const publish = (w: Worker) =>
         w.call<{ latencies: number[] }>({ cmd: 'publish', qos: 1, kind: 'locker', messages: M, window: 100 });
+      const hubCpu = new CpuMeter([
+        { name: 'main thread', pid: hub.pid as number, thread: hub.pid as number },
+        { name: 'process', pid: hub.pid as number },
+        { name: 'publishers', pid: pubHub.pid },
+      ]);
+      const mosqCpu = new CpuMeter([
+        { name: 'process', pid: mosq.pid },
+        { name: 'publishers', pid: pubMosq.pid },
+        { name: 'subscriber', pid: subMosq.pid },
+      ]);
+      const aedesCpu = new CpuMeter([
+        { name: 'main thread', pid: aedes.pid, thread: aedes.pid },
+        { name: 'process', pid: aedes.pid },
+        { name: 'publishers', pid: pubAedes.pid },
+        { name: 'subscriber', pid: subMosq.pid },
+      ]);
       for (let round = 0; round < SIZES.durableRounds; round++) {
+        hubCpu.start();
         const h = await throughHub(P * M, async () => [await publish(pubHub)]);
+        const hubBudget = hubCpu.perEvent(P * M);
         if (h.order.events !== P * M || h.order.outOfOrder > 0 || h.order.repeated > 0)
           throw new Error(`durable rate round ${round + 1}: stored ${JSON.stringify(h.order)}`);
+        mosqCpu.start();
         const m = await throughMosquitto(P * M, () => publish(pubMosq));
+        const mosqBudget = mosqCpu.perEvent(P * M);
+        aedesCpu.start();
         const a = await throughPeer(aedes.port, P * M, () => publish(pubAedes));
+        rate.budget.push({ hub: hubBudget, mosq: mosqBudget, aedes: aedesCpu.perEvent(P * M) });
         rate.aedes.push((a.received / a.ms) * 1000);
         rate.hub.push(((P * M) / h.ms) * 1000);
         rate.cpu.push(h.cpuPerEvent);
@@ -576,6 +617,31 @@ async function durableBench(): Promise<void> {
     `${fmt(aedesRate)} msg/s, median of rounds ${rate.aedes.map((r) => fmt(r)).join(' and ')}`,
   ]);
   rows.push(['hub / Mosquitto', `${(hubRate / mosqRate).toFixed(2)}×`]);
+  // Where each rate comes from: CPU per event of every process in the run, medians over rounds. The hub's main thread
+  // is one core at most, so 1e6 / its µs per event is the rate it cannot pass however fast the disk is.
+  const budget = (peer: 'hub' | 'mosq' | 'aedes', name: string) =>
+    median(rate.budget.map((b) => b[peer][name] ?? Number.NaN));
+  const us = (n: number) => `${fmt(n, 1)} µs`;
+  rows.push([
+    'CPU per event, hub: main thread / whole process (LevelDB and libuv threads included) / its publishers',
+    `${us(budget('hub', 'main thread'))} / ${us(budget('hub', 'process'))} / ${us(budget('hub', 'publishers'))}; the main thread alone allows at most ${fmt(1e6 / budget('hub', 'main thread'))} events/s`,
+  ]);
+  rows.push([
+    'CPU per event, Mosquitto: broker / its publishers / subscriber',
+    `${us(budget('mosq', 'process'))} / ${us(budget('mosq', 'publishers'))} / ${us(budget('mosq', 'subscriber'))}`,
+  ]);
+  rows.push([
+    'CPU per event, aedes alone: main thread / whole process / its publishers / subscriber',
+    `${us(budget('aedes', 'main thread'))} / ${us(budget('aedes', 'process'))} / ${us(budget('aedes', 'publishers'))} / ${us(budget('aedes', 'subscriber'))}`,
+  ]);
+  // The machine's ceiling: every process of the run shares its cores, so however the hub's work were split between
+  // threads, its rate cannot pass cores / (hub process + publishers) per event.
+  const cores = os.cpus().length;
+  const hubTotal = budget('hub', 'process') + budget('hub', 'publishers');
+  rows.push([
+    '0.8× Mosquitto would need',
+    `at most ${us(1e6 / (0.8 * mosqRate))} per event on the hub's main thread (aedes alone spends ${us(budget('aedes', 'main thread'))} routing, with no checks and no store), and at most ${us((cores * 1e6) / (0.8 * mosqRate))} per event for the hub and its publishers together on this machine's ${cores} cores: they spend ${us(hubTotal)}, which caps the hub at ${fmt((cores * 1e6) / hubTotal)} events/s however its work is split between threads`,
+  ]);
   rows.push([
     'aedes alone / Mosquitto (the ceiling of the broker the hub is built on, on this machine)',
     `${(aedesRate / mosqRate).toFixed(2)}×`,
