@@ -102,7 +102,7 @@ export class ChainMonitor implements HubExtension {
     // Devices with events still awaited before a restart must be swept even if they never speak again.
     for await (const [key, head] of this.deps.db.entries<StoredHead>('chain')) {
       if (this.states.has(key) || head.state.open.length === 0) continue;
-      this.states.set(key, { ref: head.ref, state: await this.withLinks(key, head) });
+      await this.cache(key, head);
     }
     this.timer = setInterval(() => void this.sweep(), this.deps.sweepMs ?? 5_000);
     this.timer.unref();
@@ -186,17 +186,20 @@ export class ChainMonitor implements HubExtension {
       this.absent.add(ref.device);
       return undefined;
     }
-    const state = await this.withLinks(ref.device, head);
-    this.states.set(ref.device, { ref: head.ref, state });
+    return this.cache(ref.device, head);
+  }
+
+  /** A stored head, with its links, becomes the device's cached state; one stored inline (v 1) is rewritten on save. */
+  private async cache(device: string, head: StoredHead): Promise<ChainState> {
+    const state = await this.withLinks(device, head);
+    if (head.state.v === 1) this.rewrite.add(device);
+    this.states.set(device, { ref: head.ref, state });
     return state;
   }
 
-  /** A stored head with its links: read from their own keys (v 2), or inline (v 1, remembered for the next save). */
+  /** A stored head with its links: read from their own keys (v 2), or inline (v 1). Reads only. */
   private async withLinks(device: string, head: StoredHead): Promise<ChainState> {
-    if (head.state.v === 1) {
-      this.rewrite.add(device);
-      return head.state;
-    }
+    if (head.state.v === 1) return head.state;
     const { v: _v, ...rest } = head.state;
     return { ...rest, v: 1, links: await this.deps.db.values<Link>('chain-links', linkRange(device)) };
   }
