@@ -514,9 +514,10 @@ async function durableBench(): Promise<void> {
       await pubAedes.call({ cmd: 'connect', port: aedes.port, clients: specs, clean: true });
       const publish = (w: Worker) =>
         w.call<{ latencies: number[] }>({ cmd: 'publish', qos: 1, kind: 'locker', messages: M, window: 100 });
+      const hubPid = hub.pid as number;
       const hubCpu = new CpuMeter([
-        { name: 'main thread', pid: hub.pid as number, thread: hub.pid as number },
-        { name: 'process', pid: hub.pid as number },
+        { name: 'main thread', pid: hubPid, thread: hubPid },
+        { name: 'process', pid: hubPid },
         { name: 'publishers', pid: pubHub.pid },
       ]);
       const mosqCpu = new CpuMeter([

@@ -49,9 +49,8 @@ export class DurableWrites {
   private readonly perDevice = new Map<string, number>();
   private readonly deviceWaiting = new Map<string, () => void>();
 
-  private readonly maxPending: number;
-  private readonly maxPerDevice: number;
-  private readonly failed: (device: string) => void;
+  private readonly maxPending = MAX_PENDING;
+  private readonly maxPerDevice = MAX_QUEUED_PER_DEVICE;
 
   /**
    * `failed`: called with the device when one of its writes failed (nothing of it stored), before its caller hears of
@@ -59,12 +58,8 @@ export class DurableWrites {
    */
   constructor(
     private readonly db: HubDb,
-    options: { maxPending?: number; maxPerDevice?: number; failed?: (device: string) => void } = {},
-  ) {
-    this.maxPending = options.maxPending ?? MAX_PENDING;
-    this.maxPerDevice = options.maxPerDevice ?? MAX_QUEUED_PER_DEVICE;
-    this.failed = options.failed ?? (() => {});
-  }
+    private readonly failed: (device: string) => void = () => {},
+  ) {}
 
   /**
    * Undefined (go ahead) while the device is under its bound of writes queued and the hub under its bound of writes
@@ -120,12 +115,8 @@ export class DurableWrites {
         waiter();
       }
     };
-    const written = this.db.batch(ops, { sync: true, taken: dequeued }).then(
+    const written = this.failureNamed(device, this.db.batch(ops, { sync: true, taken: dequeued })).then(
       () => result,
-      (error: unknown) => {
-        this.failed(device);
-        throw error;
-      },
     );
     this.claimed.set(eventId, written);
     const release = () => {
@@ -141,7 +132,12 @@ export class DurableWrites {
    * fsynced.
    */
   write(device: string, ops: BatchOp[]): Promise<void> {
-    return this.db.batch(ops).catch((error: unknown) => {
+    return this.failureNamed(device, this.db.batch(ops));
+  }
+
+  /** The write as it is, with `failed` told of the device first when it rejects. */
+  private failureNamed(device: string, write: Promise<void>): Promise<void> {
+    return write.catch((error: unknown) => {
       this.failed(device);
       throw error;
     });

@@ -99,7 +99,7 @@ export class IngestContext {
 
   constructor(readonly deps: IngestDeps) {
     this.rate = new ReportRate(deps.reportRate ?? DEFAULT_LIMITS.reports);
-    this.writes = new DurableWrites(deps.db, { failed: (device) => deps.chain?.unsaved(device) });
+    this.writes = new DurableWrites(deps.db, (device) => deps.chain?.unsaved(device));
   }
 
   /**

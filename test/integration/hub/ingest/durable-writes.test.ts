@@ -94,7 +94,7 @@ describe('durable writes: what one device may queue', () => {
 describe('durable writes: a write that fails', () => {
   it('R7: names its device (whose cached chain state is then ahead of the disk) and not its neighbours in the group', async () => {
     const failed: string[] = [];
-    const writes = new DurableWrites(db, { failed: (device) => failed.push(device) });
+    const writes = new DurableWrites(db, (device) => failed.push(device));
     // One group: room-b's write holds an op HubDb refuses, so only room-b's ops are left out (nothing of them stored).
     const poison: BatchOp = { type: 'put', sublevel: 'dedupe', key: 'room-b:bad', value: undefined };
     const results = await Promise.allSettled([
