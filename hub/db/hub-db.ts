@@ -214,14 +214,6 @@ export class HubDb {
     return raw.map(([key], i) => [key, values[i] as T]);
   }
 
-  /**
-   * Deletes every key in [gte, lte] in one native call (no per-key JS work). Not atomic with other writes: only for
-   * ranges no writer can add keys to, such as outbox keys of one boot that have already been read.
-   */
-  async clearRange(sublevel: SublevelName, range: { gte: string; lte: string }): Promise<void> {
-    await this.sub(sublevel).clear(range);
-  }
-
   /** Number of keys in a sublevel; keys only, values are neither read into JS nor parsed. */
   async count(sublevel: SublevelName): Promise<number> {
     let n = 0;

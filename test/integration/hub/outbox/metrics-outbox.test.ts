@@ -1,13 +1,13 @@
 /**
  * The durable outbox (D5) against a real LevelDB and a real private influxd: the pipelined flush loop (read ahead,
- * range deletes) delivers every point exactly once, deletes only what the store accepted, and drain() neither
+ * deletes of delivered batches) delivers every point exactly once, deletes only what the store accepted, and drain() neither
  * returns early nor loses points while the store is away.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { HubDb } from '../../../../hub/db/hub-db.js';
+import { type BatchOp, HubDb } from '../../../../hub/db/hub-db.js';
 import { type InfluxdHandle, startInfluxd } from '../../../../hub/influx/influxd-process.js';
 import { silentLogger } from '../../../../hub/log.js';
 import { MetricsOutbox, OutboxDrainTimeoutError } from '../../../../hub/outbox/metrics-outbox.js';
@@ -173,6 +173,47 @@ describe('metrics outbox', () => {
       expect(written.size).toBe(600);
       expect(await db.count('outbox')).toBe(0);
       expect(await count(real, 'pipeline')).toBe(600);
+    } finally {
+      await outbox.stop();
+      await db.close();
+    }
+  });
+
+  it('D5: a point whose write commits after a later key was read is still delivered (keys commit out of order)', async () => {
+    // A report's handler builds its outbox ops (its key is handed out), then awaits before its batch is written, so
+    // another device's event with a later key can be on disk first. Here the earlier key commits while the batch read
+    // around it is being written: exactly between the drain's read and its delete. A delete of the delivered batch as
+    // a key range [first, last] removed that point undelivered (the disk-full fault test lost one this way).
+    const db = await HubDb.open(join(dir, 'db-order'));
+    const real = new InfluxStore({ url: influxd.url, database: DB });
+    let late: BatchOp[] = [];
+    let lateCommitted = false;
+    const store: MetricsStore = {
+      encode: (p) => real.encode(p),
+      writePoints: (points) => real.writePoints(points),
+      async writeEncoded(lines) {
+        if (!lateCommitted) {
+          lateCommitted = true;
+          await db.batch(late);
+        }
+        await real.writeEncoded(lines);
+      },
+      query: (q) => real.query(q),
+      ping: () => real.ping(),
+    };
+    const outbox = new MetricsOutbox(db, store, silentLogger, { batchSize: 10 });
+    try {
+      const before = outbox.enqueueOps([point('order', 0)]);
+      late = outbox.enqueueOps([point('order', 1)]);
+      const after = outbox.enqueueOps([point('order', 2)]);
+      await db.batch([...before, ...after]);
+      // The first read holds the keys on both sides of the late one, and not the late one itself.
+      expect(await db.count('outbox')).toBe(2);
+      outbox.start();
+      await outbox.drain(20_000);
+      expect(lateCommitted).toBe(true);
+      expect(await db.count('outbox')).toBe(0);
+      expect(await count(real, 'order')).toBe(3);
     } finally {
       await outbox.stop();
       await db.close();
