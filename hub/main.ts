@@ -228,7 +228,13 @@ async function openCore(
   // Private whatever the umask the hub was started under: 0700 directories, 0600 files.
   setPrivateUmask();
   tightenTree(config.dataDir);
-  const db = await HubDb.open(join(config.dataDir, 'hub-db'));
+  const db = await HubDb.open(join(config.dataDir, 'hub-db'), {
+    onLogFault: ({ refusing, lastError }) => {
+      if (refusing)
+        log.error({ err: lastError }, 'database write failed: refusing writes until it is reopened');
+      else log.warn('database reopened after a failed write: writes accepted again');
+    },
+  });
   phase('db');
   stack.push(() => db.close());
   // An edit committed and audited whose file write a crash cut off is written to the file before anything reads it.

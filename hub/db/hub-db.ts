@@ -7,6 +7,7 @@ import { mkdirSync } from 'node:fs';
 import { Level } from 'level';
 import { EncodedWriter } from './encoded-batch.js';
 import { type SnapshotSource, snapshotLevel } from './level-snapshot.js';
+import { type LogFault, LogFaultGuard } from './log-fault.js';
 import { pages } from './pages.js';
 
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
@@ -60,15 +61,48 @@ interface PendingBatch {
 }
 
 export class HubDb {
-  private constructor(private readonly db: Level<string, string>) {
+  /**
+   * A failed write leaves LevelDB's log indeterminate, and every later write to it is lost at the next open (see
+   * log-fault.ts): from the first failure until the database is reopened, writes are refused.
+   */
+  private readonly guard: LogFaultGuard;
+
+  private constructor(
+    private db: Level<string, string>,
+    private readonly dir: string,
+    onLogFault: ((state: Readonly<LogFault>) => void) | undefined,
+  ) {
     this.writer = new EncodedWriter(db);
+    this.guard = new LogFaultGuard(dir, () => this.reopen(), onLogFault);
   }
 
-  static async open(dir: string): Promise<HubDb> {
+  /** `onLogFault`: told when writes start being refused after a failed one, and when they are accepted again. */
+  static async open(
+    dir: string,
+    options: { onLogFault?: (state: Readonly<LogFault>) => void } = {},
+  ): Promise<HubDb> {
     mkdirSync(dir, { recursive: true });
     const db = new Level<string, string>(dir, { valueEncoding: 'utf8' });
     await db.open();
-    return new HubDb(db);
+    return new HubDb(db, dir, options.onLogFault);
+  }
+
+  /** Whether writes are refused after a failed one, how often that happened, and the last failure: for /metrics. */
+  get logFault(): LogFault {
+    return this.guard.state;
+  }
+
+  /**
+   * A new LevelDB handle on the same files: opening replays the log up to the failed write's torn record and starts a
+   * new log. Sublevel handles and the native batch belong to the old handle, so they are made again.
+   */
+  private async reopen(): Promise<void> {
+    if (this.db.status === 'open') await this.db.close();
+    const db = new Level<string, string>(this.dir, { valueEncoding: 'utf8' });
+    await db.open();
+    this.db = db;
+    this.subs.clear();
+    this.writer = new EncodedWriter(db);
   }
 
   private readonly subs = new Map<SublevelName, ReturnType<HubDb['makeSub']>>();
@@ -93,11 +127,12 @@ export class HubDb {
   }
 
   async put(sublevel: SublevelName, key: string, value: unknown): Promise<void> {
-    await this.sub(sublevel).put(key, JSON.stringify(value));
+    const encoded = JSON.stringify(value);
+    await this.guard.write(() => this.sub(sublevel).put(key, encoded));
   }
 
   async del(sublevel: SublevelName, key: string): Promise<void> {
-    await this.sub(sublevel).del(key);
+    await this.guard.write(() => this.sub(sublevel).del(key));
   }
 
   /**
@@ -117,7 +152,7 @@ export class HubDb {
 
   private readonly pending: PendingBatch[] = [];
   /** The one native batch every group commit is built in (flush writes one group at a time). */
-  private readonly writer: EncodedWriter;
+  private writer: EncodedWriter;
   private writing = false;
   /** LevelDB writes made by batch() and the callers' batches they held: how much the group commit groups. */
   readonly commits = { writes: 0, batches: 0 };
@@ -133,8 +168,9 @@ export class HubDb {
         this.commits.batches += group.length;
         for (const g of group) g.resolve();
       } catch (error) {
-        if (group.length === 1) {
-          group[0]!.reject(error);
+        if (group.length === 1 || this.guard.refusing) {
+          // A storage failure (a full disk): nothing of the group is stored, and no write may follow it.
+          for (const g of group) g.reject(error);
           continue;
         }
         // One caller's bad op must not fail its neighbours: write each caller's ops on its own.
@@ -157,6 +193,7 @@ export class HubDb {
    * storage benchmark); values are encoded here and go straight into the native batch (encoded-batch.ts).
    */
   private async write(group: PendingBatch[]): Promise<void> {
+    this.guard.check();
     const batch = this.writer;
     batch.begin();
     // Keys seen per sublevel, as the callers gave them: a third of the cost of one set of prefixed keys, which would
@@ -186,7 +223,7 @@ export class HubDb {
         batch.put(key, value);
       }
     }
-    await batch.write(sync);
+    await this.guard.write(() => batch.write(sync));
   }
 
   private prefix(name: SublevelName): string {
@@ -234,7 +271,7 @@ export class HubDb {
   async compact(): Promise<void> {
     // `level` resolves to classic-level on Node, which has compactRange; its browser typing does not.
     const native = this.db as unknown as { compactRange(start: string, end: string): Promise<void> };
-    await native.compactRange('\x00', '\xff');
+    await this.guard.write(() => native.compactRange('\x00', '\xff'));
   }
 
   /** D3: a consistent copy of the whole database as it stands now, into a new LevelDB at `dir`; writers keep going. */
@@ -245,6 +282,7 @@ export class HubDb {
   async close(): Promise<void> {
     // Let grouped writes that callers are awaiting reach the disk first.
     while (this.writing || this.pending.length > 0) await new Promise((r) => setTimeout(r, 5));
+    await this.guard.stop();
     await this.db.close();
   }
 }

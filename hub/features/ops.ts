@@ -20,7 +20,7 @@ export function opsFeature(
     trustOutbox?: Pick<MetricsOutbox, 'waiting'> | null | undefined;
   },
 ): OpsFeature {
-  const { broker, grid, store, outbox, ingest, rejects, notifier, now } = core;
+  const { broker, grid, store, outbox, ingest, rejects, notifier, now, db } = core;
   const snapshot = async (): Promise<OpsSnapshot> => {
     const views = grid.all();
     return {
@@ -39,6 +39,7 @@ export function opsFeature(
       login: { ...counters.login.stats },
       notificationsFailed: ((await notifier?.failed()) ?? []).length > 0,
       trustOutboxDepth: counters.trustOutbox ? counters.trustOutbox.waiting() : null,
+      storage: { refusingWrites: db.logFault.refusing, faults: db.logFault.faults },
     };
   };
   return {

@@ -20,6 +20,7 @@ import {
   SignedOut,
 } from '../../schemas/api.js';
 import { checkSchema } from '../../schemas/validate.js';
+import { isStorageFault } from '../db/log-fault.js';
 import type { DeviceRegistry } from '../devices/device-registry.js';
 import type { EventBus, IncidentSummary } from '../event-bus.js';
 import type { IncidentStore } from '../incidents/incident-store.js';
@@ -536,6 +537,17 @@ export async function startHttp(deps: HttpDeps): Promise<RunningHttp> {
   });
 
   app.setErrorHandler(async (error: Error & { statusCode?: number }, _request, reply) => {
+    if (isStorageFault(error)) {
+      // A full disk: the change was not made, and the hub recovers by itself once there is room (hub/db/log-fault.ts).
+      log.error({ err: error }, 'request refused: the database cannot write');
+      deps.rejects.add('http: 503');
+      return fail(
+        reply,
+        503,
+        'E_STORAGE',
+        'The hub cannot save anything just now (its disk may be full). Nothing was changed. Try again in a few minutes.',
+      );
+    }
     const status = error.statusCode && error.statusCode < 500 ? error.statusCode : 500;
     if (status >= 500) log.error({ err: error }, 'request failed');
     deps.rejects.add(`http: ${status}`);

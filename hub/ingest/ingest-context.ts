@@ -85,6 +85,12 @@ interface SavedRate {
 /** One message type's handler: its validated value in, its outcome out. Runs inside the device's queue. */
 export type MessageHandler<T> = (ctx: IngestContext, ref: DeviceAddress, value: T) => Promise<HandlerOutcome>;
 
+/**
+ * Reports charged and not stored, at most: a full disk can hold a few per device for as long as it lasts. Beyond it
+ * the oldest charge is forgotten, and its resend is charged again (as every resend was before charges were kept).
+ */
+const MAX_UNSTORED_CHARGES = 10_000;
+
 export class IngestContext {
   readonly stats: IngestStats = { accepted: 0, duplicates: 0, reportsStored: 0, reportsCollapsed: 0 };
   /** When each device's last heartbeat point was taken (hub clock). */
@@ -92,6 +98,11 @@ export class IngestContext {
   readonly rate: ReportRate;
   /** Each flooding device's flood incident (touched only inside that device's queue). */
   readonly floods = new Map<string, Flood>();
+  /**
+   * Reports charged against their device's rate and not yet stored, by report id, with the decision taken (see
+   * chargeReport). Oldest first, at most MAX_UNSTORED_CHARGES.
+   */
+  private readonly charged = new Map<string, 'single' | 'flood'>();
   /** Devices whose saved report rate has been read since the start (see loadRate). */
   private readonly rateLoaded = new Set<string>();
   /** Durable events (locker events, reports, tamper) go through here: group-committed, claimed until on disk. */
@@ -150,6 +161,38 @@ export class IngestContext {
         });
     }
     this.rateLoaded.add(device);
+  }
+
+  /**
+   * A report's charge against its device's rate: once per press (report id), not once per attempt to store it. A
+   * resend of a report whose write failed (a full disk) is the same press and keeps the decision it had. Charged per
+   * attempt, each failed write took a token, and a pupil's report resent once the disk had room again was collapsed
+   * into a "report flood" without an incident of its own (the disk-full fault test). Settled by `outcome`: once the
+   * report is stored its dedupe key answers every resend, so the charge is forgotten.
+   */
+  chargeReport(device: string, reportId: string, at: number): 'single' | 'flood' {
+    const earlier = this.charged.get(reportId);
+    if (earlier) return earlier;
+    const decision = this.rate.take(device, at);
+    if (this.charged.size >= MAX_UNSTORED_CHARGES) {
+      const oldest = this.charged.keys().next().value;
+      if (oldest !== undefined) this.charged.delete(oldest);
+    }
+    this.charged.set(reportId, decision);
+    return decision;
+  }
+
+  /** Forgets a report's charge once its write is on disk; a failed write keeps it for the resend. */
+  settleCharge(reportId: string, outcome: HandlerOutcome): HandlerOutcome {
+    if (typeof outcome === 'boolean') {
+      if (outcome) this.charged.delete(reportId);
+      return outcome;
+    }
+    outcome.stored.then(
+      () => this.charged.delete(reportId),
+      () => undefined,
+    );
+    return outcome;
   }
 
   /** The op that saves the device's rate and flood incident, written in each report's own batch. */

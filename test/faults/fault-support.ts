@@ -28,7 +28,7 @@ export async function startDevices(
   hub: HubProcess,
   prefix: string,
   n: number,
-  options: { clock?: () => number; resendAfterMs?: number } = {},
+  options: { clock?: () => number; resendAfterMs?: number; chained?: boolean } = {},
 ): Promise<SimDevice[]> {
   const specs = Array.from({ length: n }, (_, i) => ({
     id: `${prefix}-${i + 1}`,
@@ -44,6 +44,7 @@ export async function startDevices(
         secret: SECRET,
         resendAfterMs: options.resendAfterMs ?? 1_500,
         ...(options.clock ? { clock: options.clock } : {}),
+        ...(options.chained ? { chained: true } : {}),
       }),
   );
   await Promise.all(devices.map((d) => d.start()));

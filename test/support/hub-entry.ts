@@ -25,6 +25,7 @@ export type HubRequest =
   | { cmd: 'incident'; ref: string }
   | { cmd: 'stored-order'; reset?: boolean }
   | { cmd: 'outbox' }
+  | { cmd: 'chain' }
   | { cmd: 'stop' };
 
 /** Locker events as the hub stored them (see 'stored-order'): per device, in commit order. */
@@ -40,6 +41,13 @@ export interface StoredOrder {
   maxPerDevice: number;
 }
 
+/** 'chain': declared chain faults since start, and gaps still open in the stored heads. */
+export interface ChainReport {
+  gaps: number;
+  breaks: number;
+  open: number;
+}
+
 export interface HubStats {
   ingest: { accepted: number; duplicates: number; reportsStored: number; reportsCollapsed: number };
   rejects: Record<string, number>;
@@ -53,6 +61,8 @@ export interface HubStats {
   externalBytes: number;
   /** process.resourceUsage(): user + system CPU in microseconds since start. */
   cpuMicros: number;
+  /** The hub database's refusal of writes after a failed one (hub/db/log-fault.ts). */
+  storage: { refusing: boolean; faults: number; recoveries: number };
 }
 
 const [configPath, schoolPath] = process.argv.slice(2);
@@ -122,6 +132,11 @@ async function handle(request: HubRequest): Promise<unknown> {
         heapTotalBytes: process.memoryUsage().heapTotal,
         externalBytes: process.memoryUsage().external,
         cpuMicros: usage.userCPUTime + usage.systemCPUTime,
+        storage: {
+          refusing: hub.db.logFault.refusing,
+          faults: hub.db.logFault.faults,
+          recoveries: hub.db.logFault.recoveries,
+        },
       };
       return stats;
     }
@@ -177,6 +192,14 @@ async function handle(request: HubRequest): Promise<unknown> {
       const entries: [string, unknown][] = [];
       for await (const entry of hub.db.entries<unknown>('outbox')) entries.push(entry);
       return entries;
+    }
+    case 'chain': {
+      // The chain checks (R7) as this hub sees them: faults declared since it started, and events the stored heads
+      // still await (an open gap: a device pointed at an event the hub does not hold).
+      let open = 0;
+      for await (const [, head] of hub.db.entries<{ state: { open: unknown[] } }>('chain'))
+        open += head.state.open.length;
+      return { ...hub.chain.stats, open } satisfies ChainReport;
     }
     case 'stop':
       await hub.stop();

@@ -5,6 +5,7 @@
  * Heartbeats are QoS 0 and not journalled, as on the device.
  */
 import mqtt, { type MqttClient } from 'mqtt';
+import { eventHash } from '../../schemas/event-hash.js';
 import type { Heartbeat, LockerEvent, Report, ReportAck } from '../../schemas/messages.js';
 import { type DeviceAddress, topics } from '../../schemas/topics.js';
 
@@ -19,6 +20,11 @@ export interface SimDeviceOptions {
   clock?: () => number;
   /** Sequence to continue from (a restarted device keeps its journal's sequence). */
   startSeq?: number;
+  /**
+   * Chain its events as the real device does (firmware/event-journal.ts): each durable event's `prev` is the hash of
+   * the one before, heartbeats carry the head. So the hub's chain checks (R7) run on what this device sends.
+   */
+  chained?: boolean;
 }
 
 interface PendingItem {
@@ -39,6 +45,8 @@ export class SimDevice {
   readonly pending = new Map<string, PendingItem>();
   private client: MqttClient | null = null;
   private seq: number;
+  /** Hash of the newest durable event (chained devices only). */
+  private head: string | undefined;
   private readonly clock: () => number;
   private readonly bootAt: number;
   private resendTimer: NodeJS.Timeout | null = null;
@@ -118,11 +126,24 @@ export class SimDevice {
 
   private nextEnvelope() {
     this.seq += 1;
-    return { v: 1 as const, id: `${this.id}:${this.seq}`, seq: this.seq, ts: this.clock() };
+    const prev = this.opts.chained ? this.head : undefined;
+    return {
+      v: 1 as const,
+      id: `${this.id}:${this.seq}`,
+      seq: this.seq,
+      ts: this.clock(),
+      ...(prev ? { prev } : {}),
+    };
+  }
+
+  /** The event becomes the chain's head (chained devices only). */
+  private link(event: Report | LockerEvent): void {
+    if (this.opts.chained) this.head = eventHash(event);
   }
 
   report(urgency: Report['urgency'] = 'normal'): string {
     const report: Report = { ...this.nextEnvelope(), urgency, pressMs: 120, queuedMs: 0 };
+    this.link(report);
     const item: PendingItem = {
       kind: 'report',
       topic: topics.event(this.address, 'report'),
@@ -137,6 +158,7 @@ export class SimDevice {
 
   lockerEvent(kind: LockerEvent['kind'], phones: number): string {
     const event: LockerEvent = { ...this.nextEnvelope(), kind, phones };
+    this.link(event);
     const item: PendingItem = {
       kind: 'locker',
       topic: topics.event(this.address, 'locker'),

@@ -31,6 +31,11 @@ export interface OpsSnapshot {
    * the school runs the same without its trust, and the points wait on disk.
    */
   trustOutboxDepth: number | null;
+  /**
+   * The hub's database after a failed write (a full disk): writes are refused until it has been reopened, so devices
+   * keep their events and reports meanwhile (hub/db/log-fault.ts). `faults`: such failures since start.
+   */
+  storage: { refusingWrites: boolean; faults: number };
 }
 
 /** The outbox is "stuck" when points wait and nothing reached the store for this long. */
@@ -38,6 +43,10 @@ export const OUTBOX_STUCK_MS = 5 * 60 * 1000;
 
 export function healthOf(s: OpsSnapshot, now: number): { healthy: boolean; problems: string[] } {
   const problems: string[] = [];
+  if (s.storage.refusingWrites)
+    problems.push(
+      'the hub could not write to its disk (is it full?) and stores nothing until it can: devices keep their events and reports meanwhile',
+    );
   if (!s.storeReachable) problems.push('InfluxDB is not reachable (events wait in the outbox)');
   if (s.outboxDepth > 0 && (s.lastStoreWriteAt === null || now - s.lastStoreWriteAt > OUTBOX_STUCK_MS)) {
     problems.push(`outbox holds ${s.outboxDepth} points and nothing was written for over 5 minutes`);
@@ -128,6 +137,18 @@ export function opsRoutes(snapshot: () => Promise<OpsSnapshot>): RouteModule {
           help: 'Sign-in attempts refused by a limit without any check.',
           type: 'counter',
           values: [{ value: s.login.heldBack }],
+        },
+        {
+          name: 'phones_away_storage_refusing_writes',
+          help: "1 while the hub's database refuses writes after a failed one (a full disk), until it is reopened.",
+          type: 'gauge',
+          values: [{ value: s.storage.refusingWrites ? 1 : 0 }],
+        },
+        {
+          name: 'phones_away_storage_faults_total',
+          help: "Failed writes to the hub's database that made it refuse writes until reopened.",
+          type: 'counter',
+          values: [{ value: s.storage.faults }],
         },
         {
           name: 'phones_away_outbox_depth',

@@ -38,8 +38,8 @@ export const handleReport: MessageHandler<Report> = async (ctx, ref, report) => 
   }
   const receivedAt = now();
   await ctx.loadRate(ref.device);
-  if (ctx.rate.take(ref.device, receivedAt) === 'flood') {
-    return storeFlooded(ctx, ref, report, chainOps, receivedAt);
+  if (ctx.chargeReport(ref.device, report.id, receivedAt) === 'flood') {
+    return ctx.settleCharge(report.id, await storeFlooded(ctx, ref, report, chainOps, receivedAt));
   }
   ctx.floods.delete(ref.device);
   // The incident's ops carry the report's dedupe key, so a resend finds this incident.
@@ -66,7 +66,7 @@ export const handleReport: MessageHandler<Report> = async (ctx, ref, report) => 
     ],
     { ref: prepared.incident.ref, receivedAt },
   );
-  return ctx.pipelined(written, async () => {
+  const outcome = ctx.pipelined(written, async () => {
     outbox.kick();
     ctx.stats.accepted += 1;
     ctx.stats.reportsStored += 1;
@@ -76,6 +76,7 @@ export const handleReport: MessageHandler<Report> = async (ctx, ref, report) => 
     bus.emit('incident.created', { incident: summary });
     await acknowledged;
   });
+  return ctx.settleCharge(report.id, outcome);
 };
 
 /**

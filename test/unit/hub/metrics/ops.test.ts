@@ -18,6 +18,7 @@ const base: OpsSnapshot = {
   login: { passwordChecks: 0, codeChecks: 0, heldBack: 0 },
   notificationsFailed: false,
   trustOutboxDepth: null,
+  storage: { refusingWrites: false, faults: 0 },
 };
 
 describe('health and metrics', () => {
@@ -45,6 +46,16 @@ describe('health and metrics', () => {
 
   it("stays healthy while points wait for the trust's shared store: the school runs the same without its trust", () => {
     expect(healthOf({ ...base, trustOutboxDepth: 500 }, 2_000)).toEqual({ healthy: true, problems: [] });
+  });
+
+  it('R1: is degraded while its database refuses writes after a failed one, and says so in plain words', () => {
+    const health = healthOf({ ...base, storage: { refusingWrites: true, faults: 1 } }, 2_000);
+    expect(health.healthy).toBe(false);
+    expect(health.problems).toEqual([
+      'the hub could not write to its disk (is it full?) and stores nothing until it can: devices keep their events and reports meanwhile',
+    ]);
+    // Recovered: the count stays, the problem goes.
+    expect(healthOf({ ...base, storage: { refusingWrites: false, faults: 1 } }, 2_000).healthy).toBe(true);
   });
 
   it('renders Prometheus text with escaped labels', () => {
