@@ -17,6 +17,7 @@ import { createServer as createTlsServer, type TLSSocket } from 'node:tls';
 import { Aedes, type AuthenticateError, type Client } from 'aedes';
 import { Level } from 'level';
 import { type SnapshotSource, snapshotLevel } from '../db/level-snapshot.js';
+import type { LogFault } from '../db/log-fault.js';
 import type { AuthResult } from '../devices/device-admin.js';
 import type { DeviceRegistry } from '../devices/device-registry.js';
 import { parseEnrolPassword } from '../devices/enrolment.js';
@@ -82,6 +83,8 @@ export interface RunningBroker {
   connectedClients(): number;
   /** D3: a consistent copy of the broker's persistence (sessions, queues, retained) into a new LevelDB at `dir`. */
   snapshotTo(dir: string, progress?: (entries: number) => void): Promise<number>;
+  /** The persistence's refusal of writes after a failed one (hub/db/log-fault.ts). */
+  logFault(): Readonly<LogFault>;
   close(): Promise<void>;
 }
 
@@ -125,7 +128,13 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
   mkdirSync(dir, { recursive: true });
   const level = new Level(dir);
   await level.open();
-  const persistence = new LevelPersistence(level);
+  const persistence = new LevelPersistence(level, {
+    onLogFault: ({ refusing, lastError }) => {
+      if (refusing)
+        log.error({ err: lastError }, 'broker database write failed: refusing writes until it is reopened');
+      else log.warn('broker database reopened after a failed write: writes accepted again');
+    },
+  });
 
   const broker = await Aedes.createBroker({
     persistence,
@@ -415,7 +424,9 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
       return client !== undefined && resumed.get(client) === true;
     },
     connectedClients: () => broker.connectedClients,
-    snapshotTo: (target, progress) => snapshotLevel(level as unknown as SnapshotSource, target, progress),
+    snapshotTo: (target, progress) =>
+      snapshotLevel(persistence.db as unknown as SnapshotSource, target, progress),
+    logFault: () => persistence.logFault,
     async close() {
       const serverClosed = [...(server ? [server] : []), ...(tlsServer ? [tlsServer] : [])].map(
         (s) => new Promise<void>((resolve) => s.close(() => resolve())),

@@ -9,6 +9,7 @@
  */
 import type { Level } from 'level';
 import { EncodedWriter } from '../db/encoded-batch.js';
+import type { LogFaultGuard } from '../db/log-fault.js';
 
 interface Batch {
   /** Key → value to put, or null to delete. */
@@ -32,9 +33,17 @@ export class CoalescedWrites {
   #inFlight: Promise<void> | undefined;
   #scheduled = false;
   /** The one native batch every write is built in (one batch in flight at a time). */
-  readonly #writer: EncodedWriter;
+  #writer: EncodedWriter;
+  /** Refuses writes after a failed one until the database is reopened (hub/db/log-fault.ts). */
+  readonly #guard: LogFaultGuard | undefined;
 
-  constructor(db: Level<string, Buffer>) {
+  constructor(db: Level<string, Buffer>, guard?: LogFaultGuard) {
+    this.#writer = new EncodedWriter(db);
+    this.#guard = guard;
+  }
+
+  /** Writes go to `db` from now on: the same files, reopened after a failed write. */
+  rebind(db: Level<string, Buffer>): void {
     this.#writer = new EncodedWriter(db);
   }
 
@@ -76,12 +85,16 @@ export class CoalescedWrites {
     if (!batch) return;
     // Keys are strings and values buffers already: nothing for abstract-level to encode.
     const native = this.#writer;
-    native.begin();
-    for (const [key, value] of batch.ops) {
-      if (value === null) native.del(key);
-      else native.put(key, value);
-    }
-    const written = native.size > 0 ? native.write(false) : Promise.resolve();
+    const build = async () => {
+      native.begin();
+      for (const [key, value] of batch.ops) {
+        if (value === null) native.del(key);
+        else native.put(key, value);
+      }
+      if (native.size > 0) await native.write(false);
+    };
+    const guard = this.#guard;
+    const written = guard ? guard.write(build) : build();
     this.#inFlight = written.then(
       () => batch.settle(),
       (error: unknown) => batch.settle(error ?? new Error('batch failed')),

@@ -20,10 +20,11 @@
 import { Readable } from 'node:stream';
 import { isDeepStrictEqual } from 'node:util';
 import packetModule from 'aedes-packet';
-import type { Level } from 'level';
+import { Level } from 'level';
 import msgpack from 'msgpack-lite';
 import { QlobberTrue } from 'qlobber';
 import QlobberSub from 'qlobber/aedes/qlobber-sub.js';
+import { type LogFault, LogFaultGuard } from '../db/log-fault.js';
 import { pages } from '../db/pages.js';
 import { CoalescedWrites } from './coalesced-writes.js';
 import { decodeStored } from './msgpack-read.js';
@@ -114,12 +115,22 @@ const incomingKey = (clientId: string, messageId: number | undefined): string =>
 const subscriptionKey = (clientId: string, topic: string): string =>
   `${clientKey(SUBSCRIPTIONS, clientId)}${topic}`;
 const willKey = (clientId: string): string => `${WILL}${encodeURIComponent(clientId)}`;
+/** The topic filter a subscription key holds (subscriptionKey's inverse). */
+const topicOf = (key: string, clientId: string): string =>
+  key.slice(clientKey(SUBSCRIPTIONS, clientId).length);
 
 /** LevelDB's order for string keys: by their UTF-8 bytes. */
 const compareKeys = (a: string, b: string): number => Buffer.compare(Buffer.from(a), Buffer.from(b));
 
 export class LevelPersistence {
-  readonly #db: Level<string, Buffer>;
+  /** Replaced by a new handle on the same files after a failed write (see #guard). */
+  #db: Level<string, Buffer>;
+  /**
+   * A failed write can leave part of itself in LevelDB's log, and LevelDB appends later writes after it where its next
+   * open drops them (hub/db/log-fault.ts): queued commands, sessions and retained messages written after a full disk
+   * would be gone at the next restart. So writes are refused from a failed one until the database is reopened.
+   */
+  readonly #guard: LogFaultGuard;
   /** Subscriptions with QoS > 0 or still wanted after a restart, by topic filter: what a publish is matched against. */
   readonly #subscriptions = new QlobberSub<StoredSubscription>(MATCHER_OPTIONS);
   /** Every stored subscription, by client and filter: the disk's content, kept in step with each write. */
@@ -155,9 +166,38 @@ export class LevelPersistence {
    * Takes a LevelDB of its own, opened or opening, whatever its default value encoding (every read and write here
    * names 'buffer'); destroy() closes it.
    */
-  constructor(db: Level<string, string> | Level<string, Buffer> | Level<string, unknown>) {
+  constructor(
+    db: Level<string, string> | Level<string, Buffer> | Level<string, unknown>,
+    options: { onLogFault?: (state: Readonly<LogFault>) => void } = {},
+  ) {
     this.#db = db as unknown as Level<string, Buffer>;
-    this.#coalesced = new CoalescedWrites(this.#db);
+    this.#guard = new LogFaultGuard(this.#db.location, () => this.#reopen(), options.onLogFault);
+    this.#coalesced = new CoalescedWrites(this.#db, this.#guard);
+  }
+
+  /** The database as it is open now (a new handle after a reopen): for snapshots. */
+  get db(): Level<string, Buffer> {
+    return this.#db;
+  }
+
+  /** Whether writes are refused after a failed one, how often, and the last failure: for /metrics and tests. */
+  get logFault(): Readonly<LogFault> {
+    return this.#guard.state;
+  }
+
+  /** A new handle on the same files: opening replays the log up to the failed write and starts a new log. */
+  async #reopen(): Promise<void> {
+    const location = this.#db.location;
+    if (this.#db.status === 'open') await this.#db.close();
+    const db = new Level<string, Buffer>(location);
+    await db.open();
+    this.#db = db;
+    this.#coalesced.rebind(db);
+  }
+
+  /** One write to LevelDB, unless writes are refused after a failed one. */
+  #write(op: () => Promise<void>): Promise<void> {
+    return this.#guard.write(op);
   }
 
   get broker(): PersistenceBroker | undefined {
@@ -221,7 +261,12 @@ export class LevelPersistence {
       this.#remember(stored);
       batch.push({ type: 'put', key: subscriptionKey(client.id, sub.topic), value });
     }
-    if (batch.length > 0) await this.#db.batch(batch, BUFFERS);
+    if (batch.length === 0) return;
+    await this.#write(() => this.#db.batch(batch, BUFFERS)).catch((error: unknown) => {
+      // Not on disk: forget them, or the client's next SUBSCRIBE would find them known and write nothing.
+      for (const { key } of batch) this.#byClient.get(client.id)?.delete(topicOf(key, client.id));
+      throw error;
+    });
   }
 
   async removeSubscriptions(client: PersistenceClient, topics: string[]): Promise<void> {
@@ -232,7 +277,7 @@ export class LevelPersistence {
       return { type: 'del' as const, key: subscriptionKey(client.id, topic) };
     });
     if (own?.size === 0) this.#byClient.delete(client.id);
-    await this.#db.batch(batch);
+    await this.#write(() => this.#db.batch(batch));
   }
 
   /** From memory, in the order LevelDB would list them (by key: the filter's UTF-16 order matches for these keys). */
@@ -296,7 +341,7 @@ export class LevelPersistence {
     ops.push({ type: 'put', key: outgoingIdKey(client.id, packet.messageId), value: encoded });
     ops.push({ type: 'put', key: queueKey, value: encoded });
     if (packet.messageId !== undefined) sent.set(packet.messageId, packet);
-    await this.#db.batch(ops as never, BUFFERS);
+    await this.#write(() => this.#db.batch(ops as never, BUFFERS));
   }
 
   async outgoingClearMessageId(
@@ -306,10 +351,12 @@ export class LevelPersistence {
     const queued = await this.#sent(client.id, packet.messageId);
     if (!queued) return undefined;
     this.#sentIds.get(client.id)?.delete(packet.messageId as number);
-    await this.#db.batch([
-      { type: 'del', key: outgoingIdKey(client.id, packet.messageId) },
-      { type: 'del', key: outgoingKey(client.id, queued.brokerId, queued.brokerCounter) },
-    ]);
+    await this.#write(() =>
+      this.#db.batch([
+        { type: 'del', key: outgoingIdKey(client.id, packet.messageId) },
+        { type: 'del', key: outgoingKey(client.id, queued.brokerId, queued.brokerCounter) },
+      ]),
+    );
     return queued;
   }
 
@@ -354,11 +401,11 @@ export class LevelPersistence {
   }
 
   async incomingDelPacket(client: PersistenceClient, packet: StoredPacket): Promise<void> {
-    await this.#db.del(incomingKey(client.id, packet.messageId));
+    await this.#write(() => this.#db.del(incomingKey(client.id, packet.messageId)));
   }
 
   async cleanIncoming(client: PersistenceClient): Promise<void> {
-    await this.#db.clear(prefixRange(clientKey(INCOMING, client.id)));
+    await this.#write(() => this.#db.clear(prefixRange(clientKey(INCOMING, client.id))));
   }
 
   async putWill(client: PersistenceClient, packet: StoredPacket): Promise<void> {
@@ -424,6 +471,7 @@ export class LevelPersistence {
 
   async destroy(): Promise<void> {
     await this.#coalesced.settled();
+    await this.#guard.stop();
     await this.#db.close();
   }
 
@@ -457,7 +505,8 @@ export class LevelPersistence {
   }
 
   async #put(key: string, value: object): Promise<void> {
-    await this.#db.put(key, msgpack.encode(value), BUFFERS);
+    const encoded = msgpack.encode(value);
+    await this.#write(() => this.#db.put(key, encoded, BUFFERS));
   }
 
   /**

@@ -39,7 +39,10 @@ export function opsFeature(
       login: { ...counters.login.stats },
       notificationsFailed: ((await notifier?.failed()) ?? []).length > 0,
       trustOutboxDepth: counters.trustOutbox ? counters.trustOutbox.waiting() : null,
-      storage: { refusingWrites: db.logFault.refusing, faults: db.logFault.faults },
+      storage: {
+        refusingWrites: db.logFault.refusing || broker.logFault().refusing,
+        faults: db.logFault.faults + broker.logFault().faults,
+      },
     };
   };
   return {

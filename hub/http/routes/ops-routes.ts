@@ -32,8 +32,9 @@ export interface OpsSnapshot {
    */
   trustOutboxDepth: number | null;
   /**
-   * The hub's database after a failed write (a full disk): writes are refused until it has been reopened, so devices
-   * keep their events and reports meanwhile (hub/db/log-fault.ts). `faults`: such failures since start.
+   * The hub's database, or its broker's, after a failed write (a full disk): writes are refused until it has been
+   * reopened, so devices keep their events and reports meanwhile (hub/db/log-fault.ts). `faults`: such failures since
+   * start, both databases together.
    */
   storage: { refusingWrites: boolean; faults: number };
 }
