@@ -4,7 +4,7 @@
  * meanwhile must fail whole, and once space returns the next change is committed and the chain still verifies. Real
  * LevelDB, real full disk. Needs root for `mount -t tmpfs` (this CI runs as root); elsewhere it is skipped and says so.
  */
-import { closeSync, mkdirSync, mkdtempSync, openSync, rmSync, unlinkSync, writeSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, unlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -15,27 +15,8 @@ import { DeviceRegistry } from '../../hub/devices/device-registry.js';
 import { silentLogger } from '../../hub/log.js';
 import { dbSchoolPersistence, SCHOOL_META_KEY } from '../../hub/school/school-persistence.js';
 import { SchoolSettings } from '../../hub/school/school-settings.js';
-import { mountTmpfs, unmount } from '../support/full-disk.js';
+import { fillDisk, mountTmpfs, unmount } from '../support/full-disk.js';
 import { demoSchool, waitFor } from '../support/hub-fixture.js';
-
-/** Writes until ENOSPC in ever smaller chunks, down to one byte, so not even a page is left; returns the filler. */
-function fill(dir: string): string {
-  const file = join(dir, 'filler.bin');
-  const fd = openSync(file, 'w');
-  try {
-    for (const size of [64 * 1024, 4096, 1]) {
-      const chunk = Buffer.alloc(size);
-      try {
-        for (;;) writeSync(fd, chunk);
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code !== 'ENOSPC') throw error;
-      }
-    }
-  } finally {
-    closeSync(fd);
-  }
-  return file;
-}
 
 describe('faults: a failed batch leaves neither the change nor its audit entry (S6)', () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'phones-away-audit-atomic-'));
@@ -84,7 +65,7 @@ describe('faults: a failed batch leaves neither the change nor its audit entry (
 
     await devices.add({ id: 'locker-before', room, lockerMode: 'lesson' }, 'ada');
     const before = await audit.currentHead();
-    const filler = fill(dbDir);
+    const filler = fillDisk(dbDir);
 
     clock += 1000;
     await expect(editArrival('08:11')).rejects.toThrow(/space/i);

@@ -6,17 +6,7 @@
  * the journal fault; the hub shows the device fault on its grid and emails the coordinator once. When space returns
  * the journal writes again and the fault clears. Needs root for `mount -t tmpfs`; elsewhere it is skipped and says so.
  */
-import { execFileSync } from 'node:child_process';
-import {
-  closeSync,
-  mkdirSync,
-  mkdtempSync,
-  openSync,
-  readdirSync,
-  rmSync,
-  unlinkSync,
-  writeSync,
-} from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, unlinkSync } from 'node:fs';
 import { createServer, type Server, type Socket, connect as tcpConnect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -29,6 +19,7 @@ import { silentLogger } from '../../hub/log.js';
 import type { Heartbeat } from '../../schemas/messages.js';
 import { writeArtifact } from '../support/artifacts.js';
 import { allDayLessonSchool, provisionDevice, ROOM1, sleep } from '../support/device-fixture.js';
+import { fillDisk, mountTmpfs, unmount } from '../support/full-disk.js';
 import { type HubFixture, startTestHub, waitFor } from '../support/hub-fixture.js';
 import { freePorts } from '../support/hub-process.js';
 import { type SmtpCapture, startSmtpCapture } from '../support/smtp-capture.js';
@@ -63,30 +54,6 @@ class BrokerPath {
   }
 }
 
-function tryMount(dir: string, size: string): string | null {
-  try {
-    execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${size}`, 'tmpfs', dir], { stdio: 'pipe' });
-    return null;
-  } catch (error) {
-    return (error as Error).message.split('\n')[0] ?? 'mount failed';
-  }
-}
-
-/** Writes zeros until ENOSPC; returns the filler's path. */
-function fill(dir: string): string {
-  const file = join(dir, 'filler.bin');
-  const fd = openSync(file, 'w');
-  const chunk = Buffer.alloc(4096);
-  try {
-    for (;;) writeSync(fd, chunk);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOSPC') throw error;
-  } finally {
-    closeSync(fd);
-  }
-  return file;
-}
-
 /** Samples the button light's PWM duty for `ms` and returns how long each lit stretch lasted. */
 async function litStretches(emulator: EmulatedUno, ms: number): Promise<number[]> {
   const stretches: number[] = [];
@@ -118,7 +85,7 @@ describe('faults: the device journal on a full disk while the hub is unreachable
 
   beforeAll(async () => {
     mkdirSync(dataDir, { recursive: true });
-    mountError = tryMount(dataDir, '1m');
+    mountError = mountTmpfs(dataDir, '1m');
     if (mountError) return;
     const [smtpPort] = (await freePorts(1)) as [number];
     smtp = await startSmtpCapture(smtpPort);
@@ -169,7 +136,7 @@ describe('faults: the device journal on a full disk while the hub is unreachable
     await fixture?.dispose();
     await path?.down();
     if (smtp) await smtp?.close();
-    if (!mountError) execFileSync('umount', ['-l', dataDir]);
+    if (!mountError) unmount(dataDir);
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -177,7 +144,7 @@ describe('faults: the device journal on a full disk while the hub is unreachable
     if (mountError || !fixture || !device) return ctx.skip(`cannot mount a tmpfs here (${mountError})`);
     const { hub } = fixture;
     const running = device;
-    const filler = fill(dataDir);
+    const filler = fillDisk(dataDir);
     await path.down();
     await waitFor(() => !running.connected(), 'device offline');
 

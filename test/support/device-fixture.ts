@@ -7,7 +7,7 @@ import type { DeviceConfig, SchoolModel } from '../../schemas/config.js';
 import type { Command } from '../../schemas/messages.js';
 import { type DeviceAddress, topics } from '../../schemas/topics.js';
 import { parse } from '../../schemas/validate.js';
-import { demoSchool } from './hub-fixture.js';
+import { demoSchool, provision } from './hub-fixture.js';
 
 export const ROOM1: DeviceAddress = { site: 'demo-school', room: 'room-1', device: 'room-1-locker' };
 
@@ -40,13 +40,7 @@ export async function provisionDevice(
   address: DeviceAddress = ROOM1,
 ): Promise<{ config: DeviceConfig; secret: string; configFile: string }> {
   const secret = `test-secret-${address.device}-0123456789`;
-  await hub.registry.provision({
-    id: address.device,
-    address,
-    secret,
-    lockerMode: 'lesson',
-    now: Date.now(),
-  });
+  await provision(hub, address, secret);
   const passwordFile = join(dir, 'device.secret');
   writeFileSync(passwordFile, secret, { mode: 0o600 });
   const config = deviceConfig(hub, dir, overrides, address);

@@ -109,12 +109,12 @@ export async function waitFor<T>(
 }
 
 /** Registers an approved device and connects as it: the usual start of a test that plays a classroom device. */
-export async function provisionAndConnect(
+/** Provisions a device at the hub, approved, in lesson mode, with `secret` as its MQTT password. */
+export async function provision(
   hub: Hub,
   address: { site: string; room: string; device: string },
   secret: string,
-  options: mqtt.IClientOptions = {},
-): Promise<MqttClient> {
+): Promise<void> {
   await hub.registry.provision({
     id: address.device,
     address,
@@ -122,6 +122,15 @@ export async function provisionAndConnect(
     lockerMode: 'lesson',
     now: Date.now(),
   });
+}
+
+export async function provisionAndConnect(
+  hub: Hub,
+  address: { site: string; room: string; device: string },
+  secret: string,
+  options: mqtt.IClientOptions = {},
+): Promise<MqttClient> {
+  await provision(hub, address, secret);
   return connectClient(hub.mqttPort, {
     clientId: address.device,
     username: address.device,

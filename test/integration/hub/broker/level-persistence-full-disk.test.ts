@@ -6,29 +6,15 @@
  * reopened its database, and every write it acknowledged is there after a close and open (R1).
  * Needs root for `mount -t tmpfs`; elsewhere the test is skipped and says so.
  */
-import { mkdirSync, mkdtempSync, rmSync, unlinkSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { unlinkSync } from 'node:fs';
 import { Level } from 'level';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { LevelPersistence, type StoredPacket } from '../../../../hub/broker/level-persistence.js';
 import { StorageFaultError } from '../../../../hub/db/log-fault.js';
-import { fillDisk, mountTmpfs, unmount } from '../../../support/full-disk.js';
+import { fillDisk, tmpfsForTests } from '../../../support/full-disk.js';
 import { waitFor } from '../../../support/hub-fixture.js';
 
-const root = mkdtempSync(join(tmpdir(), 'pa-broker-full-'));
-const dir = join(root, 'broker');
-let mountError: string | null = 'not tried';
-
-beforeAll(() => {
-  mkdirSync(dir, { recursive: true });
-  mountError = mountTmpfs(dir, '8m');
-});
-
-afterAll(() => {
-  if (!mountError) unmount(dir);
-  rmSync(root, { recursive: true, force: true });
-});
+const { dir, notMounted } = tmpfsForTests('pa-broker-full-', '8m');
 
 const client = { id: 'room-1-locker' };
 /** A command queued for the offline device, about 2 KB, so a few fill the full disk's last pages. */
@@ -59,6 +45,7 @@ async function queued(persistence: LevelPersistence): Promise<number[]> {
 
 describe("the broker's persistence on a full disk", () => {
   it('R1: refuses writes from a failed one until reopened, and keeps every queued command it acknowledged', async (ctx) => {
+    const mountError = notMounted();
     if (mountError) return ctx.skip(`cannot mount a tmpfs here (${mountError})`);
     let persistence = await open();
     const acknowledged: number[] = [];

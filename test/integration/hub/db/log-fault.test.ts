@@ -5,34 +5,21 @@
  * meanwhile, and hold every write it acknowledged, before and after the fault, across a close and open (R1).
  * Needs root for `mount -t tmpfs`; elsewhere the test is skipped and says so.
  */
-import { mkdirSync, mkdtempSync, rmSync, unlinkSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { unlinkSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
 import { HubDb } from '../../../../hub/db/hub-db.js';
 import { StorageFaultError } from '../../../../hub/db/log-fault.js';
-import { fillDisk, mountTmpfs, unmount } from '../../../support/full-disk.js';
+import { fillDisk, tmpfsForTests } from '../../../support/full-disk.js';
 import { waitFor } from '../../../support/hub-fixture.js';
 
-const root = mkdtempSync(join(tmpdir(), 'pa-log-fault-'));
-const dir = join(root, 'db');
-let mountError: string | null = 'not tried';
-
-beforeAll(() => {
-  mkdirSync(dir, { recursive: true });
-  mountError = mountTmpfs(dir, '8m');
-});
-
-afterAll(() => {
-  if (!mountError) unmount(dir);
-  rmSync(root, { recursive: true, force: true });
-});
+const { dir, notMounted } = tmpfsForTests('pa-log-fault-', '8m');
 
 /** A value of about 2 KB: a few fill the last pages of the full disk. */
 const value = (i: number) => ({ i, pad: 'x'.repeat(2000) });
 
 describe('HubDb on a full disk', () => {
   it('R1: refuses writes from a failed one until reopened, reads on, and keeps every acknowledged write across an open', async (ctx) => {
+    const mountError = notMounted();
     if (mountError) return ctx.skip(`cannot mount a tmpfs here (${mountError})`);
     const changes: boolean[] = [];
     let db = await HubDb.open(dir, { onLogFault: (s) => changes.push(s.refusing) });

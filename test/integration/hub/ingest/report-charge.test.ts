@@ -9,7 +9,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import type { BatchOp } from '../../../../hub/db/hub-db.js';
 import { StorageFaultError } from '../../../../hub/db/log-fault.js';
-import { type HubFixture, startTestHub, waitFor } from '../../../support/hub-fixture.js';
+import { type HubFixture, provision, startTestHub, waitFor } from '../../../support/hub-fixture.js';
 import { SimDevice } from '../../../support/sim-device.js';
 
 const address = { site: 'demo-school', room: 'room-3', device: 'charge-1' };
@@ -30,13 +30,7 @@ describe('report rate across failed writes (real aedes, real LevelDB)', () => {
   it('R1, R7: a report whose writes failed several times is still its own incident, charged once', async () => {
     fixture = await startTestHub({ config });
     const { hub } = fixture;
-    await hub.registry.provision({
-      id: address.device,
-      address,
-      secret,
-      lockerMode: 'lesson',
-      now: Date.now(),
-    });
+    await provision(hub, address, secret);
     // Refuse every write that stores an incident, FAILED_ATTEMPTS times: nothing of those attempts is stored.
     const db = hub.db;
     const batch = db.batch.bind(db);
