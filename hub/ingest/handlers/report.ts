@@ -122,6 +122,12 @@ async function storeFlooded(
       ],
       { ref: incident.ref, receivedAt },
     );
+    const counted = flood;
+    written.catch(() => {
+      // Not stored, so not counted: its resend counts it once it is (a full disk must not inflate the tally).
+      if (ctx.floods.get(ref.device) === counted)
+        counted.tally = { ...counted.tally, reports: counted.tally.reports - 1 };
+    });
     return ctx.pipelined(written, async () => {
       stored();
       await ctx.acknowledge(ref, report.id, incident.ref, receivedAt);

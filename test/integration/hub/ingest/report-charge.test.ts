@@ -27,16 +27,18 @@ describe('report rate across failed writes (real aedes, real LevelDB)', () => {
     await fixture?.dispose();
   });
 
-  it('R1, R7: a report whose writes failed several times is still its own incident, charged once', async () => {
+  it('R1, R7: a report whose writes failed several times is its own incident, charged once; a flooded one counts once', async () => {
     fixture = await startTestHub({ config });
     const { hub } = fixture;
     await provision(hub, address, secret);
-    // Refuse every write that stores an incident, FAILED_ATTEMPTS times: nothing of those attempts is stored.
+    // Refuse every write that stores a report (its dedupe key, in its own incident or a flood's), up to a count:
+    // nothing of those attempts is stored.
     const db = hub.db;
     const batch = db.batch.bind(db);
     let refused = 0;
+    let refuseUpTo = FAILED_ATTEMPTS;
     db.batch = (ops: BatchOp[], options?: Parameters<typeof batch>[1]) => {
-      if (refused < FAILED_ATTEMPTS && ops.some((op) => op.sublevel === 'incidents')) {
+      if (refused < refuseUpTo && ops.some((op) => op.sublevel === 'dedupe')) {
         refused += 1;
         options?.taken?.();
         return Promise.reject(new StorageFaultError('refused for the test, as after a full disk'));
@@ -66,5 +68,13 @@ describe('report rate across failed writes (real aedes, real LevelDB)', () => {
     await waitFor(() => device?.acks.has(beyond), 'the press beyond the burst acknowledged', 30_000);
     const flood = (await hub.incidents.list({ limit: 100 })).find((i) => i.kind === 'tamper');
     expect(flood?.tamperReason).toBe('report-flood');
+    expect((await hub.incidents.get(flood?.id ?? ''))?.flood?.reports).toBe(1);
+
+    // A flooded report whose writes fail counts once in the flood's tally, when it is stored.
+    refuseUpTo = refused + 3;
+    const flooded = device.report();
+    await waitFor(() => device?.acks.has(flooded), 'the flooded report acknowledged', 30_000);
+    expect(refused).toBe(refuseUpTo);
+    expect((await hub.incidents.get(flood?.id ?? ''))?.flood?.reports).toBe(2);
   }, 60_000);
 });
