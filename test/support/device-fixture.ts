@@ -14,14 +14,19 @@ export const ROOM1: DeviceAddress = { site: 'demo-school', room: 'room-1', devic
 /**
  * The demo school with one lesson from 00:00 to 23:59 on every day of the year: whenever a test runs, the timetable
  * says "lesson" (P1 locked, phones away), so lesson-only behaviour such as R7 unplugged-in-lesson is deterministic.
+ * A timetable cannot end at 24:00, so 23:59-00:00 local is home time (the hub unlocks every locker): the school's
+ * timezone is a fixed offset that puts `now` near local noon, so no test run reaches that minute.
  */
 export function allDayLessonSchool(now = Date.now()): SchoolModel {
   const school = demoSchool();
   const year = new Date(now).getUTCFullYear();
+  const offset = 12 - new Date(now).getUTCHours(); // -11..12 hours east of UTC
+  const timezone = offset === 0 ? 'Etc/GMT' : `Etc/GMT${offset > 0 ? '-' : '+'}${Math.abs(offset)}`; // POSIX sign
   return {
     ...school,
     timetable: {
       ...school.timetable,
+      timezone,
       weekdays: [1, 2, 3, 4, 5, 6, 7],
       arrival: '00:00',
       homeTime: '23:59',
