@@ -155,10 +155,10 @@ describe('device program on the emulated Uno against a real hub (hardware in the
     emulator.setPin(PINS.key, true);
     await waitFor(() => emulator.readPin(PINS.lock), 'relocked').catch((error: Error) => {
       // Once seen in a clean-clone CI run and not reproduced since: say what the device believed.
-      const { hub, link, locker } = device.state();
-      throw new Error(
-        `${error.message}: ${JSON.stringify({ hub, link, locker, outputs: device.outputs() })}`,
-      );
+      const { hub, link, locker, boardLost } = device.state();
+      const lockPin = emulator.readPin(PINS.lock);
+      const state = { hub, link, locker, boardLost, outputs: device.outputs(), lockPin };
+      throw new Error(`${error.message}: ${JSON.stringify(state)}`);
     });
   });
 
