@@ -20,11 +20,11 @@
 import { Readable } from 'node:stream';
 import { isDeepStrictEqual } from 'node:util';
 import packetModule from 'aedes-packet';
-import { Level } from 'level';
+import type { Level } from 'level';
 import msgpack from 'msgpack-lite';
 import { QlobberTrue } from 'qlobber';
 import QlobberSub from 'qlobber/aedes/qlobber-sub.js';
-import { type LogFault, LogFaultGuard } from '../db/log-fault.js';
+import { type LogFault, LogFaultGuard, reopenLevel } from '../db/log-fault.js';
 import { pages } from '../db/pages.js';
 import { CoalescedWrites } from './coalesced-writes.js';
 import { decodeStored } from './msgpack-read.js';
@@ -185,12 +185,9 @@ export class LevelPersistence {
     return this.#guard.state;
   }
 
-  /** A new handle on the same files: opening replays the log up to the failed write and starts a new log. */
+  /** A new handle on the same files (reopenLevel); the coalesced writes' native batch is made again. */
   async #reopen(): Promise<void> {
-    const location = this.#db.location;
-    if (this.#db.status === 'open') await this.#db.close();
-    const db = new Level<string, Buffer>(location);
-    await db.open();
+    const db = await reopenLevel(this.#db);
     this.#db = db;
     this.#coalesced.rebind(db);
   }

@@ -7,7 +7,7 @@ import { mkdirSync } from 'node:fs';
 import { Level } from 'level';
 import { EncodedWriter } from './encoded-batch.js';
 import { type SnapshotSource, snapshotLevel } from './level-snapshot.js';
-import { type LogFault, LogFaultGuard } from './log-fault.js';
+import { type LogFault, LogFaultGuard, reopenLevel } from './log-fault.js';
 import { pages } from './pages.js';
 
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
@@ -69,7 +69,7 @@ export class HubDb {
 
   private constructor(
     private db: Level<string, string>,
-    private readonly dir: string,
+    dir: string,
     onLogFault: ((state: Readonly<LogFault>) => void) | undefined,
   ) {
     this.writer = new EncodedWriter(db);
@@ -92,14 +92,9 @@ export class HubDb {
     return this.guard.state;
   }
 
-  /**
-   * A new LevelDB handle on the same files: opening replays the log up to the failed write's torn record and starts a
-   * new log. Sublevel handles and the native batch belong to the old handle, so they are made again.
-   */
+  /** A new handle on the same files (reopenLevel); sublevel handles and the native batch are made again. */
   private async reopen(): Promise<void> {
-    if (this.db.status === 'open') await this.db.close();
-    const db = new Level<string, string>(this.dir, { valueEncoding: 'utf8' });
-    await db.open();
+    const db = await reopenLevel(this.db, { valueEncoding: 'utf8' });
     this.db = db;
     this.subs.clear();
     this.writer = new EncodedWriter(db);

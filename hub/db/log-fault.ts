@@ -13,6 +13,7 @@
  */
 import { readdir, stat, statfs } from 'node:fs/promises';
 import { join } from 'node:path';
+import { Level } from 'level';
 
 export interface LogFault {
   /** Writes are refused until the database is reopened. */
@@ -41,6 +42,20 @@ function fromStorage(error: unknown): boolean {
 /** A write that failed or was refused because the disk could not take it: nothing of it was stored. */
 export function isStorageFault(error: unknown): boolean {
   return error instanceof StorageFaultError || fromStorage(error);
+}
+
+/**
+ * A new handle on a LevelDB's files, the old one closed first: opening replays the log up to a failed write's torn
+ * record and starts a new log. What belonged to the old handle (sublevels, native batches) must be made again.
+ */
+export async function reopenLevel<K, V>(
+  old: Level<K, V>,
+  options: ConstructorParameters<typeof Level<K, V>>[1] = {},
+): Promise<Level<K, V>> {
+  if (old.status === 'open') await old.close();
+  const db = new Level<K, V>(old.location, options);
+  await db.open();
+  return db;
 }
 
 const MIN_RETRY_MS = 200;

@@ -1,4 +1,5 @@
 /** Operations (S7): /healthz and the token-guarded /metrics over one snapshot of the hub's counters. */
+import type { LogFault } from '../db/log-fault.js';
 import { healthOf, type OpsSnapshot, opsRoutes } from '../http/routes/ops-routes.js';
 import type { MetricsOutbox } from '../outbox/metrics-outbox.js';
 import type { LoginFlow } from '../users/login-flow.js';
@@ -39,10 +40,7 @@ export function opsFeature(
       login: { ...counters.login.stats },
       notificationsFailed: ((await notifier?.failed()) ?? []).length > 0,
       trustOutboxDepth: counters.trustOutbox ? counters.trustOutbox.waiting() : null,
-      storage: {
-        refusingWrites: db.logFault.refusing || broker.logFault().refusing,
-        faults: db.logFault.faults + broker.logFault().faults,
-      },
+      storage: storageOf(db.logFault, broker.logFault()),
     };
   };
   return {
@@ -51,5 +49,13 @@ export function opsFeature(
     routes: [opsRoutes(snapshot)],
     snapshot,
     healthy: async () => healthOf(await snapshot(), now()).healthy,
+  };
+}
+
+/** Both databases' refusal of writes (hub/db/log-fault.ts) as one figure: refusing if either is. */
+function storageOf(...faults: Readonly<LogFault>[]): OpsSnapshot['storage'] {
+  return {
+    refusingWrites: faults.some((f) => f.refusing),
+    faults: faults.reduce((n, f) => n + f.faults, 0),
   };
 }

@@ -49,9 +49,6 @@ export class DurableWrites {
   private readonly perDevice = new Map<string, number>();
   private readonly deviceWaiting = new Map<string, () => void>();
 
-  private readonly maxPending = MAX_PENDING;
-  private readonly maxPerDevice = MAX_QUEUED_PER_DEVICE;
-
   /**
    * `failed`: called with the device when one of its writes failed (nothing of it stored), before its caller hears of
    * it; whatever was cached as stored with those ops (the chain state) is then ahead of the disk.
@@ -72,13 +69,14 @@ export class DurableWrites {
   }
 
   private hasRoom(device: string): boolean {
-    return (this.perDevice.get(device) ?? 0) < this.maxPerDevice && this.claimed.size < this.maxPending;
+    return (this.perDevice.get(device) ?? 0) < MAX_QUEUED_PER_DEVICE && this.claimed.size < MAX_PENDING;
   }
 
   private async waitForRoom(device: string): Promise<void> {
     while (!this.hasRoom(device)) {
       await new Promise<void>((resolve) => {
-        if ((this.perDevice.get(device) ?? 0) >= this.maxPerDevice) this.deviceWaiting.set(device, resolve);
+        if ((this.perDevice.get(device) ?? 0) >= MAX_QUEUED_PER_DEVICE)
+          this.deviceWaiting.set(device, resolve);
         else this.waiting.push(resolve);
       });
     }
@@ -121,7 +119,7 @@ export class DurableWrites {
     this.claimed.set(eventId, written);
     const release = () => {
       if (this.claimed.get(eventId) === written) this.claimed.delete(eventId);
-      while (this.waiting.length > 0 && this.claimed.size < this.maxPending) this.waiting.shift()?.();
+      while (this.waiting.length > 0 && this.claimed.size < MAX_PENDING) this.waiting.shift()?.();
     };
     written.then(release, release);
     return written;
