@@ -31,7 +31,7 @@ import { type UpdatesFeature, updatesFeature } from './features/updates.js';
 import { type RunningHttp, startHttp } from './http/http-server.js';
 import { IncidentService } from './incidents/incident-service.js';
 import { IncidentStore } from './incidents/incident-store.js';
-import { type InfluxdHandle, startInfluxd } from './influx/influxd-process.js';
+import { type InfluxdSupervision, SupervisedInfluxd } from './influx/influxd-supervisor.js';
 import { ChainMonitor } from './ingest/chain-monitor.js';
 import { Ingest } from './ingest/ingest.js';
 import { resolveLimits } from './limits.js';
@@ -43,7 +43,7 @@ import { MetricsOutbox } from './outbox/metrics-outbox.js';
 import { rollForwardSchoolFile, storedSchoolModel } from './school/school-persistence.js';
 import { DEFAULT_KEY_FILE, loadOrCreateKey } from './secrets/key-file.js';
 import { looseSecretFiles, secretFilesOf } from './secrets/secret-files.js';
-import { createInfluxStore, toLineProtocol } from './store/influx-store.js';
+import { createInfluxStore, type InfluxStore, toLineProtocol } from './store/influx-store.js';
 import type { MetricsStore } from './store/metrics-store.js';
 import { LoginFlow, limitsFromConfig } from './users/login-flow.js';
 import { UserStore } from './users/user-store.js';
@@ -112,7 +112,8 @@ export interface Hub {
   backups: Pick<BackupFeature, 'take' | 'schedule'>;
   /** Set only on the very first start: shown once to the operator, never stored in clear. */
   firstRunAdmin: { username: string; password: string } | null;
-  influxd: InfluxdHandle | null;
+  /** The private influxd (embedded mode), started again after a crash or a full disk; null for an external one. */
+  influxd: SupervisedInfluxd | null;
   /** Milliseconds each start-up phase took (logged as 'hub started'): where a slow restart spends its time. */
   startup: Record<string, number>;
   stop(): Promise<void>;
@@ -148,8 +149,10 @@ function startMetricsStore(
   stack: (() => Promise<void>)[],
 ): {
   store: MetricsStore;
-  ready: Promise<{ influxd: InfluxdHandle | null; url: string }>;
+  ready: Promise<{ influxd: SupervisedInfluxd | null; url: string }>;
   lastWriteAt: () => number | null;
+  /** The private influxd's restarts, once it is up; null for an external InfluxDB. */
+  influxd: () => Readonly<InfluxdSupervision> | null;
 } {
   let password: string | undefined;
   if (config.influx.mode !== 'embedded') {
@@ -158,49 +161,73 @@ function startMetricsStore(
   }
   const influxdStarting =
     config.influx.mode === 'embedded'
-      ? startInfluxd({
-          dataDir: join(config.dataDir, 'influxdb'),
-          database: config.influx.database,
-          log: log.child({ part: 'influxd' }),
-        })
+      ? SupervisedInfluxd.start(
+          {
+            dataDir: join(config.dataDir, 'influxdb'),
+            database: config.influx.database,
+            log: log.child({ part: 'influxd' }),
+          },
+          now,
+        )
       : null;
   stack.push(async () => {
     const handle = await influxdStarting?.catch(() => null);
     await handle?.stop();
   });
-  const ready = (async () => {
-    const influxd = (await influxdStarting) ?? null;
-    const url = influxd?.url ?? config.influx.url ?? '';
-    const store = createInfluxStore({
+  const connect = (url: string) =>
+    createInfluxStore({
       url,
       database: config.influx.database,
       ...(config.influx.username ? { username: config.influx.username } : {}),
       ...(password ? { password } : {}),
       log: log.child({ part: 'influx' }),
     });
-    return { influxd, url, store };
+  const ready = (async () => {
+    const influxd = (await influxdStarting) ?? null;
+    const url = influxd?.url ?? config.influx.url ?? '';
+    return { influxd, url, store: connect(url) };
   })();
   ready.catch(() => undefined); // awaited by startHub, where a failure stops the start
   // The last successful write, for /healthz: a reachable store that takes nothing is still a problem.
   let lastWriteAt: number | null = null;
+  let supervised: SupervisedInfluxd | null = null;
+  void ready.then(({ influxd }) => {
+    supervised = influxd;
+  });
+  // A restarted influxd that could not have its old port back is at a new address.
+  let current: { url: string; store: InfluxStore } | null = null;
+  const storeNow = async (): Promise<InfluxStore> => {
+    const { influxd, url, store } = await ready;
+    const wanted = influxd?.url ?? url;
+    if (wanted === url) return store;
+    if (current?.url !== wanted) current = { url: wanted, store: connect(wanted) };
+    return current.store;
+  };
+  // Every write's outcome goes to the supervisor: a disk-full failure restarts influxd once there is room.
+  const written = async (write: (store: InfluxStore) => Promise<void>) => {
+    const { influxd } = await ready;
+    try {
+      await write(await storeNow());
+    } catch (err) {
+      influxd?.noteWriteFailure(err);
+      throw err;
+    }
+    influxd?.noteWriteOk();
+    lastWriteAt = now();
+  };
   return {
     store: {
-      writePoints: async (points) => {
-        await (await ready).store.writePoints(points);
-        lastWriteAt = now();
-      },
+      writePoints: (points) => written((store) => store.writePoints(points)),
       // The outbox queues points encoded (line protocol is a pure function of the point), so its drain sends them as
       // they are.
       encode: (point) => toLineProtocol(point),
-      writeEncoded: async (lines) => {
-        await (await ready).store.writeEncoded(lines);
-        lastWriteAt = now();
-      },
-      query: async (influxql) => (await ready).store.query(influxql),
-      ping: async () => (await ready).store.ping(),
+      writeEncoded: (lines) => written((store) => store.writeEncoded(lines)),
+      query: async (influxql) => (await storeNow()).query(influxql),
+      ping: async () => (await storeNow()).ping(),
     },
     ready,
     lastWriteAt: () => lastWriteAt,
+    influxd: () => supervised?.supervision ?? null,
   };
 }
 
@@ -475,6 +502,7 @@ export async function startHub(options: HubOptions): Promise<Hub> {
       login,
       messagesOut,
       lastStoreWriteAt: metrics.lastWriteAt,
+      influxd: metrics.influxd,
       trustOutbox: trust.share?.outbox,
     });
     const http: RunningHttp = await startHttp({

@@ -1,6 +1,7 @@
 /** Operations (S7): /healthz and the token-guarded /metrics over one snapshot of the hub's counters. */
 import type { LogFault } from '../db/log-fault.js';
 import { healthOf, type OpsSnapshot, opsRoutes } from '../http/routes/ops-routes.js';
+import type { InfluxdSupervision } from '../influx/influxd-supervisor.js';
 import type { MetricsOutbox } from '../outbox/metrics-outbox.js';
 import type { LoginFlow } from '../users/login-flow.js';
 import type { HubCore } from './core.js';
@@ -17,6 +18,8 @@ export function opsFeature(
     login: LoginFlow;
     messagesOut: () => number;
     lastStoreWriteAt: () => number | null;
+    /** The private influxd's supervision (embedded mode), else null. */
+    influxd?: () => Readonly<InfluxdSupervision> | null;
     /** The trust share's outbox, when the hub shares with a trust. */
     trustOutbox?: Pick<MetricsOutbox, 'waiting'> | null | undefined;
   },
@@ -41,6 +44,7 @@ export function opsFeature(
       notificationsFailed: ((await notifier?.failed()) ?? []).length > 0,
       trustOutboxDepth: counters.trustOutbox ? counters.trustOutbox.waiting() : null,
       storage: storageOf(db.logFault, broker.logFault()),
+      influxd: influxdOf(counters.influxd?.() ?? null),
     };
   };
   return {
@@ -58,4 +62,8 @@ function storageOf(...faults: Readonly<LogFault>[]): OpsSnapshot['storage'] {
     refusingWrites: faults.some((f) => f.refusing),
     faults: faults.reduce((n, f) => n + f.faults, 0),
   };
+}
+
+function influxdOf(s: Readonly<InfluxdSupervision> | null): OpsSnapshot['influxd'] {
+  return s === null ? null : { restarts: s.restarts, restarting: s.pending };
 }

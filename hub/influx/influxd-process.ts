@@ -21,6 +21,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { HubError } from '../errors.js';
 import { type Logger, silentLogger } from '../log.js';
 import { InfluxStore } from '../store/influx-store.js';
+import { repairWal } from './wal-repair.js';
 
 export interface InfluxdOptions {
   /** Persistent directory; holds meta/, data/, wal/, influxd.conf, influxd.log and influxd.pid. */
@@ -32,12 +33,20 @@ export interface InfluxdOptions {
   binary?: string;
   /** Default 20 s. */
   startTimeoutMs?: number;
+  /** Ports to try first (a restart keeps its address); free ones are chosen if they are taken. */
+  ports?: InfluxdPorts;
+}
+
+export interface InfluxdPorts {
+  http: number;
+  rpc: number;
 }
 
 export interface InfluxdHandle {
   url: string;
   database: string;
   pid: number;
+  ports: InfluxdPorts;
   dataDir: string;
   logFile: string;
   /** Resolves when the process exits, for whatever reason. */
@@ -281,13 +290,21 @@ export async function startInfluxd(opts: InfluxdOptions): Promise<InfluxdHandle>
   const logFile = join(dataDir, 'influxd.log');
   const pidFile = join(dataDir, 'influxd.pid');
   await stopLeftover(pidFile, confFile, log);
+  for (const cut of await repairWal(join(dataDir, 'wal')))
+    log.warn(
+      { ...cut },
+      'influxd WAL: cut an incomplete last entry off (a full disk or a power cut) so influxd appends after its last whole one',
+    );
   if (fileSize(logFile) > MAX_LOG_BYTES) renameSync(logFile, `${logFile}.1`);
 
   const started = Date.now();
   const timeoutMs = opts.startTimeoutMs ?? 20_000;
   // Two attempts: another process can grab a "free" port between our probe and influxd's bind.
   for (let attempt = 1; ; attempt++) {
-    const [httpPort, rpcPort] = (await freePorts(2)) as [number, number];
+    const [httpPort, rpcPort] =
+      attempt === 1 && opts.ports
+        ? [opts.ports.http, opts.ports.rpc]
+        : ((await freePorts(2)) as [number, number]);
     await writeFile(confFile, influxdConfig(dataDir, httpPort, rpcPort));
     const a = await launch(binary, confFile, logFile, httpPort);
     const pid = a.child.pid as number;
@@ -302,7 +319,7 @@ export async function startInfluxd(opts: InfluxdOptions): Promise<InfluxdHandle>
       process.removeListener('exit', onParentExit);
       await rm(pidFile, { force: true });
       const tail = readTail(logFile, a.logStart);
-      if (outcome === 'exited' && attempt < 2 && /address already in use/i.test(tail)) {
+      if (outcome === 'exited' && attempt < (opts.ports ? 3 : 2) && /address already in use/i.test(tail)) {
         log.warn({ httpPort, rpcPort }, 'influxd port taken, retrying with new ports');
         continue;
       }
@@ -337,6 +354,7 @@ export async function startInfluxd(opts: InfluxdOptions): Promise<InfluxdHandle>
       url: a.url,
       database: opts.database,
       pid,
+      ports: { http: httpPort, rpc: rpcPort },
       dataDir,
       logFile,
       exited: a.exited,

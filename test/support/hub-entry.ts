@@ -7,6 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { writeHeapSnapshot } from 'node:v8';
 import { hashDeviceSecret } from '../../hub/devices/password-hash.js';
+import type { InfluxdSupervision } from '../../hub/influx/influxd-supervisor.js';
 import { createLogger } from '../../hub/log.js';
 import { type Hub, startHub } from '../../hub/main.js';
 import type { HubConfig, SchoolModel } from '../../schemas/config.js';
@@ -63,6 +64,8 @@ export interface HubStats {
   cpuMicros: number;
   /** The hub database's refusal of writes after a failed one (hub/db/log-fault.ts). */
   storage: { refusing: boolean; faults: number; recoveries: number };
+  /** The private influxd's supervision (hub/influx/influxd-supervisor.ts); null with an external InfluxDB. */
+  influxd: InfluxdSupervision | null;
 }
 
 const [configPath, schoolPath] = process.argv.slice(2);
@@ -137,6 +140,7 @@ async function handle(request: HubRequest): Promise<unknown> {
           faults: hub.db.logFault.faults,
           recoveries: hub.db.logFault.recoveries,
         },
+        influxd: hub.influxd ? structuredClone(hub.influxd.supervision) : null,
       };
       return stats;
     }

@@ -37,6 +37,11 @@ export interface OpsSnapshot {
    * start, both databases together.
    */
   storage: { refusingWrites: boolean; faults: number };
+  /**
+   * The private influxd (embedded mode; null for an external one): started again after it exited or after its disk
+   * filled (hub/influx/influxd-supervisor.ts). `restarting` says why a restart is due and has not happened yet.
+   */
+  influxd: { restarts: number; restarting: 'exited' | 'disk full' | null } | null;
 }
 
 /** The outbox is "stuck" when points wait and nothing reached the store for this long. */
@@ -48,7 +53,15 @@ export function healthOf(s: OpsSnapshot, now: number): { healthy: boolean; probl
     problems.push(
       'the hub could not write to its disk (is it full?) and stores nothing until it can: devices keep their events and reports meanwhile',
     );
-  if (!s.storeReachable) problems.push('InfluxDB is not reachable (events wait in the outbox)');
+  if (s.influxd?.restarting === 'disk full')
+    problems.push(
+      'InfluxDB could not write to its disk (is it full?): it is started again once there is room, and compliance records wait in the hub meanwhile',
+    );
+  else if (s.influxd?.restarting === 'exited')
+    problems.push(
+      'InfluxDB stopped and is being started again (compliance records wait in the hub meanwhile)',
+    );
+  else if (!s.storeReachable) problems.push('InfluxDB is not reachable (events wait in the outbox)');
   if (s.outboxDepth > 0 && (s.lastStoreWriteAt === null || now - s.lastStoreWriteAt > OUTBOX_STUCK_MS)) {
     problems.push(`outbox holds ${s.outboxDepth} points and nothing was written for over 5 minutes`);
   }
@@ -151,6 +164,16 @@ export function opsRoutes(snapshot: () => Promise<OpsSnapshot>): RouteModule {
           type: 'counter',
           values: [{ value: s.storage.faults }],
         },
+        ...(s.influxd === null
+          ? []
+          : [
+              {
+                name: 'phones_away_influxd_restarts_total',
+                help: 'Times the private influxd was started again, after it exited or its disk filled.',
+                type: 'counter' as const,
+                values: [{ value: s.influxd.restarts }],
+              },
+            ]),
         {
           name: 'phones_away_outbox_depth',
           help: 'Points waiting for InfluxDB.',

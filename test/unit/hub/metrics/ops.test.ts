@@ -19,6 +19,7 @@ const base: OpsSnapshot = {
   notificationsFailed: false,
   trustOutboxDepth: null,
   storage: { refusingWrites: false, faults: 0 },
+  influxd: { restarts: 0, restarting: null },
 };
 
 describe('health and metrics', () => {
@@ -56,6 +57,32 @@ describe('health and metrics', () => {
     ]);
     // Recovered: the count stays, the problem goes.
     expect(healthOf({ ...base, storage: { refusingWrites: false, faults: 1 } }, 2_000).healthy).toBe(true);
+  });
+
+  it('D5: says in plain words why InfluxDB is away while the hub starts it again, in place of "not reachable"', () => {
+    const full = healthOf(
+      { ...base, storeReachable: true, influxd: { restarts: 0, restarting: 'disk full' } },
+      2_000,
+    );
+    expect(full).toEqual({
+      healthy: false,
+      problems: [
+        'InfluxDB could not write to its disk (is it full?): it is started again once there is room, and compliance records wait in the hub meanwhile',
+      ],
+    });
+    const exited = healthOf(
+      { ...base, storeReachable: false, influxd: { restarts: 2, restarting: 'exited' } },
+      2_000,
+    );
+    expect(exited.problems).toEqual([
+      'InfluxDB stopped and is being started again (compliance records wait in the hub meanwhile)',
+    ]);
+    // Started again: past restarts are a count on /metrics, not a problem.
+    expect(healthOf({ ...base, influxd: { restarts: 3, restarting: null } }, 2_000).healthy).toBe(true);
+    // An external InfluxDB has no supervisor: unreachable is said as before.
+    expect(healthOf({ ...base, storeReachable: false, influxd: null }, 2_000).problems).toEqual([
+      'InfluxDB is not reachable (events wait in the outbox)',
+    ]);
   });
 
   it('renders Prometheus text with escaped labels', () => {
