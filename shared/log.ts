@@ -3,6 +3,7 @@
  * Never log a secret or anything that could identify a pupil (D1, S7).
  */
 import { type DestinationStream, pino } from 'pino';
+import { stdoutSink } from './log-sink.js';
 
 export interface Logger {
   trace(obj: object | string, msg?: string): void;
@@ -15,7 +16,10 @@ export interface Logger {
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 
-/** `destination`: where lines go (default stdout); tests pass a stream to read them. */
+/**
+ * `destination`: where lines go; tests pass a stream to read them. By default standard output through `stdoutSink`,
+ * which drops a line it cannot write rather than hold the program (shared/log-sink.ts says why).
+ */
 export function createLogger(
   name: string,
   level: LogLevel = 'info',
@@ -29,7 +33,7 @@ export function createLogger(
       remove: true,
     },
   };
-  return destination ? pino(options, destination) : pino(options);
+  return pino(options, destination ?? stdoutSink);
 }
 
 /** The three levels the board layer writes: any Logger is one (firmware/board takes this much and no more). */

@@ -1,4 +1,6 @@
 /** Operations (S7): /healthz and the token-guarded /metrics over one snapshot of the hub's counters. */
+
+import { stdoutSink } from '../../shared/log-sink.js';
 import type { LogFault } from '../db/log-fault.js';
 import { healthOf, type OpsSnapshot, opsRoutes } from '../http/routes/ops-routes.js';
 import type { InfluxdSupervision } from '../influx/influxd-supervisor.js';
@@ -45,6 +47,7 @@ export function opsFeature(
       trustOutboxDepth: counters.trustOutbox ? counters.trustOutbox.waiting() : null,
       storage: storageOf(db.logFault, broker.logFault()),
       influxd: influxdOf(counters.influxd?.() ?? null),
+      logLinesDropped: stdoutSink.dropped,
     };
   };
   return {

@@ -11,6 +11,7 @@ import type { InfluxdSupervision } from '../../hub/influx/influxd-supervisor.js'
 import { createLogger } from '../../hub/log.js';
 import { type Hub, startHub } from '../../hub/main.js';
 import type { HubConfig, SchoolModel } from '../../schemas/config.js';
+import { stdoutSink } from '../../shared/log-sink.js';
 
 export type HubRequest =
   | { cmd: 'provision'; secret: string; devices: { id: string; site: string; room: string }[] }
@@ -66,6 +67,8 @@ export interface HubStats {
   storage: { refusing: boolean; faults: number; recoveries: number };
   /** The private influxd's supervision (hub/influx/influxd-supervisor.ts); null with an external InfluxDB. */
   influxd: InfluxdSupervision | null;
+  /** Log lines the hub could not write (its stdout is a file in the data directory). */
+  logLinesDropped: number;
 }
 
 const [configPath, schoolPath] = process.argv.slice(2);
@@ -141,6 +144,7 @@ async function handle(request: HubRequest): Promise<unknown> {
           recoveries: hub.db.logFault.recoveries,
         },
         influxd: hub.influxd ? structuredClone(hub.influxd.supervision) : null,
+        logLinesDropped: stdoutSink.dropped,
       };
       return stats;
     }

@@ -100,11 +100,6 @@ export interface HubProcessOptions {
    * there is no build; `runtime` says which ran. Tests keep tsx, so they always run the current sources.
    */
   compiled?: boolean;
-  /**
-   * Where the hub's stdout and stderr go; default `hub-process.log` in the data directory. A test that fills the data
-   * directory's disk puts it elsewhere, as a Pi's journal is (the hub's log on the full disk is not what it tests).
-   */
-  logFile?: string;
 }
 
 export class HubProcess {
@@ -123,7 +118,6 @@ export class HubProcess {
     readonly dataDir: string,
     private readonly ownsDir: boolean,
     private readonly execArgv: string[],
-    private readonly logFile = join(dataDir, 'hub-process.log'),
   ) {
     this.configPath = join(dataDir, 'hub.json');
   }
@@ -136,7 +130,7 @@ export class HubProcess {
       http: { host: '127.0.0.1', port: httpPort },
       ...options.config,
     });
-    const proc = new HubProcess(dataDir, !options.dataDir, options.execArgv ?? [], options.logFile);
+    const proc = new HubProcess(dataDir, !options.dataDir, options.execArgv ?? []);
     const compiled = options.compiled ? await compiledEntry() : null;
     if (compiled) {
       proc.entry = compiled.entry;
@@ -158,7 +152,7 @@ export class HubProcess {
   }
 
   private launch(): Promise<HubReady> {
-    const log = openSync(this.logFile, 'a');
+    const log = openSync(join(this.dataDir, 'hub-process.log'), 'a');
     const child = fork(this.entry, [this.configPath, join(this.dataDir, 'school.json')], {
       execArgv: [...(this.runtime === 'tsx' ? ['--import', 'tsx'] : []), ...this.execArgv],
       stdio: ['ignore', log, log, 'ipc'],

@@ -42,6 +42,8 @@ export interface OpsSnapshot {
    * filled (hub/influx/influxd-supervisor.ts). `restarting` says why a restart is due and has not happened yet.
    */
   influxd: { restarts: number; restarting: 'exited' | 'disk full' | null } | null;
+  /** Log lines the hub could not write to its standard output (a full disk under a log file) since start. */
+  logLinesDropped: number;
 }
 
 /** The outbox is "stuck" when points wait and nothing reached the store for this long. */
@@ -174,6 +176,12 @@ export function opsRoutes(snapshot: () => Promise<OpsSnapshot>): RouteModule {
                 values: [{ value: s.influxd.restarts }],
               },
             ]),
+        {
+          name: 'phones_away_log_lines_dropped_total',
+          help: 'Log lines that could not be written (is the disk under the log full?).',
+          type: 'counter',
+          values: [{ value: s.logLinesDropped }],
+        },
         {
           name: 'phones_away_outbox_depth',
           help: 'Points waiting for InfluxDB.',

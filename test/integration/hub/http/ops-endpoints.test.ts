@@ -72,6 +72,9 @@ describe('operations endpoints', () => {
     expect(text).toContain('# TYPE phones_away_rejects_total counter');
     expect(text).toMatch(/phones_away_rejects_total\{reason="auth: anonymous"\} [1-9]/);
     expect(text).toMatch(/^phones_away_store_up 1$/m);
+    // The private influxd's restarts (hub/influx/influxd-supervisor.ts) and lost log lines, both none here.
+    expect(text).toMatch(/^phones_away_influxd_restarts_total 0$/m);
+    expect(text).toMatch(/^phones_away_log_lines_dropped_total 0$/m);
   });
 
   it('GET /healthz turns 503 while InfluxDB does not answer, and back to 200 after', async () => {

@@ -20,6 +20,7 @@ const base: OpsSnapshot = {
   trustOutboxDepth: null,
   storage: { refusingWrites: false, faults: 0 },
   influxd: { restarts: 0, restarting: null },
+  logLinesDropped: 0,
 };
 
 describe('health and metrics', () => {
