@@ -1,19 +1,23 @@
 /**
- * Keeps the hub's private influxd running (D5, R1). Two things stop it for good without a supervisor, both seen:
+ * Keeps the hub's private influxd running (D5, R1). Three things stop it for good without a supervisor, two seen:
  *
  * - It exits (a crash, the kernel's OOM killer on a small Pi): until the hub itself restarted, every compliance point
  *   waited in the outbox.
  * - Its disk filled. influxd 1.6 then answers every write with HTTP 500 "engine: error writing WAL entry: … no space
- *   left on device", and keeps doing so after the space is back, until it is restarted (bench/RESULTS.md, disk-full).
+ *   left on device", and keeps doing so after the space is back, until it is restarted (bench/RESULTS.md,
+ *   disk-full-all).
+ * - It hangs: alive, answering nothing (a deadlock; in tests, SIGSTOP).
  *
- * So it is started again after an unexpected exit (after 1 s, doubling to 60 s while starts keep failing) and, after
- * a write failed for lack of disk, once its disk has room again. A restart asks for the same ports, so the store's
- * address normally stays; `url` is always the current one. Points wait in the outbox meanwhile; none is lost.
- * A hung influxd (SIGSTOP) is left alone: it answers again when resumed, and a restart would not make it faster.
+ * So it is started again after an unexpected exit (after 1 s, doubling to 60 s while starts keep failing); after a
+ * write failed for lack of disk, once its disk has room again; and after it has answered neither a ping nor a write
+ * for 5 minutes (killed first). A pause shorter than that is waited out: it answers again by itself. A restart asks
+ * for the same ports, so the store's address normally stays; `url` is always the current one. Points wait in the
+ * outbox meanwhile; none is lost.
  */
 import { statfs } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type Logger, silentLogger } from '../log.js';
+import { InfluxStore } from '../store/influx-store.js';
 import { type InfluxdHandle, type InfluxdOptions, startInfluxd } from './influxd-process.js';
 
 export interface InfluxdSupervisorOptions extends InfluxdOptions {
@@ -25,9 +29,13 @@ export interface InfluxdSupervisorOptions extends InfluxdOptions {
   roomBytes?: number;
   /** How often the disk is looked at while waiting for that room. Default 1 s. */
   roomPollMs?: number;
+  /** Silence (no ping or write answered) after which a running influxd counts as hung. Default 5 minutes. */
+  hungAfterMs?: number;
+  /** How often influxd is pinged to find out. Default 30 s. */
+  pingEveryMs?: number;
 }
 
-export type RestartReason = 'exited' | 'disk full';
+export type RestartReason = 'exited' | 'disk full' | 'hung';
 
 export interface InfluxdSupervision {
   /** Starts since the first, each after an exit or a storage fault. */
@@ -62,6 +70,11 @@ export class SupervisedInfluxd implements InfluxdHandle {
   private restarting: Promise<void> | null = null;
   /** Storage faults with no successful write between them: a disk that shows room but still fails backs off. */
   private faultsInARow = 0;
+  /** When influxd last answered a ping or took a write (monotonic ms: the hub's clock may be moved, this must not). */
+  private lastAnswer = performance.now();
+  private readonly watchdog: NodeJS.Timeout;
+  /** A ping on its way: the next tick does not send another. */
+  private pinging = false;
   private readonly log: Logger;
 
   private constructor(
@@ -74,6 +87,8 @@ export class SupervisedInfluxd implements InfluxdHandle {
     this.logFile = current.logFile;
     this.log = opts.log ?? silentLogger;
     this.watch(current);
+    this.watchdog = setInterval(() => void this.checkAnswering(), opts.pingEveryMs ?? 30_000);
+    this.watchdog.unref();
   }
 
   /** Starts influxd (a failure here fails the hub's start, as before) and supervises it from then on. */
@@ -108,6 +123,7 @@ export class SupervisedInfluxd implements InfluxdHandle {
   /** Stops influxd for good: no restart after this. */
   async stop(): Promise<void> {
     this.stopped = true;
+    clearInterval(this.watchdog);
     this.stopping.abort();
     await this.restarting;
     await this.current.stop();
@@ -131,6 +147,35 @@ export class SupervisedInfluxd implements InfluxdHandle {
   /** Told of every successful write. */
   noteWriteOk(): void {
     this.faultsInARow = 0;
+    this.lastAnswer = performance.now();
+  }
+
+  /** Pings influxd; one that has answered nothing for `hungAfterMs` is killed and started again. */
+  private async checkAnswering(): Promise<void> {
+    if (this.stopped || this.restarting || this.pinging) return;
+    const pinged = this.current;
+    this.pinging = true;
+    const answered = await new InfluxStore({ url: pinged.url, database: this.database, pingTimeoutMs: 2_000 })
+      .ping()
+      .finally(() => {
+        this.pinging = false;
+      });
+    if (answered) {
+      this.lastAnswer = performance.now();
+      return;
+    }
+    const silentMs = performance.now() - this.lastAnswer;
+    if (silentMs < (this.opts.hungAfterMs ?? 300_000) || this.stopped || this.restarting) return;
+    if (pinged !== this.current) return;
+    this.log.error(
+      { influxdPid: pinged.pid, silentMs: Math.round(silentMs) },
+      'influxd answers nothing: killing it',
+    );
+    this.begin('hung', async () => {
+      pinged.kill('SIGKILL');
+      await pinged.exited;
+      await this.startAgain('hung');
+    });
   }
 
   private get baseDelay(): number {
@@ -170,6 +215,7 @@ export class SupervisedInfluxd implements InfluxdHandle {
           return;
         }
         this.current = next;
+        this.lastAnswer = performance.now();
         this.state.restarts += 1;
         this.state.lastRestart = { at: this.now(), reason };
         this.log.warn({ influxdPid: next.pid, url: next.url, reason }, 'influxd started again');

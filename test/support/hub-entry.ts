@@ -205,8 +205,8 @@ async function handle(request: HubRequest): Promise<unknown> {
       // The chain checks (R7) as this hub sees them: faults declared since it started, and events the stored heads
       // still await (an open gap: a device pointed at an event the hub does not hold).
       let open = 0;
-      for await (const [, head] of hub.db.entries<{ state: { open: unknown[] } }>('chain'))
-        open += head.state.open.length;
+      for (const device of await hub.registry.list())
+        open += (await hub.chain.stored(device.id))?.open.length ?? 0;
       return { ...hub.chain.stats, open } satisfies ChainReport;
     }
     case 'stop':

@@ -6,6 +6,7 @@
  */
 
 import { Healthz } from '../../../schemas/api.js';
+import type { RestartReason } from '../../influx/influxd-supervisor.js';
 import { renderPrometheus, type Sample } from '../../metrics/prometheus.js';
 import type { RouteModule } from '../http-server.js';
 
@@ -38,10 +39,10 @@ export interface OpsSnapshot {
    */
   storage: { refusingWrites: boolean; faults: number };
   /**
-   * The private influxd (embedded mode; null for an external one): started again after it exited or after its disk
-   * filled (hub/influx/influxd-supervisor.ts). `restarting` says why a restart is due and has not happened yet.
+   * The private influxd (embedded mode; null for an external one): started again after it exited, hung, or after its
+   * disk filled (hub/influx/influxd-supervisor.ts). `restarting` says why a restart is due and has not happened yet.
    */
-  influxd: { restarts: number; restarting: 'exited' | 'disk full' | null } | null;
+  influxd: { restarts: number; restarting: RestartReason | null } | null;
   /** Log lines the hub could not write to its standard output (a full disk under a log file) since start. */
   logLinesDropped: number;
 }
@@ -49,20 +50,22 @@ export interface OpsSnapshot {
 /** The outbox is "stuck" when points wait and nothing reached the store for this long. */
 export const OUTBOX_STUCK_MS = 5 * 60 * 1000;
 
+/** Why InfluxDB is away while the hub starts it again, said in place of "not reachable". */
+const INFLUXD_RESTARTING: Record<RestartReason, string> = {
+  'disk full':
+    'InfluxDB could not write to its disk (is it full?): it is started again once there is room, and compliance records wait in the hub meanwhile',
+  exited: 'InfluxDB stopped and is being started again (compliance records wait in the hub meanwhile)',
+  hung: 'InfluxDB stopped answering and is being started again (compliance records wait in the hub meanwhile)',
+};
+
 export function healthOf(s: OpsSnapshot, now: number): { healthy: boolean; problems: string[] } {
   const problems: string[] = [];
   if (s.storage.refusingWrites)
     problems.push(
       'the hub could not write to its disk (is it full?) and stores nothing until it can: devices keep their events and reports meanwhile',
     );
-  if (s.influxd?.restarting === 'disk full')
-    problems.push(
-      'InfluxDB could not write to its disk (is it full?): it is started again once there is room, and compliance records wait in the hub meanwhile',
-    );
-  else if (s.influxd?.restarting === 'exited')
-    problems.push(
-      'InfluxDB stopped and is being started again (compliance records wait in the hub meanwhile)',
-    );
+  const restarting = s.influxd?.restarting;
+  if (restarting) problems.push(INFLUXD_RESTARTING[restarting]);
   else if (!s.storeReachable) problems.push('InfluxDB is not reachable (events wait in the outbox)');
   if (s.outboxDepth > 0 && (s.lastStoreWriteAt === null || now - s.lastStoreWriteAt > OUTBOX_STUCK_MS)) {
     problems.push(`outbox holds ${s.outboxDepth} points and nothing was written for over 5 minutes`);
@@ -171,7 +174,7 @@ export function opsRoutes(snapshot: () => Promise<OpsSnapshot>): RouteModule {
           : [
               {
                 name: 'phones_away_influxd_restarts_total',
-                help: 'Times the private influxd was started again, after it exited or its disk filled.',
+                help: 'Times the private influxd was started again, after it exited, hung or its disk filled.',
                 type: 'counter' as const,
                 values: [{ value: s.influxd.restarts }],
               },

@@ -101,6 +101,44 @@ describe('influxd supervised: started again after a crash', () => {
   });
 });
 
+describe('influxd supervised: hung', () => {
+  let dir: string;
+  let influxd: SupervisedInfluxd;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'pa-influx-hung-'));
+    influxd = await SupervisedInfluxd.start({
+      dataDir: dir,
+      database: DB,
+      ...fast,
+      hungAfterMs: 2_000,
+      pingEveryMs: 200,
+    });
+  }, 60_000);
+  afterAll(async () => {
+    await influxd?.stop();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('D5: a pause shorter than the limit is waited out; a longer one is killed and started again, nothing lost', async () => {
+    const w = writer(influxd);
+    expect(await w.write(50)).toBe('ok');
+    const { pid } = influxd;
+    influxd.kill('SIGSTOP');
+    await new Promise((r) => setTimeout(r, 1_000)); // half the limit: five pings unanswered
+    influxd.kill('SIGCONT');
+    expect(await w.write(10)).toBe('ok');
+    expect(influxd.supervision.restarts).toBe(0);
+    expect(influxd.pid).toBe(pid);
+
+    influxd.kill('SIGSTOP');
+    await until(() => influxd.supervision.restarts === 1, 'the restart of the hung influxd');
+    expect(influxd.supervision.lastRestart?.reason).toBe('hung');
+    expect(influxd.pid).not.toBe(pid);
+    expect(await w.write(10)).toBe('ok');
+    expect(await w.read()).toEqual(w.stored);
+  }, 60_000);
+});
+
 describe('influxd supervised: its disk full, then room again', () => {
   const disk = tmpfsForTests('pa-influx-full-', '64m');
   let influxd: SupervisedInfluxd | undefined;

@@ -78,6 +78,12 @@ describe('health and metrics', () => {
     expect(exited.problems).toEqual([
       'InfluxDB stopped and is being started again (compliance records wait in the hub meanwhile)',
     ]);
+    expect(
+      healthOf({ ...base, storeReachable: false, influxd: { restarts: 0, restarting: 'hung' } }, 2_000)
+        .problems,
+    ).toEqual([
+      'InfluxDB stopped answering and is being started again (compliance records wait in the hub meanwhile)',
+    ]);
     // Started again: past restarts are a count on /metrics, not a problem.
     expect(healthOf({ ...base, influxd: { restarts: 3, restarting: null } }, 2_000).healthy).toBe(true);
     // An external InfluxDB has no supervisor: unreachable is said as before.
