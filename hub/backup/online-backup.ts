@@ -15,9 +15,12 @@
  */
 import {
   chmodSync,
+  closeSync,
   cpSync,
+  fsyncSync,
   mkdirSync,
   mkdtempSync,
+  openSync,
   readdirSync,
   renameSync,
   rmSync,
@@ -106,14 +109,28 @@ export async function onlineBackup(options: OnlineBackupOptions): Promise<Backup
     });
 
     progress('writing archive …');
-    // Written beside its final name and renamed: a half-written archive never carries a backup's name.
+    // Written beside its final name and renamed: a half-written archive never carries a backup's name. Its bytes,
+    // then the rename, are on disk before the schedule's rotation deletes an older archive: after a power cut the
+    // newest name must not stand for an empty file.
     const partial = `${resolve(options.out)}.partial`;
     await run('tar', ['-czf', partial, '-C', staging, ...readdirSync(staging)]);
     chmodSync(partial, 0o600);
+    fsyncPath(partial);
     renameSync(partial, resolve(options.out));
+    fsyncPath(dirname(resolve(options.out)));
     progress(`done: ${options.out} (${mb(statSync(options.out).size)})`);
     return manifest;
   } finally {
     rmSync(staging, { recursive: true, force: true });
+  }
+}
+
+/** fsync of a file or a directory (a directory's entries, such as a rename into it). */
+function fsyncPath(path: string): void {
+  const fd = openSync(path, 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
   }
 }
