@@ -140,7 +140,8 @@ function readOpsToken(file: string): string {
 /**
  * The metrics store the hub writes through. The private influxd starts alongside the broker and the features (a
  * restart after a crash is not held up by it: devices reconnect meanwhile, their points wait in the outbox); `ready`
- * settles once it is up, and start-up still fails if it does not come up.
+ * settles once it is up or has failed to start. A failed start does not stop the hub (reports must be taken whatever
+ * InfluxDB does): its supervisor keeps trying, and /healthz says so. Only a missing influxd binary fails the start.
  */
 function startMetricsStore(
   config: HubConfig,

@@ -21,7 +21,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { HubError } from '../errors.js';
 import { type Logger, silentLogger } from '../log.js';
 import { InfluxStore } from '../store/influx-store.js';
-import { repairWal } from './wal-repair.js';
+import { repairSeriesFiles, repairWal } from './influxd-repair.js';
 
 export interface InfluxdOptions {
   /** Persistent directory; holds meta/, data/, wal/, influxd.conf, influxd.log and influxd.pid. */
@@ -99,7 +99,7 @@ function findBinary(explicit?: string): string {
 }
 
 /** Two distinct free loopback ports. Both listeners stay open until both are chosen so they cannot coincide. */
-async function freePorts(n: number): Promise<number[]> {
+export async function freePorts(n: number): Promise<number[]> {
   const servers = await Promise.all(
     Array.from(
       { length: n },
@@ -294,6 +294,11 @@ export async function startInfluxd(opts: InfluxdOptions): Promise<InfluxdHandle>
     log.warn(
       { ...cut },
       'influxd WAL: cut an incomplete last entry off (a full disk or a power cut) so influxd appends after its last whole one',
+    );
+  for (const partition of await repairSeriesFiles(join(dataDir, 'data')))
+    log.warn(
+      { partition },
+      'influxd series file: emptied a partition left without its header by a power cut; influxd rebuilds it from its data',
     );
   if (fileSize(logFile) > MAX_LOG_BYTES) renameSync(logFile, `${logFile}.1`);
 

@@ -15,10 +15,18 @@
  * outbox meanwhile; none is lost.
  */
 import { statfs } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type Logger, silentLogger } from '../log.js';
 import { InfluxStore } from '../store/influx-store.js';
-import { type InfluxdHandle, type InfluxdOptions, startInfluxd } from './influxd-process.js';
+import {
+  freePorts,
+  type InfluxdHandle,
+  type InfluxdOptions,
+  type InfluxdPorts,
+  InfluxdStartError,
+  startInfluxd,
+} from './influxd-process.js';
 
 export interface InfluxdSupervisorOptions extends InfluxdOptions {
   /** First wait before starting again after an unexpected exit; doubles per failed start. Default 1 s. */
@@ -35,7 +43,7 @@ export interface InfluxdSupervisorOptions extends InfluxdOptions {
   pingEveryMs?: number;
 }
 
-export type RestartReason = 'exited' | 'disk full' | 'hung';
+export type RestartReason = 'exited' | 'disk full' | 'hung' | 'start failed';
 
 export interface InfluxdSupervision {
   /** Starts since the first, each after an exit or a storage fault. */
@@ -96,7 +104,19 @@ export class SupervisedInfluxd implements InfluxdHandle {
     opts: InfluxdSupervisorOptions,
     now: () => number = Date.now,
   ): Promise<SupervisedInfluxd> {
-    return new SupervisedInfluxd(await startInfluxd(opts), opts, now);
+    const [http, rpc] = opts.ports ? [opts.ports.http, opts.ports.rpc] : await freePorts(2);
+    const ports = { http: http as number, rpc: rpc as number };
+    try {
+      return new SupervisedInfluxd(await startInfluxd({ ...opts, ports }), opts, now);
+    } catch (error) {
+      // Not installed: a set-up problem, said at once. Anything else (it hung or died while starting, as after a
+      // power cut) must not keep the hub from taking pupils' reports: it runs without influxd and keeps trying.
+      if (!(error instanceof InfluxdStartError)) throw error;
+      const supervisor = new SupervisedInfluxd(notRunning(opts, ports), opts, now);
+      supervisor.log.error({ err: error }, 'influxd did not start: the hub runs without it and tries again');
+      supervisor.begin('start failed', () => supervisor.startAgain('start failed'));
+      return supervisor;
+    }
   }
 
   get url(): string {
@@ -205,7 +225,7 @@ export class SupervisedInfluxd implements InfluxdHandle {
   /** Starts a new influxd on the same directory and ports, retrying with growing waits until it is up or stopped. */
   private async startAgain(reason: RestartReason): Promise<void> {
     for (let failed = 0; !this.stopped; failed++) {
-      if (reason === 'exited' || failed > 0)
+      if (reason === 'exited' || reason === 'start failed' || failed > 0)
         await this.pause(restartDelay(failed, this.baseDelay, this.maxDelay));
       if (this.stopped) return;
       try {
@@ -245,4 +265,20 @@ export class SupervisedInfluxd implements InfluxdHandle {
       await this.pause(this.opts.roomPollMs ?? 1_000);
     }
   }
+}
+
+/** Stands in for an influxd that did not start: its address is the one it will have; nothing runs to stop or kill. */
+function notRunning(opts: InfluxdOptions, ports: InfluxdPorts): InfluxdHandle {
+  const dataDir = resolve(opts.dataDir);
+  return {
+    url: `http://127.0.0.1:${ports.http}`,
+    database: opts.database,
+    pid: 0,
+    ports,
+    dataDir,
+    logFile: join(dataDir, 'influxd.log'),
+    exited: new Promise(() => {}),
+    stop: async () => {},
+    kill: () => {},
+  };
 }

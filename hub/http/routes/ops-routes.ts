@@ -56,6 +56,8 @@ const INFLUXD_RESTARTING: Record<RestartReason, string> = {
     'InfluxDB could not write to its disk (is it full?): it is started again once there is room, and compliance records wait in the hub meanwhile',
   exited: 'InfluxDB stopped and is being started again (compliance records wait in the hub meanwhile)',
   hung: 'InfluxDB stopped answering and is being started again (compliance records wait in the hub meanwhile)',
+  'start failed':
+    'InfluxDB could not be started; the hub keeps trying (compliance records wait in the hub meanwhile, and reports are handled as usual)',
 };
 
 export function healthOf(s: OpsSnapshot, now: number): { healthy: boolean; problems: string[] } {

@@ -169,7 +169,7 @@ describe('influxd supervised: its disk full, then room again', () => {
     expect(await w.read()).toEqual(w.stored);
 
     // And at the next start: influxd 1.6 had appended those 200 after a hole where the failed entry was cut off, and
-    // dropped them here (hub/influx/wal-repair.ts).
+    // dropped them here (hub/influx/influxd-repair.ts).
     await influxd.stop();
     influxd = await SupervisedInfluxd.start({ dataDir: join(disk.dir, 'influxdb'), database: DB, ...fast });
     expect(await writer(influxd).read()).toEqual(w.stored);

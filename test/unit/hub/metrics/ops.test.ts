@@ -84,6 +84,14 @@ describe('health and metrics', () => {
     ).toEqual([
       'InfluxDB stopped answering and is being started again (compliance records wait in the hub meanwhile)',
     ]);
+    expect(
+      healthOf(
+        { ...base, storeReachable: false, influxd: { restarts: 0, restarting: 'start failed' } },
+        2_000,
+      ).problems,
+    ).toEqual([
+      'InfluxDB could not be started; the hub keeps trying (compliance records wait in the hub meanwhile, and reports are handled as usual)',
+    ]);
     // Started again: past restarts are a count on /metrics, not a problem.
     expect(healthOf({ ...base, influxd: { restarts: 3, restarting: null } }, 2_000).healthy).toBe(true);
     // An external InfluxDB has no supervisor: unreachable is said as before.

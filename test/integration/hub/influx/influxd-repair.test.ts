@@ -1,14 +1,15 @@
 /**
- * influxd's write-ahead log repaired before it starts (R1, D5): crafted segments, then a real influxd 1.6 after a
- * "power cut" mid-entry (half of its last entry written again at the end of the segment, as a cut write leaves it).
- * Without the repair influxd appends its next points after a hole and drops them at the following start.
+ * influxd's files mended before it starts (R1, D5): crafted WAL segments and series partitions, then a real influxd
+ * 1.6 after a "power cut" mid-entry (half of its last entry written again at the end of the segment, as a cut write
+ * leaves it). Without the WAL repair influxd appends its next points after a hole and drops them at the following
+ * start. The series repair on a real influxd is attacked by test/faults/power-cut.test.ts.
  */
 import { appendFile, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startInfluxd } from '../../../../hub/influx/influxd-process.js';
-import { repairWal } from '../../../../hub/influx/wal-repair.js';
+import { repairSeriesFiles, repairWal } from '../../../../hub/influx/influxd-repair.js';
 import { InfluxStore } from '../../../../hub/store/influx-store.js';
 
 /** One WAL entry: type byte, big-endian length, payload (its bytes are not read by the repair). */
@@ -63,6 +64,30 @@ describe('influxd WAL repair', () => {
     // A second pass finds nothing; a data directory without a WAL yet is fine.
     expect(await repairWal(wal)).toEqual([]);
     expect(await repairWal(join(dir, 'nothing-here'))).toEqual([]);
+  });
+
+  it('empties a series partition whose first segment has no header (a power cut), and keeps whole ones', async () => {
+    const data = join(dir, 'series', 'data');
+    const partition = (db: string, p: string) => join(data, db, '_series', p);
+    const header = Buffer.from('SSEG\x01', 'latin1');
+    for (const p of ['00', '01', '02']) await mkdir(partition('school', p), { recursive: true });
+    await writeFile(join(partition('school', '00'), '0000'), Buffer.concat([header, Buffer.alloc(1000, 7)]));
+    await writeFile(join(partition('school', '00'), '0001'), Buffer.alloc(1000)); // a later segment: influxd's own
+    await writeFile(join(partition('school', '01'), '0000'), Buffer.alloc(4096)); // never reached the disk
+    await writeFile(join(partition('school', '01'), '0001'), Buffer.concat([header, Buffer.alloc(10)]));
+    await mkdir(join(partition('school', '01'), 'index'), { recursive: true });
+    await writeFile(join(partition('school', '02'), '0000'), Buffer.from('SSEG')); // cut inside the header
+    await mkdir(join(data, 'school', 'autogen', '1'), { recursive: true });
+    await writeFile(join(data, 'school', 'autogen', '1', 'fields.idx'), 'kept');
+
+    const emptied = (await repairSeriesFiles(data)).map((d) => d.slice(data.length)).sort();
+    expect(emptied).toEqual(['/school/_series/01', '/school/_series/02']);
+    expect(await readdir(partition('school', '00'))).toEqual(['0000', '0001']);
+    expect(await readdir(partition('school', '01'))).toEqual([]);
+    expect(await readdir(partition('school', '02'))).toEqual([]);
+    expect(await readFile(join(data, 'school', 'autogen', '1', 'fields.idx'), 'utf8')).toBe('kept');
+    expect(await repairSeriesFiles(data)).toEqual([]);
+    expect(await repairSeriesFiles(join(dir, 'no-data-yet'))).toEqual([]);
   });
 
   it('R1: a real influxd after a cut write keeps every point it acknowledges, across two more starts', async () => {
