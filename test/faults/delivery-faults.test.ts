@@ -8,17 +8,17 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HubProcess } from '../support/hub-process.js';
-import { publishFaultTable, settle, startDevices, stream, verify } from './fault-support.js';
+import {
+  expectExactlyOnce,
+  publishFaultTable,
+  settle,
+  startDevices,
+  stream,
+  verify,
+} from './fault-support.js';
 
 const OUTAGE_MS = Number(process.env.PHONES_AWAY_FAULT_OUTAGE_MS ?? 6_000);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-function expectExactlyOnce(v: Awaited<ReturnType<typeof verify>>): void {
-  expect(v.missingInIncidents, 'reports without an incident').toEqual([]);
-  expect(v.duplicatedInIncidents, 'reports stored twice').toEqual([]);
-  expect(v.missingInInflux, 'events missing in InfluxDB').toEqual([]);
-  expect(v.row.reportsLost).toBe(0);
-}
 
 describe('faults: delivery through crashes and outages (real hub process, real influxd)', () => {
   let hub: HubProcess;

@@ -3,8 +3,10 @@
  * incident log and InfluxDB, and the results table (printed and written into artifacts/fault-results.md, not the
  * committed bench/RESULTS.md: a test run leaves the working tree clean).
  */
+import { expect } from 'vitest';
 import { markdownTable, replaceSection } from '../../bench/results-file.js';
 import type { Series } from '../../hub/store/metrics-store.js';
+import type { ChainReport, HubStats } from '../support/hub-entry.js';
 import type { HubProcess } from '../support/hub-process.js';
 import { SimDevice } from '../support/sim-device.js';
 
@@ -191,4 +193,52 @@ export function publishFaultTable(section: string, title: string, extra = ''): v
       'drained; reports lost = report ids with no incident in the hub log.\n\n' +
       `${table}\n${extra}`,
   );
+}
+
+/** Every report an incident once, every event in InfluxDB: the fault suite's verdict on a verify(). */
+export function expectExactlyOnce(v: Verdict): void {
+  expect(v.missingInIncidents, 'reports without an incident').toEqual([]);
+  expect(v.duplicatedInIncidents, 'reports stored twice').toEqual([]);
+  expect(v.missingInInflux, 'events missing in InfluxDB').toEqual([]);
+  expect(v.row.reportsLost).toBe(0);
+}
+
+/** Polls the hub's stats until `ok` holds; a timeout names what it waited for and the stats last seen. */
+export async function waitForStats(
+  hub: HubProcess,
+  ok: (s: HubStats) => boolean,
+  what: string,
+  ms = 60_000,
+): Promise<HubStats> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const stats = await hub.stats();
+    if (ok(stats)) return stats;
+    if (Date.now() > deadline)
+      throw new Error(
+        `timed out waiting for ${what}; last stats: ${JSON.stringify({ storage: stats.storage, influxd: stats.influxd })}`,
+      );
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/**
+ * R7 after a fault: the hub restarted on its data reads each device's chain from disk, and each device's next event
+ * points at its newest, which must be there (no gap open, none declared), and everything is still stored exactly once.
+ * Stops the devices.
+ */
+export async function expectWholeAfterRestart(
+  hub: HubProcess,
+  devices: SimDevice[],
+  fault: string,
+  note: string,
+): Promise<void> {
+  await hub.restart();
+  for (const d of devices) d.lockerEvent('locked', 0);
+  await settle(devices, 90_000);
+  const chain = await hub.request<ChainReport>({ cmd: 'chain' });
+  const restarted = await verify(hub, devices, fault, note);
+  await Promise.all(devices.map((d) => d.stop()));
+  expectExactlyOnce(restarted);
+  expect(chain).toEqual({ gaps: 0, breaks: 0, open: 0 });
 }

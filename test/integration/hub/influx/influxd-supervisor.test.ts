@@ -12,6 +12,7 @@ import { SupervisedInfluxd } from '../../../../hub/influx/influxd-supervisor.js'
 import { InfluxStore } from '../../../../hub/store/influx-store.js';
 import type { MetricPoint } from '../../../../hub/store/metrics-store.js';
 import { fillDisk, tmpfsForTests } from '../../../support/full-disk.js';
+import { waitFor } from '../../../support/hub-fixture.js';
 
 const DB = 'phones_away_test';
 const T0 = 1_700_000_000_000;
@@ -51,16 +52,6 @@ function writer(influxd: SupervisedInfluxd) {
   };
 }
 
-async function until<T>(probe: () => T | Promise<T>, what: string, ms = 30_000): Promise<NonNullable<T>> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await probe();
-    if (value) return value as NonNullable<T>;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
 describe('influxd supervised: started again after a crash', () => {
   let dir: string;
   let influxd: SupervisedInfluxd;
@@ -80,7 +71,7 @@ describe('influxd supervised: started again after a crash', () => {
     influxd.kill('SIGKILL');
     await influxd.exited;
     expect(influxd.supervision.pending).toBe('exited');
-    await until(() => influxd.supervision.restarts === 1, 'the restart');
+    await waitFor(() => influxd.supervision.restarts === 1, 'the restart', 30_000);
     expect(influxd.pid).not.toBe(pid);
     expect(influxd.url).toBe(url);
     expect(influxd.supervision).toMatchObject({ pending: null, lastRestart: { reason: 'exited' } });
@@ -88,7 +79,7 @@ describe('influxd supervised: started again after a crash', () => {
     expect(await w.read()).toEqual(w.stored);
     // Killed again: supervised for as long as it runs, not once.
     influxd.kill('SIGKILL');
-    await until(() => influxd.supervision.restarts === 2, 'the second restart');
+    await waitFor(() => influxd.supervision.restarts === 2, 'the second restart', 30_000);
     expect(await w.write(1)).toBe('ok');
   }, 60_000);
 
@@ -131,7 +122,7 @@ describe('influxd supervised: hung', () => {
     expect(influxd.pid).toBe(pid);
 
     influxd.kill('SIGSTOP');
-    await until(() => influxd.supervision.restarts === 1, 'the restart of the hung influxd');
+    await waitFor(() => influxd.supervision.restarts === 1, 'the restart of the hung influxd', 30_000);
     expect(influxd.supervision.lastRestart?.reason).toBe('hung');
     expect(influxd.pid).not.toBe(pid);
     expect(await w.write(10)).toBe('ok');
@@ -163,7 +154,7 @@ describe('influxd supervised: its disk full, then room again', () => {
 
     await unlink(filler);
     const sup = influxd;
-    await until(() => sup.supervision.restarts === 1, 'the restart once there is room');
+    await waitFor(() => sup.supervision.restarts === 1, 'the restart once there is room', 30_000);
     expect(influxd.supervision.lastRestart?.reason).toBe('disk full');
     expect(await w.write(200)).toBe('ok');
     expect(await w.read()).toEqual(w.stored);
