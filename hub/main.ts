@@ -112,7 +112,10 @@ export interface Hub {
   backups: Pick<BackupFeature, 'take' | 'schedule'>;
   /** Set only on the very first start: shown once to the operator, never stored in clear. */
   firstRunAdmin: { username: string; password: string } | null;
-  /** The private influxd (embedded mode), started again after a crash or a full disk; null for an external one. */
+  /**
+   * The private influxd (embedded mode), supervised: started again after a crash, a hang or a full disk, and tried
+   * until it starts; null for an external one.
+   */
   influxd: SupervisedInfluxd | null;
   /** Milliseconds each start-up phase took (logged as 'hub started'): where a slow restart spends its time. */
   startup: Record<string, number>;

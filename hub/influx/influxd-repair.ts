@@ -2,12 +2,12 @@
  * What the hub mends in influxd's files before it starts influxd (R1, D5): two ways influxd 1.6 fails after a full
  * disk or a power cut, each found by a fault test.
  *
- * 1. The write-ahead log. A write that fails part-way (a full disk, a power cut) leaves part of an entry at the end of the WAL segment.
- * influxd 1.6 opens that segment for appending at its old end, then replays it and truncates the broken tail, so its
- * next entries land after a hole of zeros. At the following start the replay stops at the hole and drops every point
- * written after it, each one acknowledged to the hub's outbox with HTTP 204 (seen: 500 of 600 points gone after two
- * restarts, test/integration/hub/influx/influxd-supervisor.test.ts). With the tail cut off first, influxd appends
- * after its last whole entry.
+ * 1. The write-ahead log. A write that fails part-way (a full disk, a power cut) leaves part of an entry at the end
+ * of the WAL segment. influxd 1.6 opens that segment for appending at its old end, then replays it and truncates the
+ * broken tail, so its next entries land after a hole of zeros. At the following start the replay stops at the hole
+ * and drops every point written after it, each one acknowledged to the hub's outbox with HTTP 204 (seen: 500 of 600
+ * points gone after two restarts; test/integration/hub/influx/influxd-repair.test.ts and the supervisor's full-disk
+ * test). With the tail cut off first, influxd appends after its last whole entry.
  *
  * A WAL segment is a run of entries: a type byte (1 write, 2 delete, 3 delete range), a big-endian uint32 length, then
  * that many bytes of snappy data. The first entry with an unknown type or a length past the end is where the log
@@ -19,7 +19,7 @@
  * Such a partition is emptied: with the in-memory index (our configuration's default) influxd rebuilds every series
  * from its TSM files and WAL as it loads them, so nothing stored is lost with it.
  */
-import { type FileHandle, open, readdir, readFile, rm } from 'node:fs/promises';
+import { type FileHandle, open, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 
 export interface WalCut {
@@ -92,13 +92,24 @@ export async function repairSeriesFiles(dataDir: string): Promise<string[]> {
       const segments = (await readdir(dir)).filter((f) => /^[0-9a-f]{4}$/.test(f)).sort();
       const first = segments[0];
       if (first === undefined) continue;
-      const head = (await readFile(join(dir, first))).subarray(0, SERIES_SEGMENT_HEADER.length);
-      if (head.equals(SERIES_SEGMENT_HEADER)) continue;
+      if ((await headerOf(join(dir, first))).equals(SERIES_SEGMENT_HEADER)) continue;
       for (const f of await readdir(dir)) await rm(join(dir, f), { recursive: true, force: true });
       emptied.push(dir);
     }
   }
   return emptied;
+}
+
+/** The first bytes of a file, as many as a series segment's header (fewer if the file is shorter). */
+async function headerOf(path: string): Promise<Buffer> {
+  const file = await open(path, 'r');
+  try {
+    const head = Buffer.alloc(SERIES_SEGMENT_HEADER.length);
+    const { bytesRead } = await file.read(head, 0, head.length, 0);
+    return head.subarray(0, bytesRead);
+  } finally {
+    await file.close();
+  }
 }
 
 async function dirsIn(dir: string): Promise<string[]> {
