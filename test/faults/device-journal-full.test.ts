@@ -7,7 +7,6 @@
  * the journal writes again and the fault clears. Needs root for `mount -t tmpfs`; elsewhere it is skipped and says so.
  */
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, unlinkSync } from 'node:fs';
-import { createServer, type Server, type Socket, connect as tcpConnect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -18,41 +17,12 @@ import { type RunningDevice, startDevice } from '../../firmware/device.js';
 import { silentLogger } from '../../hub/log.js';
 import type { Heartbeat } from '../../schemas/messages.js';
 import { writeArtifact } from '../support/artifacts.js';
+import { BrokerPath } from '../support/broker-path.js';
 import { allDayLessonSchool, provisionDevice, ROOM1, sleep } from '../support/device-fixture.js';
 import { fillDisk, mountTmpfs, unmount } from '../support/full-disk.js';
 import { type HubFixture, startTestHub, waitFor } from '../support/hub-fixture.js';
 import { freePorts } from '../support/hub-process.js';
 import { type SmtpCapture, startSmtpCapture } from '../support/smtp-capture.js';
-
-/** A cuttable TCP path to the broker on a fixed port: cut, the hub is gone for the device. */
-class BrokerPath {
-  private server: Server | undefined;
-  private readonly sockets = new Set<Socket>();
-  port = 0;
-  constructor(private readonly target: number) {}
-
-  async up(): Promise<void> {
-    const server = createServer((client) => {
-      const upstream = tcpConnect(this.target, '127.0.0.1');
-      for (const s of [client, upstream]) {
-        this.sockets.add(s);
-        s.on('close', () => this.sockets.delete(s));
-        s.on('error', () => undefined);
-      }
-      client.pipe(upstream).pipe(client);
-    });
-    await new Promise<void>((resolve) => server.listen(this.port, '127.0.0.1', resolve));
-    this.port = (server.address() as { port: number }).port;
-    this.server = server;
-  }
-
-  async down(): Promise<void> {
-    const server = this.server;
-    this.server = undefined;
-    for (const s of this.sockets) s.destroy();
-    if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
-  }
-}
 
 /** Samples the button light's PWM duty for `ms` and returns how long each lit stretch lasted. */
 async function litStretches(emulator: EmulatedUno, ms: number): Promise<number[]> {

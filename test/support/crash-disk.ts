@@ -22,6 +22,8 @@ export class CrashDisk {
   private device: string | null = null;
   private image: string;
   private crashes = 0;
+  /** The image a cut() kept, until boot() mounts it. */
+  private kept: string | null = null;
 
   private constructor(
     private readonly root: string,
@@ -72,11 +74,26 @@ export class CrashDisk {
    * `dir` first (kill -9): a process that writes after the copy writes to a disk that no longer counts.
    */
   powerCut(): void {
-    const crashed = join(this.root, `crash-${++this.crashes}.img`);
-    copyFileSync(this.image, crashed);
+    this.cut();
+    this.boot();
+  }
+
+  /**
+   * The instant of the cut: what the block device holds now is what the disk keeps. Whatever writes after this (a
+   * program being shut down in the test's own process) writes to the old disk, which boot() throws away.
+   */
+  cut(): void {
+    this.kept = join(this.root, `crash-${++this.crashes}.img`);
+    copyFileSync(this.image, this.kept);
+  }
+
+  /** Boots from what the last cut() kept, mounted at `dir` in place of the old disk. */
+  boot(): void {
+    if (!this.kept) throw new Error('boot() without a cut()');
     this.detach();
     rmSync(this.image, { force: true });
-    this.image = crashed;
+    this.image = this.kept;
+    this.kept = null;
     this.attach();
   }
 
