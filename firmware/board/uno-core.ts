@@ -150,6 +150,8 @@ export class UnoCore {
   private readonly usart: AVRUSART;
   private readonly adc: AVRADC;
   private readonly rxQueue: number[] = [];
+  /** A received byte waits in UDR for the firmware to read it. */
+  private rxUnread = false;
   private txBytes: number[] = [];
 
   /**
@@ -176,7 +178,22 @@ export class UnoCore {
     this.adc = new AVRADC(this.cpu, adcConfig);
     this.usart = new AVRUSART(this.cpu, usart0Config, UNO_CLOCK_HZ);
     this.usart.onByteTransmit = (byte) => this.txBytes.push(byte);
-    this.usart.onRxComplete = () => this.pumpRx();
+    // The next host byte goes in once the firmware has read the last one from UDR. avr8js keeps one received byte and
+    // overwrites it with the next if it is still unread; bytes fed at line rate were lost that way while the firmware
+    // started (counted in a test run: a byte of johnny-five's set-up gone, a pin mode lost, a light that never lit:
+    // the one-off "output never read back" failures). A real Uno has a two-byte receive FIFO and a host that waits
+    // for the firmware; pacing on the read keeps every byte, as a real board does in practice.
+    this.usart.onRxComplete = () => {
+      this.rxUnread = true;
+    };
+    const udr = usart0Config.UDR;
+    const readUdr = this.cpu.readHooks[udr];
+    this.cpu.readHooks[udr] = (addr) => {
+      const value = readUdr ? readUdr(addr) : 0;
+      this.rxUnread = false;
+      this.pumpRx();
+      return value;
+    };
     // avr8js reads an unconnected pulled-up input as LOW; hold inputs HIGH so they start released, like real contacts.
     for (const pin of releasedPins) this.setPin(pin, true);
   }
@@ -228,9 +245,9 @@ export class UnoCore {
     this.transmit(out);
   }
 
-  /** Feeds one byte at a time: the USART holds one byte in flight and the firmware's ISR empties it into a ring. */
+  /** Feeds one byte at a time, once the firmware's ISR has emptied UDR of the last into its ring. */
   private pumpRx(): void {
-    if (this.rxQueue.length === 0 || this.usart.rxBusy || !this.usart.rxEnable) return;
+    if (this.rxQueue.length === 0 || this.usart.rxBusy || this.rxUnread || !this.usart.rxEnable) return;
     const next = this.rxQueue.shift();
     if (next !== undefined) this.usart.writeByte(next);
   }

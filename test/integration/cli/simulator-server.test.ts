@@ -23,6 +23,7 @@ import { createLogger } from '../../../shared/log.js';
 import { repoRoot, startTestHub, waitFor } from '../../support/hub-fixture.js';
 
 const DEVICE = 'room-1-locker';
+
 /** The demo's long-press threshold. */
 const LONG_PRESS_MS = 2000;
 
@@ -76,6 +77,9 @@ describe('classroom simulator server', () => {
   const events: InputEvent[] = [];
   const timed: { event: InputEvent; at: number }[] = [];
   const logLines: string[] = [];
+  /** Every byte the host (firmata-io) writes to the emulated Uno's serial port, for the read-back test's report. */
+  const hostBytes: number[] = [];
+  let appliedAt = 0;
 
   const view = async (): Promise<ClassroomView> => {
     const answer = await send(simulator.url, { path: '/api/classrooms' });
@@ -84,6 +88,14 @@ describe('classroom simulator server', () => {
 
   beforeAll(async () => {
     board = await startEmulatedBoard(DEFAULT_UNO_PINS, { id: DEVICE });
+    const serial = board.emulator.serial as unknown as {
+      write: (chunk: Uint8Array, ...rest: unknown[]) => boolean;
+    };
+    const write = serial.write.bind(serial);
+    serial.write = (chunk, ...rest) => {
+      for (const b of chunk) hostBytes.push(b);
+      return write(chunk, ...rest);
+    };
     const classroom = new Classroom({
       device: DEVICE,
       room: 'room-1',
@@ -198,11 +210,16 @@ describe('classroom simulator server', () => {
       const millis = e.millis;
       const before = pins();
       await new Promise((r) => setTimeout(r, 1000));
+      // Every byte the host sent since the outputs were applied: an analog message to the red pin (e9 7f 01) that is
+      // here but not on the pin was lost on the chip's side; one that is not here was never sent.
+      const sent = hostBytes.slice(appliedAt).map((b) => b.toString(16).padStart(2, '0'));
       throw new Error(
         `${error.message}: view ${JSON.stringify(await view())}; pins ${before}, 1 s later ${pins()}; ` +
-          `chip ran ${Math.round(e.millis - millis)} ms in 1 s; bytes ${JSON.stringify(e.stats)}`,
+          `chip ran ${Math.round(e.millis - millis)} ms in 1 s; bytes ${JSON.stringify(e.stats)}; ` +
+          `host sent since the apply (${sent.length}): ${sent.slice(0, 120).join(' ')}`,
       );
     };
+    appliedAt = hostBytes.length;
     board.port.apply({ locked: true, signage: 'phones-away', buttonLight: 'stored' });
     const shown = await waitFor(
       async () => {
@@ -214,6 +231,7 @@ describe('classroom simulator server', () => {
     ).catch(explain);
     expect(shown.signage.words).toBe('steady red: phones away');
     expect(shown.button.words).toBe('stored');
+    appliedAt = hostBytes.length;
     board.port.apply({ locked: false, signage: 'authorised-use', buttonLight: 'confirmed' });
     const next = await waitFor(
       async () => {
