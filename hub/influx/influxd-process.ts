@@ -279,6 +279,11 @@ async function terminate(child: ChildProcess, exited: Promise<Exit>): Promise<vo
   clearTimeout(timer);
 }
 
+/** Where influxd writes its log under its data directory (kept across restarts, rotated at 5 MB). */
+export function influxdLogFile(dataDir: string): string {
+  return join(resolve(dataDir), 'influxd.log');
+}
+
 export async function startInfluxd(opts: InfluxdOptions): Promise<InfluxdHandle> {
   const log = opts.log ?? silentLogger;
   const binary = findBinary(opts.binary);
@@ -287,7 +292,7 @@ export async function startInfluxd(opts: InfluxdOptions): Promise<InfluxdHandle>
   const dataDir = resolve(opts.dataDir);
   mkdirSync(dataDir, { recursive: true });
   const confFile = join(dataDir, 'influxd.conf');
-  const logFile = join(dataDir, 'influxd.log');
+  const logFile = influxdLogFile(dataDir);
   const pidFile = join(dataDir, 'influxd.pid');
   await stopLeftover(pidFile, confFile, log);
   for (const cut of await repairWal(join(dataDir, 'wal')))

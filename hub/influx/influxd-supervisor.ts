@@ -15,7 +15,7 @@
  * outbox meanwhile; none is lost.
  */
 import { statfs } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type Logger, silentLogger } from '../log.js';
 import { InfluxStore } from '../store/influx-store.js';
@@ -25,6 +25,7 @@ import {
   type InfluxdOptions,
   type InfluxdPorts,
   InfluxdStartError,
+  influxdLogFile,
   startInfluxd,
 } from './influxd-process.js';
 
@@ -276,7 +277,7 @@ function notRunning(opts: InfluxdOptions, ports: InfluxdPorts): InfluxdHandle {
     pid: 0,
     ports,
     dataDir,
-    logFile: join(dataDir, 'influxd.log'),
+    logFile: influxdLogFile(dataDir),
     exited: new Promise(() => {}),
     stop: async () => {},
     kill: () => {},

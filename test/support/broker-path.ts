@@ -17,6 +17,9 @@ export class BrokerPath {
         s.on('error', () => undefined);
       }
       client.pipe(upstream).pipe(client);
+      // Either side gone takes the other with it, as a dropped network path would.
+      client.on('close', () => upstream.destroy());
+      upstream.on('close', () => client.destroy());
     });
     await new Promise<void>((resolve) => server.listen(this.port, '127.0.0.1', resolve));
     this.port = (server.address() as { port: number }).port;

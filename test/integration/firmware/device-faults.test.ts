@@ -15,46 +15,14 @@ import {
   rmSync,
   writeFileSync,
 } from 'node:fs';
-import { createServer, type Server, type Socket, connect as tcpConnect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EMULATOR_CONTROL_ENV } from '../../../firmware/board/emulator-control.js';
 import type { LockerEvent, SignageState } from '../../../schemas/messages.js';
+import { BrokerPath } from '../../support/broker-path.js';
 import { allDayLessonSchool, provisionDevice, sleep } from '../../support/device-fixture.js';
 import { type HubFixture, repoRoot, startTestHub, waitFor } from '../../support/hub-fixture.js';
-
-/** A cuttable TCP path to the hub's broker, on a port that stays the same across cuts. */
-class BrokerPath {
-  private server: Server | undefined;
-  private readonly sockets = new Set<Socket>();
-  port = 0;
-  constructor(private readonly target: number) {}
-
-  async up(): Promise<void> {
-    const server = createServer((client) => {
-      const upstream = tcpConnect(this.target, '127.0.0.1');
-      for (const s of [client, upstream]) {
-        this.sockets.add(s);
-        s.on('close', () => this.sockets.delete(s));
-        s.on('error', () => undefined);
-      }
-      client.pipe(upstream).pipe(client);
-      client.on('close', () => upstream.destroy());
-      upstream.on('close', () => client.destroy());
-    });
-    await new Promise<void>((resolve) => server.listen(this.port, '127.0.0.1', resolve));
-    this.port = (server.address() as { port: number }).port;
-    this.server = server;
-  }
-
-  async down(): Promise<void> {
-    const server = this.server;
-    this.server = undefined;
-    for (const s of this.sockets) s.destroy();
-    if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
-  }
-}
 
 describe('device process faults against a real hub', () => {
   let fixture: HubFixture;
