@@ -5,13 +5,14 @@
  * cost a core each), is one classroom smaller and follows the trust's baseline policy: its four weeks of history are built through its hub's real pipeline as the demo school's are,
  * and its devices show as offline on the trust's device-health page, as a school on its holiday would.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { type InfluxdHandle, startInfluxd } from '../hub/influx/influxd-process.js';
 import { packageRoot, packageVersion, startHub } from '../hub/main.js';
 import { dfe2026Policy } from '../hub/policy/presets.js';
 import type { HubConfig, HubTrustConfig, SchoolModel } from '../schemas/config.js';
 import { parse } from '../schemas/validate.js';
+import { writeFileDurably } from '../shared/durable-file.js';
 import type { Logger } from '../shared/log.js';
 import { persistentSecret } from './demo-secret.js';
 import { buildHistory, demoJournalDir, historyStart, historyWanted } from './history/build-history.js';
@@ -133,6 +134,7 @@ export async function startDemoTrustView(options: {
   log: Logger;
 }): Promise<{ url: string; leaderFile: string; stop: () => Promise<void> }> {
   const { startTrust } = await import('../trust/main.js');
+  const leaderFile = join(options.dataDir, 'trust-leader-password.txt');
   const trust = await startTrust(
     {
       v: 1,
@@ -143,9 +145,10 @@ export async function startDemoTrustView(options: {
       schools: options.schools.map((s) => ({ site: s.site, name: s.name, shareIncidents: true })),
       baselineFile: trustBaselineFile,
     },
-    { log: options.log.child({ part: 'trust' }) },
+    {
+      log: options.log.child({ part: 'trust' }),
+      deliverFirstRunPassword: (account) => writeFileDurably(leaderFile, `${account.password}\n`, 0o600),
+    },
   );
-  const leaderFile = join(options.dataDir, 'trust-leader-password.txt');
-  if (trust.firstRunLeader) writeFileSync(leaderFile, `${trust.firstRunLeader.password}\n`, { mode: 0o600 });
   return { url: trust.url, leaderFile, stop: () => trust.stop() };
 }

@@ -3,7 +3,7 @@
  * classroom per device in the school model: an emulated Uno running real Firmata, driven through johnny-five, running
  * the same device program a Raspberry Pi runs.
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { startEmulatedBoard } from '../firmware/board/emulated-session.js';
 import { DEFAULT_UNO_PINS } from '../firmware/board/pin-map.js';
@@ -11,6 +11,7 @@ import { startDevice } from '../firmware/device.js';
 import { packageRoot, packageVersion, startHub } from '../hub/main.js';
 import type { DeviceConfig, HubConfig, SchoolModel } from '../schemas/config.js';
 import { parse } from '../schemas/validate.js';
+import { writeFileDurably } from '../shared/durable-file.js';
 import { createLogger } from '../shared/log.js';
 import { persistentSecret } from './demo-secret.js';
 import { startDemoTrustView, startSecondSchool, startSharedStore, trustShare } from './demo-trust.js';
@@ -57,13 +58,17 @@ export async function runDemo(options: DemoOptions): Promise<void> {
   const clock = new DemoClock(firstStart ? historyStart(school, Date.now()) : null);
 
   console.log('Starting the hub (broker, private InfluxDB, dashboard)…');
-  const hub = await startHub({ config, school, log: log.child({ part: 'hub' }), now: clock.now });
-  const stops: (() => Promise<void>)[] = [...(shared ? [() => shared.stop()] : []), () => hub.stop()];
-
   // The first-run password is shown once by the hub; the demo also keeps it in a 0600 file so a restarted demo can
   // still tell you how to sign in. A real hub never writes it down (see `phones-away hub`).
   const adminFile = join(dataDir, 'admin-password.txt');
-  if (hub.firstRunAdmin) writeFileSync(adminFile, `${hub.firstRunAdmin.password}\n`, { mode: 0o600 });
+  const hub = await startHub({
+    config,
+    school,
+    log: log.child({ part: 'hub' }),
+    now: clock.now,
+    deliverFirstRunPassword: (account) => writeFileDurably(adminFile, `${account.password}\n`, 0o600),
+  });
+  const stops: (() => Promise<void>)[] = [...(shared ? [() => shared.stop()] : []), () => hub.stop()];
   // The administrator reads no report (S5): the demo also sets up a headteacher and a DSL, each with a generated
   // password kept beside the admin's, so a visitor can follow a report through its workflow.
   const demoStaff = [

@@ -1,10 +1,12 @@
 /**
  * Tells the operator the first-run account's password without it reaching a log. On a terminal it is printed; anywhere
  * else (systemd sends stdout to the journal, which many people and backups can read) it is written to a file only the
- * hub's own user can read, and only that file's path is printed.
+ * hub's own user can read, and only that file's path is printed. The hub calls this before it stores the account
+ * (HubOptions.deliverFirstRunPassword), so the file is synced to disk first: a power cut just after the first start
+ * must not leave an account whose password nobody has.
  */
-import { chmodSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { writeFileDurably } from '../shared/durable-file.js';
 
 export const FIRST_RUN_FILE = 'first-run-password.txt';
 
@@ -26,8 +28,7 @@ export function announceFirstRun(
     return { file: null };
   }
   const file = join(options.dataDir, FIRST_RUN_FILE);
-  writeFileSync(file, `${account.password}\n`, { mode: 0o600 });
-  chmodSync(file, 0o600); // the mode above applies only when the file is created
+  writeFileDurably(file, `${account.password}\n`, 0o600);
   out.write(
     `First run: the password for '${account.username}' is in ${file} (readable only by this user). ` +
       'Sign in, then delete the file. Create individual accounts and disable this one.\n',

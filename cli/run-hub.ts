@@ -10,9 +10,14 @@ export async function runHub(configPath: string): Promise<void> {
   const schoolFile = resolve(dirname(configPath), config.school);
   const school = loadConfigFile(schoolFile, 'school-model');
   // D3: the daily backup carries the configuration files with the data.
-  const hub = await startHub({ config, school, schoolFile, configFiles: [resolve(configPath), schoolFile] });
-  if (hub.firstRunAdmin)
-    announceFirstRun(hub.firstRunAdmin, { dataDir: resolve(config.dataDir), out: process.stdout });
+  const hub = await startHub({
+    config,
+    school,
+    schoolFile,
+    configFiles: [resolve(configPath), schoolFile],
+    deliverFirstRunPassword: (account) =>
+      void announceFirstRun(account, { dataDir: resolve(config.dataDir), out: process.stdout }),
+  });
   console.log(`Dashboard: ${hub.httpUrl}   MQTT: port ${hub.mqttPort}`);
   await stopRequested;
   await hub.stop();

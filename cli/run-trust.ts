@@ -8,9 +8,10 @@ import { waitForSignal } from './run-hub.js';
 export async function runTrust(configPath: string): Promise<void> {
   const stopRequested = waitForSignal();
   const config = loadConfigFile(configPath, 'trust-config');
-  const trust = await startTrust(config);
-  if (trust.firstRunLeader)
-    announceFirstRun(trust.firstRunLeader, { dataDir: resolve(config.dataDir), out: process.stdout });
+  const trust = await startTrust(config, {
+    deliverFirstRunPassword: (account) =>
+      void announceFirstRun(account, { dataDir: resolve(config.dataDir), out: process.stdout }),
+  });
   console.log(
     `Trust dashboard: ${trust.url}   (reads ${config.store.url}, database ${config.store.database})`,
   );

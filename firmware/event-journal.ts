@@ -45,6 +45,7 @@ import { mkdir, open, readdir, readFile, rename, unlink } from 'node:fs/promises
 import { join } from 'node:path';
 import type { LockerEvent, Report } from '../schemas/messages.js';
 import { check } from '../schemas/validate.js';
+import { syncDir } from '../shared/durable-file.js';
 import type { Logger } from '../shared/log.js';
 
 export type JournalLog = Pick<Logger, 'debug' | 'info' | 'warn' | 'error'>;
@@ -527,17 +528,4 @@ async function unlinkDurable(dir: string, name: string): Promise<void> {
     if (!isNotFound(error)) throw error;
   }
   await syncDir(dir);
-}
-
-/** Makes a rename or unlink durable. Some filesystems cannot fsync a directory; there is nothing more to do there. */
-async function syncDir(dir: string): Promise<void> {
-  const fh = await open(dir, 'r');
-  try {
-    await fh.sync();
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code !== 'EINVAL' && code !== 'EISDIR' && code !== 'EPERM' && code !== 'EBADF') throw error;
-  } finally {
-    await fh.close();
-  }
 }

@@ -46,7 +46,7 @@ import { looseSecretFiles, secretFilesOf } from './secrets/secret-files.js';
 import { createInfluxStore, type InfluxStore, toLineProtocol } from './store/influx-store.js';
 import type { MetricsStore } from './store/metrics-store.js';
 import { LoginFlow, limitsFromConfig } from './users/login-flow.js';
-import { UserStore } from './users/user-store.js';
+import { type FirstRunAccount, UserStore } from './users/user-store.js';
 
 export interface HubOptions {
   config: HubConfig;
@@ -66,6 +66,12 @@ export interface HubOptions {
   sessionIdleMs?: number;
   /** How often device health goes to the trust's store; 5 minutes unless a test shortens it. */
   trustDevicesEveryMs?: number;
+  /**
+   * First run: gives the operator the administrator's generated password, before the account is stored (see
+   * UserStore.ensureFirstRunAdmin). A file written here must be durable before this returns (a power cut right after
+   * the first start). Unset: the password is only in the started hub's `firstRunAdmin`.
+   */
+  deliverFirstRunPassword?: (account: FirstRunAccount) => void | Promise<void>;
 }
 
 export interface Hub {
@@ -111,7 +117,7 @@ export interface Hub {
   /** D3: a backup of the running hub, and the daily schedule when `backup` is configured. */
   backups: Pick<BackupFeature, 'take' | 'schedule'>;
   /** Set only on the very first start: shown once to the operator, never stored in clear. */
-  firstRunAdmin: { username: string; password: string } | null;
+  firstRunAdmin: FirstRunAccount | null;
   /**
    * The private influxd (embedded mode), supervised: started again after a crash, a hang or a full disk, and tried
    * until it starts; null for an external one.
@@ -488,7 +494,7 @@ export async function startHub(options: HubOptions): Promise<Hub> {
     }
 
     const opsToken = config.metrics ? readOpsToken(config.metrics.credentialsFile) : undefined;
-    const firstRunAdmin = await users.ensureFirstRunAdmin(now());
+    const firstRunAdmin = await users.ensureFirstRunAdmin(now(), options.deliverFirstRunPassword);
     const loginLog = log.child({ part: 'login' });
     const login = new LoginFlow(users, db, now, {
       limits: limitsFromConfig(config.login),

@@ -9,6 +9,7 @@ import { generateSecret, hashSecret, verifySecret } from '../hub/devices/passwor
 import { HubError } from '../hub/errors.js';
 import type { SecretBox } from '../hub/secrets/secret-box.js';
 import { passwordProblems } from '../hub/users/password-policy.js';
+import type { FirstRunAccount } from '../hub/users/user-store.js';
 import { isTrustRole, type TrustRole } from './roles.js';
 
 export class TrustAccountError extends HubError {}
@@ -87,13 +88,18 @@ export class TrustAccounts {
 
   /**
    * First start: one trust-leader account with a generated password, shown to the operator once. The leader adds
-   * everyone else's account from the Accounts page.
+   * everyone else's account from the Accounts page. `deliver` hands the password over before the account is stored,
+   * as the hub's first run does (UserStore.ensureFirstRunAdmin): never an account whose only password was lost.
    */
-  async ensureFirstRunLeader(now: number): Promise<{ username: string; password: string } | null> {
+  async ensureFirstRunLeader(
+    now: number,
+    deliver: (account: FirstRunAccount) => void | Promise<void> = () => {},
+  ): Promise<FirstRunAccount | null> {
     if ((await this.count()) > 0) return null;
-    const password = generateSecret(18);
-    await this.add('leader', password, ['trust-leader'], now);
-    return { username: 'leader', password };
+    const account = { username: 'leader', password: generateSecret(18) };
+    await deliver(account);
+    await this.add(account.username, account.password, ['trust-leader'], now);
+    return account;
   }
 
   /** The account when the password is right and the account enabled; null otherwise. */

@@ -9,6 +9,7 @@ import { HubDb } from '../hub/db/hub-db.js';
 import { createLogger, type Logger } from '../hub/log.js';
 import { DEFAULT_KEY_FILE, loadOrCreateKey } from '../hub/secrets/key-file.js';
 import { createInfluxStore } from '../hub/store/influx-store.js';
+import type { FirstRunAccount } from '../hub/users/user-store.js';
 import type { TrustConfig } from '../schemas/trust.js';
 import { TrustAccounts } from './accounts.js';
 import { startTrustHttp } from './server.js';
@@ -20,7 +21,7 @@ export interface TrustServer {
   accounts: TrustAccounts;
   signIn: TrustSignIn;
   /** Set on the first start only: the trust leader's one-time password. */
-  firstRunLeader: { username: string; password: string } | null;
+  firstRunLeader: FirstRunAccount | null;
   stop(): Promise<void>;
 }
 
@@ -35,7 +36,12 @@ function baselineName(file: string | undefined): string | undefined {
 
 export async function startTrust(
   config: TrustConfig,
-  options: { log?: Logger; now?: () => number } = {},
+  options: {
+    log?: Logger;
+    now?: () => number;
+    /** First start: gives the operator the leader's password before the account is stored (durably, if a file). */
+    deliverFirstRunPassword?: (account: FirstRunAccount) => void | Promise<void>;
+  } = {},
 ): Promise<TrustServer> {
   const log = options.log ?? createLogger('trust', config.logLevel ?? 'info');
   const now = options.now ?? Date.now;
@@ -48,7 +54,7 @@ export async function startTrust(
       sealedSecretsExist: anySealed,
     });
     const accounts = new TrustAccounts(db, box);
-    const firstRunLeader = await accounts.ensureFirstRunLeader(now());
+    const firstRunLeader = await accounts.ensureFirstRunLeader(now(), options.deliverFirstRunPassword);
     const password = config.store.passwordFile
       ? readFileSync(config.store.passwordFile, 'utf8').trim()
       : undefined;

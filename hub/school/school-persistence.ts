@@ -11,9 +11,9 @@
  * - a hub given the model in code (tests, the demo): the hub DB, 'meta' key 'school-model', in the audit entry's
  *   batch. At start that stored model is used in preference to the one passed in, so an edit survives a restart.
  */
-import { closeSync, fsyncSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+
 import type { SchoolModel } from '../../schemas/config.js';
+import { writeFileDurably } from '../../shared/durable-file.js';
 import type { BatchOp, HubDb } from '../db/hub-db.js';
 import { ConfigError } from '../errors.js';
 import { schoolModelProblems } from './school-checks.js';
@@ -68,7 +68,7 @@ export async function rollForwardSchoolFile(db: HubDb, path: string): Promise<Sc
 }
 
 function writeSchoolFile(path: string, model: SchoolModel): void {
-  writeFileAtomic(path, `${JSON.stringify(model, null, 2)}\n`);
+  writeFileDurably(path, `${JSON.stringify(model, null, 2)}\n`);
 }
 
 /** The model stored in the hub DB by an earlier edit, checked like a file: nothing half-loaded. */
@@ -78,26 +78,4 @@ export async function storedSchoolModel(db: HubDb): Promise<SchoolModel | undefi
   const problems = schoolModelProblems(stored);
   if (problems.length) throw new ConfigError(`hub-db meta/${SCHOOL_META_KEY}`, problems);
   return stored;
-}
-
-export function writeFileAtomic(path: string, text: string): void {
-  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
-  const fd = openSync(tmp, 'w', 0o640);
-  try {
-    writeSync(fd, text);
-    fsyncSync(fd);
-  } catch (error) {
-    closeSync(fd);
-    unlinkSync(tmp);
-    throw error;
-  }
-  closeSync(fd);
-  renameSync(tmp, path);
-  // The rename itself is durable only once the directory entry is on disk.
-  const dir = openSync(dirname(path), 'r');
-  try {
-    fsyncSync(dir);
-  } finally {
-    closeSync(dir);
-  }
 }

@@ -12,6 +12,12 @@ import type { SecretBox } from '../secrets/secret-box.js';
 import { passwordProblems } from './password-policy.js';
 import { STAFF_ROLES, type StaffRole } from './roles.js';
 
+/** The first-run administrator and the password generated for it (shown once, never stored in clear). */
+export interface FirstRunAccount {
+  username: string;
+  password: string;
+}
+
 export interface UserRecord {
   username: string;
   roles: StaffRole[];
@@ -231,12 +237,20 @@ export class UserStore {
    * First run: one administrator account with a generated password the operator is shown once. Administrator only
    * (S5): it reads no report. The head's account is added next, and the head chooses their own password and second
    * factor at first sign-in.
+   *
+   * `deliver` hands the password to the operator before the account is stored: a power cut between the two then
+   * leaves a password for no account, and the next start makes a new one; the other order could leave an account
+   * whose only password was lost, and nobody able to sign in ever again (no first run comes after an account exists).
    */
-  async ensureFirstRunAdmin(now: number): Promise<{ username: string; password: string } | null> {
+  async ensureFirstRunAdmin(
+    now: number,
+    deliver: (account: FirstRunAccount) => void | Promise<void> = () => {},
+  ): Promise<FirstRunAccount | null> {
     if ((await this.count()) > 0) return null;
-    const password = generateSecret(18);
-    await this.add('admin', password, ['admin'], now, 'system:first-run');
-    return { username: 'admin', password };
+    const account = { username: 'admin', password: generateSecret(18) };
+    await deliver(account);
+    await this.add(account.username, account.password, ['admin'], now, 'system:first-run');
+    return account;
   }
 
   async verify(username: string, password: string): Promise<PublicUser | null> {
