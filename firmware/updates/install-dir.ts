@@ -8,10 +8,17 @@
  *   <dataDir>/update/refused.json      offers refused or rolled back, so a retained offer is not retried in a loop
  *
  * The update state sits beside the journal under dataDir, outside releases/: every version reads the same files.
+ *
+ * Every step is on the disk before the next begins (shared/durable-file.ts): the release's files and directories, its
+ * rename into place, the pending trial, then the switch. A power cut after the switch otherwise left `current` pointing
+ * at a release of empty files (the device program's own fsyncs commit ext4's journal, with the new names and sizes but
+ * not the bytes): its boot.js, the boot guard itself, ran as an empty program, so no roll-back ever came and the
+ * classroom's device stayed down (test/faults/update-power-cut.test.ts).
  */
-import { mkdir, readdir, readFile, readlink, rename, rm, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, readlink, rename, rm, symlink } from 'node:fs/promises';
 import { basename, dirname, join, resolve, sep } from 'node:path';
 import type { UpdateProgress } from '../../schemas/messages.js';
+import { syncDir, writeDurably, writeSynced } from '../../shared/durable-file.js';
 import type { PendingUpdate } from './boot-guard.js';
 
 export interface InstallLayout {
@@ -44,16 +51,21 @@ export async function unpackRelease(
   const incoming = join(layout.releases, `.incoming-${version}-${process.pid}`);
   await rm(incoming, { recursive: true, force: true });
   await mkdir(incoming, { recursive: true, mode: 0o755 });
+  const dirs = new Set([incoming]);
   for (const file of files) {
     const full = resolve(incoming, file.path);
     // The bundle's paths were checked (isSafePath); this is the second lock on the same door.
     if (!full.startsWith(incoming + sep))
       throw new InstallError(`'${file.path}' leaves the release directory`);
     await mkdir(dirname(full), { recursive: true, mode: 0o755 });
-    await writeFile(full, file.data, { mode: file.mode });
+    for (let dir = dirname(full); dir.startsWith(incoming); dir = dirname(dir)) dirs.add(dir);
+    await writeSynced(full, file.data, file.mode);
   }
+  // Deepest first: each directory's entries, then the entry that names it in its parent.
+  for (const dir of [...dirs].sort((a, b) => b.length - a.length)) await syncDir(dir);
   await rm(target, { recursive: true, force: true });
   await rename(incoming, target);
+  await syncDir(layout.releases);
   return target;
 }
 
@@ -63,6 +75,7 @@ export async function switchTo(layout: InstallLayout, version: string): Promise<
   await rm(next, { force: true });
   await symlink(join(basename(layout.releases), version), next);
   await rename(next, layout.current);
+  await syncDir(dirname(layout.current));
 }
 
 /** The version `current` points at, or null before the first install. */
@@ -90,9 +103,7 @@ async function readJson<T>(file: string): Promise<T | null> {
 
 async function writeJson(file: string, value: unknown): Promise<void> {
   await mkdir(dirname(file), { recursive: true, mode: 0o700 });
-  const tmp = `${file}.tmp`;
-  await writeFile(tmp, JSON.stringify(value), { mode: 0o600 });
-  await rename(tmp, file);
+  await writeDurably(file, JSON.stringify(value), 0o600);
 }
 
 export type Outcome = Omit<UpdateProgress, 'v' | 'ts'>;

@@ -6,8 +6,9 @@
  */
 import { createHash } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
-import { readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { writeDurably } from '../../shared/durable-file.js';
 import { BundleError, type ReleaseTarget, verifyBundle } from '../../shared/release-bundle.js';
 import { compareVersions } from '../../shared/version-order.js';
 import type { AuditLog } from '../audit/audit-log.js';
@@ -79,8 +80,9 @@ export class ReleaseStore {
       addedBy: actor,
     };
     const file = this.file(manifest.version);
-    await writeFile(`${file}.tmp`, bytes, { mode: 0o600 });
-    await rename(`${file}.tmp`, file);
+    // On the disk before the audit commit names it: a power cut must not leave a release recorded as added whose
+    // bundle is an empty file (devices would fetch it and refuse it).
+    await writeDurably(file, bytes, 0o600);
     try {
       await audit.commit(
         [{ actor, action: 'release.add', target: manifest.version, after: { ...record } }],
