@@ -156,6 +156,13 @@ export function stageManifest(
   return manifest;
 }
 
+/**
+ * Entries of the data directory that belong to its filesystem, not the hub: ext4's `lost+found`, there when the data
+ * directory is a disk of its own (a USB disk or partition mounted at /var/lib/phones-away). Never archived (its name
+ * is no backup entry name, which stopped every backup of such a hub), never removed by a restore.
+ */
+export const FILESYSTEM_ENTRIES: ReadonlySet<string> = new Set(['lost+found']);
+
 export async function backup(options: BackupOptions): Promise<BackupManifest> {
   const progress = options.progress ?? (() => {});
   const log = options.log ?? silentLogger;
@@ -163,7 +170,9 @@ export async function backup(options: BackupOptions): Promise<BackupManifest> {
   const staging = mkdtempSync(join(tmpdir(), 'phones-away-backup-'));
   try {
     // The secrets key stays out: an archive that travels must not carry what opens the TOTP secrets inside it.
-    const entries = readdirSync(dataDir).filter((name) => name !== 'influxdb' && name !== DEFAULT_KEY_FILE);
+    const entries = readdirSync(dataDir).filter(
+      (name) => name !== 'influxdb' && name !== DEFAULT_KEY_FILE && !FILESYSTEM_ENTRIES.has(name),
+    );
     progress(
       `hub data: ${entries.join(', ')} (${mb(entries.reduce((s, e) => s + sizeOf(join(dataDir, e)), 0))})`,
     );
@@ -258,7 +267,8 @@ export async function restore(options: RestoreOptions): Promise<BackupManifest> 
   try {
     progress(`replacing hub data in ${dataDir}`);
     mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-    for (const name of readdirSync(dataDir)) rmSync(join(dataDir, name), { recursive: true, force: true });
+    for (const name of readdirSync(dataDir))
+      if (!FILESYSTEM_ENTRIES.has(name)) rmSync(join(dataDir, name), { recursive: true, force: true });
     for (const name of manifest.dataDirEntries)
       cpSync(join(staging, 'data', name), join(dataDir, name), { recursive: true });
 

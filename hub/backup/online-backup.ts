@@ -15,12 +15,9 @@
  */
 import {
   chmodSync,
-  closeSync,
   cpSync,
-  fsyncSync,
   mkdirSync,
   mkdtempSync,
-  openSync,
   readdirSync,
   renameSync,
   rmSync,
@@ -28,8 +25,17 @@ import {
 } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import type { BackupManifest } from '../../schemas/index.js';
+import { fsyncPath } from '../../shared/durable-file.js';
 import { DEFAULT_KEY_FILE } from '../secrets/key-file.js';
-import { mb, portableInfluxBackup, rpcAddress, run, sizeOf, stageManifest } from './backup.js';
+import {
+  FILESYSTEM_ENTRIES,
+  mb,
+  portableInfluxBackup,
+  rpcAddress,
+  run,
+  sizeOf,
+  stageManifest,
+} from './backup.js';
 
 /** A running LevelDB the backup copies from a snapshot: its directory name under dataDir, and how to copy it. */
 export interface LiveDatabase {
@@ -82,6 +88,7 @@ export async function onlineBackup(options: OnlineBackupOptions): Promise<Backup
     const skip = new Set([
       'influxdb',
       DEFAULT_KEY_FILE,
+      ...FILESYSTEM_ENTRIES,
       ...options.databases.map((d) => d.name),
       ...(options.exclude ?? []),
     ]);
@@ -122,15 +129,5 @@ export async function onlineBackup(options: OnlineBackupOptions): Promise<Backup
     return manifest;
   } finally {
     rmSync(staging, { recursive: true, force: true });
-  }
-}
-
-/** fsync of a file or a directory (a directory's entries, such as a rename into it). */
-function fsyncPath(path: string): void {
-  const fd = openSync(path, 'r');
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
   }
 }

@@ -10,6 +10,7 @@ import { hashDeviceSecret } from '../../hub/devices/password-hash.js';
 import type { InfluxdSupervision } from '../../hub/influx/influxd-supervisor.js';
 import { createLogger } from '../../hub/log.js';
 import { type Hub, startHub } from '../../hub/main.js';
+import type { StaffRole } from '../../hub/users/roles.js';
 import type { HubConfig, SchoolModel } from '../../schemas/config.js';
 import { stdoutSink } from '../../shared/log-sink.js';
 
@@ -28,6 +29,8 @@ export type HubRequest =
   | { cmd: 'stored-order'; reset?: boolean }
   | { cmd: 'outbox' }
   | { cmd: 'chain' }
+  | { cmd: 'backup'; at: number }
+  | { cmd: 'add-user'; username: string; password: string; roles: StaffRole[] }
   | { cmd: 'stop' };
 
 /** Locker events as the hub stored them (see 'stored-order'): per device, in commit order. */
@@ -209,6 +212,18 @@ async function handle(request: HubRequest): Promise<unknown> {
         open += (await hub.chain.stored(device.id))?.open.length ?? 0;
       return { ...hub.chain.stats, open } satisfies ChainReport;
     }
+    case 'backup': {
+      // The backup schedule's own run (archive, rotation, audit) at the given time; after any run already going (a
+      // run the schedule started by itself at start).
+      const schedule = hub.backups.schedule;
+      if (!schedule) throw new Error('no backup schedule configured (config.backup)');
+      while ((await schedule.status()).running) await new Promise((ok) => setTimeout(ok, 50));
+      return schedule.run(request.at);
+    }
+    case 'add-user':
+      // A staff account made directly (benchmarks: a DSL whose dashboard stream carries the reports; the admin's
+      // carries none, S5). Audited as the hub's own users.add is.
+      return hub.users.add(request.username, request.password, request.roles, Date.now(), 'system:test');
     case 'stop':
       await hub.stop();
       setImmediate(() => process.exit(0));
