@@ -9,6 +9,7 @@
  * Processes: hub (child), boards (bench/workers/board-load.ts), and this one (SSE client + simulated rooms).
  * Times are epoch ms with sub-ms resolution (performance.timeOrigin + now()) on one host, so they compare across them.
  */
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
@@ -58,12 +59,16 @@ export function latencyDevices(site: string, rooms: number, boards: number) {
   }));
 }
 
-/** A signed-in SSE client: records when each new incident (by id) reaches it. */
+/**
+ * A signed-in SSE client: records when each new incident (by id) reaches it. It is the designated safeguarding lead,
+ * who sees every report in full: the first-run administrator's stream carries no report at all (S5), so a bench signed
+ * in as admin waited out every press and measured nothing.
+ */
 async function openStream(hub: HubProcess) {
-  const admin = hub.ready?.firstRunAdmin;
-  if (!admin) throw new Error('hub has no first-run admin to sign in with');
-  const staff = new StaffClient(hub.ready!.httpUrl, admin.username, admin.password);
-  const reply = await staff.signIn();
+  const password = randomBytes(18).toString('base64url');
+  await hub.request({ cmd: 'add-user', username: 'bench-dsl', password, roles: ['dsl'] });
+  const staff = new StaffClient(hub.ready!.httpUrl, 'bench-dsl', password);
+  const reply = await staff.signIn(); // enrols the DSL's second factor (S3) and answers it
   if (reply.body.status !== 'ok') throw new Error(`sign-in failed: ${reply.text}`);
   const seen = new Set<string>();
   const arrivals: { device: string; at: number; reportedAt: number; receivedAt: number }[] = [];
@@ -118,7 +123,10 @@ export async function runLatency(ctx: LatencyContext): Promise<LatencyResult> {
   const stream = await openStream(hub);
   const sims = all
     .filter((d) => !d.board)
-    .map((d) => new SimDevice({ port: hub.mqttPort, address: address(d), secret: ctx.secret }));
+    // Chained as the firmware seals its events: unchained, each heartbeat was a chain fault the hub logged (R7).
+    .map(
+      (d) => new SimDevice({ port: hub.mqttPort, address: address(d), secret: ctx.secret, chained: true }),
+    );
   await Promise.all(sims.map((s) => s.start()));
   // Simulated rooms: heartbeats every 10 s (spread), and on average one report per room every 2 minutes.
   let simReports = 0;
@@ -190,6 +198,11 @@ export async function runLatency(ctx: LatencyContext): Promise<LatencyResult> {
       } else result.missedSse += 1;
       await sleep(50 + Math.random() * 100);
     }
+
+    if (result.sse.length === 0)
+      throw new Error(
+        `none of ${ctx.presses} reports reached the dashboard stream (5 s each): is its account one that reads reports?`,
+      );
 
     // e. The board process, idle and then during lesson changes driven by the hub.
     const usage = () =>
