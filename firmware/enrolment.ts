@@ -7,9 +7,10 @@
  * copied SD card must not carry a token that may still have uses left.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
+import { mkdir, open, readFile, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { DeviceConfig } from '../schemas/config.js';
+import { writeDurably } from '../shared/durable-file.js';
 
 export interface DeviceCredentials {
   /** The device's own secret: what it connects with once approved. */
@@ -101,16 +102,8 @@ async function readStatus(file: string): Promise<EnrolmentStatus | undefined> {
   }
 }
 
-/** Write-temp, fsync, rename: a power cut leaves the old file or the new one. */
+/** A power cut leaves the old file or the new one, its name on the disk too (shared/durable-file.ts). */
 async function writeDurable(file: string, text: string, mode = 0o644): Promise<void> {
   await mkdir(dirname(file), { recursive: true });
-  const temp = `${file}.tmp-${process.pid}`;
-  const handle = await open(temp, 'w', mode);
-  try {
-    await handle.writeFile(text);
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  await rename(temp, file);
+  await writeDurably(file, text, mode);
 }
