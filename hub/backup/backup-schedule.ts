@@ -15,10 +15,13 @@ import type { HubExtension } from '../extension.js';
 import type { Logger } from '../log.js';
 import { dailyRunDue } from '../policy/calendar.js';
 import { DEFAULT_BACKUPS_KEPT } from '../retention/retention-defaults.js';
+import { PARTIAL_SUFFIX, STAGING_PREFIX } from './online-backup.js';
 
 /** Archive names the schedule writes, and the only files its rotation ever deletes. */
 const ARCHIVE = /^phones-away-(\d{8}T\d{6}Z)\.tar\.gz$/;
 const LAST_RUN = 'backup/last-run';
+/** The six characters mkdtemp adds to a staging directory's prefix. */
+const STAGING = /^[A-Za-z0-9]{6}$/;
 
 export interface BackupArchive {
   file: string;
@@ -79,6 +82,7 @@ export class BackupSchedule implements HubExtension {
 
   async start(): Promise<void> {
     mkdirSync(this.deps.config.dir, { recursive: true, mode: 0o700 });
+    this.removeLeftovers();
     const check = () => {
       this.tick(this.deps.now()).catch((error) =>
         this.deps.log.error({ err: error }, 'backup failed; will try again'),
@@ -144,7 +148,7 @@ export class BackupSchedule implements HubExtension {
       });
     } catch (error) {
       this.lastError = (error as Error).message.slice(0, 300);
-      rmSync(join(config.dir, `${file}.partial`), { force: true });
+      rmSync(join(config.dir, `${file}${PARTIAL_SUFFIX}`), { force: true });
       throw error;
     }
     this.lastError = null;
@@ -164,6 +168,22 @@ export class BackupSchedule implements HubExtension {
       });
     log.info({ file, bytes: archive.bytes, removed: removed.length }, 'backup done');
     return archive;
+  }
+
+  /**
+   * What a backup cut short by a crash or a power cut left in `dir`: its staging copy (a whole copy of the hub's
+   * databases) and its half-written archive. Left there, each such night would keep another copy until the disk was
+   * full. Only names a backup gives its working files are touched; no backup runs yet when this is called.
+   */
+  private removeLeftovers(): void {
+    const dir = this.deps.config.dir;
+    for (const name of readdirSync(dir)) {
+      const staging = name.startsWith(STAGING_PREFIX) && STAGING.test(name.slice(STAGING_PREFIX.length));
+      const partial = name.endsWith(PARTIAL_SUFFIX) && ARCHIVE.test(name.slice(0, -PARTIAL_SUFFIX.length));
+      if (!staging && !partial) continue;
+      rmSync(join(dir, name), { recursive: true, force: true });
+      this.deps.log.warn({ file: name }, 'removed what an interrupted backup left');
+    }
   }
 
   /** Archives in `dir`, newest first. */

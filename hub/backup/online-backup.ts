@@ -58,13 +58,21 @@ export interface OnlineBackupOptions {
   now?: () => number;
 }
 
+/**
+ * Names a backup in progress gives its working files beside the archive: the staging copy (mkdtemp adds six
+ * characters) and the archive until it is whole. A backup cut short by a crash or power cut leaves them behind
+ * (BackupSchedule removes them at the next start).
+ */
+export const STAGING_PREFIX = '.phones-away-backup-';
+export const PARTIAL_SUFFIX = '.partial';
+
 /** Progress at most every this many entries copied, so a large database reports as it goes without flooding. */
 const PROGRESS_EVERY = 10_000;
 
 export async function onlineBackup(options: OnlineBackupOptions): Promise<BackupManifest> {
   const progress = options.progress ?? (() => {});
   const dataDir = resolve(options.dataDir);
-  const staging = mkdtempSync(join(dirname(resolve(options.out)), '.phones-away-backup-'));
+  const staging = mkdtempSync(join(dirname(resolve(options.out)), STAGING_PREFIX));
   try {
     mkdirSync(join(staging, 'data'));
     const entries: string[] = [];
@@ -119,7 +127,7 @@ export async function onlineBackup(options: OnlineBackupOptions): Promise<Backup
     // Written beside its final name and renamed: a half-written archive never carries a backup's name. Its bytes,
     // then the rename, are on disk before the schedule's rotation deletes an older archive: after a power cut the
     // newest name must not stand for an empty file.
-    const partial = `${resolve(options.out)}.partial`;
+    const partial = `${resolve(options.out)}${PARTIAL_SUFFIX}`;
     await run('tar', ['-czf', partial, '-C', staging, ...readdirSync(staging)]);
     chmodSync(partial, 0o600);
     fsyncPath(partial);

@@ -5,25 +5,36 @@
  * an empty file under the newest name, with the older archive gone: no backup at all. hub/backup/online-backup.ts
  * syncs the archive before its rename and the directory after it, so whatever name survives the cut is a whole
  * archive. The disk is ext4 on a loop device (test/support/crash-disk.ts), its image copied at the cut. Needs root
- * for losetup and mount; elsewhere the test is skipped and says why.
+ * for losetup and mount; elsewhere that test is skipped and says why.
+ *
+ * And a hub killed in the middle of a backup: its staging copy (a whole copy of the databases) and half-written
+ * archive must not stay in the backup directory for ever, one more each such night, until the disk is full.
  */
-import { readdirSync, statSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { readBackup } from '../../hub/backup/backup.js';
+import { PARTIAL_SUFFIX, STAGING_PREFIX } from '../../hub/backup/online-backup.js';
 import { CrashDisk } from '../support/crash-disk.js';
+import { waitFor } from '../support/hub-fixture.js';
 import { HubProcess } from '../support/hub-process.js';
 import { settle, startDevices, stream } from './fault-support.js';
 
 const DAY = 86_400_000;
 
-describe('faults: a power cut after a backup', () => {
+describe('faults: a backup cut short, or followed by a power cut', () => {
   let disk: CrashDisk | undefined;
   let hub: HubProcess | undefined;
+
+  let killed: HubProcess | undefined;
 
   afterAll(async () => {
     await hub?.dispose();
     disk?.dispose();
+    await killed?.dispose();
+    if (killed) rmSync(killed.dataDir, { recursive: true, force: true });
   });
 
   it('D3, D2: a power cut right after a backup and its rotation leaves a whole archive under the newest name', async (ctx) => {
@@ -69,5 +80,43 @@ describe('faults: a power cut after a backup', () => {
     } finally {
       staged.dispose();
     }
+  }, 300_000);
+
+  it('D3: a hub killed in the middle of a backup leaves nothing of it behind once it has started again', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'phones-away-backup-kill-'));
+    const backups = join(dataDir, 'backups');
+    const running = await HubProcess.start({
+      dataDir,
+      config: { backup: { dir: backups, keep: 2, runAt: '23:59' } },
+    });
+    killed = running;
+    const influxdPid = running.ready?.influxdPid;
+    if (!influxdPid) throw new Error('no private influxd to hold the backup at');
+    // influxd paused: the backup's `influxd backup` waits on it, with the staging copy of the databases made.
+    process.kill(influxdPid, 'SIGSTOP');
+    const taking = running.request({ cmd: 'backup', at: Date.now() }, 120_000).catch(() => 'hub gone');
+    const staging = await waitFor(
+      () => readdirSync(backups).find((f) => f.startsWith(STAGING_PREFIX)),
+      'the backup to stage its copy',
+      60_000,
+    );
+    await running.kill('SIGKILL');
+    expect(await taking).toBe('hub gone');
+    // Everything of the old run goes, as in a power cut: influxd and the backup client the hub had started.
+    process.kill(influxdPid, 'SIGKILL');
+    spawnSync('pkill', ['-9', '-f', backups]);
+    // A half-written archive from another such night, and files of the same shapes that are not a backup's.
+    writeFileSync(join(backups, `phones-away-20261201T020000Z.tar.gz${PARTIAL_SUFFIX}`), 'half');
+    const strangers = ['notes.partial', `${STAGING_PREFIX}keep-me`, 'phones-away-old.tar.gz'];
+    for (const name of strangers) writeFileSync(join(backups, name), 'not a backup of this hub');
+
+    await running.restart();
+    expect(readdirSync(backups).sort()).toEqual([...strangers].sort());
+    const log = readFileSync(join(dataDir, 'hub-process.log'), 'utf8');
+    expect(log).toContain(staging);
+    expect(log).toContain('removed what an interrupted backup left');
+    // And the next backup is taken as usual.
+    const next = await running.request<{ file: string }>({ cmd: 'backup', at: Date.now() }, 120_000);
+    expect(readdirSync(backups)).toContain(next.file);
   }, 300_000);
 });
