@@ -170,8 +170,14 @@ export async function backup(options: BackupOptions): Promise<BackupManifest> {
   const staging = mkdtempSync(join(tmpdir(), 'phones-away-backup-'));
   try {
     // The secrets key stays out: an archive that travels must not carry what opens the TOTP secrets inside it.
+    // Nor dot-files, as the running hub's backup: a write cut short between its temporary file and the rename leaves
+    // one (a first-run password for an account never made, say).
     const entries = readdirSync(dataDir).filter(
-      (name) => name !== 'influxdb' && name !== DEFAULT_KEY_FILE && !FILESYSTEM_ENTRIES.has(name),
+      (name) =>
+        name !== 'influxdb' &&
+        name !== DEFAULT_KEY_FILE &&
+        !FILESYSTEM_ENTRIES.has(name) &&
+        !name.startsWith('.'),
     );
     progress(
       `hub data: ${entries.join(', ')} (${mb(entries.reduce((s, e) => s + sizeOf(join(dataDir, e)), 0))})`,

@@ -1,13 +1,15 @@
 /**
  * D3: backup → wipe → restore round trip on a real hub data directory (LevelDB, broker state, a private influxd with
- * points), through the CLI entry points. Also: the CLI refuses to touch a running hub's locked database.
+ * points), through the CLI entry points. Also: the CLI refuses to touch a running hub's locked database; ext4's
+ * lost+found and leftover dot-files stay out of the archive, and a restore leaves lost+found alone.
  */
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runBackup } from '../../../../cli/backup.js';
 import { runUser } from '../../../../cli/user.js';
+import { readBackup } from '../../../../hub/backup/backup.js';
 import type { MetricPoint } from '../../../../hub/store/metrics-store.js';
 import { type HubFixture, startTestHub } from '../../../support/hub-fixture.js';
 
@@ -77,18 +79,31 @@ describe('backup and restore (D3)', () => {
     });
 
     await fixture.stop();
+    // A data directory that is a disk of its own has ext4's lost+found (its name is no backup entry's); a write cut
+    // short between its temporary file and the rename leaves a dot-file (shared/durable-file.ts).
+    mkdirSync(join(dataDir, 'lost+found'), { mode: 0o700 });
+    writeFileSync(join(dataDir, '.first-run-password.txt.999.tmp'), 'a password for no account\n');
     const archive = join(work, 'hub-backup.tar.gz');
     const lines: string[] = [];
     await runBackup('backup', ['--data-dir', dataDir, '--out', archive], (l) => lines.push(l));
     expect(existsSync(archive)).toBe(true);
     expect(lines.join('\n')).toMatch(/InfluxDB: backed up[\s\S]*done:/);
+    const staged = await readBackup(archive);
+    try {
+      expect(staged.manifest.dataDirEntries).toContain('hub-db');
+      expect(staged.manifest.dataDirEntries).not.toContain('lost+found');
+      expect(staged.manifest.dataDirEntries.filter((e) => e.startsWith('.'))).toEqual([]);
+    } finally {
+      staged.dispose();
+    }
 
-    // Disaster: the data directory is gone.
-    rmSync(dataDir, { recursive: true, force: true });
+    // Disaster: the data directory's contents are gone; the disk's lost+found is left to the disk.
+    for (const name of readdirSync(dataDir))
+      if (name !== 'lost+found') rmSync(join(dataDir, name), { recursive: true, force: true });
     const restoredLines: string[] = [];
     await runBackup('restore', ['--data-dir', dataDir, '--from', archive], (l) => restoredLines.push(l));
     expect(restoredLines.at(-1)).toBe('restore: done');
-    expect(readdirSync(dataDir)).toEqual(expect.arrayContaining(['hub-db', 'influxdb']));
+    expect(readdirSync(dataDir)).toEqual(expect.arrayContaining(['hub-db', 'influxdb', 'lost+found']));
 
     // The CLI works on the stopped, restored hub.
     const listed: string[] = [];
