@@ -52,17 +52,23 @@ export async function unpackRelease(
   await rm(incoming, { recursive: true, force: true });
   await mkdir(incoming, { recursive: true, mode: 0o755 });
   const dirs = new Set([incoming]);
-  for (const file of files) {
-    const full = resolve(incoming, file.path);
-    // The bundle's paths were checked (isSafePath); this is the second lock on the same door.
-    if (!full.startsWith(incoming + sep))
-      throw new InstallError(`'${file.path}' leaves the release directory`);
-    await mkdir(dirname(full), { recursive: true, mode: 0o755 });
-    for (let dir = dirname(full); dir.startsWith(incoming); dir = dirname(dir)) dirs.add(dir);
-    await writeSynced(full, file.data, file.mode);
+  try {
+    for (const file of files) {
+      const full = resolve(incoming, file.path);
+      // The bundle's paths were checked (isSafePath); this is the second lock on the same door.
+      if (!full.startsWith(incoming + sep))
+        throw new InstallError(`'${file.path}' leaves the release directory`);
+      await mkdir(dirname(full), { recursive: true, mode: 0o755 });
+      for (let dir = dirname(full); dir.startsWith(incoming); dir = dirname(dir)) dirs.add(dir);
+      await writeSynced(full, file.data, file.mode);
+    }
+    // Deepest first: each directory's entries, then the entry that names it in its parent.
+    for (const dir of [...dirs].sort((a, b) => b.length - a.length)) await syncDir(dir);
+  } catch (error) {
+    // A release that does not fit (a full card) must not keep what it wrote: the journal, on the same card, needs it.
+    await rm(incoming, { recursive: true, force: true }).catch(() => undefined);
+    throw error;
   }
-  // Deepest first: each directory's entries, then the entry that names it in its parent.
-  for (const dir of [...dirs].sort((a, b) => b.length - a.length)) await syncDir(dir);
   await rm(target, { recursive: true, force: true });
   await rename(incoming, target);
   await syncDir(layout.releases);
