@@ -23,11 +23,13 @@ import {
   rmSync,
   statSync,
 } from 'node:fs';
+import { statfs } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import type { BackupManifest } from '../../schemas/index.js';
 import { fsyncPath } from '../../shared/durable-file.js';
 import { DEFAULT_KEY_FILE } from '../secrets/key-file.js';
 import {
+  BackupError,
   FILESYSTEM_ENTRIES,
   mb,
   portableInfluxBackup,
@@ -69,10 +71,64 @@ export const PARTIAL_SUFFIX = '.partial';
 /** Progress at most every this many entries copied, so a large database reports as it goes without flooding. */
 const PROGRESS_EVERY = 10_000;
 
+/** Kept free for the hub's own database when the backups share its disk: a full disk stops it storing reports. */
+export const BACKUP_RESERVE_BYTES = 64 * 1024 * 1024;
+
+/**
+ * Why a backup must not start, or null: it needs room for a staging copy of the data and then the archive (each at
+ * most the data's size), and, on the hub's own disk, must leave the reserve for the database. Pure: the sizes come in.
+ */
+export function backupSpaceProblem(space: {
+  dataBytes: number;
+  freeBytes: number;
+  sameDisk: boolean;
+  dir: string;
+}): string | null {
+  const need = 2 * space.dataBytes + (space.sameDisk ? BACKUP_RESERVE_BYTES : 0);
+  if (space.freeBytes >= need) return null;
+  const why = space.sameDisk
+    ? `a copy of the hub's data, its archive, and ${mb(BACKUP_RESERVE_BYTES)} left for the hub's database on the same disk`
+    : "a copy of the hub's data and its archive";
+  return `not enough free space for a backup in ${space.dir}: about ${mb(need)} needed (${why}), ${mb(space.freeBytes)} free`;
+}
+
+/** The data's size (without the backups kept inside it), the free space where the archive goes, and whether they share a disk. */
+async function backupSpace(dataDir: string, outDir: string, exclude: readonly string[]) {
+  const dataBytes = readdirSync(dataDir)
+    .filter((name) => !exclude.includes(name))
+    .reduce((sum, name) => sum + diskUsage(join(dataDir, name)), 0);
+  const fs = await statfs(outDir);
+  return {
+    dataBytes,
+    freeBytes: fs.bavail * fs.bsize,
+    sameDisk: statSync(dataDir).dev === statSync(outDir).dev,
+    dir: outDir,
+  };
+}
+
+/**
+ * Bytes `path` takes on the disk: allocated blocks, not apparent sizes (influxd's series files are sparse, 33 MB
+ * apparent for 0.3 MB used). A file gone meanwhile counts 0 (LevelDB deletes files as it compacts).
+ */
+function diskUsage(path: string): number {
+  try {
+    const stat = statSync(path);
+    if (!stat.isDirectory()) return stat.blocks * 512;
+    return readdirSync(path).reduce((sum, name) => sum + diskUsage(join(path, name)), stat.blocks * 512);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return 0;
+    throw error;
+  }
+}
+
 export async function onlineBackup(options: OnlineBackupOptions): Promise<BackupManifest> {
   const progress = options.progress ?? (() => {});
   const dataDir = resolve(options.dataDir);
-  const staging = mkdtempSync(join(dirname(resolve(options.out)), STAGING_PREFIX));
+  const outDir = dirname(resolve(options.out));
+  // Checked before anything is written: a backup that filled the hub's disk would stop it storing reports.
+  const problem = backupSpaceProblem(await backupSpace(dataDir, outDir, options.exclude ?? []));
+  if (problem) throw new BackupError('E_BACKUP_SPACE', problem);
+  const staging = mkdtempSync(join(outDir, STAGING_PREFIX));
   try {
     mkdirSync(join(staging, 'data'));
     const entries: string[] = [];
