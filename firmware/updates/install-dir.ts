@@ -60,7 +60,8 @@ export async function unpackRelease(
         throw new InstallError(`'${file.path}' leaves the release directory`);
       await mkdir(dirname(full), { recursive: true, mode: 0o755 });
       for (let dir = dirname(full); dir.startsWith(incoming); dir = dirname(dir)) dirs.add(dir);
-      await writeSynced(full, file.data, file.mode);
+      // Never group- or world-writable, whatever the bundle says (as a umask of 022 would have it).
+      await writeSynced(full, file.data, file.mode & 0o755);
     }
     // Deepest first: each directory's entries, then the entry that names it in its parent.
     for (const dir of [...dirs].sort((a, b) => b.length - a.length)) await syncDir(dir);
