@@ -5,16 +5,20 @@
  * disk commits ext4's journal, and with it the file's name and size but not its bytes: an empty file under the new
  * name (test/faults/first-boot-power-cut.test.ts, update-power-cut.test.ts show what that loses).
  */
-import { closeSync, fchmodSync, fsyncSync, openSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
-import { open, rename, unlink } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { closeSync, fsyncSync, openSync, renameSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { open, rename, rm, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
-/** Writes `data` to `path` durably (see above), with `mode` whatever a leftover temporary file had. */
+/**
+ * Writes `data` to `path` durably (see above). The file is always new, so `mode` applies, less the process's umask
+ * (the hub's is 077): a leftover temporary file of the same name is removed first, never reused with its own mode.
+ */
 export function writeFileDurably(path: string, data: string | Uint8Array, mode = 0o640): void {
   const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
-  const fd = openSync(tmp, 'w', mode);
+  rmSync(tmp, { force: true });
+  const fd = openSync(tmp, 'wx', mode);
   try {
-    fchmodSync(fd, mode); // the mode above applies only when the file is created
     writeFileSync(fd, data); // all of it (writeSync may write part)
     fsyncSync(fd);
   } catch (error) {
@@ -30,7 +34,8 @@ export function writeFileDurably(path: string, data: string | Uint8Array, mode =
 
 /** As writeFileDurably, without blocking the event loop (the device program). */
 export async function writeDurably(path: string, data: string | Uint8Array, mode = 0o640): Promise<void> {
-  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
+  // A name of its own per call: two writes of one file may overlap here, where the synchronous one cannot.
+  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
   try {
     await writeSynced(tmp, data, mode);
     await rename(tmp, path);
@@ -42,11 +47,14 @@ export async function writeDurably(path: string, data: string | Uint8Array, mode
   await syncDir(dirname(path));
 }
 
-/** Writes a new file and syncs its bytes (not its name: sync the directory once its entries are all made). */
+/**
+ * Writes a new file and syncs its bytes (not its name: sync the directory once its entries are all made). Whatever
+ * was at `path` is removed first, so `mode` applies, less the umask.
+ */
 export async function writeSynced(path: string, data: string | Uint8Array, mode = 0o640): Promise<void> {
-  const fh = await open(path, 'w', mode);
+  await rm(path, { force: true });
+  const fh = await open(path, 'wx', mode);
   try {
-    await fh.chmod(mode);
     await fh.writeFile(data);
     await fh.sync();
   } finally {
