@@ -39,6 +39,9 @@ export class InstallError extends Error {
   readonly code = 'E_INSTALL';
 }
 
+/** Where a release is written before it is renamed into place. */
+const INCOMING = '.incoming-';
+
 /** Writes the files into releases/.incoming-…, then renames the directory into place: no half-unpacked release. */
 export async function unpackRelease(
   layout: InstallLayout,
@@ -48,8 +51,11 @@ export async function unpackRelease(
   const target = join(layout.releases, version);
   if ((await currentVersion(layout)) === version)
     throw new InstallError(`version ${version} is the one running`);
-  const incoming = join(layout.releases, `.incoming-${version}-${process.pid}`);
-  await rm(incoming, { recursive: true, force: true });
+  const incoming = join(layout.releases, `${INCOMING}${version}-${process.pid}`);
+  // Any install cut short before (a crash or power cut: another process, another name) goes first. One install runs
+  // at a time, and on a nearly full card its leftovers would fail every retry.
+  for (const name of await readdir(layout.releases).catch(() => [] as string[]))
+    if (name.startsWith(INCOMING)) await rm(join(layout.releases, name), { recursive: true, force: true });
   await mkdir(incoming, { recursive: true, mode: 0o755 });
   const dirs = new Set([incoming]);
   try {
