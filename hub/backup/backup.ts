@@ -82,12 +82,17 @@ export function run(cmd: string, args: string[], stdoutOnly = false): Promise<st
   });
 }
 
-/** Bytes under `path`. A file gone meanwhile counts 0: a running hub's LevelDB deletes files as it compacts. */
-export function sizeOf(path: string): number {
+/**
+ * Bytes under `path`: the files' apparent sizes, or what everything takes on the disk ('allocated': blocks, directories
+ * included; influxd's series files are sparse, 33 MB apparent for 0.3 MB used). A file gone meanwhile counts 0: a
+ * running hub's LevelDB deletes files as it compacts.
+ */
+export function sizeOf(path: string, measure: 'apparent' | 'allocated' = 'apparent'): number {
   try {
     const stat = statSync(path);
-    if (!stat.isDirectory()) return stat.size;
-    return readdirSync(path).reduce((sum, name) => sum + sizeOf(join(path, name)), 0);
+    const own = measure === 'allocated' ? stat.blocks * 512 : stat.isDirectory() ? 0 : stat.size;
+    if (!stat.isDirectory()) return own;
+    return readdirSync(path).reduce((sum, name) => sum + sizeOf(join(path, name), measure), own);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return 0;
     throw error;

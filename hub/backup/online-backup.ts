@@ -96,7 +96,7 @@ export function backupSpaceProblem(space: {
 async function backupSpace(dataDir: string, outDir: string, exclude: readonly string[]) {
   const dataBytes = readdirSync(dataDir)
     .filter((name) => !exclude.includes(name))
-    .reduce((sum, name) => sum + diskUsage(join(dataDir, name)), 0);
+    .reduce((sum, name) => sum + sizeOf(join(dataDir, name), 'allocated'), 0);
   const fs = await statfs(outDir);
   return {
     dataBytes,
@@ -104,21 +104,6 @@ async function backupSpace(dataDir: string, outDir: string, exclude: readonly st
     sameDisk: statSync(dataDir).dev === statSync(outDir).dev,
     dir: outDir,
   };
-}
-
-/**
- * Bytes `path` takes on the disk: allocated blocks, not apparent sizes (influxd's series files are sparse, 33 MB
- * apparent for 0.3 MB used). A file gone meanwhile counts 0 (LevelDB deletes files as it compacts).
- */
-function diskUsage(path: string): number {
-  try {
-    const stat = statSync(path);
-    if (!stat.isDirectory()) return stat.blocks * 512;
-    return readdirSync(path).reduce((sum, name) => sum + diskUsage(join(path, name)), stat.blocks * 512);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return 0;
-    throw error;
-  }
 }
 
 export async function onlineBackup(options: OnlineBackupOptions): Promise<BackupManifest> {
