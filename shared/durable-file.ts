@@ -6,7 +6,19 @@
  * name (test/faults/first-boot-power-cut.test.ts, update-power-cut.test.ts show what that loses).
  */
 import { randomBytes } from 'node:crypto';
-import { closeSync, fsyncSync, openSync, renameSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  fsyncSync,
+  linkSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  unlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { open, rename, rm, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
@@ -17,6 +29,7 @@ import { basename, dirname, join } from 'node:path';
 export function writeFileDurably(path: string, data: string | Uint8Array, mode = 0o640): void {
   const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
   rmSync(tmp, { force: true });
+  removeLeftoverTemps(dirname(path));
   const fd = openSync(tmp, 'wx', mode);
   try {
     writeFileSync(fd, data); // all of it (writeSync may write part)
@@ -32,10 +45,39 @@ export function writeFileDurably(path: string, data: string | Uint8Array, mode =
   fsyncPath(dirname(path));
 }
 
+/**
+ * As writeFileDurably, but only where nothing is at `path` yet (EEXIST otherwise, as a 'wx' write): for a file that
+ * must never replace another, such as a release signing key. Linked into place, which fails on an existing name,
+ * rather than renamed over it.
+ */
+export function createFileDurably(path: string, data: string | Uint8Array, mode = 0o640): void {
+  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
+  rmSync(tmp, { force: true });
+  removeLeftoverTemps(dirname(path));
+  const fd = openSync(tmp, 'wx', mode);
+  try {
+    writeFileSync(fd, data);
+    fsyncSync(fd);
+  } catch (error) {
+    closeSync(fd);
+    unlinkSync(tmp);
+    throw error;
+  }
+  closeSync(fd);
+  try {
+    linkSync(tmp, path);
+  } finally {
+    unlinkSync(tmp);
+  }
+  fsyncPath(dirname(path));
+}
+
 /** As writeFileDurably, without blocking the event loop (the device program). */
 export async function writeDurably(path: string, data: string | Uint8Array, mode = 0o640): Promise<void> {
   // A name of its own per call: two writes of one file may overlap here, where the synchronous one cannot.
   const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+  removeLeftoverTemps(dirname(path));
+  writing.add(tmp);
   try {
     await writeSynced(tmp, data, mode);
     await rename(tmp, path);
@@ -43,8 +85,74 @@ export async function writeDurably(path: string, data: string | Uint8Array, mode
     // A full disk leaves a half-written temporary file: removed, so it holds no space a retry needs.
     await unlink(tmp).catch(() => undefined);
     throw error;
+  } finally {
+    writing.delete(tmp);
   }
   await syncDir(dirname(path));
+}
+
+/** This process's temporary files being written now (asynchronous writes may overlap): never leftovers. */
+const writing = new Set<string>();
+
+/** The names writeFileDurably and writeDurably give their temporary files: `.<name>.<pid>[.<8 hex>].tmp`. */
+const TEMP_NAME = /^\..+\.(\d+)(?:\.[0-9a-f]{8})?\.tmp$/;
+
+/**
+ * Removes the temporary files of durable writes into `dir` that no running writer owns: left by a crash, a kill or a
+ * power cut between write and rename. Nothing else would ever remove them, and one may be a whole release bundle on
+ * a small card. A file is a leftover when the process its name gives is not running, or when it is older than this
+ * boot (after a power cut a pid is soon another process's). Called before each durable write into the directory.
+ */
+export function removeLeftoverTemps(dir: string): string[] {
+  const removed: string[] = [];
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return removed; // no directory yet: nothing left in it
+  }
+  for (const name of names) {
+    const match = TEMP_NAME.exec(name);
+    if (!match) continue;
+    const file = join(dir, name);
+    if (writing.has(file)) continue;
+    const pid = Number(match[1]);
+    try {
+      // This process's own names not being written now are an earlier process's of the same pid (no sync write is
+      // ever in progress while this runs: they block).
+      if (pid !== process.pid && processRunning(pid) && !olderThanBoot(file)) continue;
+      rmSync(file, { force: true });
+      removed.push(name);
+    } catch {
+      // Gone meanwhile, or not ours to remove: the write itself goes on.
+    }
+  }
+  return removed;
+}
+
+function processRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Boot time in ms since the epoch (Linux: /proc/stat btime); undefined elsewhere, where no file counts as older. */
+let bootTime: number | undefined | null = null;
+function olderThanBoot(file: string): boolean {
+  if (bootTime === null) {
+    try {
+      const line = readFileSync('/proc/stat', 'utf8')
+        .split('\n')
+        .find((l) => l.startsWith('btime '));
+      bootTime = line ? Number(line.slice(6)) * 1000 : undefined;
+    } catch {
+      bootTime = undefined;
+    }
+  }
+  return bootTime !== undefined && statSync(file).mtimeMs < bootTime;
 }
 
 /**
