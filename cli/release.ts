@@ -2,13 +2,14 @@
  * `phones-away release …`: make an offline signing key, build a device bundle from the built tree, sign it, check it,
  * and add it to a stopped hub (while the hub runs, upload it on the dashboard's Updates page instead).
  */
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { join, resolve } from 'node:path';
 import { AuditLog } from '../hub/audit/audit-log.js';
 import { loadConfigFile } from '../hub/config-file.js';
 import { HubError } from '../hub/errors.js';
 import { ReleaseStore } from '../hub/updates/release-store.js';
+import { createFileDurably, writeFileDurably } from '../shared/durable-file.js';
 import { silentLogger } from '../shared/log.js';
 import {
   buildBundle,
@@ -42,8 +43,10 @@ export async function runRelease(positionals: string[], parsed: ParsedValues): P
       const base = resolve(values.out as string);
       if (existsSync(`${base}.key`)) throw new Error(`${base}.key exists: choose another name`);
       const keys = generateReleaseKeys();
-      writeFileSync(`${base}.key`, keys.privateKeyPem, { mode: 0o600, flag: 'wx' });
-      writeFileSync(`${base}.pub`, keys.publicKeyPem, { mode: 0o644, flag: 'wx' });
+      // Synced before the command says they exist: the private key is kept offline, and a power cut after keygen
+      // would otherwise leave an empty key file that no later keygen overwrites.
+      createFileDurably(`${base}.key`, keys.privateKeyPem, 0o600);
+      createFileDurably(`${base}.pub`, keys.publicKeyPem, 0o644);
       console.log(
         `Key ${keyIdOf(keys.publicKeyPem)}: private ${base}.key (keep it offline), public ${base}.pub ` +
           '(list it in updates.publicKeys of hub.json and of every device.json).',
@@ -58,7 +61,7 @@ export async function runRelease(positionals: string[], parsed: ParsedValues): P
         throw new Error(`${join(root, DEVICE_ENTRY)} is missing: run npm run build first`);
       const files = collectReleaseFiles(root, { version, deps: !values['no-deps'] });
       const bytes = buildBundle({ version, target: hostTarget(), entry: DEVICE_ENTRY }, files);
-      writeFileSync(resolve(values.out as string), bytes);
+      writeFileDurably(resolve(values.out as string), bytes, 0o644);
       const t = hostTarget();
       console.log(
         `Built ${values.out}: version ${version} for ${t.platform}-${t.arch} node ${t.nodeMajor}, ` +
@@ -68,7 +71,8 @@ export async function runRelease(positionals: string[], parsed: ParsedValues): P
     }
     case 'sign': {
       const signed = signBundle(readFileSync(bundlePath()), readFileSync(values.key as string, 'utf8'));
-      writeFileSync(bundlePath(), signed);
+      // Replaced whole or not at all: a crash mid-write must not leave half a bundle under its name.
+      writeFileDurably(bundlePath(), signed, 0o644);
       const { manifest, signature } = parseBundle(signed);
       console.log(`Signed ${bundleFile}: version ${manifest.version}, key ${signature?.keyId}.`);
       return;
