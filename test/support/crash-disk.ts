@@ -70,6 +70,23 @@ export class CrashDisk {
   }
 
   /**
+   * Every write to the disk from now on waits (`fsfreeze`), as on an SD card that has stalled: what was written before
+   * is on the block device, a cut() now keeps exactly that. thaw() lets the waiting writes go on; boot() thaws first.
+   */
+  freeze(): void {
+    run('fsfreeze', ['--freeze', this.dir]);
+    this.frozen = true;
+  }
+
+  thaw(): void {
+    if (!this.frozen) return;
+    run('fsfreeze', ['--unfreeze', this.dir]);
+    this.frozen = false;
+  }
+
+  private frozen = false;
+
+  /**
    * The power goes: the disk keeps what its block device holds now, and boots again from it. Stop every writer to
    * `dir` first (kill -9): a process that writes after the copy writes to a disk that no longer counts.
    */
@@ -90,6 +107,7 @@ export class CrashDisk {
   /** Boots from what the last cut() kept, mounted at `dir` in place of the old disk. */
   boot(): void {
     if (!this.kept) throw new Error('boot() without a cut()');
+    this.thaw(); // a frozen filesystem cannot be unmounted
     this.detach();
     rmSync(this.image, { force: true });
     this.image = this.kept;
@@ -99,6 +117,7 @@ export class CrashDisk {
 
   dispose(): void {
     try {
+      this.thaw();
       if (this.device) this.detach();
     } finally {
       rmSync(this.root, { recursive: true, force: true });
