@@ -257,6 +257,13 @@ export async function startHttp(deps: HttpDeps): Promise<RunningHttp> {
   app.addHook('onRoute', (route) => {
     const handlers = [route.preHandler ?? []].flat() as { permission?: Permission | null }[];
     const guarded = handlers.find((h) => h.permission !== undefined);
+    // A route's session guard runs as soon as the request's headers are in, before its body is read: a caller who is
+    // not signed in (or may not use the route) is refused without the hub buffering what it sends. As a pre-handler
+    // it ran only after the whole body was parsed: up to 256 MB per request on the release upload, from anyone.
+    if (guarded) {
+      route.preHandler = handlers.filter((h) => h !== guarded) as typeof route.preHandler;
+      route.onRequest = [...[route.onRequest ?? []].flat(), guarded] as typeof route.onRequest;
+    }
     const config = (route.config ?? {}) as NonNullable<(typeof route)['config']>;
     for (const method of [route.method].flat()) {
       documented.push({
