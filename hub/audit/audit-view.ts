@@ -73,8 +73,21 @@ export class CursorSeal {
 
 export function toRow(entry: AuditEntry, seal: CursorSeal): AuditRow {
   const { seq, prev: _prev, hash: _hash, ...rest } = entry;
-  return { ...rest, cursor: seal.seal(seq) };
+  return { ...withoutAnchorCount(rest), cursor: seal.seal(seq) };
 }
+
+/**
+ * Anchor rows written before they left the count out carry the chain's entry count in `after.seq`: a reader who may
+ * not see every row would learn from it how many are hidden from them. Left out of every view.
+ */
+function withoutAnchorCount<T extends Pick<AuditEntry, 'action' | 'after'>>(row: T): T {
+  if (row.action !== 'audit.anchor-sent' || !isRecord(row.after) || !('seq' in row.after)) return row;
+  const { seq: _seq, ...after } = row.after;
+  return { ...row, after };
+}
+
+const isRecord = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
 
 /**
  * The reader's view of a whole-chain verification: `visible(seq)` says whether they may read row `seq`; the count is

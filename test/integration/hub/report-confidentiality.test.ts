@@ -7,6 +7,8 @@
  */
 import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AuditAnchor } from '../../../hub/audit/audit-anchor.js';
+import { silentLogger } from '../../../hub/log.js';
 import type { ReportAck } from '../../../schemas/messages.js';
 import { topics } from '../../../schemas/topics.js';
 import { type HubFixture, provisionAndConnect, startTestHub, waitFor } from '../../support/hub-fixture.js';
@@ -157,6 +159,44 @@ describe('report confidentiality (R4, R6, S5, S6)', () => {
       }
       expect((await staff[name].signIn(Date.now() + 30_000)).status).toBe(200);
     }
+  });
+
+  it("R6, S6: the audit chain's daily anchor tells the head no count of the rows it cannot read", async () => {
+    const { hub } = fixture;
+    const anchor = new AuditAnchor({
+      audit: hub.audit,
+      send: async () => {},
+      now: Date.now,
+      log: silentLogger,
+    });
+    await anchor.anchor(Date.now());
+    // A concern about the head, with the governors: rows the head may not read, between two anchors.
+    const ref = await report();
+    await staff.coord.post(`/api/incidents/${ref}/acknowledge`, { aboutStaff: 'head', category: 'other' });
+    await staff.gov1.post(`/api/incidents/${ref}/note`, { text: 'Chair of governors informed.' });
+    await anchor.anchor(Date.now());
+    // An anchor row as hubs before this change wrote it, with the chain's entry count.
+    const head = await hub.audit.currentHead();
+    await hub.audit.markSent(head, Date.now(), {
+      actor: 'system:audit-anchor',
+      action: 'audit.anchor-sent',
+      target: 'audit',
+      after: { seq: head.seq, hash: head.hash },
+    });
+    const view = await headView();
+    const exported = view.exported
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
+    const anchors = [...view.audit, ...exported].filter((row) => row.action === 'audit.anchor-sent');
+    expect(anchors).toHaveLength(6);
+    // The attack: two anchors' entry counts, less the head's own rows between them, count the hidden rows.
+    const counts = anchors.flatMap((row) => {
+      const seq = (row.after as Record<string, unknown> | undefined)?.seq;
+      return seq === undefined ? [] : [seq];
+    });
+    expect(counts, 'entry counts in anchor rows the head reads').toEqual([]);
+    expect(JSON.stringify(view.audit)).not.toContain(ref);
   });
 
   it('R6, S6: a concern about the head leaves the head no audit row, export line, count or stream event', async () => {
