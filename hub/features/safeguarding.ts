@@ -117,7 +117,7 @@ export function safeguarding(deps: SafeguardingDeps): Safeguarding {
       incidentRoutes({ service: incidents, timeZone: school.timetable.timezone }),
       userRoutes({ users, changes, bus }),
       auditRoutes(audit, incidents.store),
-      notificationRoutes(notifier),
+      notificationRoutes(notifier, incidents.store),
       retentionRoutes({
         periods: retention.periods,
         backupsKept: () => (config.backup ? (config.backup.keep ?? DEFAULT_BACKUPS_KEPT) : null),

@@ -121,3 +121,81 @@ describe('notifications whose retries ran out (R2)', () => {
     expect((await office.get('/api/notifications/failed')).status).toBe(403);
   }, 60_000);
 });
+
+describe('failed notices are listed only to those who may read their report (R2, R4, R6)', () => {
+  let fixture: HubFixture;
+  let device: MqttClient;
+
+  beforeAll(async () => {
+    fixture = await startTestHub({
+      config: {
+        notifications: {
+          dashboardUrl: 'https://hub.school.example/',
+          email: {
+            host: '127.0.0.1',
+            port: await closedPort(),
+            from: 'hub@school.example',
+            to: { dsl: ['dsl@school.example'] },
+          },
+          retries: 0,
+          retryDelaySeconds: 1,
+        },
+      },
+    });
+    device = await provisionAndConnect(fixture.hub, address, 'correct-horse-battery-staple-3');
+  });
+
+  afterAll(async () => {
+    device?.end(true);
+    await fixture?.dispose();
+  });
+
+  it('R4, R6: the head never sees the failed escalation of an unread report, nor once it is routed to the governors', async () => {
+    const { hub } = fixture;
+    const acked = new Promise<ReportAck>((resolve) =>
+      device.on('message', (_t, payload) => resolve(JSON.parse(payload.toString()) as ReportAck)),
+    );
+    await device.subscribeAsync(topics.reportAck(address), { qos: 1 });
+    const report = {
+      v: 1,
+      id: `${address.device}:1`,
+      seq: 1,
+      ts: Date.now(),
+      urgency: 'normal',
+      pressMs: 90,
+      queuedMs: 0,
+    };
+    await device.publishAsync(topics.event(address, 'report'), JSON.stringify(report), { qos: 1 });
+    const { ref } = await acked;
+    // Nobody read it by its deadline: escalated to the DSL, whose email fails.
+    expect(await hub.safeguarding.escalation.tick(Date.now() + 7 * 86_400_000)).toEqual([ref]);
+    await waitFor(
+      async () => (await hub.safeguarding.notifier?.failed())?.some((j) => j.notice?.event === 'escalated'),
+      'the escalation notice to fail',
+      20_000,
+    );
+    for (const [name, roles] of [
+      ['head1', ['head']],
+      ['dsl1', ['dsl']],
+      ['coord1', ['coordinator']],
+    ] as const)
+      await hub.users.add(name, PASSWORD, [...roles], Date.now());
+    const signedIn = async (name: string) => {
+      const client = new StaffClient(hub.httpUrl, name, PASSWORD);
+      expect((await client.signIn()).status).toBe(200);
+      return client;
+    };
+    const [head, dsl, coord] = [await signedIn('head1'), await signedIn('dsl1'), await signedIn('coord1')];
+    const refs = async (client: StaffClient) =>
+      data(await client.get<FailedNotice[]>('/api/notifications/failed')).map((n) => n.ref);
+
+    expect(await refs(dsl)).toContain(ref);
+    expect(await refs(head), 'the head, while the report is unread').not.toContain(ref);
+    // Read: about the head, so with the governors from now on.
+    expect(
+      data(await coord.post(`/api/incidents/${ref}/acknowledge`, { aboutStaff: 'head', category: 'other' })),
+    ).toMatchObject({ routeTo: 'governor' });
+    expect(await refs(head), 'the head, once the concern is with the governors').not.toContain(ref);
+    expect(await refs(dsl)).toContain(ref);
+  }, 60_000);
+});
