@@ -439,7 +439,7 @@ export type UserView = Static<typeof UserView>;
 /** A pending account change as the dashboard shows it: never a password hash. */
 export const PendingView = Type.Object({
   id: Type.String(),
-  kind: StringEnum(['add', 'roles', 'password', 'reset-totp'] as const),
+  kind: StringEnum(['add', 'roles', 'password', 'reset-totp', 'enable'] as const),
   username: Type.String(),
   roles: Opt(Type.Array(StaffRoleName)),
   requestedBy: Type.String(),

@@ -31,7 +31,9 @@ export type ChangeRequest =
   | { kind: 'add'; username: string; roles: StaffRole[]; passwordHash: string; email?: string }
   | { kind: 'roles'; username: string; roles: StaffRole[] }
   | { kind: 'password'; username: string; passwordHash: string }
-  | { kind: 'reset-totp'; username: string };
+  | { kind: 'reset-totp'; username: string }
+  /** A disabled account given its access back (disabling is at once: it only takes access away). */
+  | { kind: 'enable'; username: string };
 
 export interface PendingChange {
   id: string;
@@ -89,6 +91,8 @@ export function needsApproval(request: ChangeRequest, target: StoredUser | undef
     }
     case 'password':
     case 'reset-totp':
+    // Disabling is how a departed DSL is taken off at once; giving such an account back its reports is a grant.
+    case 'enable':
       return readsReports(target?.roles ?? []);
   }
 }
@@ -104,6 +108,8 @@ export function describe(request: ChangeRequest, target: StoredUser | undefined)
       return `reset the password of ${request.username}`;
     case 'reset-totp':
       return `reset the second factor of ${request.username}`;
+    case 'enable':
+      return `enable the account ${request.username} again, as ${roleList(target?.roles ?? []) || 'no role'}`;
   }
 }
 
@@ -301,6 +307,10 @@ export class AccountChanges {
         action = 'user.reset-totp';
         break;
       }
+      case 'enable':
+        next = { ...(target as StoredUser), disabled: false };
+        action = 'user.enable';
+        break;
     }
     const { ops, records } = users.change(by, action, target, next);
     return { ops, records, user: userView(next) };

@@ -144,9 +144,10 @@ export function userRoutes(deps: { users: UserStore; changes: AccountChanges; bu
     );
 
     // Disabling takes access away and never grants it: at once, by an admin, never to the admin's own account.
+    // Enabling gives it back: for an account that reads reports, only once the head or the DSL approves (S5).
     app.post(
       '/api/users/:name/disable',
-      { preHandler: kit.guard('users:write'), config: { body: DisableBody, response: UserViewSchema } },
+      { preHandler: kit.guard('users:write'), config: { body: DisableBody, response: AccountChange } },
       async (request, reply) => {
         const input = kit.body('disable', DisableBody, request);
         if (Array.isArray(input)) return kit.fail(reply, 400, 'E_VALIDATION', 'invalid disable', input);
@@ -154,13 +155,19 @@ export function userRoutes(deps: { users: UserStore; changes: AccountChanges; bu
         if (username === kit.session(request).username)
           return kit.fail(reply, 403, 'E_SELF', 'no account may disable or enable itself');
         try {
+          if (!input.disabled)
+            return answer(
+              reply,
+              username,
+              await changes.request(actorOf(request), { kind: 'enable', username }),
+            );
           const user = await users.setDisabled(
             username,
             input.disabled,
             `user:${kit.session(request).username}`,
           );
           bus.emit('account.changed', { username });
-          return { status: 'ok', data: user };
+          return ok(AccountChange, user);
         } catch (error) {
           return failUser(kit, reply, error);
         }

@@ -245,4 +245,41 @@ describe('separation of duties for accounts (S1, S5, S6)', () => {
     expect(office.status).toBe(200);
     expect(data(office)).toMatchObject({ mustChangePassword: true });
   });
+
+  it('S5: a disabled report reader gets its access back only once a second person approves; disabling is at once', async () => {
+    const { hub } = fixture;
+    await hub.users.add('dina', PASSWORD, ['dsl'], Date.now());
+    // An office account's enabling is no grant of reports: made at once.
+    expect((await admin.post('/api/users/olive/disable', { disabled: true })).status).toBe(200);
+    expect((await admin.post('/api/users/olive/disable', { disabled: false })).status).toBe(200);
+    expect((await hub.users.get('olive'))?.disabled).toBe(false);
+    // The DSL leaves: disabled at once.
+    expect((await admin.post('/api/users/dina/disable', { disabled: true })).status).toBe(200);
+    const dina = new StaffClient(hub.httpUrl, 'dina', PASSWORD);
+    expect((await dina.signIn()).status).toBe(401);
+    // The attack: the administrator quietly enables the departed DSL's account again.
+    const enabled = await admin.post<{ pending: Pending }>('/api/users/dina/disable', { disabled: false });
+    expect(enabled.status).toBe(202);
+    const { pending } = data(enabled);
+    expect(pending.description).toBe('enable the account dina again, as designated safeguarding lead');
+    expect((await hub.users.get('dina'))?.disabled).toBe(true);
+    expect((await dina.signIn()).status).toBe(401);
+    expect((await admin.post(`/api/approvals/${pending.id}/approve`)).status).toBe(403);
+    // A second person (the DSL) approves: the account works again, and the log holds who asked and who approved.
+    await hub.users.add('hana', PASSWORD, ['dsl'], Date.now());
+    const approver = new StaffClient(hub.httpUrl, 'hana', PASSWORD);
+    expect((await approver.signIn()).status).toBe(200);
+    expect(data(await approver.post(`/api/approvals/${pending.id}/approve`))).toMatchObject({
+      disabled: false,
+    });
+    expect((await dina.signIn()).status).toBe(200);
+    const log = await hub.audit.list({ limit: 1000, reverse: false });
+    const mine = log.filter((e) => e.target === 'user:dina').map((e) => [e.action, e.actor]);
+    // Before its first sign-in since (which enrols its second factor): asked, approved, enabled.
+    expect(mine.slice(-4, -1)).toEqual([
+      ['account.change-requested', `user:${admin.username}`],
+      ['account.change-approved', 'user:hana'],
+      ['user.enable', `user:${admin.username}`],
+    ]);
+  });
 });
