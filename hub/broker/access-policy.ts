@@ -41,3 +41,16 @@ export function maySubscribe(principal: Principal, filter: string): Decision {
     ? allow
     : deny('devices subscribe only to their own inbox');
 }
+
+/**
+ * Whether the broker hands a message on to a subscriber. A monitor (a building-management system) reads the site's
+ * lockers, signage and device health, never that a pupil reported: a report and its acknowledgement name the room and
+ * the minute, which only the safeguarding roles may read (R4, D1). Its `#` subscription matches them; they stop here.
+ */
+export function mayForward(principal: Principal, topic: string): Decision {
+  if (principal.kind !== 'service') return allow;
+  const parsed = parseTopic(topic);
+  if (parsed?.kind === 'ack' || (parsed?.kind === 'event' && parsed.event === 'report'))
+    return deny('monitors are not told of reports (R4)');
+  return allow;
+}

@@ -24,10 +24,12 @@ import { parseEnrolPassword } from '../devices/enrolment.js';
 import type { Logger } from '../log.js';
 import type { RejectCounter } from '../metrics/reject-counter.js';
 import { gateConnections } from '../net/connection-gate.js';
-import { mayPublish, maySubscribe, type Principal } from './access-policy.js';
+import { mayForward, mayPublish, maySubscribe, type Principal } from './access-policy.js';
+import { CredentialEpochs } from './credential-epochs.js';
 import { FrameError, MqttFrameGuard } from './frame-guard.js';
 import { LevelPersistence } from './level-persistence.js';
 import type { MonitorAccounts } from './monitor-accounts.js';
+import { type SubscribeBudget, subscribeBudgetFor } from './subscribe-budget.js';
 
 export interface DevicePublish {
   principal: Extract<Principal, { kind: 'device' }>;
@@ -74,7 +76,10 @@ export interface RunningBroker {
   /** The TLS listener's port, when configured. */
   tlsPort: number | undefined;
   publish(topic: string, payload: string | Buffer, options: { qos: 0 | 1; retain: boolean }): Promise<void>;
-  /** Disconnects a device at once (revocation). */
+  /**
+   * The device's credentials were revoked or replaced: closes its connection at once, and every connection
+   * authenticated before now as soon as aedes registers it or it publishes (credential-epochs.ts).
+   */
   disconnect(clientId: string): void;
   /** Retained messages whose topic matches an MQTT filter (a scan of the retained store: not for hot paths). */
   retained(filter: string): Promise<{ topic: string; payload: Buffer }[]>;
@@ -89,6 +94,8 @@ export interface RunningBroker {
 }
 
 const principals = new WeakMap<Client, Principal>();
+/** What each connection has subscribed so far, against its allowance (subscribe-budget.ts). */
+const subscribeBudgets = new WeakMap<Client, SubscribeBudget>();
 /** Each connection's frame guard, told as each of its publishes is handled (the receive maximum, frame-guard.ts). */
 const guards = new WeakMap<object, MqttFrameGuard>();
 /**
@@ -136,6 +143,19 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
     },
   });
 
+  const epochs = new CredentialEpochs();
+  /** The client's principal, unless its device's credentials changed since it authenticated: then it is closed. */
+  const currentPrincipal = (client: Client): Principal | undefined => {
+    const principal = principals.get(client);
+    if (!principal || !epochs.isStale(client)) return principal;
+    // Forgotten first, so nothing still in the pipeline from this client (its will included) is authorised (S4).
+    principals.delete(client);
+    rejects.add('auth: credentials changed after authentication');
+    log.warn({ device: client.id }, 'connection closed: device revoked or re-keyed while it connected');
+    client.close();
+    return undefined;
+  };
+
   const broker = await Aedes.createBroker({
     persistence,
     // A device id is a slug of at most 48 characters; refuse anything longer before it reaches our hooks.
@@ -169,6 +189,7 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
         log.info({ monitor: username }, 'monitor connected');
         return done(null, true);
       }
+      const epoch = epochs.current(username);
       const enrolment = parseEnrolPassword(secret);
       const check: Promise<AuthResult> = enrolment
         ? options.enrol
@@ -188,7 +209,17 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
             log.info({ device: username }, 'connection refused: device awaiting approval');
             return done(authError('device awaiting approval', 5), false);
           }
+          if (epochs.current(username) !== epoch) {
+            // Revoked or re-keyed while the check ran: the record it read may be the one replaced.
+            rejects.add('auth: credentials changed during authentication');
+            log.warn(
+              { device: username },
+              'connection refused: device revoked or re-keyed while it connected',
+            );
+            return done(authError('bad username or password', 4), false);
+          }
           principals.set(client, result.principal);
+          epochs.grant(client, username, epoch);
           done(null, true);
         },
         (error) => {
@@ -209,7 +240,7 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
         if (!error && client) keptAlive(client);
         handled(error);
       };
-      const principal = client && principals.get(client);
+      const principal = client && currentPrincipal(client);
       if (!principal) return done(new Error('not authenticated'));
       const decision = mayPublish(principal, packet.topic);
       if (!decision.allow) {
@@ -233,17 +264,41 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
           },
         );
     },
-    authorizeSubscribe(client, subscription, done) {
+    // Called for every message handed to every subscriber: only monitors are ever held back (a map lookup for others).
+    authorizeForward(client, packet) {
       const principal = principals.get(client);
-      const decision = principal
-        ? maySubscribe(principal, subscription.topic)
-        : { allow: false, reason: 'no principal' };
+      if (principal?.kind !== 'service' || mayForward(principal, packet.topic).allow) return packet;
+      return null;
+    },
+    authorizeSubscribe(client, subscription, done) {
+      // aedes goes on through every filter of a SUBSCRIBE after its client is closed: those cost nothing more here.
+      if (client.closed) return done(null, null);
+      const principal = currentPrincipal(client);
+      if (!principal) {
+        rejects.add('subscribe: no principal');
+        return done(null, null);
+      }
+      const decision = maySubscribe(principal, subscription.topic);
+      let budget = subscribeBudgets.get(client);
+      if (!budget) {
+        budget = subscribeBudgetFor(principal);
+        subscribeBudgets.set(client, budget);
+      }
+      const overspent = budget.spend(decision.allow);
+      if (overspent) {
+        rejects.add('subscribe: too many filters, connection dropped');
+        log.warn({ client: client.id, reason: overspent }, 'connection dropped: subscribe abuse');
+        client.close();
+        return done(null, null);
+      }
       if (!decision.allow) {
         rejects.add(`subscribe: ${decision.reason}`);
-        log.warn(
-          { client: client.id, filter: subscription.topic, reason: decision.reason },
-          'subscribe refused',
-        );
+        // Logged once per connection; the rest are counted, and a connection that goes on is dropped (above).
+        if (budget.firstRefusal())
+          log.warn(
+            { client: client.id, filter: subscription.topic, reason: decision.reason },
+            'subscribe refused',
+          );
         return done(null, null); // SUBACK 0x80 for this filter, connection stays
       }
       done(null, subscription);
@@ -257,7 +312,8 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
     resumed.set(client, packet.sessionPresent === true);
   });
   broker.on('client', (client) => {
-    const principal = principals.get(client);
+    // Registered at last: a revocation or new secret committed since its CONNECT was checked closes it here.
+    const principal = currentPrincipal(client);
     if (principal) options.onDeviceConnection?.(principal, true);
   });
   broker.on('clientDisconnect', (client) => {
@@ -404,6 +460,7 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
       );
     },
     disconnect(clientId) {
+      epochs.advance(clientId);
       const client = clients[clientId];
       if (!client) return;
       // Forget the principal first, so nothing still in the pipeline from this client is authorised (S4).

@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
-import { silentLogger } from '../../hub/log.js';
+import { type Logger, silentLogger } from '../../hub/log.js';
 import { type Hub, startHub } from '../../hub/main.js';
 import type { HubConfig, SchoolModel } from '../../schemas/config.js';
 
@@ -47,13 +47,15 @@ export async function startTestHub(
     trustDevicesEveryMs?: number;
     /** The file `school` was read from: edits are written back to it (HubOptions.schoolFile). */
     schoolFile?: string;
+    /** The hub's logger, for a test that reads what the hub logs; silent by default. */
+    log?: Logger;
   } = {},
 ): Promise<HubFixture> {
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'phones-away-hub-'));
   const hub = await startHub({
     config: hubConfig(dataDir, options.config),
     school: options.school ?? demoSchool(),
-    log: silentLogger,
+    log: options.log ?? silentLogger,
     ...(options.now ? { now: options.now } : {}),
     ...(options.sessionIdleMs ? { sessionIdleMs: options.sessionIdleMs } : {}),
     ...(options.trustDevicesEveryMs ? { trustDevicesEveryMs: options.trustDevicesEveryMs } : {}),

@@ -81,6 +81,40 @@ describe('monitor accounts on the broker (S5)', () => {
     await waitFor(() => seen.some((m) => JSON.parse(m.payload).phones === 13), 'live locker state');
   });
 
+  it('R4, D1: is handed no report nor its acknowledgement, only the lockers around them', async () => {
+    const monitor = await asMonitor();
+    const seen: string[] = [];
+    monitor.on('message', (topic) => seen.push(topic));
+    await monitor.subscribeAsync(topics.siteWildcard(address.site), { qos: 1 });
+    const acked = new Promise<void>((resolve) =>
+      device.on('message', (topic) => {
+        if (topic === topics.reportAck(address)) resolve();
+      }),
+    );
+    await device.subscribeAsync(topics.reportAck(address), { qos: 1 });
+    const report = {
+      v: 1,
+      id: `${address.device}:1`,
+      seq: 1,
+      ts: Date.now(),
+      urgency: 'urgent',
+      pressMs: 120,
+      queuedMs: 0,
+    };
+    await device.publishAsync(topics.event(address, 'report'), JSON.stringify(report), { qos: 1 });
+    await acked;
+    // After the acknowledgement reached the device, a locker state: once the monitor has it, it has had its chance
+    // at everything before.
+    const after = { ...state, ts: Date.now(), phones: 21 };
+    await device.publishAsync(topics.state(address, 'locker'), JSON.stringify(after), {
+      qos: 1,
+      retain: true,
+    });
+    await waitFor(() => seen.includes(topics.state(address, 'locker')), 'the locker state after the report');
+    expect(seen).not.toContain(topics.event(address, 'report'));
+    expect(seen).not.toContain(topics.reportAck(address));
+  });
+
   it('S5: may not read another site or the whole broker, and publishes nothing', async () => {
     const monitor = await asMonitor();
     // MQTT.js rejects a SUBACK that refuses any filter; the packet on the error is the broker's answer.

@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { mayPublish, maySubscribe, type Principal } from '../../../../hub/broker/access-policy.js';
+import {
+  mayForward,
+  mayPublish,
+  maySubscribe,
+  type Principal,
+} from '../../../../hub/broker/access-policy.js';
 import { topics } from '../../../../schemas/topics.js';
 
 const own = { site: 'demo', room: 'room-1', device: 'dev-1' };
@@ -43,5 +48,17 @@ describe('broker access policy', () => {
     expect(maySubscribe(monitor, '#').allow).toBe(false);
     expect(maySubscribe(monitor, 'phones-away/v1/+/#').allow).toBe(false);
     expect(mayPublish(monitor, topics.event(own, 'report')).allow).toBe(false);
+  });
+
+  it('R4, D1: a monitor is handed lockers, signage and device health, never a report or its acknowledgement', () => {
+    const monitor: Principal = { kind: 'service', id: 'mon', role: 'monitor', site: 'demo' };
+    expect(mayForward(monitor, topics.event(own, 'report')).allow).toBe(false);
+    expect(mayForward(monitor, topics.reportAck(own)).allow).toBe(false);
+    expect(mayForward(monitor, topics.event(own, 'locker')).allow).toBe(true);
+    expect(mayForward(monitor, topics.state(own, 'locker')).allow).toBe(true);
+    expect(mayForward(monitor, topics.availability(own)).allow).toBe(true);
+    expect(mayForward(monitor, topics.set(own, 'lock')).allow).toBe(true);
+    // A device is handed what it subscribed to: its own inbox, its own acknowledgements.
+    expect(mayForward(device, topics.reportAck(own)).allow).toBe(true);
   });
 });
