@@ -92,7 +92,11 @@ describe('faults: a power cut after a report was sent, before the device wrote i
     // The card stalls; a pupil presses. The report goes to the hub while its file waits for the card.
     made.freeze();
     await press(emulator);
-    await waitFor(async () => (await reports()).length === 2, 'the report sent while the card stalled, stored', 20_000);
+    await waitFor(
+      async () => (await reports()).length === 2,
+      'the report sent while the card stalled, stored',
+      20_000,
+    );
     made.cut(); // the power goes: the card holds no file of that report
     made.thaw();
     await first.stop().catch(() => undefined); // what it writes now goes to a disk that no longer counts
