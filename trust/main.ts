@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadConfigFile } from '../hub/config-file.js';
 import { HubDb } from '../hub/db/hub-db.js';
+import type { Limits } from '../hub/limits.js';
 import { createLogger, type Logger } from '../hub/log.js';
 import { DEFAULT_KEY_FILE, loadOrCreateKey } from '../hub/secrets/key-file.js';
 import { createInfluxStore } from '../hub/store/influx-store.js';
@@ -18,6 +19,8 @@ import { TrustReader } from './trust-reader.js';
 
 export interface TrustServer {
   url: string;
+  /** Connections the web listener refused or dropped before a request, by reason. */
+  httpRefused(): Record<string, number>;
   accounts: TrustAccounts;
   signIn: TrustSignIn;
   /** Set on the first start only: the trust leader's one-time password. */
@@ -41,6 +44,8 @@ export async function startTrust(
     now?: () => number;
     /** First start: gives the operator the leader's password before the account is stored (durably, if a file). */
     deliverFirstRunPassword?: (account: FirstRunAccount) => void | Promise<void>;
+    /** The web listener's connection caps and timeouts (the hub's defaults when absent; tests set small ones). */
+    httpLimits?: Limits['http'];
   } = {},
 ): Promise<TrustServer> {
   const log = options.log ?? createLogger('trust', config.logLevel ?? 'info');
@@ -79,10 +84,12 @@ export async function startTrust(
       baselineName: baselineName(config.baselineFile),
       log: log.child({ part: 'http' }),
       now,
+      ...(options.httpLimits ? { limits: options.httpLimits } : {}),
     });
     log.info({ url: http.url, schools: config.schools.length }, 'trust dashboard listening');
     return {
       url: http.url,
+      httpRefused: () => http.refused(),
       accounts,
       signIn,
       firstRunLeader,

@@ -6,12 +6,12 @@
  */
 
 import { readFileSync } from 'node:fs';
-import { createServer as createHttpServer } from 'node:http';
-import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import Fastify, { type FastifyReply, type FastifyRequest } from 'fastify';
 import { generateSecret } from '../hub/devices/password-hash.js';
+import { DEFAULT_LIMITS, type Limits } from '../hub/limits.js';
 import type { Logger } from '../hub/log.js';
+import { boundedHttpServer } from '../hub/net/bounded-http-server.js';
 import { StoreUnavailableError } from '../hub/store/metrics-store.js';
 import type { TrustAccounts } from './accounts.js';
 import { TrustAccountError } from './accounts.js';
@@ -56,10 +56,14 @@ export interface TrustHttpDeps {
   baselineName?: string | undefined;
   log: Logger;
   now?: () => number;
+  /** Connection caps and timeouts (the hub's defaults when absent). */
+  limits?: Limits['http'];
 }
 
 export interface RunningTrustHttp {
   url: string;
+  /** Connections refused or dropped before a request, by reason (tests and diagnostics). */
+  refused(): Record<string, number>;
   close(): Promise<void>;
 }
 
@@ -80,14 +84,22 @@ const field = (request: FastifyRequest, name: string): string => {
 export async function startTrustHttp(deps: TrustHttpDeps): Promise<RunningTrustHttp> {
   const { log, signIn, reader, trustName: trust } = deps;
   const now = deps.now ?? Date.now;
+  /** Connections refused or dropped before a request, by reason. */
+  const refused = new Map<string, number>();
   const app = Fastify({
     logger: false,
     bodyLimit: 16 * 1024,
     trustProxy: false,
+    // Bounded as the hub's dashboard is: timeouts, TLS handshake and connection caps before any request.
     serverFactory: (handler) =>
-      deps.tls
-        ? createHttpsServer({ cert: readFileSync(deps.tls.cert), key: readFileSync(deps.tls.key) }, handler)
-        : createHttpServer({ requestTimeout: 30_000, headersTimeout: 30_000 }, handler),
+      boundedHttpServer(handler, {
+        tls: deps.tls ? { cert: readFileSync(deps.tls.cert), key: readFileSync(deps.tls.key) } : undefined,
+        limits: deps.limits ?? DEFAULT_LIMITS.http,
+        onRefused: (reason) => {
+          refused.set(reason, (refused.get(reason) ?? 0) + 1);
+          log.debug({ reason }, 'connection refused');
+        },
+      }),
   });
   const secure = deps.tls ? '; Secure' : '';
 
@@ -313,6 +325,36 @@ export async function startTrustHttp(deps: TrustHttpDeps): Promise<RunningTrustH
     }),
   );
 
+  // A trustee or a member of trust IT who leaves is disabled at once, their open sessions ended (S1, S5); never the
+  // leader's own account, so the trust always keeps one who can manage the others.
+  app.post(
+    '/accounts/:username/disabled',
+    guarded('accounts:manage', async (user, request) => {
+      if (field(request, 'csrf') !== user.csrf)
+        return {
+          status: 403,
+          body: layout(trust, 'Refused', '<p>This form has expired. Reload the page.</p>', user),
+        };
+      const username = (request.params as { username: string }).username;
+      const disabled = field(request, 'disabled') === 'true';
+      const refuse = async (text: string) => ({
+        status: 400,
+        body: accountsPage(trust, user, await deps.accounts.list(), { text, error: true }),
+      });
+      if (username === user.username) return refuse('You cannot disable or enable your own account.');
+      if (!(await deps.accounts.account(username))) return refuse('There is no such account.');
+      await deps.accounts.setDisabled(username, disabled);
+      if (disabled) signIn.endUser(username);
+      log.info(
+        { by: user.username, username, disabled },
+        disabled ? 'trust account disabled' : 'trust account enabled',
+      );
+      return accountsPage(trust, user, await deps.accounts.list(), {
+        text: `Account ${username} ${disabled ? 'disabled: it cannot sign in, and its sessions have ended' : 'enabled'}.`,
+      });
+    }),
+  );
+
   app.setErrorHandler(async (error: { statusCode?: number; message: string }, _request, reply) => {
     const status =
       error.statusCode && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500;
@@ -329,6 +371,7 @@ export async function startTrustHttp(deps: TrustHttpDeps): Promise<RunningTrustH
   const url = `${deps.tls ? 'https' : 'http'}://${deps.host === '0.0.0.0' ? '127.0.0.1' : deps.host}:${port}`;
   return {
     url,
+    refused: () => Object.fromEntries(refused),
     async close() {
       app.server.closeAllConnections();
       await app.close();

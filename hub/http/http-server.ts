@@ -4,9 +4,7 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { createServer as createHttpServer } from 'node:http';
-import { createServer as createHttpsServer } from 'node:https';
-import type { AddressInfo, Server, Socket } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { type Static, type TSchema, Type } from '@sinclair/typebox';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import {
@@ -29,7 +27,7 @@ import { DEFAULT_LIMITS, type Limits } from '../limits.js';
 import type { LiveGrid } from '../live/live-grid.js';
 import type { Logger } from '../log.js';
 import type { RejectCounter } from '../metrics/reject-counter.js';
-import { gateConnections } from '../net/connection-gate.js';
+import { boundedHttpServer } from '../net/bounded-http-server.js';
 import type { LoginClient, LoginFlow } from '../users/login-flow.js';
 import { can, type Permission } from '../users/roles.js';
 import { UserError, type UserStore } from '../users/user-store.js';
@@ -168,43 +166,17 @@ export async function startHttp(deps: HttpDeps): Promise<RunningHttp> {
   deps.bus.on('account.changed', ({ username }) => sessions.destroyUser(username));
   const files = loadStaticFiles(deps.dashboardDir);
   const limits = deps.limits ?? DEFAULT_LIMITS.http;
-  // Our own server, so its timeouts are set where Node reads them (at construction): a request not received in full
-  // within requestTimeout is answered 408, checked every second rather than Node's 30 s, and a TLS handshake is
-  // abandoned after tlsHandshakeTimeoutMs instead of Node's 120 s. The gate caps connections before either.
-  const serverOptions = {
-    requestTimeout: limits.requestTimeoutMs,
-    headersTimeout: limits.requestTimeoutMs,
-    connectionsCheckingInterval: Math.min(1_000, limits.requestTimeoutMs),
-  };
+  // Our own server: timeouts, TLS handshake and connection caps bounded before any request (bounded-http-server.ts).
   const app = Fastify({
     logger: false,
     bodyLimit: 64 * 1024,
     trustProxy: false,
-    serverFactory: (handler) => {
-      const server = deps.tls
-        ? createHttpsServer(
-            {
-              ...serverOptions,
-              cert: readFileSync(deps.tls.cert),
-              key: readFileSync(deps.tls.key),
-              handshakeTimeout: limits.tlsHandshakeTimeoutMs,
-            },
-            handler,
-          )
-        : createHttpServer(serverOptions, handler);
-      gateConnections(server, {
-        maxTotal: limits.maxConnections,
-        maxPerAddress: limits.maxConnectionsPerAddress,
-        onRefused: (cap) => deps.rejects.add(`http: connection cap (${cap})`),
-      });
-      dropIdleBeforeFirstRequest(
-        server,
-        deps.tls ? 'secureConnection' : 'connection',
-        limits.requestTimeoutMs,
-        () => deps.rejects.add('http: no request before the timeout'),
-      );
-      return server;
-    },
+    serverFactory: (handler) =>
+      boundedHttpServer(handler, {
+        tls: deps.tls ? { cert: readFileSync(deps.tls.cert), key: readFileSync(deps.tls.key) } : undefined,
+        limits,
+        onRefused: (reason) => deps.rejects.add(reason),
+      }),
   });
   const secureCookies = deps.secureCookies ?? deps.tls !== undefined;
 
@@ -578,31 +550,6 @@ export async function startHttp(deps: HttpDeps): Promise<RunningHttp> {
       await app.close();
     },
   };
-}
-
-/**
- * Node times out a request once its first byte has arrived (requestTimeout, headersTimeout), but not a connection
- * that never sends one: without this, an idle socket stays open until the peer goes away. Keep-alive connections
- * idle between requests are Node's keepAliveTimeout's business.
- */
-function dropIdleBeforeFirstRequest(
-  server: Server,
-  event: 'connection' | 'secureConnection',
-  ms: number,
-  onDrop: () => void,
-): void {
-  const served = new WeakSet<object>();
-  server.on('request', (request: { socket: object }) => served.add(request.socket));
-  server.on(event, (socket: Socket) => {
-    if (socket.destroyed) return;
-    const timer = setTimeout(() => {
-      if (served.has(socket) || socket.destroyed) return;
-      onDrop();
-      socket.destroy();
-    }, ms);
-    timer.unref();
-    socket.once('close', () => clearTimeout(timer));
-  });
 }
 
 function extnameless(path: string): boolean {
