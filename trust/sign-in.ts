@@ -14,7 +14,8 @@ import { TrustAccountError, type TrustAccounts } from './accounts.js';
 import type { TrustRole } from './roles.js';
 
 const MINUTE = 60_000;
-export const IDLE_LIMIT_MS = 30 * MINUTE;
+/** Signed out after 10 minutes idle, as the school's dashboard (S2): the pages show incident counts. */
+export const IDLE_LIMIT_MS = 10 * MINUTE;
 const PENDING_MS = 5 * MINUTE;
 const PENDING_ATTEMPTS = 5;
 /** New-password tries one step allows: policy refusals, not guesses (the person has proved who they are). */

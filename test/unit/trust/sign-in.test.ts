@@ -62,6 +62,7 @@ describe('trust sign-in', () => {
     const next = await signIn.code(second.loginToken, totpCode(first.secret, T0 + 30_000), T0 + 30_000);
     expect(next.kind).toBe('session');
     if (next.kind !== 'session') return;
+    expect(IDLE_LIMIT_MS, 'S2: locked after 10 minutes idle').toBe(10 * 60_000);
     expect(signIn.session(next.token, T0 + 30_000 + IDLE_LIMIT_MS)?.username).toBe('tess');
     expect(signIn.session(next.token, T0 + 30_000 + 2 * IDLE_LIMIT_MS + 1)).toBeUndefined();
   });
