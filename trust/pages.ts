@@ -410,6 +410,9 @@ export function accountsPage(
     esc(a.roles.map((r) => ROLE_NAMES[r]).join(', ')),
     a.disabled ? 'Disabled' : 'Active',
     a.totpEnrolled ? 'Set up' : 'At first sign-in',
+    a.username === user.username
+      ? 'Your account'
+      : `<form method="post" action="/accounts/${esc(encodeURIComponent(a.username))}/disabled"><input type="hidden" name="csrf" value="${esc(user.csrf)}"><input type="hidden" name="disabled" value="${a.disabled ? 'false' : 'true'}"><button type="submit">${a.disabled ? 'Enable' : 'Disable'}<span class="visually-hidden"> ${esc(a.username)}</span></button></form>`,
   ]);
   const notice = message
     ? message.error
@@ -417,7 +420,7 @@ export function accountsPage(
       : `<p role="status" class="notice">${esc(message.text)}${message.password ? ` Their one-time password, to be replaced at their first sign-in, is <code data-testid="new-password">${esc(message.password)}</code>; it is shown only now.` : ''}</p>`
     : '';
   const body = `${notice}
-${table('Trust accounts', ['Username', 'Role', 'State', 'Authenticator'], rows, 'accounts-table')}
+${table('Trust accounts', ['Username', 'Role', 'State', 'Authenticator', 'Action'], rows, 'accounts-table')}
 <h2>Add an account</h2>
 <form method="post" action="/accounts" class="stack"><input type="hidden" name="csrf" value="${esc(user.csrf)}">
 <label for="new-username">Username</label><input id="new-username" name="username" required pattern="[a-z][a-z0-9._\\-]{1,31}">
@@ -437,4 +440,5 @@ main{padding:1rem;max-width:72rem}table{border-collapse:collapse;margin:1rem 0}c
 th,td{border:1px solid #999;padding:.25rem .5rem;text-align:left}.num{text-align:right}
 .stack{display:flex;flex-direction:column;gap:.25rem;max-width:20rem}.alert{color:#8a1010;font-weight:bold}
 .chart{max-width:40rem;border:1px solid #ccc}button{padding:.25rem .75rem}a{color:#0b3954}
+.visually-hidden{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}
 `;
