@@ -93,7 +93,9 @@ describe('hash chain checks at ingest (R7)', () => {
       await publish('locker', await j.appendLockerEvent({ kind: 'locked', phones: 2 }, Date.now()));
       // What the disk holds at the instant of the cut: everything before the report.
       const beforeCut = mkdtempSync(join(tmpdir(), 'phones-away-journal-snapshot-'));
-      cpSync(cutDir, beforeCut, { recursive: true });
+      // The journal may be renaming meta.json's temporary file into place meanwhile (its head, written after the
+      // event): a copy that listed that file would fail to read it. A cut keeps it or not; open() removes leftovers.
+      cpSync(cutDir, beforeCut, { recursive: true, filter: (src) => !/\.tmp-[0-9a-f]+$/.test(src) });
       const sent = await j.appendReport({ urgency: 'normal', pressMs: 150 }, Date.now(), (report) => {
         void publish('report', report); // as the device does: sent while the journal writes it
       });
