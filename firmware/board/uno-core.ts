@@ -186,6 +186,17 @@ export class UnoCore {
     this.usart.onRxComplete = () => {
       this.rxUnread = true;
     };
+    // avr8js clears RXC when UCSRB is written with the receiver left on, which Arduino's HardwareSerial does each time
+    // it sends (UDRIE0 on and off). On the chip only reading UDR clears RXC: a byte that had just arrived was never
+    // read, and since the next byte waits for that read, the board heard nothing more (every output stayed put).
+    const rxc = (this.usart as unknown as { RXC: Parameters<CPU['setInterruptFlag']>[0] }).RXC;
+    const ucsrb = usart0Config.UCSRB;
+    const writeUcsrb = this.cpu.writeHooks[ucsrb];
+    this.cpu.writeHooks[ucsrb] = (value, oldValue, addr, mask) => {
+      const handled = writeUcsrb ? writeUcsrb(value, oldValue, addr, mask) : false;
+      if (this.rxUnread && this.usart.rxEnable) this.cpu.setInterruptFlag(rxc);
+      return handled;
+    };
     const udr = usart0Config.UDR;
     const readUdr = this.cpu.readHooks[udr];
     this.cpu.readHooks[udr] = (addr) => {

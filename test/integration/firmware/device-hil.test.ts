@@ -100,9 +100,9 @@ describe('device program on the emulated Uno against a real hub (hardware in the
   });
 
   /**
-   * What the device believed when an output did not follow: seen once in a clean-clone CI run (2026-12-07 05:11 UTC),
-   * every output on the first board stayed put (lock, signage, and the key's local unlock) while its inputs and
-   * reports worked and the replugged board's outputs did; not reproduced in 20 runs since.
+   * What the device believed when an output did not follow. Seen in a clean-clone CI run (2026-12-07 05:11 UTC):
+   * every output on the first board stayed put while its inputs and reports worked; the cause was the emulated Uno's
+   * receiver stalling after avr8js cleared RXC on a UCSRB write (firmware/board/uno-core.ts, uno-core-rx.test.ts).
    */
   const explained = (what: string) => (error: Error) => {
     const { hub, link, locker, boardLost } = device.state();

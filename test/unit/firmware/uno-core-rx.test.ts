@@ -41,8 +41,20 @@ wait_tx:
   rjmp loop
 `;
 
-function slowEchoImage(): Uint8Array {
-  const { bytes, errors } = assemble(SLOW_ECHO);
+/**
+ * The same echo, but between polls it writes UCSR0B again with the receiver still on, as Arduino's HardwareSerial
+ * does each time it sends (it sets and clears UDRIE0 there). avr8js clears RXC0 on such a write, though on the chip
+ * only reading UDR clears it: a byte that arrived just before was never seen, and with bytes fed one at a time as the
+ * firmware reads them, nothing came after it. Every output of an emulated board then stayed put (two clean-clone CI
+ * runs on 2026-12-07: the HIL test's lock and signage, the simulator's lights).
+ */
+const ECHO_REWRITING_UCSRB = SLOW_ECHO.replace(
+  'outer:\n  ldi r18, 0xff',
+  'outer:\n  sts UCSR0B, r16\n  ldi r18, 0xff',
+);
+
+function slowEchoImage(source = SLOW_ECHO): Uint8Array {
+  const { bytes, errors } = assemble(source);
   if (errors.length > 0) throw new Error(`assembler: ${errors.join('; ')}`);
   const image = new Uint8Array(0x8000);
   image.set(bytes);
@@ -62,6 +74,17 @@ describe('UnoCore receive (host → firmware bytes)', () => {
     core.run(CYCLES_PER_MS); // the program enables the receiver
     // A set-up burst as johnny-five sends it: SET_PIN_MODE for the three signage pins, then their digital writes.
     const burst = [0xf4, 0x05, 0x01, 0xf4, 0x06, 0x01, 0xf4, 0x07, 0x01, 0x90, 0x60, 0x00, 0xe9, 0x7f, 0x01];
+    core.receive(Uint8Array.from(burst));
+    runUntilEchoed(core, echoed, burst.length, 40 * burst.length);
+    expect(echoed).toEqual(burst);
+  });
+
+  it('keeps receiving when the firmware writes UCSR0B with a byte waiting (as HardwareSerial does to send)', () => {
+    expect(ECHO_REWRITING_UCSRB).not.toBe(SLOW_ECHO);
+    const echoed: number[] = [];
+    const core = new UnoCore(slowEchoImage(ECHO_REWRITING_UCSRB), [], (bytes) => echoed.push(...bytes));
+    core.run(CYCLES_PER_MS);
+    const burst = [0xf4, 0x07, 0x01, 0x90, 0x14, 0x01, 0xe9, 0x7f, 0x01, 0xe6, 0x7f, 0x01];
     core.receive(Uint8Array.from(burst));
     runUntilEchoed(core, echoed, burst.length, 40 * burst.length);
     expect(echoed).toEqual(burst);
