@@ -97,13 +97,34 @@ export function needsApproval(request: ChangeRequest, target: StoredUser | undef
   }
 }
 
-/** Pure: the change in plain words, for the approver, the audit log and the email. */
-export function describe(request: ChangeRequest, target: StoredUser | undefined): string {
+/** How long a reset by someone else is named to whoever approves a report-reading role for the account. */
+export const RECENT_RESET_MS = 30 * 86_400_000;
+
+/**
+ * Pure: the change in plain words, for the approver, the audit log and the email. A report-reading role asked for an
+ * account whose password someone else reset lately names that reset: a non-report account's reset is made at once,
+ * so an administrator could reset a teacher's password, sign in as the teacher and ask for the coordinator's role.
+ */
+export function describe(request: ChangeRequest, target: StoredUser | undefined, now?: number): string {
   switch (request.kind) {
     case 'add':
       return `add the account ${request.username} as ${roleList(request.roles)}`;
-    case 'roles':
-      return `change the roles of ${request.username} from ${roleList(target?.roles ?? []) || 'none'} to ${roleList(request.roles)}`;
+    case 'roles': {
+      const change = `change the roles of ${request.username} from ${roleList(target?.roles ?? []) || 'none'} to ${roleList(request.roles)}`;
+      const grants = request.roles.some((r) => REPORT_ROLES.includes(r) && !target?.roles.includes(r));
+      const { resetBy, resetAt } = target ?? {};
+      if (
+        !grants ||
+        !resetBy ||
+        resetAt === undefined ||
+        now === undefined ||
+        now - resetAt > RECENT_RESET_MS
+      )
+        return change;
+      if (resetBy === `user:${request.username}`) return change;
+      const when = new Date(resetAt).toISOString().slice(0, 10);
+      return `${change} (its password was reset by ${resetBy.replace(/^user:/, '')} on ${when}: ask ${request.username} in person before approving)`;
+    }
     case 'password':
       return `reset the password of ${request.username}`;
     case 'reset-totp':
@@ -197,7 +218,7 @@ export class AccountChanges {
       throw new UserError('E_USER_EXISTS', `user '${change.request.username}' exists`);
     const by = `user:${approver.username}`;
     const { ops, records, user } = await this.applyOps(change.request, target, change.requestedBy);
-    const description = describe(change.request, target);
+    const description = describe(change.request, target, this.deps.now());
     await this.deps.users.commitAll(
       [
         {
@@ -227,7 +248,7 @@ export class AccountChanges {
     const by = `user:${actor.username}`;
     if (by !== change.requestedBy) this.checkApprover(actor, change);
     const target = await this.deps.users.stored(change.request.username);
-    const description = describe(change.request, target);
+    const description = describe(change.request, target, this.deps.now());
     await this.deps.users.commitAll(
       [
         {
@@ -298,12 +319,14 @@ export class AccountChanges {
           passwordHash: request.passwordHash,
           passwordChangedAt: now(),
           mustChangePassword: true,
+          resetBy: by,
+          resetAt: now(),
         };
         action = 'user.password';
         break;
       case 'reset-totp': {
         const { totpSecret: _s, totpSealed: _x, totpLastStep: _t, ...rest } = target as StoredUser;
-        next = { ...rest, mustChangePassword: true };
+        next = { ...rest, mustChangePassword: true, resetBy: by, resetAt: now() };
         action = 'user.reset-totp';
         break;
       }
@@ -325,7 +348,7 @@ export class AccountChanges {
       ...('roles' in request ? { roles: request.roles } : {}),
       requestedBy: change.requestedBy.replace(/^user:/, ''),
       requestedAt: change.requestedAt,
-      description: describe(request, target),
+      description: describe(request, target, this.deps.now()),
     };
   }
 

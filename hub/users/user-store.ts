@@ -34,6 +34,12 @@ export interface UserRecord {
   mustChangePassword?: boolean;
   /** Where account notices for this person go (a change awaiting approval, a reset). Optional. */
   email?: string;
+  /**
+   * Who last reset this account's password or second factor (`user:<name>`), and when. Whoever reset it may have
+   * signed in as the person since; an approver of a report-reading role for the account is told (account-changes.ts).
+   */
+  resetBy?: string;
+  resetAt?: number;
 }
 
 /**

@@ -282,4 +282,26 @@ describe('separation of duties for accounts (S1, S5, S6)', () => {
       ['user.enable', `user:${admin.username}`],
     ]);
   });
+  it('S5: a report role asked for an account whose password an administrator reset names that reset to the approver', async () => {
+    const { hub } = fixture;
+    // The attack: an office account's reset is made at once; the administrator now knows its password.
+    await hub.users.add('oscar', PASSWORD, ['office'], Date.now());
+    expect(
+      (await admin.post('/api/users/oscar/password', { password: 'a chosen passphrase 2026' })).status,
+    ).toBe(200);
+    const asked = await admin.post<{ pending: Pending }>('/api/users/oscar/role', {
+      roles: ['office', 'coordinator'],
+    });
+    expect(asked.status).toBe(202);
+    const { pending } = data(asked);
+    const today = new Date().toISOString().slice(0, 10);
+    expect(pending.description).toBe(
+      `change the roles of oscar from office to office, online-safety coordinator (its password was reset by ${admin.username} on ${today}: ask oscar in person before approving)`,
+    );
+    // The approvers' list says it too.
+    const listed = await hub.safeguarding.changes.pending();
+    expect(listed.find((p) => p.id === pending.id)?.description).toBe(pending.description);
+    // Withdrawn by the administrator who asked: nothing changes.
+    expect((await admin.post(`/api/approvals/${pending.id}/refuse`)).status).toBeLessThan(300);
+  });
 });
