@@ -27,6 +27,17 @@ import { basename, dirname, join } from 'node:path';
  * (the hub's is 077): a leftover temporary file of the same name is removed first, never reused with its own mode.
  */
 export function writeFileDurably(path: string, data: string | Uint8Array, mode = 0o640): void {
+  const tmp = writeTempSynced(path, data, mode);
+  renameSync(tmp, path);
+  // The rename itself is durable only once the directory entry is on disk.
+  fsyncPath(dirname(path));
+}
+
+/**
+ * `data` in a new temporary file beside `path`, synced; its name is returned. A leftover of the same name (an earlier
+ * process of this pid) is removed first, and the file is removed again if the write fails (a full disk).
+ */
+function writeTempSynced(path: string, data: string | Uint8Array, mode: number): string {
   const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
   rmSync(tmp, { force: true });
   removeLeftoverTemps(dirname(path));
@@ -40,9 +51,7 @@ export function writeFileDurably(path: string, data: string | Uint8Array, mode =
     throw error;
   }
   closeSync(fd);
-  renameSync(tmp, path);
-  // The rename itself is durable only once the directory entry is on disk.
-  fsyncPath(dirname(path));
+  return tmp;
 }
 
 /**
@@ -51,19 +60,7 @@ export function writeFileDurably(path: string, data: string | Uint8Array, mode =
  * rather than renamed over it.
  */
 export function createFileDurably(path: string, data: string | Uint8Array, mode = 0o640): void {
-  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
-  rmSync(tmp, { force: true });
-  removeLeftoverTemps(dirname(path));
-  const fd = openSync(tmp, 'wx', mode);
-  try {
-    writeFileSync(fd, data);
-    fsyncSync(fd);
-  } catch (error) {
-    closeSync(fd);
-    unlinkSync(tmp);
-    throw error;
-  }
-  closeSync(fd);
+  const tmp = writeTempSynced(path, data, mode);
   try {
     linkSync(tmp, path);
   } finally {
